@@ -1,0 +1,100 @@
+"""What an input format parses into, before it touches the database.
+
+Every reader (feed page, JSONL, CSV, arXiv Atom, OpenAlex) yields
+``PaperRecord`` objects; ``annotator.ingest.store`` writes them. Keeping the
+readers free of database code makes each one a small pure function to test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import date
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def normalise_text(value: str) -> str:
+    """Lower case, accents folded, punctuation dropped, whitespace collapsed."""
+    value = unicodedata.normalize("NFKD", value)
+    value = "".join(ch for ch in value if not unicodedata.combining(ch))
+    value = re.sub(r"[^\w\s]", " ", value.lower())
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def normalise_name(name: str) -> str:
+    return normalise_text(name)
+
+
+class AuthorRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    openalex_id: Optional[str] = None
+    s2_id: Optional[str] = None
+    orcid: Optional[str] = None
+
+
+class PaperRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1)
+    abstract: str = Field(min_length=1)
+    authors: list[AuthorRef] = Field(default_factory=list)
+    authors_truncated: bool = False  # the source wrote "et al."
+    affiliations: list[str] = Field(default_factory=list)
+    category: Optional[str] = None  # primary category, e.g. "CL" or "cs.CL"
+    categories: list[str] = Field(default_factory=list)
+    published: Optional[date] = None
+    has_code: Optional[bool] = None
+    arxiv_id: Optional[str] = None
+    doi: Optional[str] = None
+    openalex_id: Optional[str] = None
+    external_id: Optional[str] = None  # any other stable id (e.g. "iclr2022:abc")
+    venue: Optional[str] = None
+    citations: Optional[int] = None  # paper-level count when the source has one
+    source_ref: Optional[str] = None  # "path:line" it came from
+
+    @field_validator("title", "abstract")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        if "\x00" in value:
+            raise ValueError("contains a NUL byte")
+        return value
+
+    @field_validator("doi")
+    @classmethod
+    def _doi(cls, value: Optional[str]) -> Optional[str]:
+        if not value:
+            return None
+        value = value.strip()
+        value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", value, flags=re.I)
+        return value.lower()
+
+    @field_validator("arxiv_id")
+    @classmethod
+    def _arxiv(cls, value: Optional[str]) -> Optional[str]:
+        if not value:
+            return None
+        value = value.strip()
+        value = re.sub(r"^(https?://arxiv\.org/abs/|arxiv:)", "", value, flags=re.I)
+        return re.sub(r"v\d+$", "", value)  # versions share an identity
+
+    def key(self) -> str:
+        """The identity used for idempotent re-ingest."""
+        if self.arxiv_id:
+            return f"arxiv:{self.arxiv_id}"
+        if self.doi:
+            return f"doi:{self.doi}"
+        if self.external_id:
+            return f"ext:{self.external_id}"
+        first = normalise_name(self.authors[0].name) if self.authors else ""
+        return f"title:{normalise_text(self.title)}|{first}"
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(f"{self.title}\n{self.abstract}".encode()).hexdigest()

@@ -1,0 +1,38 @@
+"""Configuration from the environment (and flags, which override it).
+
+pydantic-settings reads ``ANNOTATOR_*`` variables plus the usual
+``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``. The API key is a SecretStr so it is
+never printed by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANNOTATOR_", extra="ignore")
+
+    db: Optional[str] = None
+    base_url: Optional[str] = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ANNOTATOR_BASE_URL")
+    )
+    api_key: Optional[SecretStr] = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "ANNOTATOR_API_KEY")
+    )
+    model: Optional[str] = None
+    prompts_dir: Optional[str] = None
+    timeout_s: float = 60.0
+    max_retries: int = 6  # HTTP attempts per request
+    max_reasks: int = 2  # validation failures sent back to the model
+    retry_max_wait_s: float = 30.0
+    lease_s: float = 120.0
+    max_abstract_chars: int = 12_000  # the abstract's budget in the prompt
+
+
+def get_settings(**overrides) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)

@@ -1,0 +1,212 @@
+"""The tables. One class per table; relationships are plain foreign keys.
+
+Times are stored as timezone-aware UTC datetimes except lease expiries, which
+are epoch seconds (floats) so that claiming a task is one cheap comparison on
+both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Optional
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Paper(SQLModel, table=True):
+    __tablename__ = "papers"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # The identity used for idempotent re-ingest: "arxiv:2307.09782",
+    # "doi:10.1/x", "openreview:abc", or "title:<normalised title>|<first author>".
+    key: str = Field(index=True, unique=True)
+    arxiv_id: Optional[str] = Field(default=None, index=True)
+    doi: Optional[str] = Field(default=None, index=True)
+    openalex_id: Optional[str] = Field(default=None, index=True)
+    external_id: Optional[str] = Field(default=None, index=True)
+    title: str
+    norm_title: str = Field(index=True)
+    abstract: str = Field(sa_column=Column(Text, nullable=False))
+    category: Optional[str] = None
+    categories: str = "[]"  # JSON list
+    published: Optional[date] = Field(default=None, index=True)
+    has_code: Optional[bool] = None
+    authors_truncated: bool = False  # the source listed authors with "et al."
+    venue: Optional[str] = None
+    source_format: Optional[str] = None
+    source_ref: Optional[str] = None  # "file:line" of the last ingest
+    is_eval: bool = Field(default=False, index=True)
+    eval_suite: Optional[str] = None
+    content_hash: str = ""  # sha256 of title + abstract; changes re-open judgments
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Author(SQLModel, table=True):
+    __tablename__ = "authors"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str
+    norm_name: str = Field(index=True)
+    primary_category: Optional[str] = None
+    openalex_id: Optional[str] = Field(default=None, index=True)
+    s2_id: Optional[str] = Field(default=None, index=True)
+    orcid: Optional[str] = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Authorship(SQLModel, table=True):
+    __tablename__ = "authorships"
+    __table_args__ = (Index("ix_authorships_author", "author_id", "paper_id"),)
+
+    paper_id: int = Field(foreign_key="papers.id", primary_key=True)
+    position: int = Field(primary_key=True)  # 0-based order on the paper
+    author_id: int = Field(foreign_key="authors.id")
+
+
+class Affiliation(SQLModel, table=True):
+    __tablename__ = "affiliations"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+
+
+class PaperAffiliation(SQLModel, table=True):
+    __tablename__ = "paper_affiliations"
+
+    paper_id: int = Field(foreign_key="papers.id", primary_key=True)
+    affiliation_id: int = Field(foreign_key="affiliations.id", primary_key=True)
+    position: int = 0
+
+
+class AuthorMetric(SQLModel, table=True):
+    """A dated snapshot of an author's bibliometrics from one source."""
+
+    __tablename__ = "author_metrics"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="authors.id", index=True)
+    source: str  # "feedpage", "openalex", "semanticscholar", "csv"
+    as_of: date
+    h_index: Optional[int] = None
+    citations: Optional[int] = None
+    works_count: Optional[int] = None
+    # Values a source reports for its own scores (the feed page's Novelty % and
+    # AI Score); kept as reported, never mixed with ours.
+    reported_ai_score: Optional[float] = None
+    reported_novelty: Optional[float] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PaperMetric(SQLModel, table=True):
+    __tablename__ = "paper_metrics"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    paper_id: int = Field(foreign_key="papers.id", index=True)
+    source: str
+    as_of: date
+    citations: Optional[int] = None
+    influential_citations: Optional[int] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PromptVersion(SQLModel, table=True):
+    __tablename__ = "prompt_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    version: str
+    content_hash: str
+    path: Optional[str] = None
+    text: str = Field(sa_column=Column(Text, nullable=False))  # the whole file
+    params_json: str = "{}"
+    active: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Task(SQLModel, table=True):
+    """One unit of queued work: judge one paper with one prompt version and model."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("paper_id", "prompt_version_id", "model"),
+        Index("ix_tasks_state_lease", "state", "lease_expires"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    paper_id: int = Field(foreign_key="papers.id")
+    prompt_version_id: int = Field(foreign_key="prompt_versions.id")
+    model: str
+    state: str = "pending"  # pending | running | done | failed
+    attempts: int = 0  # how many times a worker has taken it
+    lease_owner: Optional[str] = None
+    lease_expires: Optional[float] = None
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LLMCall(SQLModel, table=True):
+    """One HTTP attempt (or one cache hit) against the model."""
+
+    __tablename__ = "llm_calls"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: Optional[int] = Field(default=None, foreign_key="tasks.id", index=True)
+    paper_id: Optional[int] = Field(default=None, index=True)
+    prompt_version_id: Optional[int] = Field(default=None, index=True)
+    model: str
+    request_hash: str = Field(index=True)
+    request_json: str = Field(sa_column=Column(Text, nullable=False))
+    response_text: Optional[str] = Field(default=None, sa_column=Column(Text))
+    # ok | invalid (reply failed validation) | http_error | timeout | connection | cached
+    outcome: str
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    status_code: Optional[int] = None
+    attempt: int = 1  # HTTP attempt number within one request
+    reask: int = 0  # how many validation re-asks preceded this request
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Judgment(SQLModel, table=True):
+    """A validated judgment. Only replies that passed validation get here."""
+
+    __tablename__ = "judgments"
+    __table_args__ = (UniqueConstraint("paper_id", "prompt_version_id", "model"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: Optional[int] = Field(default=None, foreign_key="tasks.id", unique=True)
+    paper_id: int = Field(foreign_key="papers.id", index=True)
+    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
+    model: str
+    ai_score: int
+    novelty: int
+    rationale: str = Field(sa_column=Column(Text, nullable=False))
+    # Provenance: copied so a judgment explains itself without joins.
+    prompt_name: str
+    prompt_version: str
+    prompt_hash: str
+    params_json: str = "{}"
+    code_version: str = ""
+    base_url: Optional[str] = None
+    demo_quality: bool = False  # made by the embedded demo model
+    # Handling recorded on the judgment.
+    abstract_truncated: bool = False
+    injection_flag: bool = False
+    injection_reasons: Optional[str] = None
+    samples_json: Optional[str] = None  # all samples when --samples K > 1
+    ai_score_spread: Optional[float] = None
+    novelty_spread: Optional[float] = None
+    prompt_tokens: int = 0  # summed over every attempt that led here
+    completion_tokens: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
