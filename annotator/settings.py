@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ANNOTATOR_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ANNOTATOR_", extra="ignore", populate_by_name=True)
 
     db: Optional[str] = None
     base_url: Optional[str] = Field(

@@ -47,9 +47,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    # Take the write lock at BEGIN, so two writers queue on the busy timeout
-    # instead of failing with "database is locked" when a read turns into a write.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers (see ``writer``) take the write lock at BEGIN, so two writers
+    # queue on the busy timeout instead of failing with "database is locked"
+    # when a read turns into a write. Readers begin deferred and never block.
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str) -> Engine:
@@ -92,6 +94,13 @@ def dispose_all() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take the write lock up front on SQLite."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
 
 
 def session_for(engine: Engine) -> Session:

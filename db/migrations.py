@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables)
+from db.engine import writer
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = []
 
@@ -58,7 +59,7 @@ def _ensure_table(conn: Connection) -> None:
 
 
 def applied_migrations(engine: Engine) -> list[str]:
-    with engine.begin() as conn:
+    with writer(engine).begin() as conn:
         _ensure_table(conn)
         return [r[0] for r in conn.execute(text("SELECT name FROM _migrations ORDER BY name"))]
 
@@ -70,21 +71,16 @@ def migrate(engine: Engine) -> list[str]:
     for name, fn in MIGRATIONS:
         if name in done:
             continue
-        with engine.begin() as conn:
+        # one migrator at a time across processes: SQLite's write lock is
+        # taken at BEGIN (``writer``); PostgreSQL takes an advisory lock
+        with writer(engine).begin() as conn:
             if engine.dialect.name == "postgresql":
-                # one migrator at a time across processes
                 conn.execute(text("SELECT pg_advisory_xact_lock(7261)"))
-                already = conn.execute(
-                    text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name}
-                ).first()
-                if already:
-                    continue
-            else:
-                already = conn.execute(
-                    text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name}
-                ).first()
-                if already:
-                    continue
+            already = conn.execute(
+                text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name}
+            ).first()
+            if already:
+                continue
             fn(conn)
             conn.execute(
                 text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),

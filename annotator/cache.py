@@ -1,0 +1,21 @@
+"""Answers from stored calls: an identical request is not paid for twice."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+
+def make_cache_lookup(engine: Engine) -> Callable[[str], Optional[str]]:
+    """A function from request hash to the last valid stored reply, or None."""
+    sql = text("SELECT response_text FROM llm_calls WHERE request_hash = :h "
+               "AND outcome IN ('ok', 'cached') ORDER BY id DESC LIMIT 1")
+
+    def lookup(request_hash: str) -> Optional[str]:
+        with engine.connect() as conn:
+            row = conn.execute(sql, {"h": request_hash}).first()
+        return row[0] if row else None
+
+    return lookup

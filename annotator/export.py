@@ -1,0 +1,117 @@
+"""Export papers with their judgments as JSONL (one paper a line) or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from typing import Iterator, Optional, TextIO
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
+              "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
+              "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """A CSV cell a spreadsheet will show as text, never run as a formula."""
+    if value is None:
+        return ""
+    value = str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def iter_papers(engine: Engine, *, include_eval: bool = False,
+                prompt: Optional[str] = None, model: Optional[str] = None) -> Iterator[dict]:
+    """Papers as dicts in the export schema, in id order."""
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(
+            text("SELECT id FROM papers" + ("" if include_eval else " WHERE is_eval = :f") + " ORDER BY id"),
+            {"f": False})]
+        for chunk in _chunks(ids):
+            yield from _load_chunk(conn, chunk, prompt, model)
+
+
+def _load_chunk(conn, ids: list[int], prompt: Optional[str], model: Optional[str]) -> Iterator[dict]:
+    id_list = ",".join(map(str, ids))
+    authors, affs, judgments = defaultdict(list), defaultdict(list), defaultdict(list)
+    h_index: dict[int, int] = {}
+    for pid, name, aid in conn.execute(text(
+            "SELECT a.paper_id, au.name, au.id FROM authorships a JOIN authors au ON au.id = a.author_id "
+            f"WHERE a.paper_id IN ({id_list}) ORDER BY a.paper_id, a.position")):
+        authors[pid].append(name)
+        if len(authors[pid]) == 1:
+            h_index[pid] = aid
+    for pid, name in conn.execute(text(
+            "SELECT pa.paper_id, af.name FROM paper_affiliations pa JOIN affiliations af "
+            f"ON af.id = pa.affiliation_id WHERE pa.paper_id IN ({id_list}) ORDER BY pa.paper_id, pa.position")):
+        affs[pid].append(name)
+    citations = dict(conn.execute(text(
+        "SELECT m.paper_id, m.citations FROM paper_metrics m WHERE m.id IN (SELECT MAX(id) FROM "
+        f"paper_metrics WHERE paper_id IN ({id_list}) AND citations IS NOT NULL GROUP BY paper_id)")).all())
+    first_ids = ",".join(str(a) for a in set(h_index.values())) or "NULL"
+    author_h = dict(conn.execute(text(
+        "SELECT author_id, h_index FROM author_metrics WHERE id IN (SELECT MAX(id) FROM author_metrics "
+        f"WHERE author_id IN ({first_ids}) AND h_index IS NOT NULL GROUP BY author_id)")).all())
+    jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
+            f"rationale, created_at, demo_quality FROM judgments WHERE paper_id IN ({id_list})")
+    params = {}
+    if prompt:
+        name, _, version = prompt.partition("@")
+        jsql += " AND prompt_name = :pn" + (" AND prompt_version = :pver" if version else "")
+        params.update(pn=name, pver=version.lstrip("v"))
+    if model:
+        jsql += " AND model = :model"
+        params["model"] = model
+    for r in conn.execute(text(jsql + " ORDER BY paper_id, id"), params):
+        judgments[r[0]].append({
+            "prompt": r[1], "prompt_version": r[2], "prompt_hash": r[3], "model": r[4],
+            "ai_score": r[5], "novelty": r[6], "rationale": r[7],
+            "created_at": str(r[8]), "demo_quality": bool(r[9])})
+    for row in conn.execute(text(
+            "SELECT id, key, title, abstract, categories, category, published, has_code, "
+            f"authors_truncated FROM papers WHERE id IN ({id_list}) ORDER BY id")).mappings():
+        pid = row["id"]
+        yield {
+            "id": pid, "key": row["key"], "title": row["title"], "abstract": row["abstract"],
+            "authors": authors[pid], "authors_truncated": bool(row["authors_truncated"]),
+            "category": row["category"], "categories": json.loads(row["categories"] or "[]"),
+            "published": str(row["published"]) if row["published"] else None,
+            "has_code": None if row["has_code"] is None else bool(row["has_code"]),
+            "affiliations": affs[pid], "citations": citations.get(pid),
+            "first_author_h_index": author_h.get(h_index.get(pid)),
+            "judgments": judgments[pid],
+        }
+
+
+def write_jsonl(papers: Iterator[dict], out: TextIO) -> int:
+    n = 0
+    for paper in papers:
+        out.write(json.dumps(paper, ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def write_csv(papers: Iterator[dict], out: TextIO) -> int:
+    """One row per judgment (a paper with none gets one row with empty scores)."""
+    w = csv.writer(out)
+    w.writerow(CSV_FIELDS)
+    n = 0
+    for p in papers:
+        base = [p["id"], p["key"], p["title"], p["abstract"], "; ".join(p["authors"]),
+                "; ".join(p["categories"]), p["published"], p["has_code"],
+                "; ".join(p["affiliations"]), p["citations"], p["first_author_h_index"]]
+        for j in p["judgments"] or [None]:
+            extra = ([j["prompt"], j["prompt_version"], j["prompt_hash"], j["model"], j["ai_score"],
+                      j["novelty"], j["rationale"], j["created_at"]] if j else [None] * 8)
+            w.writerow([safe_cell(v) for v in base + extra])
+        n += 1
+    return n

@@ -1,0 +1,317 @@
+"""The model client: one structured judgment per call, validated every time.
+
+``ModelClient.judge`` sends chat messages to any OpenAI-compatible endpoint
+and returns a ``JudgeResult``: the validated judgment (or the reason there is
+none) plus one ``Attempt`` per HTTP request or cache hit, each with its
+tokens, latency and outcome, so nothing spent goes uncounted.
+
+Two loops, kept apart:
+- transport retries (tenacity): 429, 5xx, timeouts and dropped connections,
+  with exponential backoff and jitter, honouring ``Retry-After``; other 4xx
+  are final;
+- validation re-asks: a reply that fails pydantic validation is sent back
+  with the reason, at most ``max_reasks`` times; after that the call fails
+  with the raw text kept, and no score is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Optional
+
+import httpx
+import openai
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from annotator.costs import cost_usd, estimate_messages_tokens, estimate_tokens
+from annotator.errors import ReplayMiss
+from annotator.judgment import parse_reply, strict_json_schema, validation_feedback
+from annotator.ratelimit import RateLimiter
+
+RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class Attempt:
+    """One request to the model (or one answer taken from the stored calls)."""
+
+    request_hash: str
+    request_json: str
+    outcome: str  # ok | invalid | http_error | timeout | connection | cached
+    response_text: Optional[str] = None
+    error: Optional[str] = None
+    status_code: Optional[int] = None
+    attempt: int = 1
+    reask: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class JudgeResult:
+    judgment: Optional[BaseModel]
+    attempts: list[Attempt] = field(default_factory=list)
+    error: Optional[str] = None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(a.prompt_tokens for a in self.attempts)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(a.completion_tokens for a in self.attempts)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(a.cost_usd for a in self.attempts)
+
+
+class _Transient(Exception):
+    """A failed HTTP attempt worth retrying."""
+
+    def __init__(self, attempt: Attempt, retry_after: Optional[float] = None):
+        super().__init__(attempt.error)
+        self.attempt = attempt
+        self.retry_after = retry_after
+
+
+class _Final(Exception):
+    def __init__(self, attempt: Attempt):
+        super().__init__(attempt.error)
+        self.attempt = attempt
+
+
+def request_hash(body: dict) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _retry_after(response: Optional[httpx.Response]) -> Optional[float]:
+    if response is None:
+        return None
+    headers = response.headers
+    if "retry-after-ms" in headers:
+        try:
+            return float(headers["retry-after-ms"]) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def response_format_for(mode: str, output_model: type[BaseModel]) -> Optional[dict]:
+    schema = strict_json_schema(output_model)
+    if mode == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": output_model.__name__.lower(), "schema": schema, "strict": True}}
+    if mode == "json_object":
+        # llama.cpp-style servers turn "schema" into a grammar; others ignore it
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+class ModelClient:
+    """Judgments from one model at one OpenAI-compatible endpoint."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout_s: float = 60.0,
+        max_attempts: int = 6,
+        max_reasks: int = 2,
+        max_wait_s: float = 30.0,
+        response_format: str = "auto",
+        limiter: Optional[RateLimiter] = None,
+        cache_lookup: Optional[Callable[[str], Optional[str]]] = None,
+        replay: bool = False,
+        max_connections: int = 256,
+    ):
+        self.model = model
+        self.base_url = base_url
+        self.max_attempts = max_attempts
+        self.max_reasks = max_reasks
+        self.max_wait_s = max_wait_s
+        self.wait_scale = float(os.environ.get("ANNOTATOR_RETRY_WAIT_SCALE", "1"))
+        self.mode = "json_schema" if response_format == "auto" else response_format
+        self._auto_format = response_format == "auto"
+        self.limiter = limiter or RateLimiter()
+        self.cache_lookup = cache_lookup
+        self.replay = replay
+        limits = httpx.Limits(max_connections=max_connections,
+                              max_keepalive_connections=max_connections)
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout_s,
+            max_retries=0,  # retries are ours, so every attempt is counted
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s),
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # -- one request body ------------------------------------------------
+    def build_request(self, messages: list[dict], output_model: type[BaseModel],
+                      params: dict[str, Any], sample: int = 0) -> dict:
+        body: dict[str, Any] = {"model": self.model, "messages": messages}
+        body.update({k: v for k, v in params.items() if v is not None})
+        fmt = response_format_for(self.mode, output_model)
+        if fmt is not None:
+            body["response_format"] = fmt
+        if sample:
+            body["_sample"] = sample  # distinct cache identity; stripped before sending
+        return body
+
+    # -- the public call ---------------------------------------------------
+    async def judge(self, messages: list[dict], output_model: type[BaseModel],
+                    params: dict[str, Any], *, sample: int = 0) -> JudgeResult:
+        result = JudgeResult(judgment=None)
+        convo = list(messages)
+        for reask in range(self.max_reasks + 1):
+            attempt = await self._send_with_retries(convo, output_model, params, sample, reask, result)
+            if attempt is None:  # transport failed for good
+                return result
+            try:
+                result.judgment = parse_reply(attempt.response_text, output_model)
+                if attempt.outcome != "cached":
+                    attempt.outcome = "ok"
+                return result
+            except ValueError as exc:
+                reason = str(exc)
+                if attempt.error:  # truncation or refusal noted by the transport
+                    reason = f"{attempt.error}; {reason}"
+                attempt.outcome = "invalid"
+                attempt.error = reason
+                result.error = f"invalid reply: {reason}"
+                convo = convo + [
+                    {"role": "assistant", "content": attempt.response_text or ""},
+                    {"role": "user", "content": validation_feedback(reason)},
+                ]
+        result.error = f"{result.error} (after {self.max_reasks} re-asks)"
+        return result
+
+    async def _send_with_retries(self, convo, output_model, params, sample, reask,
+                                 result: JudgeResult) -> Optional[Attempt]:
+        while True:
+            body = self.build_request(convo, output_model, params, sample)
+            h = request_hash(body)
+            cached = self._from_cache(h, body, reask)
+            if cached is not None:
+                result.attempts.append(cached)
+                return cached
+            try:
+                async for state in AsyncRetrying(
+                    stop=stop_after_attempt(self.max_attempts),
+                    wait=self._wait,
+                    retry=retry_if_exception(lambda e: isinstance(e, _Transient)),
+                    reraise=True,
+                ):
+                    with state:
+                        number = state.retry_state.attempt_number
+                        attempt = await self._send_once(body, h, number, reask)
+                        result.attempts.append(attempt)
+                        if attempt.outcome == "sent":
+                            return attempt
+                        if attempt.status_code is not None and attempt.status_code not in RETRYABLE_STATUS:
+                            raise _Final(attempt)
+                        raise _Transient(attempt, getattr(attempt, "_retry_after", None))
+            except _Final as exc:
+                if self._fall_back_format(exc.attempt):
+                    continue  # same messages, simpler response_format
+                result.error = f"{exc.attempt.outcome}: {exc.attempt.error}"
+                return None
+            except _Transient as exc:
+                result.error = (f"{exc.attempt.outcome} after {self.max_attempts} attempts: "
+                                f"{exc.attempt.error}")
+                return None
+
+    def _fall_back_format(self, attempt: Attempt) -> bool:
+        if not self._auto_format or attempt.status_code != 400:
+            return False
+        order = ["json_schema", "json_object", "none"]
+        if self.mode == "none":
+            return False
+        self.mode = order[order.index(self.mode) + 1]
+        return True
+
+    def _from_cache(self, h: str, body: dict, reask: int) -> Optional[Attempt]:
+        if self.cache_lookup is None and not self.replay:
+            return None
+        text = self.cache_lookup(h) if self.cache_lookup else None
+        if text is None:
+            if self.replay:
+                raise ReplayMiss(f"--replay: no stored answer for request {h[:12]} (model {self.model})")
+            return None
+        return Attempt(request_hash=h, request_json=json.dumps(body, ensure_ascii=False),
+                       outcome="cached", response_text=text, reask=reask)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = wait_random_exponential(multiplier=0.5, max=self.max_wait_s)(state)
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            backoff = max(exc.retry_after, 0.0)  # the server knows best
+        return backoff * self.wait_scale
+
+    async def _send_once(self, body: dict, h: str, number: int, reask: int) -> Attempt:
+        send = {k: v for k, v in body.items() if not k.startswith("_")}
+        request_json = json.dumps(body, ensure_ascii=False)
+        attempt = Attempt(request_hash=h, request_json=request_json, outcome="sent",
+                          attempt=number, reask=reask)
+        await self.limiter.acquire(estimate_messages_tokens(body["messages"])
+                                   + int(body.get("max_tokens") or 0))
+        started = time.perf_counter()
+        try:
+            completion = await self._client.chat.completions.create(**send)
+        except openai.APITimeoutError as exc:
+            attempt.outcome, attempt.error = "timeout", f"timed out: {exc}"
+        except openai.APIConnectionError as exc:
+            attempt.outcome, attempt.error = "connection", f"connection failed: {exc}"
+        except openai.APIStatusError as exc:
+            attempt.outcome, attempt.status_code = "http_error", exc.status_code
+            attempt.error = f"HTTP {exc.status_code}: {str(exc)[:300]}"
+            attempt._retry_after = _retry_after(exc.response)  # type: ignore[attr-defined]
+        else:
+            self._read_completion(completion, attempt, send)
+        attempt.latency_ms = (time.perf_counter() - started) * 1000
+        attempt.cost_usd = cost_usd(self.model, attempt.prompt_tokens, attempt.completion_tokens)
+        return attempt
+
+    @staticmethod
+    def _read_completion(completion, attempt: Attempt, send: dict) -> None:
+        choice = completion.choices[0] if completion.choices else None
+        message = choice.message if choice else None
+        attempt.response_text = message.content if message else None
+        usage = completion.usage
+        if usage is not None:
+            attempt.prompt_tokens = usage.prompt_tokens or 0
+            attempt.completion_tokens = usage.completion_tokens or 0
+        else:  # some servers omit usage; estimate so spending is never zero
+            attempt.prompt_tokens = estimate_messages_tokens(send["messages"])
+            attempt.completion_tokens = estimate_tokens(attempt.response_text or "")
+        notes = []
+        if choice is not None and choice.finish_reason == "length":
+            notes.append("reply truncated (finish_reason=length)")
+        refusal = getattr(message, "refusal", None) if message else None
+        if refusal:
+            notes.append(f"model refused: {refusal[:200]}")
+        attempt.error = "; ".join(notes) or None

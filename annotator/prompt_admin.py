@@ -1,0 +1,44 @@
+"""Listing prompt versions and making new ones."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from annotator.errors import PromptError
+from annotator.prompts import list_prompts, load_prompt, prompts_dir
+
+
+def prompt_rows(engine: Engine) -> list[dict]:
+    """Every version on disk or in the database, with how many papers it judged."""
+    with engine.connect() as conn:
+        stored = {(r[0], r[1]): r for r in conn.execute(text(
+            "SELECT pv.name, pv.version, pv.content_hash, pv.active, pv.created_at, "
+            "(SELECT COUNT(*) FROM judgments j WHERE j.prompt_version_id = pv.id) "
+            "FROM prompt_versions pv"))}
+    rows = []
+    for p in list_prompts():
+        db = stored.pop((p.name, str(p.version)), None)
+        rows.append(dict(ref=p.ref, hash=p.content_hash, judged=db[5] if db else 0,
+                         active=bool(db[3]) if db else False,
+                         created=str(db[4])[:19] if db else None,
+                         description=p.meta.description,
+                         changed=bool(db and db[2] != p.content_hash)))
+    for (name, version), db in stored.items():  # stored but the file is gone
+        rows.append(dict(ref=f"{name}@{version}", hash=db[2], judged=db[5], active=bool(db[3]),
+                         created=str(db[4])[:19], description="(file missing)", changed=False))
+    return sorted(rows, key=lambda r: (r["ref"].split("@")[0], int(r["ref"].split("@")[1])))
+
+
+def new_version(name: str, directory: Path | None = None) -> Path:
+    latest = load_prompt(name, directory)
+    version = latest.version + 1
+    path = prompts_dir(directory) / name / f"v{version}.md"
+    if path.exists():
+        raise PromptError(f"{path} already exists")
+    text_ = re.sub(r"(?m)^version:\s*\d+\s*$", f"version: {version}", latest.text, count=1)
+    path.write_text(text_, encoding="utf-8")
+    return path

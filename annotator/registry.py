@@ -1,0 +1,71 @@
+"""Prompt versions in the database: registration, the changed-content guard, activation."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from annotator.errors import PromptError
+from annotator.prompts import Prompt
+from db.engine import session_for
+from db.models import Judgment, PromptVersion
+
+
+def register_prompt(engine: Engine, prompt: Prompt) -> PromptVersion:
+    """The row for this prompt version, created on first use.
+
+    A file whose content changed after judgments were stored under its
+    version is refused: those judgments would no longer describe the words
+    the model saw.
+    """
+    with session_for(engine) as session:
+        row = session.exec(select(PromptVersion).where(
+            PromptVersion.name == prompt.name, PromptVersion.version == str(prompt.version)
+        )).first()
+        if row is None:
+            row = PromptVersion(name=prompt.name, version=str(prompt.version),
+                                content_hash=prompt.content_hash, path=prompt.path,
+                                text=prompt.text,
+                                params_json=json.dumps(prompt.meta.params.model_dump()))
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+        if row.content_hash != prompt.content_hash:
+            judged = session.exec(select(func.count()).select_from(Judgment).where(
+                Judgment.prompt_version_id == row.id)).one()
+            if judged:
+                raise PromptError(
+                    f"{prompt.path or prompt.ref}: content changed after {judged} judgment(s) were "
+                    f"stored under {prompt.ref} (stored hash {row.content_hash[:12]}, file hash "
+                    f"{prompt.content_hash[:12]}). Make a new version instead: "
+                    f"annotator prompts new {prompt.name}"
+                )
+            row.content_hash, row.text, row.path = prompt.content_hash, prompt.text, prompt.path
+            row.params_json = json.dumps(prompt.meta.params.model_dump())
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+        return row
+
+
+def active_version(engine: Engine, name: str) -> PromptVersion | None:
+    with session_for(engine) as session:
+        return session.exec(select(PromptVersion).where(
+            PromptVersion.name == name, PromptVersion.active == True)).first()  # noqa: E712
+
+
+def activate(engine: Engine, name: str, version: str) -> PromptVersion:
+    with session_for(engine) as session:
+        rows = session.exec(select(PromptVersion).where(PromptVersion.name == name)).all()
+        target = [r for r in rows if r.version == str(version)]
+        if not target:
+            raise PromptError(f"{name}@{version} has not been used yet; run annotate with it first")
+        for r in rows:
+            r.active = r.version == str(version)
+            session.add(r)
+        session.commit()
+        return target[0]

@@ -1,0 +1,313 @@
+"""Running the queue: async workers, a batched writer, leases kept fresh.
+
+One process runs ``concurrency`` worker coroutines. A feeder claims tasks in
+small batches, workers call the model, and a single writer commits finished
+tasks in batches (one transaction holds each task's calls, its judgment and
+its ``done`` mark). On Ctrl-C or a budget stop, unfinished leases are given
+back; on ``kill -9`` they lapse or are reclaimed from the dead process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from annotator import injection, queue
+from annotator.costs import cost_usd, estimate_messages_tokens
+from annotator.llm import Attempt, JudgeResult, ModelClient
+from annotator.prompts import Prompt
+from annotator.provenance import code_version_string
+from db.engine import writer
+from db.models import Judgment, LLMCall, PromptVersion
+
+
+class Reporter(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, ok: bool) -> None: ...
+    def finish(self) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int) -> None: pass
+    def advance(self, ok: bool) -> None: pass
+    def finish(self) -> None: pass
+
+
+@dataclass
+class RunOptions:
+    concurrency: int = 8
+    limit: Optional[int] = None
+    samples: int = 1
+    max_cost: Optional[float] = None
+    lease_s: float = 120.0
+    max_abstract_chars: int = 12_000
+    demo_quality: bool = False
+    task_ids: Optional[list[int]] = None
+
+
+@dataclass
+class RunSummary:
+    done: int = 0
+    failed: int = 0
+    calls: int = 0
+    cached: int = 0
+    retries: int = 0
+    reasks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+    stopped: Optional[str] = None  # why the run ended early, if it did
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def papers_per_s(self) -> float:
+        return (self.done + self.failed) / self.wall_s if self.wall_s else 0.0
+
+
+@dataclass
+class _Outcome:
+    task: queue.ClaimedTask
+    attempts: list[Attempt]
+    judgment: Optional[dict]
+    error: Optional[str]
+
+
+def prepare_abstract(abstract: str, max_chars: int) -> tuple[str, bool]:
+    """The abstract as the model will see it: fenced, and cut to the budget."""
+    cut = len(abstract) > max_chars
+    if cut:
+        abstract = abstract[:max_chars].rsplit(" ", 1)[0] + " [... abstract cut to length ...]"
+    return injection.fence(abstract), cut
+
+
+def _median_judgment(results: list[JudgeResult]) -> tuple[dict, Optional[str]]:
+    ok = [r.judgment for r in results if r.judgment is not None]
+    ai = [j.ai_score for j in ok]
+    nov = [j.novelty for j in ok]
+    mid = sorted(range(len(ok)), key=lambda i: ai[i])[len(ok) // 2]
+    fields = {"ai_score": int(round(statistics.median(ai))),
+              "novelty": int(round(statistics.median(nov))),
+              "rationale": ok[mid].rationale}
+    if len(ok) > 1:
+        fields["samples_json"] = json.dumps([j.model_dump() for j in ok])
+        fields["ai_score_spread"] = statistics.pstdev(ai)
+        fields["novelty_spread"] = statistics.pstdev(nov)
+    return fields, None
+
+
+class Runner:
+    def __init__(self, engine: Engine, client: ModelClient, prompt: Prompt,
+                 pv: PromptVersion, options: RunOptions, reporter: Optional[Reporter] = None):
+        self.engine, self.client, self.prompt, self.pv = engine, client, prompt, pv
+        self.opts = options
+        self.reporter = reporter or _Silent()
+        self.owner = queue.new_owner()
+        self.summary = RunSummary()
+        self._in_flight: set[int] = set()
+        self._reserved = 0.0  # estimated cost of requests in flight
+        self._stop: Optional[str] = None
+        self._results: asyncio.Queue = asyncio.Queue()
+        self._params = prompt.meta.params.model_dump(exclude_none=True)
+        self._provenance = {"code_version": code_version_string(),
+                            "base_url": client.base_url}
+
+    # -- the run -------------------------------------------------------------
+    async def run(self) -> RunSummary:
+        started = time.perf_counter()
+        queue.reclaim_dead(self.engine)
+        self.reporter.start(self._runnable())
+        tasks: asyncio.Queue = asyncio.Queue(maxsize=self.opts.concurrency)
+        writer_task = asyncio.create_task(self._writer())
+        heartbeat = asyncio.create_task(self._heartbeat())
+        workers = [asyncio.create_task(self._worker(tasks)) for _ in range(self.opts.concurrency)]
+        try:
+            await self._feed(tasks)
+            for _ in workers:
+                await tasks.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            heartbeat.cancel()
+            await self._results.put(None)
+            await asyncio.shield(writer_task)
+            await asyncio.to_thread(queue.release, self.engine, self.owner)
+            self.summary.wall_s = time.perf_counter() - started
+            self.reporter.finish()
+        self.summary.stopped = self._stop if self._stop != "finished" else None
+        return self.summary
+
+    def _runnable(self) -> int:
+        with self.engine.connect() as conn:
+            n = conn.execute(text(
+                "SELECT COUNT(*) FROM tasks WHERE prompt_version_id = :pv AND model = :m "
+                "AND (state = 'pending' OR (state = 'running' AND lease_expires < :now))"),
+                {"pv": self.pv.id, "m": self.client.model, "now": time.time()}).scalar_one()
+        return min(n, self.opts.limit) if self.opts.limit is not None else n
+
+    async def _feed(self, tasks: asyncio.Queue) -> None:
+        taken = 0
+        while self._stop is None:
+            want = self.opts.concurrency
+            if self.opts.limit is not None:
+                want = min(want, self.opts.limit - taken)
+                if want <= 0:
+                    break
+            batch = await asyncio.to_thread(
+                queue.claim, self.engine, self.owner, want, self.opts.lease_s,
+                prompt_version_id=self.pv.id, model=self.client.model, task_ids=self.opts.task_ids)
+            if not batch:
+                break
+            taken += len(batch)
+            for task in batch:
+                self._in_flight.add(task.id)
+                await tasks.put(task)
+
+    async def _worker(self, tasks: asyncio.Queue) -> None:
+        while True:
+            task = await tasks.get()
+            if task is None:
+                return
+            if self._stop is not None:
+                continue  # released in bulk at the end
+            outcome = await self._judge(task)
+            if outcome is not None:
+                await self._results.put(outcome)
+
+    async def _judge(self, task: queue.ClaimedTask) -> Optional[_Outcome]:
+        abstract, cut = prepare_abstract(task.abstract, self.opts.max_abstract_chars)
+        messages = self.prompt.render(title=injection.fence(task.title), abstract=abstract)
+        estimate = cost_usd(self.client.model, estimate_messages_tokens(messages),
+                            self._params.get("max_tokens", 300)) * self.opts.samples
+        if self.opts.max_cost is not None:
+            spent = self.summary.cost_usd + self._reserved
+            if spent + estimate > self.opts.max_cost:
+                self._stop = f"budget: ${self.opts.max_cost:.4f} would be crossed"
+                return None
+        self._reserved += estimate
+        try:
+            results = []
+            for s in range(self.opts.samples):
+                sample = s if self.opts.samples > 1 else 0
+                results.append(await self.client.judge(
+                    messages, self.prompt.output_model, self._params, sample=sample))
+        finally:
+            self._reserved -= estimate
+        attempts = [a for r in results for a in r.attempts]
+        self.summary.cost_usd += sum(a.cost_usd for a in attempts)
+        if any(r.judgment is None for r in results):
+            error = next(r.error for r in results if r.judgment is None)
+            return _Outcome(task, attempts, None, error)
+        fields, _ = _median_judgment(results)
+        reasons = injection.detect(f"{task.title}\n{task.abstract}")
+        fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
+                      injection_reasons="; ".join(reasons) or None)
+        return _Outcome(task, attempts, fields, None)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.opts.lease_s / 3)
+            await asyncio.to_thread(queue.renew, self.engine, self.owner,
+                                    list(self._in_flight), self.opts.lease_s)
+
+    async def _writer(self) -> None:
+        """Commit finished tasks in batches; returns after a ``None``."""
+        closing = False
+        while not closing:
+            item = await self._results.get()
+            batch = []
+            if item is None:
+                closing = True
+            else:
+                batch.append(item)
+            while not self._results.empty():
+                more = self._results.get_nowait()
+                if more is None:
+                    closing = True
+                else:
+                    batch.append(more)
+            if batch:
+                await asyncio.to_thread(self._save, batch)
+                for o in batch:
+                    self._in_flight.discard(o.task.id)
+                    self._count(o)
+
+    def _count(self, o: _Outcome) -> None:
+        s = self.summary
+        s.calls += sum(1 for a in o.attempts if a.outcome != "cached")
+        s.cached += sum(1 for a in o.attempts if a.outcome == "cached")
+        s.retries += sum(1 for a in o.attempts if a.attempt > 1)
+        s.reasks += sum(1 for a in o.attempts if a.reask > 0 and a.attempt == 1)
+        s.prompt_tokens += sum(a.prompt_tokens for a in o.attempts)
+        s.completion_tokens += sum(a.completion_tokens for a in o.attempts)
+        if o.judgment is not None:
+            s.done += 1
+        else:
+            s.failed += 1
+            if len(s.failures) < 20:
+                s.failures.append(f"paper {o.task.paper_id}: {o.error}")
+        self.reporter.advance(o.judgment is not None)
+
+    # -- persistence (runs in a worker thread) -------------------------------
+    def _save(self, batch: list[_Outcome]) -> None:
+        pv, model = self.pv, self.client.model
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with writer(self.engine).begin() as conn:
+            calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
+                          model=model, request_hash=a.request_hash, request_json=a.request_json,
+                          response_text=a.response_text, outcome=a.outcome, error=a.error,
+                          status_code=a.status_code, attempt=a.attempt, reask=a.reask,
+                          prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
+                          latency_ms=a.latency_ms, cost_usd=a.cost_usd)
+                     for o in batch for a in o.attempts]
+            if calls:
+                conn.execute(LLMCall.__table__.insert(), calls)
+            rows = []
+            for o in batch:
+                if o.judgment is None:
+                    continue
+                rows.append(dict(
+                    task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
+                    model=model, prompt_name=pv.name, prompt_version=pv.version,
+                    prompt_hash=pv.content_hash,
+                    params_json=json.dumps({**self._params, "response_format": self.client.mode,
+                                            "samples": self.opts.samples}),
+                    code_version=self._provenance["code_version"],
+                    base_url=self._provenance["base_url"], demo_quality=self.opts.demo_quality,
+                    prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
+                    completion_tokens=sum(a.completion_tokens for a in o.attempts),
+                    **o.judgment))
+            if rows:
+                conn.execute(insert(Judgment.__table__).values(rows).on_conflict_do_nothing())
+            done = [o.task.id for o in batch if o.judgment is not None]
+            if done:
+                conn.execute(text(
+                    "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires = NULL, "
+                    "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
+                    f"WHERE lease_owner = :owner AND id IN ({','.join(map(str, done))})"),
+                    {"owner": self.owner})
+            for o in batch:
+                if o.judgment is None:
+                    conn.execute(text(
+                        "UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires = NULL, "
+                        "last_error = :err, updated_at = CURRENT_TIMESTAMP "
+                        "WHERE id = :id AND lease_owner = :owner"),
+                        {"err": (o.error or "")[:2000], "id": o.task.id, "owner": self.owner})
+
+
+async def run_queue(engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,
+                    options: RunOptions, reporter: Optional[Reporter] = None) -> RunSummary:
+    try:
+        return await Runner(engine, client, prompt, pv, options, reporter).run()
+    finally:
+        await client.close()
