@@ -1,0 +1,58 @@
+"""Shared fixtures: an isolated database, zero retry waits, a fake model server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("ANNOTATOR_SHARED", REPO.parent / "shared"))
+SEED_PAGE = SHARED / "seeds" / "000_bc4f601677076ee6.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    """No test sleeps on retries, reads the user's config, or reaches a real API."""
+    monkeypatch.setenv("ANNOTATOR_RETRY_WAIT_SCALE", "0")
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL",
+                "ANNOTATOR_BASE_URL", "ANNOTATOR_API_KEY", "ANNOTATOR_PROMPTS"):
+        monkeypatch.delenv(var, raising=False)
+    yield
+    from db.engine import dispose_all
+
+    dispose_all()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> str:
+    return str(tmp_path / "test.db")
+
+
+@pytest.fixture
+def engine(db_path):
+    from db import open_db
+
+    return open_db(db_path)
+
+
+@pytest.fixture
+def fake_server():
+    from annotator.testing.fakeserver import FakeServer
+
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings_for(db_path):
+    """Settings pointing at a fake server (pass it), with short timeouts."""
+    from annotator.settings import get_settings
+
+    def make(server, **overrides):
+        values = dict(db=db_path, base_url=server.base_url, api_key="sk-test-key", timeout_s=5.0)
+        values.update(overrides)
+        return get_settings(**values)
+
+    return make
