@@ -33,7 +33,7 @@ class ErrorGroup(TyperGroup):
             if os.environ.get("ANNOTATOR_DEBUG"):
                 raise
             err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise click.exceptions.Exit(exc.exit_code) from None
+            raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, add_completion=False,
