@@ -238,7 +238,7 @@ def prompts_activate(ctx: typer.Context, ref: str):
 # -- demo ---------------------------------------------------------------------------
 @app.command()
 def demo(ctx: typer.Context,
-         concurrency: int = typer.Option(2, min=1, help="Parallel requests to the local model.")):
+         concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time).")):
     """Ingest the bundled sample papers and judge them with the embedded local model."""
     from annotator.demo import run_demo
 

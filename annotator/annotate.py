@@ -135,12 +135,16 @@ def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
             model=ep.model, base_url=ep.base_url, api_key=ep.api_key,
             timeout_s=settings.timeout_s, max_attempts=settings.max_retries,
             max_reasks=settings.max_reasks, max_wait_s=settings.retry_max_wait_s,
-            response_format=opts.response_format,
+            # llama-cpp-python needs its own schema shape (see local_model.grammar_schema)
+            response_format="grammar" if ep.embedded and opts.response_format == "auto"
+            else opts.response_format,
             limiter=RateLimiter(opts.rpm, opts.tpm),
             cache_lookup=make_cache_lookup(engine) if (opts.use_cache or opts.replay) else None,
             replay=opts.replay, max_connections=max(64, opts.concurrency * 2),
         )
-        run_opts = RunOptions(concurrency=opts.concurrency, limit=opts.limit, samples=opts.samples,
+        # the embedded server answers one request at a time; more only queues there
+        concurrency = min(opts.concurrency, 2) if ep.embedded else opts.concurrency
+        run_opts = RunOptions(concurrency=concurrency, limit=opts.limit, samples=opts.samples,
                               max_cost=opts.max_cost, lease_s=settings.lease_s,
                               max_abstract_chars=settings.max_abstract_chars,
                               demo_quality=ep.embedded)

@@ -16,7 +16,7 @@ from db import open_db
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample_papers.jsonl"
 
 
-def run_demo(db: Optional[str] = None, *, concurrency: int = 2, console=None) -> dict:
+def run_demo(db: Optional[str] = None, *, concurrency: int = 1, console=None) -> dict:
     """Ingest the sample, judge it on the embedded model, return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")

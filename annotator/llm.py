@@ -124,7 +124,35 @@ def response_format_for(mode: str, output_model: type[BaseModel]) -> Optional[di
     if mode == "json_object":
         # llama.cpp-style servers turn "schema" into a grammar; others ignore it
         return {"type": "json_object", "schema": schema}
+    if mode == "grammar":
+        # llama-cpp-python's server: a schema its grammar compiler really enforces
+        from annotator.local_model import response_format
+
+        return response_format(schema)
     return None
+
+
+def build_request_body(model: str, mode: str, messages: list[dict], output_model: type[BaseModel],
+                       params: dict[str, Any], sample: int = 0) -> dict:
+    """The chat request for one call; its ``request_hash`` is the cache key.
+
+    Keys starting with ``_`` are ours (``_sample`` gives each of K samples its
+    own cache identity) and are stripped before sending. The Batch API path
+    builds its lines here too, so batch answers serve later synchronous runs.
+    """
+    body: dict[str, Any] = {"model": model, "messages": messages}
+    body.update({k: v for k, v in params.items() if v is not None})
+    fmt = response_format_for(mode, output_model)
+    if fmt is not None:
+        body["response_format"] = fmt
+    if sample:
+        body["_sample"] = sample  # distinct cache identity; stripped before sending
+    return body
+
+
+def sendable(body: dict) -> dict:
+    """The body as sent to the server: without our ``_`` keys."""
+    return {k: v for k, v in body.items() if not k.startswith("_")}
 
 
 class ModelClient:
@@ -173,14 +201,7 @@ class ModelClient:
     # -- one request body ------------------------------------------------
     def build_request(self, messages: list[dict], output_model: type[BaseModel],
                       params: dict[str, Any], sample: int = 0) -> dict:
-        body: dict[str, Any] = {"model": self.model, "messages": messages}
-        body.update({k: v for k, v in params.items() if v is not None})
-        fmt = response_format_for(self.mode, output_model)
-        if fmt is not None:
-            body["response_format"] = fmt
-        if sample:
-            body["_sample"] = sample  # distinct cache identity; stripped before sending
-        return body
+        return build_request_body(self.model, self.mode, messages, output_model, params, sample)
 
     # -- the public call ---------------------------------------------------
     async def judge(self, messages: list[dict], output_model: type[BaseModel],
@@ -232,6 +253,8 @@ class ModelClient:
                         result.attempts.append(attempt)
                         if attempt.outcome == "sent":
                             return attempt
+                        if self._format_rejected(attempt):
+                            raise _Final(attempt)
                         if attempt.status_code is not None and attempt.status_code not in RETRYABLE_STATUS:
                             raise _Final(attempt)
                         raise _Transient(attempt, getattr(attempt, "_retry_after", None))
@@ -245,8 +268,15 @@ class ModelClient:
                                 f"{exc.attempt.error}")
                 return None
 
+    def _format_rejected(self, attempt: Attempt) -> bool:
+        """A server that cannot do this response_format (400/422, or 500 from llama-cpp-python)."""
+        if not self._auto_format or attempt.status_code not in (400, 422, 500):
+            return False
+        error = (attempt.error or "").lower()
+        return any(word in error for word in ("response_format", "json_schema", "json_object"))
+
     def _fall_back_format(self, attempt: Attempt) -> bool:
-        if not self._auto_format or attempt.status_code != 400:
+        if not self._format_rejected(attempt):
             return False
         order = ["json_schema", "json_object", "none"]
         if self.mode == "none":

