@@ -44,6 +44,14 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(prompts_app, name="prompts")
 
 
+def _mount_command_groups() -> None:
+    """Command groups that live in annotator/commands/, one module per concern."""
+    from annotator.commands import evals, rescore
+
+    rescore.mount(app, prompts_app)
+    app.add_typer(evals.eval_app, name="eval")
+
+
 def _engine(ctx: typer.Context):
     from db import open_db
 
@@ -98,8 +106,16 @@ def annotate(ctx: typer.Context,
              tpm: Optional[float] = typer.Option(None, help="Token limit per minute."),
              no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
-             response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none.")):
+             response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),
+             batch: bool = typer.Option(False, "--batch", help="Send through the Batch API instead "
+                                        "(half price, within 24 h); then run 'annotator batch collect'.")):
     """Judge every paper that lacks a judgment for this prompt version and model."""
+    if batch:
+        from annotator.commands.rescore import batch_submit
+
+        ctx.invoke(batch_submit, ctx, prompt=prompt, model=model, limit=limit, samples=samples,
+                   max_cost=max_cost, no_cache=no_cache, response_format=response_format)
+        return
     from annotator.annotate import AnnotateOptions, annotate as run, dry_run as estimate, resolve_prompt
     from annotator.progress import RichReporter
 
@@ -248,6 +264,9 @@ def demo(ctx: typer.Context,
         table.add_row(row["title"], str(row["ai_score"]), f"{row['novelty']}%", row["rationale"])
     console.print(table)
     _print_summary(result["summary"])
+
+
+_mount_command_groups()
 
 
 def main() -> None:

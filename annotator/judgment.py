@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -36,14 +37,21 @@ def output_model(name: str) -> type[BaseModel]:
 
 
 def strict_json_schema(model: type[BaseModel]) -> dict:
-    """The model's JSON schema in the shape OpenAI's strict mode accepts."""
+    """The model's JSON schema in the shape OpenAI's strict mode accepts (a fresh copy)."""
+    return json.loads(_strict_schema_text(model))
+
+
+@functools.lru_cache(maxsize=64)
+def _strict_schema_text(model: type[BaseModel]) -> str:
+    # built once per output model: pydantic's schema generation costs about 0.4 ms,
+    # which was a third of the time of a request answered from stored calls
     schema = model.model_json_schema()
     schema["additionalProperties"] = False
     schema["required"] = list(schema["properties"])
     for prop in schema["properties"].values():
         prop.pop("title", None)
     schema.pop("title", None)
-    return schema
+    return json.dumps(schema)
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)

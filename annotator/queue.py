@@ -66,9 +66,13 @@ def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
         where.append(f"p.id IN ({','.join(str(int(i)) for i in ids)})")
     sql = (
         "INSERT INTO tasks (paper_id, prompt_version_id, model, state, attempts, created_at, updated_at) "
-        f"SELECT p.id, :pv, :model, 'pending', 0, {now}, {now} FROM papers p WHERE "
+        # typed casts: PostgreSQL cannot infer one type for a parameter used twice
+        f"SELECT p.id, CAST(:pv AS INTEGER), CAST(:model AS VARCHAR), 'pending', 0, {now}, {now} "
+        "FROM papers p WHERE "
         + " AND ".join(where) + " ORDER BY p.id"
     )
+    if conn.dialect.name == "postgresql":  # two processes queueing the same papers at once
+        sql += " ON CONFLICT DO NOTHING"
     return conn.execute(text(sql), params).rowcount or 0
 
 

@@ -6,11 +6,12 @@ import json
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from annotator.errors import PromptError
 from annotator.prompts import Prompt
-from db.engine import session_for
+from db.engine import session_for, writer
 from db.models import Judgment, PromptVersion
 
 
@@ -20,8 +21,19 @@ def register_prompt(engine: Engine, prompt: Prompt) -> PromptVersion:
     A file whose content changed after judgments were stored under its
     version is refused: those judgments would no longer describe the words
     the model saw.
+
+    Several processes may start at once: the transaction takes SQLite's write
+    lock up front (a read that turns into a write would fail with "database is
+    locked"), and a row another process inserted first is simply read again.
     """
-    with session_for(engine) as session:
+    try:
+        return _register(engine, prompt)
+    except IntegrityError:  # registered by a concurrent process in the meantime
+        return _register(engine, prompt)
+
+
+def _register(engine: Engine, prompt: Prompt) -> PromptVersion:
+    with session_for(writer(engine)) as session:
         row = session.exec(select(PromptVersion).where(
             PromptVersion.name == prompt.name, PromptVersion.version == str(prompt.version)
         )).first()

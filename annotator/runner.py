@@ -19,7 +19,7 @@ from typing import Optional, Protocol
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from annotator import injection, queue
 from annotator.costs import cost_usd, estimate_messages_tokens
@@ -75,11 +75,16 @@ class RunSummary:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
+    """A finished task: its attempts, and the judgment fields or the reason there are none."""
+
     task: queue.ClaimedTask
     attempts: list[Attempt]
     judgment: Optional[dict]
     error: Optional[str]
+
+
+_Outcome = Outcome
 
 
 def prepare_abstract(abstract: str, max_chars: int) -> tuple[str, bool]:
@@ -88,6 +93,21 @@ def prepare_abstract(abstract: str, max_chars: int) -> tuple[str, bool]:
     if cut:
         abstract = abstract[:max_chars].rsplit(" ", 1)[0] + " [... abstract cut to length ...]"
     return injection.fence(abstract), cut
+
+
+def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int) -> tuple[list[dict], bool]:
+    """The chat messages for one paper, and whether its abstract was cut."""
+    fenced, cut = prepare_abstract(abstract, max_chars)
+    return prompt.render(title=injection.fence(title), abstract=fenced), cut
+
+
+def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: bool) -> dict:
+    """The stored fields of a judgment from its (all valid) samples."""
+    fields, _ = _median_judgment(results)
+    reasons = injection.detect(f"{title}\n{abstract}")
+    fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
+                  injection_reasons="; ".join(reasons) or None)
+    return fields
 
 
 def _median_judgment(results: list[JudgeResult]) -> tuple[dict, Optional[str]]:
@@ -116,6 +136,7 @@ class Runner:
         self._in_flight: set[int] = set()
         self._reserved = 0.0  # estimated cost of requests in flight
         self._stop: Optional[str] = None
+        self._error: Optional[BaseException] = None  # raised by a worker; re-raised by run()
         self._results: asyncio.Queue = asyncio.Queue()
         self._params = prompt.meta.params.model_dump(exclude_none=True)
         self._provenance = {"code_version": code_version_string(),
@@ -145,6 +166,8 @@ class Runner:
             self.summary.wall_s = time.perf_counter() - started
             self.reporter.finish()
         self.summary.stopped = self._stop if self._stop != "finished" else None
+        if self._error is not None:
+            raise self._error
         return self.summary
 
     def _runnable(self) -> int:
@@ -180,13 +203,19 @@ class Runner:
                 return
             if self._stop is not None:
                 continue  # released in bulk at the end
-            outcome = await self._judge(task)
+            try:
+                outcome = await self._judge(task)
+            except Exception as exc:  # e.g. ReplayMiss: stop feeding, drain, re-raise in run()
+                if self._error is None:
+                    self._error = exc
+                    self._stop = f"error: {exc}"
+                continue
             if outcome is not None:
                 await self._results.put(outcome)
 
     async def _judge(self, task: queue.ClaimedTask) -> Optional[_Outcome]:
-        abstract, cut = prepare_abstract(task.abstract, self.opts.max_abstract_chars)
-        messages = self.prompt.render(title=injection.fence(task.title), abstract=abstract)
+        messages, cut = task_messages(self.prompt, task.title, task.abstract,
+                                      self.opts.max_abstract_chars)
         estimate = cost_usd(self.client.model, estimate_messages_tokens(messages),
                             self._params.get("max_tokens", 300)) * self.opts.samples
         if self.opts.max_cost is not None:
@@ -208,11 +237,8 @@ class Runner:
         if any(r.judgment is None for r in results):
             error = next(r.error for r in results if r.judgment is None)
             return _Outcome(task, attempts, None, error)
-        fields, _ = _median_judgment(results)
-        reasons = injection.detect(f"{task.title}\n{task.abstract}")
-        fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
-                      injection_reasons="; ".join(reasons) or None)
-        return _Outcome(task, attempts, fields, None)
+        return _Outcome(task, attempts, judgment_fields(results, task.title, task.abstract, cut),
+                        None)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -259,50 +285,78 @@ class Runner:
         self.reporter.advance(o.judgment is not None)
 
     # -- persistence (runs in a worker thread) -------------------------------
-    def _save(self, batch: list[_Outcome]) -> None:
-        pv, model = self.pv, self.client.model
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        with writer(self.engine).begin() as conn:
-            calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-                          model=model, request_hash=a.request_hash, request_json=a.request_json,
-                          response_text=a.response_text, outcome=a.outcome, error=a.error,
-                          status_code=a.status_code, attempt=a.attempt, reask=a.reask,
-                          prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
-                          latency_ms=a.latency_ms, cost_usd=a.cost_usd)
-                     for o in batch for a in o.attempts]
-            if calls:
-                conn.execute(LLMCall.__table__.insert(), calls)
-            rows = []
-            for o in batch:
-                if o.judgment is None:
-                    continue
-                rows.append(dict(
-                    task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-                    model=model, prompt_name=pv.name, prompt_version=pv.version,
-                    prompt_hash=pv.content_hash,
-                    params_json=json.dumps({**self._params, "response_format": self.client.mode,
-                                            "samples": self.opts.samples}),
-                    code_version=self._provenance["code_version"],
-                    base_url=self._provenance["base_url"], demo_quality=self.opts.demo_quality,
-                    prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
-                    completion_tokens=sum(a.completion_tokens for a in o.attempts),
-                    **o.judgment))
-            if rows:
-                conn.execute(insert(Judgment.__table__).values(rows).on_conflict_do_nothing())
-            done = [o.task.id for o in batch if o.judgment is not None]
-            if done:
-                conn.execute(text(
-                    "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires = NULL, "
-                    "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
-                    f"WHERE lease_owner = :owner AND id IN ({','.join(map(str, done))})"),
-                    {"owner": self.owner})
-            for o in batch:
-                if o.judgment is None:
-                    conn.execute(text(
-                        "UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires = NULL, "
-                        "last_error = :err, updated_at = CURRENT_TIMESTAMP "
-                        "WHERE id = :id AND lease_owner = :owner"),
-                        {"err": (o.error or "")[:2000], "id": o.task.id, "owner": self.owner})
+    def _save(self, batch: list[Outcome]) -> None:
+        save_outcomes(
+            self.engine, batch, pv=self.pv, model=self.client.model, owner=self.owner,
+            params_json=json.dumps({**self._params, "response_format": self.client.mode,
+                                    "samples": self.opts.samples}),
+            code_version=self._provenance["code_version"], base_url=self._provenance["base_url"],
+            demo_quality=self.opts.demo_quality)
+
+
+def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, model: str,
+                  owner: str, params_json: str, code_version: str, base_url: Optional[str],
+                  demo_quality: bool = False, failed_state: str = "failed",
+                  batch_id: Optional[str] = None, conn: Optional[Connection] = None) -> None:
+    """Store finished tasks in one transaction: every attempt, the judgments, the task states.
+
+    Tasks are only changed while ``owner`` holds their lease. A task without a
+    judgment goes to ``failed_state`` ("failed", or "pending" to be tried again)
+    with its error. ``batch_id`` marks calls answered through the Batch API.
+    Given ``conn``, the rows join that open transaction instead of a new one.
+    """
+    if conn is None:
+        with writer(engine).begin() as conn:
+            _save_outcomes(conn, batch, pv, model, owner, params_json, code_version, base_url,
+                           demo_quality, failed_state, batch_id)
+    else:
+        _save_outcomes(conn, batch, pv, model, owner, params_json, code_version, base_url,
+                       demo_quality, failed_state, batch_id)
+
+
+def _save_outcomes(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
+                   owner: str, params_json: str, code_version: str, base_url: Optional[str],
+                   demo_quality: bool, failed_state: str, batch_id: Optional[str]) -> None:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
+                  model=model, request_hash=a.request_hash, request_json=a.request_json,
+                  response_text=a.response_text, outcome=a.outcome, error=a.error,
+                  status_code=a.status_code, attempt=a.attempt, reask=a.reask,
+                  prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
+                  latency_ms=a.latency_ms, cost_usd=a.cost_usd,
+                  batch_id=batch_id if a.outcome != "cached" else None)
+             for o in batch for a in o.attempts]
+    if calls:
+        conn.execute(LLMCall.__table__.insert(), calls)
+    rows = []
+    for o in batch:
+        if o.judgment is None:
+            continue
+        rows.append(dict(
+            task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
+            model=model, prompt_name=pv.name, prompt_version=pv.version,
+            prompt_hash=pv.content_hash, params_json=params_json,
+            code_version=code_version, base_url=base_url, demo_quality=demo_quality,
+            prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
+            completion_tokens=sum(a.completion_tokens for a in o.attempts),
+            **o.judgment))
+    if rows:
+        conn.execute(insert(Judgment.__table__).values(rows).on_conflict_do_nothing())
+    done = [o.task.id for o in batch if o.judgment is not None]
+    if done:
+        conn.execute(text(
+            "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires = NULL, "
+            "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
+            f"WHERE lease_owner = :owner AND id IN ({','.join(map(str, done))})"),
+            {"owner": owner})
+    for o in batch:
+        if o.judgment is None:
+            conn.execute(text(
+                "UPDATE tasks SET state = :state, lease_owner = NULL, lease_expires = NULL, "
+                "last_error = :err, updated_at = CURRENT_TIMESTAMP "
+                "WHERE id = :id AND lease_owner = :owner"),
+                {"state": failed_state, "err": (o.error or "")[:2000], "id": o.task.id,
+                 "owner": owner})
 
 
 async def run_queue(engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,

@@ -52,6 +52,38 @@ def m001_initial(conn: Connection) -> None:
     )
 
 
+# Indexes for author profiles and leaderboards (annotator.biblio): covering indexes
+# for "judgments of one prompt version and model" and for a paper's authors (so a
+# leaderboard is one pass over the judgments), latest-snapshot look-ups for
+# metrics, and papers by affiliation.
+PROFILE_INDEXES = {
+    "ix_judgments_pv_model_paper": "judgments (prompt_version_id, model, paper_id, ai_score, novelty)",
+    "ix_authorships_paper_author": "authorships (paper_id, author_id, position)",
+    "ix_author_metrics_latest": "author_metrics (author_id, as_of, id)",
+    "ix_paper_metrics_latest": "paper_metrics (paper_id, as_of, id, citations)",
+    "ix_paper_affiliations_affiliation": "paper_affiliations (affiliation_id, paper_id)",
+}
+
+
+@migration
+def m002_profile_indexes(conn: Connection) -> None:
+    for name, target in PROFILE_INDEXES.items():
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {target}"))
+
+
+@migration
+def m003_author_papers(conn: Connection) -> None:
+    create_tables(conn, "author_papers")
+
+
+@migration
+def m004_batches(conn: Connection) -> None:
+    """Batch API submissions (``annotator batch``) and which calls went through one."""
+    create_tables(conn, "batches", "batch_items")
+    add_column(conn, "llm_calls", "batch_id", "VARCHAR")
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_calls_batch_id ON llm_calls (batch_id)"))
+
+
 def _ensure_table(conn: Connection) -> None:
     conn.execute(text(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"

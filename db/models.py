@@ -176,6 +176,9 @@ class LLMCall(SQLModel, table=True):
     latency_ms: float = 0.0
     cost_usd: float = 0.0
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # The provider's batch id when the call went through the Batch API (billed at
+    # half price); added by migration ``m004_batches``.
+    batch_id: Optional[str] = Field(default=None, index=True)
 
 
 class Judgment(SQLModel, table=True):
@@ -210,3 +213,71 @@ class Judgment(SQLModel, table=True):
     prompt_tokens: int = 0  # summed over every attempt that led here
     completion_tokens: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthorPaper(SQLModel, table=True):
+    """A paper a profile source says is the author's, where the author list may not show it.
+
+    The feed page lists an author's papers with truncated author lists ("et al."), and
+    OpenAlex/Semantic Scholar author works name papers the same way; these rows keep that
+    membership apart from ``authorships`` (which holds the visible, ordered author list).
+    Added by migration ``m003_author_papers``.
+    """
+
+    __tablename__ = "author_papers"
+    __table_args__ = (Index("ix_author_papers_paper", "paper_id", "author_id"),)
+
+    author_id: int = Field(foreign_key="authors.id", primary_key=True)
+    paper_id: int = Field(foreign_key="papers.id", primary_key=True)
+    source: str  # "feedpage", "openalex", "semanticscholar", "csv"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Batch(SQLModel, table=True):
+    """One submission to the provider's Batch API (``annotator batch submit``).
+
+    Its tasks stay ``running`` under the lease owner ``batch:<batch_id>`` until
+    ``annotator batch collect`` stores the answers (or puts them back in the
+    queue). Added by migration ``m004_batches``.
+    """
+
+    __tablename__ = "batches"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    batch_id: str = Field(index=True, unique=True)  # the provider's id ("batch_...")
+    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
+    model: str
+    base_url: Optional[str] = None
+    input_file_id: str
+    output_file_id: Optional[str] = None
+    error_file_id: Optional[str] = None
+    # the provider's status: validating | in_progress | finalizing | completed |
+    # failed | expired | cancelling | cancelled
+    status: str = "validating"
+    collected: bool = Field(default=False, index=True)
+    task_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    samples: int = 1
+    requests: int = 0
+    succeeded: int = 0  # tasks judged when collected
+    requeued: int = 0  # tasks put back in the queue when collected
+    estimated_cost_usd: float = 0.0
+    cost_usd: float = 0.0
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    collected_at: Optional[datetime] = None
+
+
+class BatchItem(SQLModel, table=True):
+    """One line of a submitted batch file, kept until the batch is collected."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (UniqueConstraint("batch_pk", "custom_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    batch_pk: int = Field(foreign_key="batches.id", index=True)
+    custom_id: str
+    task_id: int = Field(foreign_key="tasks.id", index=True)
+    sample: int = 0
+    request_hash: str
+    request_json: str = Field(sa_column=Column(Text, nullable=False))

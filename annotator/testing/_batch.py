@@ -130,7 +130,7 @@ def _answer(state: FakeState, line: dict, config: dict) -> tuple[dict | None, di
         return None, {"code": "invalid_request", "message": "line needs custom_id, url, body"}
     if _fails(config, custom_id):
         return None, {"code": "fake_failure", "message": f"configured failure for {custom_id}"}
-    step = state.next_step() if config["batch_apply_faults"] else {"kind": "ok"}
+    step, _ = state.next_step() if config["batch_apply_faults"] else ({"kind": "ok"}, "default")
     req_id = "req_" + uuid.uuid4().hex[:24]
     if step["kind"] in ("hang", "drop"):
         return None, {"code": "server_error", "message": f"fake {step['kind']}"}

@@ -1,0 +1,1 @@
+"""Typer commands kept out of ``cli.py``; ``cli.py`` mounts them."""

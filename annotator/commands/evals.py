@@ -1,0 +1,74 @@
+"""``annotator eval``: run a suite against the model, compare two runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+eval_app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled eval suites.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@eval_app.command("run")
+def eval_run(ctx: typer.Context,
+             suite: Path = typer.Argument(..., exists=True, dir_okay=False, help="A suite file, e.g. evals/iclr2022.toml."),
+             prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
+             model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL"),
+             concurrency: int = typer.Option(8, min=1, max=1024),
+             fail_under: List[str] = typer.Option([], "--fail-under", help="METRIC=VALUE, e.g. spearman_ai=0.3 (repeatable)."),
+             out: Path = typer.Option(Path("eval-report"), "--out", help="Folder for report.md, result.json, junit.xml, PNGs."),
+             sample_size: Optional[int] = typer.Option(None, min=1, help="Override the suite's sample size."),
+             n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the intervals."),
+             no_cache: bool = typer.Option(False, "--no-cache"),
+             replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
+             no_plots: bool = typer.Option(False, "--no-plots")):
+    """Judge the suite's papers, compute metrics with intervals, write the reports.
+
+    Exits 1 when a threshold (from the suite or --fail-under) is breached."""
+    from annotator.evaluation.run import EvalRunOptions, run_eval
+    from annotator.evaluation.thresholds import raise_for_thresholds
+    from annotator.progress import RichReporter
+    from annotator.settings import get_settings
+    from db import open_db
+
+    settings = get_settings(db=ctx.obj["db"])
+    opts = EvalRunOptions(prompt=prompt, model=model, concurrency=concurrency, fail_under=tuple(fail_under),
+                          out_dir=str(out), use_cache=not no_cache, replay=replay, n_boot=n_boot,
+                          sample_size=sample_size, plots=not no_plots)
+
+    def notice(ep):
+        if ep.embedded and not replay:
+            from annotator.local_model import DEMO_NOTICE
+
+            err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
+
+    result, paths, summary = run_eval(open_db(ctx.obj["db"]), settings, str(suite), opts,
+                                      RichReporter(err_console, "eval"), on_endpoint=notice)
+    console.print(Markdown(paths["markdown"].read_text(encoding="utf-8")))
+    err_console.print(f"judged {summary.done}, failed {summary.failed}, calls {summary.calls} "
+                      f"(cached {summary.cached}); reports in {out}/", highlight=False)
+    raise_for_thresholds(result)
+
+
+@eval_app.command("compare")
+def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.json of the baseline run."),
+                 run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),
+                 n_boot: int = typer.Option(1000, min=100),
+                 md: Optional[Path] = typer.Option(None, "--md", help="Also write the Markdown here."),
+                 json_out: Optional[Path] = typer.Option(None, "--json", help="Also write JSON here.")):
+    """Paired bootstrap over the papers both runs judged: differences with intervals and a verdict."""
+    from annotator.evaluation import compare
+    from annotator.evaluation.run import load_result
+
+    comparison = compare(load_result(str(run_a)), load_result(str(run_b)), n_boot=n_boot)
+    text = comparison.to_markdown()
+    console.print(Markdown(text))
+    if md:
+        md.write_text(text, encoding="utf-8")
+    if json_out:
+        json_out.write_text(comparison.model_dump_json(indent=2), encoding="utf-8")

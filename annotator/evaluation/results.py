@@ -1,0 +1,97 @@
+"""The result of one evaluation run: what every writer and comparison reads."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel
+
+from .baselines import BaselineResult
+from .calibration import CalibrationReport
+from .ceiling import CeilingResult
+from .metrics import Counts, MetricValue
+from .provenance import Provenance
+
+SCHEMA_VERSION = 1
+Status = Literal["scored", "partial", "invalid", "missing"]
+
+
+class LabelResult(BaseModel):
+    """One gold label (``ai``, ``novelty``, ``citations``) and the prediction checked against it."""
+
+    label: str
+    pred_key: str  # the prediction field: "ai_score" or "novelty"
+    gold_field: str
+    scale: Optional[tuple[float, float]] = None
+    counts: Counts
+    metrics: dict[str, MetricValue]
+    ceiling: Optional[CeilingResult] = None
+    baselines: dict[str, BaselineResult] = {}
+    calibration: Optional[CalibrationReport] = None
+
+
+class GroupResult(BaseModel):
+    """Breakdown row: the papers of one venue and year."""
+
+    venue: Optional[str]
+    year: Optional[int]
+    n: int
+    counts: dict[str, Counts]
+    metrics: dict[str, dict[str, MetricValue]]  # label -> kind -> value
+
+    @property
+    def name(self) -> str:
+        return " ".join(str(p) for p in (self.venue, self.year) if p is not None) or "(unknown)"
+
+
+class ThresholdCheck(BaseModel):
+    name: str  # e.g. "spearman_ai" or "max_missing_rate"
+    limit: float
+    direction: Literal["min", "max"]  # value must be >= (min) or <= (max) the limit
+    value: Optional[float]
+    passed: bool
+    source: Literal["suite", "override"]
+    message: str
+
+
+class PaperResult(BaseModel):
+    id: str
+    venue: Optional[str] = None
+    year: Optional[int] = None
+    accepted: Optional[bool] = None
+    status: Status
+    reason: Optional[str] = None
+    pred: dict[str, Optional[float]]  # ai_score, novelty (0-100)
+    gold: dict[str, Optional[float]]  # label -> gold value on its own scale
+    baseline: dict[str, Optional[float]] = {}  # label -> TF-IDF out-of-fold prediction
+
+
+class EvalResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    suite: Optional[str] = None
+    provenance: Provenance
+    counts: Counts  # papers whose prediction is missing or invalid for any required output
+    n_unknown_predictions: int = 0  # predictions for ids not in the evaluated items
+    labels: dict[str, LabelResult]
+    breakdown: list[GroupResult] = []
+    thresholds: list[ThresholdCheck] = []
+    papers: list[PaperResult] = []
+    settings: dict[str, Any] = {}
+    notes: list[str] = []
+
+    def metric(self, name: str) -> Optional[MetricValue]:
+        """Look up ``<kind>_<label>``, e.g. ``spearman_ai``; None if there is no such metric."""
+        kind, _, label = name.partition("_")
+        res = self.labels.get(label)
+        return res.metrics.get(kind) if res else None
+
+    def metric_names(self) -> list[str]:
+        return [f"{kind}_{label}" for label, res in self.labels.items() for kind in res.metrics]
+
+    @property
+    def passed(self) -> bool:
+        return all(t.passed for t in self.thresholds)
+
+    @property
+    def failures(self) -> list[ThresholdCheck]:
+        return [t for t in self.thresholds if not t.passed]

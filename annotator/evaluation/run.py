@@ -1,0 +1,130 @@
+"""``annotator eval run``: judge a suite's papers through the queue, then score them.
+
+The suite's papers are stored as eval papers (``is_eval``, ``eval_suite``), so
+profiles, leaderboards and exports keep them apart from the user's corpus.
+They are judged by the same queue and client as any paper, which means a
+re-run with an unchanged prompt is answered from stored calls (``--replay``
+makes that strict: no HTTP at all).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from annotator.annotate import AnnotateOptions, annotate
+from annotator.errors import InputError
+from annotator.ingest import ingest_records
+from annotator.records import PaperRecord
+from annotator.settings import Settings
+
+from .items import EvalItem, data_hash, load_items
+from .pipeline import evaluate
+from .provenance import code_version
+from .reports import write_reports
+from .results import EvalResult
+from .suites import load_suite
+from .thresholds import parse_fail_under
+
+
+@dataclass
+class EvalRunOptions:
+    prompt: Optional[str] = None
+    model: Optional[str] = None
+    concurrency: int = 8
+    fail_under: tuple[str, ...] = ()
+    out_dir: str = "eval-report"
+    use_cache: bool = True
+    replay: bool = False
+    n_boot: int = 1000
+    sample_size: Optional[int] = None
+    plots: bool = True
+
+
+def _records(items: list[EvalItem], suite_name: str) -> list[PaperRecord]:
+    out = []
+    for it in items:
+        try:
+            out.append(PaperRecord(title=it.title, abstract=it.abstract, external_id=it.id,
+                                   venue=it.venue, source_ref=f"{suite_name}:{it.id}"))
+        except ValueError as exc:
+            raise InputError(f"eval item cannot be stored: {exc}", path=suite_name, field=it.id) from None
+    return out
+
+
+def predictions(engine: Engine, suite_name: str, prompt_name: str, prompt_version: str,
+                model: str) -> dict[str, dict]:
+    """Stored judgments (or the reason there is none) for the suite's papers."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.external_id, j.ai_score, j.novelty, t.state, t.last_error FROM papers p "
+            "LEFT JOIN prompt_versions pv ON pv.name = :name AND pv.version = :version "
+            "LEFT JOIN judgments j ON j.paper_id = p.id AND j.prompt_version_id = pv.id AND j.model = :model "
+            "LEFT JOIN tasks t ON t.paper_id = p.id AND t.prompt_version_id = pv.id AND t.model = :model "
+            "WHERE p.eval_suite = :suite"),
+            {"name": prompt_name, "version": prompt_version, "model": model, "suite": suite_name}).all()
+    preds: dict[str, dict] = {}
+    for ext_id, ai, nov, state, error in rows:
+        if ai is not None:
+            preds[ext_id] = {"ai_score": ai, "novelty": nov}
+        elif state == "failed":
+            preds[ext_id] = {"error": error or "failed"}
+    return preds
+
+
+def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunOptions,
+             reporter=None, on_endpoint=None) -> tuple[EvalResult, dict[str, Path], object]:
+    suite = load_suite(suite_path)
+    if opts.sample_size is not None:
+        suite = suite.model_copy(update={"sample_size": opts.sample_size})
+    items = load_items(suite)
+    ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}",
+                   is_eval=True, eval_suite=suite.name)
+    endpoint_seen = {}
+
+    def remember(ep):
+        endpoint_seen["model"] = ep.model
+        endpoint_seen["embedded"] = ep.embedded
+        if on_endpoint:
+            on_endpoint(ep)
+
+    summary = annotate(engine, settings, AnnotateOptions(
+        prompt=opts.prompt, model=opts.model, concurrency=opts.concurrency,
+        use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name),
+        reporter, on_endpoint=remember)
+    from annotator.annotate import resolve_prompt
+
+    prompt = resolve_prompt(engine, opts.prompt)
+    model = endpoint_seen["model"]
+    preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
+    commit = code_version()
+    provenance = {
+        "model": model, "model_params": prompt.meta.params.model_dump(),
+        "prompt_name": prompt.name, "prompt_version": str(prompt.version),
+        "prompt_hash": prompt.content_hash, "suite": suite.name,
+        "data_path": suite.data, "data_hash": data_hash(suite.data_path),
+        "code_commit": commit.get("commit"), "code_dirty": commit.get("dirty"),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    result = evaluate(items, preds, suite=suite, provenance=provenance, n_boot=opts.n_boot,
+                      thresholds=parse_fail_under(list(opts.fail_under)))
+    paths = write_reports(result, opts.out_dir, plots=opts.plots)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:  # GitHub Actions shows this file as the job summary
+        with open(summary_file, "a", encoding="utf-8") as fh:
+            fh.write(paths["markdown"].read_text(encoding="utf-8"))
+    return result, paths, summary
+
+
+def load_result(path: str) -> EvalResult:
+    try:
+        return EvalResult.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not an eval result JSON: {exc}", path=path) from None
