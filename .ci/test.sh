@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: starts a throwaway PostgreSQL server on loopback so the
+# storage and queue tests run against both databases, then runs pytest
+# (slow tests included: one starts the real local model server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .ci/pg.sh
+pg_start
+trap pg_stop EXIT
+export ANNOTATOR_REQUIRE_PG=1
+.venv/bin/python -m pytest -q "$@"
