@@ -68,6 +68,10 @@ def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.jso
     comparison = compare(load_result(str(run_a)), load_result(str(run_b)), n_boot=n_boot)
     text = comparison.to_markdown()
     console.print(Markdown(text))
+    for d in comparison.diffs:  # the verdicts in plain words, whatever the terminal width
+        if d.name.startswith(("spearman", "auroc")) and d.diff is not None:
+            console.print(f"{d.name}: {d.verdict} ({d.diff:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}])",
+                          highlight=False)
     if md:
         md.write_text(text, encoding="utf-8")
     if json_out:
