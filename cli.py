@@ -46,9 +46,10 @@ app.add_typer(prompts_app, name="prompts")
 
 def _mount_command_groups() -> None:
     """Command groups that live in annotator/commands/, one module per concern."""
-    from annotator.commands import evals, rescore
+    from annotator.commands import biblio, evals, rescore
 
     rescore.mount(app, prompts_app)
+    biblio.mount(app)
     app.add_typer(evals.eval_app, name="eval")
 
 

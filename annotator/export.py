@@ -10,6 +10,8 @@ from typing import Iterator, Optional, TextIO
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.biblio.snapshots import LATEST_PAPER_CITATIONS_SQL, latest_author_metrics_sql
+
 CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
               "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
               "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at"]
@@ -54,13 +56,14 @@ def _load_chunk(conn, ids: list[int], prompt: Optional[str], model: Optional[str
             "SELECT pa.paper_id, af.name FROM paper_affiliations pa JOIN affiliations af "
             f"ON af.id = pa.affiliation_id WHERE pa.paper_id IN ({id_list}) ORDER BY pa.paper_id, pa.position")):
         affs[pid].append(name)
+    # the snapshot that counts is the newest by date (then the last stored), as in profiles
     citations = dict(conn.execute(text(
-        "SELECT m.paper_id, m.citations FROM paper_metrics m WHERE m.id IN (SELECT MAX(id) FROM "
-        f"paper_metrics WHERE paper_id IN ({id_list}) AND citations IS NOT NULL GROUP BY paper_id)")).all())
+        f"SELECT paper_id, citations FROM ({LATEST_PAPER_CITATIONS_SQL}) latest "
+        f"WHERE paper_id IN ({id_list})")).all())
     first_ids = ",".join(str(a) for a in set(h_index.values())) or "NULL"
     author_h = dict(conn.execute(text(
-        "SELECT author_id, h_index FROM author_metrics WHERE id IN (SELECT MAX(id) FROM author_metrics "
-        f"WHERE author_id IN ({first_ids}) AND h_index IS NOT NULL GROUP BY author_id)")).all())
+        f"SELECT author_id, value FROM ({latest_author_metrics_sql('h_index', None)}) latest "
+        f"WHERE author_id IN ({first_ids})")).all())
     jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
             f"rationale, created_at, demo_quality FROM judgments WHERE paper_id IN ({id_list})")
     params = {}

@@ -84,6 +84,13 @@ def m004_batches(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_calls_batch_id ON llm_calls (batch_id)"))
 
 
+@migration
+def m005_claim_index(conn: Connection) -> None:
+    """Claiming tasks reads pending ones of one prompt version and model in id order."""
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tasks_claim "
+                      "ON tasks (prompt_version_id, model, state, id)"))
+
+
 def _ensure_table(conn: Connection) -> None:
     conn.execute(text(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"

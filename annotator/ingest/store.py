@@ -437,6 +437,13 @@ def ingest_paths(engine: Engine, paths: Iterable[Union[str, Path]], fmt: Optiona
                 summary.errors.append(exc)
                 if conn.in_transaction():
                     conn.commit()
+    if summary.headers:
+        # a feed page is its author's profile: every listed paper is theirs, even
+        # where "et al." hides the name in the author list
+        from annotator.biblio import link_feed_pages
+
+        pages = sorted({h.source_ref.rsplit(":", 1)[0] for h in summary.headers if h.source_ref})
+        link_feed_pages(engine, pages)
     return summary
 
 

@@ -1,0 +1,97 @@
+"""Which judgments a profile, leaderboard or report averages.
+
+One prompt version and one model, so a mean never mixes two prompts or two
+models:
+
+* prompt version: ``--prompt NAME@VERSION``; ``--prompt NAME`` is that name's
+  active version, else its highest version; by default the active version of
+  ``score``, else the highest ``score`` version, else any active version, else
+  the version of the most recent judgment.
+* model: ``--model``; by default the model of the most recent judgment under that
+  prompt version.
+
+Each paper has at most one judgment per (prompt version, model) -- a unique
+constraint on ``judgments`` -- so "the author's papers' scores" is well defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from annotator.errors import PromptError
+
+DEFAULT_PROMPT = "score"
+
+
+@dataclass(frozen=True)
+class JudgmentSet:
+    prompt_version_id: int
+    prompt: str  # "score@1"
+    prompt_hash: str
+    model: Optional[str]  # None: nothing judged under this version yet
+    chosen_by: str  # "--prompt", "active", "latest", "most recent judgment"
+
+    def to_dict(self) -> dict:
+        return {"prompt": self.prompt, "prompt_hash": self.prompt_hash, "model": self.model,
+                "chosen_by": self.chosen_by}
+
+
+def _version_key(version: str):
+    v = version.lstrip("v")
+    return (0, int(v), "") if v.isdigit() else (1, 0, v)
+
+
+def _rows(conn: Connection, where: str, **params) -> list:
+    return conn.execute(text(
+        f"SELECT id, name, version, content_hash, active FROM prompt_versions WHERE {where} "
+        "ORDER BY id"), params).all()
+
+
+def _pick(rows: list, how: str) -> tuple[object, str]:
+    active = [r for r in rows if r.active]
+    if active:
+        return active[0], "active" if how == "default" else how
+    return max(rows, key=lambda r: _version_key(r.version)), "latest" if how == "default" else how
+
+
+def resolve(conn: Connection, prompt: Optional[str] = None,
+            model: Optional[str] = None) -> Optional[JudgmentSet]:
+    """The judgment set to use; None when nothing has been judged at all."""
+    row, how = None, "default"
+    if prompt:
+        name, _, version = prompt.partition("@")
+        if version:
+            rows = _rows(conn, "name = :n AND version = :v", n=name, v=version.lstrip("v"))
+            if not rows:
+                raise PromptError(f"no judgments under {name}@{version.lstrip('v')}: it has never "
+                                  "been used (see annotator prompts list)")
+            row, how = rows[0], "--prompt"
+        else:
+            rows = _rows(conn, "name = :n", n=name)
+            if not rows:
+                raise PromptError(f"no prompt named {name!r} has been used yet")
+            row, how = _pick(rows, "--prompt")
+    else:
+        rows = _rows(conn, "name = :n", n=DEFAULT_PROMPT)
+        if rows:
+            row, how = _pick(rows, "default")
+        else:
+            rows = _rows(conn, "active = :t", t=True)
+            if rows:
+                row, how = rows[0], "active"
+            else:
+                last = conn.execute(text(
+                    "SELECT prompt_version_id FROM judgments ORDER BY id DESC LIMIT 1")).first()
+                if last is None:
+                    return None
+                row, how = _rows(conn, "id = :i", i=last[0])[0], "most recent judgment"
+    if model is None:
+        found = conn.execute(text(
+            "SELECT model FROM judgments WHERE prompt_version_id = :pv ORDER BY id DESC LIMIT 1"),
+            {"pv": row.id}).first()
+        model = found[0] if found else None
+    return JudgmentSet(row.id, f"{row.name}@{row.version}", row.content_hash, model, how)
