@@ -7,7 +7,6 @@ the traceback instead).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path

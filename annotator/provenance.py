@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 from pathlib import Path
+from typing import Any, Optional
 
 from annotator import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _git(*args: str) -> str | None:
+def _git(repo: Path, *args: str) -> Optional[str]:
     try:
-        out = subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def git_state(repo: Path | str | None = None) -> dict[str, Any]:
+    """``{"commit", "dirty"}`` for a checkout; never raises.
+
+    Dirty means tracked files differ from the commit. Without git or outside a
+    checkout the commit falls back to ``$GITHUB_SHA`` (dirty unknown), else None.
+    """
+    repo = Path(repo) if repo else REPO_ROOT
+    commit = _git(repo, "rev-parse", "HEAD")
+    if not commit:
+        return {"commit": os.environ.get("GITHUB_SHA") or None, "dirty": None}
+    status = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> dict:
-    """``{"version", "commit", "dirty"}``; commit is None outside a git checkout."""
-    commit = _git("rev-parse", "HEAD")
-    dirty = None
-    if commit is not None:
-        status = _git("status", "--porcelain", "--untracked-files=no")
-        dirty = bool(status)
-    return {"version": __version__, "commit": commit, "dirty": dirty}
+    """``{"version", "commit", "dirty"}`` of this installation."""
+    return {"version": __version__, **git_state()}
 
 
 def code_version_string() -> str:

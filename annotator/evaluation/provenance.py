@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict
 
-_REPO = Path(__file__).resolve().parents[2]
+from annotator.provenance import git_state
+
 
 
 class Provenance(BaseModel):
@@ -37,26 +36,9 @@ class Provenance(BaseModel):
     extra: dict[str, Any] = {}
 
 
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          timeout=10, check=True)
-    return done.stdout
-
-
 def code_version(repo: Path | str | None = None) -> dict[str, Any]:
-    """``{"commit": sha or None, "dirty": bool or None}`` for the repository.
-
-    Dirty means tracked files differ from the commit (untracked files are ignored).
-    Without git or outside a repository, falls back to ``$GITHUB_SHA`` (dirty unknown),
-    else both values are None; it never raises.
-    """
-    repo = Path(repo) if repo else _REPO
-    try:
-        commit = _git(repo, "rev-parse", "HEAD").strip() or None
-        dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no").strip())
-        return {"commit": commit, "dirty": dirty}
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return {"commit": os.environ.get("GITHUB_SHA") or None, "dirty": None}
+    """``{"commit", "dirty"}`` of the checkout (see ``annotator.provenance.git_state``)."""
+    return git_state(repo)
 
 
 def utc_now() -> str:
