@@ -1,0 +1,173 @@
+"""Fixtures and helpers for the reliability, crash, PostgreSQL and security tests.
+
+PostgreSQL: tests that need it take ``pg_url`` (or ``db_url`` with the
+``postgres`` parameter) and are marked ``postgres``. They read the server from
+``ANNOTATOR_TEST_PG_URL`` (``.ci/pg.sh`` starts one and sets it); each test
+gets a database of its own, created from that URL and dropped afterwards.
+Without the variable they are skipped with a visible reason, and fail instead
+when ``ANNOTATOR_REQUIRE_PG=1`` (CI sets both, so they never pass silently).
+
+Import what a test module needs: ``from _pg import db_url, pg_url, ...``
+(pytest puts this folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterable, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ENV = "ANNOTATOR_TEST_PG_URL"
+SECRET_ENV_VARS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL",
+                   "ANNOTATOR_BASE_URL", "ANNOTATOR_API_KEY", "ANNOTATOR_PROMPTS")
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+
+def _admin_url(url: str) -> str:
+    """A plain libpq URL (psycopg does not know SQLAlchemy's ``+psycopg``)."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _, tail = url.rpartition("/")
+    query = ""
+    if "?" in tail:
+        query = "?" + tail.split("?", 1)[1]
+    return f"{head}/{name}{query}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        message = (f"{PG_ENV} is not set: PostgreSQL tests did not run "
+                   "(start a server with: source .ci/pg.sh && pg_start)")
+        if os.environ.get("ANNOTATOR_REQUIRE_PG") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server_url):
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import psycopg
+
+    admin = _admin_url(pg_server_url)
+    name = f"annotator_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(pg_server_url, name)
+    yield url
+    from db.engine import dispose_all
+
+    dispose_all()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """The same test against a SQLite file and (when configured) a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "test.db")
+    return request.getfixturevalue("pg_url")
+
+
+# -- corpora ----------------------------------------------------------------------------
+
+WORDS = ("transformer graph diffusion protein retrieval kernel sparse attention "
+         "policy gradient robust causal federated quantum token benchmark").split()
+
+
+def paper_row(i: int, *, prefix: str = "p") -> dict:
+    words = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(12))
+    return {"id": f"{prefix}{i:06d}", "title": f"Paper {prefix}{i}: {WORDS[i % len(WORDS)]} study",
+            "abstract": f"We study {words}. Experiment {i} shows gains on task {i % 13}.",
+            "authors": [f"Author {i % 97}", f"Coauthor {i % 31}"],
+            "categories": ["cs.LG"], "published": "2024-05-01"}
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_papers(path: Path, n: int, *, start: int = 0, prefix: str = "p") -> Path:
+    return write_jsonl(path, (paper_row(i, prefix=prefix) for i in range(start, start + n)))
+
+
+def ingest(db: str, path: Path) -> None:
+    from annotator.ingest import ingest_paths
+    from db import open_db
+
+    summary = ingest_paths(open_db(db), [str(path)])
+    assert not summary.errors, summary.errors[:3]
+
+
+# -- the command line -------------------------------------------------------------------
+
+def cli_command() -> list[str]:
+    script = Path(sys.executable).with_name("annotator")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("annotator")
+    return [found] if found else [sys.executable, "-c", "import cli; cli.main()"]
+
+
+def cli_env(*, db: Optional[str] = None, base_url: Optional[str] = None,
+            api_key: Optional[str] = None, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS}
+    env["ANNOTATOR_RETRY_WAIT_SCALE"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env["COLUMNS"] = "200"
+    if db is not None:
+        env["ANNOTATOR_DB"] = db
+    if base_url is not None:
+        env["OPENAI_BASE_URL"] = base_url
+    if api_key is not None:
+        env["OPENAI_API_KEY"] = api_key
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict, *, timeout: float = 120,
+            cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cli_command() + list(args), env=env, cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def popen_cli(args: list[str], env: dict, *, cwd: Optional[Path] = None) -> subprocess.Popen:
+    return subprocess.Popen(cli_command() + list(args), env=env, cwd=cwd or REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# -- reading the store ------------------------------------------------------------------
+
+def fetch(db: str, sql: str, **params) -> list[tuple]:
+    from sqlalchemy import text
+
+    from db import open_db
+
+    with open_db(db).connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def snapshot(db: str, tables: Iterable[str] = ("papers", "authors", "authorships",
+                                                "judgments", "tasks", "llm_calls")) -> dict:
+    """Every row of ``tables`` (sorted), to compare before and after an operation."""
+    return {t: sorted(fetch(db, f"SELECT * FROM {t}"), key=repr) for t in tables}
