@@ -49,6 +49,9 @@ def _mount_command_groups() -> None:
 
     rescore.mount(app, prompts_app)
     biblio.mount(app)
+    from annotator.injection_suite import injection_suite_command
+
+    app.command("injection-suite")(injection_suite_command)
     app.add_typer(evals.eval_app, name="eval")
 
 

@@ -22,7 +22,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("mimics the output", re.compile(r"[\"']?(ai_score|novelty)[\"']?\s*[:=]\s*\d", re.I)),
     ("role marker", re.compile(r"(^|\n)\s*(system|assistant)\s*:|<\|im_start\|>|\[/?INST\]|</?paper>",
                                re.I)),
-    ("hidden LaTeX comment", re.compile(r"(?<!\\)%[^\n]*\b(score|reviewer|instruction|ignore|rate)\b",
+    # a "%" after a digit is a percentage ("gains 3% in F1 score"), not a comment
+    ("hidden LaTeX comment", re.compile(r"(?<![\\\d])%[^\n]*\b(score|reviewer|instruction|ignore|rate)\b",
                                         re.I)),
     ("hidden LaTeX text", re.compile(r"\\(textcolor\{white\}|phantom|color\{white\})", re.I)),
 ]

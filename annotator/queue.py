@@ -85,13 +85,17 @@ def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_
     scope = ""
     if task_ids is not None:
         scope = f" AND id IN ({','.join(str(int(i)) for i in task_ids) or 'NULL'})"
-    pick = ("SELECT id FROM tasks WHERE prompt_version_id = :pv AND model = :model "
-            "AND (state = 'pending' OR (state = 'running' AND lease_expires < :now))"
-            f"{scope} ORDER BY id LIMIT :n")
+    # Two picks, not one with OR: each is an ordered index range (ix_tasks_claim,
+    # ix_tasks_state_lease), so a claim stays cheap with millions of queued tasks
+    # (the OR form sorted every pending task on each claim). Lapsed leases first.
+    lock = " FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
+    base = "SELECT id FROM tasks WHERE prompt_version_id = :pv AND model = :model AND "
+    lapsed = base + f"state = 'running' AND lease_expires < :now{scope} ORDER BY id LIMIT :n{lock}"
+    pending = base + f"state = 'pending'{scope} ORDER BY id LIMIT :n{lock}"
     with writer(engine).begin() as conn:
-        if engine.dialect.name == "postgresql":
-            pick += " FOR UPDATE SKIP LOCKED"
-        ids = [r[0] for r in conn.execute(text(pick), params)]
+        ids = [r[0] for r in conn.execute(text(lapsed), params)]
+        if len(ids) < n:
+            ids += [r[0] for r in conn.execute(text(pending), {**params, "n": n - len(ids)})]
         if not ids:
             return []
         id_list = ",".join(str(i) for i in ids)
