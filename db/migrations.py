@@ -127,3 +127,8 @@ def migrate(engine: Engine) -> list[str]:
             )
         applied.append(name)
     return applied
+
+
+@migration
+def m006_calibrations(conn: Connection) -> None:
+    create_tables(conn, "calibrations")

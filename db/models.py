@@ -281,3 +281,21 @@ class BatchItem(SQLModel, table=True):
     sample: int = 0
     request_hash: str
     request_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Calibration(SQLModel, table=True):
+    """An isotonic map from raw scores to a label's scale, fitted by an eval run."""
+
+    __tablename__ = "calibrations"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
+    model: str
+    suite: str
+    label: str  # "ai" or "novelty"
+    pred_key: str  # "ai_score" or "novelty"
+    scale_low: float
+    scale_high: float
+    map_json: str = Field(sa_column=Column(Text, nullable=False))
+    n_train: int = 0
+    created_at: datetime = Field(default_factory=utcnow)

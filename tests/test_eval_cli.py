@@ -81,3 +81,25 @@ def test_replay_miss_fails_clearly(run, tmp_path, fake_server):
     assert result.exit_code == 5
     assert "--replay: no stored answer" in result.output
     assert fake_server.chat_requests() == []
+
+
+def test_calibration_map_is_stored_and_profiles_show_calibrated_scores(run, tmp_path, engine):
+    from conftest import SEED_PAGE
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(SEED_PAGE)]).exit_code == 0
+    assert runner.invoke(app, ["annotate", "--model", "fake"]).exit_code == 0
+    assert run("--out", tmp_path / "a", *LOOSE).exit_code == 0
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT suite, label, scale_low, scale_high FROM calibrations "
+                                   "ORDER BY label")).all()
+    assert stored == [("iclr2022", "ai", 1.0, 10.0), ("iclr2022", "novelty", 1.0, 4.0)]
+    shown = runner.invoke(app, ["authors", "show", "Zhengyan Zhang", "--json"])
+    profile = json.loads(shown.stdout)
+    cal = profile["calibrated"]
+    assert set(cal) == {"iclr2022.ai", "iclr2022.novelty"}
+    assert 1.0 <= cal["iclr2022.ai"]["value"] <= 10.0 and 1.0 <= cal["iclr2022.novelty"]["value"] <= 4.0
+    # an eval run again replaces the map rather than adding a second one
+    assert run("--out", tmp_path / "b", *LOOSE).exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM calibrations")).scalar_one() == 2

@@ -157,6 +157,7 @@ def _profile(conn: Connection, aid: int, jset: Optional[JudgmentSet], metrics_so
         "ai_score_ci": ai_ci,
         "novelty_ci": nov_ci,
         "n_judged": len(ai),
+        "calibrated": _calibrated(conn, jset, ai, nov),
         "h_index_computed": h_comp,
         "h_index_computed_from": h_from,
         "citations_computed": sum(cites.values()) if cites else None,
@@ -177,6 +178,24 @@ def _profile(conn: Connection, aid: int, jset: Optional[JudgmentSet], metrics_so
             "citations": cites.get(p["id"]),
         } for p in listed],
     }
+
+
+def _calibrated(conn, jset, ai: list[int], nov: list[int]) -> dict:
+    """Mean scores mapped to each eval suite's label scale by the stored isotonic maps."""
+    if jset is None or jset.model is None or not ai:
+        return {}
+    from annotator.evaluation.calibration import CalibrationMap, apply
+
+    out = {}
+    for suite, label, key, lo, hi, map_json in conn.execute(text(
+            "SELECT suite, label, pred_key, scale_low, scale_high, map_json FROM calibrations "
+            "WHERE prompt_version_id = :pv AND model = :m ORDER BY suite, label"),
+            {"pv": jset.prompt_version_id, "m": jset.model}):
+        values = ai if key == "ai_score" else nov
+        mapped = apply(CalibrationMap.from_json(map_json), values)
+        out[f"{suite}.{label}"] = {"value": _r(statistics.fmean(float(v) for v in mapped)),
+                                   "scale": [lo, hi], "of": key}
+    return out
 
 
 def _most_common(values) -> Optional[str]:

@@ -115,12 +115,38 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     }
     result = evaluate(items, preds, suite=suite, provenance=provenance, n_boot=opts.n_boot,
                       thresholds=parse_fail_under(list(opts.fail_under)))
+    save_calibrations(engine, result, suite.name, prompt.name, str(prompt.version), model)
     paths = write_reports(result, opts.out_dir, plots=opts.plots)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:  # GitHub Actions shows this file as the job summary
         with open(summary_file, "a", encoding="utf-8") as fh:
             fh.write(paths["markdown"].read_text(encoding="utf-8"))
     return result, paths, summary
+
+
+def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, prompt_name: str,
+                      prompt_version: str, model: str) -> int:
+    """Store each label's isotonic map with the prompt version and model (replacing older
+    maps from the same suite), so profiles can show calibrated scores."""
+    from db.engine import writer
+
+    rows = [(label, res) for label, res in result.labels.items()
+            if res.calibration is not None and res.pred_key in ("ai_score", "novelty") and res.scale]
+    with writer(engine).begin() as conn:
+        pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
+                          {"n": prompt_name, "v": prompt_version}).scalar_one()
+        for label, res in rows:
+            conn.execute(text("DELETE FROM calibrations WHERE prompt_version_id = :pv AND model = :m "
+                              "AND suite = :s AND label = :l"),
+                         {"pv": pv, "m": model, "s": suite_name, "l": label})
+            conn.execute(text(
+                "INSERT INTO calibrations (prompt_version_id, model, suite, label, pred_key, scale_low, "
+                "scale_high, map_json, n_train, created_at) VALUES (:pv, :m, :s, :l, :k, :lo, :hi, :j, "
+                ":n, CURRENT_TIMESTAMP)"),
+                {"pv": pv, "m": model, "s": suite_name, "l": label, "k": res.pred_key,
+                 "lo": res.scale[0], "hi": res.scale[1], "j": res.calibration.map.to_json(),
+                 "n": res.calibration.n_train})
+    return len(rows)
 
 
 def load_result(path: str) -> EvalResult:
