@@ -103,14 +103,14 @@ def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int) -> 
 
 def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: bool) -> dict:
     """The stored fields of a judgment from its (all valid) samples."""
-    fields, _ = _median_judgment(results)
+    fields = _median_judgment(results)
     reasons = injection.detect(f"{title}\n{abstract}")
     fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
                   injection_reasons="; ".join(reasons) or None)
     return fields
 
 
-def _median_judgment(results: list[JudgeResult]) -> tuple[dict, Optional[str]]:
+def _median_judgment(results: list[JudgeResult]) -> dict:
     ok = [r.judgment for r in results if r.judgment is not None]
     ai = [j.ai_score for j in ok]
     nov = [j.novelty for j in ok]
@@ -122,7 +122,7 @@ def _median_judgment(results: list[JudgeResult]) -> tuple[dict, Optional[str]]:
         fields["samples_json"] = json.dumps([j.model_dump() for j in ok])
         fields["ai_score_spread"] = statistics.pstdev(ai)
         fields["novelty_spread"] = statistics.pstdev(nov)
-    return fields, None
+    return fields
 
 
 class Runner:
