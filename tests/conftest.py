@@ -56,3 +56,9 @@ def settings_for(db_path):
         return get_settings(**values)
 
     return make
+
+
+def pytest_sessionstart(session):
+    """In CI the shared data must be there: tests that would skip without it must run."""
+    if os.environ.get("CI") and not (SEED_PAGE.exists() and (SHARED / "evaldata").is_dir()):
+        raise pytest.UsageError(f"CI is set but the shared data is missing at {SHARED}")
