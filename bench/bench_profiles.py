@@ -38,7 +38,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from annotator.biblio.profiles import author_profile, leaderboard  # noqa: E402
-from db.engine import dispose_all, open_db  # noqa: E402
+from db import open_db  # noqa
+from db.engine import dispose_all  # noqa: E402
 
 WORDS = ("model language learning neural sparse attention graph training data transformer "
          "efficient robust knowledge pretrained benchmark inference scaling prompt reasoning").split()

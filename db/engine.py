@@ -1,8 +1,8 @@
 """Opening a database: a SQLAlchemy URL or a plain path, SQLite or PostgreSQL.
 
 SQLite gets WAL mode, a busy timeout and foreign keys on every connection, so
-several processes can share one file. Opening a database applies any pending
-migrations.
+several processes can share one file. ``db.open_db`` adds the
+migrations on top (this module knows nothing of them).
 """
 
 from __future__ import annotations
@@ -76,18 +76,13 @@ def make_engine(url: str) -> Engine:
         ) from exc
 
 
-def open_db(value: str | None = None, *, migrate_now: bool = True) -> Engine:
-    """The engine for a database, migrated to the current schema. Cached per URL."""
-    from db.migrations import migrate
-
-    url = database_url(value)
+def cached_engine(url: str) -> tuple[Engine, bool]:
+    """The engine for ``url``, made once per process; True when it was made now."""
     engine = _engines.get(url)
-    if engine is None:
-        engine = make_engine(url)
-        if migrate_now:
-            migrate(engine)
-        _engines[url] = engine
-    return engine
+    if engine is not None:
+        return engine, False
+    engine = _engines[url] = make_engine(url)
+    return engine, True
 
 
 def dispose_all() -> None:
@@ -105,7 +100,3 @@ def writer(engine: Engine) -> Engine:
 
 def session_for(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"

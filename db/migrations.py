@@ -4,9 +4,15 @@ Each migration is a function ``mNNN_description(conn)`` registered with
 ``@migration``; they run in name order, each in its own transaction together
 with its record, so a failure leaves the database at the previous step.
 
-Rule for new migrations: ``m001_initial`` builds tables from the current
-models, so later steps must be idempotent (use ``add_column`` and
-``create_tables``, which skip what already exists).
+One source of truth: the models in ``db.models`` (tables, columns, indexes and
+constraints). A blank database is built from them in one step and every
+migration is recorded as applied ("baseline"); the migrations exist to bring an
+older database forward to the same schema. ``tests/test_schema.py`` builds one
+database each way, on SQLite and PostgreSQL, and compares them.
+
+Rules for a new migration: change the model first, then add ``mNNN_name`` that
+makes an existing database match it, idempotently (``add_column`` and
+``create_tables`` skip what already exists).
 """
 
 from __future__ import annotations
@@ -42,33 +48,30 @@ def add_column(conn: Connection, table: str, column: str, ddl_type: str) -> None
         conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column}" {ddl_type}'))
 
 
+def create_indexes(conn: Connection, *names: str) -> None:
+    """Create the models' indexes of these names (skipping those that exist)."""
+    wanted = set(names)
+    for table in SQLModel.metadata.tables.values():
+        for index in table.indexes:
+            if index.name in wanted:
+                index.create(conn, checkfirst=True)
+                wanted.discard(index.name)
+    if wanted:
+        raise LookupError(f"no such index in the models: {sorted(wanted)}")
+
+
 @migration
 def m001_initial(conn: Connection) -> None:
-    create_tables(
-        conn,
-        "papers", "authors", "authorships", "affiliations", "paper_affiliations",
-        "author_metrics", "paper_metrics", "prompt_versions", "tasks",
-        "llm_calls", "judgments",
-    )
-
-
-# Indexes for author profiles and leaderboards (annotator.biblio): covering indexes
-# for "judgments of one prompt version and model" and for a paper's authors (so a
-# leaderboard is one pass over the judgments), latest-snapshot look-ups for
-# metrics, and papers by affiliation.
-PROFILE_INDEXES = {
-    "ix_judgments_pv_model_paper": "judgments (prompt_version_id, model, paper_id, ai_score, novelty)",
-    "ix_authorships_paper_author": "authorships (paper_id, author_id, position)",
-    "ix_author_metrics_latest": "author_metrics (author_id, as_of, id)",
-    "ix_paper_metrics_latest": "paper_metrics (paper_id, as_of, id, citations)",
-    "ix_paper_affiliations_affiliation": "paper_affiliations (affiliation_id, paper_id)",
-}
+    """The first release's tables. Only ever part of a baseline (see ``migrate``)."""
+    SQLModel.metadata.create_all(conn)
 
 
 @migration
 def m002_profile_indexes(conn: Connection) -> None:
-    for name, target in PROFILE_INDEXES.items():
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {target}"))
+    """Indexes for author profiles and leaderboards (see ``db.models``)."""
+    create_indexes(conn, "ix_judgments_pv_model_paper", "ix_authorships_paper_author",
+                   "ix_author_metrics_latest", "ix_paper_metrics_latest",
+                   "ix_paper_affiliations_affiliation")
 
 
 @migration
@@ -81,14 +84,18 @@ def m004_batches(conn: Connection) -> None:
     """Batch API submissions (``annotator batch``) and which calls went through one."""
     create_tables(conn, "batches", "batch_items")
     add_column(conn, "llm_calls", "batch_id", "VARCHAR")
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_calls_batch_id ON llm_calls (batch_id)"))
+    create_indexes(conn, "ix_llm_calls_batch_id")
 
 
 @migration
 def m005_claim_index(conn: Connection) -> None:
     """Claiming tasks reads pending ones of one prompt version and model in id order."""
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tasks_claim "
-                      "ON tasks (prompt_version_id, model, state, id)"))
+    create_indexes(conn, "ix_tasks_claim")
+
+
+@migration
+def m006_calibrations(conn: Connection) -> None:
+    create_tables(conn, "calibrations")
 
 
 def _ensure_table(conn: Connection) -> None:
@@ -103,32 +110,48 @@ def applied_migrations(engine: Engine) -> list[str]:
         return [r[0] for r in conn.execute(text("SELECT name FROM _migrations ORDER BY name"))]
 
 
+def _record(conn: Connection, name: str) -> None:
+    conn.execute(text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
+                 {"n": name, "t": datetime.now(timezone.utc).isoformat()})
+
+
+def _lock(conn: Connection) -> None:
+    # one migrator at a time across processes: SQLite's write lock is taken at
+    # BEGIN (``writer``); PostgreSQL takes an advisory lock
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7261)"))
+
+
 def migrate(engine: Engine) -> list[str]:
-    """Apply pending migrations; returns the names applied now."""
+    """Bring the database to the models' schema; returns the migrations recorded now.
+
+    A blank database (no migration recorded) is built from the models in one
+    transaction and every migration is recorded; otherwise each pending
+    migration runs in its own transaction together with its record.
+    """
     done = set(applied_migrations(engine))
+    if not done:
+        with writer(engine).begin() as conn:
+            _lock(conn)
+            if conn.execute(text("SELECT COUNT(*) FROM _migrations")).scalar_one() == 0:
+                SQLModel.metadata.create_all(conn)
+                for name, _ in MIGRATIONS:
+                    _record(conn, name)
+                return [name for name, _ in MIGRATIONS]
+        done = set(applied_migrations(engine))
     applied = []
     for name, fn in MIGRATIONS:
         if name in done:
             continue
-        # one migrator at a time across processes: SQLite's write lock is
-        # taken at BEGIN (``writer``); PostgreSQL takes an advisory lock
         with writer(engine).begin() as conn:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(7261)"))
+            _lock(conn)
             already = conn.execute(
                 text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name}
             ).first()
             if already:
                 continue
             fn(conn)
-            conn.execute(
-                text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
-                {"n": name, "t": datetime.now(timezone.utc).isoformat()},
-            )
+            _record(conn, name)
         applied.append(name)
     return applied
 
-
-@migration
-def m006_calibrations(conn: Connection) -> None:
-    create_tables(conn, "calibrations")

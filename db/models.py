@@ -62,7 +62,11 @@ class Author(SQLModel, table=True):
 
 class Authorship(SQLModel, table=True):
     __tablename__ = "authorships"
-    __table_args__ = (Index("ix_authorships_author", "author_id", "paper_id"),)
+    __table_args__ = (
+        Index("ix_authorships_author", "author_id", "paper_id"),
+        # a paper's authors in order, without touching the table (leaderboards)
+        Index("ix_authorships_paper_author", "paper_id", "author_id", "position"),
+    )
 
     paper_id: int = Field(foreign_key="papers.id", primary_key=True)
     position: int = Field(primary_key=True)  # 0-based order on the paper
@@ -78,6 +82,7 @@ class Affiliation(SQLModel, table=True):
 
 class PaperAffiliation(SQLModel, table=True):
     __tablename__ = "paper_affiliations"
+    __table_args__ = (Index("ix_paper_affiliations_affiliation", "affiliation_id", "paper_id"),)
 
     paper_id: int = Field(foreign_key="papers.id", primary_key=True)
     affiliation_id: int = Field(foreign_key="affiliations.id", primary_key=True)
@@ -88,6 +93,8 @@ class AuthorMetric(SQLModel, table=True):
     """A dated snapshot of an author's bibliometrics from one source."""
 
     __tablename__ = "author_metrics"
+    # the latest snapshot of an author: one index seek
+    __table_args__ = (Index("ix_author_metrics_latest", "author_id", "as_of", "id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     author_id: int = Field(foreign_key="authors.id", index=True)
@@ -105,6 +112,7 @@ class AuthorMetric(SQLModel, table=True):
 
 class PaperMetric(SQLModel, table=True):
     __tablename__ = "paper_metrics"
+    __table_args__ = (Index("ix_paper_metrics_latest", "paper_id", "as_of", "id", "citations"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     paper_id: int = Field(foreign_key="papers.id", index=True)
@@ -137,6 +145,8 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("paper_id", "prompt_version_id", "model"),
         Index("ix_tasks_state_lease", "state", "lease_expires"),
+        # claiming reads pending tasks of one prompt version and model in id order
+        Index("ix_tasks_claim", "prompt_version_id", "model", "state", "id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -185,7 +195,13 @@ class Judgment(SQLModel, table=True):
     """A validated judgment. Only replies that passed validation get here."""
 
     __tablename__ = "judgments"
-    __table_args__ = (UniqueConstraint("paper_id", "prompt_version_id", "model"),)
+    __table_args__ = (
+        UniqueConstraint("paper_id", "prompt_version_id", "model"),
+        # covering index: "judgments of one prompt version and model" for
+        # profiles and leaderboards, in one pass
+        Index("ix_judgments_pv_model_paper", "prompt_version_id", "model", "paper_id",
+              "ai_score", "novelty"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     task_id: Optional[int] = Field(default=None, foreign_key="tasks.id", unique=True)

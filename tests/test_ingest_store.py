@@ -16,7 +16,8 @@ from sqlmodel import func, select
 from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from annotator.ingest import ingest_paths, read_records
 from annotator.ingest import store
-from db.engine import open_db, session_for
+from db import open_db
+from db.engine import session_for
 from db.models import (Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation,
                        PaperMetric)
 
