@@ -17,10 +17,7 @@ from annotator.biblio.bootstrap import pooled_within, spearman_ci
 from annotator.biblio.report import biblio_report
 from annotator.ingest import ingest_paths
 
-from conftest import SHARED
-
-ICLR = SHARED / "evaldata" / "iclr2017_2018_ratings_citations.jsonl"
-needs_iclr = pytest.mark.skipif(not ICLR.exists(), reason="shared ICLR 2017/2018 file not found")
+ICLR = Path(__file__).resolve().parents[1] / "evals" / "data" / "iclr2017_2018_ratings_citations.jsonl"
 
 
 def _rows():
@@ -36,7 +33,6 @@ def _scipy_by_year(rows, score, keep_zero=False):
     return out
 
 
-@needs_iclr
 def test_iclr_rating_against_citations_within_year_matches_scipy():
     rows = _rows()
     report = biblio_report(data=ICLR, score_field="rating_mean", n_boot=500)
@@ -75,7 +71,6 @@ def test_pooled_within_year_is_spearman_for_one_year_and_scaled_ranks_otherwise(
     assert spearman_ci(x[:3], y[:3]) is None
 
 
-@needs_iclr
 def test_report_files(tmp_path):
     report = biblio_report(data=ICLR, score_field="rating_mean", n_boot=200)
     pngs = report.write_pngs(tmp_path / "png")
@@ -91,7 +86,6 @@ def test_report_files(tmp_path):
     assert data["code_version"]["version"]
 
 
-@needs_iclr
 def test_suite_file_with_stored_judgments_of_eval_papers(engine, fake_server, settings_for, tmp_path):
     rows = [r for r in _rows()[:80]]
     data = tmp_path / "eval.jsonl"
@@ -165,7 +159,6 @@ def test_report_with_nothing_judged(engine):
     assert report.data["papers"] is None and "annotate first" in report.data["notes"][0]
 
 
-@needs_iclr
 def test_report_through_the_cli(db_path, tmp_path):
     import cli
     from annotator.commands import biblio

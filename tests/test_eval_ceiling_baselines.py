@@ -72,14 +72,11 @@ def test_constant_baseline():
     assert res.metrics["auroc"].value == 0.5 and res.metrics["qwk"].value == 0.0
 
 
-# --- the real ICLR 2022 file (CI has it; skipped where the shared data is absent) ---------
+# --- the real ICLR 2022 file, shipped in evals/data ---------------------------------------
 
 @pytest.fixture(scope="module")
 def iclr2022():
-    suite = load_suite(REPO / "evals" / "iclr2022.toml")
-    if not suite.data_path.is_file():
-        pytest.skip(f"shared eval data not found at {suite.data_path}")
-    return load_items(suite, sample=False)
+    return load_items(load_suite(REPO / "evals" / "iclr2022.toml"), sample=False)
 
 
 def test_human_ceiling_on_iclr2022(iclr2022):

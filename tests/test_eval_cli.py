@@ -103,3 +103,32 @@ def test_calibration_map_is_stored_and_profiles_show_calibrated_scores(run, tmp_
     assert run("--out", tmp_path / "b", *LOOSE).exit_code == 0
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM calibrations")).scalar_one() == 2
+
+
+def test_suite_runs_from_a_bare_copy_and_another_cwd(tmp_path, db_path, fake_server, monkeypatch):
+    """The suite reads evals/data beside it: no sibling folder, no particular CWD needed."""
+    import hashlib
+    import os
+    import shutil
+
+    clone = tmp_path / "clone" / "evals"
+    (clone / "data").mkdir(parents=True)
+    shutil.copy(SUITE, clone / SUITE.name)
+    data = SUITE.parent / "data" / "iclr2022_ratings_novelty.jsonl"
+    shutil.copy(data, clone / "data" / data.name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("ANNOTATOR_SHARED", str(tmp_path / "no-such-folder"))
+    monkeypatch.setenv("ANNOTATOR_DB", db_path)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    suite_arg = os.path.relpath(clone / SUITE.name, elsewhere)  # ../clone/evals/iclr2022.toml
+    result = CliRunner().invoke(app, ["eval", "run", suite_arg, "--model", "fake", "--sample-size", "12",
+                                      "--n-boot", "100", "--no-plots", "--out", "report", *LOOSE],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    prov = json.loads((elsewhere / "report" / "result.json").read_text())["provenance"]
+    assert prov["data_path"] == "data/iclr2022_ratings_novelty.jsonl"
+    assert prov["data_hash"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert len(fake_server.chat_requests()) == 12

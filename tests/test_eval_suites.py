@@ -2,12 +2,14 @@
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
 
 from annotator.errors import InputError
-from annotator.evaluation import load_items, load_suite, sample_items, shared_dir
+from annotator.evaluation import evaldata_dir, load_items, load_suite, sample_items
 from annotator.evaluation.items import data_hash
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,13 +25,12 @@ scale = [1, 10]
 
 
 def write_suite(tmp_path: Path, text: str, rows=None) -> Path:
-    """A suite at <tmp>/evals/s.toml; its data under <tmp>/data (tmp is the 'repo root')."""
-    (tmp_path / "evals").mkdir(exist_ok=True)
-    (tmp_path / "data").mkdir(exist_ok=True)
+    """A suite at <tmp>/evals/s.toml; its data beside it in <tmp>/evals/data."""
+    (tmp_path / "evals" / "data").mkdir(parents=True, exist_ok=True)
     path = tmp_path / "evals" / "s.toml"
     path.write_text(text)
     if rows is not None:
-        (tmp_path / "data" / "mini.jsonl").write_text(
+        (tmp_path / "evals" / "data" / "mini.jsonl").write_text(
             "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
     return path
 
@@ -45,8 +46,20 @@ def row(i, **kw):
 def test_real_suites_parse(name):
     suite = load_suite(REPO / "evals" / f"{name}.toml")
     assert suite.name == name and suite.sample_size == 100
-    assert suite.data_path == shared_dir(REPO) / "evaldata" / Path(suite.data).name
+    # the data ship with the repository, beside the suites
+    assert suite.data_path == REPO / "evals" / "data" / Path(suite.data).name
+    assert suite.data_path.parent == evaldata_dir()
+    assert suite.data_path.is_file()
     assert suite.thresholds["max_missing_rate"] == 0.1
+
+
+def test_shipped_data_match_the_hashes_in_their_readme():
+    readme = (REPO / "evals" / "data" / "README.md").read_text()
+    listed = dict(re.findall(r"`([a-z0-9_]+\.jsonl)` \|[^\n]*`([0-9a-f]{64})`", readme))
+    files = sorted(p.name for p in (REPO / "evals" / "data").glob("*.jsonl"))
+    assert sorted(listed) == files and len(files) == 3
+    for name, digest in listed.items():
+        assert data_hash(REPO / "evals" / "data" / name) == digest, name
 
 
 def test_fixture_suite_loads_items():
@@ -74,12 +87,24 @@ def test_data_hash_is_sha256_of_file():
     assert data_hash(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_shared_env_overrides_data_location(tmp_path, monkeypatch):
-    path = write_suite(tmp_path, MINIMAL.replace("data/mini.jsonl", "../shared/evaldata/x.jsonl"))
-    monkeypatch.setenv("ANNOTATOR_SHARED", str(tmp_path / "elsewhere"))
-    assert load_suite(path).data_path == tmp_path / "elsewhere" / "evaldata" / "x.jsonl"
-    monkeypatch.delenv("ANNOTATOR_SHARED")
-    assert load_suite(path).data_path == tmp_path.parent / "shared" / "evaldata" / "x.jsonl"
+def test_relative_data_path_follows_the_suite_file_not_the_cwd(tmp_path, monkeypatch):
+    path = write_suite(tmp_path, MINIMAL, rows=[row(1), row(2)])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data").mkdir()
+    (elsewhere / "data" / "mini.jsonl").write_text(json.dumps(row(9)) + "\n")  # a decoy
+    for cwd in (tmp_path, elsewhere, tmp_path / "evals"):
+        monkeypatch.chdir(cwd)
+        suite = load_suite(os.path.relpath(path, cwd))
+        assert suite.data_path == tmp_path / "evals" / "data" / "mini.jsonl"
+        assert [i.id for i in load_items(suite, sample=False)] == ["p1", "p2"]
+
+
+def test_absolute_data_path_is_used_as_is(tmp_path):
+    data = tmp_path / "anywhere.jsonl"
+    data.write_text(json.dumps(row(1)) + "\n")
+    path = write_suite(tmp_path, MINIMAL.replace("data/mini.jsonl", data.as_posix()))
+    assert load_suite(path).data_path == data
 
 
 @pytest.mark.parametrize("text, field, words", [

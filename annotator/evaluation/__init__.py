@@ -29,7 +29,7 @@ from .pipeline import evaluate
 from .provenance import Provenance, code_version
 from .reports import to_json, to_junit_xml, to_markdown, write_reports
 from .results import EvalResult, LabelResult, ThresholdCheck
-from .suites import Suite, evaldata_dir, load_suite, shared_dir
+from .suites import Suite, evaldata_dir, load_suite
 from .thresholds import apply_thresholds, check_thresholds, parse_fail_under, raise_for_thresholds
 
 __all__ = [
@@ -38,6 +38,6 @@ __all__ = [
     "ThresholdCheck", "apply", "apply_thresholds", "calibrate_split", "check_thresholds",
     "code_version", "compare", "compare_predictions", "compute_metrics", "data_hash",
     "evaldata_dir", "evaluate", "fit_isotonic", "human_ceiling", "load_items", "load_suite",
-    "parse_fail_under", "raise_for_thresholds", "sample_items", "shared_dir", "tfidf_ridge_oof",
+    "parse_fail_under", "raise_for_thresholds", "sample_items", "tfidf_ridge_oof",
     "to_json", "to_junit_xml", "to_markdown", "write_reports",
 ]

@@ -3,7 +3,7 @@
 Example (``evals/iclr2022.toml``)::
 
     name = "iclr2022"
-    data = "../shared/evaldata/iclr2022_ratings_novelty.jsonl"   # relative to the repo root
+    data = "data/iclr2022_ratings_novelty.jsonl"   # relative to this file's folder
     sample_size = 100          # omit for every paper
     seed = 20240601
 
@@ -33,13 +33,14 @@ Example (``evals/iclr2022.toml``)::
     spearman_ai = 0.1
     max_missing_rate = 0.1
 
-The data path is resolved against the repository root (the suite file's parent's
-parent). A path starting ``../shared/`` is redirected to ``$ANNOTATOR_SHARED`` when set.
+A relative data path is resolved against the folder that holds the suite file, never
+the current directory, so ``annotator eval run evals/iclr2022.toml`` reads the same file
+from wherever it is started. The labelled data shipped with the repository is in
+``evals/data/`` (see its README for source and licence).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -52,9 +53,6 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from ..errors import InputError
 from .items import EvalItem, data_hash, load_items, sample_items  # noqa: F401 - re-exported
-
-SHARED_ENV = "ANNOTATOR_SHARED"
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -123,34 +121,23 @@ class Suite(_Strict):
         return problems
 
     @property
-    def repo_root(self) -> Path:
-        return self.path.resolve().parent.parent if self.path else Path.cwd()
+    def base_dir(self) -> Path:
+        """The folder relative data paths start from: the suite file's, else the CWD."""
+        return self.path.resolve().parent if self.path else Path.cwd()
 
     @property
     def data_path(self) -> Path:
-        return resolve_data_path(self.data, self.repo_root)
+        return resolve_data_path(self.data, self.base_dir)
 
 
-def shared_dir(repo_root: Path | str | None = None) -> Path:
-    """The shared folder: ``$ANNOTATOR_SHARED``, else ``<repo_root>/../shared``."""
-    env = os.environ.get(SHARED_ENV)
-    if env:
-        return Path(env)
-    root = Path(repo_root) if repo_root else Path(__file__).resolve().parents[2]
-    return root.parent / "shared"
+def evaldata_dir() -> Path:
+    """The labelled data shipped in the repository (``evals/data``), for scripts and tests."""
+    return Path(__file__).resolve().parents[2] / "evals" / "data"
 
 
-def evaldata_dir(repo_root: Path | str | None = None) -> Path:
-    return shared_dir(repo_root) / "evaldata"
-
-
-def resolve_data_path(data: str, repo_root: Path) -> Path:
-    p = Path(data)
-    if p.is_absolute():
-        return p
-    if p.parts[:2] == ("..", "shared"):
-        return shared_dir(repo_root) / Path(*p.parts[2:])
-    return (repo_root / p).resolve()
+def resolve_data_path(data: str, base_dir: Path) -> Path:
+    p = Path(data).expanduser()
+    return p if p.is_absolute() else (base_dir / p).resolve()
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
