@@ -122,3 +122,40 @@ def test_counts():
     c = metrics.Counts.of(100, 93)
     assert (c.n_total, c.n_scored, c.n_missing, c.missing_rate) == (100, 93, 7, 0.07)
     assert metrics.Counts.of(0, 0).missing_rate is None
+
+
+@pytest.mark.parametrize("binning", ["quantile", "fixed"])
+def test_qwk_is_undefined_for_constant_gold_labels(binning):
+    pred = np.linspace(0.0, 100.0, 12)
+    gold = np.full(12, 6.0)
+    # no scale given: "fixed" takes it from the labels, an empty range (this divided by zero)
+    got = compute_metrics(pred, gold, binning=binning, n_boot=50)
+    assert got["qwk"].value is None and got["qwk"].note == "undefined: constant gold labels"
+    assert got["spearman"].value is None and "constant gold labels" in got["spearman"].note
+    scaled = compute_metrics(pred, gold, binning=binning, gold_scale=(1, 10), n_boot=50)
+    assert scaled["qwk"].value is None and "constant gold labels" in scaled["qwk"].note
+
+
+def test_qwk_undefined_when_the_gold_labels_share_one_bin():
+    # two distinct labels, but 9 of 10 tie at the lowest value: every quantile edge sits on it
+    gold = np.array([5.0] * 9 + [6.0])
+    got = compute_metrics(np.arange(10.0) * 10, gold, n_boot=50)
+    assert got["qwk"].value is None and "single bin" in got["qwk"].note
+    assert got["spearman"].value is not None
+
+
+def test_qwk_bootstrap_skips_replicates_with_constant_gold():
+    pred = np.array([10.0, 90.0, 20.0, 80.0])
+    gold = np.array([1.0, 9.0, 2.0, 8.0])
+    idx = np.array([[0, 0, 0, 0], [0, 1, 2, 3]])  # the first replicate draws one paper 4 times
+    point, boot = metrics.metric_rows("qwk", pred, gold, idx, bins=2)
+    assert np.isfinite(point) and np.isnan(boot[0]) and np.isfinite(boot[1])
+
+
+def test_fixed_bins_on_an_empty_range_is_one_bin():
+    assert list(metrics.fixed_bins([3.0, 3.0, 3.0], 3.0, 3.0, 5)) == [0, 0, 0]
+
+
+def test_constant_predictions_still_score_chance_qwk():
+    got = compute_metrics(np.full(8, 50.0), np.arange(8.0), n_boot=20)
+    assert got["qwk"].value == 0.0

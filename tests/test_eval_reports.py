@@ -197,3 +197,25 @@ def test_empty_and_duplicate_items_rejected(items):
         evaluate([], {})
     with pytest.raises(InputError, match="duplicate"):
         evaluate([items[0], items[0]], {})
+
+
+@pytest.mark.parametrize("binning", ["quantile", "fixed"])
+def test_constant_gold_labels_give_an_undefined_qwk_not_a_crash(binning, tmp_path):
+    from annotator.evaluation import EvalItem
+
+    # every paper has the same mean rating; no suite, so the label scale comes from the data
+    items = [EvalItem(id=f"c{i}", title=f"Paper {i}", abstract=f"Abstract number {i} about topic {i % 4}.",
+                      gold_ai=6.0, gold_novelty=float(1 + i % 4), accepted=i % 2 == 0,
+                      ai_reviewers=(6, 6), novelty_reviewers=(1 + i % 4, 2))
+             for i in range(24)]
+    preds = {it.id: {"ai_score": float(4 * i), "novelty": float(100 - 4 * i)}
+             for i, it in enumerate(items)}
+    res = evaluate(items, preds, provenance=PROV, n_boot=50, seed=0, binning=binning)
+    qwk = res.labels["ai"].metrics["qwk"]
+    assert qwk.value is None and qwk.note == "undefined: constant gold labels"
+    assert res.labels["ai"].metrics["spearman"].value is None
+    assert res.labels["novelty"].metrics["qwk"].value is not None  # the other label is unaffected
+    assert res.labels["ai"].baselines["constant_mean"].metrics["qwk"].value is None
+    write_reports(res, tmp_path, plots=False)
+    assert "| qwk_ai | undefined |" in (tmp_path / "report.md").read_text()
+    assert json.loads((tmp_path / "result.json").read_text())["labels"]["ai"]["metrics"]["qwk"]["value"] is None

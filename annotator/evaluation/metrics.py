@@ -12,7 +12,9 @@ Per label (AI score vs mean rating, novelty vs mean novelty, ...):
   (ties stay together), which measures ordinal agreement and does not punish a model for
   using a different part of the 0-100 range. ``"fixed"`` cuts 0-100 and the label's scale
   into ``bins`` equal-width bins instead, which also checks calibration. Bins are cut
-  once on all scored papers; the bootstrap resamples the binned pairs.
+  once on all scored papers; the bootstrap resamples the binned pairs. When the gold
+  labels all fall in one bin (constant labels, say) there is nothing to agree with and
+  QWK is undefined, like a correlation; constant *predictions* score 0 (chance).
 - ``auroc``: area under the ROC curve of the prediction for accept (true) vs reject (false),
   on papers that have a decision.
 
@@ -110,9 +112,20 @@ def quantile_bins(x, k: int = 5) -> np.ndarray:
 
 
 def fixed_bins(x, lo: float, hi: float, k: int = 5) -> np.ndarray:
-    """Bins 0..k-1 of equal width over ``[lo, hi]`` (values outside are clipped)."""
+    """Bins 0..k-1 of equal width over ``[lo, hi]`` (values outside are clipped).
+
+    An empty range (``hi <= lo``, e.g. a scale taken from constant labels) is one bin.
+    """
     x = np.clip(np.asarray(x, float), lo, hi)
+    if not hi > lo:
+        return np.zeros(x.shape, dtype=np.int64)
     return np.minimum(((x - lo) / (hi - lo) * k).astype(np.int64), k - 1)
+
+
+def qwk_gold_defined_rows(pred_bins, gold_bins, k: int) -> np.ndarray:
+    """QWK per row, NaN where the row's gold bins are all the same (nothing to agree with)."""
+    gold_rows = stats.as_rows(gold_bins)
+    return np.where(np.ptp(gold_rows, axis=1) > 0, stats.qwk_rows(pred_bins, gold_bins, k), np.nan)
 
 
 def bin_pair(pred, gold, *, k: int = 5, binning: Binning = "quantile",
@@ -130,6 +143,10 @@ def _undefined_note(kind: str, pred: np.ndarray, gold: np.ndarray, n_pos: int = 
         if n_pos < 0 or len(pred) == 0:
             return "undefined: no papers with a decision"
         return "undefined: needs both accepted and rejected papers"
+    if kind == "qwk":
+        if np.ptp(gold) == 0:
+            return "undefined: constant gold labels"
+        return "undefined: the gold labels fall in a single bin"
     if np.ptp(pred) == 0:
         return "undefined: constant predictions"
     if np.ptp(gold) == 0:
@@ -164,7 +181,7 @@ def metric_rows(kind: str, pred: np.ndarray, gold: np.ndarray, idx: np.ndarray |
     elif kind == "qwk":
         pred, gold = bin_pair(pred, gold, k=bins, binning=binning, gold_scale=gold_scale,
                               pred_scale=pred_scale or (0.0, 100.0))
-        fn = lambda p, g: stats.qwk_rows(p, g, bins)  # noqa: E731
+        fn = lambda p, g: qwk_gold_defined_rows(p, g, bins)  # noqa: E731
     else:
         fn = {"spearman": stats.spearman_rows, "kendall": stats.kendall_rows,
               "pearson": stats.pearson_rows}[kind]
