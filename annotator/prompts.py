@@ -1,6 +1,6 @@
 """Versioned prompt files: ``prompts/<name>/v<version>.md``.
 
-A file is YAML front matter between ``---`` lines, then a template with a
+A file is YAML front matter between two lines that read ``---``, then a template with a
 ``[system]`` section and a ``[user]`` section. Variables are written
 ``$title`` / ``${abstract}`` (``string.Template``), so JSON braces in the text
 need no escaping. Loading validates the front matter (unknown keys are
@@ -100,25 +100,86 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()
 
 
-def parse_prompt(text: str, path: str = "<string>") -> Prompt:
-    if not text.startswith("---"):
-        raise PromptError(f"{path}: must start with '---' front matter")
-    try:
-        _, front, body = text.split("---", 2)
-    except ValueError:
-        raise PromptError(f"{path}: front matter is not closed with '---'") from None
+def _where(path: str, line: Optional[int], field: Optional[str]) -> str:
+    """``path:line, field 'x'``, the way input errors name a place elsewhere."""
+    where = f"{path}:{line}" if line is not None else path
+    return f"{where}, field '{field}'" if field else where
+
+
+def split_front_matter(text: str, path: str = "<string>") -> tuple[str, str]:
+    """(front matter, body): the lines between the first two delimiter lines, and the rest.
+
+    Delimiters are whole lines that read ``---`` (trailing blanks allowed); a ``---``
+    inside a value such as the description is just text.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise PromptError(f"{_where(path, 1, None)}: must start with a '---' line opening the front matter")
+    for i, line in enumerate(lines[1:], start=1):
+        if line.rstrip() == "---":
+            return "".join(lines[1:i]), "".join(lines[i + 1:])
+    raise PromptError(f"{_where(path, 1, None)}: front matter opened here is never closed "
+                      "by a line reading '---'")
+
+
+def _key_path_at(front: str, index: int) -> Optional[str]:
+    """The dotted key (``params.temperature``) in force at 0-based front-matter line ``index``."""
+    stack: list[tuple[int, str]] = []
+    for line in front.splitlines()[: index + 1]:
+        m = re.match(r"^(\s*)([A-Za-z_][\w-]*)\s*:", line)
+        if not m:
+            continue
+        indent = len(m.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m.group(2)))
+    return ".".join(key for _, key in stack) or None
+
+
+def _key_line(front: str, loc: tuple[Any, ...]) -> Optional[int]:
+    """0-based front-matter line of the key at ``loc`` (or of its nearest present parent)."""
+    node, line = yaml.compose(front), None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+        if match is None:
+            break
+        line, node = match[0].start_mark.line, match[1]
+    return line
+
+
+def _load_front(front: str, path: str) -> PromptMeta:
     try:
         raw = yaml.safe_load(front) or {}
     except yaml.YAMLError as exc:
-        raise PromptError(f"{path}: front matter is not valid YAML: {exc}") from None
+        # the construct the error is in (an unclosed "[", a quoted string) starts at the
+        # context mark; the problem mark may be far below it, at the end of the front matter
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        index = mark.line if mark is not None else None
+        field = _key_path_at(front, index) if index is not None else None
+        reason = "; ".join(filter(None, (getattr(exc, "context", None),
+                                         getattr(exc, "problem", None)))) or str(exc)
+        raise PromptError(f"{_where(path, None if index is None else index + 2, field)}: "
+                          f"front matter is not valid YAML: {reason}") from None
     if not isinstance(raw, dict):
-        raise PromptError(f"{path}: front matter must be a mapping")
+        raise PromptError(f"{_where(path, 2, None)}: front matter must be a mapping of keys to values")
     try:
-        meta = PromptMeta.model_validate(raw)
+        return PromptMeta.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
-        raise PromptError(f"{path}: front matter field '{field}': {err['msg']}") from None
+        index = _key_line(front, err["loc"])
+        msg = "required key is missing" if err["type"] == "missing" else err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        line = 1 if index is None else index + 2
+        raise PromptError(f"{_where(path, line, field)}: {msg}") from None
+
+
+def parse_prompt(text: str, path: str = "<string>") -> Prompt:
+    front, body = split_front_matter(text, path)
+    meta = _load_front(front, path)
 
     parts = _SECTION.split(body)
     sections = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}

@@ -107,3 +107,53 @@ def test_file_name_must_match_front_matter(tmp_path):
     _write(tmp_path, GOOD, version=3)
     with pytest.raises(PromptError, match="should be t/v1.md"):
         load_prompt("t@3", tmp_path)
+
+
+def test_description_may_contain_three_dashes():
+    text = GOOD.replace("description: test", "description: first draft --- scores only---no rubric")
+    p = parse_prompt(text, "prompts/t/v1.md")
+    assert p.meta.description == "first draft --- scores only---no rubric"
+    assert p.user == "$title / ${abstract}"
+
+
+def test_dashes_inside_the_body_stay_in_the_body():
+    text = GOOD.replace("Score it.", "Score it.\n---\nThen stop.")
+    p = parse_prompt(text)
+    assert "Score it.\n---\nThen stop." in p.system
+
+
+def test_delimiter_lines_may_end_with_blanks_or_crlf():
+    p = parse_prompt(GOOD.replace("---\n", "---  \n").replace("\n", "\r\n"))
+    assert p.meta.name == "t" and p.meta.variables == ["title", "abstract"]
+
+
+@pytest.mark.parametrize("change, where, field, words", [
+    # a YAML syntax error: the list opened on line 5 is never closed
+    (("variables: [title, abstract]", "variables: [title, abstract"), ":5,", "variables", "not valid YAML"),
+    # a colon inside an unquoted description, line 4
+    (("description: test", "description: ratio: 3 to 1"), ":4,", "description", "not valid YAML"),
+    # a bad value on line 3
+    (("version: 1", "version: one"), ":3,", "version", "integer"),
+    # a misspelt key on line 5
+    (("variables:", "variabels: [title, abstract]\nvariables:"), ":5,", "variabels", "unknown key"),
+    # a nested bad value: params starts on line 5, temperature on line 6
+    (("variables:", "params:\n  temperature: 9\nvariables:"), ":6,", "params.temperature", "less than"),
+    # a YAML error inside a nested mapping, line 6
+    (("variables:", "params:\n  seed: [1\nvariables:"), ":6,", "params.seed", "not valid YAML"),
+])
+def test_malformed_front_matter_names_file_line_and_field(change, where, field, words):
+    with pytest.raises(PromptError) as err:
+        parse_prompt(GOOD.replace(*change), "prompts/t/v1.md")
+    msg = str(err.value)
+    assert msg.startswith("prompts/t/v1.md:"), msg
+    assert words in msg
+    assert msg.startswith(f"prompts/t/v1.md{where} field '{field}'"), msg
+
+
+def test_front_matter_that_is_never_closed_or_missing_is_named():
+    with pytest.raises(PromptError, match=r"^p\.md:1: front matter opened here is never closed"):
+        parse_prompt(GOOD.replace("---\n[system]", "[system]"), "p.md")
+    with pytest.raises(PromptError, match=r"^p\.md:1: must start with a '---' line"):
+        parse_prompt("--- name: t\n" + GOOD, "p.md")
+    with pytest.raises(PromptError, match=r"^p\.md:1, field 'variables': required key is missing"):
+        parse_prompt(GOOD.replace("variables: [title, abstract]\n", ""), "p.md")
