@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from annotator import queue
 from annotator.cache import make_cache_lookup
-from annotator.costs import cost_usd, estimate_messages_tokens
+from annotator.costs import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import ConfigError
 from annotator.llm import ModelClient
 from annotator.prompts import Prompt, load_prompt
@@ -92,6 +92,12 @@ def endpoint(settings: Settings, model: Optional[str], *, replay: bool = False) 
         yield Endpoint(server.base_url, None, local_model.MODEL_NAME, embedded=True)
 
 
+def local_model_name() -> str:
+    from annotator import local_model
+
+    return local_model.MODEL_NAME
+
+
 def queue_papers(engine: Engine, pv_id: int, model: str, opts: AnnotateOptions) -> int:
     with writer(engine).begin() as conn:
         return queue.enqueue(conn, pv_id, model, paper_ids=opts.paper_ids,
@@ -119,6 +125,8 @@ def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
             title=title, abstract=prepare_abstract(abstract, max_abstract_chars)[0]))
         for title, abstract in rows) * opts.samples
     tokens_out = TYPICAL_OUTPUT_TOKENS * len(rows) * opts.samples
+    if rows and model != local_model_name():
+        warn_unpriced(model)
     return DryRun(len(rows), tokens_in, tokens_out, cost_usd(model, tokens_in, tokens_out),
                   model, prompt.ref)
 
@@ -130,6 +138,8 @@ def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
     with endpoint(settings, opts.model, replay=opts.replay) as ep:
         if on_endpoint:
             on_endpoint(ep)
+        if opts.max_cost is not None and not ep.embedded:
+            require_price(ep.model)  # before anything is queued; the runner warns if unpriced
         queue_papers(engine, pv.id, ep.model, opts)
         client = ModelClient(
             model=ep.model, base_url=ep.base_url, api_key=ep.api_key,

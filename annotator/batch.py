@@ -37,15 +37,16 @@ from sqlalchemy.engine import Engine
 from annotator import queue
 from annotator.annotate import DEFAULT_OPENAI_MODEL, resolve_prompt
 from annotator.cache import make_cache_lookup
-from annotator.costs import cost_usd, estimate_messages_tokens
+from annotator.costs import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import ConfigError, ModelError
 from annotator.judgment import parse_reply
 from annotator.llm import (Attempt, JudgeResult, ModelClient, build_request_body, request_hash,
                            sendable)
+from annotator.outcomes import Outcome, save_outcomes
 from annotator.prompts import parse_prompt
 from annotator.provenance import code_version_string
 from annotator.registry import register_prompt
-from annotator.runner import Outcome, judgment_fields, save_outcomes, task_messages
+from annotator.runner import judgment_fields, task_messages
 from annotator.settings import Settings
 from db.engine import writer
 from db.models import Batch, BatchItem, PromptVersion
@@ -161,10 +162,13 @@ def submit_batches(engine: Engine, settings: Settings, opts: BatchOptions,
     """Queue, claim and submit; returns what was sent. ``on_batch(batch_id, lines)``."""
     if opts.samples < 1:
         raise ConfigError("--samples must be at least 1")
+    model = opts.model or settings.model or DEFAULT_OPENAI_MODEL
+    if opts.max_cost is not None:
+        require_price(model)
     prompt = resolve_prompt(engine, opts.prompt)
     pv = register_prompt(engine, prompt)
-    model = opts.model or settings.model or DEFAULT_OPENAI_MODEL
     client = make_client(settings)
+    warn_unpriced(model)
     mode = "json_schema" if opts.response_format == "auto" else opts.response_format
     params = prompt.meta.params.model_dump(exclude_none=True)
     max_tokens = params.get("max_tokens", 300)

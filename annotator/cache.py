@@ -9,7 +9,11 @@ from sqlalchemy.engine import Engine
 
 
 def make_cache_lookup(engine: Engine) -> Callable[[str], Optional[str]]:
-    """A function from request hash to the last valid stored reply, or None."""
+    """A function from request hash to the last valid stored reply, or None.
+
+    It blocks on the database, so async callers run it in a thread
+    (``ModelClient`` does): on the event loop, every lookup would stall every worker.
+    """
     sql = text("SELECT response_text FROM llm_calls WHERE request_hash = :h "
                "AND outcome IN ('ok', 'cached') ORDER BY id DESC LIMIT 1")
 

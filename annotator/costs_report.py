@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError
+from annotator.queue import version_key
 
 GROUPS = ("prompt", "model", "day", "mode")
 DEFAULT_GROUPS = ("prompt", "model", "day", "mode")
@@ -109,22 +110,26 @@ def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
         sql += f" GROUP BY {', '.join(cols)} ORDER BY {', '.join(cols)}"
     with engine.connect() as conn:
         result = conn.execute(text(sql), params).all()
-    rows = []
+    keyed = []
     for r in result:
         r = list(r)
-        row = CostRow()
+        row, key = CostRow(), []
         for g in by:
             if g == "prompt":
                 name, version = r.pop(0), r.pop(0)
                 row.prompt = f"{name}@{version}" if name is not None else "-"
+                key += [(name is None, name or ""), version_key(version)]
             else:
-                setattr(row, g, r.pop(0))
+                value = r.pop(0)
+                setattr(row, g, value)
+                key.append((value is None, str(value or "")))
         if not cols and r[0] == 0:
             continue  # no calls at all
         (row.calls, row.http, row.cached, row.retries, row.reasks, row.errors, row.invalid,
          row.prompt_tokens, row.completion_tokens) = (int(v or 0) for v in r[:9])
         row.cost_usd = float(r[9] or 0.0)
-        rows.append(row)
+        keyed.append((tuple(key), row))
+    rows = [row for _, row in sorted(keyed, key=lambda kr: kr[0])]  # versions in numeric order
     return CostReport(by=by, rows=rows, total=_total(rows))
 
 

@@ -50,3 +50,12 @@ class BudgetExceeded(AnnotatorError):
 
 class ThresholdBreached(AnnotatorError):
     exit_code = 1
+
+
+class StorageError(AnnotatorError):
+    """The database refused to store results (disk full, lost connection, a constraint).
+
+    A run stops at once on it: more model calls would only be paid for and lost.
+    """
+
+    exit_code = 7

@@ -7,8 +7,8 @@ tokens, latency and outcome, so nothing spent goes uncounted.
 
 Two loops, kept apart:
 - transport retries (tenacity): 429, 5xx, timeouts and dropped connections,
-  with exponential backoff and jitter, honouring ``Retry-After``; other 4xx
-  are final;
+  with exponential backoff and jitter, honouring ``Retry-After`` up to the
+  maximum wait; other 4xx are final;
 - validation re-asks: a reply that fails pydantic validation is sent back
   with the reason, at most ``max_reasks`` times; after that the call fails
   with the raw text kept, and no score is stored.
@@ -16,6 +16,7 @@ Two loops, kept apart:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ class Attempt:
     completion_tokens: int = 0
     latency_ms: float = 0.0
     cost_usd: float = 0.0
+    wait_s: Optional[float] = None  # the wait chosen before retrying (before wait_scale)
 
 
 @dataclass
@@ -234,9 +236,11 @@ class ModelClient:
     async def _send_with_retries(self, convo, output_model, params, sample, reask,
                                  result: JudgeResult) -> Optional[Attempt]:
         while True:
+            # the format this body asks for (no await in between): see _fall_back_format
+            mode = self.mode
             body = self.build_request(convo, output_model, params, sample)
             h = request_hash(body)
-            cached = self._from_cache(h, body, reask)
+            cached = await self._from_cache(h, body, reask)
             if cached is not None:
                 result.attempts.append(cached)
                 return cached
@@ -259,7 +263,7 @@ class ModelClient:
                             raise _Final(attempt)
                         raise _Transient(attempt, getattr(attempt, "_retry_after", None))
             except _Final as exc:
-                if self._fall_back_format(exc.attempt):
+                if self._fall_back_format(exc.attempt, mode):
                     continue  # same messages, simpler response_format
                 result.error = f"{exc.attempt.outcome}: {exc.attempt.error}"
                 return None
@@ -275,19 +279,26 @@ class ModelClient:
         error = (attempt.error or "").lower()
         return any(word in error for word in ("response_format", "json_schema", "json_object"))
 
-    def _fall_back_format(self, attempt: Attempt) -> bool:
-        if not self._format_rejected(attempt):
-            return False
-        order = ["json_schema", "json_object", "none"]
-        if self.mode == "none":
-            return False
-        self.mode = order[order.index(self.mode) + 1]
-        return True
+    def _fall_back_format(self, attempt: Attempt, used: str) -> bool:
+        """After ``used`` was rejected: True to ask again in the client's (simpler) format.
 
-    def _from_cache(self, h: str, body: dict, reask: int) -> Optional[Attempt]:
+        Compare-and-set: only a rejection of the client's current format moves it
+        one step down. Concurrent requests that were sent with a format already
+        given up just ask again with the current one, so how many requests were
+        in flight never changes the format chosen.
+        """
+        order = ["json_schema", "json_object", "none"]
+        if not self._format_rejected(attempt) or used not in order or used == "none":
+            return False
+        if self.mode == used:
+            self.mode = order[order.index(used) + 1]
+        return order.index(self.mode) > order.index(used)
+
+    async def _from_cache(self, h: str, body: dict, reask: int) -> Optional[Attempt]:
         if self.cache_lookup is None and not self.replay:
             return None
-        text = self.cache_lookup(h) if self.cache_lookup else None
+        # a database query: run it off the event loop so other workers keep going
+        text = await asyncio.to_thread(self.cache_lookup, h) if self.cache_lookup else None
         if text is None:
             if self.replay:
                 raise ReplayMiss(f"--replay: no stored answer for request {h[:12]} (model {self.model})")
@@ -299,7 +310,11 @@ class ModelClient:
         exc = state.outcome.exception() if state.outcome else None
         backoff = wait_random_exponential(multiplier=0.5, max=self.max_wait_s)(state)
         if isinstance(exc, _Transient) and exc.retry_after is not None:
-            backoff = max(exc.retry_after, 0.0)  # the server knows best
+            # the server knows best, up to our limit: a worker parked for hours would
+            # keep its leases renewed and its tasks out of everyone's reach
+            backoff = min(max(exc.retry_after, 0.0), self.max_wait_s)
+        if isinstance(exc, _Transient):
+            exc.attempt.wait_s = backoff
         return backoff * self.wait_scale
 
     async def _send_once(self, body: dict, h: str, number: int, reask: int) -> Attempt:

@@ -185,12 +185,19 @@ def retry_failed(engine: Engine, *, prompt_version_id: Optional[int] = None,
         ), params).rowcount or 0
 
 
+def version_key(version: Optional[str]) -> tuple:
+    """Sorts prompt versions as numbers ("2" before "10"); other text after them."""
+    text_ = str(version or "")
+    return (0, int(text_), "") if text_.isdigit() else (1, 0, text_)
+
+
 def counts(engine: Engine) -> list[dict]:
-    """Task counts by prompt version, model and state."""
+    """Task counts by prompt version (in numeric order), model and state."""
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT pv.name, pv.version, t.model, t.state, COUNT(*) FROM tasks t "
             "JOIN prompt_versions pv ON pv.id = t.prompt_version_id "
-            "GROUP BY pv.name, pv.version, t.model, t.state ORDER BY pv.name, pv.version, t.model"
+            "GROUP BY pv.name, pv.version, t.model, t.state"
         )).all()
+    rows = sorted(rows, key=lambda r: (r[0], version_key(r[1]), r[2], r[3]))
     return [dict(prompt=f"{r[0]}@{r[1]}", model=r[2], state=r[3], count=r[4]) for r in rows]

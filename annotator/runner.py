@@ -3,31 +3,35 @@
 One process runs ``concurrency`` worker coroutines. A feeder claims tasks in
 small batches, workers call the model, and a single writer commits finished
 tasks in batches (one transaction holds each task's calls, its judgment and
-its ``done`` mark). On Ctrl-C or a budget stop, unfinished leases are given
-back; on ``kill -9`` they lapse or are reclaimed from the dead process.
+its ``done`` mark, and only while this run still holds the task's lease). On
+Ctrl-C or a budget stop, unfinished leases are given back; on ``kill -9`` they
+lapse or are reclaimed from the dead process. When the database refuses to
+store results, the run stops at once: calls in flight are abandoned, leases
+are given back and ``StorageError`` is raised, since further calls would only
+be paid for and lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from annotator import injection, queue
-from annotator.costs import cost_usd, estimate_messages_tokens
-from annotator.llm import Attempt, JudgeResult, ModelClient
+from annotator.costs import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.errors import StorageError
+from annotator.llm import JudgeResult, ModelClient
+from annotator.outcomes import Outcome, save_outcomes  # re-exported: batch and tests use them
 from annotator.prompts import Prompt
 from annotator.provenance import code_version_string
-from db.engine import writer
-from db.models import Judgment, LLMCall, PromptVersion
+from db.models import PromptVersion
 
 
 class Reporter(Protocol):
@@ -66,22 +70,13 @@ class RunSummary:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     wall_s: float = 0.0
+    lost: int = 0  # finished tasks not stored: their lease had passed to another worker
     stopped: Optional[str] = None  # why the run ended early, if it did
     failures: list[str] = field(default_factory=list)
 
     @property
     def papers_per_s(self) -> float:
         return (self.done + self.failed) / self.wall_s if self.wall_s else 0.0
-
-
-@dataclass
-class Outcome:
-    """A finished task: its attempts, and the judgment fields or the reason there are none."""
-
-    task: queue.ClaimedTask
-    attempts: list[Attempt]
-    judgment: Optional[dict]
-    error: Optional[str]
 
 
 _Outcome = Outcome
@@ -110,13 +105,18 @@ def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: 
     return fields
 
 
+def round_half_up(x: float) -> int:
+    """42.5 -> 43 (Python's ``round`` gives 42: it rounds halves to even)."""
+    return math.floor(x + 0.5)
+
+
 def _median_judgment(results: list[JudgeResult]) -> dict:
     ok = [r.judgment for r in results if r.judgment is not None]
     ai = [j.ai_score for j in ok]
     nov = [j.novelty for j in ok]
     mid = sorted(range(len(ok)), key=lambda i: ai[i])[len(ok) // 2]
-    fields = {"ai_score": int(round(statistics.median(ai))),
-              "novelty": int(round(statistics.median(nov))),
+    fields = {"ai_score": round_half_up(statistics.median(ai)),
+              "novelty": round_half_up(statistics.median(nov)),
               "rationale": ok[mid].rationale}
     if len(ok) > 1:
         fields["samples_json"] = json.dumps([j.model_dump() for j in ok])
@@ -134,6 +134,7 @@ class Runner:
         self.owner = queue.new_owner()
         self.summary = RunSummary()
         self._in_flight: set[int] = set()
+        self._calls: set[asyncio.Future] = set()  # judge calls running now
         self._reserved = 0.0  # estimated cost of requests in flight
         self._stop: Optional[str] = None
         self._error: Optional[BaseException] = None  # raised by a worker; re-raised by run()
@@ -145,6 +146,10 @@ class Runner:
     # -- the run -------------------------------------------------------------
     async def run(self) -> RunSummary:
         started = time.perf_counter()
+        if self.opts.max_cost is not None and not self.opts.demo_quality:
+            require_price(self.client.model)
+        if not self.opts.demo_quality:  # the embedded model runs here, for free
+            warn_unpriced(self.client.model)
         queue.reclaim_dead(self.engine)
         self.reporter.start(self._runnable())
         tasks: asyncio.Queue = asyncio.Queue(maxsize=self.opts.concurrency)
@@ -162,7 +167,10 @@ class Runner:
             heartbeat.cancel()
             await self._results.put(None)
             await asyncio.shield(writer_task)
-            await asyncio.to_thread(queue.release, self.engine, self.owner)
+            try:
+                await asyncio.to_thread(queue.release, self.engine, self.owner)
+            except Exception as exc:
+                self._storage_failed(exc, "could not give unfinished tasks back")
             self.summary.wall_s = time.perf_counter() - started
             self.reporter.finish()
         self.summary.stopped = self._stop if self._stop != "finished" else None
@@ -186,9 +194,14 @@ class Runner:
                 want = min(want, self.opts.limit - taken)
                 if want <= 0:
                     break
-            batch = await asyncio.to_thread(
-                queue.claim, self.engine, self.owner, want, self.opts.lease_s,
-                prompt_version_id=self.pv.id, model=self.client.model, task_ids=self.opts.task_ids)
+            try:
+                batch = await asyncio.to_thread(
+                    queue.claim, self.engine, self.owner, want, self.opts.lease_s,
+                    prompt_version_id=self.pv.id, model=self.client.model,
+                    task_ids=self.opts.task_ids)
+            except Exception as exc:
+                self._storage_failed(exc, "could not claim tasks")
+                break
             if not batch:
                 break
             taken += len(batch)
@@ -203,13 +216,21 @@ class Runner:
                 return
             if self._stop is not None:
                 continue  # released in bulk at the end
+            call = asyncio.ensure_future(self._judge(task))
+            self._calls.add(call)
             try:
-                outcome = await self._judge(task)
+                outcome = await call
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise  # this worker is being cancelled
+                continue  # the call was abandoned: the store failed
             except Exception as exc:  # e.g. ReplayMiss: stop feeding, drain, re-raise in run()
                 if self._error is None:
                     self._error = exc
                     self._stop = f"error: {exc}"
                 continue
+            finally:
+                self._calls.discard(call)
             if outcome is not None:
                 await self._results.put(outcome)
 
@@ -243,12 +264,29 @@ class Runner:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.opts.lease_s / 3)
-            await asyncio.to_thread(queue.renew, self.engine, self.owner,
-                                    list(self._in_flight), self.opts.lease_s)
+            try:
+                await asyncio.to_thread(queue.renew, self.engine, self.owner,
+                                        list(self._in_flight), self.opts.lease_s)
+            except Exception as exc:
+                self._storage_failed(exc, "could not renew leases")
+                return
+
+    def _storage_failed(self, exc: BaseException, what: str) -> None:
+        """Stop the run at once: no new calls, calls in flight abandoned; run() raises."""
+        if not isinstance(self._error, StorageError):
+            reason = getattr(exc, "orig", None) or exc  # the driver's words, not the whole SQL
+            error = StorageError(f"{what}: {reason}; the run stopped, unfinished tasks "
+                                 "are back in the queue")
+            error.__cause__ = exc
+            if self._error is None:
+                self._error = error
+            self._stop = f"error: {error}"
+        for call in list(self._calls):
+            call.cancel()
 
     async def _writer(self) -> None:
         """Commit finished tasks in batches; returns after a ``None``."""
-        closing = False
+        closing = broken = False
         while not closing:
             item = await self._results.get()
             batch = []
@@ -262,11 +300,19 @@ class Runner:
                     closing = True
                 else:
                     batch.append(more)
-            if batch:
-                await asyncio.to_thread(self._save, batch)
+            if batch and not broken:
+                try:
+                    lost = await asyncio.to_thread(self._save, batch)
+                except Exception as exc:  # leases stay ours; run() gives them back
+                    broken = True
+                    self._storage_failed(exc, "could not store results")
+                    continue
                 for o in batch:
                     self._in_flight.discard(o.task.id)
-                    self._count(o)
+                    if o.task.id in lost:
+                        self.summary.lost += 1
+                    else:
+                        self._count(o)
 
     def _count(self, o: _Outcome) -> None:
         s = self.summary
@@ -285,78 +331,13 @@ class Runner:
         self.reporter.advance(o.judgment is not None)
 
     # -- persistence (runs in a worker thread) -------------------------------
-    def _save(self, batch: list[Outcome]) -> None:
-        save_outcomes(
+    def _save(self, batch: list[Outcome]) -> set[int]:
+        return save_outcomes(
             self.engine, batch, pv=self.pv, model=self.client.model, owner=self.owner,
             params_json=json.dumps({**self._params, "response_format": self.client.mode,
                                     "samples": self.opts.samples}),
             code_version=self._provenance["code_version"], base_url=self._provenance["base_url"],
             demo_quality=self.opts.demo_quality)
-
-
-def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, model: str,
-                  owner: str, params_json: str, code_version: str, base_url: Optional[str],
-                  demo_quality: bool = False, failed_state: str = "failed",
-                  batch_id: Optional[str] = None, conn: Optional[Connection] = None) -> None:
-    """Store finished tasks in one transaction: every attempt, the judgments, the task states.
-
-    Tasks are only changed while ``owner`` holds their lease. A task without a
-    judgment goes to ``failed_state`` ("failed", or "pending" to be tried again)
-    with its error. ``batch_id`` marks calls answered through the Batch API.
-    Given ``conn``, the rows join that open transaction instead of a new one.
-    """
-    if conn is None:
-        with writer(engine).begin() as conn:
-            _save_outcomes(conn, batch, pv, model, owner, params_json, code_version, base_url,
-                           demo_quality, failed_state, batch_id)
-    else:
-        _save_outcomes(conn, batch, pv, model, owner, params_json, code_version, base_url,
-                       demo_quality, failed_state, batch_id)
-
-
-def _save_outcomes(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
-                   owner: str, params_json: str, code_version: str, base_url: Optional[str],
-                   demo_quality: bool, failed_state: str, batch_id: Optional[str]) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-                  model=model, request_hash=a.request_hash, request_json=a.request_json,
-                  response_text=a.response_text, outcome=a.outcome, error=a.error,
-                  status_code=a.status_code, attempt=a.attempt, reask=a.reask,
-                  prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
-                  latency_ms=a.latency_ms, cost_usd=a.cost_usd,
-                  batch_id=batch_id if a.outcome != "cached" else None)
-             for o in batch for a in o.attempts]
-    if calls:
-        conn.execute(LLMCall.__table__.insert(), calls)
-    rows = []
-    for o in batch:
-        if o.judgment is None:
-            continue
-        rows.append(dict(
-            task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-            model=model, prompt_name=pv.name, prompt_version=pv.version,
-            prompt_hash=pv.content_hash, params_json=params_json,
-            code_version=code_version, base_url=base_url, demo_quality=demo_quality,
-            prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
-            completion_tokens=sum(a.completion_tokens for a in o.attempts),
-            **o.judgment))
-    if rows:
-        conn.execute(insert(Judgment.__table__).values(rows).on_conflict_do_nothing())
-    done = [o.task.id for o in batch if o.judgment is not None]
-    if done:
-        conn.execute(text(
-            "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires = NULL, "
-            "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
-            f"WHERE lease_owner = :owner AND id IN ({','.join(map(str, done))})"),
-            {"owner": owner})
-    for o in batch:
-        if o.judgment is None:
-            conn.execute(text(
-                "UPDATE tasks SET state = :state, lease_owner = NULL, lease_expires = NULL, "
-                "last_error = :err, updated_at = CURRENT_TIMESTAMP "
-                "WHERE id = :id AND lease_owner = :owner"),
-                {"state": failed_state, "err": (o.error or "")[:2000], "id": o.task.id,
-                 "owner": owner})
 
 
 async def run_queue(engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,
