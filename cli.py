@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from annotator.commands.output import print_json
 from annotator.errors import AnnotatorError
 
 console = Console()
@@ -25,7 +25,7 @@ err_console = Console(stderr=True)
 
 
 class ErrorGroup(TyperGroup):
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except AnnotatorError as exc:
@@ -35,7 +35,7 @@ class ErrorGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
-app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, add_completion=False,
+app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, add_completion=True,
                   help="LLM-assisted paper annotation and scoring.")
 queue_app = typer.Typer(no_args_is_help=False, help="The durable task queue.")
 prompts_app = typer.Typer(no_args_is_help=True, help="Versioned prompt files.")
@@ -67,10 +67,30 @@ def _settings(ctx: typer.Context, **overrides):
     return get_settings(db=ctx.obj["db"], **overrides)
 
 
+def package_version() -> str:
+    """The installed package's version (the source tree's when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("annotator")
+    except PackageNotFoundError:
+        from annotator import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"annotator {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(ctx: typer.Context,
          db: Optional[str] = typer.Option(None, "--db", envvar="ANNOTATOR_DB",
-                                          help="Database: a path (SQLite) or a SQLAlchemy URL.")):
+                                          help="Database: a path (SQLite) or a SQLAlchemy URL."),
+         version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                      help="Print the version and exit.")):
     ctx.obj = {"db": db}
 
 
@@ -114,10 +134,12 @@ def annotate(ctx: typer.Context,
                                         "(half price, within 24 h); then run 'annotator batch collect'.")):
     """Judge every paper that lacks a judgment for this prompt version and model."""
     if batch:
-        from annotator.commands.rescore import batch_submit
+        from annotator.batch import BatchOptions
+        from annotator.commands.rescore import submit_and_report
 
-        ctx.invoke(batch_submit, ctx, prompt=prompt, model=model, limit=limit, samples=samples,
-                   max_cost=max_cost, no_cache=no_cache, response_format=response_format)
+        submit_and_report(_engine(ctx), _settings(ctx), BatchOptions(
+            prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
+            use_cache=not no_cache, response_format=response_format))
         return
     from annotator.annotate import AnnotateOptions, annotate as run, dry_run as estimate, resolve_prompt
     from annotator.progress import RichReporter
@@ -164,13 +186,17 @@ def _print_summary(s) -> None:
 
 # -- queue --------------------------------------------------------------------------
 @queue_app.callback(invoke_without_command=True)
-def queue_status(ctx: typer.Context):
+def queue_status(ctx: typer.Context,
+                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON.")):
     """Task counts by prompt version, model and state."""
     if ctx.invoked_subcommand:
         return
     from annotator import queue
 
     rows = queue.counts(_engine(ctx))
+    if as_json:
+        print_json(rows)
+        return
     table = Table("prompt", "model", "state", "tasks")
     for r in rows:
         table.add_row(r["prompt"], r["model"], r["state"], str(r["count"]))
@@ -211,12 +237,17 @@ def export(ctx: typer.Context,
 
 # -- prompts ------------------------------------------------------------------------
 @prompts_app.command("list")
-def prompts_list(ctx: typer.Context):
+def prompts_list(ctx: typer.Context,
+                 as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")):
     """Prompt versions on disk and in the database: hash, papers judged, active."""
     from annotator.prompt_admin import prompt_rows
 
+    rows = prompt_rows(_engine(ctx))
+    if as_json:
+        print_json(rows)
+        return
     table = Table("prompt", "hash", "judged", "active", "created", "description")
-    for r in prompt_rows(_engine(ctx)):
+    for r in rows:
         table.add_row(r["ref"], r["hash"][:12], str(r["judged"]), "yes" if r["active"] else "",
                       r["created"] or "", r["description"])
     console.print(table)
@@ -257,11 +288,18 @@ def prompts_activate(ctx: typer.Context, ref: str):
 # -- demo ---------------------------------------------------------------------------
 @app.command()
 def demo(ctx: typer.Context,
-         concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time).")):
+         concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time)."),
+         as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
     """Ingest the bundled sample papers and judge them with the embedded local model."""
+    from dataclasses import asdict
+
     from annotator.demo import run_demo
 
     result = run_demo(ctx.obj["db"], concurrency=concurrency, console=err_console)
+    if as_json:
+        print_json({"model": result["model"], "db": result["db"], "judgments": result["rows"],
+                    "summary": asdict(result["summary"])})
+        return
     table = Table("title", "AI score", "novelty", "rationale", title=f"judgments by {result['model']}")
     for row in result["rows"]:
         table.add_row(row["title"], str(row["ai_score"]), f"{row['novelty']}%", row["rationale"])

@@ -16,8 +16,6 @@ The commands read the database from the root ``--db`` option (``ctx.obj["db"]``)
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -26,6 +24,8 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from annotator.commands.output import is_stdout, print_json
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,10 +51,6 @@ def _engine(ctx: typer.Context):
     from db import open_db
 
     return open_db(_db(ctx))
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 # -- biblio import / fetch -----------------------------------------------------------
@@ -90,7 +86,7 @@ def biblio_import(ctx: typer.Context,
 
     report = import_paths(_engine(ctx), [str(p) for p in paths], source)
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         _print_import(report, show_unmatched)
     if report.errors and not allow_errors:
@@ -121,7 +117,7 @@ def biblio_fetch(ctx: typer.Context,
                           mailto=mailto, base_url=base_url, max_works=max_works, save_dir=save,
                           ingest=ingest)
     if as_json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return
     a = result.author
     console.print(f"{a['name']} ({a['openalex_id']}): h-index {a['h_index']}, {a['works_count']} works, "
@@ -209,7 +205,7 @@ def authors_show(ctx: typer.Context,
     profile = author_profile(_engine(ctx), name, prompt=prompt, model=model,
                              metrics_source=metrics_source, max_papers=max_papers)
     if as_json:
-        _print_json(profile)
+        print_json(profile)
     else:
         render_profile(profile, console)
 
@@ -233,7 +229,7 @@ def authors_top(ctx: typer.Context,
                         affiliation=affiliation, group=group, prompt=prompt, model=model,
                         metrics_source=metrics_source)
     if as_json:
-        _print_json(board)
+        print_json(board)
         return
     rows = board["rows"]
     if not rows:
@@ -280,7 +276,7 @@ def report_biblio(ctx: typer.Context,
                   n_boot: int = typer.Option(2000, "--n-boot", min=100),
                   seed: int = typer.Option(0),
                   md: Optional[Path] = typer.Option(None, "--md", help="Write Markdown here."),
-                  json_path: Optional[Path] = typer.Option(None, "--json", help="Write JSON here."),
+                  json_path: Optional[Path] = typer.Option(None, "--json", help="Write JSON here ('-': print it instead of the Markdown)."),
                   png_dir: Optional[Path] = typer.Option(None, "--png-dir", file_okay=False,
                                                          help="Write scatter plots (PNG) here.")):
     """Spearman (95% bootstrap CI) of AI score against citations within publication year, and of
@@ -300,6 +296,9 @@ def report_biblio(ctx: typer.Context,
     if md:
         report.write_markdown(md)
         err_console.print(f"wrote {md}", highlight=False)
+    if is_stdout(json_path):
+        print_json(report.data)
+        return
     if json_path:
         report.write_json(json_path)
         err_console.print(f"wrote {json_path}", highlight=False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+
+from annotator.commands.output import is_stdout
 
 eval_app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled eval suites.")
 console = Console()
@@ -26,7 +29,8 @@ def eval_run(ctx: typer.Context,
              n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the intervals."),
              no_cache: bool = typer.Option(False, "--no-cache"),
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
-             no_plots: bool = typer.Option(False, "--no-plots")):
+             no_plots: bool = typer.Option(False, "--no-plots"),
+             as_json: bool = typer.Option(False, "--json", help="Print result.json instead of the Markdown report.")):
     """Judge the suite's papers, compute metrics with intervals, write the reports.
 
     Exits 1 when a threshold (from the suite or --fail-under) is breached."""
@@ -49,7 +53,10 @@ def eval_run(ctx: typer.Context,
 
     result, paths, summary = run_eval(open_db(ctx.obj["db"]), settings, str(suite), opts,
                                       RichReporter(err_console, "eval"), on_endpoint=notice)
-    console.print(Markdown(paths["markdown"].read_text(encoding="utf-8")))
+    if as_json:
+        sys.stdout.write(paths["json"].read_text(encoding="utf-8"))
+    else:
+        console.print(Markdown(paths["markdown"].read_text(encoding="utf-8")))
     err_console.print(f"judged {summary.done}, failed {summary.failed}, calls {summary.calls} "
                       f"(cached {summary.cached}); reports in {out}/", highlight=False)
     raise_for_thresholds(result)
@@ -60,19 +67,22 @@ def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.jso
                  run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),
                  n_boot: int = typer.Option(1000, min=100),
                  md: Optional[Path] = typer.Option(None, "--md", help="Also write the Markdown here."),
-                 json_out: Optional[Path] = typer.Option(None, "--json", help="Also write JSON here.")):
+                 json_out: Optional[Path] = typer.Option(None, "--json", help="Also write JSON here ('-': print it instead of the Markdown).")):
     """Paired bootstrap over the papers both runs judged: differences with intervals and a verdict."""
     from annotator.evaluation import compare
     from annotator.evaluation.run import load_result
 
     comparison = compare(load_result(str(run_a)), load_result(str(run_b)), n_boot=n_boot)
     text = comparison.to_markdown()
+    if md:
+        md.write_text(text, encoding="utf-8")
+    if is_stdout(json_out):
+        sys.stdout.write(comparison.model_dump_json(indent=2) + "\n")
+        return
     console.print(Markdown(text))
     for d in comparison.diffs:  # the verdicts in plain words, whatever the terminal width
         if d.name.startswith(("spearman", "auroc")) and d.diff is not None:
             console.print(f"{d.name}: {d.verdict} ({d.diff:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}])",
                           highlight=False)
-    if md:
-        md.write_text(text, encoding="utf-8")
     if json_out:
         json_out.write_text(comparison.model_dump_json(indent=2), encoding="utf-8")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import List, Optional
@@ -26,6 +27,8 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from annotator.commands.output import is_stdout, print_json
 
 console = Console()
 err_console = Console(stderr=True)
@@ -91,17 +94,20 @@ def compare(ctx: typer.Context,
             threshold: float = typer.Option(10.0, help="A paper 'moved' when a score shifts by more than this."),
             top: int = typer.Option(10, min=0, help="How many biggest movers to list."),
             md: Optional[Path] = typer.Option(None, "--md", help="Write a Markdown report here."),
-            json_path: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
+            json_path: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."),
             png: Optional[Path] = typer.Option(None, "--png", help="Write a histogram of the shifts here.")):
     """Compare two prompt versions over the papers both judged with the same model."""
     from annotator import compare as cmp
 
     c = cmp.compare_versions(_engine(ctx), a, b, model=model, threshold=threshold, top=top)
-    cmp.render_rich(c, _out())
+    if is_stdout(json_path):
+        print_json(c.to_dict())
+    else:
+        cmp.render_rich(c, _out())
     if md:
         md.write_text(cmp.to_markdown(c), encoding="utf-8")
         err_console.print(f"wrote {md}", highlight=False)
-    if json_path:
+    if json_path and not is_stdout(json_path):
         cmp.write_json(c, json_path)
         err_console.print(f"wrote {json_path}", highlight=False)
     if png:
@@ -116,7 +122,7 @@ def costs(ctx: typer.Context,
           model: Optional[str] = typer.Option(None, help="Only this model."),
           since: Optional[str] = typer.Option(None, help="From this UTC day, YYYY-MM-DD."),
           until: Optional[str] = typer.Option(None, help="Up to this UTC day, YYYY-MM-DD."),
-          json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
+          json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here ('-': print it instead of the table)."),
           as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table.")):
     """Tokens and cost of every stored model call (retries included) by prompt version, model and day."""
     from annotator import costs_report as cr
@@ -132,6 +138,9 @@ def costs(ctx: typer.Context,
     groups = [g.strip() for g in by.split(",") if g.strip()]
     report = cr.cost_report(_engine(ctx), by=groups, prompt=prompt, model=model,
                             since=day(since, "--since"), until=day(until, "--until"))
+    if is_stdout(json_path):
+        print_json(report.to_dict())
+        return
     if as_csv:
         cr.write_csv(report, sys.stdout)
     else:
@@ -157,16 +166,22 @@ def batch_submit(ctx: typer.Context,
                  response_format: str = typer.Option("auto", help="auto (json_schema), json_schema, json_object or none."),
                  max_requests: int = typer.Option(50_000, min=1, help="Lines per batch file.")):
     """Queue what lacks a judgment and send it as one or more batches."""
-    from annotator.batch import BatchOptions, submit_batches
+    from annotator.batch import BatchOptions
 
-    opts = BatchOptions(prompt=prompt, model=model, limit=limit, samples=samples,
-                        max_cost=max_cost, use_cache=not no_cache,
-                        response_format=response_format, max_requests=max_requests)
+    submit_and_report(_engine(ctx), _settings(ctx), BatchOptions(
+        prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
+        use_cache=not no_cache, response_format=response_format, max_requests=max_requests))
+
+
+def submit_and_report(engine, settings, opts) -> None:
+    """Submit with ``annotator.batch.submit_batches`` and print what was sent (``batch submit``
+    and ``annotate --batch``)."""
+    from annotator.batch import submit_batches
 
     def sent(batch_id: str, lines: int) -> None:
         err_console.print(f"submitted {batch_id}: {lines} requests", highlight=False)
 
-    s = submit_batches(_engine(ctx), _settings(ctx), opts, on_batch=sent)
+    s = submit_batches(engine, settings, opts, on_batch=sent)
     console.print(f"{s.prompt} on {s.model}: {len(s.batches)} batch(es), {s.tasks} papers, "
                   f"{s.requests} requests; {s.cached} answered from stored calls; estimated cost "
                   f"${s.estimated_cost_usd:.4f} (batch prices)", highlight=False)
@@ -181,7 +196,8 @@ def batch_collect(ctx: typer.Context,
                   batch_ids: Optional[List[str]] = typer.Argument(None, help="Batch ids (default: every open batch)."),
                   wait: bool = typer.Option(False, "--wait", help="Poll until every batch has finished."),
                   poll: float = typer.Option(30.0, min=0.0, help="Seconds between polls with --wait."),
-                  timeout: Optional[float] = typer.Option(None, help="Give up waiting after this many seconds.")):
+                  timeout: Optional[float] = typer.Option(None, help="Give up waiting after this many seconds."),
+                  as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")):
     """Store the answers of finished batches; failed lines go back to the queue."""
     from annotator.batch import collect_batches
 
@@ -193,6 +209,10 @@ def batch_collect(ctx: typer.Context,
 
     s = collect_batches(_engine(ctx), _settings(ctx), batch_ids=batch_ids or None, wait=wait,
                         poll_s=poll, timeout_s=timeout, on_poll=progress)
+    if as_json:
+        print_json({"batches": [asdict(r) for r in s.batches], "judged": s.judged,
+                    "requeued": s.requeued, "open": s.open})
+        return
     if not s.batches:
         console.print("no open batches")
         return
@@ -210,11 +230,15 @@ def batch_collect(ctx: typer.Context,
 
 
 @batch_app.command("list")
-def batch_list(ctx: typer.Context):
+def batch_list(ctx: typer.Context,
+               as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
     """Batches in this database, newest last."""
     from annotator.batch import list_batches
 
     rows = list_batches(_engine(ctx))
+    if as_json:
+        print_json(rows)
+        return
     table = Table("batch", "prompt", "model", "status", "collected", "requests", "judged",
                   "requeued", "est. cost", "cost", "created")
     for r in rows:
