@@ -11,7 +11,7 @@ is already answered in ``llm_calls`` are judged from there and never sent.
 ``collect_batches`` polls the open batches and, for each finished one,
 downloads the output and error files, validates every reply with the same
 parsing as the synchronous path and stores calls, judgments and task states
-with the runner's ``save_outcomes``, in one transaction per batch. Lines that
+with ``outcomes.save_outcomes``, in one transaction per batch. Lines that
 failed, replies that did not validate and lines the provider never answered
 (expired, cancelled) send their task back to the queue (``pending``) with the
 reason. Batch calls are priced with the Batch API discount.
@@ -532,10 +532,15 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: dict, remote,
         if not claimed:  # another process collected it meanwhile
             result.judged = result.requeued = result.calls = 0
             return result
-        save_outcomes(engine, outcomes, pv=pv, model=row["model"], owner=OWNER_PREFIX + batch_id,
-                      params_json=params_json, code_version=code_version_string(),
-                      base_url=row["base_url"], failed_state="pending", batch_id=batch_id,
-                      conn=conn)
+        lost = save_outcomes(engine, outcomes, pv=pv, model=row["model"],
+                             owner=OWNER_PREFIX + batch_id, params_json=params_json,
+                             code_version=code_version_string(), base_url=row["base_url"],
+                             failed_state="pending", batch_id=batch_id, conn=conn)
+        if lost:  # their leases passed to another run meanwhile: nothing of theirs was stored
+            gone = [o for o in outcomes if o.task.id in lost]
+            result.judged -= sum(1 for o in gone if o.judgment is not None)
+            result.requeued -= sum(1 for o in gone if o.judgment is None)
+            result.reasons.append(f"{len(lost)} task(s) not stored: their lease had passed on")
         conn.execute(text(
             "UPDATE batches SET output_file_id = :o, error_file_id = :e, succeeded = :ok, "
             "requeued = :rq, cost_usd = :c, error = :err, collected_at = :now WHERE id = :id"),

@@ -66,7 +66,7 @@ def test_storage_failure_stops_the_run_and_gives_leases_back(tmp_path, monkeypat
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 40)
     _fail_judgment_inserts(engine)
-    fake_server.configure(latency_s=0.3)  # calls still in flight when the first save fails
+    fake_server.configure(latency_s=1.0)  # calls still in flight when the first save fails
     concurrency = 4
     with pytest.raises(StorageError, match="disk full") as raised:
         annotate(engine, db_path, fake_server, prompt="score@1", model="fake",
