@@ -49,7 +49,7 @@ def _mount_command_groups() -> None:
 
     rescore.mount(app, prompts_app)
     biblio.mount(app)
-    from annotator.injection_suite import injection_suite_command
+    from annotator.injection.suite import injection_suite_command
 
     app.command("injection-suite")(injection_suite_command)
     app.add_typer(evals.eval_app, name="eval")
@@ -134,15 +134,15 @@ def annotate(ctx: typer.Context,
                                         "(half price, within 24 h); then run 'annotator batch collect'.")):
     """Judge every paper that lacks a judgment for this prompt version and model."""
     if batch:
-        from annotator.batch import BatchOptions
+        from annotator.jobs.batch import BatchOptions
         from annotator.commands.rescore import submit_and_report
 
         submit_and_report(_engine(ctx), _settings(ctx), BatchOptions(
             prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
             use_cache=not no_cache, response_format=response_format))
         return
-    from annotator.annotate import AnnotateOptions, annotate as run, dry_run as estimate, resolve_prompt
-    from annotator.progress import RichReporter
+    from annotator.jobs.annotate import AnnotateOptions, annotate as run, dry_run as estimate, resolve_prompt
+    from annotator.jobs.progress import RichReporter
 
     settings = _settings(ctx)
     engine = _engine(ctx)
@@ -150,8 +150,8 @@ def annotate(ctx: typer.Context,
                            samples=samples, max_cost=max_cost, rpm=rpm, tpm=tpm,
                            use_cache=not no_cache, replay=replay, response_format=response_format)
     if dry_run:
-        from annotator.annotate import DEFAULT_OPENAI_MODEL
-        from annotator.local_model import MODEL_NAME
+        from annotator.jobs.annotate import DEFAULT_OPENAI_MODEL
+        from annotator.judge.local_model import MODEL_NAME
 
         remote = settings.base_url or settings.api_key
         name = model or settings.model or (DEFAULT_OPENAI_MODEL if remote else MODEL_NAME)
@@ -163,7 +163,7 @@ def annotate(ctx: typer.Context,
 
     def notice(ep):
         if ep.embedded and not replay:
-            from annotator.local_model import DEMO_NOTICE
+            from annotator.judge.local_model import DEMO_NOTICE
 
             err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
 
@@ -191,7 +191,7 @@ def queue_status(ctx: typer.Context,
     """Task counts by prompt version, model and state."""
     if ctx.invoked_subcommand:
         return
-    from annotator import queue
+    from annotator.jobs import queue
 
     rows = queue.counts(_engine(ctx))
     if as_json:
@@ -206,7 +206,7 @@ def queue_status(ctx: typer.Context,
 @queue_app.command("retry")
 def queue_retry(ctx: typer.Context, model: Optional[str] = typer.Option(None)):
     """Put failed tasks back in the queue (the next annotate run takes them)."""
-    from annotator import queue
+    from annotator.jobs import queue
 
     n = queue.retry_failed(_engine(ctx), model=model)
     console.print(f"{n} failed task(s) queued again")
@@ -240,7 +240,7 @@ def export(ctx: typer.Context,
 def prompts_list(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")):
     """Prompt versions on disk and in the database: hash, papers judged, active."""
-    from annotator.prompt_admin import prompt_rows
+    from annotator.prompts.admin import prompt_rows
 
     rows = prompt_rows(_engine(ctx))
     if as_json:
@@ -256,7 +256,7 @@ def prompts_list(ctx: typer.Context,
 @prompts_app.command("show")
 def prompts_show(ref: str):
     """Print a prompt file."""
-    from annotator.prompts import load_prompt
+    from annotator.prompts.files import load_prompt
 
     p = load_prompt(ref)
     console.print(f"# {p.ref}  hash {p.content_hash}  ({p.path})", highlight=False)
@@ -266,7 +266,7 @@ def prompts_show(ref: str):
 @prompts_app.command("new")
 def prompts_new(name: str):
     """Copy the latest version of NAME to a new version file, ready to edit."""
-    from annotator.prompt_admin import new_version
+    from annotator.prompts.admin import new_version
 
     path = new_version(name)
     console.print(f"created {path}")
@@ -275,8 +275,8 @@ def prompts_new(name: str):
 @prompts_app.command("activate")
 def prompts_activate(ctx: typer.Context, ref: str):
     """Make NAME@VERSION the version profiles, exports and reports use."""
-    from annotator.prompts import parse_ref
-    from annotator.registry import activate
+    from annotator.prompts.files import parse_ref
+    from annotator.prompts.registry import activate
 
     name, version = parse_ref(ref)
     if version is None:

@@ -8,7 +8,7 @@ from typing import Optional
 
 from sqlalchemy import text
 
-from annotator.annotate import AnnotateOptions, annotate
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.ingest import ingest_paths
 from annotator.settings import get_settings
 from db import open_db
@@ -27,7 +27,7 @@ def run_demo(db: Optional[str] = None, *, concurrency: int = 1, console=None) ->
 
     def notice(ep):
         if console is not None:
-            from annotator.local_model import DEMO_NOTICE
+            from annotator.judge.local_model import DEMO_NOTICE
 
             console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
             console.print(f"database: {db}", highlight=False)

@@ -20,7 +20,7 @@ import time
 
 from _util import ROOT, environment, print_table
 
-from annotator.injection import corpus_metrics, detect
+from annotator.injection.detect import corpus_metrics, detect
 
 
 def labelled_flags() -> dict:

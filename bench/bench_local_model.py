@@ -23,8 +23,8 @@ import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotator.local_model import MODEL_NAME, LocalModelServer, response_format  # noqa: E402
-from annotator.judgment import Judgment, strict_json_schema  # noqa: E402
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer, response_format  # noqa: E402
+from annotator.judge.schema import Judgment, strict_json_schema  # noqa: E402
 
 SCHEMA = strict_json_schema(Judgment)  # the schema the client sends (rationale maxLength 1200)
 RESPONSE_FORMAT = response_format(SCHEMA)  # json_object + grammar-safe schema
@@ -135,7 +135,7 @@ def pick_prompt(builtin: bool):
     """(name, render function): the project's score prompt if it loads, else the built-in one."""
     if not builtin:
         try:
-            from annotator.prompts import load_prompt
+            from annotator.prompts.files import load_prompt
 
             prompt = load_prompt("score")
             return f"score v{prompt.version}", lambda t, a: prompt.render(title=t, abstract=a)

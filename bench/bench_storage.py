@@ -197,7 +197,7 @@ def query_timings(db: str, info: dict, runs: int) -> tuple[list[tuple], str]:
 def queue_timings(db: str, n: int, runs: int) -> list[tuple]:
     from sqlalchemy import text
 
-    from annotator import queue
+    from annotator.jobs import queue
     from db import open_db
     from db.engine import writer
 

@@ -4,7 +4,7 @@ A fake OpenAI-compatible server runs in its own process and answers every
 request after a fixed latency (200 ms by default). The naive loop is what one
 would write first: ``openai.OpenAI().chat.completions.create`` one paper after
 another, then ``json.loads`` and pydantic validation, no database. The runner
-is the real thing: ``annotator.annotate.annotate`` on a SQLite database
+is the real thing: ``annotator.jobs.annotate.annotate`` on a SQLite database
 (queue, leases, batched writes, every call stored), at several concurrencies.
 
     python bench/bench_throughput.py            # 400 papers; naive and c=1 on 20
@@ -44,8 +44,8 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
     """papers/s of the sequential openai + json.loads + pydantic loop."""
     import openai
 
-    from annotator.judgment import Judgment
-    from annotator.prompts import load_prompt
+    from annotator.judge.schema import Judgment
+    from annotator.prompts.files import load_prompt
 
     prompt = load_prompt("score")
     client = openai.OpenAI(base_url=base_url, api_key="sk-bench")
@@ -60,7 +60,7 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
 
 def runner(db: str, base_url: str, concurrency: int, limit: int) -> tuple[float, int]:
     """papers/s of ``annotate`` at one concurrency (a fresh model name: a fresh queue)."""
-    from annotator.annotate import AnnotateOptions, annotate
+    from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
     from db import open_db
 

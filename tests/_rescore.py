@@ -61,7 +61,7 @@ def settings(db: str, fs, **overrides):
 
 
 def annotate(engine, db: str, fs, **opts):
-    from annotator.annotate import AnnotateOptions, annotate as run
+    from annotator.jobs.annotate import AnnotateOptions, annotate as run
 
     opts.setdefault("concurrency", 4)
     return run(engine, settings(db, fs), AnnotateOptions(**opts))

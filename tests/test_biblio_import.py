@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from annotator.biblio import author_profile, import_paths, link_feed_pages
 from annotator.biblio.match import Matcher
-from annotator.biblio.records import AuthorMetrics, PaperMetrics
+from annotator.biblio.sources import AuthorMetrics, PaperMetrics
 from annotator.export import iter_papers
 from annotator.ingest import ingest_paths
 

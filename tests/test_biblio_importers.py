@@ -10,7 +10,7 @@ import pytest
 
 from annotator.biblio.hindex import h_index, h_index_from
 from annotator.biblio.importers import detect_source, read_bundle
-from annotator.biblio.records import short_arxiv, short_doi, short_openalex, short_orcid
+from annotator.biblio.sources import short_arxiv, short_doi, short_openalex, short_orcid
 from annotator.errors import InputError
 
 from conftest import SEED_PAGE

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures)
-from annotator.annotate import AnnotateOptions, annotate
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.biblio import author_profile, import_paths, leaderboard, link_feed_pages
 from annotator.biblio.report import biblio_report
 from annotator.ingest import ingest_paths

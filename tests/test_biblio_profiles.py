@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from annotator.annotate import AnnotateOptions, annotate
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.biblio import author_profile, import_paths, leaderboard, link_feed_pages
 from annotator.errors import InputError, PromptError
 from annotator.ingest import ingest_paths

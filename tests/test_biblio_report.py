@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import pearsonr, rankdata, spearmanr
 from typer.testing import CliRunner
 
-from annotator.annotate import AnnotateOptions, annotate
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.biblio import import_paths
 from annotator.biblio.bootstrap import pooled_within, spearman_ci
 from annotator.biblio.report import biblio_report

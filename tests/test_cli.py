@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from annotator.demo import SAMPLE
-from annotator.judgment import Judgment
+from annotator.judge.schema import Judgment
 
 from conftest import SEED_PAGE
 
@@ -117,7 +117,7 @@ def test_ingest_with_bad_rows_exits_non_zero_but_keeps_good_rows(run, engine, tm
 
 
 def test_changed_prompt_is_refused_with_a_clear_message(run, tmp_path, monkeypatch):
-    from annotator.prompts import PROMPTS_DIR
+    from annotator.prompts.files import PROMPTS_DIR
 
     folder = tmp_path / "prompts" / "score"
     folder.mkdir(parents=True)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from annotator.judgment import Judgment
+from annotator.judge.schema import Judgment
 from cli import app
 from db import open_db
 

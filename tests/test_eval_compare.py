@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.evaluation import compare, compare_predictions, evaluate, load_items, load_suite
-from annotator.evaluation.compare import paired_diffs
+from annotator.evaluation.paired import paired_diffs
 
 REPO = Path(__file__).resolve().parents[1]
 

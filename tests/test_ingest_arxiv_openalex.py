@@ -11,7 +11,7 @@ import pytest
 from annotator.errors import InputError
 from annotator.ingest import read_records
 from annotator.ingest.openalex import rebuild_abstract
-from annotator.records import PaperRecord
+from annotator.ingest.records import PaperRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 

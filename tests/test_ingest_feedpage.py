@@ -11,7 +11,7 @@ import pytest
 
 from annotator.errors import InputError
 from annotator.ingest import PageHeader, iter_items, read_records
-from annotator.records import PaperRecord
+from annotator.ingest.records import PaperRecord
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"

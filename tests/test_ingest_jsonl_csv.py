@@ -9,7 +9,7 @@ from pathlib import Path
 from annotator.errors import InputError
 from annotator.ingest import read_records
 from annotator.ingest.jsonl import clean_markup
-from annotator.records import PaperRecord
+from annotator.ingest.records import PaperRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 

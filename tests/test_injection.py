@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from annotator import injection
-from annotator.injection_suite import CLEAN, INJECTIONS, injection_suite_command, pairs, run_suite
+from annotator.injection import detect as injection
+from annotator.injection.suite import CLEAN, INJECTIONS, injection_suite_command, pairs, run_suite
 from annotator.testing import _replies as R
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from annotator.injection import corpus_metrics, decoded_blobs, detect, fold, normalise
+from annotator.injection.detect import corpus_metrics, decoded_blobs, detect, fold, normalise
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "evals" / "injection"

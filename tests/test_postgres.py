@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from _pg import (db_url, fetch, ingest, paper_row, pg_server_url, pg_url, snapshot,  # noqa: F401
                  write_jsonl, write_papers)
-from annotator import queue
-from annotator.annotate import AnnotateOptions, annotate
-from annotator.judgment import Judgment
+from annotator.jobs import queue
+from annotator.jobs.annotate import AnnotateOptions, annotate
+from annotator.judge.schema import Judgment
 from annotator.settings import get_settings
 from db import open_db
 from db.engine import database_url, writer

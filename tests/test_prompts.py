@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from annotator.errors import PromptError
-from annotator.prompt_admin import new_version
-from annotator.prompts import PROMPTS_DIR, content_hash, load_prompt, parse_prompt
-from annotator.registry import activate, active_version, register_prompt
+from annotator.prompts.admin import new_version
+from annotator.prompts.files import PROMPTS_DIR, content_hash, load_prompt, parse_prompt
+from annotator.prompts.registry import activate, active_version, register_prompt
 from db.engine import session_for
 from db.models import Judgment, Paper
 

@@ -8,9 +8,9 @@ import time
 
 from sqlalchemy import text
 
-from annotator import queue
-from annotator.prompts import load_prompt
-from annotator.registry import register_prompt
+from annotator.jobs import queue
+from annotator.prompts.files import load_prompt
+from annotator.prompts.registry import register_prompt
 from db.engine import session_for, writer
 from db.models import Paper
 

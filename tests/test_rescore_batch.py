@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 from _rescore import (annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores,
                       settings)
-from annotator.batch import BatchOptions, collect_batches, submit_batches
-from annotator.prompt_admin import new_version
+from annotator.jobs.batch import BatchOptions, collect_batches, submit_batches
+from annotator.prompts.admin import new_version
 
 MODEL = "gpt-4o-mini"
 
@@ -158,7 +158,7 @@ def test_requests_answered_in_stored_calls_are_not_sent(tmp_path, monkeypatch, e
 
 
 def test_a_cancelled_batch_returns_its_tasks(two_dbs, fake_server):
-    from annotator.batch import cancel_batch
+    from annotator.jobs.batch import cancel_batch
 
     _, (engine, db) = two_dbs
     s = submit_batches(engine, settings(db, fake_server), BatchOptions(model=MODEL))
@@ -236,7 +236,7 @@ def test_batch_and_cost_report_on_both_databases(db_url, tmp_path, monkeypatch, 
     """The same batch round trip and cost report on SQLite and PostgreSQL."""
     from collections import Counter
 
-    from annotator.costs_report import cost_report
+    from annotator.judge.spend import cost_report
     from db import open_db
 
     private_prompts(tmp_path, monkeypatch)

@@ -13,11 +13,11 @@ from scipy import stats as sps
 from typer.testing import CliRunner
 
 from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores
-from annotator.compare import compare_versions
+from annotator.prompts.versions import compare_versions
 from annotator.errors import ConfigError, PromptError
-from annotator.judgment import OUTPUT_SCHEMAS
-from annotator.prompt_admin import new_version
-from annotator.prompt_diff import diff_prompts
+from annotator.judge.schema import OUTPUT_SCHEMAS
+from annotator.prompts.admin import new_version
+from annotator.prompts.diff import diff_prompts
 
 MODEL = "fake-model"
 N = 30

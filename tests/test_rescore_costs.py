@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows
-from annotator.costs_report import cost_report
-from annotator.prompt_admin import new_version
+from annotator.judge.spend import cost_report
+from annotator.prompts.admin import new_version
 
 MINI = (0.15, 0.60)  # gpt-4o-mini, USD per million tokens in / out
 FOUR_O = (2.50, 10.00)  # gpt-4o

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores
-from annotator.costs import cost_usd, estimate_messages_tokens
+from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.errors import PromptError, ReplayMiss
-from annotator.prompt_admin import new_version
+from annotator.prompts.admin import new_version
 
 MODEL = "fake-model"
 

@@ -17,16 +17,16 @@ from sqlalchemy import text
 
 from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures: SQLite, and PostgreSQL)
 from _rescore import annotate, ingest_papers, private_prompts, rows
-from annotator import queue
-from annotator.cache import make_cache_lookup
-from annotator.costs import DEFAULT_PRICES, cost_usd, known_price
+from annotator.jobs import queue
+from annotator.judge.cache import make_cache_lookup
+from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
 from annotator.errors import AnnotatorError, ConfigError, StorageError
-from annotator.judgment import Judgment
-from annotator.llm import Attempt, JudgeResult, ModelClient
-from annotator.prompts import load_prompt
-from annotator.registry import register_prompt
-from annotator.outcomes import Outcome, save_outcomes
-from annotator.runner import judgment_fields
+from annotator.judge.schema import Judgment
+from annotator.judge.client import Attempt, JudgeResult, ModelClient
+from annotator.prompts.files import load_prompt
+from annotator.prompts.registry import register_prompt
+from annotator.jobs.outcomes import Outcome, save_outcomes
+from annotator.jobs.runner import judgment_fields
 from db.engine import session_for, writer
 from db.models import Paper, PromptVersion
 
@@ -259,7 +259,7 @@ def test_prices_can_be_given_inline(monkeypatch):
 
 def test_batch_submit_with_max_cost_and_an_unknown_price_refuses(engine, db_path, fake_server,
                                                                  settings_for):
-    from annotator.batch import BatchOptions, submit_batches
+    from annotator.jobs.batch import BatchOptions, submit_batches
 
     with pytest.raises(ConfigError, match="ANNOTATOR_PRICES"):
         submit_batches(engine, settings_for(fake_server),
@@ -281,7 +281,7 @@ def test_the_median_of_samples_rounds_half_up():
 
 
 def test_prompt_versions_sort_as_numbers(engine):
-    from annotator.costs_report import cost_report
+    from annotator.judge.spend import cost_report
 
     with session_for(engine) as s:
         s.add(Paper(key="k0", title="T0", norm_title="t0", abstract="A0"))

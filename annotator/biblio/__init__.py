@@ -15,7 +15,7 @@ Modules: ``importers`` (files -> records), ``match`` (records -> stored rows),
 from annotator.biblio.hindex import h_index
 from annotator.biblio.profiles import author_profile, find_author, leaderboard
 from annotator.biblio.report import biblio_report
-from annotator.biblio.store import ImportReport, import_bundle, import_paths, link_feed_pages
+from annotator.biblio.save import ImportReport, import_bundle, import_paths, link_feed_pages
 
 __all__ = ["ImportReport", "author_profile", "biblio_report", "find_author", "h_index",
            "import_bundle", "import_paths", "leaderboard", "link_feed_pages"]

@@ -30,10 +30,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from annotator import __version__
 from annotator.biblio.importers import openalex_author, openalex_work
-from annotator.biblio.records import Bundle, short_openalex, short_orcid
-from annotator.biblio.store import ImportReport, import_bundle
+from annotator.biblio.sources import Bundle, short_openalex, short_orcid
+from annotator.biblio.save import ImportReport, import_bundle
 from annotator.errors import AnnotatorError, InputError
-from annotator.records import normalise_name
+from annotator.ingest.records import normalise_name
 
 DEFAULT_BASE_URL = "https://api.openalex.org"
 PER_PAGE = 200

@@ -36,7 +36,7 @@ from typing import Any, Callable, Optional
 from pydantic import ValidationError
 
 from annotator.errors import InputError
-from annotator.biblio.records import (AuthorMetrics, Bundle, PaperMetrics, short_arxiv, short_doi,
+from annotator.biblio.sources import (AuthorMetrics, Bundle, PaperMetrics, short_arxiv, short_doi,
                                       short_openalex, short_orcid)
 
 IMPORT_SOURCES = ("openalex", "s2", "csv", "feedpage")

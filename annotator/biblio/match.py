@@ -24,8 +24,8 @@ from typing import Iterable, Optional
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from annotator.biblio.records import AuthorMetrics, PaperMetrics
-from annotator.records import normalise_name, normalise_text
+from annotator.biblio.sources import AuthorMetrics, PaperMetrics
+from annotator.ingest.records import normalise_name, normalise_text
 
 
 @dataclass

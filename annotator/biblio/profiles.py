@@ -31,7 +31,7 @@ from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, mean_cis
 from annotator.biblio.hindex import h_index_from
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
-from annotator.records import normalise_name
+from annotator.ingest.records import normalise_name
 
 BOARDS = ("ai_score", "novelty", "h_index", "citations")
 GROUPS = ("author", "affiliation")

@@ -52,7 +52,7 @@ from annotator.biblio.match import year_of as _year
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
 from annotator.evaluation.items import data_hash
-from annotator.records import normalise_text
+from annotator.ingest.records import normalise_text
 
 MIN_YEAR_N = 3  # fewer papers than this in a year: no per-year rho
 
@@ -82,7 +82,7 @@ class BiblioReport:
         path.write_text(to_markdown(self.data, relative_to=path.parent), encoding="utf-8")
 
     def write_pngs(self, folder: Path | str) -> list[str]:
-        from annotator.biblio.plots import scatter_plots
+        from annotator.biblio.scatter import scatter_plots
 
         paths = scatter_plots(self, Path(folder))
         self.data["plots"] = paths

@@ -82,7 +82,7 @@ def biblio_import(ctx: typer.Context,
                                                     help="Exit 0 even when some rows could not be read.")):
     """Import author and paper metrics, matched to stored authors and papers (ids first, then
     title or name); unmatched rows are reported. Re-importing adds nothing."""
-    from annotator.biblio.store import import_paths
+    from annotator.biblio.save import import_paths
 
     report = import_paths(_engine(ctx), [str(p) for p in paths], source)
     if as_json:

@@ -36,7 +36,7 @@ def eval_run(ctx: typer.Context,
     Exits 1 when a threshold (from the suite or --fail-under) is breached."""
     from annotator.evaluation.run import EvalRunOptions, run_eval
     from annotator.evaluation.thresholds import raise_for_thresholds
-    from annotator.progress import RichReporter
+    from annotator.jobs.progress import RichReporter
     from annotator.settings import get_settings
     from db import open_db
 
@@ -47,7 +47,7 @@ def eval_run(ctx: typer.Context,
 
     def notice(ep):
         if ep.embedded and not replay:
-            from annotator.local_model import DEMO_NOTICE
+            from annotator.judge.local_model import DEMO_NOTICE
 
             err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
 

@@ -64,7 +64,7 @@ def prompts_diff(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Print the diff as JSON.")):
     """Show what changed between two prompt versions: text, params and output schema."""
     from annotator.errors import PromptError
-    from annotator.prompt_diff import diff_prompts, render_text
+    from annotator.prompts.diff import diff_prompts, render_text
 
     try:
         d = diff_prompts(a, b, context=context)
@@ -97,7 +97,7 @@ def compare(ctx: typer.Context,
             json_path: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."),
             png: Optional[Path] = typer.Option(None, "--png", help="Write a histogram of the shifts here.")):
     """Compare two prompt versions over the papers both judged with the same model."""
-    from annotator import compare as cmp
+    from annotator.prompts import versions as cmp
 
     c = cmp.compare_versions(_engine(ctx), a, b, model=model, threshold=threshold, top=top)
     if is_stdout(json_path):
@@ -125,7 +125,7 @@ def costs(ctx: typer.Context,
           json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here ('-': print it instead of the table)."),
           as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table.")):
     """Tokens and cost of every stored model call (retries included) by prompt version, model and day."""
-    from annotator import costs_report as cr
+    from annotator.judge import spend as cr
 
     def day(value: Optional[str], name: str) -> Optional[date]:
         if value is None:
@@ -166,7 +166,7 @@ def batch_submit(ctx: typer.Context,
                  response_format: str = typer.Option("auto", help="auto (json_schema), json_schema, json_object or none."),
                  max_requests: int = typer.Option(50_000, min=1, help="Lines per batch file.")):
     """Queue what lacks a judgment and send it as one or more batches."""
-    from annotator.batch import BatchOptions
+    from annotator.jobs.batch import BatchOptions
 
     submit_and_report(_engine(ctx), _settings(ctx), BatchOptions(
         prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
@@ -174,9 +174,9 @@ def batch_submit(ctx: typer.Context,
 
 
 def submit_and_report(engine, settings, opts) -> None:
-    """Submit with ``annotator.batch.submit_batches`` and print what was sent (``batch submit``
+    """Submit with ``annotator.jobs.batch.submit_batches`` and print what was sent (``batch submit``
     and ``annotate --batch``)."""
-    from annotator.batch import submit_batches
+    from annotator.jobs.batch import submit_batches
 
     def sent(batch_id: str, lines: int) -> None:
         err_console.print(f"submitted {batch_id}: {lines} requests", highlight=False)
@@ -199,7 +199,7 @@ def batch_collect(ctx: typer.Context,
                   timeout: Optional[float] = typer.Option(None, help="Give up waiting after this many seconds."),
                   as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")):
     """Store the answers of finished batches; failed lines go back to the queue."""
-    from annotator.batch import collect_batches
+    from annotator.jobs.batch import collect_batches
 
     def progress(results) -> None:
         open_ = [r for r in results if not r.collected]
@@ -233,7 +233,7 @@ def batch_collect(ctx: typer.Context,
 def batch_list(ctx: typer.Context,
                as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
     """Batches in this database, newest last."""
-    from annotator.batch import list_batches
+    from annotator.jobs.batch import list_batches
 
     rows = list_batches(_engine(ctx))
     if as_json:
@@ -252,7 +252,7 @@ def batch_list(ctx: typer.Context,
 @batch_app.command("cancel")
 def batch_cancel(ctx: typer.Context, batch_id: str = typer.Argument(...)):
     """Ask the provider to cancel a batch; collect then stores what was answered."""
-    from annotator.batch import cancel_batch
+    from annotator.jobs.batch import cancel_batch
 
     status = cancel_batch(_engine(ctx), _settings(ctx), batch_id)
     console.print(f"{batch_id}: {status}")

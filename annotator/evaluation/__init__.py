@@ -22,7 +22,7 @@ from __future__ import annotations
 from .baselines import BaselineResult, tfidf_ridge_oof
 from .calibration import CalibrationMap, CalibrationReport, apply, calibrate_split, fit_isotonic
 from .ceiling import CeilingResult, human_ceiling
-from .compare import Comparison, compare, compare_predictions
+from .paired import Comparison, compare, compare_predictions
 from .items import EvalItem, data_hash, load_items, sample_items
 from .metrics import Counts, MetricValue, compute_metrics
 from .pipeline import evaluate

@@ -199,7 +199,7 @@ def write_reports(result: EvalResult, out_dir: Path | str, *, plots: bool = True
     paths["json"].write_text(to_json(result) + "\n", encoding="utf-8")
     paths["junit"].write_text(to_junit_xml(result), encoding="utf-8")
     if plots:
-        from .plots import write_plots
+        from .figures import write_plots
 
         for p in write_plots(result, out):
             paths[p.stem] = p

@@ -19,10 +19,10 @@ from typing import Optional
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.annotate import AnnotateOptions, annotate
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.errors import InputError
 from annotator.ingest import ingest_records
-from annotator.records import PaperRecord
+from annotator.ingest.records import PaperRecord
 from annotator.settings import Settings
 
 from .items import EvalItem, data_hash, load_items
@@ -99,7 +99,7 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         prompt=opts.prompt, model=opts.model, concurrency=opts.concurrency,
         use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name),
         reporter, on_endpoint=remember)
-    from annotator.annotate import resolve_prompt
+    from annotator.jobs.annotate import resolve_prompt
 
     prompt = resolve_prompt(engine, opts.prompt)
     model = endpoint_seen["model"]

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from annotator.errors import InputError
 from annotator.ingest.jsonl import error_from_validation
-from annotator.records import AuthorRef, PaperRecord
+from annotator.ingest.records import AuthorRef, PaperRecord
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"

@@ -18,7 +18,7 @@ from typing import Iterator, Union
 
 from annotator.errors import InputError
 from annotator.ingest.jsonl import KINDS, REQUIRED, is_extra, record_from_row
-from annotator.records import PaperRecord
+from annotator.ingest.records import PaperRecord
 
 csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 2**31 - 1)))
 

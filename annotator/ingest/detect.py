@@ -19,7 +19,7 @@ from annotator.ingest.csvfile import read_csv
 from annotator.ingest.feedpage import PageHeader, looks_like_feedpage, read_feedpage
 from annotator.ingest.jsonl import read_jsonl
 from annotator.ingest.openalex import looks_like_openalex, read_openalex
-from annotator.records import PaperRecord
+from annotator.ingest.records import PaperRecord
 
 Item = Union[PaperRecord, InputError, PageHeader]
 READERS: dict[str, Callable[[Path], Iterator]] = {

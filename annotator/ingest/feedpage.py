@@ -30,7 +30,7 @@ from typing import Iterator, Optional, Union
 from pydantic import BaseModel, ValidationError
 
 from annotator.errors import InputError
-from annotator.records import AuthorRef, PaperRecord
+from annotator.ingest.records import AuthorRef, PaperRecord
 
 MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 PAPER_LINE = re.compile(

@@ -49,7 +49,7 @@ from typing import Any, Iterator, Optional, Union
 from pydantic import ValidationError
 
 from annotator.errors import InputError
-from annotator.records import AuthorRef, PaperRecord
+from annotator.ingest.records import AuthorRef, PaperRecord
 
 KINDS = {
     "title": "text", "abstract": "text", "authors": "authors", "affiliations": "list",

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from annotator.errors import InputError
 from annotator.ingest.jsonl import clean_markup, error_from_validation
-from annotator.records import AuthorRef, PaperRecord
+from annotator.ingest.records import AuthorRef, PaperRecord
 
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[\s,]*")

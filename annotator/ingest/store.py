@@ -42,7 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from annotator.errors import InputError
 from annotator.ingest.detect import SUFFIXES, detect_format, iter_items
 from annotator.ingest.feedpage import PageHeader
-from annotator.records import AuthorRef, PaperRecord, normalise_name, normalise_text
+from annotator.ingest.records import AuthorRef, PaperRecord, normalise_name, normalise_text
 from db.engine import writer as db_writer
 from db.models import (Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation,
                        PaperMetric)

@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from annotator.llm import Attempt
-from annotator.queue import ClaimedTask
+from annotator.judge.client import Attempt
+from annotator.jobs.queue import ClaimedTask
 from db.engine import writer
 from db.models import Judgment, LLMCall, PromptVersion
 

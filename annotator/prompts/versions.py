@@ -24,8 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError, PromptError
-from annotator.prompt_diff import expand_ref
-from annotator.prompts import parse_ref
+from annotator.prompts.diff import expand_ref
+from annotator.prompts.files import parse_ref
 
 FIELDS = ("ai_score", "novelty")
 NOISE_SIGMAS = 2.0  # a shift beyond 2 x the combined sampling spread is not noise

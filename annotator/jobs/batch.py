@@ -34,19 +34,19 @@ import openai
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator import queue
-from annotator.annotate import DEFAULT_OPENAI_MODEL, resolve_prompt
-from annotator.cache import make_cache_lookup
-from annotator.costs import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.jobs import queue
+from annotator.jobs.annotate import DEFAULT_OPENAI_MODEL, resolve_prompt
+from annotator.judge.cache import make_cache_lookup
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import ConfigError, ModelError
-from annotator.judgment import parse_reply
-from annotator.llm import (Attempt, JudgeResult, ModelClient, build_request_body, request_hash,
+from annotator.judge.schema import parse_reply
+from annotator.judge.client import (Attempt, JudgeResult, ModelClient, build_request_body, request_hash,
                            sendable)
-from annotator.outcomes import Outcome, save_outcomes
-from annotator.prompts import parse_prompt
+from annotator.jobs.outcomes import Outcome, save_outcomes
+from annotator.prompts.files import parse_prompt
 from annotator.provenance import code_version_string
-from annotator.registry import register_prompt
-from annotator.runner import judgment_fields, task_messages
+from annotator.prompts.registry import register_prompt
+from annotator.jobs.runner import judgment_fields, task_messages
 from annotator.settings import Settings
 from db.engine import writer
 from db.models import Batch, BatchItem, PromptVersion

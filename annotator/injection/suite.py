@@ -7,9 +7,9 @@ go through the project's judging path (the prompt's rendering with the fenced
 and length-capped abstract, then ``ModelClient.judge`` with its retries and
 validation) against one endpoint. The report gives the mean score shift
 (injected minus clean) overall and per kind, and how many abstracts
-``annotator.injection.detect`` flagged on each side.
+``annotator.injection.detect.detect`` flagged on each side.
 
-    from annotator.injection_suite import run_suite
+    from annotator.injection.suite import run_suite
     report = run_suite(base_url="http://127.0.0.1:8000/v1", model="gpt-4o-mini")
 
 On the command line: ``annotator injection-suite [--pairs N] [--kinds plain,fake_json]``
@@ -25,7 +25,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
-from annotator import injection
+from annotator.injection import detect as injection
 
 CLEAN: list[dict[str, str]] = [
     {"title": "Sparse Mixture Routing for Long-Context Language Models",
@@ -189,7 +189,7 @@ def summarise(results: list[PairResult], *, model: str, base_url: Optional[str],
 
 async def _run(client, prompt, chosen: list[tuple[int, str]], concurrency: int,
                max_abstract_chars: int) -> list[PairResult]:
-    from annotator.runner import prepare_abstract
+    from annotator.jobs.runner import prepare_abstract
 
     params = prompt.meta.params.model_dump(exclude_none=True)
     gate = asyncio.Semaphore(max(1, concurrency))
@@ -232,8 +232,8 @@ def _embedded_client_class(base):
     bounds and crashes on long string limits; ``local_model.response_format`` rewrites
     the schema so that the grammar enforces it (when that helper is available).
     """
-    from annotator import local_model
-    from annotator.judgment import strict_json_schema
+    from annotator.judge import local_model
+    from annotator.judge.schema import strict_json_schema
 
     safe = getattr(local_model, "response_format", None)
     if safe is None:
@@ -256,9 +256,9 @@ def run_suite(*, base_url: Optional[str] = None, api_key: Optional[str] = None,
               concurrency: int = 4, response_format: Optional[str] = None,
               settings=None) -> dict:
     """Run the suite against an endpoint (the embedded local model when none is set)."""
-    from annotator.annotate import endpoint
-    from annotator.llm import ModelClient
-    from annotator.prompts import load_prompt
+    from annotator.jobs.annotate import endpoint
+    from annotator.judge.client import ModelClient
+    from annotator.prompts.files import load_prompt
     from annotator.settings import get_settings
 
     settings = settings or get_settings(base_url=base_url, api_key=api_key)

@@ -23,9 +23,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from annotator.errors import PromptError
-from annotator.judgment import output_model
+from annotator.judge.schema import output_model
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.M)
 
 

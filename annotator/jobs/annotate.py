@@ -16,15 +16,15 @@ from typing import Iterator, Optional
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator import queue
-from annotator.cache import make_cache_lookup
-from annotator.costs import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.jobs import queue
+from annotator.judge.cache import make_cache_lookup
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import ConfigError
-from annotator.llm import ModelClient
-from annotator.prompts import Prompt, load_prompt
-from annotator.ratelimit import RateLimiter
-from annotator.registry import active_version, register_prompt
-from annotator.runner import Reporter, RunOptions, RunSummary, prepare_abstract, run_queue
+from annotator.judge.client import ModelClient
+from annotator.prompts.files import Prompt, load_prompt
+from annotator.judge.ratelimit import RateLimiter
+from annotator.prompts.registry import active_version, register_prompt
+from annotator.jobs.runner import Reporter, RunOptions, RunSummary, prepare_abstract, run_queue
 from annotator.settings import Settings
 from db.engine import writer
 
@@ -81,7 +81,7 @@ def endpoint(settings: Settings, model: Optional[str], *, replay: bool = False) 
     if settings.base_url or key:
         yield Endpoint(settings.base_url, key, model or settings.model or DEFAULT_OPENAI_MODEL)
         return
-    from annotator import local_model
+    from annotator.judge import local_model
 
     if replay:  # answers come from the store; nothing needs to run
         yield Endpoint("http://127.0.0.1:9/v1", None, local_model.MODEL_NAME, embedded=True)
@@ -93,7 +93,7 @@ def endpoint(settings: Settings, model: Optional[str], *, replay: bool = False) 
 
 
 def local_model_name() -> str:
-    from annotator import local_model
+    from annotator.judge import local_model
 
     return local_model.MODEL_NAME
 

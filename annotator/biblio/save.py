@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from annotator.biblio.importers import read_bundle
 from annotator.biblio.match import Match, Matcher
-from annotator.biblio.records import Bundle, PaperMetrics
+from annotator.biblio.sources import Bundle, PaperMetrics
 from db.engine import writer
 from db.models import AuthorMetric, AuthorPaper, PaperMetric
 

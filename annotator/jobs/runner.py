@@ -24,12 +24,14 @@ from typing import Optional, Protocol
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator import injection, queue
-from annotator.costs import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.injection import detect as injection
+
+from annotator.jobs import queue
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import StorageError
-from annotator.llm import JudgeResult, ModelClient
-from annotator.outcomes import Outcome, save_outcomes  # re-exported: batch and tests use them
-from annotator.prompts import Prompt
+from annotator.judge.client import JudgeResult, ModelClient
+from annotator.jobs.outcomes import Outcome, save_outcomes  # re-exported: batch and tests use them
+from annotator.prompts.files import Prompt
 from annotator.provenance import code_version_string
 from db.models import PromptVersion
 

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError
-from annotator.queue import version_key
+from annotator.jobs.queue import version_key
 
 GROUPS = ("prompt", "model", "day", "mode")
 DEFAULT_GROUPS = ("prompt", "model", "day", "mode")

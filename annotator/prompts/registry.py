@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from annotator.errors import PromptError
-from annotator.prompts import Prompt
+from annotator.prompts.files import Prompt
 from db.engine import session_for, writer
 from db.models import Judgment, PromptVersion
 

@@ -16,8 +16,8 @@ from typing import Any, Optional
 from sqlalchemy.engine import Engine
 
 from annotator.errors import PromptError
-from annotator.judgment import strict_json_schema
-from annotator.prompts import Prompt, load_prompt, parse_prompt, parse_ref
+from annotator.judge.schema import strict_json_schema
+from annotator.prompts.files import Prompt, load_prompt, parse_prompt, parse_ref
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""The patterns behind ``annotator.injection.detect``, by reason.
+"""The patterns behind ``annotator.injection.detect.detect``, by reason.
 
-Every pattern runs on text that ``annotator.injection`` has already normalised
+Every pattern runs on text that ``annotator.injection.detect`` has already normalised
 (NFKC, invisible characters removed, case folded; for the Latin-script patterns
 also look-alike letters folded and accents stripped), so the patterns are
 written in lower case and without accents.

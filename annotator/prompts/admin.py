@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import PromptError
-from annotator.prompts import list_prompts, load_prompt, prompts_dir
+from annotator.prompts.files import list_prompts, load_prompt, prompts_dir
 
 
 def prompt_rows(engine: Engine) -> list[dict]:

@@ -31,10 +31,10 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from annotator.costs import cost_usd, estimate_messages_tokens, estimate_tokens
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, estimate_tokens
 from annotator.errors import ReplayMiss
-from annotator.judgment import parse_reply, strict_json_schema, validation_feedback
-from annotator.ratelimit import RateLimiter
+from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
+from annotator.judge.ratelimit import RateLimiter
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
@@ -128,7 +128,7 @@ def response_format_for(mode: str, output_model: type[BaseModel]) -> Optional[di
         return {"type": "json_object", "schema": schema}
     if mode == "grammar":
         # llama-cpp-python's server: a schema its grammar compiler really enforces
-        from annotator.local_model import response_format
+        from annotator.judge.local_model import response_format
 
         return response_format(schema)
     return None

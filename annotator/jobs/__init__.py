@@ -1,0 +1,1 @@
+"""Running many judgments: the durable queue, the async runner, the Batch API and progress."""
