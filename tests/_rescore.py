@@ -61,7 +61,8 @@ def settings(db: str, fs, **overrides):
 
 
 def annotate(engine, db: str, fs, **opts):
-    from annotator.jobs.annotate import AnnotateOptions, annotate as run
+    from annotator.jobs.annotate import AnnotateOptions
+    from annotator.jobs.annotate import annotate as run
 
     opts.setdefault("concurrency", 4)
     return run(engine, settings(db, fs), AnnotateOptions(**opts))
@@ -87,11 +88,7 @@ def scores(engine, prompt: str, model: Optional[str] = None) -> dict[int, tuple[
 
 
 def cli_app() -> typer.Typer:
-    """The real ``annotator`` app with the re-scoring commands mounted (if cli.py lacks them)."""
+    """The real ``annotator`` app."""
     import cli
-    from annotator.commands import rescore
 
-    names = {c.name for c in cli.app.registered_commands}
-    if "compare" not in names:
-        rescore.mount(cli.app, cli.prompts_app)
     return cli.app

@@ -317,8 +317,9 @@ def _eval_compare(w: World) -> None:
 def _injection_suite(w: World) -> None:
     before = len(w.fake.chat_requests())
     out = w.run("injection-suite").stdout
-    report = json.loads(out.strip().splitlines()[-1])
-    assert report["model"] == MODEL and report["pairs"] > 0
+    assert "prompt injection" in out and "mean AI shift" in out
+    report = json.loads(w.run("injection-suite", "--pairs", "2", "--json", "-").stdout)
+    assert report["model"] == MODEL and report["pairs"] == 2
     assert len(w.fake.chat_requests()) > before
 
 

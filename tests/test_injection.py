@@ -6,12 +6,12 @@ import json
 import statistics
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from annotator.injection import detect as injection
-from annotator.injection.suite import CLEAN, INJECTIONS, injection_suite_command, pairs, run_suite
+from annotator.injection.suite import CLEAN, INJECTIONS, pairs, run_suite
 from annotator.testing import _replies as R
+from cli import app
 
 
 def _user_text(record: dict) -> str:
@@ -83,14 +83,15 @@ def test_command_prints_table_and_json_for_a_model_that_obeys(fake_server, monke
     n = 10  # one pair per clean abstract, every kind twice
     fake_server.script([{"kind": "judgment", "ai_score": 40, "novelty": 30}] * n
                        + [{"kind": "judgment", "ai_score": 100, "novelty": 95}] * n)
-    app = typer.Typer()
-    app.command()(injection_suite_command)
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["--pairs", str(n), "--model", "fake-model",
+    result = CliRunner().invoke(app, ["injection-suite", "--pairs", str(n), "--model", "fake-model",
                                       "--concurrency", "3", "--json", str(out)])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    printed = CliRunner().invoke(app, ["injection-suite", "--pairs", str(n), "--model", "fake-model",
+                                       "--json", "-"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout)["pairs"] == n
     assert report["mean_ai_shift"] == 60 and report["mean_novelty_shift"] == 65
     assert all(row["mean_ai_shift"] == 60 for row in report["by_kind"].values())
     assert report["flagged_injected"] == n and report["flagged_clean"] == 0

@@ -7,17 +7,20 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.markdown import Markdown
 
-from annotator.commands.output import is_stdout
+from annotator.commands.common import (
+    console,
+    engine_of,
+    err_console,
+    is_stdout,
+    settings_of,
+)
 
-eval_app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled eval suites.")
-console = Console()
-err_console = Console(stderr=True)
+app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled eval suites.")
 
 
-@eval_app.command("run")
+@app.command("run")
 def eval_run(ctx: typer.Context,
              suite: Path = typer.Argument(..., exists=True, dir_okay=False, help="A suite file, e.g. evals/iclr2022.toml."),
              prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
@@ -37,10 +40,8 @@ def eval_run(ctx: typer.Context,
     from annotator.evaluation.run import EvalRunOptions, run_eval
     from annotator.evaluation.thresholds import raise_for_thresholds
     from annotator.jobs.progress import RichReporter
-    from annotator.settings import get_settings
-    from db import open_db
 
-    settings = get_settings(db=ctx.obj["db"])
+    settings = settings_of(ctx)
     opts = EvalRunOptions(prompt=prompt, model=model, concurrency=concurrency, fail_under=tuple(fail_under),
                           out_dir=str(out), use_cache=not no_cache, replay=replay, n_boot=n_boot,
                           sample_size=sample_size, plots=not no_plots)
@@ -51,7 +52,7 @@ def eval_run(ctx: typer.Context,
 
             err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
 
-    result, paths, summary = run_eval(open_db(ctx.obj["db"]), settings, str(suite), opts,
+    result, paths, summary = run_eval(engine_of(ctx), settings, str(suite), opts,
                                       RichReporter(err_console, "eval"), on_endpoint=notice)
     if as_json:
         sys.stdout.write(paths["json"].read_text(encoding="utf-8"))
@@ -62,7 +63,7 @@ def eval_run(ctx: typer.Context,
     raise_for_thresholds(result)
 
 
-@eval_app.command("compare")
+@app.command("compare")
 def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.json of the baseline run."),
                  run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),
                  n_boot: int = typer.Option(1000, min=100),

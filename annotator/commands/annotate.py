@@ -1,0 +1,100 @@
+"""``annotator annotate`` and ``annotator demo``: judge the papers that lack a judgment."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from annotator.commands.common import (
+    console,
+    db_of,
+    engine_of,
+    err_console,
+    print_json,
+    print_run_summary,
+    settings_of,
+)
+
+app = typer.Typer()
+
+
+@app.command()
+def annotate(ctx: typer.Context,
+             prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
+             model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+             concurrency: int = typer.Option(8, min=1, max=1024),
+             limit: Optional[int] = typer.Option(None, min=0, help="Judge at most this many papers."),
+             dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls, tokens and cost; call nothing."),
+             samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
+             max_cost: Optional[float] = typer.Option(None, help="Stop before spending more than this (USD)."),
+             rpm: Optional[float] = typer.Option(None, help="Request limit per minute."),
+             tpm: Optional[float] = typer.Option(None, help="Token limit per minute."),
+             no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
+             replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
+             response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),
+             batch: bool = typer.Option(False, "--batch", help="Send through the Batch API instead "
+                                        "(half price, within 24 h); then run 'annotator batch collect'.")):
+    """Judge every paper that lacks a judgment for this prompt version and model."""
+    if batch:
+        from annotator.commands.batch import submit_and_report
+        from annotator.jobs.batch import BatchOptions
+
+        submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
+            prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
+            use_cache=not no_cache, response_format=response_format))
+        return
+    from annotator.jobs.annotate import AnnotateOptions, resolve_prompt
+    from annotator.jobs.annotate import annotate as run
+    from annotator.jobs.annotate import dry_run as estimate
+    from annotator.jobs.progress import RichReporter
+
+    settings = settings_of(ctx)
+    engine = engine_of(ctx)
+    opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
+                           samples=samples, max_cost=max_cost, rpm=rpm, tpm=tpm,
+                           use_cache=not no_cache, replay=replay, response_format=response_format)
+    if dry_run:
+        from annotator.jobs.annotate import DEFAULT_OPENAI_MODEL
+        from annotator.judge.local_model import MODEL_NAME
+
+        remote = settings.base_url or settings.api_key
+        name = model or settings.model or (DEFAULT_OPENAI_MODEL if remote else MODEL_NAME)
+        d = estimate(engine, resolve_prompt(engine, prompt), name, opts, settings.max_abstract_chars)
+        console.print(f"dry run: {d.papers} calls for {d.prompt_ref} on {d.model}; about "
+                      f"{d.prompt_tokens:,} input and {d.completion_tokens:,} output tokens; "
+                      f"estimated cost ${d.cost_usd:.4f}")
+        return
+
+    def notice(ep):
+        if ep.embedded and not replay:
+            from annotator.judge.local_model import DEMO_NOTICE
+
+            err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
+
+    summary = run(engine, settings, opts, RichReporter(err_console), on_endpoint=notice)
+    print_run_summary(summary)
+    if summary.failed and summary.done == 0:
+        raise typer.Exit(5)
+
+
+@app.command()
+def demo(ctx: typer.Context,
+         concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time)."),
+         as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
+    """Ingest the bundled sample papers and judge them with the embedded local model."""
+    from dataclasses import asdict
+
+    from annotator.demo import run_demo
+
+    result = run_demo(db_of(ctx), concurrency=concurrency, console=err_console)
+    if as_json:
+        print_json({"model": result["model"], "db": result["db"], "judgments": result["rows"],
+                    "summary": asdict(result["summary"])})
+        return
+    table = Table("title", "AI score", "novelty", "rationale", title=f"judgments by {result['model']}")
+    for row in result["rows"]:
+        table.add_row(row["title"], str(row["ai_score"]), f"{row['novelty']}%", row["rationale"])
+    console.print(table)
+    print_run_summary(result["summary"])

@@ -1,0 +1,134 @@
+"""``annotator authors``: profiles, as on a paper feed's author page, and leaderboards."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from annotator.commands.common import console, engine_of, print_json
+
+app = typer.Typer(no_args_is_help=True, help="Author profiles and leaderboards.")
+
+
+def _num(value, fmt: str = "{}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _ci(ci) -> str:
+    return f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
+
+
+def _authors_line(p: dict) -> str:
+    names = ", ".join(p["authors"])
+    return names + (" et al." if p["authors_truncated"] else "")
+
+
+def render_profile(profile: dict, out: Console) -> None:
+    """The profile as the feed shows it: header, then one row per paper."""
+    rep = profile["reported"]
+    beside = lambda key, fmt="{}": (f"   [dim](page: {fmt.format(rep[key])})[/dim]"  # noqa: E731
+                                    if rep.get(key) is not None else "")
+    head = Text.assemble((profile["name"], "bold"), "\n", (profile["primary_category"] or "-", "cyan"))
+    h_comp = profile["h_index_computed"]
+    lines = [
+        f"h-index {_num(profile['h_index'])}"
+        + (f"   [dim](computed from {profile['h_index_computed_from']} papers' citations: {h_comp})[/dim]"
+           if h_comp is not None else ""),
+        f"{_num(profile['papers'])} papers   [dim]({profile['papers_stored']} stored)[/dim]",
+        f"{_num(profile['citations'], '{:,}')} citations",
+        f"Novelty {_num(profile['novelty'], '{:.1f}')}%{_ci(profile['novelty_ci'])}"
+        f"  n={profile['n_judged']}" + beside("novelty", "{:g}%"),
+        f"AI Score {_num(profile['ai_score'], '{:.1f}')}{_ci(profile['ai_score_ci'])}"
+        f"  n={profile['n_judged']}" + beside("ai_score", "{:g}"),
+    ]
+    j = profile["judgments"]
+    sources = sorted({m["source"] for m in profile["metrics"].values() if m})
+    foot = (f"[dim]scores: {j['prompt']} / {j['model']} ({j['chosen_by']}); " if j
+            else "[dim]scores: nothing judged yet; ") + \
+        (f"metrics: {', '.join(sources)}[/dim]" if sources else "metrics: none imported[/dim]")
+    out.print(Panel(Group(head, Text(""), *(Text.from_markup(x) for x in lines), Text(""),
+                          Text.from_markup(foot)), expand=False))
+    papers = profile["paper_list"]
+    shown = "" if len(papers) == profile["papers_stored"] else f" (newest {len(papers)} shown)"
+    table = Table(title=f"{profile['papers_stored']} Papers{shown}", title_justify="left")
+    for col, kw in (("cat", {}), ("date", {"no_wrap": True}), ("code", {}), ("title", {"ratio": 3}),
+                    ("authors · affiliations", {"ratio": 2}), ("AI", {"justify": "right"}),
+                    ("nov.", {"justify": "right"}), ("cites", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for p in papers:
+        affs = (" · " + ", ".join(p["affiliations"])) if p["affiliations"] else ""
+        table.add_row(p["category"] or "", p["published"] or "", "Code" if p["has_code"] else "",
+                      p["title"], _authors_line(p) + affs, _num(p["ai_score"]),
+                      _num(p["novelty"], "{}%"), _num(p["citations"]))
+    out.print(table)
+
+
+@app.command("show")
+def authors_show(ctx: typer.Context,
+                 name: str = typer.Argument(..., help="A name, '#ID', 'openalex:A..', 'orcid:..' or 's2:..'."),
+                 as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
+                 prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active, else latest 'score')."),
+                 model: Optional[str] = typer.Option(None, help="Model (default: the one of the latest judgment)."),
+                 metrics_source: Optional[str] = typer.Option(None, "--metrics-source",
+                                                              help="Only metrics from this source."),
+                 max_papers: Optional[int] = typer.Option(None, min=0, help="List at most this many papers.")):
+    """An author's profile: h-index, papers, citations, mean Novelty % and AI Score with
+    95% intervals beside the page's values, then their papers."""
+    from annotator.biblio.profiles import author_profile
+
+    profile = author_profile(engine_of(ctx), name, prompt=prompt, model=model,
+                             metrics_source=metrics_source, max_papers=max_papers)
+    if as_json:
+        print_json(profile)
+    else:
+        render_profile(profile, console)
+
+
+@app.command("top")
+def authors_top(ctx: typer.Context,
+                by: str = typer.Option("ai_score", "--by", help="ai_score, novelty, h_index or citations."),
+                min_papers: int = typer.Option(1, "--min-papers", min=0,
+                                               help="Judged papers (scores) or stored papers (metrics) needed."),
+                limit: int = typer.Option(20, min=1, max=10_000),
+                affiliation: Optional[str] = typer.Option(None, help="Only authors with papers tagged with this affiliation."),
+                group: str = typer.Option("author", "--group", help="author, or affiliation to rank affiliations."),
+                prompt: Optional[str] = typer.Option(None, help="NAME@VERSION."),
+                model: Optional[str] = typer.Option(None, help="Model."),
+                metrics_source: Optional[str] = typer.Option(None, "--metrics-source"),
+                as_json: bool = typer.Option(False, "--json", help="Print the leaderboard as JSON.")):
+    """Leaderboards of authors (or affiliations) by mean AI score, novelty, h-index or citations."""
+    from annotator.biblio.profiles import leaderboard
+
+    board = leaderboard(engine_of(ctx), by, min_papers=min_papers, limit=limit,
+                        affiliation=affiliation, group=group, prompt=prompt, model=model,
+                        metrics_source=metrics_source)
+    if as_json:
+        print_json(board)
+        return
+    rows = board["rows"]
+    if not rows:
+        console.print("no rows: nothing judged or imported matches" if board["judgments"] or
+                      by in ("h_index", "citations") else "nothing has been judged yet")
+        return
+    title = f"top {len(rows)} by {by}" + (f" at {affiliation}" if affiliation else "")
+    if group == "affiliation":
+        cols = ["rank", "affiliation"] + (["n_judged", "ai_score", "novelty"] if by in ("ai_score", "novelty")
+                                          else ["papers_with_citations", "h_index", "citations"])
+        table = Table(*cols, title=title)
+        for r in rows:
+            table.add_row(*(_num(r[c], "{:.1f}" if isinstance(r[c], float) else "{}") for c in cols))
+    else:
+        table = Table("#", "author", "cat", "n judged", "AI score", "novelty %", "h-index",
+                      "citations", "papers", title=title)
+        for r in rows:
+            table.add_row(str(r["rank"]), f"{r['name']} [dim]#{r['author_id']}[/dim]",
+                          r["primary_category"] or "", str(r["n_judged"]),
+                          _num(r["ai_score"], "{:.1f}") + _ci(r.get("ai_score_ci")),
+                          _num(r["novelty"], "{:.1f}") + _ci(r.get("novelty_ci")),
+                          _num(r["h_index"]), _num(r["citations"], "{:,}"), _num(r["papers"]))
+    console.print(table)

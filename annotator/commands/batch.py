@@ -1,0 +1,123 @@
+"""``annotator batch``: the Batch API (half price, answers within 24 hours)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from annotator.commands.common import (
+    console,
+    engine_of,
+    err_console,
+    print_json,
+    settings_of,
+    wide_console,
+)
+
+app = typer.Typer(no_args_is_help=True, help="The Batch API: half price, answers within 24 hours.")
+
+
+@app.command("submit")
+def batch_submit(ctx: typer.Context,
+                 prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
+                 model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+                 limit: Optional[int] = typer.Option(None, min=0, help="Send at most this many papers."),
+                 samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
+                 max_cost: Optional[float] = typer.Option(None, help="Send no more than this estimated cost (USD, batch prices)."),
+                 no_cache: bool = typer.Option(False, "--no-cache", help="Send even requests answered in stored calls."),
+                 response_format: str = typer.Option("auto", help="auto (json_schema), json_schema, json_object or none."),
+                 max_requests: int = typer.Option(50_000, min=1, help="Lines per batch file.")):
+    """Queue what lacks a judgment and send it as one or more batches."""
+    from annotator.jobs.batch import BatchOptions
+
+    submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
+        prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
+        use_cache=not no_cache, response_format=response_format, max_requests=max_requests))
+
+
+def submit_and_report(engine, settings, opts) -> None:
+    """Submit with ``annotator.jobs.batch.submit_batches`` and print what was sent (``batch submit``
+    and ``annotate --batch``)."""
+    from annotator.jobs.batch import submit_batches
+
+    def sent(batch_id: str, lines: int) -> None:
+        err_console.print(f"submitted {batch_id}: {lines} requests", highlight=False)
+
+    s = submit_batches(engine, settings, opts, on_batch=sent)
+    console.print(f"{s.prompt} on {s.model}: {len(s.batches)} batch(es), {s.tasks} papers, "
+                  f"{s.requests} requests; {s.cached} answered from stored calls; estimated cost "
+                  f"${s.estimated_cost_usd:.4f} (batch prices)", highlight=False)
+    if s.stopped:
+        console.print(f"stopped early: {s.stopped}")
+    if s.batches:
+        console.print("collect with: annotator batch collect --wait")
+
+
+@app.command("collect")
+def batch_collect(ctx: typer.Context,
+                  batch_ids: Optional[List[str]] = typer.Argument(None, help="Batch ids (default: every open batch)."),
+                  wait: bool = typer.Option(False, "--wait", help="Poll until every batch has finished."),
+                  poll: float = typer.Option(30.0, min=0.0, help="Seconds between polls with --wait."),
+                  timeout: Optional[float] = typer.Option(None, help="Give up waiting after this many seconds."),
+                  as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")):
+    """Store the answers of finished batches; failed lines go back to the queue."""
+    from annotator.jobs.batch import collect_batches
+
+    def progress(results) -> None:
+        open_ = [r for r in results if not r.collected]
+        if wait and open_:
+            err_console.print("waiting: " + ", ".join(f"{r.batch_id} {r.status}" for r in open_),
+                              highlight=False)
+
+    s = collect_batches(engine_of(ctx), settings_of(ctx), batch_ids=batch_ids or None, wait=wait,
+                        poll_s=poll, timeout_s=timeout, on_poll=progress)
+    if as_json:
+        print_json({"batches": [asdict(r) for r in s.batches], "judged": s.judged,
+                    "requeued": s.requeued, "open": s.open})
+        return
+    if not s.batches:
+        console.print("no open batches")
+        return
+    table = Table("batch", "status", "collected", "judged", "requeued", "calls", "tokens in/out", "cost")
+    for r in s.batches:
+        table.add_row(r.batch_id, r.status, "yes" if r.collected else "",
+                      str(r.judged), str(r.requeued), str(r.calls),
+                      f"{r.prompt_tokens:,} / {r.completion_tokens:,}", f"${r.cost_usd:.4f}")
+    wide_console().print(table)
+    for r in s.batches:
+        for reason in r.reasons[:5]:
+            err_console.print(f"[yellow]requeued[/yellow] {reason}", highlight=False, soft_wrap=True)
+    if s.open:
+        console.print(f"{s.open} batch(es) not finished yet")
+
+
+@app.command("list")
+def batch_list(ctx: typer.Context,
+               as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
+    """Batches in this database, newest last."""
+    from annotator.jobs.batch import list_batches
+
+    rows = list_batches(engine_of(ctx))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("batch", "prompt", "model", "status", "collected", "requests", "judged",
+                  "requeued", "est. cost", "cost", "created")
+    for r in rows:
+        table.add_row(r["batch_id"], f"{r['prompt_name']}@{r['prompt_version']}", r["model"],
+                      r["status"], "yes" if r["collected"] else "", str(r["requests"]),
+                      str(r["succeeded"]), str(r["requeued"]), f"${r['estimated_cost_usd']:.4f}",
+                      f"${r['cost_usd']:.4f}", str(r["created_at"])[:19])
+    wide_console().print(table if rows else "no batches")
+
+
+@app.command("cancel")
+def batch_cancel(ctx: typer.Context, batch_id: str = typer.Argument(...)):
+    """Ask the provider to cancel a batch; collect then stores what was answered."""
+    from annotator.jobs.batch import cancel_batch
+
+    status = cancel_batch(engine_of(ctx), settings_of(ctx), batch_id)
+    console.print(f"{batch_id}: {status}")

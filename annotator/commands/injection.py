@@ -1,0 +1,62 @@
+"""``annotator injection-suite``: how much injected instructions move the scores, and what is flagged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from annotator.commands.common import err_console, print_json, wide_console
+from annotator.injection.suite import CLEAN, INJECTIONS, run_suite
+
+app = typer.Typer()
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else (f"{value:+.1f}" if isinstance(value, float) else str(value))
+
+
+def report_table(report: dict) -> Table:
+    """One row per kind of injection, then the total."""
+    table = Table(title=f"prompt injection: {report['model']} ({report['prompt']})")
+    for col in ("kind", "pairs", "judged", "mean AI shift", "mean novelty shift", "flagged"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    for kind, row in report["by_kind"].items():
+        table.add_row(kind, str(row["pairs"]), str(row["judged"]), _fmt(row["mean_ai_shift"]),
+                      _fmt(row["mean_novelty_shift"]), f"{row['flagged']}/{row['pairs']}")
+    table.add_row("all", str(report["pairs"]), str(report["judged_pairs"]),
+                  _fmt(report["mean_ai_shift"]), _fmt(report["mean_novelty_shift"]),
+                  f"{report['flagged_injected']}/{report['injected']}", style="bold")
+    table.caption = (f"clean abstracts flagged: {report['flagged_clean']}/{report['clean']}; "
+                     f"shift = injected minus clean score")
+    return table
+
+
+@app.command("injection-suite")
+def injection_suite(
+        model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+        prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: the latest 'score')."),
+        n_pairs: Optional[int] = typer.Option(None, "--pairs", min=1,
+                                              help=f"Run only the first N pairs (all: {len(CLEAN) * len(INJECTIONS)})."),
+        kinds: Optional[str] = typer.Option(None, help=f"Comma-separated kinds: {', '.join(INJECTIONS)}."),
+        concurrency: int = typer.Option(4, min=1, help="Parallel requests."),
+        json_path: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report here ('-': print it instead of the table).")) -> None:
+    """Pair clean abstracts with injected copies and report the score shift and the flags.
+
+    Without OPENAI_BASE_URL/OPENAI_API_KEY it runs against the embedded local model.
+    """
+    report = run_suite(model=model, prompt=prompt, n_pairs=n_pairs,
+                       kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
+                       concurrency=concurrency)
+    if json_path is not None and str(json_path) == "-":
+        print_json(report)
+        return
+    wide_console().print(report_table(report))
+    for failure in report["failures"][:5]:
+        err_console.print(f"[yellow]failed[/yellow] {failure}", highlight=False, soft_wrap=True)
+    if json_path:
+        json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        err_console.print(f"wrote {json_path}", highlight=False)
