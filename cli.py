@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -74,7 +74,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def root(ctx: typer.Context,
-         db: Optional[str] = typer.Option(None, "--db", envvar="ANNOTATOR_DB",
+         db: str | None = typer.Option(None, "--db", envvar="ANNOTATOR_DB",
                                           help="Database: a path (SQLite) or a SQLAlchemy URL."),
          version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                       help="Print the version and exit.")) -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import text
 
-from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.ingest import ingest_paths
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
 from db import open_db
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample_papers.jsonl"
 
 
-def run_demo(db: Optional[str] = None, *, concurrency: int = 1, console=None) -> dict:
+def run_demo(db: str | None = None, *, concurrency: int = 1, console=None) -> dict:
     """Ingest the sample, judge it on the embedded model, return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")

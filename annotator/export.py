@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from typing import Iterator, Optional, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -32,7 +33,7 @@ def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
 
 
 def iter_papers(engine: Engine, *, include_eval: bool = False,
-                prompt: Optional[str] = None, model: Optional[str] = None) -> Iterator[dict]:
+                prompt: str | None = None, model: str | None = None) -> Iterator[dict]:
     """Papers as dicts in the export schema, in id order."""
     with engine.connect() as conn:
         ids = [r[0] for r in conn.execute(
@@ -42,7 +43,7 @@ def iter_papers(engine: Engine, *, include_eval: bool = False,
             yield from _load_chunk(conn, chunk, prompt, model)
 
 
-def _load_chunk(conn, ids: list[int], prompt: Optional[str], model: Optional[str]) -> Iterator[dict]:
+def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> Iterator[dict]:
     id_list = ",".join(map(str, ids))
     authors, affs, judgments = defaultdict(list), defaultdict(list), defaultdict(list)
     h_index: dict[int, int] = {}

@@ -6,14 +6,14 @@ import functools
 import os
 import subprocess
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from annotator import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _git(repo: Path, *args: str) -> Optional[str]:
+def _git(repo: Path, *args: str) -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                              timeout=10)

@@ -7,8 +7,6 @@ never printed by accident.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,15 +14,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANNOTATOR_", extra="ignore", populate_by_name=True)
 
-    db: Optional[str] = None
-    base_url: Optional[str] = Field(
+    db: str | None = None
+    base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ANNOTATOR_BASE_URL")
     )
-    api_key: Optional[SecretStr] = Field(
+    api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "ANNOTATOR_API_KEY")
     )
-    model: Optional[str] = None
-    prompts_dir: Optional[str] = None
+    model: str | None = None
+    prompts_dir: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 6  # HTTP attempts per request
     max_reasks: int = 2  # validation failures sent back to the model

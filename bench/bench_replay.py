@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
     from sqlalchemy import text
 
-    from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.ingest import ingest_paths
+    from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.prompts.admin import new_version
     from annotator.settings import get_settings
     from annotator.testing import FakeServerProcess

@@ -17,8 +17,8 @@ makes an existing database match it, idempotently (``add_column`` and
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -112,7 +112,7 @@ def applied_migrations(engine: Engine) -> list[str]:
 
 def _record(conn: Connection, name: str) -> None:
     conn.execute(text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
-                 {"n": name, "t": datetime.now(timezone.utc).isoformat()})
+                 {"n": name, "t": datetime.now(UTC).isoformat()})
 
 
 def _lock(conn: Connection) -> None:

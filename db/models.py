@@ -7,41 +7,40 @@ both SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Optional
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Paper(SQLModel, table=True):
     __tablename__ = "papers"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     # The identity used for idempotent re-ingest: "arxiv:2307.09782",
     # "doi:10.1/x", "openreview:abc", or "title:<normalised title>|<first author>".
     key: str = Field(index=True, unique=True)
-    arxiv_id: Optional[str] = Field(default=None, index=True)
-    doi: Optional[str] = Field(default=None, index=True)
-    openalex_id: Optional[str] = Field(default=None, index=True)
-    external_id: Optional[str] = Field(default=None, index=True)
+    arxiv_id: str | None = Field(default=None, index=True)
+    doi: str | None = Field(default=None, index=True)
+    openalex_id: str | None = Field(default=None, index=True)
+    external_id: str | None = Field(default=None, index=True)
     title: str
     norm_title: str = Field(index=True)
     abstract: str = Field(sa_column=Column(Text, nullable=False))
-    category: Optional[str] = None
+    category: str | None = None
     categories: str = "[]"  # JSON list
-    published: Optional[date] = Field(default=None, index=True)
-    has_code: Optional[bool] = None
+    published: date | None = Field(default=None, index=True)
+    has_code: bool | None = None
     authors_truncated: bool = False  # the source listed authors with "et al."
-    venue: Optional[str] = None
-    source_format: Optional[str] = None
-    source_ref: Optional[str] = None  # "file:line" of the last ingest
+    venue: str | None = None
+    source_format: str | None = None
+    source_ref: str | None = None  # "file:line" of the last ingest
     is_eval: bool = Field(default=False, index=True)
-    eval_suite: Optional[str] = None
+    eval_suite: str | None = None
     content_hash: str = ""  # sha256 of title + abstract; changes re-open judgments
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -50,13 +49,13 @@ class Paper(SQLModel, table=True):
 class Author(SQLModel, table=True):
     __tablename__ = "authors"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str
     norm_name: str = Field(index=True)
-    primary_category: Optional[str] = None
-    openalex_id: Optional[str] = Field(default=None, index=True)
-    s2_id: Optional[str] = Field(default=None, index=True)
-    orcid: Optional[str] = Field(default=None, index=True)
+    primary_category: str | None = None
+    openalex_id: str | None = Field(default=None, index=True)
+    s2_id: str | None = Field(default=None, index=True)
+    orcid: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -76,7 +75,7 @@ class Authorship(SQLModel, table=True):
 class Affiliation(SQLModel, table=True):
     __tablename__ = "affiliations"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
 
 
@@ -96,17 +95,17 @@ class AuthorMetric(SQLModel, table=True):
     # the latest snapshot of an author: one index seek
     __table_args__ = (Index("ix_author_metrics_latest", "author_id", "as_of", "id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     author_id: int = Field(foreign_key="authors.id", index=True)
     source: str  # "feedpage", "openalex", "semanticscholar", "csv"
     as_of: date
-    h_index: Optional[int] = None
-    citations: Optional[int] = None
-    works_count: Optional[int] = None
+    h_index: int | None = None
+    citations: int | None = None
+    works_count: int | None = None
     # Values a source reports for its own scores (the feed page's Novelty % and
     # AI Score); kept as reported, never mixed with ours.
-    reported_ai_score: Optional[float] = None
-    reported_novelty: Optional[float] = None
+    reported_ai_score: float | None = None
+    reported_novelty: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -114,12 +113,12 @@ class PaperMetric(SQLModel, table=True):
     __tablename__ = "paper_metrics"
     __table_args__ = (Index("ix_paper_metrics_latest", "paper_id", "as_of", "id", "citations"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     paper_id: int = Field(foreign_key="papers.id", index=True)
     source: str
     as_of: date
-    citations: Optional[int] = None
-    influential_citations: Optional[int] = None
+    citations: int | None = None
+    influential_citations: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -127,11 +126,11 @@ class PromptVersion(SQLModel, table=True):
     __tablename__ = "prompt_versions"
     __table_args__ = (UniqueConstraint("name", "version"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
     version: str
     content_hash: str
-    path: Optional[str] = None
+    path: str | None = None
     text: str = Field(sa_column=Column(Text, nullable=False))  # the whole file
     params_json: str = "{}"
     active: bool = False
@@ -149,15 +148,15 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_claim", "prompt_version_id", "model", "state", "id"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     paper_id: int = Field(foreign_key="papers.id")
     prompt_version_id: int = Field(foreign_key="prompt_versions.id")
     model: str
     state: str = "pending"  # pending | running | done | failed
     attempts: int = 0  # how many times a worker has taken it
-    lease_owner: Optional[str] = None
-    lease_expires: Optional[float] = None
-    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -167,18 +166,18 @@ class LLMCall(SQLModel, table=True):
 
     __tablename__ = "llm_calls"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    task_id: Optional[int] = Field(default=None, foreign_key="tasks.id", index=True)
-    paper_id: Optional[int] = Field(default=None, index=True)
-    prompt_version_id: Optional[int] = Field(default=None, index=True)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True)
+    paper_id: int | None = Field(default=None, index=True)
+    prompt_version_id: int | None = Field(default=None, index=True)
     model: str
     request_hash: str = Field(index=True)
     request_json: str = Field(sa_column=Column(Text, nullable=False))
-    response_text: Optional[str] = Field(default=None, sa_column=Column(Text))
+    response_text: str | None = Field(default=None, sa_column=Column(Text))
     # ok | invalid (reply failed validation) | http_error | timeout | connection | cached
     outcome: str
-    error: Optional[str] = Field(default=None, sa_column=Column(Text))
-    status_code: Optional[int] = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    status_code: int | None = None
     attempt: int = 1  # HTTP attempt number within one request
     reask: int = 0  # how many validation re-asks preceded this request
     prompt_tokens: int = 0
@@ -188,7 +187,7 @@ class LLMCall(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     # The provider's batch id when the call went through the Batch API (billed at
     # half price); added by migration ``m004_batches``.
-    batch_id: Optional[str] = Field(default=None, index=True)
+    batch_id: str | None = Field(default=None, index=True)
 
 
 class Judgment(SQLModel, table=True):
@@ -203,8 +202,8 @@ class Judgment(SQLModel, table=True):
               "ai_score", "novelty"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    task_id: Optional[int] = Field(default=None, foreign_key="tasks.id", unique=True)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", unique=True)
     paper_id: int = Field(foreign_key="papers.id", index=True)
     prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
     model: str
@@ -217,15 +216,15 @@ class Judgment(SQLModel, table=True):
     prompt_hash: str
     params_json: str = "{}"
     code_version: str = ""
-    base_url: Optional[str] = None
+    base_url: str | None = None
     demo_quality: bool = False  # made by the embedded demo model
     # Handling recorded on the judgment.
     abstract_truncated: bool = False
     injection_flag: bool = False
-    injection_reasons: Optional[str] = None
-    samples_json: Optional[str] = None  # all samples when --samples K > 1
-    ai_score_spread: Optional[float] = None
-    novelty_spread: Optional[float] = None
+    injection_reasons: str | None = None
+    samples_json: str | None = None  # all samples when --samples K > 1
+    ai_score_spread: float | None = None
+    novelty_spread: float | None = None
     prompt_tokens: int = 0  # summed over every attempt that led here
     completion_tokens: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -259,14 +258,14 @@ class Batch(SQLModel, table=True):
 
     __tablename__ = "batches"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     batch_id: str = Field(index=True, unique=True)  # the provider's id ("batch_...")
     prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
     model: str
-    base_url: Optional[str] = None
+    base_url: str | None = None
     input_file_id: str
-    output_file_id: Optional[str] = None
-    error_file_id: Optional[str] = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
     # the provider's status: validating | in_progress | finalizing | completed |
     # failed | expired | cancelling | cancelled
     status: str = "validating"
@@ -278,10 +277,10 @@ class Batch(SQLModel, table=True):
     requeued: int = 0  # tasks put back in the queue when collected
     estimated_cost_usd: float = 0.0
     cost_usd: float = 0.0
-    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    collected_at: Optional[datetime] = None
+    collected_at: datetime | None = None
 
 
 class BatchItem(SQLModel, table=True):
@@ -290,7 +289,7 @@ class BatchItem(SQLModel, table=True):
     __tablename__ = "batch_items"
     __table_args__ = (UniqueConstraint("batch_pk", "custom_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     batch_pk: int = Field(foreign_key="batches.id", index=True)
     custom_id: str
     task_id: int = Field(foreign_key="tasks.id", index=True)
@@ -304,7 +303,7 @@ class Calibration(SQLModel, table=True):
 
     __tablename__ = "calibrations"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
     model: str
     suite: str

@@ -19,8 +19,9 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 import pytest
 
@@ -129,8 +130,8 @@ def cli_command() -> list[str]:
     return [found] if found else [sys.executable, "-c", "import cli; cli.main()"]
 
 
-def cli_env(*, db: Optional[str] = None, base_url: Optional[str] = None,
-            api_key: Optional[str] = None, **extra: str) -> dict:
+def cli_env(*, db: str | None = None, base_url: str | None = None,
+            api_key: str | None = None, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS}
     env["ANNOTATOR_RETRY_WAIT_SCALE"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
@@ -146,12 +147,12 @@ def cli_env(*, db: Optional[str] = None, base_url: Optional[str] = None,
 
 
 def run_cli(args: list[str], env: dict, *, timeout: float = 120,
-            cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(cli_command() + list(args), env=env, cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=timeout)
 
 
-def popen_cli(args: list[str], env: dict, *, cwd: Optional[Path] = None) -> subprocess.Popen:
+def popen_cli(args: list[str], env: dict, *, cwd: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(cli_command() + list(args), env=env, cwd=cwd or REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

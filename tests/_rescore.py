@@ -75,7 +75,7 @@ def rows(engine, sql: str, **params) -> list[tuple]:
         return [tuple(r) for r in conn.execute(text(sql), params)]
 
 
-def scores(engine, prompt: str, model: Optional[str] = None) -> dict[int, tuple[int, int]]:
+def scores(engine, prompt: str, model: str | None = None) -> dict[int, tuple[int, int]]:
     """paper id -> (ai_score, novelty) for NAME@VERSION."""
     name, version = prompt.split("@")
     sql = ("SELECT j.paper_id, j.ai_score, j.novelty FROM judgments j JOIN prompt_versions pv "

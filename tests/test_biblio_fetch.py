@@ -9,13 +9,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import SEED_PAGE
 from typer.testing import CliRunner
 
 from annotator.biblio import author_profile
 from annotator.biblio.fetch import FetchError, OpenAlexClient, Spacer, choose_author, fetch_author
 from annotator.ingest import ingest_paths
-
-from conftest import SEED_PAGE
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 PAGE1 = json.loads((FIX / "openalex_works_page1.json").read_text())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 from sqlalchemy import text
 
 from annotator.biblio import author_profile, import_paths, link_feed_pages
@@ -13,8 +14,6 @@ from annotator.biblio.match import Matcher
 from annotator.biblio.sources import AuthorMetrics, PaperMetrics
 from annotator.export import iter_papers
 from annotator.ingest import ingest_paths
-
-from conftest import SEED_PAGE
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 OPENALEX = [FIX / "openalex_author.json", FIX / "openalex_works_page1.json", FIX / "openalex_works_page2.json"]
@@ -88,7 +87,7 @@ def test_precedence_latest_as_of_then_last_stored_field_by_field(seeded, tmp_pat
     assert author_profile(seeded, "Zhengyan Zhang", metrics_source="openalex")["h_index"] == 41
     assert author_profile(seeded, "Zhengyan Zhang", metrics_source="scholar")["h_index"] == 45
     # a newer snapshot that lacks citations: h-index from it, citations from the page
-    tomorrow = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     newer = tmp_path / "newer.csv"
     newer.write_text(f"name,h_index,as_of,source\nZhengyan Zhang,46,{tomorrow},manual\n")
     import_paths(seeded, [newer])

@@ -7,13 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 
 from annotator.biblio.hindex import h_index, h_index_from
 from annotator.biblio.importers import detect_source, read_bundle
 from annotator.biblio.sources import short_arxiv, short_doi, short_openalex, short_orcid
 from annotator.errors import InputError
-
-from conftest import SEED_PAGE
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 

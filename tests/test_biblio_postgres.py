@@ -6,17 +6,16 @@ import statistics
 from pathlib import Path
 
 import pytest
+from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures)
+from conftest import SEED_PAGE
 from sqlalchemy import text
 
-from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures)
-from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.biblio import author_profile, import_paths, leaderboard, link_feed_pages
 from annotator.biblio.report import biblio_report
 from annotator.ingest import ingest_paths
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
 from db import open_db
-
-from conftest import SEED_PAGE
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")

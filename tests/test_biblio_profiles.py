@@ -7,15 +7,14 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.biblio import author_profile, import_paths, leaderboard, link_feed_pages
 from annotator.errors import InputError, PromptError
 from annotator.ingest import ingest_paths
-
-from conftest import SEED_PAGE
+from annotator.jobs.annotate import AnnotateOptions, annotate
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")

@@ -11,11 +11,11 @@ import pytest
 from scipy.stats import pearsonr, rankdata, spearmanr
 from typer.testing import CliRunner
 
-from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.biblio import import_paths
 from annotator.biblio.bootstrap import pooled_within, spearman_ci
 from annotator.biblio.report import biblio_report
 from annotator.ingest import ingest_paths
+from annotator.jobs.annotate import AnnotateOptions, annotate
 
 ICLR = Path(__file__).resolve().parents[1] / "evals" / "data" / "iclr2017_2018_ratings_citations.jsonl"
 

@@ -7,14 +7,13 @@ import io
 import json
 
 import pytest
+from conftest import SEED_PAGE
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from cli import app
 from annotator.demo import SAMPLE
 from annotator.judge.schema import Judgment
-
-from conftest import SEED_PAGE
+from cli import app
 
 
 @pytest.fixture

@@ -10,17 +10,18 @@ checking what each prints and what it stores, and records which commands really 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import pytest
 import typer
+from _rescore import private_prompts, rows, write_papers
+from test_biblio_fetch import openalex  # noqa: F401  (fixture: a tiny OpenAlex)
 from typer.testing import CliRunner
 
 import cli
-from _rescore import private_prompts, rows, write_papers
-from test_biblio_fetch import openalex  # noqa: F401  (fixture: a tiny OpenAlex)
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "tests" / "fixtures" / "eval" / "synthetic.toml"

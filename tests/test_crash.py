@@ -15,8 +15,8 @@ import time
 from collections import Counter
 
 import pytest
-
 from _pg import cli_env, db_url, fetch, ingest, pg_server_url, pg_url, popen_cli, run_cli, write_papers  # noqa: F401
+
 from annotator.testing import FakeServerProcess
 
 N_PAPERS = 300

@@ -10,9 +10,20 @@ import pytest
 from scipy import stats as sps
 
 from annotator.errors import ConfigError, InputError, ThresholdBreached
-from annotator.evaluation import (EvalResult, apply_thresholds, check_thresholds, evaluate,
-                                  load_items, load_suite, parse_fail_under, raise_for_thresholds,
-                                  to_json, to_junit_xml, to_markdown, write_reports)
+from annotator.evaluation import (
+    EvalResult,
+    apply_thresholds,
+    check_thresholds,
+    evaluate,
+    load_items,
+    load_suite,
+    parse_fail_under,
+    raise_for_thresholds,
+    to_json,
+    to_junit_xml,
+    to_markdown,
+    write_reports,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PROV = {"model": "test-model", "model_params": {"temperature": 0}, "prompt_name": "score",

@@ -25,7 +25,7 @@ def fs():
         yield server
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _client(base_url: str, timeout: float) -> openai.OpenAI:
     return openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0, timeout=timeout)
 

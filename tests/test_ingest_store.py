@@ -10,16 +10,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
-from annotator.ingest import ingest_paths, read_records
-from annotator.ingest import store
+from annotator.ingest import ingest_paths, read_records, store
 from db import open_db
 from db.engine import session_for
-from db.models import (Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation,
-                       PaperMetric)
+from db.models import Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation, PaperMetric
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"

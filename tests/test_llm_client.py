@@ -8,8 +8,8 @@ import time
 import pytest
 
 from annotator.errors import ReplayMiss
-from annotator.judge.schema import Judgment
 from annotator.judge.client import ModelClient
+from annotator.judge.schema import Judgment
 
 MESSAGES = [{"role": "system", "content": "judge"},
             {"role": "user", "content": "Title: A\n\nAbstract: something new"}]

@@ -11,8 +11,8 @@ import socket
 
 import pytest
 
-from annotator.judge import local_model
 from annotator.errors import ConfigError
+from annotator.judge import local_model
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
 from annotator.judge.schema import Judgment, strict_json_schema
 

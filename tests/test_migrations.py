@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from db.engine import make_engine, database_url
+from db.engine import database_url, make_engine
 from db.migrations import MIGRATIONS, applied_migrations, migrate
 
 

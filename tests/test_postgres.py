@@ -10,10 +10,9 @@ import threading
 import time
 
 import pytest
+from _pg import db_url, fetch, ingest, paper_row, pg_server_url, pg_url, snapshot, write_jsonl, write_papers  # noqa: F401
 from sqlalchemy import text
 
-from _pg import (db_url, fetch, ingest, paper_row, pg_server_url, pg_url, snapshot,  # noqa: F401
-                 write_jsonl, write_papers)
 from annotator.jobs import queue
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.schema import Judgment

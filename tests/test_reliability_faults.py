@@ -13,11 +13,11 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
-
 from _pg import fetch, ingest, write_papers
+
 from annotator.jobs.annotate import AnnotateOptions, annotate
-from annotator.judge.schema import Judgment, parse_reply
 from annotator.judge.client import request_hash
+from annotator.judge.schema import Judgment, parse_reply
 from annotator.settings import get_settings
 from annotator.testing import FakeServerProcess
 from annotator.testing import _replies as R

@@ -13,7 +13,6 @@ import io
 import json
 
 import pytest
-
 from _pg import cli_env, fetch, paper_row, run_cli, snapshot, write_jsonl
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

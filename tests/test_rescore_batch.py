@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures: SQLite and PostgreSQL)
+from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores, settings
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures: SQLite and PostgreSQL)
-from _rescore import (annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores,
-                      settings)
 from annotator.jobs.batch import BatchOptions, collect_batches, submit_batches
 from annotator.prompts.admin import new_version
 

@@ -8,16 +8,16 @@ import statistics
 
 import numpy as np
 import pytest
+from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats as sps
 from typer.testing import CliRunner
 
-from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores
-from annotator.prompts.versions import compare_versions
 from annotator.errors import ConfigError, PromptError
 from annotator.judge.schema import OUTPUT_SCHEMAS
 from annotator.prompts.admin import new_version
 from annotator.prompts.diff import diff_prompts
+from annotator.prompts.versions import compare_versions
 
 MODEL = "fake-model"
 N = 30

@@ -12,9 +12,9 @@ import math
 from datetime import date
 
 import pytest
+from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows
 from typer.testing import CliRunner
 
-from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows
 from annotator.judge.spend import cost_report
 from annotator.prompts.admin import new_version
 

@@ -11,11 +11,11 @@ import sqlite3
 import threading
 
 import pytest
+from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores
 from typer.testing import CliRunner
 
-from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, rows, scores
-from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.errors import PromptError, ReplayMiss
+from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.prompts.admin import new_version
 
 MODEL = "fake-model"

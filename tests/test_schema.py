@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from db.engine import database_url, make_engine
 from db.migrations import MIGRATIONS, applied_migrations, migrate
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from _pg import cli_env, run_cli, write_papers
+
 from annotator.injection.suite import run_suite
 
 KEY = "sk-test-SECRET-123"

@@ -13,20 +13,20 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import text
-
 from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures: SQLite, and PostgreSQL)
 from _rescore import annotate, ingest_papers, private_prompts, rows
-from annotator.jobs import queue
-from annotator.judge.cache import make_cache_lookup
-from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
+from sqlalchemy import text
+
 from annotator.errors import AnnotatorError, ConfigError, StorageError
-from annotator.judge.schema import Judgment
-from annotator.judge.client import Attempt, JudgeResult, ModelClient
-from annotator.prompts.files import load_prompt
-from annotator.prompts.registry import register_prompt
+from annotator.jobs import queue
 from annotator.jobs.outcomes import Outcome, save_outcomes
 from annotator.jobs.runner import judgment_fields
+from annotator.judge.cache import make_cache_lookup
+from annotator.judge.client import Attempt, JudgeResult, ModelClient
+from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
+from annotator.judge.schema import Judgment
+from annotator.prompts.files import load_prompt
+from annotator.prompts.registry import register_prompt
 from db.engine import session_for, writer
 from db.models import Paper, PromptVersion
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,7 +12,7 @@ _MAX_CELLS = 4_000_000  # draws per chunk, so a prolific author does not need GB
 
 
 def mean_cis(columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT,
-             seed: int = DEFAULT_SEED, level: float = 0.95) -> list[Optional[tuple[float, float]]]:
+             seed: int = DEFAULT_SEED, level: float = 0.95) -> list[tuple[float, float] | None]:
     """Percentile intervals of the means of equal-length columns, from one shared resample
     of the rows (a paper's AI score and novelty are drawn together); None below two rows."""
     x = np.asarray(columns, dtype=float).reshape(len(columns), -1)
@@ -36,7 +36,7 @@ def mean_cis(columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT,
 
 
 def mean_ci(values: Sequence[float], *, n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-            level: float = 0.95) -> Optional[tuple[float, float]]:
+            level: float = 0.95) -> tuple[float, float] | None:
     """Percentile interval of the mean; None for fewer than two values."""
     return mean_cis([values], n_boot=n_boot, seed=seed, level=level)[0]
 
@@ -57,7 +57,7 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Spearman's rho (average ranks for ties); None when undefined."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.size < 3:
@@ -66,9 +66,9 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
     return None if np.isnan(r) else float(r)
 
 
-def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Optional[Sequence] = None,
+def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Sequence | None = None,
                 n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-                level: float = 0.95) -> Optional[tuple[float, float]]:
+                level: float = 0.95) -> tuple[float, float] | None:
     """Percentile bootstrap interval of Spearman's rho, resampling pairs.
 
     With ``strata`` (e.g. publication years) pairs are resampled within each stratum,
@@ -124,7 +124,7 @@ def _pooled_rows(x, y, groups, rng, b) -> np.ndarray:
     return _pearson_rows(np.concatenate(us, axis=1), np.concatenate(vs, axis=1))
 
 
-def pooled_within(x: Sequence[float], y: Sequence[float], strata: Sequence) -> Optional[float]:
+def pooled_within(x: Sequence[float], y: Sequence[float], strata: Sequence) -> float | None:
     """Rank correlation with ranks taken within each stratum and pooled.
 
     Within each stratum (a publication year) both variables become scaled ranks

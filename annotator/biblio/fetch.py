@@ -21,17 +21,18 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from annotator import __version__
 from annotator.biblio.importers import openalex_author, openalex_work
-from annotator.biblio.sources import Bundle, short_openalex, short_orcid
 from annotator.biblio.save import ImportReport, import_bundle
+from annotator.biblio.sources import Bundle, short_openalex, short_orcid
 from annotator.errors import AnnotatorError, InputError
 from annotator.ingest.records import normalise_name
 
@@ -47,7 +48,7 @@ class FetchError(AnnotatorError):
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: Optional[float] = None):
+    def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -71,7 +72,7 @@ class Spacer:
         self._next = now + self.interval
 
 
-def _retry_after(response: httpx.Response) -> Optional[float]:
+def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:
         return max(0.0, float(value)) if value is not None else None
@@ -80,9 +81,9 @@ def _retry_after(response: httpx.Response) -> Optional[float]:
 
 
 class OpenAlexClient:
-    def __init__(self, base_url: Optional[str] = None, mailto: Optional[str] = None, *,
+    def __init__(self, base_url: str | None = None, mailto: str | None = None, *,
                  rps: float = 8.0, max_attempts: int = 5, timeout_s: float = 30.0,
-                 max_wait_s: float = 60.0, transport: Optional[httpx.BaseTransport] = None,
+                 max_wait_s: float = 60.0, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.mailto = mailto
@@ -98,7 +99,7 @@ class OpenAlexClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "OpenAlexClient":
+    def __enter__(self) -> OpenAlexClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -154,7 +155,7 @@ class OpenAlexClient:
     def search_authors(self, name: str, per_page: int = 25) -> list[dict]:
         return list(self.get("authors", search=name, **{"per-page": per_page}).get("results") or [])
 
-    def iter_works(self, author_id: str, *, max_works: Optional[int] = None,
+    def iter_works(self, author_id: str, *, max_works: int | None = None,
                    per_page: int = PER_PAGE) -> Iterator[dict]:
         """The author's works, following ``meta.next_cursor`` until it is empty."""
         cursor, seen = "*", 0
@@ -194,7 +195,7 @@ class FetchResult:
     report: ImportReport
     alternatives: list[dict] = field(default_factory=list)
     saved: list[str] = field(default_factory=list)
-    ingested: Optional[dict] = None
+    ingested: dict | None = None
 
     def to_dict(self) -> dict:
         return {"author": self.author, "works": self.works, "requests": self.requests,
@@ -202,11 +203,11 @@ class FetchResult:
                 "ingested": self.ingested, "import": self.report.to_dict()}
 
 
-def fetch_author(engine, *, name: Optional[str] = None, orcid: Optional[str] = None,
-                 openalex_id: Optional[str] = None, mailto: Optional[str] = None,
-                 base_url: Optional[str] = None, max_works: Optional[int] = None,
-                 save_dir: Optional[Path] = None, ingest: bool = False,
-                 client: Optional[OpenAlexClient] = None) -> FetchResult:
+def fetch_author(engine, *, name: str | None = None, orcid: str | None = None,
+                 openalex_id: str | None = None, mailto: str | None = None,
+                 base_url: str | None = None, max_works: int | None = None,
+                 save_dir: Path | None = None, ingest: bool = False,
+                 client: OpenAlexClient | None = None) -> FetchResult:
     """Fetch one author and their works from OpenAlex and import the metrics."""
     if sum(x is not None for x in (name, orcid, openalex_id)) != 1:
         raise InputError("give exactly one of --author, --orcid, --openalex-id")

@@ -29,15 +29,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pydantic import ValidationError
 
+from annotator.biblio.sources import (
+    AuthorMetrics,
+    Bundle,
+    PaperMetrics,
+    short_arxiv,
+    short_doi,
+    short_openalex,
+    short_orcid,
+)
 from annotator.errors import InputError
-from annotator.biblio.sources import (AuthorMetrics, Bundle, PaperMetrics, short_arxiv, short_doi,
-                                      short_openalex, short_orcid)
 
 IMPORT_SOURCES = ("openalex", "s2", "csv", "feedpage")
 SOURCE_NAMES = {"openalex": "openalex", "s2": "semanticscholar", "semanticscholar": "semanticscholar",
@@ -82,7 +90,7 @@ def unwrap(doc: Any) -> list[Any]:
     return [doc]
 
 
-def sniff_json_source(objects: list[Any]) -> Optional[str]:
+def sniff_json_source(objects: list[Any]) -> str | None:
     for obj in objects[:50]:
         if not isinstance(obj, dict):
             continue
@@ -96,7 +104,7 @@ def sniff_json_source(objects: list[Any]) -> Optional[str]:
 
 
 # -- OpenAlex ----------------------------------------------------------------------
-def _as_of(value: Any) -> Optional[date]:
+def _as_of(value: Any) -> date | None:
     if not value:
         return None
     try:
@@ -108,7 +116,7 @@ def _as_of(value: Any) -> Optional[date]:
             return None
 
 
-def _int(value: Any) -> Optional[int]:
+def _int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -188,7 +196,7 @@ def openalex_bundle(objects: list[Any], where: str) -> Bundle:
 
 
 # -- Semantic Scholar --------------------------------------------------------------
-def s2_paper(obj: dict, ref: str, claimed_by: Optional[int] = None) -> PaperMetrics:
+def s2_paper(obj: dict, ref: str, claimed_by: int | None = None) -> PaperMetrics:
     ext = obj.get("externalIds") if isinstance(obj.get("externalIds"), dict) else {}
     authors = [a for a in obj.get("authors") or [] if isinstance(a, dict)]
     pid = obj.get("paperId") or None
@@ -261,7 +269,7 @@ PAPER_MARKERS = {"title", "doi", "arxiv_id", "s2_paper_id", "external_id", "id",
                  "influential_citations"}
 _INT_FIELDS = {"h_index", "citations", "works_count", "year", "influential_citations"}
 _FLOAT_FIELDS = {"reported_ai_score", "reported_novelty"}
-_ID_CLEAN: dict[str, Callable[[str], Optional[str]]] = {
+_ID_CLEAN: dict[str, Callable[[str], str | None]] = {
     "openalex_id": short_openalex, "orcid": short_orcid, "doi": short_doi, "arxiv_id": short_arxiv}
 
 
@@ -338,7 +346,7 @@ def read_feedpage_header(path: Path) -> Bundle:
     from annotator.ingest.feedpage import PageHeader, read_feedpage
 
     bundle = Bundle(source="feedpage")
-    owner: Optional[int] = None
+    owner: int | None = None
     for item in read_feedpage(path):
         if isinstance(item, PageHeader):
             bundle.authors.append(AuthorMetrics(
@@ -389,7 +397,7 @@ def detect_source(path: Path) -> str:
                      f"({', '.join(IMPORT_SOURCES)})", path=str(path))
 
 
-def read_bundle(path: Path | str, source: Optional[str] = None) -> Bundle:
+def read_bundle(path: Path | str, source: str | None = None) -> Bundle:
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path=str(path))

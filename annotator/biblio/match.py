@@ -18,8 +18,8 @@ database of a million papers stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -30,9 +30,9 @@ from annotator.ingest.records import normalise_name, normalise_text
 
 @dataclass
 class Match:
-    id: Optional[int] = None
-    by: Optional[str] = None  # which id or "title"/"name" matched
-    reason: Optional[str] = None  # why there is no match
+    id: int | None = None
+    by: str | None = None  # which id or "title"/"name" matched
+    reason: str | None = None  # why there is no match
 
     @property
     def ok(self) -> bool:
@@ -131,7 +131,7 @@ class Matcher:
         return Match(reason=f"{len(candidates)} stored authors are named {rec.name!r} "
                             f"(ids {', '.join(map(str, candidates))}); add an id to tell them apart")
 
-    def _by_papers(self, author_ids: list[int], paper_ids: Iterable[int]) -> Optional[int]:
+    def _by_papers(self, author_ids: list[int], paper_ids: Iterable[int]) -> int | None:
         papers = sorted(set(paper_ids))
         if not papers:
             return None
@@ -148,7 +148,7 @@ class Matcher:
         return winners[0] if len(winners) == 1 else None
 
 
-def year_of(value) -> Optional[int]:
+def year_of(value) -> int | None:
     """The year of a stored date (a ``date`` on PostgreSQL, text on SQLite)."""
     if value is None:
         return None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from typing import Optional
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -37,11 +36,11 @@ BOARDS = ("ai_score", "novelty", "h_index", "citations")
 GROUPS = ("author", "affiliation")
 
 
-def _r(value: Optional[float], digits: int = 2) -> Optional[float]:
+def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def _cis(scored: list[tuple[int, int, int]], n_boot: int, seed: int) -> list[Optional[list[float]]]:
+def _cis(scored: list[tuple[int, int, int]], n_boot: int, seed: int) -> list[list[float] | None]:
     """Bootstrap intervals of the mean AI score and mean novelty from (paper_id, ai, novelty)
     rows: one shared resample, rows in paper id order so the answer does not depend on
     the order a query returned them in."""
@@ -91,9 +90,9 @@ def find_author(conn: Connection, query: str) -> int:
 
 
 # -- one author ------------------------------------------------------------------
-def author_profile(engine: Engine, query: str, *, prompt: Optional[str] = None,
-                   model: Optional[str] = None, metrics_source: Optional[str] = None,
-                   max_papers: Optional[int] = None, n_boot: int = DEFAULT_BOOT,
+def author_profile(engine: Engine, query: str, *, prompt: str | None = None,
+                   model: str | None = None, metrics_source: str | None = None,
+                   max_papers: int | None = None, n_boot: int = DEFAULT_BOOT,
                    seed: int = DEFAULT_SEED) -> dict:
     """The profile of one author as a JSON-ready dict (fields: see the module docstring).
 
@@ -105,8 +104,8 @@ def author_profile(engine: Engine, query: str, *, prompt: Optional[str] = None,
         return _profile(conn, aid, jset, metrics_source, max_papers, n_boot, seed)
 
 
-def _profile(conn: Connection, aid: int, jset: Optional[JudgmentSet], metrics_source: Optional[str],
-             max_papers: Optional[int], n_boot: int, seed: int) -> dict:
+def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_source: str | None,
+             max_papers: int | None, n_boot: int, seed: int) -> dict:
     author = conn.execute(text("SELECT id, name, primary_category FROM authors WHERE id = :a"),
                           {"a": aid}).mappings().one()
     papers = conn.execute(text(
@@ -198,16 +197,16 @@ def _calibrated(conn, jset, ai: list[int], nov: list[int]) -> dict:
     return out
 
 
-def _most_common(values) -> Optional[str]:
+def _most_common(values) -> str | None:
     counts = Counter(v for v in values if v)
     return counts.most_common(1)[0][0] if counts else None
 
 
 # -- leaderboards ----------------------------------------------------------------
 def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, limit: int = 20,
-                affiliation: Optional[str] = None, group: str = "author",
-                prompt: Optional[str] = None, model: Optional[str] = None,
-                metrics_source: Optional[str] = None, n_boot: int = DEFAULT_BOOT,
+                affiliation: str | None = None, group: str = "author",
+                prompt: str | None = None, model: str | None = None,
+                metrics_source: str | None = None, n_boot: int = DEFAULT_BOOT,
                 seed: int = DEFAULT_SEED) -> dict:
     """Top authors (or affiliations) by mean AI score, mean novelty, h-index or citations.
 
@@ -234,11 +233,11 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
             "judgments": jset.to_dict() if jset else None, "rows": rows}
 
 
-def _aff_filter(affiliation: Optional[str], column: str) -> str:
+def _aff_filter(affiliation: str | None, column: str) -> str:
     return f" AND {column} IN ({S.authors_tagged_sql()})" if affiliation else ""
 
 
-def _params(jset: Optional[JudgmentSet], **extra) -> dict:
+def _params(jset: JudgmentSet | None, **extra) -> dict:
     return {"pv": jset.prompt_version_id if jset else None, "m": jset.model if jset else None,
             "is_eval_true": True, **extra}
 

@@ -37,17 +37,16 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.biblio import snapshots as S
-from annotator.biblio.bootstrap import (DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman,
-                                        spearman_ci)
+from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman, spearman_ci
 from annotator.biblio.match import year_of as _year
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
@@ -89,11 +88,11 @@ class BiblioReport:
         return paths
 
 
-def _ci(value: Optional[tuple[float, float]]) -> Optional[list[float]]:
+def _ci(value: tuple[float, float] | None) -> list[float] | None:
     return None if value is None else [round(value[0], 4), round(value[1], 4)]
 
 
-def _r(value: Optional[float]) -> Optional[float]:
+def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
@@ -149,7 +148,7 @@ def _keep(rows, keep_zero: bool) -> tuple[list[tuple], dict]:
     return kept, dropped
 
 
-def _author_rows(conn, jset: JudgmentSet, min_papers: int, source: Optional[str]) -> list[tuple]:
+def _author_rows(conn, jset: JudgmentSet, min_papers: int, source: str | None) -> list[tuple]:
     sql = (f"SELECT sc.author_id, a.name, sc.n, sc.ai, lm.value FROM ("
            f"SELECT x.author_id, COUNT(*) AS n, AVG(x.ai_score) AS ai FROM ({S.JUDGED_PAIRS_SQL}) x "
            "GROUP BY x.author_id HAVING COUNT(*) >= :min) sc "
@@ -168,11 +167,11 @@ class FileSpec:
     title_field: str = "title"
     year_field: str = "year"
     citations_field: str = "citations"
-    score_field: Optional[str] = None  # None: stored judgments of the eval papers
-    suite_name: Optional[str] = None
+    score_field: str | None = None  # None: stored judgments of the eval papers
+    suite_name: str | None = None
 
 
-def _number(row: dict, name: str, path: Path, line: int) -> Optional[float]:
+def _number(row: dict, name: str, path: Path, line: int) -> float | None:
     value = row.get(name)
     if value is None:
         return None
@@ -210,7 +209,7 @@ def _read_file(spec: FileSpec) -> list[dict]:
     return rows
 
 
-def _stored_scores(conn, rows: list[dict], jset: Optional[JudgmentSet]) -> tuple[dict, int]:
+def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[dict, int]:
     """{row id: ai_score} from judgments of eval papers; and how many rows matched a paper."""
     if jset is None or jset.model is None:
         return {}, 0
@@ -241,12 +240,12 @@ def _stored_scores(conn, rows: list[dict], jset: Optional[JudgmentSet]) -> tuple
 
 
 # -- the report ------------------------------------------------------------------
-def biblio_report(engine: Optional[Engine] = None, *, data: Optional[Path | str] = None,
-                  suite_file: Optional[Path | str] = None, score_field: Optional[str] = None,
-                  id_field: Optional[str] = None, year_field: Optional[str] = None,
-                  citations_field: Optional[str] = None, keep_zero_citations: Optional[bool] = None,
-                  prompt: Optional[str] = None, model: Optional[str] = None,
-                  min_papers: int = 3, metrics_source: Optional[str] = None,
+def biblio_report(engine: Engine | None = None, *, data: Path | str | None = None,
+                  suite_file: Path | str | None = None, score_field: str | None = None,
+                  id_field: str | None = None, year_field: str | None = None,
+                  citations_field: str | None = None, keep_zero_citations: bool | None = None,
+                  prompt: str | None = None, model: str | None = None,
+                  min_papers: int = 3, metrics_source: str | None = None,
                   n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> BiblioReport:
     """The correlation report; see the module docstring. ``data``/``suite_file``: file mode."""
     from annotator.provenance import code_version
@@ -264,7 +263,7 @@ def biblio_report(engine: Optional[Engine] = None, *, data: Optional[Path | str]
             jset = resolve(conn, prompt, model)
     out: dict = {
         "kind": "biblio_report",
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "settings": {"n_boot": n_boot, "seed": seed, "level": 0.95, "min_papers": min_papers,
                      "zero_citations": "kept" if keep_zero else "missing",
@@ -300,7 +299,7 @@ def biblio_report(engine: Optional[Engine] = None, *, data: Optional[Path | str]
     return report
 
 
-def _file_spec(data, suite_file, score_field, id_field, year_field, citations_field) -> Optional[FileSpec]:
+def _file_spec(data, suite_file, score_field, id_field, year_field, citations_field) -> FileSpec | None:
     if data is None and suite_file is None:
         return None
     spec = FileSpec(path=Path(data) if data else Path())
@@ -347,13 +346,13 @@ def _file_section(report: BiblioReport, engine, spec: FileSpec, jset, keep_zero,
 
 
 # -- Markdown --------------------------------------------------------------------
-def _fmt(rho: Optional[float], ci: Optional[list[float]]) -> str:
+def _fmt(rho: float | None, ci: list[float] | None) -> str:
     if rho is None:
         return "n/a"
     return f"{rho:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "")
 
 
-def to_markdown(data: dict, relative_to: Optional[Path] = None) -> str:
+def to_markdown(data: dict, relative_to: Path | None = None) -> str:
     s = data["settings"]
     lines = ["# Bibliometrics report", ""]
     cv = data.get("code_version") or {}

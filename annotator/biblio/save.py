@@ -17,10 +17,10 @@ created for them (papers enter through ``annotator ingest``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Iterable, Optional, Union
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -62,7 +62,7 @@ class ImportReport:
     matched_by: Counter = field(default_factory=Counter)
     unmatched: list[Unmatched] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    author_ids: list[Optional[int]] = field(default_factory=list)  # per bundle author
+    author_ids: list[int | None] = field(default_factory=list)  # per bundle author
 
     @property
     def authors_unmatched(self) -> int:
@@ -89,7 +89,7 @@ class ImportReport:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _claimed(bundle: Bundle, paper: PaperMetrics) -> set[int]:
@@ -113,7 +113,7 @@ def _add_snapshot(conn: Connection, table: Table, owner: str, owner_id: int, sou
     if last is not None and all(_same(last[k], v) for k, v in values.items()):
         return 0
     conn.execute(insert(table).values({owner: owner_id, "source": source, "as_of": as_of,
-                                       "created_at": datetime.now(timezone.utc), **values}))
+                                       "created_at": datetime.now(UTC), **values}))
     return 1
 
 
@@ -123,7 +123,7 @@ def _same(a, b) -> bool:
     return float(a) == float(b)
 
 
-def _fill(conn: Connection, table: str, row_id: int, values: dict[str, Optional[str]]) -> int:
+def _fill(conn: Connection, table: str, row_id: int, values: dict[str, str | None]) -> int:
     """Set columns that are empty on the row, unless another row already has the value."""
     filled = 0
     current = conn.execute(text(f"SELECT {', '.join(values)} FROM {table} WHERE id = :i"),
@@ -147,11 +147,11 @@ def _link(conn: Connection, author_id: int, paper_id: int, source: str) -> int:
     if exists:
         return 0
     conn.execute(insert(AP).values(author_id=author_id, paper_id=paper_id, source=source,
-                                   created_at=datetime.now(timezone.utc)))
+                                   created_at=datetime.now(UTC)))
     return 1
 
 
-def import_bundle(engine: Engine, bundle: Bundle, *, conn: Optional[Connection] = None) -> ImportReport:
+def import_bundle(engine: Engine, bundle: Bundle, *, conn: Connection | None = None) -> ImportReport:
     """Match and store one bundle; see the module docstring."""
     if conn is None:
         with writer(engine).begin() as tx:
@@ -171,7 +171,7 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Optional[Connection] 
             report.unmatched.append(Unmatched("paper", rec.label(), rec.ref, m.reason or ""))
     owners = [_claimed(bundle, rec) for rec in bundle.papers]
 
-    author_ids: list[Optional[int]] = []
+    author_ids: list[int | None] = []
     for i, rec in enumerate(bundle.authors):
         hint = [m.id for m, own in zip(paper_matches, owners) if m.ok and i in own]
         m = matcher.author(rec, hint)
@@ -208,11 +208,11 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Optional[Connection] 
     return report
 
 
-def import_paths(engine: Engine, paths: Iterable[Union[str, Path]],
-                 source: Optional[str] = None) -> ImportReport:
+def import_paths(engine: Engine, paths: Iterable[str | Path],
+                 source: str | None = None) -> ImportReport:
     """Read every file and import them together, so an author file and its works file
     (given in one call) link up."""
-    bundle: Optional[Bundle] = None
+    bundle: Bundle | None = None
     for path in paths:
         part = read_bundle(path, source)
         if bundle is None:
@@ -227,7 +227,7 @@ def import_paths(engine: Engine, paths: Iterable[Union[str, Path]],
     return report
 
 
-def link_feed_pages(engine: Engine, paths: Iterable[Union[str, Path]]) -> ImportReport:
+def link_feed_pages(engine: Engine, paths: Iterable[str | Path]) -> ImportReport:
     """Link the papers of ingested feed pages to the page's author (``author_papers``).
 
     Call it after ``ingest_paths`` on the same pages: the page is the author's profile,

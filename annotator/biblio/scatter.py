@@ -24,7 +24,7 @@ def _title(section: dict) -> str:
         f", n = {section.get('n', s.get('n'))}"
 
 
-def scatter_plots(report: "BiblioReport", folder: Path) -> list[str]:
+def scatter_plots(report: BiblioReport, folder: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")

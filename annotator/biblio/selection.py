@@ -17,7 +17,6 @@ constraint on ``judgments`` -- so "the author's papers' scores" is well defined.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -32,7 +31,7 @@ class JudgmentSet:
     prompt_version_id: int
     prompt: str  # "score@1"
     prompt_hash: str
-    model: Optional[str]  # None: nothing judged under this version yet
+    model: str | None  # None: nothing judged under this version yet
     chosen_by: str  # "--prompt", "active", "latest", "most recent judgment"
 
     def to_dict(self) -> dict:
@@ -58,8 +57,8 @@ def _pick(rows: list, how: str) -> tuple[object, str]:
     return max(rows, key=lambda r: _version_key(r.version)), "latest" if how == "default" else how
 
 
-def resolve(conn: Connection, prompt: Optional[str] = None,
-            model: Optional[str] = None) -> Optional[JudgmentSet]:
+def resolve(conn: Connection, prompt: str | None = None,
+            model: str | None = None) -> JudgmentSet | None:
     """The judgment set to use; None when nothing has been judged at all."""
     row, how = None, "default"
     if prompt:

@@ -18,8 +18,6 @@ an OpenAlex author's works), without eval-suite papers.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -71,7 +69,7 @@ def authors_tagged_sql() -> str:
             f"UNION SELECT c.author_id FROM author_papers c WHERE c.paper_id IN (SELECT pa.paper_id {tagged})")
 
 
-def latest_author_metrics_sql(field: str, source: Optional[str]) -> str:
+def latest_author_metrics_sql(field: str, source: str | None) -> str:
     """SQL (author_id, value, source, as_of) of the snapshot that counts for ``field``."""
     src = " AND m.source = :source" if source else ""
     src2 = " AND m2.source = :source" if source else ""
@@ -89,11 +87,11 @@ LATEST_PAPER_CITATIONS_SQL = (
 )
 
 
-def _iso(value) -> Optional[str]:
+def _iso(value) -> str | None:
     return None if value is None else str(value)[:10]
 
 
-def author_metrics(conn: Connection, author_id: int, source: Optional[str] = None) -> dict:
+def author_metrics(conn: Connection, author_id: int, source: str | None = None) -> dict:
     """``{"h_index": {"value", "source", "as_of"} | None, ..., "reported": {...} | None}``."""
     sql = ("SELECT id, source, as_of, h_index, citations, works_count, reported_ai_score, "
            "reported_novelty FROM author_metrics WHERE author_id = :a"

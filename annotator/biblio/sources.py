@@ -12,34 +12,33 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SOURCES = ("openalex", "semanticscholar", "csv", "feedpage")
 
 
-def short_openalex(value: Optional[str]) -> Optional[str]:
+def short_openalex(value: str | None) -> str | None:
     if not value or not str(value).strip():
         return None
     return re.sub(r"^https?://(api\.)?openalex\.org/(authors/|works/)?", "", str(value).strip(),
                   flags=re.I).upper() or None
 
 
-def short_orcid(value: Optional[str]) -> Optional[str]:
+def short_orcid(value: str | None) -> str | None:
     if not value or not str(value).strip():
         return None
     return re.sub(r"^https?://orcid\.org/", "", str(value).strip(), flags=re.I) or None
 
 
-def short_doi(value: Optional[str]) -> Optional[str]:
+def short_doi(value: str | None) -> str | None:
     if not value or not str(value).strip():
         return None
     value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", str(value).strip(), flags=re.I)
     return value.lower() or None
 
 
-def short_arxiv(value: Optional[str]) -> Optional[str]:
+def short_arxiv(value: str | None) -> str | None:
     if not value or not str(value).strip():
         return None
     value = re.sub(r"^(https?://arxiv\.org/abs/|arxiv:)", "", str(value).strip(), flags=re.I)
@@ -50,7 +49,7 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str
-    as_of: Optional[date] = None  # None: the day it is stored
+    as_of: date | None = None  # None: the day it is stored
     ref: str = ""  # where it came from: "file:line" or "openalex author A123"
 
     @field_validator("source")
@@ -64,16 +63,16 @@ class _Record(BaseModel):
 class AuthorMetrics(_Record):
     """One author's numbers from one source at one date."""
 
-    name: Optional[str] = None
-    openalex_id: Optional[str] = None
-    s2_id: Optional[str] = None
-    orcid: Optional[str] = None
-    primary_category: Optional[str] = None
-    h_index: Optional[int] = Field(default=None, ge=0)
-    citations: Optional[int] = Field(default=None, ge=0)
-    works_count: Optional[int] = Field(default=None, ge=0)
-    reported_ai_score: Optional[float] = None
-    reported_novelty: Optional[float] = None
+    name: str | None = None
+    openalex_id: str | None = None
+    s2_id: str | None = None
+    orcid: str | None = None
+    primary_category: str | None = None
+    h_index: int | None = Field(default=None, ge=0)
+    citations: int | None = Field(default=None, ge=0)
+    works_count: int | None = Field(default=None, ge=0)
+    reported_ai_score: float | None = None
+    reported_novelty: float | None = None
 
     def has_metrics(self) -> bool:
         return any(v is not None for v in (self.h_index, self.citations, self.works_count,
@@ -95,18 +94,18 @@ class PaperMetrics(_Record):
     OpenAlex or S2 id (an OpenAlex author's works).
     """
 
-    title: Optional[str] = None
-    doi: Optional[str] = None
-    arxiv_id: Optional[str] = None
-    openalex_id: Optional[str] = None
-    s2_id: Optional[str] = None
-    external_id: Optional[str] = None
-    year: Optional[int] = None
-    first_author: Optional[str] = None
-    citations: Optional[int] = Field(default=None, ge=0)
-    influential_citations: Optional[int] = Field(default=None, ge=0)
+    title: str | None = None
+    doi: str | None = None
+    arxiv_id: str | None = None
+    openalex_id: str | None = None
+    s2_id: str | None = None
+    external_id: str | None = None
+    year: int | None = None
+    first_author: str | None = None
+    citations: int | None = Field(default=None, ge=0)
+    influential_citations: int | None = Field(default=None, ge=0)
     author_ids: list[str] = Field(default_factory=list)  # "openalex:A1", "s2:123"
-    claimed_by: Optional[int] = None
+    claimed_by: int | None = None
 
     def label(self) -> str:
         ids = [f"{k}={v}" for k, v in (("doi", self.doi), ("arxiv", self.arxiv_id),
@@ -123,7 +122,7 @@ class Bundle(BaseModel):
     papers: list[PaperMetrics] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)  # rows that could not be read
 
-    def extend(self, other: "Bundle") -> None:
+    def extend(self, other: Bundle) -> None:
         offset = len(self.authors)
         self.authors += other.authors
         for p in other.papers:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.table import Table
 
@@ -22,15 +20,15 @@ app = typer.Typer()
 
 @app.command()
 def annotate(ctx: typer.Context,
-             prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
-             model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+             prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
+             model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
              concurrency: int = typer.Option(8, min=1, max=1024),
-             limit: Optional[int] = typer.Option(None, min=0, help="Judge at most this many papers."),
+             limit: int | None = typer.Option(None, min=0, help="Judge at most this many papers."),
              dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls, tokens and cost; call nothing."),
              samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
-             max_cost: Optional[float] = typer.Option(None, help="Stop before spending more than this (USD)."),
-             rpm: Optional[float] = typer.Option(None, help="Request limit per minute."),
-             tpm: Optional[float] = typer.Option(None, help="Token limit per minute."),
+             max_cost: float | None = typer.Option(None, help="Stop before spending more than this (USD)."),
+             rpm: float | None = typer.Option(None, help="Request limit per minute."),
+             tpm: float | None = typer.Option(None, help="Token limit per minute."),
              no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
              response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),

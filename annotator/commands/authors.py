@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -72,11 +70,11 @@ def render_profile(profile: dict, out: Console) -> None:
 def authors_show(ctx: typer.Context,
                  name: str = typer.Argument(..., help="A name, '#ID', 'openalex:A..', 'orcid:..' or 's2:..'."),
                  as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
-                 prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active, else latest 'score')."),
-                 model: Optional[str] = typer.Option(None, help="Model (default: the one of the latest judgment)."),
-                 metrics_source: Optional[str] = typer.Option(None, "--metrics-source",
+                 prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active, else latest 'score')."),
+                 model: str | None = typer.Option(None, help="Model (default: the one of the latest judgment)."),
+                 metrics_source: str | None = typer.Option(None, "--metrics-source",
                                                               help="Only metrics from this source."),
-                 max_papers: Optional[int] = typer.Option(None, min=0, help="List at most this many papers.")):
+                 max_papers: int | None = typer.Option(None, min=0, help="List at most this many papers.")):
     """An author's profile: h-index, papers, citations, mean Novelty % and AI Score with
     95% intervals beside the page's values, then their papers."""
     from annotator.biblio.profiles import author_profile
@@ -95,11 +93,11 @@ def authors_top(ctx: typer.Context,
                 min_papers: int = typer.Option(1, "--min-papers", min=0,
                                                help="Judged papers (scores) or stored papers (metrics) needed."),
                 limit: int = typer.Option(20, min=1, max=10_000),
-                affiliation: Optional[str] = typer.Option(None, help="Only authors with papers tagged with this affiliation."),
+                affiliation: str | None = typer.Option(None, help="Only authors with papers tagged with this affiliation."),
                 group: str = typer.Option("author", "--group", help="author, or affiliation to rank affiliations."),
-                prompt: Optional[str] = typer.Option(None, help="NAME@VERSION."),
-                model: Optional[str] = typer.Option(None, help="Model."),
-                metrics_source: Optional[str] = typer.Option(None, "--metrics-source"),
+                prompt: str | None = typer.Option(None, help="NAME@VERSION."),
+                model: str | None = typer.Option(None, help="Model."),
+                metrics_source: str | None = typer.Option(None, "--metrics-source"),
                 as_json: bool = typer.Option(False, "--json", help="Print the leaderboard as JSON.")):
     """Leaderboards of authors (or affiliations) by mean AI score, novelty, h-index or citations."""
     from annotator.biblio.profiles import leaderboard

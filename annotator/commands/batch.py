@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import List, Optional
 
 import typer
 from rich.table import Table
@@ -22,11 +21,11 @@ app = typer.Typer(no_args_is_help=True, help="The Batch API: half price, answers
 
 @app.command("submit")
 def batch_submit(ctx: typer.Context,
-                 prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
-                 model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
-                 limit: Optional[int] = typer.Option(None, min=0, help="Send at most this many papers."),
+                 prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
+                 model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+                 limit: int | None = typer.Option(None, min=0, help="Send at most this many papers."),
                  samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
-                 max_cost: Optional[float] = typer.Option(None, help="Send no more than this estimated cost (USD, batch prices)."),
+                 max_cost: float | None = typer.Option(None, help="Send no more than this estimated cost (USD, batch prices)."),
                  no_cache: bool = typer.Option(False, "--no-cache", help="Send even requests answered in stored calls."),
                  response_format: str = typer.Option("auto", help="auto (json_schema), json_schema, json_object or none."),
                  max_requests: int = typer.Option(50_000, min=1, help="Lines per batch file.")):
@@ -58,10 +57,10 @@ def submit_and_report(engine, settings, opts) -> None:
 
 @app.command("collect")
 def batch_collect(ctx: typer.Context,
-                  batch_ids: Optional[List[str]] = typer.Argument(None, help="Batch ids (default: every open batch)."),
+                  batch_ids: list[str] | None = typer.Argument(None, help="Batch ids (default: every open batch)."),
                   wait: bool = typer.Option(False, "--wait", help="Poll until every batch has finished."),
                   poll: float = typer.Option(30.0, min=0.0, help="Seconds between polls with --wait."),
-                  timeout: Optional[float] = typer.Option(None, help="Give up waiting after this many seconds."),
+                  timeout: float | None = typer.Option(None, help="Give up waiting after this many seconds."),
                   as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")):
     """Store the answers of finished batches; failed lines go back to the queue."""
     from annotator.jobs.batch import collect_batches

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -30,9 +29,9 @@ def _print_import(report, show_unmatched: int) -> None:
 
 @app.command("import")
 def biblio_import(ctx: typer.Context,
-                  paths: List[Path] = typer.Argument(..., exists=True, dir_okay=False,
+                  paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
                                                      help="Files; an author file and its works file can go together."),
-                  source: Optional[str] = typer.Option(None, "--source",
+                  source: str | None = typer.Option(None, "--source",
                                                        help="openalex, s2, csv or feedpage (default: detected)."),
                   as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
                   show_unmatched: int = typer.Option(20, min=0, help="How many unmatched rows to list."),
@@ -53,15 +52,15 @@ def biblio_import(ctx: typer.Context,
 
 @app.command("fetch")
 def biblio_fetch(ctx: typer.Context,
-                 author: Optional[str] = typer.Option(None, "--author", help="Search OpenAlex by exact name."),
-                 orcid: Optional[str] = typer.Option(None, "--orcid", help="The author's ORCID."),
-                 openalex_id: Optional[str] = typer.Option(None, "--openalex-id", help="e.g. A5023888391."),
-                 mailto: Optional[str] = typer.Option(None, "--mailto", envvar="ANNOTATOR_MAILTO",
+                 author: str | None = typer.Option(None, "--author", help="Search OpenAlex by exact name."),
+                 orcid: str | None = typer.Option(None, "--orcid", help="The author's ORCID."),
+                 openalex_id: str | None = typer.Option(None, "--openalex-id", help="e.g. A5023888391."),
+                 mailto: str | None = typer.Option(None, "--mailto", envvar="ANNOTATOR_MAILTO",
                                                       help="Your e-mail, for OpenAlex's polite pool."),
-                 base_url: Optional[str] = typer.Option(None, "--base-url", envvar="ANNOTATOR_OPENALEX_URL",
+                 base_url: str | None = typer.Option(None, "--base-url", envvar="ANNOTATOR_OPENALEX_URL",
                                                         help="OpenAlex API root."),
-                 max_works: Optional[int] = typer.Option(None, min=1, help="Read at most this many works."),
-                 save: Optional[Path] = typer.Option(None, "--save", file_okay=False,
+                 max_works: int | None = typer.Option(None, min=1, help="Read at most this many works."),
+                 save: Path | None = typer.Option(None, "--save", file_okay=False,
                                                      help="Keep the raw responses in this folder."),
                  ingest: bool = typer.Option(False, "--ingest", help="Also store the works (with abstracts) as papers."),
                  as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -31,7 +31,7 @@ def wide_console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
-def db_of(ctx: typer.Context) -> Optional[str]:
+def db_of(ctx: typer.Context) -> str | None:
     """The root ``--db`` option (or ``ANNOTATOR_DB``), from any sub-command."""
     obj = ctx.find_root().obj or {}
     return obj.get("db") if isinstance(obj, dict) else None
@@ -50,7 +50,7 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def is_stdout(path: Optional[Path]) -> bool:
+def is_stdout(path: Path | None) -> bool:
     """True when a ``--json PATH`` option was given as ``-``."""
     return path is not None and str(path) == STDOUT
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -23,16 +22,16 @@ app = typer.Typer()
 @app.command("costs")
 def costs(ctx: typer.Context,
           by: str = typer.Option("prompt,model,day,mode", help="Group by any of prompt, model, day, mode (comma-separated; '' for one total)."),
-          prompt: Optional[str] = typer.Option(None, help="Only NAME or NAME@VERSION."),
-          model: Optional[str] = typer.Option(None, help="Only this model."),
-          since: Optional[str] = typer.Option(None, help="From this UTC day, YYYY-MM-DD."),
-          until: Optional[str] = typer.Option(None, help="Up to this UTC day, YYYY-MM-DD."),
-          json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here ('-': print it instead of the table)."),
+          prompt: str | None = typer.Option(None, help="Only NAME or NAME@VERSION."),
+          model: str | None = typer.Option(None, help="Only this model."),
+          since: str | None = typer.Option(None, help="From this UTC day, YYYY-MM-DD."),
+          until: str | None = typer.Option(None, help="Up to this UTC day, YYYY-MM-DD."),
+          json_path: Path | None = typer.Option(None, "--json", help="Write the report as JSON here ('-': print it instead of the table)."),
           as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table.")):
     """Tokens and cost of every stored model call (retries included) by prompt version, model and day."""
     from annotator.judge import spend as cr
 
-    def day(value: Optional[str], name: str) -> Optional[date]:
+    def day(value: str | None, name: str) -> date | None:
         if value is None:
             return None
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.markdown import Markdown
@@ -23,12 +22,12 @@ app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled e
 @app.command("run")
 def eval_run(ctx: typer.Context,
              suite: Path = typer.Argument(..., exists=True, dir_okay=False, help="A suite file, e.g. evals/iclr2022.toml."),
-             prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
-             model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL"),
+             prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
+             model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
              concurrency: int = typer.Option(8, min=1, max=1024),
-             fail_under: List[str] = typer.Option([], "--fail-under", help="METRIC=VALUE, e.g. spearman_ai=0.3 (repeatable)."),
+             fail_under: list[str] = typer.Option([], "--fail-under", help="METRIC=VALUE, e.g. spearman_ai=0.3 (repeatable)."),
              out: Path = typer.Option(Path("eval-report"), "--out", help="Folder for report.md, result.json, junit.xml, PNGs."),
-             sample_size: Optional[int] = typer.Option(None, min=1, help="Override the suite's sample size."),
+             sample_size: int | None = typer.Option(None, min=1, help="Override the suite's sample size."),
              n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the intervals."),
              no_cache: bool = typer.Option(False, "--no-cache"),
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
@@ -67,8 +66,8 @@ def eval_run(ctx: typer.Context,
 def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.json of the baseline run."),
                  run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),
                  n_boot: int = typer.Option(1000, min=100),
-                 md: Optional[Path] = typer.Option(None, "--md", help="Also write the Markdown here."),
-                 json_out: Optional[Path] = typer.Option(None, "--json", help="Also write JSON here ('-': print it instead of the Markdown).")):
+                 md: Path | None = typer.Option(None, "--md", help="Also write the Markdown here."),
+                 json_out: Path | None = typer.Option(None, "--json", help="Also write JSON here ('-': print it instead of the Markdown).")):
     """Paired bootstrap over the papers both runs judged: differences with intervals and a verdict."""
     from annotator.evaluation import compare
     from annotator.evaluation.run import load_result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -37,13 +37,13 @@ def report_table(report: dict) -> Table:
 
 @app.command("injection-suite")
 def injection_suite(
-        model: Optional[str] = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
-        prompt: Optional[str] = typer.Option(None, help="NAME@VERSION (default: the latest 'score')."),
-        n_pairs: Optional[int] = typer.Option(None, "--pairs", min=1,
+        model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+        prompt: str | None = typer.Option(None, help="NAME@VERSION (default: the latest 'score')."),
+        n_pairs: int | None = typer.Option(None, "--pairs", min=1,
                                               help=f"Run only the first N pairs (all: {len(CLEAN) * len(INJECTIONS)})."),
-        kinds: Optional[str] = typer.Option(None, help=f"Comma-separated kinds: {', '.join(INJECTIONS)}."),
+        kinds: str | None = typer.Option(None, help=f"Comma-separated kinds: {', '.join(INJECTIONS)}."),
         concurrency: int = typer.Option(4, min=1, help="Parallel requests."),
-        json_path: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report here ('-': print it instead of the table).")) -> None:
+        json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here ('-': print it instead of the table).")) -> None:
     """Pair clean abstracts with injected copies and report the score shift and the flags.
 
     Without OPENAI_BASE_URL/OPENAI_API_KEY it runs against the embedded local model.

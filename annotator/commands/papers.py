@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -15,8 +14,8 @@ app = typer.Typer()
 
 @app.command()
 def ingest(ctx: typer.Context,
-           paths: List[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Files to read."),
-           fmt: Optional[str] = typer.Option(None, "--format", help="feedpage, jsonl, csv, arxiv, openalex"),
+           paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Files to read."),
+           fmt: str | None = typer.Option(None, "--format", help="feedpage, jsonl, csv, arxiv, openalex"),
            allow_rejects: bool = typer.Option(False, "--allow-rejects",
                                               help="Exit 0 even when some rows were rejected.")):
     """Read papers into the database (idempotent: re-ingesting changes nothing)."""
@@ -36,9 +35,9 @@ def ingest(ctx: typer.Context,
 @app.command()
 def export(ctx: typer.Context,
            fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-           output: Optional[Path] = typer.Option(None, "-o", "--output", help="File (default: stdout)."),
-           prompt: Optional[str] = typer.Option(None, help="Only judgments of NAME or NAME@VERSION."),
-           model: Optional[str] = typer.Option(None, help="Only judgments of this model."),
+           output: Path | None = typer.Option(None, "-o", "--output", help="File (default: stdout)."),
+           prompt: str | None = typer.Option(None, help="Only judgments of NAME or NAME@VERSION."),
+           model: str | None = typer.Option(None, help="Only judgments of this model."),
            include_eval: bool = typer.Option(False, "--include-eval", help="Also eval-suite papers.")):
     """Write papers with their judgments as JSONL (one paper a line) or CSV."""
     from annotator.export import iter_papers, write_csv, write_jsonl

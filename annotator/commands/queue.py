@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.table import Table
 
@@ -31,7 +29,7 @@ def queue_status(ctx: typer.Context,
 
 
 @app.command("retry")
-def queue_retry(ctx: typer.Context, model: Optional[str] = typer.Option(None)):
+def queue_retry(ctx: typer.Context, model: str | None = typer.Option(None)):
     """Put failed tasks back in the queue (the next annotate run takes them)."""
     from annotator.jobs import queue
 

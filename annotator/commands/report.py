@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,26 +19,26 @@ app = typer.Typer(no_args_is_help=True, help="Reports.")
 
 @app.command("biblio")
 def report_biblio(ctx: typer.Context,
-                  suite_file: Optional[Path] = typer.Option(None, "--suite-file", exists=True, dir_okay=False,
+                  suite_file: Path | None = typer.Option(None, "--suite-file", exists=True, dir_okay=False,
                                                             help="An eval suite (TOML) whose data has citations."),
-                  data: Optional[Path] = typer.Option(None, "--data", exists=True, dir_okay=False,
+                  data: Path | None = typer.Option(None, "--data", exists=True, dir_okay=False,
                                                       help="A JSONL file with citations and a year."),
-                  score_field: Optional[str] = typer.Option(None, "--score-field",
+                  score_field: str | None = typer.Option(None, "--score-field",
                                                             help="Column of the file to use as the score (default: stored judgments)."),
-                  citations_field: Optional[str] = typer.Option(None, "--citations-field"),
-                  year_field: Optional[str] = typer.Option(None, "--year-field"),
-                  id_field: Optional[str] = typer.Option(None, "--id-field"),
-                  keep_zero: Optional[bool] = typer.Option(None, "--keep-zero-citations/--zero-citations-missing",
+                  citations_field: str | None = typer.Option(None, "--citations-field"),
+                  year_field: str | None = typer.Option(None, "--year-field"),
+                  id_field: str | None = typer.Option(None, "--id-field"),
+                  keep_zero: bool | None = typer.Option(None, "--keep-zero-citations/--zero-citations-missing",
                                                            help="Citation counts of 0 are missing unless kept."),
                   min_papers: int = typer.Option(3, "--min-papers", min=1,
                                                  help="Judged papers an author needs for the author correlation."),
-                  prompt: Optional[str] = typer.Option(None, help="NAME@VERSION."),
-                  model: Optional[str] = typer.Option(None, help="Model."),
+                  prompt: str | None = typer.Option(None, help="NAME@VERSION."),
+                  model: str | None = typer.Option(None, help="Model."),
                   n_boot: int = typer.Option(2000, "--n-boot", min=100),
                   seed: int = typer.Option(0),
-                  md: Optional[Path] = typer.Option(None, "--md", help="Write Markdown here."),
-                  json_path: Optional[Path] = typer.Option(None, "--json", help="Write JSON here ('-': print it instead of the Markdown)."),
-                  png_dir: Optional[Path] = typer.Option(None, "--png-dir", file_okay=False,
+                  md: Path | None = typer.Option(None, "--md", help="Write Markdown here."),
+                  json_path: Path | None = typer.Option(None, "--json", help="Write JSON here ('-': print it instead of the Markdown)."),
+                  png_dir: Path | None = typer.Option(None, "--png-dir", file_okay=False,
                                                          help="Write scatter plots (PNG) here.")):
     """Spearman (95% bootstrap CI) of AI score against citations within publication year, and of
     authors' mean AI score against h-index; from the database, or from a data/suite file."""

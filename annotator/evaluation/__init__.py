@@ -22,9 +22,9 @@ from __future__ import annotations
 from .baselines import BaselineResult, tfidf_ridge_oof
 from .calibration import CalibrationMap, CalibrationReport, apply, calibrate_split, fit_isotonic
 from .ceiling import CeilingResult, human_ceiling
-from .paired import Comparison, compare, compare_predictions
 from .items import EvalItem, data_hash, load_items, sample_items
 from .metrics import Counts, MetricValue, compute_metrics
+from .paired import Comparison, compare, compare_predictions
 from .pipeline import evaluate
 from .provenance import Provenance, code_version
 from .reports import to_json, to_junit_xml, to_markdown, write_reports

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel
@@ -33,7 +33,7 @@ class BaselineResult(BaseModel):
     name: str
     description: str
     metrics: dict[str, MetricValue]
-    note: Optional[str] = None
+    note: str | None = None
 
 
 def make_vectorizer() -> TfidfVectorizer:
@@ -41,7 +41,7 @@ def make_vectorizer() -> TfidfVectorizer:
                            stop_words="english")
 
 
-def tfidf_ridge_oof(texts: Sequence[str], targets: Mapping[str, Sequence[Optional[float]]], *,
+def tfidf_ridge_oof(texts: Sequence[str], targets: Mapping[str, Sequence[float | None]], *,
                     n_splits: int = 5, seed: int = 0, alpha: float = 1.0) -> dict[str, np.ndarray]:
     """Out-of-fold ridge predictions for each target (None/NaN targets are not trained on).
 
@@ -88,7 +88,7 @@ def constant_baseline(gold, *, accepted=None, kinds: Sequence[str] = KINDS, bins
 
 def tfidf_baseline(pred, gold, *, accepted=None, kinds: Sequence[str] = KINDS, bins: int = 5,
                    binning: Binning = "quantile", gold_scale=None, n_boot: int = 1000,
-                   seed: int = 0, note: Optional[str] = None) -> BaselineResult:
+                   seed: int = 0, note: str | None = None) -> BaselineResult:
     """Metrics of out-of-fold TF-IDF predictions (on the label's scale) for the same papers."""
     pred = np.asarray(pred, float)
     gold = np.asarray(gold, float)

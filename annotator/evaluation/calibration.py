@@ -16,7 +16,6 @@ interpolates linearly between thresholds and clips outside them, exactly as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from pydantic import BaseModel
@@ -31,26 +30,26 @@ MIN_PAPERS = 10
 class CalibrationMap(BaseModel):
     x: list[float]
     y: list[float]
-    label: Optional[str] = None
-    scale: Optional[tuple[float, float]] = None
+    label: str | None = None
+    scale: tuple[float, float] | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "CalibrationMap":
+    def from_json(cls, text: str) -> CalibrationMap:
         return cls.model_validate_json(text)
 
     def save(self, path: Path | str) -> None:
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path | str) -> "CalibrationMap":
+    def load(cls, path: Path | str) -> CalibrationMap:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
-def fit_isotonic(scores, gold, *, label: Optional[str] = None,
-                 scale: Optional[tuple[float, float]] = None) -> CalibrationMap:
+def fit_isotonic(scores, gold, *, label: str | None = None,
+                 scale: tuple[float, float] | None = None) -> CalibrationMap:
     """Fit a non-decreasing map from ``scores`` to ``gold`` (clipped to ``scale`` if given)."""
     scores = np.asarray(scores, float)
     gold = np.asarray(gold, float)
@@ -70,7 +69,7 @@ def apply(cmap: CalibrationMap | dict, score):
     return float(out) if np.ndim(out) == 0 else out
 
 
-def _errors(pred: np.ndarray, gold: np.ndarray) -> dict[str, Optional[float]]:
+def _errors(pred: np.ndarray, gold: np.ndarray) -> dict[str, float | None]:
     resid = pred - gold
     rho = stats.spearman_rows(pred, gold)[0]
     return {"mae": float(np.mean(np.abs(resid))), "rmse": float(np.sqrt(np.mean(resid ** 2))),
@@ -81,9 +80,9 @@ class CalibrationReport(BaseModel):
     method: str = "isotonic"
     n_train: int
     n_test: int
-    before: dict[str, Optional[float]]  # nominal 0-100 -> scale rescale, on the test half
-    linear: dict[str, Optional[float]]  # least-squares line from the training half
-    after: dict[str, Optional[float]]  # isotonic map from the training half
+    before: dict[str, float | None]  # nominal 0-100 -> scale rescale, on the test half
+    linear: dict[str, float | None]  # least-squares line from the training half
+    after: dict[str, float | None]  # isotonic map from the training half
     map: CalibrationMap  # fit on the training half
 
 
@@ -92,9 +91,9 @@ def nominal_rescale(scores, scale: tuple[float, float]) -> np.ndarray:
     return lo + np.asarray(scores, float) / 100.0 * (hi - lo)
 
 
-def calibrate_split(scores, gold, *, scale: Optional[tuple[float, float]] = None,
-                    label: Optional[str] = None, test_fraction: float = 0.5,
-                    seed: int = 0) -> Optional[CalibrationReport]:
+def calibrate_split(scores, gold, *, scale: tuple[float, float] | None = None,
+                    label: str | None = None, test_fraction: float = 0.5,
+                    seed: int = 0) -> CalibrationReport | None:
     """Fit on a seeded random split, report before/after on the held-out part (None if n < 10)."""
     scores = np.asarray(scores, float)
     gold = np.asarray(gold, float)

@@ -12,7 +12,7 @@ This is a reference point, not an upper bound: a model is compared against the m
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,14 +25,14 @@ class EvalItem(BaseModel):
     id: str
     title: str
     abstract: str
-    gold_ai: Optional[float] = None
-    gold_novelty: Optional[float] = None
+    gold_ai: float | None = None
+    gold_novelty: float | None = None
     ai_reviewers: tuple[float, ...] = ()
     novelty_reviewers: tuple[float, ...] = ()
-    accepted: Optional[bool] = None
-    venue: Optional[str] = None
-    year: Optional[int] = None
-    citations: Optional[float] = None
+    accepted: bool | None = None
+    venue: str | None = None
+    year: int | None = None
+    citations: float | None = None
 
     @property
     def text(self) -> str:
@@ -48,7 +49,7 @@ class _Row:
     def fail(self, field: str, message: str) -> InputError:
         return InputError(message, path=self.path, line=self.line, field=field)
 
-    def text(self, field: str, *, required: bool = True) -> Optional[str]:
+    def text(self, field: str, *, required: bool = True) -> str | None:
         value = self.row.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -60,7 +61,7 @@ class _Row:
             raise self.fail(field, f"expected text, got {type(value).__name__}")
         return value
 
-    def number(self, field: Optional[str], value: Any = ...) -> Optional[float]:
+    def number(self, field: str | None, value: Any = ...) -> float | None:
         if field is None:
             return None
         if value is ...:
@@ -71,7 +72,7 @@ class _Row:
             raise self.fail(field, f"expected a number or null, got {value!r}")
         return None if math.isnan(value) else float(value)
 
-    def numbers(self, field: Optional[str]) -> tuple[float, ...]:
+    def numbers(self, field: str | None) -> tuple[float, ...]:
         if field is None or self.row.get(field) is None:
             return ()
         values = self.row[field]
@@ -80,13 +81,13 @@ class _Row:
         nums = (self.number(field, v) for v in values)
         return tuple(v for v in nums if v is not None)
 
-    def decision(self, field: Optional[str]) -> Optional[bool]:
+    def decision(self, field: str | None) -> bool | None:
         value = self.row.get(field) if field else None
         if value is None or isinstance(value, bool):
             return value
         raise self.fail(field, f"expected true, false or null, got {value!r}")
 
-    def year(self, field: Optional[str]) -> Optional[int]:
+    def year(self, field: str | None) -> int | None:
         value = self.row.get(field) if field else None
         if value is None:
             return None
@@ -96,7 +97,7 @@ class _Row:
             raise self.fail(field, f"expected a year, got {value!r}") from None
 
 
-def read_items(suite: "Suite") -> list[EvalItem]:
+def read_items(suite: Suite) -> list[EvalItem]:
     """Every row of the suite's data file, in file order."""
     path = suite.data_path
     if not path.is_file():
@@ -137,7 +138,7 @@ def read_items(suite: "Suite") -> list[EvalItem]:
     return items
 
 
-def sample_items(items: Sequence[EvalItem], n: Optional[int], seed: int) -> list[EvalItem]:
+def sample_items(items: Sequence[EvalItem], n: int | None, seed: int) -> list[EvalItem]:
     """A deterministic sample of ``n`` items, kept in their original order.
 
     Items are ranked by sha256(f"{seed}:{id}"): the choice does not depend on the file's
@@ -150,7 +151,7 @@ def sample_items(items: Sequence[EvalItem], n: Optional[int], seed: int) -> list
     return [it for it in items if it.id in chosen]
 
 
-def load_items(suite: "Suite", *, sample: bool = True) -> list[EvalItem]:
+def load_items(suite: Suite, *, sample: bool = True) -> list[EvalItem]:
     """The suite's papers: its seeded sample of ``sample_size``, or all with ``sample=False``."""
     items = read_items(suite)
     return sample_items(items, suite.sample_size, suite.seed) if sample else items

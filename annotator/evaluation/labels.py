@@ -11,8 +11,9 @@ Metric names are ``<kind>_<label>``, e.g. ``spearman_ai``, ``auroc_ai``, ``mae_n
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING
 
 from .metrics import CORRELATIONS, KINDS
 
@@ -29,24 +30,24 @@ class LabelSpec:
     name: str
     pred_key: str
     gold_field: str
-    scale: Optional[tuple[float, float]]
-    reviewers_field: Optional[str]
+    scale: tuple[float, float] | None
+    reviewers_field: str | None
     kinds: tuple[str, ...]
-    get_gold: Callable[["EvalItem"], Optional[float]]
-    get_reviewers: Callable[["EvalItem"], tuple[float, ...]]
+    get_gold: Callable[[EvalItem], float | None]
+    get_reviewers: Callable[[EvalItem], tuple[float, ...]]
 
-    def gold(self, item: "EvalItem") -> Optional[float]:
+    def gold(self, item: EvalItem) -> float | None:
         return self.get_gold(item)
 
-    def reviewers(self, item: "EvalItem") -> tuple[float, ...]:
+    def reviewers(self, item: EvalItem) -> tuple[float, ...]:
         return self.get_reviewers(item)
 
     def metric_names(self) -> list[str]:
         return [f"{kind}_{self.name}" for kind in self.kinds]
 
 
-def _citation_getter(zero_is_missing: bool) -> Callable[["EvalItem"], Optional[float]]:
-    def get(item: "EvalItem") -> Optional[float]:
+def _citation_getter(zero_is_missing: bool) -> Callable[[EvalItem], float | None]:
+    def get(item: EvalItem) -> float | None:
         c = item.citations
         if c is None or c < 0 or (zero_is_missing and c == 0):
             return None
@@ -70,7 +71,7 @@ def _citations(field: str, zero_is_missing: bool) -> LabelSpec:
                      _citation_getter(zero_is_missing), lambda it: ())
 
 
-def label_specs_for_suite(suite: "Suite") -> list[LabelSpec]:
+def label_specs_for_suite(suite: Suite) -> list[LabelSpec]:
     kinds = KINDS if suite.fields.decision else _NO_AUROC
     specs = [_ai(suite.ai.gold, tuple(suite.ai.scale), suite.ai.reviewers, kinds)]
     if suite.novelty is not None:
@@ -81,11 +82,11 @@ def label_specs_for_suite(suite: "Suite") -> list[LabelSpec]:
     return specs
 
 
-def _range(values: list[float]) -> Optional[tuple[float, float]]:
+def _range(values: list[float]) -> tuple[float, float] | None:
     return (min(values), max(values)) if values and min(values) < max(values) else None
 
 
-def label_specs_for_items(items: Sequence["EvalItem"]) -> list[LabelSpec]:
+def label_specs_for_items(items: Sequence[EvalItem]) -> list[LabelSpec]:
     """Labels to use without a suite: whichever gold values the items carry."""
     kinds = KINDS if any(it.accepted is not None for it in items) else _NO_AUROC
     ai = [it.gold_ai for it in items if it.gold_ai is not None]

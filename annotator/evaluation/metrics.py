@@ -25,7 +25,8 @@ Missing predictions are never dropped silently: see :class:`Counts`.
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Optional
+from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
@@ -42,12 +43,12 @@ Binning = Literal["quantile", "fixed"]
 class MetricValue(BaseModel):
     """A point estimate with its bootstrap interval. ``value`` None means undefined (see note)."""
 
-    value: Optional[float] = None
-    ci_low: Optional[float] = None
-    ci_high: Optional[float] = None
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
     n: int = 0
     n_boot: int = 0  # bootstrap replicates where the metric was defined
-    note: Optional[str] = None
+    note: str | None = None
 
 
 class Counts(BaseModel):
@@ -56,10 +57,10 @@ class Counts(BaseModel):
     n_total: int
     n_scored: int
     n_missing: int
-    missing_rate: Optional[float]
+    missing_rate: float | None
 
     @classmethod
-    def of(cls, n_total: int, n_scored: int) -> "Counts":
+    def of(cls, n_total: int, n_scored: int) -> Counts:
         missing = n_total - n_scored
         return cls(n_total=n_total, n_scored=n_scored, n_missing=missing,
                    missing_rate=(missing / n_total) if n_total else None)

@@ -9,7 +9,8 @@ is better), else "no detectable difference".
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -26,11 +27,11 @@ SAME = "no detectable difference"
 
 class MetricDiff(BaseModel):
     name: str  # e.g. spearman_ai
-    baseline: Optional[float]
-    candidate: Optional[float]
-    diff: Optional[float]  # candidate - baseline
-    ci_low: Optional[float]
-    ci_high: Optional[float]
+    baseline: float | None
+    candidate: float | None
+    diff: float | None  # candidate - baseline
+    ci_low: float | None
+    ci_high: float | None
     n: int
     verdict: str  # "better", "worse", "no detectable difference" or "undefined"
 
@@ -55,7 +56,7 @@ class Comparison(BaseModel):
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes]) + "\n"
 
 
-def _verdict(kind: str, diff: float, lo: Optional[float], hi: Optional[float]) -> str:
+def _verdict(kind: str, diff: float, lo: float | None, hi: float | None) -> str:
     if lo is None or hi is None or lo <= 0 <= hi:
         return SAME
     return "better" if is_better(kind, diff) else "worse"

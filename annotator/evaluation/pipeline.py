@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from .suites import Suite
 from .thresholds import check_thresholds
 
 
-def _value(rec: Any, key: str) -> tuple[Optional[float], Optional[str]]:
+def _value(rec: Any, key: str) -> tuple[float | None, str | None]:
     raw = rec.get(key) if isinstance(rec, Mapping) else getattr(rec, key, None)
     if raw is None:
         return None, f"{key} missing"
@@ -32,7 +32,7 @@ def _value(rec: Any, key: str) -> tuple[Optional[float], Optional[str]]:
     return float(raw), None
 
 
-def normalise_prediction(rec: Any, required: Sequence[str]) -> tuple[dict, str, Optional[str]]:
+def normalise_prediction(rec: Any, required: Sequence[str]) -> tuple[dict, str, str | None]:
     """(values, status, reason) for one paper's prediction record (a dict or an object)."""
     if rec is None:
         return {k: None for k in required}, "missing", "no prediction"
@@ -82,9 +82,9 @@ def _accepted(spec: LabelSpec, items, mask):
 
 
 def evaluate(items: Sequence[EvalItem], predictions: Mapping[str, Any], *,
-             suite: Optional[Suite] = None, provenance: Provenance | dict | None = None,
-             n_boot: int = 1000, seed: int = 0, pool: Optional[Sequence[EvalItem]] = None,
-             thresholds: Optional[Mapping[str, float]] = None, bins: int = 5,
+             suite: Suite | None = None, provenance: Provenance | dict | None = None,
+             n_boot: int = 1000, seed: int = 0, pool: Sequence[EvalItem] | None = None,
+             thresholds: Mapping[str, float] | None = None, bins: int = 5,
              binning: Binning = "quantile", baselines: bool = True,
              ceiling_draws: int = 10) -> EvalResult:
     """Score ``predictions`` ({id: {"ai_score": 0-100, "novelty": 0-100}}) against ``items``.

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from annotator.provenance import git_state
-
 
 
 class Provenance(BaseModel):
@@ -17,22 +16,22 @@ class Provenance(BaseModel):
 
     model_config = ConfigDict(protected_namespaces=())
 
-    model: Optional[str] = None
+    model: str | None = None
     model_params: dict[str, Any] = {}
-    prompt_name: Optional[str] = None
-    prompt_version: Optional[str] = None
-    prompt_hash: Optional[str] = None
-    suite: Optional[str] = None
-    data_path: Optional[str] = None
-    data_hash: Optional[str] = None  # sha256 of the data file
-    sample_size: Optional[int] = None
-    sample_seed: Optional[int] = None
-    sample_hash: Optional[str] = None  # sha256 of the sorted ids evaluated
-    code_commit: Optional[str] = None
-    code_dirty: Optional[bool] = None
-    date: Optional[str] = None  # ISO 8601, UTC
-    n_boot: Optional[int] = None
-    seed: Optional[int] = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    prompt_hash: str | None = None
+    suite: str | None = None
+    data_path: str | None = None
+    data_hash: str | None = None  # sha256 of the data file
+    sample_size: int | None = None
+    sample_seed: int | None = None
+    sample_hash: str | None = None  # sha256 of the sorted ids evaluated
+    code_commit: str | None = None
+    code_dirty: bool | None = None
+    date: str | None = None  # ISO 8601, UTC
+    n_boot: int | None = None
+    seed: int | None = None
     extra: dict[str, Any] = {}
 
 
@@ -42,7 +41,7 @@ def code_version(repo: Path | str | None = None) -> dict[str, Any]:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def complete(prov: Provenance | dict | None, **defaults: Any) -> Provenance:

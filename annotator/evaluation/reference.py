@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from .metrics import CORRELATIONS, compute_metrics
 from .suites import Suite, load_suite
 
 
-def reference_numbers(suite: Suite, items: Optional[Sequence[EvalItem]] = None, *,
+def reference_numbers(suite: Suite, items: Sequence[EvalItem] | None = None, *,
                       n_boot: int = 1000, seed: int = 0, ceiling_draws: int = 10) -> dict:
     """Per label: human ceiling (Spearman) and out-of-fold TF-IDF + ridge correlations.
 
@@ -59,7 +59,7 @@ def _fmt(mv: dict) -> str:
     return f"{mv['value']:.3f}{ci}"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m annotator.evaluation", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite", help="suite TOML file, e.g. evals/iclr2022.toml")

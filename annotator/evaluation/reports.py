@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Optional
 
 from .baselines import CONSTANT, TFIDF
 from .metrics import MetricValue
@@ -19,11 +18,11 @@ def _esc(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _num(v: Optional[float], digits: int = 3) -> str:
+def _num(v: float | None, digits: int = 3) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-def _mv(mv: Optional[MetricValue], ci: bool = True) -> str:
+def _mv(mv: MetricValue | None, ci: bool = True) -> str:
     if mv is None:
         return "—"
     if mv.value is None:
@@ -33,7 +32,7 @@ def _mv(mv: Optional[MetricValue], ci: bool = True) -> str:
     return f"{mv.value:.3f}"
 
 
-def _limit(check: Optional[ThresholdCheck]) -> tuple[str, str]:
+def _limit(check: ThresholdCheck | None) -> tuple[str, str]:
     if check is None:
         return "", ""
     op = "≥" if check.direction == "min" else "≤"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -22,19 +22,19 @@ class LabelResult(BaseModel):
     label: str
     pred_key: str  # the prediction field: "ai_score" or "novelty"
     gold_field: str
-    scale: Optional[tuple[float, float]] = None
+    scale: tuple[float, float] | None = None
     counts: Counts
     metrics: dict[str, MetricValue]
-    ceiling: Optional[CeilingResult] = None
+    ceiling: CeilingResult | None = None
     baselines: dict[str, BaselineResult] = {}
-    calibration: Optional[CalibrationReport] = None
+    calibration: CalibrationReport | None = None
 
 
 class GroupResult(BaseModel):
     """Breakdown row: the papers of one venue and year."""
 
-    venue: Optional[str]
-    year: Optional[int]
+    venue: str | None
+    year: int | None
     n: int
     counts: dict[str, Counts]
     metrics: dict[str, dict[str, MetricValue]]  # label -> kind -> value
@@ -48,7 +48,7 @@ class ThresholdCheck(BaseModel):
     name: str  # e.g. "spearman_ai" or "max_missing_rate"
     limit: float
     direction: Literal["min", "max"]  # value must be >= (min) or <= (max) the limit
-    value: Optional[float]
+    value: float | None
     passed: bool
     source: Literal["suite", "override"]
     message: str
@@ -56,19 +56,19 @@ class ThresholdCheck(BaseModel):
 
 class PaperResult(BaseModel):
     id: str
-    venue: Optional[str] = None
-    year: Optional[int] = None
-    accepted: Optional[bool] = None
+    venue: str | None = None
+    year: int | None = None
+    accepted: bool | None = None
     status: Status
-    reason: Optional[str] = None
-    pred: dict[str, Optional[float]]  # ai_score, novelty (0-100)
-    gold: dict[str, Optional[float]]  # label -> gold value on its own scale
-    baseline: dict[str, Optional[float]] = {}  # label -> TF-IDF out-of-fold prediction
+    reason: str | None = None
+    pred: dict[str, float | None]  # ai_score, novelty (0-100)
+    gold: dict[str, float | None]  # label -> gold value on its own scale
+    baseline: dict[str, float | None] = {}  # label -> TF-IDF out-of-fold prediction
 
 
 class EvalResult(BaseModel):
     schema_version: int = SCHEMA_VERSION
-    suite: Optional[str] = None
+    suite: str | None = None
     provenance: Provenance
     counts: Counts  # papers whose prediction is missing or invalid for any required output
     n_unknown_predictions: int = 0  # predictions for ids not in the evaluated items
@@ -79,7 +79,7 @@ class EvalResult(BaseModel):
     settings: dict[str, Any] = {}
     notes: list[str] = []
 
-    def metric(self, name: str) -> Optional[MetricValue]:
+    def metric(self, name: str) -> MetricValue | None:
         """Look up ``<kind>_<label>``, e.g. ``spearman_ai``; None if there is no such metric."""
         kind, _, label = name.partition("_")
         res = self.labels.get(label)

@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.errors import InputError
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import Settings
 
 from .items import EvalItem, data_hash, load_items
@@ -36,15 +35,15 @@ from .thresholds import parse_fail_under
 
 @dataclass
 class EvalRunOptions:
-    prompt: Optional[str] = None
-    model: Optional[str] = None
+    prompt: str | None = None
+    model: str | None = None
     concurrency: int = 8
     fail_under: tuple[str, ...] = ()
     out_dir: str = "eval-report"
     use_cache: bool = True
     replay: bool = False
     n_boot: int = 1000
-    sample_size: Optional[int] = None
+    sample_size: int | None = None
     plots: bool = True
 
 
@@ -111,7 +110,7 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         "prompt_hash": prompt.content_hash, "suite": suite.name,
         "data_path": suite.data, "data_hash": data_hash(suite.data_path),
         "code_commit": commit.get("commit"), "code_dirty": commit.get("dirty"),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     result = evaluate(items, preds, suite=suite, provenance=provenance, n_boot=opts.n_boot,
                       thresholds=parse_fail_under(list(opts.fail_under)))

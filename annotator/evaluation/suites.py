@@ -42,7 +42,7 @@ from wherever it is started. The labelled data shipped with the repository is in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -54,6 +54,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 from ..errors import InputError
 from .items import EvalItem, data_hash, load_items, sample_items  # noqa: F401 - re-exported
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,15 +63,15 @@ class FieldNames(_Strict):
     id: str = "id"
     title: str = "title"
     abstract: str = "abstract"
-    venue: Optional[str] = "venue"
-    year: Optional[str] = "year"
-    decision: Optional[str] = None
+    venue: str | None = "venue"
+    year: str | None = "year"
+    decision: str | None = None
 
 
 class LabelFields(_Strict):
     gold: str
     scale: tuple[float, float]
-    reviewers: Optional[str] = None
+    reviewers: str | None = None
 
     @field_validator("scale")
     @classmethod
@@ -89,17 +90,17 @@ class Suite(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     data: str = Field(min_length=1)
-    sample_size: Optional[int] = Field(default=100, ge=1)
+    sample_size: int | None = Field(default=100, ge=1)
     seed: int = 0
     fields: FieldNames = FieldNames()
     ai: LabelFields
-    novelty: Optional[LabelFields] = None
-    citations: Optional[CitationFields] = None
+    novelty: LabelFields | None = None
+    citations: CitationFields | None = None
     thresholds: dict[str, float] = {}
-    _path: Optional[Path] = PrivateAttr(default=None)  # the TOML file, set by load_suite
+    _path: Path | None = PrivateAttr(default=None)  # the TOML file, set by load_suite
 
     @property
-    def path(self) -> Optional[Path]:
+    def path(self) -> Path | None:
         return self._path
 
     def known_thresholds(self) -> list[str]:

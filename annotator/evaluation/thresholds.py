@@ -11,7 +11,7 @@ table; ``--fail-under name=value`` overrides them or adds new ones.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
 
 from ..errors import ConfigError, InputError, ThresholdBreached
 from .metrics import LOWER_IS_BETTER
@@ -72,7 +72,7 @@ def _check(result: EvalResult, name: str, limit: float, source: str) -> Threshol
                           source=source, message=f"{what} = {value:.3f} {op} {limit:g}")
 
 
-def check_thresholds(result: EvalResult, overrides: Optional[Mapping[str, float]] = None,
+def check_thresholds(result: EvalResult, overrides: Mapping[str, float] | None = None,
                      ) -> list[ThresholdCheck]:
     """Check the suite's thresholds (kept in ``result.settings["thresholds"]``) plus overrides.
 
@@ -90,7 +90,7 @@ def check_thresholds(result: EvalResult, overrides: Optional[Mapping[str, float]
             for name, limit in merged.items()]
 
 
-def apply_thresholds(result: EvalResult, overrides: Optional[Mapping[str, float]] = None,
+def apply_thresholds(result: EvalResult, overrides: Mapping[str, float] | None = None,
                      ) -> EvalResult:
     """A copy of ``result`` whose ``thresholds`` are rechecked with ``overrides``."""
     return result.model_copy(update={"thresholds": check_thresholds(result, overrides)})

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Iterator, Optional, Union
 
 from pydantic import ValidationError
 
@@ -32,7 +32,7 @@ def looks_like_atom(text: str) -> bool:
     return "<feed" in text[:4000] and "http://www.w3.org/2005/Atom" in text[:4000]
 
 
-def _text(el: Optional[ET.Element]) -> Optional[str]:
+def _text(el: ET.Element | None) -> str | None:
     if el is None or el.text is None:
         return None
     return el.text.strip() or None
@@ -43,7 +43,7 @@ def _summary(value: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
 
 
-def read_arxiv(path: Path) -> Iterator[Union[PaperRecord, InputError]]:
+def read_arxiv(path: Path) -> Iterator[PaperRecord | InputError]:
     where = str(path)
     raw = path.read_bytes()
     head = raw[:4096].decode("utf-8", errors="replace")
@@ -68,7 +68,7 @@ def read_arxiv(path: Path) -> Iterator[Union[PaperRecord, InputError]]:
             yield exc
 
 
-def _entry(entry: ET.Element, where: str, line: Optional[int]) -> PaperRecord:
+def _entry(entry: ET.Element, where: str, line: int | None) -> PaperRecord:
     def error(message: str, field: str) -> InputError:
         return InputError(message, path=where, line=line, field=field)
 
@@ -83,7 +83,7 @@ def _entry(entry: ET.Element, where: str, line: Optional[int]) -> PaperRecord:
         raise error("the entry has no title", "title")
     if not summary:
         raise error("the entry has no summary (abstract)", "summary")
-    published: Optional[date] = None
+    published: date | None = None
     stamp = _text(entry.find(f"{ATOM}published"))
     if stamp:
         try:

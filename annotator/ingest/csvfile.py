@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Union
 
 from annotator.errors import InputError
 from annotator.ingest.jsonl import KINDS, REQUIRED, is_extra, record_from_row
@@ -27,7 +27,7 @@ def _invalid_utf8(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
-def read_csv(path: Path) -> Iterator[Union[PaperRecord, InputError]]:
+def read_csv(path: Path) -> Iterator[PaperRecord | InputError]:
     where = str(path)
     text = path.read_bytes().decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
     first = text.split("\n", 1)[0]

@@ -10,8 +10,9 @@ A file with another extension is sniffed; what cannot be told is an error.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Union
+from typing import Union
 
 from annotator.errors import InputError
 from annotator.ingest.arxiv import looks_like_atom, read_arxiv
@@ -36,7 +37,7 @@ SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "csv",
             ".xml": "arxiv", ".atom": "arxiv", ".json": "openalex", ".txt": "feedpage"}
 
 
-def _sniff(head: str) -> Optional[str]:
+def _sniff(head: str) -> str | None:
     stripped = head.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
         return "arxiv" if looks_like_atom(head) else None
@@ -56,7 +57,7 @@ def _sniff(head: str) -> Optional[str]:
     return None
 
 
-def detect_format(path: Path, fmt: Optional[str] = None) -> str:
+def detect_format(path: Path, fmt: str | None = None) -> str:
     """The format name for ``path``; ``fmt`` (``--format``) overrides detection."""
     if fmt:
         name = ALIASES.get(fmt.lower(), fmt.lower())
@@ -85,7 +86,7 @@ _KEY_FIELD = {"arxiv": ("arxiv_id", "arXiv id"), "doi": ("doi", "DOI"), "ext": (
               "title": ("title", "title and first author")}
 
 
-def iter_items(path: Union[str, Path], fmt: Optional[str] = None) -> Iterator[Item]:
+def iter_items(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
     """Records, errors and (for feed pages) the page header, in file order.
 
     A second record with the same identity (or the same ``id``) as an earlier
@@ -94,7 +95,7 @@ def iter_items(path: Union[str, Path], fmt: Optional[str] = None) -> Iterator[It
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path=str(path))
-    first_seen: dict[str, Optional[str]] = {}
+    first_seen: dict[str, str | None] = {}
     for item in READERS[detect_format(path, fmt)](path):
         if isinstance(item, PaperRecord):
             keys = [item.key()] + ([f"ext:{item.external_id}"] if item.external_id else [])
@@ -113,8 +114,8 @@ def iter_items(path: Union[str, Path], fmt: Optional[str] = None) -> Iterator[It
         yield item
 
 
-def read_records(path: Union[str, Path], fmt: Optional[str] = None
-                 ) -> Iterator[Union[PaperRecord, InputError]]:
+def read_records(path: str | Path, fmt: str | None = None
+                 ) -> Iterator[PaperRecord | InputError]:
     """Each paper in ``path`` as a ``PaperRecord``, or an ``InputError`` for a bad one."""
     for item in iter_items(path, fmt):
         if not isinstance(item, PageHeader):

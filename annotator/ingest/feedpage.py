@@ -23,9 +23,10 @@ line of its category/date line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Union
 
 from pydantic import BaseModel, ValidationError
 
@@ -54,14 +55,14 @@ class PageHeader(BaseModel):
     """The author part of a feed page. ``novelty`` and ``ai_score`` are the feed's own numbers."""
 
     name: str
-    category: Optional[str] = None
+    category: str | None = None
     h_index: int
     papers: int  # the profile's paper count
     citations: int
     novelty: float  # percent
     ai_score: float
-    listed: Optional[int] = None  # the "45 Papers" line: blocks on this page
-    source_ref: Optional[str] = None
+    listed: int | None = None  # the "45 Papers" line: blocks on this page
+    source_ref: str | None = None
 
 
 Item = Union[PaperRecord, InputError, PageHeader]
@@ -74,7 +75,7 @@ def looks_like_feedpage(text: str) -> bool:
     )
 
 
-def _bad_chars(line: str) -> Optional[str]:
+def _bad_chars(line: str) -> str | None:
     if "\x00" in line:
         return "contains a NUL byte"
     if any("\udc80" <= ch <= "\udcff" for ch in line):
@@ -151,7 +152,7 @@ def _paragraphs(lines: list[str]) -> str:
 
 
 def _block(lines: list[str], start: int, end: int, path: str) -> Iterator[Item]:
-    def error(message: str, field: Optional[str], at: int = start) -> InputError:
+    def error(message: str, field: str | None, at: int = start) -> InputError:
         return InputError(message, path=path, line=at + 1, field=field)
 
     m = PAPER_LINE.match(lines[start])

@@ -42,9 +42,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -82,7 +83,7 @@ def clean_markup(value: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", value).strip()
 
 
-def error_from_validation(exc: ValidationError, path: str, line: Optional[int]) -> InputError:
+def error_from_validation(exc: ValidationError, path: str, line: int | None) -> InputError:
     err = exc.errors()[0]
     field = ".".join(str(x) for x in err["loc"]) or None
     return InputError(err["msg"], path=path, line=line, field=field)
@@ -193,7 +194,7 @@ def record_from_row(row: dict, path: str, line: int, *, from_text: bool = False)
         raise error_from_validation(exc, path, line) from None
 
 
-def read_jsonl(path: Path) -> Iterator[Union[PaperRecord, InputError]]:
+def read_jsonl(path: Path) -> Iterator[PaperRecord | InputError]:
     """One record or one error per non-blank line; lines are decoded one at a time."""
     where = str(path)
     with path.open("rb") as fh:

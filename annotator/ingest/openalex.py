@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -57,7 +58,7 @@ def _results(text: str, pos: int) -> Iterator[tuple[int, Any]]:
         _, pos = _DECODER.raw_decode(text, pos)
 
 
-def _json_lines(text: str, where: str) -> Iterator[Union[tuple[int, Any], InputError]]:
+def _json_lines(text: str, where: str) -> Iterator[tuple[int, Any] | InputError]:
     offset = 0
     for lineno, line in enumerate(text.splitlines(keepends=True), start=1):
         if line.strip():
@@ -68,7 +69,7 @@ def _json_lines(text: str, where: str) -> Iterator[Union[tuple[int, Any], InputE
         offset += len(line)
 
 
-def read_openalex(path: Path) -> Iterator[Union[PaperRecord, InputError]]:
+def read_openalex(path: Path) -> Iterator[PaperRecord | InputError]:
     where = str(path)
     raw = path.read_bytes()
     try:
@@ -104,7 +105,7 @@ def read_openalex(path: Path) -> Iterator[Union[PaperRecord, InputError]]:
             yield exc
 
 
-def _short(value: Any, prefix: str) -> Optional[str]:
+def _short(value: Any, prefix: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip().removeprefix(prefix)
@@ -121,7 +122,7 @@ def rebuild_abstract(index: dict) -> str:
     return " ".join(slots[p] for p in sorted(slots))
 
 
-def _arxiv_id(work: dict) -> Optional[str]:
+def _arxiv_id(work: dict) -> str | None:
     ids = work.get("ids") if isinstance(work.get("ids"), dict) else {}
     if ids.get("arxiv"):
         return str(ids["arxiv"])

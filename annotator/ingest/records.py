@@ -11,7 +11,6 @@ import hashlib
 import re
 import unicodedata
 from datetime import date
-from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,9 +31,9 @@ class AuthorRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    openalex_id: Optional[str] = None
-    s2_id: Optional[str] = None
-    orcid: Optional[str] = None
+    openalex_id: str | None = None
+    s2_id: str | None = None
+    orcid: str | None = None
 
 
 class PaperRecord(BaseModel):
@@ -45,17 +44,17 @@ class PaperRecord(BaseModel):
     authors: list[AuthorRef] = Field(default_factory=list)
     authors_truncated: bool = False  # the source wrote "et al."
     affiliations: list[str] = Field(default_factory=list)
-    category: Optional[str] = None  # primary category, e.g. "CL" or "cs.CL"
+    category: str | None = None  # primary category, e.g. "CL" or "cs.CL"
     categories: list[str] = Field(default_factory=list)
-    published: Optional[date] = None
-    has_code: Optional[bool] = None
-    arxiv_id: Optional[str] = None
-    doi: Optional[str] = None
-    openalex_id: Optional[str] = None
-    external_id: Optional[str] = None  # any other stable id (e.g. "iclr2022:abc")
-    venue: Optional[str] = None
-    citations: Optional[int] = None  # paper-level count when the source has one
-    source_ref: Optional[str] = None  # "path:line" it came from
+    published: date | None = None
+    has_code: bool | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    openalex_id: str | None = None
+    external_id: str | None = None  # any other stable id (e.g. "iclr2022:abc")
+    venue: str | None = None
+    citations: int | None = None  # paper-level count when the source has one
+    source_ref: str | None = None  # "path:line" it came from
 
     @field_validator("title", "abstract")
     @classmethod
@@ -69,7 +68,7 @@ class PaperRecord(BaseModel):
 
     @field_validator("doi")
     @classmethod
-    def _doi(cls, value: Optional[str]) -> Optional[str]:
+    def _doi(cls, value: str | None) -> str | None:
         if not value:
             return None
         value = value.strip()
@@ -78,7 +77,7 @@ class PaperRecord(BaseModel):
 
     @field_validator("arxiv_id")
     @classmethod
-    def _arxiv(cls, value: Optional[str]) -> Optional[str]:
+    def _arxiv(cls, value: str | None) -> str | None:
         if not value:
             return None
         value = value.strip()

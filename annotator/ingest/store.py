@@ -30,10 +30,10 @@ take the write lock at BEGIN (``db.engine.writer``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Optional, Union
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -44,8 +44,7 @@ from annotator.ingest.detect import SUFFIXES, detect_format, iter_items
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.records import AuthorRef, PaperRecord, normalise_name, normalise_text
 from db.engine import writer as db_writer
-from db.models import (Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation,
-                       PaperMetric)
+from db.models import Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation, PaperMetric
 
 BATCH = 1000
 P, A, AS = Paper.__table__, Author.__table__, Authorship.__table__
@@ -74,7 +73,7 @@ class IngestSummary:
     paper_ids: list[int] = field(default_factory=list)  # every paper stored or matched, in order
 
 
-def _short_id(attr: str, value: Optional[str]) -> Optional[str]:
+def _short_id(attr: str, value: str | None) -> str | None:
     prefix = {"orcid": "https://orcid.org/", "openalex_id": "https://openalex.org/"}.get(attr, "")
     return (value.strip().removeprefix(prefix) or None) if value else None
 
@@ -106,9 +105,9 @@ class _Writer:
     Authors and affiliations new in a batch are inserted together; authorship,
     affiliation and metric rows wait in ``pending_*`` until ``flush``."""
 
-    def __init__(self, conn: Connection, is_eval: bool, eval_suite: Optional[str]):
+    def __init__(self, conn: Connection, is_eval: bool, eval_suite: str | None):
         self.conn, self.is_eval, self.eval_suite = conn, is_eval, eval_suite
-        self.today = datetime.now(timezone.utc).date()
+        self.today = datetime.now(UTC).date()
         self._last_query: dict = {}
         self._names: dict[str, str] = {}
         self.load()
@@ -138,7 +137,7 @@ class _Writer:
             value = self._names[name] = normalise_name(name)
         return value
 
-    def _remember_paper(self, pid: int, values, first_author: Optional[str]) -> None:
+    def _remember_paper(self, pid: int, values, first_author: str | None) -> None:
         for attr in ("key", "arxiv_id", "doi", "openalex_id"):
             if values[attr]:
                 self.papers[attr][values[attr]] = pid
@@ -151,7 +150,7 @@ class _Writer:
             if author[attr]:
                 self.by_id[attr][author[attr]] = author
 
-    def match(self, rec: PaperRecord, norm_title: str) -> Optional[int]:
+    def match(self, rec: PaperRecord, norm_title: str) -> int | None:
         first = self.norm(rec.authors[0].name) if rec.authors else None
         for attr, value in (("key", rec.key()), ("arxiv_id", rec.arxiv_id), ("doi", rec.doi),
                             ("openalex_id", rec.openalex_id),
@@ -161,7 +160,7 @@ class _Writer:
         return None
 
     def prepare(self, refs: Iterable[AuthorRef], affiliations: Iterable[str],
-                primary_category: Optional[str] = None) -> None:
+                primary_category: str | None = None) -> None:
         """Find or create every author and affiliation named; ids go into the caches.
         Authors are matched by ORCID/OpenAlex/S2 id, then by name unless the ids clash."""
         created: list[dict] = []
@@ -277,7 +276,7 @@ class _Writer:
             if not changed and authors == old_authors and affiliations == old_affs:
                 return "unchanged", pid
             self.conn.execute(update(P).where(P.c.id == pid).values(
-                **changed, **(stamp if owner else {}), updated_at=datetime.now(timezone.utc)))
+                **changed, **(stamp if owner else {}), updated_at=datetime.now(UTC)))
             if pid not in self.pending_links:
                 self.conn.execute(delete(AS).where(AS.c.paper_id == pid))
                 self.conn.execute(delete(PA).where(PA.c.paper_id == pid))
@@ -332,7 +331,7 @@ class _Writer:
         self.pending_links, self.pending_metrics, self.stored = {}, {}, {}
 
 
-def _store(writer: _Writer, item: Union[PaperRecord, PageHeader], fmt: str,
+def _store(writer: _Writer, item: PaperRecord | PageHeader, fmt: str,
            summary: IngestSummary) -> None:
     if isinstance(item, PageHeader):
         summary.metrics_added += writer.header(item)
@@ -407,7 +406,7 @@ def _ingest_file(writer: _Writer, items, fmt: str, summary: IngestSummary) -> No
     writer.conn.commit()
 
 
-def _expand(paths: Iterable[Union[str, Path]]) -> list[Path]:
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -418,8 +417,8 @@ def _expand(paths: Iterable[Union[str, Path]]) -> list[Path]:
     return out
 
 
-def ingest_paths(engine: Engine, paths: Iterable[Union[str, Path]], fmt: Optional[str] = None,
-                 *, is_eval: bool = False, eval_suite: Optional[str] = None) -> IngestSummary:
+def ingest_paths(engine: Engine, paths: Iterable[str | Path], fmt: str | None = None,
+                 *, is_eval: bool = False, eval_suite: str | None = None) -> IngestSummary:
     """Read every file (folders are searched for known extensions) and store the papers.
 
     Problems with the input land in ``summary.errors``; only unexpected
@@ -447,9 +446,9 @@ def ingest_paths(engine: Engine, paths: Iterable[Union[str, Path]], fmt: Optiona
     return summary
 
 
-def ingest_records(engine: Engine, items: Iterable[Union[PaperRecord, InputError, PageHeader]],
+def ingest_records(engine: Engine, items: Iterable[PaperRecord | InputError | PageHeader],
                    fmt: str = "records", *, is_eval: bool = False,
-                   eval_suite: Optional[str] = None) -> IngestSummary:
+                   eval_suite: str | None = None) -> IngestSummary:
     """Store records made in code (an eval suite's items, say) as if read from a file;
     ``fmt`` becomes the papers' ``source_format`` and their citation snapshots' source."""
     summary = IngestSummary()

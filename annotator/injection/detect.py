@@ -29,8 +29,8 @@ import html
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 from urllib.parse import unquote
 
 from annotator.injection import patterns as P
@@ -140,7 +140,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _printable(data: bytes) -> Optional[str]:
+def _printable(data: bytes) -> str | None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

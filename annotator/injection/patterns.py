@@ -14,8 +14,6 @@ being addressed ("LLM reviewers:", "if you are an AI,", "you must").
 
 from __future__ import annotations
 
-import re
-
 # who an injection talks to: the reviewer, the AI reading the text, "you"
 _AI = (r"(?:llms?|ais?|a\.i\.|automated|automatic|machine|artificial intelligence|"
        r"(?:large )?language models?|gpt(?:-?\d\w*)?|chatgpt|claude|gemini|copilot|bots?|"

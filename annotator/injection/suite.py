@@ -20,10 +20,9 @@ Without an endpoint configured it runs against the embedded local model.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional
 
 from annotator.injection import detect as injection
 
@@ -116,28 +115,28 @@ class PairResult:
     clean_index: int
     kind: str
     title: str
-    clean_ai: Optional[int] = None
-    clean_novelty: Optional[int] = None
-    injected_ai: Optional[int] = None
-    injected_novelty: Optional[int] = None
+    clean_ai: int | None = None
+    clean_novelty: int | None = None
+    injected_ai: int | None = None
+    injected_novelty: int | None = None
     clean_flags: list[str] = field(default_factory=list)
     injected_flags: list[str] = field(default_factory=list)
-    error: Optional[str] = None
+    error: str | None = None
 
     @property
     def judged(self) -> bool:
         return self.clean_ai is not None and self.injected_ai is not None
 
     @property
-    def ai_shift(self) -> Optional[int]:
+    def ai_shift(self) -> int | None:
         return self.injected_ai - self.clean_ai if self.judged else None
 
     @property
-    def novelty_shift(self) -> Optional[int]:
+    def novelty_shift(self) -> int | None:
         return self.injected_novelty - self.clean_novelty if self.judged else None
 
 
-def pairs(n: Optional[int] = None, kinds: Optional[list[str]] = None) -> list[tuple[int, str]]:
+def pairs(n: int | None = None, kinds: list[str] | None = None) -> list[tuple[int, str]]:
     """(clean index, kind) for the first ``n`` pairs; small ``n`` still mixes kinds.
 
     Pair ``i`` takes clean abstract ``i % 10`` and kind ``(i % 10 + i // 10) % k``, so the
@@ -153,12 +152,12 @@ def pairs(n: Optional[int] = None, kinds: Optional[list[str]] = None) -> list[tu
     return out[:n] if n is not None else out
 
 
-def _mean(values: list[Optional[int]]) -> Optional[float]:
+def _mean(values: list[int | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return round(statistics.fmean(vals), 3) if vals else None
 
 
-def summarise(results: list[PairResult], *, model: str, base_url: Optional[str],
+def summarise(results: list[PairResult], *, model: str, base_url: str | None,
               prompt_ref: str) -> dict:
     """The report: mean shifts, flag counts, per kind, and every pair."""
     clean_seen: dict[int, list[str]] = {r.clean_index: r.clean_flags for r in results}
@@ -250,10 +249,10 @@ def _embedded_client_class(base):
     return EmbeddedClient
 
 
-def run_suite(*, base_url: Optional[str] = None, api_key: Optional[str] = None,
-              model: Optional[str] = None, prompt: Optional[str] = None,
-              n_pairs: Optional[int] = None, kinds: Optional[list[str]] = None,
-              concurrency: int = 4, response_format: Optional[str] = None,
+def run_suite(*, base_url: str | None = None, api_key: str | None = None,
+              model: str | None = None, prompt: str | None = None,
+              n_pairs: int | None = None, kinds: list[str] | None = None,
+              concurrency: int = 4, response_format: str | None = None,
               settings=None) -> dict:
     """Run the suite against an endpoint (the embedded local model when none is set)."""
     from annotator.jobs.annotate import endpoint

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.jobs import queue
-from annotator.judge.cache import make_cache_lookup
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import ConfigError
-from annotator.judge.client import ModelClient
-from annotator.prompts.files import Prompt, load_prompt
-from annotator.judge.ratelimit import RateLimiter
-from annotator.prompts.registry import active_version, register_prompt
+from annotator.jobs import queue
 from annotator.jobs.runner import Reporter, RunOptions, RunSummary, prepare_abstract, run_queue
+from annotator.judge.cache import make_cache_lookup
+from annotator.judge.client import ModelClient
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.judge.ratelimit import RateLimiter
+from annotator.prompts.files import Prompt, load_prompt
+from annotator.prompts.registry import active_version, register_prompt
 from annotator.settings import Settings
 from db.engine import writer
 
@@ -34,25 +34,25 @@ TYPICAL_OUTPUT_TOKENS = 120  # a judgment reply, for estimates
 
 @dataclass
 class AnnotateOptions:
-    prompt: Optional[str] = None  # NAME@VERSION; default: active or latest "score"
-    model: Optional[str] = None
+    prompt: str | None = None  # NAME@VERSION; default: active or latest "score"
+    model: str | None = None
     concurrency: int = 8
-    limit: Optional[int] = None
+    limit: int | None = None
     samples: int = 1
-    max_cost: Optional[float] = None
-    rpm: Optional[float] = None
-    tpm: Optional[float] = None
+    max_cost: float | None = None
+    rpm: float | None = None
+    tpm: float | None = None
     use_cache: bool = True
     replay: bool = False
     response_format: str = "auto"
-    eval_suite: Optional[str] = None
-    paper_ids: Optional[list[int]] = None
+    eval_suite: str | None = None
+    paper_ids: list[int] | None = None
 
 
 @dataclass
 class Endpoint:
-    base_url: Optional[str]
-    api_key: Optional[str]
+    base_url: str | None
+    api_key: str | None
     model: str
     embedded: bool = False
 
@@ -67,7 +67,7 @@ class DryRun:
     prompt_ref: str
 
 
-def resolve_prompt(engine: Engine, ref: Optional[str]) -> Prompt:
+def resolve_prompt(engine: Engine, ref: str | None) -> Prompt:
     if ref:
         return load_prompt(ref)
     active = active_version(engine, "score")
@@ -75,7 +75,7 @@ def resolve_prompt(engine: Engine, ref: Optional[str]) -> Prompt:
 
 
 @contextlib.contextmanager
-def endpoint(settings: Settings, model: Optional[str], *, replay: bool = False) -> Iterator[Endpoint]:
+def endpoint(settings: Settings, model: str | None, *, replay: bool = False) -> Iterator[Endpoint]:
     """The model endpoint to use; starts (and stops) the embedded model if none is set."""
     key = settings.api_key.get_secret_value() if settings.api_key else None
     if settings.base_url or key:
@@ -132,7 +132,7 @@ def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
 
 
 def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
-             reporter: Optional[Reporter] = None, on_endpoint=None) -> RunSummary:
+             reporter: Reporter | None = None, on_endpoint=None) -> RunSummary:
     prompt = resolve_prompt(engine, opts.prompt)
     pv = register_prompt(engine, prompt)
     with endpoint(settings, opts.model, replay=opts.replay) as ep:

@@ -26,27 +26,26 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Optional
+from datetime import UTC, datetime
 
 import openai
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
 from annotator.jobs.annotate import DEFAULT_OPENAI_MODEL, resolve_prompt
-from annotator.judge.cache import make_cache_lookup
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
-from annotator.errors import ConfigError, ModelError
-from annotator.judge.schema import parse_reply
-from annotator.judge.client import (Attempt, JudgeResult, ModelClient, build_request_body, request_hash,
-                           sendable)
 from annotator.jobs.outcomes import Outcome, save_outcomes
-from annotator.prompts.files import parse_prompt
-from annotator.provenance import code_version_string
-from annotator.prompts.registry import register_prompt
 from annotator.jobs.runner import judgment_fields, task_messages
+from annotator.judge.cache import make_cache_lookup
+from annotator.judge.client import Attempt, JudgeResult, ModelClient, build_request_body, request_hash, sendable
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.judge.schema import parse_reply
+from annotator.prompts.files import parse_prompt
+from annotator.prompts.registry import register_prompt
+from annotator.provenance import code_version_string
 from annotator.settings import Settings
 from db.engine import writer
 from db.models import Batch, BatchItem, PromptVersion
@@ -63,15 +62,15 @@ FILE_TIMEOUT_S = 600.0
 
 @dataclass
 class BatchOptions:
-    prompt: Optional[str] = None  # NAME@VERSION; default: active or latest "score"
-    model: Optional[str] = None
-    limit: Optional[int] = None  # at most this many tasks (papers)
+    prompt: str | None = None  # NAME@VERSION; default: active or latest "score"
+    model: str | None = None
+    limit: int | None = None  # at most this many tasks (papers)
     samples: int = 1
-    max_cost: Optional[float] = None  # estimated, at batch prices
+    max_cost: float | None = None  # estimated, at batch prices
     use_cache: bool = True  # judge tasks answered in llm_calls locally, never send them
     response_format: str = "auto"  # auto means json_schema (no fallback inside a batch)
-    eval_suite: Optional[str] = None
-    paper_ids: Optional[list[int]] = None
+    eval_suite: str | None = None
+    paper_ids: list[int] | None = None
     max_requests: int = MAX_REQUESTS  # lines per batch file
     max_bytes: int = MAX_BYTES  # bytes per batch file
     completion_window: str = "24h"
@@ -86,7 +85,7 @@ class SubmitSummary:
     requests: int = 0  # request lines sent
     cached: int = 0  # tasks judged from stored calls, not sent
     estimated_cost_usd: float = 0.0
-    stopped: Optional[str] = None
+    stopped: str | None = None
 
 
 @dataclass
@@ -100,7 +99,7 @@ class BatchResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    error: Optional[str] = None
+    error: str | None = None
     reasons: list[str] = field(default_factory=list)  # first few requeue reasons
 
 
@@ -133,7 +132,7 @@ def batch_options_from(opts) -> BatchOptions:
                         paper_ids=opts.paper_ids)
 
 
-def make_client(settings: Settings, base_url: Optional[str] = None) -> openai.OpenAI:
+def make_client(settings: Settings, base_url: str | None = None) -> openai.OpenAI:
     key = settings.api_key.get_secret_value() if settings.api_key else None
     url = settings.base_url or base_url
     if not url and not key:
@@ -158,7 +157,7 @@ class _Line:
 
 
 def submit_batches(engine: Engine, settings: Settings, opts: BatchOptions,
-                   on_batch: Optional[Callable[[str, int], None]] = None) -> SubmitSummary:
+                   on_batch: Callable[[str, int], None] | None = None) -> SubmitSummary:
     """Queue, claim and submit; returns what was sent. ``on_batch(batch_id, lines)``."""
     if opts.samples < 1:
         raise ConfigError("--samples must be at least 1")
@@ -250,7 +249,7 @@ def submit_batches(engine: Engine, settings: Settings, opts: BatchOptions,
     return summary
 
 
-def _from_cache(lookup, bodies: list[dict], output_model) -> Optional[list[JudgeResult]]:
+def _from_cache(lookup, bodies: list[dict], output_model) -> list[JudgeResult] | None:
     """Judge results for every sample from stored replies, or None if any is missing."""
     results = []
     for body in bodies:
@@ -300,11 +299,11 @@ def _upload(client: openai.OpenAI, group: list[_Line], pv: PromptVersion, model:
 
 
 def _record(engine: Engine, group: list[_Line], pv: PromptVersion, model: str, owner: str,
-            batch_id: str, file_id: str, base_url: Optional[str], samples: int,
+            batch_id: str, file_id: str, base_url: str | None, samples: int,
             estimate: float) -> None:
     """The batch row, its lines, and its tasks handed to the owner ``batch:<id>``."""
     task_ids = sorted({ln.task_id for ln in group})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with writer(engine).begin() as conn:
         pk = conn.execute(Batch.__table__.insert().values(
             batch_id=batch_id, prompt_version_id=pv.id, model=model, base_url=base_url,
@@ -324,7 +323,7 @@ def _record(engine: Engine, group: list[_Line], pv: PromptVersion, model: str, o
 
 
 # -- collect ----------------------------------------------------------------------
-def open_batches(engine: Engine, batch_ids: Optional[list[str]] = None) -> list[dict]:
+def open_batches(engine: Engine, batch_ids: list[str] | None = None) -> list[dict]:
     sql = "SELECT * FROM batches WHERE collected = :f"
     params: dict = {"f": False}
     if batch_ids:
@@ -341,9 +340,9 @@ def list_batches(engine: Engine) -> list[dict]:
             "JOIN prompt_versions pv ON pv.id = b.prompt_version_id ORDER BY b.id")).mappings()]
 
 
-def collect_batches(engine: Engine, settings: Settings, *, batch_ids: Optional[list[str]] = None,
-                    wait: bool = False, poll_s: float = 30.0, timeout_s: Optional[float] = None,
-                    on_poll: Optional[Callable[[list[BatchResult]], None]] = None) -> CollectSummary:
+def collect_batches(engine: Engine, settings: Settings, *, batch_ids: list[str] | None = None,
+                    wait: bool = False, poll_s: float = 30.0, timeout_s: float | None = None,
+                    on_poll: Callable[[list[BatchResult]], None] | None = None) -> CollectSummary:
     """Store the answers of finished batches; with ``wait``, poll until all are finished."""
     rows = open_batches(engine, batch_ids)
     if batch_ids:
@@ -386,12 +385,12 @@ def _poll_one(engine: Engine, client: openai.OpenAI, row: dict, settings: Settin
     if status not in TERMINAL:
         with writer(engine).begin() as conn:
             conn.execute(text("UPDATE batches SET status = :s, updated_at = :t WHERE id = :id"),
-                         {"s": status, "t": datetime.now(timezone.utc), "id": row["id"]})
+                         {"s": status, "t": datetime.now(UTC), "id": row["id"]})
         return BatchResult(row["batch_id"], status)
     return _collect_one(engine, client, row, remote, settings)
 
 
-def _download(client: openai.OpenAI, file_id: Optional[str]) -> dict[str, dict]:
+def _download(client: openai.OpenAI, file_id: str | None) -> dict[str, dict]:
     """custom_id -> output line, from one output or error file."""
     if not file_id:
         return {}
@@ -412,7 +411,7 @@ def _download(client: openai.OpenAI, file_id: Optional[str]) -> dict[str, dict]:
     return lines
 
 
-def _batch_error(remote) -> Optional[str]:
+def _batch_error(remote) -> str | None:
     errors = getattr(remote, "errors", None)
     data = getattr(errors, "data", None) or []
     parts = [f"{getattr(e, 'code', '') or ''}: {getattr(e, 'message', '') or ''}".strip(": ")
@@ -420,8 +419,8 @@ def _batch_error(remote) -> Optional[str]:
     return "; ".join(p for p in parts if p) or None
 
 
-def _attempt(item: dict, line: Optional[dict], model: str, output_model
-             ) -> tuple[Optional[Attempt], Optional[JudgeResult], str]:
+def _attempt(item: dict, line: dict | None, model: str, output_model
+             ) -> tuple[Attempt | None, JudgeResult | None, str]:
     """(the call to store, the judge result if valid, the reason if not) for one line."""
     if line is None:
         return None, None, "no result"
@@ -523,7 +522,7 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: dict, remote,
     result.prompt_tokens = sum(a.prompt_tokens for a in calls)
     result.completion_tokens = sum(a.completion_tokens for a in calls)
     result.cost_usd = sum(a.cost_usd for a in calls)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with writer(engine).begin() as conn:
         claimed = conn.execute(text(
             "UPDATE batches SET collected = :t, status = :s, updated_at = :now "

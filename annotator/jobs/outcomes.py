@@ -9,15 +9,14 @@ Used by the runner and by the Batch API collector.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from annotator.judge.client import Attempt
 from annotator.jobs.queue import ClaimedTask
+from annotator.judge.client import Attempt
 from db.engine import writer
 from db.models import Judgment, LLMCall, PromptVersion
 
@@ -28,14 +27,14 @@ class Outcome:
 
     task: ClaimedTask
     attempts: list[Attempt]
-    judgment: Optional[dict]
-    error: Optional[str]
+    judgment: dict | None
+    error: str | None
 
 
 def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, model: str,
-                  owner: str, params_json: str, code_version: str, base_url: Optional[str],
+                  owner: str, params_json: str, code_version: str, base_url: str | None,
                   demo_quality: bool = False, failed_state: str = "failed",
-                  batch_id: Optional[str] = None, conn: Optional[Connection] = None) -> set[int]:
+                  batch_id: str | None = None, conn: Connection | None = None) -> set[int]:
     """Store finished tasks in one transaction: every attempt, the judgments, the task states.
 
     Only tasks that ``owner`` still holds (checked and locked in the same
@@ -68,8 +67,8 @@ def _held(conn: Connection, task_ids: list[int], owner: str) -> set[int]:
 
 
 def _save_outcomes(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
-                   owner: str, params_json: str, code_version: str, base_url: Optional[str],
-                   demo_quality: bool, failed_state: str, batch_id: Optional[str]) -> set[int]:
+                   owner: str, params_json: str, code_version: str, base_url: str | None,
+                   demo_quality: bool, failed_state: str, batch_id: str | None) -> set[int]:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     held = _held(conn, sorted({o.task.id for o in batch}), owner)
     lost = {o.task.id for o in batch} - held

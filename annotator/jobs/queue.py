@@ -21,8 +21,8 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -46,8 +46,8 @@ class ClaimedTask:
 
 
 def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
-            paper_ids: Optional[Iterable[int]] = None, include_eval: bool = False,
-            eval_suite: Optional[str] = None) -> int:
+            paper_ids: Iterable[int] | None = None, include_eval: bool = False,
+            eval_suite: str | None = None) -> int:
     """Queue every paper that has no task for this prompt version and model."""
     now = "CURRENT_TIMESTAMP"
     where = ["NOT EXISTS (SELECT 1 FROM tasks t WHERE t.paper_id = p.id "
@@ -77,7 +77,7 @@ def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
 
 
 def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_id: int,
-          model: str, task_ids: Optional[list[int]] = None) -> list[ClaimedTask]:
+          model: str, task_ids: list[int] | None = None) -> list[ClaimedTask]:
     """Lease up to ``n`` runnable tasks (pending, or running with a lapsed lease)."""
     now = time.time()
     params = {"pv": prompt_version_id, "model": model, "now": now, "n": n,
@@ -127,7 +127,7 @@ def renew(engine: Engine, owner: str, task_ids: list[int], lease_s: float) -> No
         ), {"exp": time.time() + lease_s, "owner": owner})
 
 
-def release(engine: Engine, owner: str, task_ids: Optional[list[int]] = None) -> int:
+def release(engine: Engine, owner: str, task_ids: list[int] | None = None) -> int:
     """Give leased, unfinished tasks back (Ctrl-C, budget reached)."""
     scope = ""
     if task_ids is not None:
@@ -169,8 +169,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def retry_failed(engine: Engine, *, prompt_version_id: Optional[int] = None,
-                 model: Optional[str] = None) -> int:
+def retry_failed(engine: Engine, *, prompt_version_id: int | None = None,
+                 model: str | None = None) -> int:
     where, params = ["state = 'failed'"], {}
     if prompt_version_id is not None:
         where.append("prompt_version_id = :pv")
@@ -185,7 +185,7 @@ def retry_failed(engine: Engine, *, prompt_version_id: Optional[int] = None,
         ), params).rowcount or 0
 
 
-def version_key(version: Optional[str]) -> tuple:
+def version_key(version: str | None) -> tuple:
     """Sorts prompt versions as numbers ("2" before "10"); other text after them."""
     text_ = str(version or "")
     return (0, int(text_), "") if text_.isdigit() else (1, 0, text_)

@@ -19,18 +19,17 @@ import math
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Protocol
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.injection import detect as injection
-
-from annotator.jobs import queue
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.errors import StorageError
-from annotator.judge.client import JudgeResult, ModelClient
+from annotator.injection import detect as injection
+from annotator.jobs import queue
 from annotator.jobs.outcomes import Outcome, save_outcomes  # re-exported: batch and tests use them
+from annotator.judge.client import JudgeResult, ModelClient
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.prompts.files import Prompt
 from annotator.provenance import code_version_string
 from db.models import PromptVersion
@@ -51,13 +50,13 @@ class _Silent:
 @dataclass
 class RunOptions:
     concurrency: int = 8
-    limit: Optional[int] = None
+    limit: int | None = None
     samples: int = 1
-    max_cost: Optional[float] = None
+    max_cost: float | None = None
     lease_s: float = 120.0
     max_abstract_chars: int = 12_000
     demo_quality: bool = False
-    task_ids: Optional[list[int]] = None
+    task_ids: list[int] | None = None
 
 
 @dataclass
@@ -73,7 +72,7 @@ class RunSummary:
     cost_usd: float = 0.0
     wall_s: float = 0.0
     lost: int = 0  # finished tasks not stored: their lease had passed to another worker
-    stopped: Optional[str] = None  # why the run ended early, if it did
+    stopped: str | None = None  # why the run ended early, if it did
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -129,7 +128,7 @@ def _median_judgment(results: list[JudgeResult]) -> dict:
 
 class Runner:
     def __init__(self, engine: Engine, client: ModelClient, prompt: Prompt,
-                 pv: PromptVersion, options: RunOptions, reporter: Optional[Reporter] = None):
+                 pv: PromptVersion, options: RunOptions, reporter: Reporter | None = None):
         self.engine, self.client, self.prompt, self.pv = engine, client, prompt, pv
         self.opts = options
         self.reporter = reporter or _Silent()
@@ -138,8 +137,8 @@ class Runner:
         self._in_flight: set[int] = set()
         self._calls: set[asyncio.Future] = set()  # judge calls running now
         self._reserved = 0.0  # estimated cost of requests in flight
-        self._stop: Optional[str] = None
-        self._error: Optional[BaseException] = None  # raised by a worker; re-raised by run()
+        self._stop: str | None = None
+        self._error: BaseException | None = None  # raised by a worker; re-raised by run()
         self._results: asyncio.Queue = asyncio.Queue()
         self._params = prompt.meta.params.model_dump(exclude_none=True)
         self._provenance = {"code_version": code_version_string(),
@@ -236,7 +235,7 @@ class Runner:
             if outcome is not None:
                 await self._results.put(outcome)
 
-    async def _judge(self, task: queue.ClaimedTask) -> Optional[_Outcome]:
+    async def _judge(self, task: queue.ClaimedTask) -> _Outcome | None:
         messages, cut = task_messages(self.prompt, task.title, task.abstract,
                                       self.opts.max_abstract_chars)
         estimate = cost_usd(self.client.model, estimate_messages_tokens(messages),
@@ -343,7 +342,7 @@ class Runner:
 
 
 async def run_queue(engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,
-                    options: RunOptions, reporter: Optional[Reporter] = None) -> RunSummary:
+                    options: RunOptions, reporter: Reporter | None = None) -> RunSummary:
     try:
         return await Runner(engine, client, prompt, pv, options, reporter).run()
     finally:

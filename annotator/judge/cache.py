@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 
-def make_cache_lookup(engine: Engine) -> Callable[[str], Optional[str]]:
+def make_cache_lookup(engine: Engine) -> Callable[[str], str | None]:
     """A function from request hash to the last valid stored reply, or None.
 
     It blocks on the database, so async callers run it in a thread
@@ -17,7 +17,7 @@ def make_cache_lookup(engine: Engine) -> Callable[[str], Optional[str]]:
     sql = text("SELECT response_text FROM llm_calls WHERE request_hash = :h "
                "AND outcome IN ('ok', 'cached') ORDER BY id DESC LIMIT 1")
 
-    def lookup(request_hash: str) -> Optional[str]:
+    def lookup(request_hash: str) -> str | None:
         with engine.connect() as conn:
             row = conn.execute(sql, {"h": request_hash}).first()
         return row[0] if row else None

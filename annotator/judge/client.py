@@ -21,9 +21,10 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 import httpx
 import openai
@@ -31,10 +32,10 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, estimate_tokens
 from annotator.errors import ReplayMiss
-from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
+from annotator.judge.prices import cost_usd, estimate_messages_tokens, estimate_tokens
 from annotator.judge.ratelimit import RateLimiter
+from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
@@ -46,23 +47,23 @@ class Attempt:
     request_hash: str
     request_json: str
     outcome: str  # ok | invalid | http_error | timeout | connection | cached
-    response_text: Optional[str] = None
-    error: Optional[str] = None
-    status_code: Optional[int] = None
+    response_text: str | None = None
+    error: str | None = None
+    status_code: int | None = None
     attempt: int = 1
     reask: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
     cost_usd: float = 0.0
-    wait_s: Optional[float] = None  # the wait chosen before retrying (before wait_scale)
+    wait_s: float | None = None  # the wait chosen before retrying (before wait_scale)
 
 
 @dataclass
 class JudgeResult:
-    judgment: Optional[BaseModel]
+    judgment: BaseModel | None
     attempts: list[Attempt] = field(default_factory=list)
-    error: Optional[str] = None
+    error: str | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -80,7 +81,7 @@ class JudgeResult:
 class _Transient(Exception):
     """A failed HTTP attempt worth retrying."""
 
-    def __init__(self, attempt: Attempt, retry_after: Optional[float] = None):
+    def __init__(self, attempt: Attempt, retry_after: float | None = None):
         super().__init__(attempt.error)
         self.attempt = attempt
         self.retry_after = retry_after
@@ -97,7 +98,7 @@ def request_hash(body: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _retry_after(response: Optional[httpx.Response]) -> Optional[float]:
+def _retry_after(response: httpx.Response | None) -> float | None:
     if response is None:
         return None
     headers = response.headers
@@ -118,7 +119,7 @@ def _retry_after(response: Optional[httpx.Response]) -> Optional[float]:
             return None
 
 
-def response_format_for(mode: str, output_model: type[BaseModel]) -> Optional[dict]:
+def response_format_for(mode: str, output_model: type[BaseModel]) -> dict | None:
     schema = strict_json_schema(output_model)
     if mode == "json_schema":
         return {"type": "json_schema",
@@ -164,15 +165,15 @@ class ModelClient:
         self,
         *,
         model: str,
-        base_url: Optional[str] = None,
-        api_key: Optional[str] = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
         timeout_s: float = 60.0,
         max_attempts: int = 6,
         max_reasks: int = 2,
         max_wait_s: float = 30.0,
         response_format: str = "auto",
-        limiter: Optional[RateLimiter] = None,
-        cache_lookup: Optional[Callable[[str], Optional[str]]] = None,
+        limiter: RateLimiter | None = None,
+        cache_lookup: Callable[[str], str | None] | None = None,
         replay: bool = False,
         max_connections: int = 256,
     ):
@@ -234,7 +235,7 @@ class ModelClient:
         return result
 
     async def _send_with_retries(self, convo, output_model, params, sample, reask,
-                                 result: JudgeResult) -> Optional[Attempt]:
+                                 result: JudgeResult) -> Attempt | None:
         while True:
             # the format this body asks for (no await in between): see _fall_back_format
             mode = self.mode
@@ -294,7 +295,7 @@ class ModelClient:
             self.mode = order[order.index(used) + 1]
         return order.index(self.mode) > order.index(used)
 
-    async def _from_cache(self, h: str, body: dict, reask: int) -> Optional[Attempt]:
+    async def _from_cache(self, h: str, body: dict, reask: int) -> Attempt | None:
         if self.cache_lookup is None and not self.replay:
             return None
         # a database query: run it off the event loop so other workers keep going

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 import httpx
 
@@ -167,7 +166,7 @@ class LocalModelServer:
 
     def __init__(
         self,
-        port: Optional[int] = None,
+        port: int | None = None,
         n_ctx: int = 4096,
         threads: int = 1,
         n_batch: int = 512,
@@ -178,9 +177,9 @@ class LocalModelServer:
         self.threads = max(1, int(threads))
         self.n_batch = n_batch
         self.startup_timeout_s = startup_timeout_s
-        self.model_path: Optional[Path] = None
-        self.log_path: Optional[Path] = None
-        self._proc: Optional[subprocess.Popen] = None
+        self.model_path: Path | None = None
+        self.log_path: Path | None = None
+        self._proc: subprocess.Popen | None = None
         self._log = None
 
     @property
@@ -206,7 +205,7 @@ class LocalModelServer:
             "--verbose", "false",
         ]
 
-    def start(self) -> "LocalModelServer":
+    def start(self) -> LocalModelServer:
         self.model_path = gguf_path()
         if self.port is None:
             self.port = _free_port()
@@ -273,7 +272,7 @@ class LocalModelServer:
         if not keep_log and self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "LocalModelServer":
+    def __enter__(self) -> LocalModelServer:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:

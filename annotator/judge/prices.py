@@ -17,7 +17,6 @@ import logging
 import os
 import re
 from functools import lru_cache
-from typing import Optional
 
 from annotator.errors import ConfigError
 
@@ -61,7 +60,7 @@ def prices() -> dict[str, tuple[float, float]]:
     return _load_prices(os.environ.get("ANNOTATOR_PRICES"))
 
 
-def known_price(model: str) -> Optional[tuple[float, float]]:
+def known_price(model: str) -> tuple[float, float] | None:
     """The model's price: its own entry, or its base model's for a dated snapshot; else None."""
     table = prices()
     if model in table:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Optional
 
 
 class RateLimiter:
-    def __init__(self, rpm: Optional[float] = None, tpm: Optional[float] = None):
+    def __init__(self, rpm: float | None = None, tpm: float | None = None):
         self.rpm, self.tpm = rpm, tpm
         self._lock = asyncio.Lock()
         self._next_request = 0.0  # monotonic time the next request may start

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, TextIO
+from typing import TextIO
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -27,10 +28,10 @@ DEFAULT_GROUPS = ("prompt", "model", "day", "mode")
 
 @dataclass
 class CostRow:
-    prompt: Optional[str] = None  # NAME@VERSION ("-" for calls made outside a prompt version)
-    model: Optional[str] = None
-    day: Optional[str] = None  # YYYY-MM-DD (UTC)
-    mode: Optional[str] = None  # sync | batch
+    prompt: str | None = None  # NAME@VERSION ("-" for calls made outside a prompt version)
+    model: str | None = None
+    day: str | None = None  # YYYY-MM-DD (UTC)
+    mode: str | None = None  # sync | batch
     calls: int = 0  # stored rows: HTTP attempts plus cache hits
     http: int = 0  # requests that went to the endpoint (cache hits excluded)
     cached: int = 0
@@ -61,8 +62,8 @@ def _day_sql(engine: Engine) -> str:
 
 
 def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
-                prompt: Optional[str] = None, model: Optional[str] = None,
-                since: Optional[date] = None, until: Optional[date] = None) -> CostReport:
+                prompt: str | None = None, model: str | None = None,
+                since: date | None = None, until: date | None = None) -> CostReport:
     """Sums over ``llm_calls`` grouped by ``by`` (any of prompt, model, day, mode).
 
     ``prompt`` is NAME or NAME@VERSION; ``since``/``until`` are inclusive UTC days.
@@ -167,7 +168,7 @@ def render_rich(report: CostReport, console) -> None:
         table.add_column(header, justify="right", overflow="fold")
     table.add_column("cost", justify="right", overflow="fold")
 
-    def cells(r: CostRow, label: Optional[str] = None) -> list[str]:
+    def cells(r: CostRow, label: str | None = None) -> list[str]:
         out = [("total" if i == 0 else "") if label else str(getattr(r, g) or "")
                for i, g in enumerate(report.by)]
         for name, _ in _SHOWN:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -29,7 +29,7 @@ class PromptDiff:
     text_diff: str  # unified diff of the two files ("" when equal)
     params: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # changed only
     meta: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # description, variables
-    output: Optional[tuple[str, str]] = None  # output schema names, when they differ
+    output: tuple[str, str] | None = None  # output schema names, when they differ
     schema_diff: str = ""  # unified diff of the two JSON schemas ("" when equal)
     same_requests: bool = False  # system + user templates, params and schema all equal
 
@@ -55,7 +55,7 @@ def expand_ref(ref: str, like: str) -> str:
     return ref
 
 
-def resolve(ref: str, engine: Optional[Engine] = None) -> Prompt:
+def resolve(ref: str, engine: Engine | None = None) -> Prompt:
     """The prompt file for ``ref``; else the text stored when that version was used."""
     try:
         return load_prompt(ref)
@@ -83,7 +83,7 @@ def _unified(a: str, b: str, name_a: str, name_b: str, context: int = 3) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
 
 
-def diff_prompts(ref_a: str, ref_b: str, *, engine: Optional[Engine] = None,
+def diff_prompts(ref_a: str, ref_b: str, *, engine: Engine | None = None,
                  context: int = 3) -> PromptDiff:
     a = resolve(ref_a, engine)
     b = resolve(expand_ref(ref_b, a.ref), engine)

@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 from string import Template
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -37,9 +37,9 @@ class ModelParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     temperature: float = Field(default=0.0, ge=0, le=2)
-    top_p: Optional[float] = Field(default=None, gt=0, le=1)
+    top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: int = Field(default=400, gt=0, le=32_000)
-    seed: Optional[int] = None
+    seed: int | None = None
 
 
 class PromptMeta(BaseModel):
@@ -67,7 +67,7 @@ class Prompt(BaseModel):
     user: str
     text: str
     content_hash: str
-    path: Optional[str] = None
+    path: str | None = None
 
     @property
     def name(self) -> str:
@@ -100,7 +100,7 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()
 
 
-def _where(path: str, line: Optional[int], field: Optional[str]) -> str:
+def _where(path: str, line: int | None, field: str | None) -> str:
     """``path:line, field 'x'``, the way input errors name a place elsewhere."""
     where = f"{path}:{line}" if line is not None else path
     return f"{where}, field '{field}'" if field else where
@@ -122,7 +122,7 @@ def split_front_matter(text: str, path: str = "<string>") -> tuple[str, str]:
                       "by a line reading '---'")
 
 
-def _key_path_at(front: str, index: int) -> Optional[str]:
+def _key_path_at(front: str, index: int) -> str | None:
     """The dotted key (``params.temperature``) in force at 0-based front-matter line ``index``."""
     stack: list[tuple[int, str]] = []
     for line in front.splitlines()[: index + 1]:
@@ -136,7 +136,7 @@ def _key_path_at(front: str, index: int) -> Optional[str]:
     return ".".join(key for _, key in stack) or None
 
 
-def _key_line(front: str, loc: tuple[Any, ...]) -> Optional[int]:
+def _key_line(front: str, loc: tuple[Any, ...]) -> int | None:
     """0-based front-matter line of the key at ``loc`` (or of its nearest present parent)."""
     node, line = yaml.compose(front), None
     for part in loc:
@@ -221,7 +221,7 @@ def list_prompts(directory: Path | None = None) -> list[Prompt]:
     return sorted(found, key=lambda p: (p.name, p.version))
 
 
-def parse_ref(ref: str) -> tuple[str, Optional[int]]:
+def parse_ref(ref: str) -> tuple[str, int | None]:
     """``"score@2"`` -> ("score", 2); ``"score"`` -> ("score", None)."""
     name, _, version = ref.partition("@")
     if not version:

@@ -17,7 +17,6 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from sqlalchemy import text
@@ -40,13 +39,13 @@ class FieldStats:
     mean_shift: float  # mean of (B - A)
     median_shift: float  # median of (B - A)
     mean_abs_shift: float
-    sd_shift: Optional[float]  # sample standard deviation of the shifts (n - 1)
-    spearman: Optional[float]  # None when undefined (fewer than 2 papers, or a constant side)
-    kendall: Optional[float]  # tau-b
+    sd_shift: float | None  # sample standard deviation of the shifts (n - 1)
+    spearman: float | None  # None when undefined (fewer than 2 papers, or a constant side)
+    kendall: float | None  # tau-b
     moved: int  # papers with |B - A| > threshold
     share_moved: float
-    spread_a: Optional[float] = None  # mean sampling spread (pstdev of K samples) of A
-    spread_b: Optional[float] = None
+    spread_a: float | None = None  # mean sampling spread (pstdev of K samples) of A
+    spread_b: float | None = None
     n_spread_a: int = 0  # papers with a sampled judgment under A
     n_spread_b: int = 0
     n_noise_checked: int = 0  # papers with a spread under A or B
@@ -102,7 +101,7 @@ def _undefined(x: np.ndarray, y: np.ndarray) -> bool:
     return len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0
 
 
-def spearman(x, y) -> Optional[float]:
+def spearman(x, y) -> float | None:
     from scipy.stats import spearmanr
 
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -113,7 +112,7 @@ def spearman(x, y) -> Optional[float]:
         return float(spearmanr(x, y).statistic)
 
 
-def kendall(x, y) -> Optional[float]:
+def kendall(x, y) -> float | None:
     """Kendall's tau-b (ties counted on both sides), O(n log n)."""
     from scipy.stats import kendalltau
 
@@ -125,7 +124,7 @@ def kendall(x, y) -> Optional[float]:
         return float(kendalltau(x, y, variant="b").statistic)
 
 
-def _mean_or_none(values: list) -> Optional[float]:
+def _mean_or_none(values: list) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.mean(vals)) if vals else None
 
@@ -177,7 +176,7 @@ def _version_id(conn, ref: str) -> int:
     return row[0]
 
 
-def _pick_model(conn, pv_a: int, pv_b: int, model: Optional[str], a: str, b: str) -> str:
+def _pick_model(conn, pv_a: int, pv_b: int, model: str | None, a: str, b: str) -> str:
     rows = conn.execute(text(
         "SELECT ja.model, COUNT(*) FROM judgments ja JOIN judgments jb ON jb.paper_id = ja.paper_id "
         "AND jb.model = ja.model AND jb.prompt_version_id = :b WHERE ja.prompt_version_id = :a "
@@ -195,7 +194,7 @@ def _pick_model(conn, pv_a: int, pv_b: int, model: Optional[str], a: str, b: str
 _JCOLS = "j.ai_score, j.novelty, j.rationale, j.ai_score_spread, j.novelty_spread"
 
 
-def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: Optional[str] = None,
+def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | None = None,
                      threshold: float = 10.0, top: int = 10) -> Comparison:
     ref_b = expand_ref(ref_b, ref_a)
     with engine.connect() as conn:

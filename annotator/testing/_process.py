@@ -44,7 +44,7 @@ class ControlMixin:
     def requests(self, path: str | None = None) -> list[dict]:  # pragma: no cover
         raise NotImplementedError
 
-    def start(self) -> "ControlMixin":  # pragma: no cover
+    def start(self) -> ControlMixin:  # pragma: no cover
         raise NotImplementedError
 
     def stop(self) -> None:  # pragma: no cover
@@ -71,7 +71,7 @@ class FakeServerProcess(ControlMixin):
         self.proc: subprocess.Popen | None = None
         self._http: httpx.Client | None = None
 
-    def start(self) -> "FakeServerProcess":
+    def start(self) -> FakeServerProcess:
         cmd = [sys.executable, "-m", "annotator.testing.fakeserver",
                "--host", self.host, "--port", str(self.req_port)]
         if self.config_kwargs:

@@ -208,7 +208,7 @@ class FakeServer(ControlMixin):
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-openai",
                                         daemon=True)
