@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from annotator.biblio import author_profile, leaderboard
 from annotator.biblio.hindex import h_index
+from annotator.biblio.profiles import author_profile, leaderboard
 from db import open_db
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_profiles.py"

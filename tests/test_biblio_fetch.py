@@ -12,8 +12,8 @@ import pytest
 from conftest import SEED_PAGE
 from typer.testing import CliRunner
 
-from annotator.biblio import author_profile
 from annotator.biblio.fetch import FetchError, OpenAlexClient, Spacer, choose_author, fetch_author
+from annotator.biblio.profiles import author_profile
 from annotator.ingest import ingest_paths
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"

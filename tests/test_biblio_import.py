@@ -9,8 +9,9 @@ import pytest
 from conftest import SEED_PAGE
 from sqlalchemy import text
 
-from annotator.biblio import author_profile, import_paths, link_feed_pages
 from annotator.biblio.match import Matcher
+from annotator.biblio.profiles import author_profile
+from annotator.biblio.save import import_paths, link_feed_pages
 from annotator.biblio.sources import AuthorMetrics, PaperMetrics
 from annotator.export import iter_papers
 from annotator.ingest import ingest_paths

@@ -10,8 +10,9 @@ from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures)
 from conftest import SEED_PAGE
 from sqlalchemy import text
 
-from annotator.biblio import author_profile, import_paths, leaderboard, link_feed_pages
+from annotator.biblio.profiles import author_profile, leaderboard
 from annotator.biblio.report import biblio_report
+from annotator.biblio.save import import_paths, link_feed_pages
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings

@@ -11,7 +11,8 @@ from conftest import SEED_PAGE
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from annotator.biblio import author_profile, import_paths, leaderboard, link_feed_pages
+from annotator.biblio.profiles import author_profile, leaderboard
+from annotator.biblio.save import import_paths, link_feed_pages
 from annotator.errors import InputError, PromptError
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate

@@ -11,9 +11,9 @@ import pytest
 from scipy.stats import pearsonr, rankdata, spearmanr
 from typer.testing import CliRunner
 
-from annotator.biblio import import_paths
 from annotator.biblio.bootstrap import pooled_within, spearman_ci
 from annotator.biblio.report import biblio_report
+from annotator.biblio.save import import_paths
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 

@@ -30,11 +30,12 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from annotator import __version__
-from annotator.biblio.importers import openalex_author, openalex_work
+from annotator.biblio.apijson import openalex_author, openalex_work
 from annotator.biblio.save import ImportReport, import_bundle
 from annotator.biblio.sources import Bundle, short_openalex, short_orcid
 from annotator.errors import AnnotatorError, InputError
 from annotator.ingest.records import normalise_name
+from annotator.ingest.store import ingest_paths
 
 DEFAULT_BASE_URL = "https://api.openalex.org"
 PER_PAGE = 200
@@ -244,8 +245,6 @@ def fetch_author(engine, *, name: str | None = None, orcid: str | None = None,
             if save_dir:
                 saved = [str(author_path), str(works_path)]
             if ingest:
-                from annotator.ingest import ingest_paths
-
                 summary = ingest_paths(engine, [works_path], "openalex")
                 ingested = {"new": summary.new, "updated": summary.updated,
                             "unchanged": summary.unchanged, "rejected": summary.rejected}

@@ -4,18 +4,7 @@ Each reader takes a path and returns a :class:`Bundle` of author and paper metri
 JSON files may hold one object, a list, an API page (OpenAlex ``{"meta", "results"}``,
 Semantic Scholar ``{"data": [...]}``) or one object per line.
 
-OpenAlex (``/authors/{id}``, ``/authors?search=``, ``/works?filter=author.id:``):
-  author: ``id``, ``display_name``, ``orcid``, ``summary_stats.h_index``,
-  ``cited_by_count``, ``works_count``, ``updated_date`` (-> ``as_of``),
-  ``topics[0]``/``x_concepts[0]`` (-> primary category).
-  work: ``id``, ``title``/``display_name``, ``doi``, ``ids``, ``publication_year``,
-  ``cited_by_count``, ``authorships[].author.id`` (-> the work belongs to that author).
-Semantic Scholar (Graph API ``/author/{id}``, ``/author/search``, ``/author/{id}/papers``,
-``/paper/batch``):
-  author: ``authorId``, ``name``, ``externalIds.ORCID``, ``hIndex``, ``citationCount``,
-  ``paperCount``, nested ``papers`` (each belongs to the author).
-  paper: ``paperId``, ``title``, ``externalIds.DOI``/``ArXiv``, ``year``,
-  ``citationCount``, ``influentialCitationCount``, ``authors[].authorId``.
+OpenAlex and Semantic Scholar JSON: see ``apijson``.
 CSV: see :data:`AUTHOR_COLUMNS` and :data:`PAPER_COLUMNS`; a file with any paper
 identifier column (``title``, ``doi``, ``arxiv_id``, ``s2_paper_id``, ``external_id``)
 holds papers, otherwise authors. Unknown columns are an error (columns named
@@ -28,14 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from annotator.biblio.apijson import first_error, load_json, read_openalex, read_s2, sniff_json_source
 from annotator.biblio.sources import (
     AuthorMetrics,
     Bundle,
@@ -46,209 +35,9 @@ from annotator.biblio.sources import (
     short_orcid,
 )
 from annotator.errors import InputError
+from annotator.ingest.feedpage import PageHeader, looks_like_feedpage, read_feedpage
 
 IMPORT_SOURCES = ("openalex", "s2", "csv", "feedpage")
-SOURCE_NAMES = {"openalex": "openalex", "s2": "semanticscholar", "semanticscholar": "semanticscholar",
-                "csv": "csv", "feedpage": "feedpage"}
-
-
-# -- JSON containers ---------------------------------------------------------------
-def _load_json(path: Path) -> list[Any]:
-    """The objects in a JSON file: unwraps API pages and lists; JSON lines allowed."""
-    try:
-        text = path.read_text(encoding="utf-8").lstrip("\ufeff")
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    try:
-        docs = [json.loads(text)]
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":
-            raise InputError(f"not valid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
-        docs = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    docs.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise InputError(f"not valid JSON: {err.msg}", path=str(path),
-                                     line=lineno) from None
-    out: list[Any] = []
-    for doc in docs:
-        out += unwrap(doc)
-    return out
-
-
-def unwrap(doc: Any) -> list[Any]:
-    if isinstance(doc, list):
-        return [x for item in doc for x in unwrap(item)]
-    if isinstance(doc, dict):
-        for key in ("results", "data"):  # OpenAlex page, Semantic Scholar page
-            if isinstance(doc.get(key), list) and ("meta" in doc or key == "data"):
-                return list(doc[key])
-    return [doc]
-
-
-def sniff_json_source(objects: list[Any]) -> str | None:
-    for obj in objects[:50]:
-        if not isinstance(obj, dict):
-            continue
-        if any(k in obj for k in ("authorId", "paperId", "hIndex", "citationCount")):
-            return "s2"
-        ident = str(obj.get("id") or "")
-        if "openalex.org" in ident or any(k in obj for k in ("summary_stats", "cited_by_count",
-                                                              "authorships", "works_count")):
-            return "openalex"
-    return None
-
-
-# -- OpenAlex ----------------------------------------------------------------------
-def _as_of(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
-    except ValueError:
-        try:
-            return date.fromisoformat(str(value)[:10])
-        except ValueError:
-            return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    return None
-
-
-def is_openalex_author(obj: dict) -> bool:
-    ident = short_openalex(obj.get("id")) or ""
-    return ident.startswith("A") or ("summary_stats" in obj and "authorships" not in obj)
-
-
-def openalex_author(obj: dict, ref: str) -> AuthorMetrics:
-    stats = obj.get("summary_stats") if isinstance(obj.get("summary_stats"), dict) else {}
-    ids = obj.get("ids") if isinstance(obj.get("ids"), dict) else {}
-    topics = obj.get("topics") or obj.get("x_concepts") or []
-    category = None
-    if topics and isinstance(topics[0], dict):
-        category = ((topics[0].get("field") or {}).get("display_name")
-                    if isinstance(topics[0].get("field"), dict) else None) or topics[0].get("display_name")
-    ident = short_openalex(obj.get("id"))
-    return AuthorMetrics(
-        source="openalex", ref=f"{ref}: openalex author {ident or '?'}",
-        name=obj.get("display_name") or None, openalex_id=ident,
-        orcid=short_orcid(obj.get("orcid") or ids.get("orcid")),
-        primary_category=category,
-        h_index=_int(stats.get("h_index")), citations=_int(obj.get("cited_by_count")),
-        works_count=_int(obj.get("works_count")), as_of=_as_of(obj.get("updated_date")))
-
-
-def openalex_work(obj: dict, ref: str) -> PaperMetrics:
-    ids = obj.get("ids") if isinstance(obj.get("ids"), dict) else {}
-    ident = short_openalex(obj.get("id") or ids.get("openalex"))
-    arxiv = ids.get("arxiv")
-    if not arxiv:
-        for loc in obj.get("locations") or []:
-            url = str((loc or {}).get("landing_page_url") or "")
-            if "arxiv.org/abs/" in url:
-                arxiv = url.split("arxiv.org/abs/", 1)[1]
-                break
-    authorships = [a for a in obj.get("authorships") or [] if isinstance(a, dict)]
-    first = next((a for a in authorships if a.get("author_position") == "first"),
-                 authorships[0] if authorships else None)
-    first_name = ((first or {}).get("author") or {}).get("display_name") if first else None
-    author_ids = [f"openalex:{short_openalex((a.get('author') or {}).get('id'))}"
-                  for a in authorships if (a.get("author") or {}).get("id")]
-    return PaperMetrics(
-        source="openalex", ref=f"{ref}: openalex work {ident or '?'}",
-        title=obj.get("title") or obj.get("display_name") or None,
-        doi=short_doi(obj.get("doi") or ids.get("doi")), arxiv_id=short_arxiv(arxiv),
-        openalex_id=ident, year=_int(obj.get("publication_year")), first_author=first_name,
-        citations=_int(obj.get("cited_by_count")), author_ids=author_ids,
-        as_of=_as_of(obj.get("updated_date")))
-
-
-def read_openalex(path: Path) -> Bundle:
-    return openalex_bundle(_load_json(path), str(path))
-
-
-def openalex_bundle(objects: list[Any], where: str) -> Bundle:
-    bundle = Bundle(source="openalex")
-    for i, obj in enumerate(objects, start=1):
-        ref = f"{where} item {i}"
-        if not isinstance(obj, dict):
-            bundle.errors.append(f"{ref}: expected an OpenAlex author or work object")
-            continue
-        try:
-            if is_openalex_author(obj):
-                bundle.authors.append(openalex_author(obj, where))
-            else:
-                bundle.papers.append(openalex_work(obj, where))
-        except ValidationError as exc:
-            bundle.errors.append(f"{ref}: {_first_error(exc)}")
-    return bundle
-
-
-# -- Semantic Scholar --------------------------------------------------------------
-def s2_paper(obj: dict, ref: str, claimed_by: int | None = None) -> PaperMetrics:
-    ext = obj.get("externalIds") if isinstance(obj.get("externalIds"), dict) else {}
-    authors = [a for a in obj.get("authors") or [] if isinstance(a, dict)]
-    pid = obj.get("paperId") or None
-    return PaperMetrics(
-        source="semanticscholar", ref=f"{ref}: s2 paper {pid or '?'}",
-        title=obj.get("title") or None, doi=short_doi(ext.get("DOI")),
-        arxiv_id=short_arxiv(ext.get("ArXiv")), s2_id=pid, year=_int(obj.get("year")),
-        first_author=authors[0].get("name") if authors else None,
-        citations=_int(obj.get("citationCount")),
-        influential_citations=_int(obj.get("influentialCitationCount")),
-        author_ids=[f"s2:{a['authorId']}" for a in authors if a.get("authorId")],
-        claimed_by=claimed_by)
-
-
-def s2_author(obj: dict, ref: str) -> AuthorMetrics:
-    ext = obj.get("externalIds") if isinstance(obj.get("externalIds"), dict) else {}
-    orcid = ext.get("ORCID")
-    aid = obj.get("authorId") or None
-    return AuthorMetrics(
-        source="semanticscholar", ref=f"{ref}: s2 author {aid or '?'}",
-        name=obj.get("name") or None, s2_id=str(aid) if aid else None,
-        orcid=short_orcid(orcid[0] if isinstance(orcid, list) and orcid else orcid),
-        h_index=_int(obj.get("hIndex")), citations=_int(obj.get("citationCount")),
-        works_count=_int(obj.get("paperCount")))
-
-
-def read_s2(path: Path) -> Bundle:
-    return s2_bundle(_load_json(path), str(path))
-
-
-def s2_bundle(objects: list[Any], where: str) -> Bundle:
-    bundle = Bundle(source="semanticscholar")
-    for i, obj in enumerate(objects, start=1):
-        ref = f"{where} item {i}"
-        if obj is None:  # the batch endpoints answer null for an unknown id
-            bundle.errors.append(f"{ref}: null (an id Semantic Scholar did not know)")
-            continue
-        if not isinstance(obj, dict):
-            bundle.errors.append(f"{ref}: expected a Semantic Scholar author or paper object")
-            continue
-        try:
-            if "authorId" in obj and "paperId" not in obj:
-                bundle.authors.append(s2_author(obj, where))
-                owner = len(bundle.authors) - 1
-                for paper in obj.get("papers") or []:
-                    if isinstance(paper, dict):
-                        bundle.papers.append(s2_paper(paper, where, claimed_by=owner))
-            else:
-                bundle.papers.append(s2_paper(obj, where))
-        except ValidationError as exc:
-            bundle.errors.append(f"{ref}: {_first_error(exc)}")
-    return bundle
 
 
 # -- CSV ---------------------------------------------------------------------------
@@ -334,7 +123,7 @@ def read_csv_metrics(path: Path) -> Bundle:
                         values[field] = value
             (bundle.papers if kind == "papers" else bundle.authors).append(model(**values))
         except ValueError as exc:
-            msg = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            msg = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
             field = name if not isinstance(exc, ValidationError) else None
             bundle.errors.append(str(InputError(msg, path=where, line=lineno, field=field)))
     return bundle
@@ -343,8 +132,6 @@ def read_csv_metrics(path: Path) -> Bundle:
 # -- the feed page -----------------------------------------------------------------
 def read_feedpage_header(path: Path) -> Bundle:
     """The page's author numbers, and its papers (which belong to that author)."""
-    from annotator.ingest.feedpage import PageHeader, read_feedpage
-
     bundle = Bundle(source="feedpage")
     owner: int | None = None
     for item in read_feedpage(path):
@@ -385,14 +172,11 @@ def detect_source(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     if head.startswith(("{", "[")):
-        found = sniff_json_source(_load_json(path))
+        found = sniff_json_source(load_json(path))
         if found:
             return found
-    else:
-        from annotator.ingest.feedpage import looks_like_feedpage
-
-        if looks_like_feedpage(head):
-            return "feedpage"
+    elif looks_like_feedpage(head):
+        return "feedpage"
     raise InputError("cannot tell the source of this file; pass --source "
                      f"({', '.join(IMPORT_SOURCES)})", path=str(path))
 
@@ -409,10 +193,3 @@ def read_bundle(path: Path | str, source: str | None = None) -> Bundle:
             raise InputError(f"unknown source {source!r}; choose one of {', '.join(IMPORT_SOURCES)}",
                              path=str(path))
     return READERS[source or detect_source(path)](path)
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err["loc"])
-    return f"field '{loc}': {err['msg']}" if loc else err["msg"]
-

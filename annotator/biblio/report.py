@@ -48,23 +48,15 @@ from sqlalchemy.engine import Engine
 from annotator.biblio import snapshots as S
 from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman, spearman_ci
 from annotator.biblio.match import year_of as _year
+from annotator.biblio.scatter import Points, scatter_plots
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
 from annotator.evaluation.items import data_hash
+from annotator.evaluation.suites import load_suite
 from annotator.ingest.records import normalise_text
+from annotator.provenance import code_version
 
 MIN_YEAR_N = 3  # fewer papers than this in a year: no per-year rho
-
-
-@dataclass
-class Points:
-    """The pairs behind one correlation, kept for the plots."""
-
-    x: list[float] = field(default_factory=list)
-    y: list[float] = field(default_factory=list)
-    group: list[Any] = field(default_factory=list)
-    x_label: str = ""
-    y_label: str = ""
 
 
 @dataclass
@@ -81,9 +73,7 @@ class BiblioReport:
         path.write_text(to_markdown(self.data, relative_to=path.parent), encoding="utf-8")
 
     def write_pngs(self, folder: Path | str) -> list[str]:
-        from annotator.biblio.scatter import scatter_plots
-
-        paths = scatter_plots(self, Path(folder))
+        paths = scatter_plots(self.points, self.data, Path(folder))
         self.data["plots"] = paths
         return paths
 
@@ -248,12 +238,8 @@ def biblio_report(engine: Engine | None = None, *, data: Path | str | None = Non
                   min_papers: int = 3, metrics_source: str | None = None,
                   n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> BiblioReport:
     """The correlation report; see the module docstring. ``data``/``suite_file``: file mode."""
-    from annotator.provenance import code_version
-
     spec = _file_spec(data, suite_file, score_field, id_field, year_field, citations_field)
     if spec is not None and keep_zero_citations is None and suite_file is not None:
-        from annotator.evaluation.suites import load_suite
-
         cit = load_suite(suite_file).citations
         keep_zero_citations = not cit.zero_is_missing if cit else False
     keep_zero = bool(keep_zero_citations)
@@ -264,7 +250,7 @@ def biblio_report(engine: Engine | None = None, *, data: Path | str | None = Non
     out: dict = {
         "kind": "biblio_report",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code_version": code_version(),
+        "code_version": code_version().model_dump(),
         "settings": {"n_boot": n_boot, "seed": seed, "level": 0.95, "min_papers": min_papers,
                      "zero_citations": "kept" if keep_zero else "missing",
                      "metrics_source": metrics_source, "min_year_n": MIN_YEAR_N},
@@ -304,8 +290,6 @@ def _file_spec(data, suite_file, score_field, id_field, year_field, citations_fi
         return None
     spec = FileSpec(path=Path(data) if data else Path())
     if suite_file is not None:
-        from annotator.evaluation.suites import load_suite
-
         suite = load_suite(suite_file)
         spec.path = Path(data) if data else suite.data_path
         spec.id_field, spec.title_field = suite.fields.id, suite.fields.title

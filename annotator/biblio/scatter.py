@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from annotator.biblio.report import BiblioReport
+from typing import Any
 
 NAMES = {"papers": "score_vs_citations.png", "authors": "author_score_vs_hindex.png"}
 
 
-def _title(section: dict) -> str:
+@dataclass
+class Points:
+    """The pairs behind one correlation, kept for the plots."""
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    group: list[Any] = field(default_factory=list)
+    x_label: str = ""
+    y_label: str = ""
+
+
+def _title(section: dict[str, Any]) -> str:
     if "pooled_within_year" in section:
         s = section["pooled_within_year"]
         what = "pooled within-year rank correlation"
@@ -24,16 +33,18 @@ def _title(section: dict) -> str:
         f", n = {section.get('n', s.get('n'))}"
 
 
-def scatter_plots(report: BiblioReport, folder: Path) -> list[str]:
-    import matplotlib
+def scatter_plots(points_by_key: dict[str, Points], sections: dict[str, Any],
+                  folder: Path) -> list[str]:
+    """One PNG per correlation that has a section in the report; returns the paths."""
+    import matplotlib  # slow to import: only when plots are asked for
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for key, points in report.points.items():
-        section = report.data.get(key)
+    for key, points in points_by_key.items():
+        section = sections.get(key)
         if not section:
             continue
         fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)

@@ -12,17 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Union
 
 from annotator.errors import InputError
 from annotator.ingest.arxiv import looks_like_atom, read_arxiv
 from annotator.ingest.csvfile import read_csv
-from annotator.ingest.feedpage import PageHeader, looks_like_feedpage, read_feedpage
+from annotator.ingest.feedpage import Item, PageHeader, looks_like_feedpage, read_feedpage
 from annotator.ingest.jsonl import read_jsonl
 from annotator.ingest.openalex import looks_like_openalex, read_openalex
 from annotator.ingest.records import PaperRecord
 
-Item = Union[PaperRecord, InputError, PageHeader]
 READERS: dict[str, Callable[[Path], Iterator]] = {
     "feedpage": read_feedpage,
     "jsonl": read_jsonl,

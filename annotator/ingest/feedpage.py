@@ -26,7 +26,6 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Union
 
 from pydantic import BaseModel, ValidationError
 
@@ -65,7 +64,7 @@ class PageHeader(BaseModel):
     source_ref: str | None = None
 
 
-Item = Union[PaperRecord, InputError, PageHeader]
+Item = PaperRecord | InputError | PageHeader
 
 
 def looks_like_feedpage(text: str) -> bool:
