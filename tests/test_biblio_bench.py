@@ -39,13 +39,13 @@ def test_bench_database_and_leaderboards_agree_with_python(tmp_path):
             per_author[a].append(score[p])
     ranked = sorted(((statistics.fmean(v), len(v), -a) for a, v in per_author.items()
                      if len(v) >= 5), reverse=True)[:20]
-    rows = leaderboard(engine, "ai_score", min_papers=5, limit=20)["rows"]
-    assert [(r["ai_score"], r["n_judged"], r["author_id"]) for r in rows] == [
+    rows = leaderboard(engine, "ai_score", min_papers=5, limit=20).rows
+    assert [(r.ai_score, r.n_judged, r.author_id) for r in rows] == [
         (round(m, 2), n, -a) for m, n, a in ranked]
     prolific = author_profile(engine, f"#{info['prolific']}")
     mine = [p for a, p in pairs if a == info["prolific"] and p not in evals]
-    assert prolific["papers_stored"] == len(mine)
-    assert prolific["ai_score"] == round(statistics.fmean(score[p] for p in mine), 2)
-    assert prolific["h_index_computed"] == h_index(cites[p] for p in mine)
-    assert leaderboard(engine, "h_index", limit=5)["rows"][0]["h_index"] >= \
-        leaderboard(engine, "h_index", limit=5)["rows"][-1]["h_index"]
+    assert prolific.papers_stored == len(mine)
+    assert prolific.ai_score == round(statistics.fmean(score[p] for p in mine), 2)
+    assert prolific.h_index_computed == h_index(cites[p] for p in mine)
+    assert leaderboard(engine, "h_index", limit=5).rows[0].h_index >= \
+        leaderboard(engine, "h_index", limit=5).rows[-1].h_index

@@ -96,7 +96,7 @@ def test_fetch_by_name_pages_with_cursor_and_imports(engine, openalex):
     d = result.report.to_dict()
     assert d["authors"]["matched"] == 1 and d["papers"] == {"read": 5, "matched": 4, "unmatched": 1}
     p = author_profile(engine, "Zhengyan Zhang", metrics_source="openalex")
-    assert (p["h_index"], p["citations"], p["papers"]) == (41, 23210, 61)
+    assert (p.h_index, p.citations, p.papers) == (41, 23210, 61)
 
 
 def test_fetch_and_ingest_into_an_empty_database(engine, openalex, tmp_path):
@@ -107,8 +107,8 @@ def test_fetch_and_ingest_into_an_empty_database(engine, openalex, tmp_path):
     assert sorted(Path(p).name for p in result.saved) == [
         "openalex_author_A5000000042.json", "openalex_works_A5000000042.json"]
     p = author_profile(engine, "openalex:A5000000042")
-    assert (p["h_index"], p["papers"], p["papers_stored"]) == (41, 61, 5)
-    assert (p["h_index_computed"], p["h_index_computed_from"]) == (4, 5)  # 6100, 2900, 120, 95, 3
+    assert (p.h_index, p.papers, p.papers_stored) == (41, 61, 5)
+    assert (p.h_index_computed, p.h_index_computed_from) == (4, 5)  # 6100, 2900, 120, 95, 3
 
 
 def test_retries_429_and_5xx_honouring_retry_after(openalex, monkeypatch):

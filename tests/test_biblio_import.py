@@ -83,22 +83,22 @@ def test_precedence_latest_as_of_then_last_stored_field_by_field(seeded, tmp_pat
     import_paths(seeded, OPENALEX)  # as_of 2025-06-01, older than the page (ingested today)
     import_paths(seeded, [FIX / "author_metrics.csv"])  # as_of 2025-07-01
     p = author_profile(seeded, "Zhengyan Zhang")
-    assert (p["h_index"], p["citations"], p["papers"]) == (44, 24889, 45)
-    assert p["metrics"]["h_index"]["source"] == "feedpage"
-    assert author_profile(seeded, "Zhengyan Zhang", metrics_source="openalex")["h_index"] == 41
-    assert author_profile(seeded, "Zhengyan Zhang", metrics_source="scholar")["h_index"] == 45
+    assert (p.h_index, p.citations, p.papers) == (44, 24889, 45)
+    assert p.metrics["h_index"].source == "feedpage"
+    assert author_profile(seeded, "Zhengyan Zhang", metrics_source="openalex").h_index == 41
+    assert author_profile(seeded, "Zhengyan Zhang", metrics_source="scholar").h_index == 45
     # a newer snapshot that lacks citations: h-index from it, citations from the page
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     newer = tmp_path / "newer.csv"
     newer.write_text(f"name,h_index,as_of,source\nZhengyan Zhang,46,{tomorrow},manual\n")
     import_paths(seeded, [newer])
     p = author_profile(seeded, "Zhengyan Zhang")
-    assert (p["h_index"], p["citations"]) == (46, 24889)
-    assert (p["metrics"]["h_index"]["source"], p["metrics"]["citations"]["source"]) == ("manual", "feedpage")
+    assert (p.h_index, p.citations) == (46, 24889)
+    assert (p.metrics["h_index"].source, p.metrics["citations"].source) == ("manual", "feedpage")
     # the page's own numbers stay as the page printed them
-    assert (p["reported"]["ai_score"], p["reported"]["novelty"], p["reported"]["h_index"]) == (55.0, 54.0, 44)
+    assert (p.reported.ai_score, p.reported.novelty, p.reported.h_index) == (55.0, 54.0, 44)
     # h-index computed from the imported per-paper counts (2900, 6100, 120, 95 citations)
-    assert (p["h_index_computed"], p["h_index_computed_from"]) == (4, 4)
+    assert (p.h_index_computed, p.h_index_computed_from) == (4, 4)
 
 
 def test_feed_page_links_hidden_papers(seeded):
@@ -108,7 +108,7 @@ def test_feed_page_links_hidden_papers(seeded):
             "SELECT COUNT(*) FROM authorships s JOIN authors a ON a.id = s.author_id "
             "WHERE a.norm_name = 'zhengyan zhang'")).scalar_one()
     assert named == 28
-    assert author_profile(seeded, "Zhengyan Zhang")["papers_stored"] == 45
+    assert author_profile(seeded, "Zhengyan Zhang").papers_stored == 45
     report = link_feed_pages(seeded, [SEED_PAGE])  # linking again adds nothing
     assert report.papers_matched == 45 and report.author_metrics_added == 0
     assert report.links_added == 0
@@ -165,7 +165,7 @@ def test_export_carries_imported_metrics(seeded):
 def test_export_and_profile_agree_on_the_snapshot_that_counts(seeded):
     import_paths(seeded, [FIX / "openalex_author.json"])  # stored after the page, but older
     ernie = next(p for p in iter_papers(seeded) if p["title"].startswith("ERNIE"))
-    assert ernie["first_author_h_index"] == author_profile(seeded, "Zhengyan Zhang")["h_index"] == 44
+    assert ernie["first_author_h_index"] == author_profile(seeded, "Zhengyan Zhang").h_index == 44
 
 
 def test_snapshot_dates(seeded):

@@ -28,6 +28,20 @@ from sqlalchemy.engine import Connection, Engine
 from annotator.biblio import snapshots as S
 from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, mean_cis
 from annotator.biblio.hindex import h_index_from
+from annotator.biblio.profile_models import (
+    AffiliationMetricRow,
+    AffiliationScoreRow,
+    AuthorProfile,
+    AuthorRow,
+    AuthorScoreRow,
+    BoardRow,
+    Bootstrap,
+    CalibratedMean,
+    JudgmentsUsed,
+    Leaderboard,
+    ProfilePaper,
+    Reported,
+)
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
 from annotator.ingest.records import normalise_name
@@ -93,8 +107,8 @@ def find_author(conn: Connection, query: str) -> int:
 def author_profile(engine: Engine, query: str, *, prompt: str | None = None,
                    model: str | None = None, metrics_source: str | None = None,
                    max_papers: int | None = None, n_boot: int = DEFAULT_BOOT,
-                   seed: int = DEFAULT_SEED) -> dict:
-    """The profile of one author as a JSON-ready dict (fields: see the module docstring).
+                   seed: int = DEFAULT_SEED) -> AuthorProfile:
+    """The profile of one author (fields: see the module docstring).
 
     ``max_papers``: list only the newest this many papers (the aggregates still use all).
     """
@@ -105,7 +119,7 @@ def author_profile(engine: Engine, query: str, *, prompt: str | None = None,
 
 
 def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_source: str | None,
-             max_papers: int | None, n_boot: int, seed: int) -> dict:
+             max_papers: int | None, n_boot: int, seed: int) -> AuthorProfile:
     author = conn.execute(text("SELECT id, name, primary_category FROM authors WHERE id = :a"),
                           {"a": aid}).mappings().one()
     papers = conn.execute(text(
@@ -142,47 +156,56 @@ def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_sourc
     nov = [scores[p][1] for p in pids if p in scores]
     h_comp, h_from = h_index_from(cites.get(p) for p in pids)
     category = author["primary_category"] or _most_common(p["category"] for p in papers)
-    value = lambda f: metrics[f]["value"] if metrics[f] else None  # noqa: E731
     ai_ci, nov_ci = _cis([(p, *scores[p]) for p in pids if p in scores], n_boot, seed)
-    return {
-        "author_id": aid,
-        "name": author["name"],
-        "primary_category": category,
-        "h_index": value("h_index"),
-        "papers": value("works_count") if metrics["works_count"] else len(pids),
-        "citations": value("citations"),
-        "ai_score": _r(statistics.fmean(ai)) if ai else None,
-        "novelty": _r(statistics.fmean(nov)) if nov else None,
-        "ai_score_ci": ai_ci,
-        "novelty_ci": nov_ci,
-        "n_judged": len(ai),
-        "calibrated": _calibrated(conn, jset, ai, nov),
-        "h_index_computed": h_comp,
-        "h_index_computed_from": h_from,
-        "citations_computed": sum(cites.values()) if cites else None,
-        "papers_stored": len(pids),
-        "metrics": {f: metrics[f] for f in S.AUTHOR_FIELDS},
-        "reported": metrics["reported"] or {k: None for k in (
-            "ai_score", "novelty", "h_index", "citations", "papers", "source", "as_of")},
-        "judgments": jset.to_dict() if jset else None,
-        "bootstrap": {"n_boot": n_boot, "seed": seed, "level": 0.95},
-        "paper_list": [{
-            "id": p["id"], "title": p["title"], "category": p["category"],
-            "published": str(p["published"]) if p["published"] else None,
-            "has_code": None if p["has_code"] is None else bool(p["has_code"]),
-            "authors": names[p["id"]], "authors_truncated": bool(p["authors_truncated"]),
-            "affiliations": affs[p["id"]],
-            "ai_score": scores[p["id"]][0] if p["id"] in scores else None,
-            "novelty": scores[p["id"]][1] if p["id"] in scores else None,
-            "citations": cites.get(p["id"]),
-        } for p in listed],
-    }
+    return AuthorProfile(
+        author_id=aid,
+        name=author["name"],
+        primary_category=category,
+        h_index=_value(metrics, "h_index"),
+        papers=_value(metrics, "works_count") if metrics["works_count"] else len(pids),
+        citations=_value(metrics, "citations"),
+        ai_score=_r(statistics.fmean(ai)) if ai else None,
+        novelty=_r(statistics.fmean(nov)) if nov else None,
+        ai_score_ci=ai_ci,
+        novelty_ci=nov_ci,
+        n_judged=len(ai),
+        calibrated=_calibrated(conn, jset, ai, nov),
+        h_index_computed=h_comp,
+        h_index_computed_from=h_from,
+        citations_computed=sum(cites.values()) if cites else None,
+        papers_stored=len(pids),
+        metrics={f: metrics[f] for f in S.AUTHOR_FIELDS},
+        reported=Reported(**(metrics["reported"] or {})),
+        judgments=_used(jset),
+        bootstrap=Bootstrap(n_boot=n_boot, seed=seed),
+        paper_list=[ProfilePaper(
+            id=p["id"], title=p["title"], category=p["category"],
+            published=str(p["published"]) if p["published"] else None,
+            has_code=None if p["has_code"] is None else bool(p["has_code"]),
+            authors=names[p["id"]], authors_truncated=bool(p["authors_truncated"]),
+            affiliations=affs[p["id"]],
+            ai_score=scores[p["id"]][0] if p["id"] in scores else None,
+            novelty=scores[p["id"]][1] if p["id"] in scores else None,
+            citations=cites.get(p["id"]),
+        ) for p in listed],
+    )
 
 
-def _calibrated(conn, jset, ai: list[int], nov: list[int]) -> dict:
+def _value(metrics: dict, field: str) -> int | None:
+    """The value of the snapshot that counts for ``field``, if any."""
+    return metrics[field]["value"] if metrics[field] else None
+
+
+def _used(jset: JudgmentSet | None) -> JudgmentsUsed | None:
+    return None if jset is None else JudgmentsUsed(**jset.to_dict())
+
+
+def _calibrated(conn: Connection, jset: JudgmentSet | None, ai: list[int],
+                nov: list[int]) -> dict[str, CalibratedMean]:
     """Mean scores mapped to each eval suite's label scale by the stored isotonic maps."""
     if jset is None or jset.model is None or not ai:
         return {}
+    # scikit-learn is slow to import: only when a profile has scores to calibrate
     from annotator.evaluation.calibration import CalibrationMap, apply
 
     out = {}
@@ -192,8 +215,8 @@ def _calibrated(conn, jset, ai: list[int], nov: list[int]) -> dict:
             {"pv": jset.prompt_version_id, "m": jset.model}):
         values = ai if key == "ai_score" else nov
         mapped = apply(CalibrationMap.from_json(map_json), values)
-        out[f"{suite}.{label}"] = {"value": _r(statistics.fmean(float(v) for v in mapped)),
-                                   "scale": [lo, hi], "of": key}
+        out[f"{suite}.{label}"] = CalibratedMean(
+            value=_r(statistics.fmean(float(v) for v in mapped)), scale=[lo, hi], of=key)
     return out
 
 
@@ -207,7 +230,7 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
                 affiliation: str | None = None, group: str = "author",
                 prompt: str | None = None, model: str | None = None,
                 metrics_source: str | None = None, n_boot: int = DEFAULT_BOOT,
-                seed: int = DEFAULT_SEED) -> dict:
+                seed: int = DEFAULT_SEED) -> Leaderboard:
     """Top authors (or affiliations) by mean AI score, mean novelty, h-index or citations.
 
     ``min_papers``: authors need this many judged papers (``ai_score``/``novelty``) or
@@ -228,21 +251,22 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
             rows = _score_board(conn, by, jset, min_papers, limit, affiliation, n_boot, seed)
         else:
             rows = _metric_board(conn, by, jset, min_papers, limit, affiliation, metrics_source)
-    return {"by": by, "group": group, "min_papers": min_papers, "limit": limit,
-            "affiliation": affiliation, "metrics_source": metrics_source,
-            "judgments": jset.to_dict() if jset else None, "rows": rows}
+    return Leaderboard(by=by, group=group, min_papers=min_papers, limit=limit,
+                       affiliation=affiliation, metrics_source=metrics_source,
+                       judgments=_used(jset), rows=rows)
 
 
 def _aff_filter(affiliation: str | None, column: str) -> str:
     return f" AND {column} IN ({S.authors_tagged_sql()})" if affiliation else ""
 
 
-def _params(jset: JudgmentSet | None, **extra) -> dict:
+def _params(jset: JudgmentSet | None, **extra: object) -> dict[str, object]:
     return {"pv": jset.prompt_version_id if jset else None, "m": jset.model if jset else None,
             "is_eval_true": True, **extra}
 
 
-def _score_board(conn, by, jset, min_papers, limit, affiliation, n_boot, seed) -> list[dict]:
+def _score_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int, limit: int,
+                 affiliation: str | None, n_boot: int, seed: int) -> list[BoardRow]:
     if jset is None or jset.model is None:
         return []
     sql = (f"SELECT x.author_id, COUNT(*) AS n, AVG(x.ai_score) AS ai, AVG(x.novelty) AS nov "
@@ -254,7 +278,8 @@ def _score_board(conn, by, jset, min_papers, limit, affiliation, n_boot, seed) -
     return _fill_rows(conn, [r[0] for r in top], jset, None, n_boot, seed)
 
 
-def _metric_board(conn, by, jset, min_papers, limit, affiliation, source) -> list[dict]:
+def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
+                  limit: int, affiliation: str | None, source: str | None) -> list[BoardRow]:
     field = "h_index" if by == "h_index" else "citations"
     sql = (f"SELECT lm.author_id FROM ({S.latest_author_metrics_sql(field, source)}) lm "
            f"WHERE 1=1{_aff_filter(affiliation, 'lm.author_id')} ORDER BY lm.value DESC, lm.author_id")
@@ -264,25 +289,26 @@ def _metric_board(conn, by, jset, min_papers, limit, affiliation, source) -> lis
                      "AND is_eval = :f")
     for (aid,) in result:
         if min_papers > 0:
-            n = conn.execute(count_sql, {"author": aid, "f": False}).scalar()
+            n = conn.execute(count_sql, {"author": aid, "f": False}).scalar_one()
             if n < min_papers:
                 continue
         chosen.append(aid)
         if len(chosen) >= limit:
             break
     result.close()
-    return _fill_rows(conn, chosen, jset, source, None, None)
+    return _fill_rows(conn, chosen, jset, source, 0, 0)
 
 
-def _fill_rows(conn, author_ids: list[int], jset, source, n_boot, seed) -> list[dict]:
-    """Leaderboard rows for these authors, in this order."""
+def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None,
+               source: str | None, n_boot: int, seed: int) -> list[BoardRow]:
+    """Leaderboard rows for these authors, in this order; with intervals when ``n_boot``."""
     if not author_ids:
         return []
     alist = _ids(author_ids)
     info = {r.id: r for r in conn.execute(text(
         f"SELECT id, name, primary_category FROM authors WHERE id IN ({alist})"))}
     pairs = S.pairs_of_sql(alist)
-    papers = dict(conn.execute(text(
+    papers: dict[int, int] = dict(conn.execute(text(
         f"SELECT x.author_id, COUNT(*) FROM ({pairs}) x GROUP BY x.author_id"),
         {"is_eval_true": True}).all())
     scores: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
@@ -292,30 +318,32 @@ def _fill_rows(conn, author_ids: list[int], jset, source, n_boot, seed) -> list[
                 "ON j.paper_id = x.paper_id AND j.prompt_version_id = :pv AND j.model = :m"),
                 _params(jset)):
             scores[aid].append((pid, ai, nov))
-    rows = []
+    rows: list[BoardRow] = []
     for rank, aid in enumerate(author_ids, start=1):
         metrics = S.author_metrics(conn, aid, source)
         ai = [s[1] for s in scores[aid]]
         nov = [s[2] for s in scores[aid]]
-        row = {
-            "rank": rank, "author_id": aid, "name": info[aid].name,
-            "primary_category": info[aid].primary_category,
-            "n_judged": len(ai),
-            "ai_score": _r(statistics.fmean(ai)) if ai else None,
-            "novelty": _r(statistics.fmean(nov)) if nov else None,
-            "h_index": metrics["h_index"]["value"] if metrics["h_index"] else None,
-            "citations": metrics["citations"]["value"] if metrics["citations"] else None,
-            "papers": (metrics["works_count"]["value"] if metrics["works_count"]
-                       else papers.get(aid, 0)),
-            "papers_stored": papers.get(aid, 0),
-        }
+        row = AuthorRow(
+            rank=rank, author_id=aid, name=info[aid].name,
+            primary_category=info[aid].primary_category,
+            n_judged=len(ai),
+            ai_score=_r(statistics.fmean(ai)) if ai else None,
+            novelty=_r(statistics.fmean(nov)) if nov else None,
+            h_index=_value(metrics, "h_index"),
+            citations=_value(metrics, "citations"),
+            papers=(_value(metrics, "works_count") if metrics["works_count"]
+                    else papers.get(aid, 0)),
+            papers_stored=papers.get(aid, 0),
+        )
         if n_boot:
-            row["ai_score_ci"], row["novelty_ci"] = _cis(scores[aid], n_boot, seed)
+            ai_ci, nov_ci = _cis(scores[aid], n_boot, seed)
+            row = AuthorScoreRow(**row.model_dump(), ai_score_ci=ai_ci, novelty_ci=nov_ci)
         rows.append(row)
     return rows
 
 
-def _affiliation_board(conn, by, jset, min_papers, limit, affiliation) -> list[dict]:
+def _affiliation_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
+                       limit: int, affiliation: str | None) -> list[BoardRow]:
     where = (f"WHERE pa.paper_id NOT IN ({S.EVAL_PAPERS_SQL})"
              + (" AND lower(af.name) = lower(:aff)" if affiliation else ""))
     tagged = "FROM paper_affiliations pa JOIN affiliations af ON af.id = pa.affiliation_id "
@@ -329,20 +357,20 @@ def _affiliation_board(conn, by, jset, min_papers, limit, affiliation) -> list[d
             "JOIN judgments j ON j.paper_id = pa.paper_id AND j.prompt_version_id = :pv "
             f"AND j.model = :m {where} GROUP BY af.id, af.name HAVING COUNT(*) >= :min "
             f"ORDER BY {col} DESC, n DESC, af.name LIMIT :limit"), params).all()
-        return [{"rank": i, "affiliation": name, "n_judged": n, "ai_score": _r(ai),
-                 "novelty": _r(nv)} for i, (name, n, ai, nv) in enumerate(top, start=1)]
+        return [AffiliationScoreRow(rank=i, affiliation=name, n_judged=n, ai_score=_r(ai),
+                                    novelty=_r(nv)) for i, (name, n, ai, nv) in enumerate(top, start=1)]
     per_aff: dict[str, list[int]] = defaultdict(list)
     for name, cites in conn.execute(text(
             f"SELECT af.name, lc.citations {tagged}"
             f"JOIN ({S.LATEST_PAPER_CITATIONS_SQL}) lc ON lc.paper_id = pa.paper_id {where}"),
             params):
         per_aff[name].append(cites)
-    rows = []
+    ranked: list[tuple[int | None, int, str, int]] = []  # (h-index, citations, name, papers)
     for name, cites in per_aff.items():
-        if len(cites) < max(1, min_papers):
-            continue
-        h, n = h_index_from(cites)
-        rows.append({"affiliation": name, "papers_with_citations": n, "h_index": h,
-                     "citations": sum(cites)})
-    rows.sort(key=lambda r: (-r[by], r["affiliation"]))
-    return [{"rank": i, **r} for i, r in enumerate(rows[:limit], start=1)]
+        if len(cites) >= max(1, min_papers):
+            h, n = h_index_from(cites)
+            ranked.append((h, sum(cites), name, n))
+    ranked.sort(key=lambda r: (-((r[0] or 0) if by == "h_index" else r[1]), r[2]))
+    return [AffiliationMetricRow(rank=i, affiliation=name, papers_with_citations=n, h_index=h,
+                                 citations=c)
+            for i, (h, c, name, n) in enumerate(ranked[:limit], start=1)]

@@ -8,61 +8,72 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from annotator.biblio.profile_models import (
+    AffiliationMetricRow,
+    AffiliationScoreRow,
+    AuthorProfile,
+    AuthorRow,
+    AuthorScoreRow,
+    ProfilePaper,
+)
+from annotator.biblio.profiles import author_profile, leaderboard
 from annotator.commands.common import console, engine_of, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Author profiles and leaderboards.")
 
 
-def _num(value, fmt: str = "{}") -> str:
+def _num(value: object, fmt: str = "{}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def _ci(ci) -> str:
+def _ci(ci: list[float] | None) -> str:
     return f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
 
 
-def _authors_line(p: dict) -> str:
-    names = ", ".join(p["authors"])
-    return names + (" et al." if p["authors_truncated"] else "")
+def _authors_line(p: ProfilePaper) -> str:
+    return ", ".join(p.authors) + (" et al." if p.authors_truncated else "")
 
 
-def render_profile(profile: dict, out: Console) -> None:
+def _beside(value: float | None, fmt: str) -> str:
+    """The page's own number, dimmed, beside ours."""
+    return f"   [dim](page: {fmt.format(value)})[/dim]" if value is not None else ""
+
+
+def render_profile(profile: AuthorProfile, out: Console) -> None:
     """The profile as the feed shows it: header, then one row per paper."""
-    rep = profile["reported"]
-    beside = lambda key, fmt="{}": (f"   [dim](page: {fmt.format(rep[key])})[/dim]"  # noqa: E731
-                                    if rep.get(key) is not None else "")
-    head = Text.assemble((profile["name"], "bold"), "\n", (profile["primary_category"] or "-", "cyan"))
-    h_comp = profile["h_index_computed"]
+    rep = profile.reported
+    head = Text.assemble((profile.name, "bold"), "\n", (profile.primary_category or "-", "cyan"))
+    h_comp = profile.h_index_computed
     lines = [
-        f"h-index {_num(profile['h_index'])}"
-        + (f"   [dim](computed from {profile['h_index_computed_from']} papers' citations: {h_comp})[/dim]"
+        f"h-index {_num(profile.h_index)}"
+        + (f"   [dim](computed from {profile.h_index_computed_from} papers' citations: {h_comp})[/dim]"
            if h_comp is not None else ""),
-        f"{_num(profile['papers'])} papers   [dim]({profile['papers_stored']} stored)[/dim]",
-        f"{_num(profile['citations'], '{:,}')} citations",
-        f"Novelty {_num(profile['novelty'], '{:.1f}')}%{_ci(profile['novelty_ci'])}"
-        f"  n={profile['n_judged']}" + beside("novelty", "{:g}%"),
-        f"AI Score {_num(profile['ai_score'], '{:.1f}')}{_ci(profile['ai_score_ci'])}"
-        f"  n={profile['n_judged']}" + beside("ai_score", "{:g}"),
+        f"{_num(profile.papers)} papers   [dim]({profile.papers_stored} stored)[/dim]",
+        f"{_num(profile.citations, '{:,}')} citations",
+        f"Novelty {_num(profile.novelty, '{:.1f}')}%{_ci(profile.novelty_ci)}"
+        f"  n={profile.n_judged}" + _beside(rep.novelty, "{:g}%"),
+        f"AI Score {_num(profile.ai_score, '{:.1f}')}{_ci(profile.ai_score_ci)}"
+        f"  n={profile.n_judged}" + _beside(rep.ai_score, "{:g}"),
     ]
-    j = profile["judgments"]
-    sources = sorted({m["source"] for m in profile["metrics"].values() if m})
-    foot = (f"[dim]scores: {j['prompt']} / {j['model']} ({j['chosen_by']}); " if j
+    j = profile.judgments
+    sources = sorted({m.source for m in profile.metrics.values() if m})
+    foot = (f"[dim]scores: {j.prompt} / {j.model} ({j.chosen_by}); " if j
             else "[dim]scores: nothing judged yet; ") + \
         (f"metrics: {', '.join(sources)}[/dim]" if sources else "metrics: none imported[/dim]")
     out.print(Panel(Group(head, Text(""), *(Text.from_markup(x) for x in lines), Text(""),
                           Text.from_markup(foot)), expand=False))
-    papers = profile["paper_list"]
-    shown = "" if len(papers) == profile["papers_stored"] else f" (newest {len(papers)} shown)"
-    table = Table(title=f"{profile['papers_stored']} Papers{shown}", title_justify="left")
+    papers = profile.paper_list
+    shown = "" if len(papers) == profile.papers_stored else f" (newest {len(papers)} shown)"
+    table = Table(title=f"{profile.papers_stored} Papers{shown}", title_justify="left")
     for col, kw in (("cat", {}), ("date", {"no_wrap": True}), ("code", {}), ("title", {"ratio": 3}),
                     ("authors · affiliations", {"ratio": 2}), ("AI", {"justify": "right"}),
                     ("nov.", {"justify": "right"}), ("cites", {"justify": "right"})):
         table.add_column(col, **kw)
     for p in papers:
-        affs = (" · " + ", ".join(p["affiliations"])) if p["affiliations"] else ""
-        table.add_row(p["category"] or "", p["published"] or "", "Code" if p["has_code"] else "",
-                      p["title"], _authors_line(p) + affs, _num(p["ai_score"]),
-                      _num(p["novelty"], "{}%"), _num(p["citations"]))
+        affs = (" · " + ", ".join(p.affiliations)) if p.affiliations else ""
+        table.add_row(p.category or "", p.published or "", "Code" if p.has_code else "",
+                      p.title, _authors_line(p) + affs, _num(p.ai_score),
+                      _num(p.novelty, "{}%"), _num(p.citations))
     out.print(table)
 
 
@@ -77,12 +88,10 @@ def authors_show(ctx: typer.Context,
                  max_papers: int | None = typer.Option(None, min=0, help="List at most this many papers.")):
     """An author's profile: h-index, papers, citations, mean Novelty % and AI Score with
     95% intervals beside the page's values, then their papers."""
-    from annotator.biblio.profiles import author_profile
-
     profile = author_profile(engine_of(ctx), name, prompt=prompt, model=model,
                              metrics_source=metrics_source, max_papers=max_papers)
     if as_json:
-        print_json(profile)
+        print_json(profile.to_json())
     else:
         render_profile(profile, console)
 
@@ -93,24 +102,23 @@ def authors_top(ctx: typer.Context,
                 min_papers: int = typer.Option(1, "--min-papers", min=0,
                                                help="Judged papers (scores) or stored papers (metrics) needed."),
                 limit: int = typer.Option(20, min=1, max=10_000),
-                affiliation: str | None = typer.Option(None, help="Only authors with papers tagged with this affiliation."),
+                affiliation: str | None = typer.Option(
+                    None, help="Only authors with papers tagged with this affiliation."),
                 group: str = typer.Option("author", "--group", help="author, or affiliation to rank affiliations."),
                 prompt: str | None = typer.Option(None, help="NAME@VERSION."),
                 model: str | None = typer.Option(None, help="Model."),
                 metrics_source: str | None = typer.Option(None, "--metrics-source"),
                 as_json: bool = typer.Option(False, "--json", help="Print the leaderboard as JSON.")):
     """Leaderboards of authors (or affiliations) by mean AI score, novelty, h-index or citations."""
-    from annotator.biblio.profiles import leaderboard
-
     board = leaderboard(engine_of(ctx), by, min_papers=min_papers, limit=limit,
                         affiliation=affiliation, group=group, prompt=prompt, model=model,
                         metrics_source=metrics_source)
     if as_json:
-        print_json(board)
+        print_json(board.to_json())
         return
-    rows = board["rows"]
+    rows = board.rows
     if not rows:
-        console.print("no rows: nothing judged or imported matches" if board["judgments"] or
+        console.print("no rows: nothing judged or imported matches" if board.judgments or
                       by in ("h_index", "citations") else "nothing has been judged yet")
         return
     title = f"top {len(rows)} by {by}" + (f" at {affiliation}" if affiliation else "")
@@ -118,15 +126,20 @@ def authors_top(ctx: typer.Context,
         cols = ["rank", "affiliation"] + (["n_judged", "ai_score", "novelty"] if by in ("ai_score", "novelty")
                                           else ["papers_with_citations", "h_index", "citations"])
         table = Table(*cols, title=title)
-        for r in rows:
-            table.add_row(*(_num(r[c], "{:.1f}" if isinstance(r[c], float) else "{}") for c in cols))
+        for row in rows:
+            assert isinstance(row, AffiliationScoreRow | AffiliationMetricRow)
+            values = row.model_dump()
+            table.add_row(*(_num(values[c], "{:.1f}" if isinstance(values[c], float) else "{}")
+                            for c in cols))
     else:
         table = Table("#", "author", "cat", "n judged", "AI score", "novelty %", "h-index",
                       "citations", "papers", title=title)
         for r in rows:
-            table.add_row(str(r["rank"]), f"{r['name']} [dim]#{r['author_id']}[/dim]",
-                          r["primary_category"] or "", str(r["n_judged"]),
-                          _num(r["ai_score"], "{:.1f}") + _ci(r.get("ai_score_ci")),
-                          _num(r["novelty"], "{:.1f}") + _ci(r.get("novelty_ci")),
-                          _num(r["h_index"]), _num(r["citations"], "{:,}"), _num(r["papers"]))
+            assert isinstance(r, AuthorRow)
+            scored = isinstance(r, AuthorScoreRow)
+            table.add_row(str(r.rank), f"{r.name} [dim]#{r.author_id}[/dim]",
+                          r.primary_category or "", str(r.n_judged),
+                          _num(r.ai_score, "{:.1f}") + _ci(r.ai_score_ci if scored else None),
+                          _num(r.novelty, "{:.1f}") + _ci(r.novelty_ci if scored else None),
+                          _num(r.h_index), _num(r.citations, "{:,}"), _num(r.papers))
     console.print(table)
