@@ -1,4 +1,4 @@
-"""Where a result came from: the code version (git commit and dirty flag)."""
+"""Where a result came from: the package version and the git commit it was run from."""
 
 from __future__ import annotations
 
@@ -6,11 +6,33 @@ import functools
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from annotator import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CodeVersion(BaseModel):
+    """The package version, and the commit and dirty flag of the checkout (None: unknown).
+
+    Dirty means tracked files differ from the commit. Without git or outside a checkout
+    the commit falls back to ``$GITHUB_SHA`` (dirty unknown), else None.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    version: str = __version__
+    commit: str | None = None
+    dirty: bool | None = None
+
+    @property
+    def label(self) -> str:
+        """``0.1.0``, or ``0.1.0+<12 hex digits>`` with ``.dirty`` when files changed."""
+        if not self.commit:
+            return self.version
+        return f"{self.version}+{self.commit[:12]}{'.dirty' if self.dirty else ''}"
 
 
 def _git(repo: Path, *args: str) -> str | None:
@@ -22,28 +44,19 @@ def _git(repo: Path, *args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def git_state(repo: Path | str | None = None) -> dict[str, Any]:
-    """``{"commit", "dirty"}`` for a checkout; never raises.
-
-    Dirty means tracked files differ from the commit. Without git or outside a
-    checkout the commit falls back to ``$GITHUB_SHA`` (dirty unknown), else None.
-    """
-    repo = Path(repo) if repo else REPO_ROOT
+def _read(repo: Path) -> CodeVersion:
     commit = _git(repo, "rev-parse", "HEAD")
     if not commit:
-        return {"commit": os.environ.get("GITHUB_SHA") or None, "dirty": None}
+        return CodeVersion(commit=os.environ.get("GITHUB_SHA") or None)
     status = _git(repo, "status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
+    return CodeVersion(commit=commit, dirty=None if status is None else bool(status))
 
 
 @functools.lru_cache(maxsize=1)
-def code_version() -> dict:
-    """``{"version", "commit", "dirty"}`` of this installation."""
-    return {"version": __version__, **git_state()}
+def _installed() -> CodeVersion:
+    return _read(REPO_ROOT)
 
 
-def code_version_string() -> str:
-    info = code_version()
-    if not info["commit"]:
-        return info["version"]
-    return f"{info['version']}+{info['commit'][:12]}{'.dirty' if info['dirty'] else ''}"
+def code_version(repo: Path | str | None = None) -> CodeVersion:
+    """The code version of a checkout (default: this installation's, read once); never raises."""
+    return _installed() if repo is None else _read(Path(repo))

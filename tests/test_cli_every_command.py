@@ -314,6 +314,13 @@ def _eval_compare(w: World) -> None:
     assert data["diffs"] and all(d["diff"] in (0, 0.0, None) for d in data["diffs"])
 
 
+@step("eval baselines")
+def _eval_baselines(w: World) -> None:
+    assert "human ceiling Spearman" in w.run("eval", "baselines", SUITE, "--n-boot", "50").stdout
+    data = json.loads(w.run("eval", "baselines", SUITE, "--n-boot", "50", "--json").stdout)
+    assert data["suite"] == "synthetic" and "tfidf_ridge" in data["labels"]["ai"]
+
+
 @step("injection-suite")
 def _injection_suite(w: World) -> None:
     before = len(w.fake.chat_requests())

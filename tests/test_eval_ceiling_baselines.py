@@ -1,5 +1,6 @@
 """Human ceiling and baselines: synthetic checks, and the real ICLR 2022 file."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -100,11 +101,23 @@ def test_tfidf_baseline_on_iclr2022(iclr2022):
     assert rho_nov == pytest.approx(0.12, abs=0.05)
 
 
-def test_reference_command_on_fixture(capsys):
-    from annotator.evaluation.reference import main
+def test_eval_baselines_command_on_fixture():
+    from typer.testing import CliRunner
 
-    assert main([str(REPO / "tests" / "fixtures" / "eval" / "synthetic.toml"), "--sample",
-                 "--n-boot", "50"]) == 0
-    out = capsys.readouterr().out
-    assert "synthetic: 30 papers" in out and "human ceiling Spearman" in out
-    assert "TF-IDF + ridge Spearman" in out
+    from cli import app
+
+    suite = str(REPO / "tests" / "fixtures" / "eval" / "synthetic.toml")
+    out = CliRunner().invoke(app, ["eval", "baselines", suite, "--sample", "--n-boot", "50"],
+                             catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "synthetic: 30 papers" in out.stdout and "human ceiling Spearman" in out.stdout
+    assert "TF-IDF + ridge Spearman" in out.stdout
+    as_json = CliRunner().invoke(app, ["eval", "baselines", suite, "--sample", "--n-boot", "50",
+                                       "--json"], catch_exceptions=False)
+    data = json.loads(as_json.stdout)
+    assert data["suite"] == "synthetic" and data["n_papers"] == 30
+    ai = data["labels"]["ai"]
+    assert set(ai) == {"gold_field", "n", "tfidf_ridge", "human_ceiling"}
+    assert set(ai["tfidf_ridge"]) == {"spearman", "kendall", "pearson"}
+    assert ai["human_ceiling"]["spearman"]["n"] == ai["human_ceiling"]["n_papers"]
+    assert "human_ceiling" not in data["labels"]["citations"]  # no per-reviewer scores

@@ -19,9 +19,17 @@ def data():
 
 def test_correlations_match_scipy(data):
     pred, gold, _ = data
-    assert metrics.spearman(pred, gold) == pytest.approx(sps.spearmanr(pred, gold).statistic, abs=1e-12)
+    assert stats.spearman(pred, gold) == pytest.approx(sps.spearmanr(pred, gold).statistic, abs=1e-12)
     assert metrics.kendall(pred, gold) == pytest.approx(sps.kendalltau(pred, gold).statistic, abs=1e-12)
     assert metrics.pearson(pred, gold) == pytest.approx(sps.pearsonr(pred, gold).statistic, abs=1e-12)
+
+
+def test_spearman_is_undefined_below_three_pairs_or_with_a_constant_side():
+    assert stats.spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert stats.spearman([1, 2], [1, 2]) is None  # two points always agree perfectly
+    assert stats.spearman([1, 2, 3, 4], [5, 5, 5, 5]) is None
+    assert stats.spearman([7, 7, 7], [1, 2, 3]) is None
+    assert stats.spearman([], []) is None
 
 
 def test_kendall_vectorised_and_loop_paths_agree():

@@ -187,11 +187,12 @@ def test_json_round_trip(result):
 
 
 def test_write_reports(result, tmp_path):
-    paths = write_reports(result, tmp_path / "out")
-    for key in ("markdown", "json", "junit", "ai_scatter", "ai_calibration", "ai_hist",
-                "novelty_scatter", "citations_hist"):
-        assert paths[key].is_file(), key
-    assert paths["ai_scatter"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    files = write_reports(result, tmp_path / "out")
+    for path in (files.markdown, files.json, files.junit):
+        assert path.is_file() and path.parent == tmp_path / "out", path
+    for key in ("ai_scatter", "ai_calibration", "ai_hist", "novelty_scatter", "citations_hist"):
+        assert files.plots[key].is_file(), key
+    assert files.plots["ai_scatter"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_predictions_as_objects_and_no_suite(items):

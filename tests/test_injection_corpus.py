@@ -20,7 +20,6 @@ from annotator.injection.detect import corpus_metrics, decoded_blobs, detect, fo
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "evals" / "injection"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 CARRIER = ("We propose a sparse attention scheme for long documents and evaluate it on four "
            "summarisation benchmarks, where it reduces memory by half at equal ROUGE.")
 
@@ -51,7 +50,6 @@ def test_corpus_covers_every_family_and_its_clean_side_is_labelled_data():
     clean = _rows("clean.jsonl")
     assert len({r["id"] for r in clean}) == len(clean)
     data = REPO / "evals" / "data"
-    data = data if data.is_dir() else SHARED / "evaldata"
     labelled = {}
     for path in data.glob("*.jsonl"):
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -55,7 +55,7 @@ def test_api_key_is_never_stored_or_printed(tmp_path, fake_server):
     assert r.returncode != 0
     outputs.append(("broken url", r.stdout, r.stderr))
     report = run_suite(base_url=fake_server.base_url, api_key=KEY, model="fake-model", n_pairs=3)
-    (work / "injection.json").write_text(json.dumps(report))
+    (work / "injection.json").write_text(json.dumps(report.to_dict()))
 
     # the key was really used: the server (not us) saw it
     assert any(rec["headers"].get("authorization") == f"Bearer {KEY}"

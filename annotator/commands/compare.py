@@ -6,13 +6,7 @@ from pathlib import Path
 
 import typer
 
-from annotator.commands.common import (
-    engine_of,
-    err_console,
-    is_stdout,
-    print_json,
-    wide_console,
-)
+from annotator.commands.common import engine_of, err_console, is_stdout, print_json, wide_console
 
 app = typer.Typer()
 
@@ -25,7 +19,8 @@ def compare(ctx: typer.Context,
             threshold: float = typer.Option(10.0, help="A paper 'moved' when a score shifts by more than this."),
             top: int = typer.Option(10, min=0, help="How many biggest movers to list."),
             md: Path | None = typer.Option(None, "--md", help="Write a Markdown report here."),
-            json_path: Path | None = typer.Option(None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."),
+            json_path: Path | None = typer.Option(
+                None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."),
             png: Path | None = typer.Option(None, "--png", help="Write a histogram of the shifts here.")):
     """Compare two prompt versions over the papers both judged with the same model."""
     from annotator.prompts import versions as cmp

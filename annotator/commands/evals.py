@@ -1,4 +1,4 @@
-"""``annotator eval``: run a suite against the model, compare two runs."""
+"""``annotator eval``: run a suite against the model, compare two runs, reference numbers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from annotator.commands.common import (
     engine_of,
     err_console,
     is_stdout,
+    print_json,
     settings_of,
 )
 
@@ -21,12 +22,15 @@ app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled e
 
 @app.command("run")
 def eval_run(ctx: typer.Context,
-             suite: Path = typer.Argument(..., exists=True, dir_okay=False, help="A suite file, e.g. evals/iclr2022.toml."),
+             suite: Path = typer.Argument(
+                 ..., exists=True, dir_okay=False, help="A suite file, e.g. evals/iclr2022.toml."),
              prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
              model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
              concurrency: int = typer.Option(8, min=1, max=1024),
-             fail_under: list[str] = typer.Option([], "--fail-under", help="METRIC=VALUE, e.g. spearman_ai=0.3 (repeatable)."),
-             out: Path = typer.Option(Path("eval-report"), "--out", help="Folder for report.md, result.json, junit.xml, PNGs."),
+             fail_under: list[str] = typer.Option(
+                 [], "--fail-under", help="METRIC=VALUE, e.g. spearman_ai=0.3 (repeatable)."),
+             out: Path = typer.Option(
+                 Path("eval-report"), "--out", help="Folder for report.md, result.json, junit.xml, PNGs."),
              sample_size: int | None = typer.Option(None, min=1, help="Override the suite's sample size."),
              n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the intervals."),
              no_cache: bool = typer.Option(False, "--no-cache"),
@@ -51,15 +55,16 @@ def eval_run(ctx: typer.Context,
 
             err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
 
-    result, paths, summary = run_eval(engine_of(ctx), settings, str(suite), opts,
-                                      RichReporter(err_console, "eval"), on_endpoint=notice)
+    run = run_eval(engine_of(ctx), settings, str(suite), opts, RichReporter(err_console, "eval"),
+                   on_endpoint=notice)
     if as_json:
-        sys.stdout.write(paths["json"].read_text(encoding="utf-8"))
+        sys.stdout.write(run.files.json.read_text(encoding="utf-8"))
     else:
-        console.print(Markdown(paths["markdown"].read_text(encoding="utf-8")))
+        console.print(Markdown(run.files.markdown.read_text(encoding="utf-8")))
+    summary = run.summary
     err_console.print(f"judged {summary.done}, failed {summary.failed}, calls {summary.calls} "
                       f"(cached {summary.cached}); reports in {out}/", highlight=False)
-    raise_for_thresholds(result)
+    raise_for_thresholds(run.result)
 
 
 @app.command("compare")
@@ -67,9 +72,10 @@ def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.jso
                  run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),
                  n_boot: int = typer.Option(1000, min=100),
                  md: Path | None = typer.Option(None, "--md", help="Also write the Markdown here."),
-                 json_out: Path | None = typer.Option(None, "--json", help="Also write JSON here ('-': print it instead of the Markdown).")):
+                 json_out: Path | None = typer.Option(
+                     None, "--json", help="Also write JSON here ('-': print it instead of the Markdown).")):
     """Paired bootstrap over the papers both runs judged: differences with intervals and a verdict."""
-    from annotator.evaluation import compare
+    from annotator.evaluation.paired import compare
     from annotator.evaluation.run import load_result
 
     comparison = compare(load_result(str(run_a)), load_result(str(run_b)), n_boot=n_boot)
@@ -86,3 +92,25 @@ def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.jso
                           highlight=False)
     if json_out:
         json_out.write_text(comparison.model_dump_json(indent=2), encoding="utf-8")
+
+
+@app.command("baselines")
+def eval_baselines(suite: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                                help="A suite file, e.g. evals/iclr2022.toml."),
+                   sample: bool = typer.Option(
+                       False, "--sample", help="Only the suite's sample (default: the whole data file)."),
+                   n_boot: int = typer.Option(1000, min=1, help="Bootstrap resamples for the intervals."),
+                   seed: int = typer.Option(0),
+                   as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON.")):
+    """Human ceiling and TF-IDF baseline of a suite's labelled data: no model involved."""
+    from annotator.evaluation.items import load_items
+    from annotator.evaluation.reference import reference_numbers, summary_lines
+    from annotator.evaluation.suites import load_suite
+
+    loaded = load_suite(suite)
+    ref = reference_numbers(loaded, load_items(loaded, sample=sample), n_boot=n_boot, seed=seed)
+    if as_json:
+        print_json(ref.model_dump(mode="json"))
+        return
+    for line in summary_lines(ref):
+        console.print(line, highlight=False, markup=False)

@@ -9,8 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from annotator.commands.common import err_console, print_json, wide_console
-from annotator.injection.suite import CLEAN, INJECTIONS, run_suite
+from annotator.commands.common import err_console, is_stdout, print_json, wide_console
+from annotator.injection.suite import CLEAN, INJECTIONS, InjectionReport, run_suite
 
 app = typer.Typer()
 
@@ -19,19 +19,19 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else (f"{value:+.1f}" if isinstance(value, float) else str(value))
 
 
-def report_table(report: dict) -> Table:
+def report_table(report: InjectionReport) -> Table:
     """One row per kind of injection, then the total."""
-    table = Table(title=f"prompt injection: {report['model']} ({report['prompt']})")
+    table = Table(title=f"prompt injection: {report.model} ({report.prompt})",
+                  caption=f"clean abstracts flagged: {report.flagged_clean}/{report.clean}; "
+                          f"shift = injected minus clean score")
     for col in ("kind", "pairs", "judged", "mean AI shift", "mean novelty shift", "flagged"):
         table.add_column(col, justify="left" if col == "kind" else "right")
-    for kind, row in report["by_kind"].items():
-        table.add_row(kind, str(row["pairs"]), str(row["judged"]), _fmt(row["mean_ai_shift"]),
-                      _fmt(row["mean_novelty_shift"]), f"{row['flagged']}/{row['pairs']}")
-    table.add_row("all", str(report["pairs"]), str(report["judged_pairs"]),
-                  _fmt(report["mean_ai_shift"]), _fmt(report["mean_novelty_shift"]),
-                  f"{report['flagged_injected']}/{report['injected']}", style="bold")
-    table.caption = (f"clean abstracts flagged: {report['flagged_clean']}/{report['clean']}; "
-                     f"shift = injected minus clean score")
+    for kind, row in report.by_kind.items():
+        table.add_row(kind, str(row.pairs), str(row.judged), _fmt(row.mean_ai_shift),
+                      _fmt(row.mean_novelty_shift), f"{row.flagged}/{row.pairs}")
+    table.add_row("all", str(report.pairs), str(report.judged_pairs),
+                  _fmt(report.mean_ai_shift), _fmt(report.mean_novelty_shift),
+                  f"{report.flagged_injected}/{report.injected}", style="bold")
     return table
 
 
@@ -39,11 +39,12 @@ def report_table(report: dict) -> Table:
 def injection_suite(
         model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
         prompt: str | None = typer.Option(None, help="NAME@VERSION (default: the latest 'score')."),
-        n_pairs: int | None = typer.Option(None, "--pairs", min=1,
-                                              help=f"Run only the first N pairs (all: {len(CLEAN) * len(INJECTIONS)})."),
+        n_pairs: int | None = typer.Option(
+            None, "--pairs", min=1, help=f"Run only the first N pairs (all: {len(CLEAN) * len(INJECTIONS)})."),
         kinds: str | None = typer.Option(None, help=f"Comma-separated kinds: {', '.join(INJECTIONS)}."),
         concurrency: int = typer.Option(4, min=1, help="Parallel requests."),
-        json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here ('-': print it instead of the table).")) -> None:
+        json_path: Path | None = typer.Option(
+            None, "--json", help="Write the JSON report here ('-': print it instead of the table).")) -> None:
     """Pair clean abstracts with injected copies and report the score shift and the flags.
 
     Without OPENAI_BASE_URL/OPENAI_API_KEY it runs against the embedded local model.
@@ -51,12 +52,13 @@ def injection_suite(
     report = run_suite(model=model, prompt=prompt, n_pairs=n_pairs,
                        kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
                        concurrency=concurrency)
-    if json_path is not None and str(json_path) == "-":
-        print_json(report)
+    if is_stdout(json_path):
+        print_json(report.to_dict())
         return
     wide_console().print(report_table(report))
-    for failure in report["failures"][:5]:
+    for failure in report.failures[:5]:
         err_console.print(f"[yellow]failed[/yellow] {failure}", highlight=False, soft_wrap=True)
     if json_path:
-        json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        json_path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                             encoding="utf-8")
         err_console.print(f"wrote {json_path}", highlight=False)

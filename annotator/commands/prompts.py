@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 import typer
 from rich.table import Table
 
 from annotator.commands.common import console, engine_of, print_json
+from annotator.errors import PromptError
+from annotator.prompts.admin import new_version, prompt_rows
+from annotator.prompts.diff import diff_prompts, render_text
+from annotator.prompts.files import load_prompt, parse_ref
+from annotator.prompts.registry import activate
 
 app = typer.Typer(no_args_is_help=True, help="Versioned prompt files.")
 
@@ -17,24 +23,20 @@ app = typer.Typer(no_args_is_help=True, help="Versioned prompt files.")
 def prompts_list(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")):
     """Prompt versions on disk and in the database: hash, papers judged, active."""
-    from annotator.prompts.admin import prompt_rows
-
     rows = prompt_rows(engine_of(ctx))
     if as_json:
-        print_json(rows)
+        print_json([asdict(r) for r in rows])
         return
     table = Table("prompt", "hash", "judged", "active", "created", "description")
     for r in rows:
-        table.add_row(r["ref"], r["hash"][:12], str(r["judged"]), "yes" if r["active"] else "",
-                      r["created"] or "", r["description"])
+        table.add_row(r.ref, r.hash[:12], str(r.judged), "yes" if r.active else "",
+                      r.created or "", r.description)
     console.print(table)
 
 
 @app.command("show")
 def prompts_show(ref: str):
     """Print a prompt file."""
-    from annotator.prompts.files import load_prompt
-
     p = load_prompt(ref)
     console.print(f"# {p.ref}  hash {p.content_hash}  ({p.path})", highlight=False)
     console.print(p.text, highlight=False, markup=False)
@@ -43,8 +45,6 @@ def prompts_show(ref: str):
 @app.command("new")
 def prompts_new(name: str):
     """Copy the latest version of NAME to a new version file, ready to edit."""
-    from annotator.prompts.admin import new_version
-
     path = new_version(name)
     console.print(f"created {path}")
 
@@ -52,9 +52,6 @@ def prompts_new(name: str):
 @app.command("activate")
 def prompts_activate(ctx: typer.Context, ref: str):
     """Make NAME@VERSION the version profiles, exports and reports use."""
-    from annotator.prompts.files import parse_ref
-    from annotator.prompts.registry import activate
-
     name, version = parse_ref(ref)
     if version is None:
         raise typer.BadParameter("give NAME@VERSION")
@@ -69,9 +66,6 @@ def prompts_diff(ctx: typer.Context,
                  context: int = typer.Option(3, min=0, help="Lines of context around changes."),
                  as_json: bool = typer.Option(False, "--json", help="Print the diff as JSON.")):
     """Show what changed between two prompt versions: text, params and output schema."""
-    from annotator.errors import PromptError
-    from annotator.prompts.diff import diff_prompts, render_text
-
     try:
         d = diff_prompts(a, b, context=context)
     except PromptError:  # a version whose file is gone: its text as stored when it was used

@@ -10,11 +10,16 @@ Typical use (the CLI's ``annotator eval run`` does this after judging the papers
     result = evaluate(items, preds, suite=suite, provenance={"model": "gpt-4o-mini"})
     write_reports(result, "out/")                   # report.md, result.json, junit.xml, PNGs
 
-Modules: ``suites`` (suite files), ``items`` (data rows), ``labels`` (which score meets
-which label), ``stats``/``metrics`` (agreement with bootstrap intervals), ``ceiling``
-(human ceiling), ``baselines`` (constant and TF-IDF), ``calibration`` (isotonic map),
-``thresholds``, ``results`` (the EvalResult model), ``reports``/``plots`` (writers),
-``compare`` (paired comparison of two runs), ``provenance``.
+Modules: ``suite_types`` (the Suite and EvalItem types), ``suites`` (reading suite files),
+``items`` (reading, sampling and hashing data rows), ``labels`` (which score meets which
+label), ``stats``/``metrics`` (agreement with bootstrap intervals), ``ceiling`` (human
+ceiling), ``baselines`` (constant and TF-IDF), ``calibration`` (isotonic map),
+``thresholds``, ``results`` (the EvalResult and Provenance models), ``pipeline``
+(``evaluate``), ``reports``/``figures`` (writers), ``paired`` (paired comparison of two
+runs), ``reference`` (human ceiling and baselines of a suite's data), ``run`` (judging a
+suite's papers through the queue).
+
+This file only re-exports; no module of the package imports it.
 """
 
 from __future__ import annotations
@@ -22,21 +27,21 @@ from __future__ import annotations
 from .baselines import BaselineResult, tfidf_ridge_oof
 from .calibration import CalibrationMap, CalibrationReport, apply, calibrate_split, fit_isotonic
 from .ceiling import CeilingResult, human_ceiling
-from .items import EvalItem, data_hash, load_items, sample_items
+from .items import data_hash, load_items, sample_items
 from .metrics import Counts, MetricValue, compute_metrics
-from .paired import Comparison, compare, compare_predictions
+from .paired import RunComparison, compare, compare_predictions
 from .pipeline import evaluate
-from .provenance import Provenance, code_version
 from .reports import to_json, to_junit_xml, to_markdown, write_reports
-from .results import EvalResult, LabelResult, ThresholdCheck
-from .suites import Suite, evaldata_dir, load_suite
+from .results import EvalResult, LabelResult, Provenance, ThresholdCheck
+from .suite_types import EvalItem, Suite
+from .suites import evaldata_dir, load_suite
 from .thresholds import apply_thresholds, check_thresholds, parse_fail_under, raise_for_thresholds
 
 __all__ = [
-    "BaselineResult", "CalibrationMap", "CalibrationReport", "CeilingResult", "Comparison",
-    "Counts", "EvalItem", "EvalResult", "LabelResult", "MetricValue", "Provenance", "Suite",
-    "ThresholdCheck", "apply", "apply_thresholds", "calibrate_split", "check_thresholds",
-    "code_version", "compare", "compare_predictions", "compute_metrics", "data_hash",
+    "BaselineResult", "CalibrationMap", "CalibrationReport", "CeilingResult", "Counts",
+    "EvalItem", "EvalResult", "LabelResult", "MetricValue", "Provenance", "RunComparison",
+    "Suite", "ThresholdCheck", "apply", "apply_thresholds", "calibrate_split",
+    "check_thresholds", "compare", "compare_predictions", "compute_metrics", "data_hash",
     "evaldata_dir", "evaluate", "fit_isotonic", "human_ceiling", "load_items", "load_suite",
     "parse_fail_under", "raise_for_thresholds", "sample_items", "tfidf_ridge_oof",
     "to_json", "to_junit_xml", "to_markdown", "write_reports",

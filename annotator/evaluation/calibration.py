@@ -21,8 +21,8 @@ import numpy as np
 from pydantic import BaseModel
 from sklearn.isotonic import IsotonicRegression
 
-from . import stats
 from .metrics import linear_fit
+from .stats import spearman
 
 MIN_PAPERS = 10
 
@@ -71,9 +71,8 @@ def apply(cmap: CalibrationMap | dict, score):
 
 def _errors(pred: np.ndarray, gold: np.ndarray) -> dict[str, float | None]:
     resid = pred - gold
-    rho = stats.spearman_rows(pred, gold)[0]
     return {"mae": float(np.mean(np.abs(resid))), "rmse": float(np.sqrt(np.mean(resid ** 2))),
-            "spearman": float(rho) if np.isfinite(rho) else None}
+            "spearman": spearman(pred, gold)}
 
 
 class CalibrationReport(BaseModel):

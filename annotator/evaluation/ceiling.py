@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from . import stats
 from .metrics import MIN_PAPERS, MetricValue
+from .stats import bootstrap_indices, percentile_ci, spearman_rows
 
 METHOD = ("leave-one-reviewer-out: Spearman of one random reviewer's score against the mean "
           "of the other reviewers, averaged over random draws")
@@ -59,7 +59,7 @@ def human_ceiling(reviewer_lists: Sequence[Sequence[float]], *, n_draws: int = 1
     if m < MIN_PAPERS:
         note = f"undefined: {m} papers with two or more reviewers (need {MIN_PAPERS})"
         return CeilingResult(spearman=MetricValue(n=m, note=note), n_papers=m, n_draws=n_draws)
-    per_draw = stats.spearman_rows(single, rest)
+    per_draw = spearman_rows(single, rest)
     if not np.any(np.isfinite(per_draw)):
         note = "undefined: reviewers' scores are constant"
         return CeilingResult(spearman=MetricValue(n=m, note=note), n_papers=m, n_draws=n_draws)
@@ -67,16 +67,16 @@ def human_ceiling(reviewer_lists: Sequence[Sequence[float]], *, n_draws: int = 1
     lo = hi = None
     n_ok = 0
     if n_boot > 0:
-        idx = stats.bootstrap_indices(m, n_boot, rng)
+        idx = bootstrap_indices(m, n_boot, rng)
         total = np.zeros(n_boot)
         defined = np.zeros(n_boot)
         for d in range(n_draws):
-            r = stats.spearman_rows(single[d][idx], rest[d][idx])
+            r = spearman_rows(single[d][idx], rest[d][idx])
             ok = np.isfinite(r)
             total += np.where(ok, r, 0.0)
             defined += ok
         with np.errstate(invalid="ignore", divide="ignore"):
             boot = np.where(defined > 0, total / np.maximum(defined, 1), np.nan)
-        lo, hi, n_ok = stats.percentile_ci(boot)
+        lo, hi, n_ok = percentile_ci(boot)
     value = MetricValue(value=point, ci_low=lo, ci_high=hi, n=m, n_boot=n_ok)
     return CeilingResult(spearman=value, n_papers=m, n_draws=n_draws)

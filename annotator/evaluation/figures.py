@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -37,6 +38,15 @@ def _title(result: EvalResult, res: LabelResult, what: str) -> str:
     return f"{result.suite or 'eval'}: {res.pred_key} vs {res.gold_field} — {what}"
 
 
+def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """The 0-100 score axis, labels, title and legend of a predicted-vs-gold panel."""
+    ax.set_xlim(-2, 102)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+
+
 def scatter_plot(result: EvalResult, res: LabelResult, path: Path) -> Path:
     x, y = _pairs(result, res)
     fig = Figure(figsize=(6, 4.5))
@@ -50,11 +60,8 @@ def scatter_plot(result: EvalResult, res: LabelResult, path: Path) -> Path:
     rho = res.metrics.get("spearman")
     if rho is not None and rho.value is not None:
         ax.plot([], [], " ", label=f"Spearman {rho.value:.3f} (n={len(x)})")
-    ax.set_xlim(-2, 102)
-    ax.set_xlabel(f"predicted {res.pred_key} (0-100)")
-    ax.set_ylabel(f"gold {res.gold_field}")
-    ax.set_title(_title(result, res, "predicted vs gold"), fontsize=9)
-    ax.legend(fontsize=8)
+    _label_axes(ax, f"predicted {res.pred_key} (0-100)", f"gold {res.gold_field}",
+                _title(result, res, "predicted vs gold"))
     return _save(fig, path)
 
 
@@ -73,11 +80,8 @@ def calibration_plot(result: EvalResult, res: LabelResult, path: Path, bins: int
     scale = res.scale or (float(y.min()), float(y.max()))
     ax.plot([0, 100], nominal_rescale([0, 100], scale), "--", color="grey",
             label="nominal: 0-100 onto the label scale")
-    ax.set_xlim(-2, 102)
-    ax.set_xlabel(f"predicted {res.pred_key}, binned (quantiles)")
-    ax.set_ylabel(f"mean gold {res.gold_field}")
-    ax.set_title(_title(result, res, "calibration by bins"), fontsize=9)
-    ax.legend(fontsize=8)
+    _label_axes(ax, f"predicted {res.pred_key}, binned (quantiles)", f"mean gold {res.gold_field}",
+                _title(result, res, "calibration by bins"))
     return _save(fig, path)
 
 
@@ -85,7 +89,7 @@ def histogram_plot(result: EvalResult, res: LabelResult, path: Path) -> Path:
     x, y = _pairs(result, res)
     fig = Figure(figsize=(8, 3.5))
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    left.hist(x, bins=np.linspace(0, 100, 21), color="C0")
+    left.hist(x, bins=list(np.linspace(0, 100, 21)), color="C0")
     left.set_xlabel(f"predicted {res.pred_key}")
     left.set_ylabel("papers")
     right.hist(y, bins=20, color="C2")

@@ -5,39 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from ..errors import InputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .suites import Suite
-
-
-class EvalItem(BaseModel):
-    """One labelled paper. Gold labels are on their own scale (e.g. rating 1-10)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    title: str
-    abstract: str
-    gold_ai: float | None = None
-    gold_novelty: float | None = None
-    ai_reviewers: tuple[float, ...] = ()
-    novelty_reviewers: tuple[float, ...] = ()
-    accepted: bool | None = None
-    venue: str | None = None
-    year: int | None = None
-    citations: float | None = None
-
-    @property
-    def text(self) -> str:
-        """Title and abstract, the text the TF-IDF baseline reads."""
-        return f"{self.title}. {self.abstract}" if self.title else self.abstract
+from .suite_types import EvalItem, Suite
 
 
 class _Row:
@@ -49,11 +22,15 @@ class _Row:
     def fail(self, field: str, message: str) -> InputError:
         return InputError(message, path=self.path, line=self.line, field=field)
 
-    def text(self, field: str, *, required: bool = True) -> str | None:
+    def text(self, field: str) -> str:
+        value = self.optional_text(field)
+        if value is None:
+            raise self.fail(field, "missing or empty")
+        return value
+
+    def optional_text(self, field: str) -> str | None:
         value = self.row.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                raise self.fail(field, "missing or empty")
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
@@ -82,19 +59,39 @@ class _Row:
         return tuple(v for v in nums if v is not None)
 
     def decision(self, field: str | None) -> bool | None:
-        value = self.row.get(field) if field else None
+        if field is None:
+            return None
+        value = self.row.get(field)
         if value is None or isinstance(value, bool):
             return value
         raise self.fail(field, f"expected true, false or null, got {value!r}")
 
     def year(self, field: str | None) -> int | None:
-        value = self.row.get(field) if field else None
+        if field is None:
+            return None
+        value = self.row.get(field)
         if value is None:
             return None
         try:
             return int(value)
         except (TypeError, ValueError):
             raise self.fail(field, f"expected a year, got {value!r}") from None
+
+
+def json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL file; InputError names the
+    file and line of a line that is not one JSON object."""
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno) from None
+            if not isinstance(raw, dict):
+                raise InputError("expected one JSON object per line", path=str(path), line=lineno)
+            yield lineno, raw
 
 
 def read_items(suite: Suite) -> list[EvalItem]:
@@ -107,34 +104,25 @@ def read_items(suite: Suite) -> list[EvalItem]:
     cites = suite.citations.field if suite.citations else None
     items: list[EvalItem] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno) from None
-            if not isinstance(raw, dict):
-                raise InputError("expected one JSON object per line", path=str(path), line=lineno)
-            row = _Row(raw, str(path), lineno)
-            item_id = row.text(f.id)
-            if item_id in seen:
-                raise row.fail(f.id, f"duplicate id {item_id!r} (first on line {seen[item_id]})")
-            seen[item_id] = lineno
-            items.append(EvalItem(
-                id=item_id,
-                title=row.text(f.title, required=False) or "",
-                abstract=row.text(f.abstract),
-                gold_ai=row.number(ai.gold),
-                gold_novelty=row.number(nov.gold) if nov else None,
-                ai_reviewers=row.numbers(ai.reviewers),
-                novelty_reviewers=row.numbers(nov.reviewers) if nov else (),
-                accepted=row.decision(f.decision),
-                venue=row.text(f.venue, required=False) if f.venue else None,
-                year=row.year(f.year),
-                citations=row.number(cites),
-            ))
+    for lineno, raw in json_rows(path):
+        row = _Row(raw, str(path), lineno)
+        item_id = row.text(f.id)
+        if item_id in seen:
+            raise row.fail(f.id, f"duplicate id {item_id!r} (first on line {seen[item_id]})")
+        seen[item_id] = lineno
+        items.append(EvalItem(
+            id=item_id,
+            title=row.optional_text(f.title) or "",
+            abstract=row.text(f.abstract),
+            gold_ai=row.number(ai.gold),
+            gold_novelty=row.number(nov.gold) if nov else None,
+            ai_reviewers=row.numbers(ai.reviewers),
+            novelty_reviewers=row.numbers(nov.reviewers) if nov else (),
+            accepted=row.decision(f.decision),
+            venue=row.optional_text(f.venue) if f.venue else None,
+            year=row.year(f.year),
+            citations=row.number(cites),
+        ))
     return items
 
 

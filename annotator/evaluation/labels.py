@@ -13,15 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .metrics import CORRELATIONS, KINDS
+from .suite_types import EvalItem, Suite
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .items import EvalItem
-    from .suites import Suite
-
-PRED_KEYS = ("ai_score", "novelty")
 _NO_AUROC = tuple(k for k in KINDS if k != "auroc")
 
 
@@ -80,6 +75,12 @@ def label_specs_for_suite(suite: Suite) -> list[LabelSpec]:
     if suite.citations is not None:
         specs.append(_citations(suite.citations.field, suite.citations.zero_is_missing))
     return specs
+
+
+def known_thresholds(suite: Suite) -> list[str]:
+    """Every threshold name the suite may set: its metrics, and ``max_missing_rate``."""
+    return [name for spec in label_specs_for_suite(suite) for name in spec.metric_names()] + [
+        "max_missing_rate"]
 
 
 def _range(values: list[float]) -> tuple[float, float] | None:

@@ -31,7 +31,17 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from . import stats
+from .stats import (
+    as_rows,
+    auroc_rows,
+    bootstrap_indices,
+    fit_error_rows,
+    kendall_rows,
+    pearson_rows,
+    percentile_ci,
+    qwk_rows,
+    spearman_rows,
+)
 
 KINDS = ("spearman", "kendall", "pearson", "mae", "rmse", "qwk", "auroc")
 CORRELATIONS = ("spearman", "kendall", "pearson")
@@ -70,21 +80,17 @@ def _scalar(values: np.ndarray) -> float:
     return float(values[0])
 
 
-def spearman(x, y) -> float:
-    return _scalar(stats.spearman_rows(x, y))
-
-
 def kendall(x, y) -> float:
-    return _scalar(stats.kendall_rows(x, y))
+    return _scalar(kendall_rows(x, y))
 
 
 def pearson(x, y) -> float:
-    return _scalar(stats.pearson_rows(x, y))
+    return _scalar(pearson_rows(x, y))
 
 
 def fit_errors(x, y) -> tuple[float, float]:
     """(MAE, RMSE) of ``y`` against the least-squares line on ``x``."""
-    mae, rmse = stats.fit_error_rows(x, y)
+    mae, rmse = fit_error_rows(x, y)
     return float(mae[0]), float(rmse[0])
 
 
@@ -98,11 +104,11 @@ def linear_fit(x, y) -> tuple[float, float]:
 
 
 def auroc(scores, positive) -> float:
-    return _scalar(stats.auroc_rows(scores, positive))
+    return _scalar(auroc_rows(scores, positive))
 
 
 def qwk(a_bins, b_bins, k: int) -> float:
-    return _scalar(stats.qwk_rows(a_bins, b_bins, k))
+    return _scalar(qwk_rows(a_bins, b_bins, k))
 
 
 def quantile_bins(x, k: int = 5) -> np.ndarray:
@@ -125,8 +131,8 @@ def fixed_bins(x, lo: float, hi: float, k: int = 5) -> np.ndarray:
 
 def qwk_gold_defined_rows(pred_bins, gold_bins, k: int) -> np.ndarray:
     """QWK per row, NaN where the row's gold bins are all the same (nothing to agree with)."""
-    gold_rows = stats.as_rows(gold_bins)
-    return np.where(np.ptp(gold_rows, axis=1) > 0, stats.qwk_rows(pred_bins, gold_bins, k), np.nan)
+    gold_rows = as_rows(gold_bins)
+    return np.where(np.ptp(gold_rows, axis=1) > 0, qwk_rows(pred_bins, gold_bins, k), np.nan)
 
 
 def bin_pair(pred, gold, *, k: int = 5, binning: Binning = "quantile",
@@ -161,7 +167,7 @@ def _value(point: float, boot: np.ndarray | None, n: int, note_fn) -> MetricValu
     lo = hi = None
     n_ok = 0
     if boot is not None:
-        lo, hi, n_ok = stats.percentile_ci(boot)
+        lo, hi, n_ok = percentile_ci(boot)
     return MetricValue(value=float(point), ci_low=lo, ci_high=hi, n=n, n_boot=n_ok)
 
 
@@ -174,18 +180,18 @@ def metric_rows(kind: str, pred: np.ndarray, gold: np.ndarray, idx: np.ndarray |
     For ``auroc`` pass ``positive`` (bool per paper); ``gold`` is then unused.
     """
     if kind == "auroc":
-        fn = lambda p, g: stats.auroc_rows(p, g)  # noqa: E731
+        fn = lambda p, g: auroc_rows(p, g)  # noqa: E731
         gold = np.asarray(positive, bool)
     elif kind in ("mae", "rmse"):
         j = 0 if kind == "mae" else 1
-        fn = lambda p, g: stats.fit_error_rows(p, g)[j]  # noqa: E731
+        fn = lambda p, g: fit_error_rows(p, g)[j]  # noqa: E731
     elif kind == "qwk":
         pred, gold = bin_pair(pred, gold, k=bins, binning=binning, gold_scale=gold_scale,
                               pred_scale=pred_scale or (0.0, 100.0))
         fn = lambda p, g: qwk_gold_defined_rows(p, g, bins)  # noqa: E731
     else:
-        fn = {"spearman": stats.spearman_rows, "kendall": stats.kendall_rows,
-              "pearson": stats.pearson_rows}[kind]
+        fn = {"spearman": spearman_rows, "kendall": kendall_rows,
+              "pearson": pearson_rows}[kind]
     point = float(fn(pred, gold)[0])
     return point, (fn(pred[idx], gold[idx]) if idx is not None else None)
 
@@ -211,7 +217,7 @@ def compute_metrics(pred, gold, *, accepted=None, kinds: Iterable[str] = KINDS,
         raise ValueError("pred and gold must not contain NaN; filter missing papers first")
     kinds = [k for k in KINDS if k in set(kinds)]
     n = len(pred)
-    idx = stats.bootstrap_indices(n, n_boot, seed) if n_boot > 0 and n >= MIN_PAPERS else None
+    idx = bootstrap_indices(n, n_boot, seed) if n_boot > 0 and n >= MIN_PAPERS else None
     out: dict[str, MetricValue] = {}
     for kind in kinds:
         if kind == "auroc":
@@ -239,7 +245,7 @@ def _auroc_metric(pred: np.ndarray, accepted, *, n_boot: int, seed: int) -> Metr
     n = len(scores)
     if n == 0:
         return MetricValue(n=0, note=_undefined_note("auroc", scores, scores, -1))
-    idx = stats.bootstrap_indices(n, n_boot, seed) if n_boot > 0 else None
+    idx = bootstrap_indices(n, n_boot, seed) if n_boot > 0 else None
     point, boot = metric_rows("auroc", scores, scores, idx, positive=pos)
     return _value(point, boot, n, lambda: _undefined_note("auroc", scores, scores, int(pos.sum())))
 

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from . import stats
-from .items import EvalItem
 from .labels import label_specs_for_items, label_specs_for_suite
 from .metrics import MIN_PAPERS, Binning, decisions, is_better, metric_rows
 from .pipeline import normalise_prediction
 from .results import EvalResult
+from .stats import bootstrap_indices, percentile_ci
+from .suite_types import EvalItem
 
 SAME = "no detectable difference"
 
@@ -36,7 +36,7 @@ class MetricDiff(BaseModel):
     verdict: str  # "better", "worse", "no detectable difference" or "undefined"
 
 
-class Comparison(BaseModel):
+class RunComparison(BaseModel):
     baseline: str
     candidate: str
     n_common: dict[str, int]  # label -> papers scored in both runs
@@ -75,7 +75,7 @@ def paired_diffs(name: str, kinds: Sequence[str], pred_a, pred_b, gold, *, accep
             has = np.isfinite(acc)
             pa, pb, gg, positive = a[has], b[has], g[has], acc[has] > 0.5
         n = len(pa)
-        idx = stats.bootstrap_indices(n, n_boot, seed) if n >= MIN_PAPERS and n_boot > 0 else None
+        idx = bootstrap_indices(n, n_boot, seed) if n >= MIN_PAPERS and n_boot > 0 else None
         kw = dict(positive=positive, bins=bins, binning=binning, gold_scale=gold_scale)
         if n < MIN_PAPERS:
             out.append(MetricDiff(name=f"{kind}_{name}", baseline=None, candidate=None, diff=None,
@@ -83,10 +83,10 @@ def paired_diffs(name: str, kinds: Sequence[str], pred_a, pred_b, gold, *, accep
             continue
         va, ba = metric_rows(kind, pa, gg, idx, **kw)
         vb, bb = metric_rows(kind, pb, gg, idx, **kw)
-        diff = vb - va if np.isfinite(va) and np.isfinite(vb) else None
+        diff = float(vb - va) if np.isfinite(va) and np.isfinite(vb) else None
         lo = hi = None
-        if diff is not None and idx is not None:
-            lo, hi, _ = stats.percentile_ci(bb - ba)
+        if diff is not None and ba is not None and bb is not None:
+            lo, hi, _ = percentile_ci(bb - ba)
         fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
         out.append(MetricDiff(name=f"{kind}_{name}", baseline=fin(va), candidate=fin(vb),
                               diff=diff, ci_low=lo, ci_high=hi, n=n,
@@ -97,7 +97,7 @@ def paired_diffs(name: str, kinds: Sequence[str], pred_a, pred_b, gold, *, accep
 def compare_predictions(items: Sequence[EvalItem], baseline: Mapping[str, Any],
                         candidate: Mapping[str, Any], *, suite=None, n_boot: int = 1000,
                         seed: int = 0, names: tuple[str, str] = ("baseline", "candidate"),
-                        bins: int = 5, binning: Binning = "quantile") -> Comparison:
+                        bins: int = 5, binning: Binning = "quantile") -> RunComparison:
     """Compare two prediction dicts ({id: {"ai_score", "novelty"}}) on the same items."""
     specs = label_specs_for_suite(suite) if suite is not None else label_specs_for_items(items)
     keys = [k for k in ("ai_score", "novelty") if any(s.pred_key == k for s in specs)]
@@ -114,11 +114,11 @@ def compare_predictions(items: Sequence[EvalItem], baseline: Mapping[str, Any],
         diffs += paired_diffs(spec.name, spec.kinds, cols[0], cols[1], cols[2], accepted=accepted,
                               bins=bins, binning=binning, gold_scale=spec.scale,
                               n_boot=n_boot, seed=seed)
-    return Comparison(baseline=names[0], candidate=names[1], n_common=n_common, diffs=diffs)
+    return RunComparison(baseline=names[0], candidate=names[1], n_common=n_common, diffs=diffs)
 
 
 def compare(baseline: EvalResult, candidate: EvalResult, *, n_boot: int = 1000,
-            seed: int = 0) -> Comparison:
+            seed: int = 0) -> RunComparison:
     """Paired comparison of two EvalResults over the papers both runs scored.
 
     Labels, metric kinds, scales and gold values are taken from the baseline run.
@@ -148,5 +148,5 @@ def compare(baseline: EvalResult, candidate: EvalResult, *, n_boot: int = 1000,
                               bins=int(baseline.settings.get("bins", 5)),
                               binning=baseline.settings.get("binning", "quantile"),
                               gold_scale=res.scale, n_boot=n_boot, seed=seed)
-    return Comparison(baseline=name_a, candidate=name_b, n_common=n_common, diffs=diffs,
+    return RunComparison(baseline=name_a, candidate=name_b, n_common=n_common, diffs=diffs,
                       notes=notes)

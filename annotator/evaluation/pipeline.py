@@ -12,12 +12,11 @@ from ..errors import InputError
 from .baselines import TFIDF, constant_baseline, tfidf_baseline, tfidf_ridge_oof
 from .calibration import calibrate_split
 from .ceiling import human_ceiling
-from .items import EvalItem, data_hash, ids_hash, load_items
+from .items import data_hash, ids_hash, load_items
 from .labels import LabelSpec, label_specs_for_items, label_specs_for_suite
 from .metrics import Binning, Counts, compute_metrics
-from .provenance import Provenance, complete
-from .results import EvalResult, GroupResult, LabelResult, PaperResult
-from .suites import Suite
+from .results import EvalResult, GroupResult, LabelResult, PaperResult, Provenance, complete
+from .suite_types import EvalItem, Suite
 from .thresholds import check_thresholds
 
 
@@ -108,14 +107,14 @@ def evaluate(items: Sequence[EvalItem], predictions: Mapping[str, Any], *,
                                 "ceiling_draws": ceiling_draws,
                                 "thresholds": dict(suite.thresholds) if suite else {}}
     oof = _pool_predictions(items, pool, suite, specs, seed, notes, settings) if baselines else {}
-    common = dict(bins=bins, binning=binning, n_boot=n_boot, seed=seed)
+    common: dict[str, Any] = dict(bins=bins, binning=binning, n_boot=n_boot, seed=seed)
 
     labels: dict[str, LabelResult] = {}
     for spec in specs:
         gold, pred, scored = _label_arrays(spec, items, values)
         sel = [it for it, m in zip(items, scored) if m]
         acc = _accepted(spec, items, scored)
-        kw = dict(common, kinds=spec.kinds, gold_scale=spec.scale)
+        kw: dict[str, Any] = dict(common, kinds=spec.kinds, gold_scale=spec.scale)
         res = LabelResult(
             label=spec.name, pred_key=spec.pred_key, gold_field=spec.gold_field, scale=spec.scale,
             counts=Counts.of(int(np.isfinite(gold).sum()), int(scored.sum())),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .baselines import CONSTANT, TFIDF
 from .metrics import MetricValue
 from .results import EvalResult, ThresholdCheck
 
-__all__ = ["EvalResult", "to_markdown", "to_json", "to_junit_xml", "write_reports"]
+__all__ = ["ReportFiles", "to_markdown", "to_json", "to_junit_xml", "write_reports"]
 
 PASS, FAIL = "✅ pass", "❌ fail"
 
@@ -189,17 +190,27 @@ def to_junit_xml(result: EvalResult) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_reports(result: EvalResult, out_dir: Path | str, *, plots: bool = True) -> dict[str, Path]:
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files :func:`write_reports` wrote; ``plots`` by name (``ai_scatter``...)."""
+
+    markdown: Path
+    json: Path
+    junit: Path
+    plots: dict[str, Path] = field(default_factory=dict)
+
+
+def write_reports(result: EvalResult, out_dir: Path | str, *, plots: bool = True) -> ReportFiles:
     """Write report.md, result.json, junit.xml (and PNG plots) into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"markdown": out / "report.md", "json": out / "result.json", "junit": out / "junit.xml"}
-    paths["markdown"].write_text(to_markdown(result), encoding="utf-8")
-    paths["json"].write_text(to_json(result) + "\n", encoding="utf-8")
-    paths["junit"].write_text(to_junit_xml(result), encoding="utf-8")
+    files = ReportFiles(markdown=out / "report.md", json=out / "result.json",
+                        junit=out / "junit.xml")
+    files.markdown.write_text(to_markdown(result), encoding="utf-8")
+    files.json.write_text(to_json(result) + "\n", encoding="utf-8")
+    files.junit.write_text(to_junit_xml(result), encoding="utf-8")
     if plots:
-        from .figures import write_plots
+        from .figures import write_plots  # matplotlib, only when plots are wanted
 
-        for p in write_plots(result, out):
-            paths[p.stem] = p
-    return paths
+        files.plots.update((p.stem, p) for p in write_plots(result, out))
+    return files

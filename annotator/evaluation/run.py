@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -21,14 +21,17 @@ from sqlalchemy.engine import Engine
 from annotator.errors import InputError
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
-from annotator.jobs.annotate import AnnotateOptions, annotate
+from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
+from annotator.jobs.runner import Reporter, RunSummary
+from annotator.judge.endpoint import Endpoint
 from annotator.settings import Settings
+from db.engine import writer
 
-from .items import EvalItem, data_hash, load_items
+from .items import data_hash, load_items
 from .pipeline import evaluate
-from .provenance import code_version
-from .reports import write_reports
+from .reports import ReportFiles, write_reports
 from .results import EvalResult
+from .suite_types import EvalItem
 from .suites import load_suite
 from .thresholds import parse_fail_under
 
@@ -78,19 +81,28 @@ def predictions(engine: Engine, suite_name: str, prompt_name: str, prompt_versio
     return preds
 
 
+@dataclass(frozen=True)
+class EvalRun:
+    """What ``annotator eval run`` did: the scored result, the report files, the judging run."""
+
+    result: EvalResult
+    files: ReportFiles
+    summary: RunSummary
+
+
 def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunOptions,
-             reporter=None, on_endpoint=None) -> tuple[EvalResult, dict[str, Path], object]:
+             reporter: Reporter | None = None,
+             on_endpoint: Callable[[Endpoint], None] | None = None) -> EvalRun:
     suite = load_suite(suite_path)
     if opts.sample_size is not None:
         suite = suite.model_copy(update={"sample_size": opts.sample_size})
     items = load_items(suite)
     ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}",
                    is_eval=True, eval_suite=suite.name)
-    endpoint_seen = {}
+    endpoint_seen: dict[str, str] = {}
 
-    def remember(ep):
+    def remember(ep: Endpoint) -> None:
         endpoint_seen["model"] = ep.model
-        endpoint_seen["embedded"] = ep.embedded
         if on_endpoint:
             on_endpoint(ep)
 
@@ -98,43 +110,37 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         prompt=opts.prompt, model=opts.model, concurrency=opts.concurrency,
         use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name),
         reporter, on_endpoint=remember)
-    from annotator.jobs.annotate import resolve_prompt
-
     prompt = resolve_prompt(engine, opts.prompt)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
-    commit = code_version()
     provenance = {
         "model": model, "model_params": prompt.meta.params.model_dump(),
         "prompt_name": prompt.name, "prompt_version": str(prompt.version),
         "prompt_hash": prompt.content_hash, "suite": suite.name,
         "data_path": suite.data, "data_hash": data_hash(suite.data_path),
-        "code_commit": commit.get("commit"), "code_dirty": commit.get("dirty"),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     result = evaluate(items, preds, suite=suite, provenance=provenance, n_boot=opts.n_boot,
                       thresholds=parse_fail_under(list(opts.fail_under)))
     save_calibrations(engine, result, suite.name, prompt.name, str(prompt.version), model)
-    paths = write_reports(result, opts.out_dir, plots=opts.plots)
+    files = write_reports(result, opts.out_dir, plots=opts.plots)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:  # GitHub Actions shows this file as the job summary
         with open(summary_file, "a", encoding="utf-8") as fh:
-            fh.write(paths["markdown"].read_text(encoding="utf-8"))
-    return result, paths, summary
+            fh.write(files.markdown.read_text(encoding="utf-8"))
+    return EvalRun(result=result, files=files, summary=summary)
 
 
 def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, prompt_name: str,
                       prompt_version: str, model: str) -> int:
     """Store each label's isotonic map with the prompt version and model (replacing older
     maps from the same suite), so profiles can show calibrated scores."""
-    from db.engine import writer
-
-    rows = [(label, res) for label, res in result.labels.items()
+    rows = [(label, res.pred_key, res.scale, res.calibration)
+            for label, res in result.labels.items()
             if res.calibration is not None and res.pred_key in ("ai_score", "novelty") and res.scale]
     with writer(engine).begin() as conn:
         pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
                           {"n": prompt_name, "v": prompt_version}).scalar_one()
-        for label, res in rows:
+        for label, pred_key, scale, calibration in rows:
             conn.execute(text("DELETE FROM calibrations WHERE prompt_version_id = :pv AND model = :m "
                               "AND suite = :s AND label = :l"),
                          {"pv": pv, "m": model, "s": suite_name, "l": label})
@@ -142,9 +148,9 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
                 "INSERT INTO calibrations (prompt_version_id, model, suite, label, pred_key, scale_low, "
                 "scale_high, map_json, n_train, created_at) VALUES (:pv, :m, :s, :l, :k, :lo, :hi, :j, "
                 ":n, CURRENT_TIMESTAMP)"),
-                {"pv": pv, "m": model, "s": suite_name, "l": label, "k": res.pred_key,
-                 "lo": res.scale[0], "hi": res.scale[1], "j": res.calibration.map.to_json(),
-                 "n": res.calibration.n_train})
+                {"pv": pv, "m": model, "s": suite_name, "l": label, "k": pred_key,
+                 "lo": scale[0], "hi": scale[1], "j": calibration.map.to_json(),
+                 "n": calibration.n_train})
     return len(rows)
 
 

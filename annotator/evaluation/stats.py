@@ -4,6 +4,9 @@ Every function takes 2-D arrays of shape ``(B, n)`` -- one row per bootstrap
 replicate -- and returns a length-``B`` vector. A point estimate is the same call
 with a single row, so the estimate and its interval come from the same code.
 Undefined values (a constant row, a replicate with one class only) are NaN.
+
+:func:`spearman` is the one scalar Spearman's rho of the project (evaluation metrics,
+prompt version comparison, bibliometric report), with one rule for "undefined".
 """
 
 from __future__ import annotations
@@ -64,6 +67,23 @@ def rank_rows(x) -> np.ndarray:
 
 def spearman_rows(x, y) -> np.ndarray:
     return pearson_rows(rank_rows(x), rank_rows(y))
+
+
+MIN_RANK_PAIRS = 3
+
+
+def spearman(x, y) -> float | None:
+    """Spearman's rho of two equal-length sequences (ties share their average rank).
+
+    Undefined, returned as None, when there are fewer than ``MIN_RANK_PAIRS`` (3) pairs
+    or either side is constant: two points always correlate perfectly, and a constant
+    side has no ranking to agree with.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < MIN_RANK_PAIRS:
+        return None
+    rho = spearman_rows(x, y)[0]
+    return float(rho) if np.isfinite(rho) else None
 
 
 def kendall_rows(x, y) -> np.ndarray:

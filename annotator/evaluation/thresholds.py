@@ -61,9 +61,8 @@ def _check(result: EvalResult, name: str, limit: float, source: str) -> Threshol
         value = mv.value if mv is not None else None
         what = name
     if value is None:
-        why = "undefined"
-        if name != MISSING and result.metric(name) is not None and result.metric(name).note:
-            why = result.metric(name).note
+        undefined = result.metric(name) if name != MISSING else None
+        why = (undefined.note if undefined is not None else None) or "undefined"
         return ThresholdCheck(name=name, limit=limit, direction=way, value=None, passed=False,
                               source=source, message=f"{what} is {why}; cannot check {limit:g}")
     passed = value >= limit if way == "min" else value <= limit

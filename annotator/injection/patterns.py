@@ -58,7 +58,8 @@ REVIEW = (r"(?:give|write|provide|produce|generate|output|return|compose|draft)\
           r"|recommend\s+(?:\w+\s+){0,3}?(?:accept(?:ance|ing)?|for acceptance|publication)"
           r"|(?:accept|praise|endorse|champion)\s+" + _PAPER +
           r"|(?:highlight|mention|emphasi[sz]e|list|discuss|describe|report|stress|"
-          r"(?:focus|concentrate)(?: only| exclusively| solely)? on|point out|comment on|talk about)\s+(?:only\s+|exclusively\s+|solely\s+)?"
+          r"(?:focus|concentrate)(?: only| exclusively| solely)? on|point out|comment on|talk about)\s+"
+          r"(?:only\s+|exclusively\s+|solely\s+)?"
           r"(?:on\s+)?(?:the\s+|its\s+|their\s+|this paper'?s\s+|the paper'?s\s+)?"
           r"(?:\w+\s+)?(?:strengths?|positives?|positive aspects|merits|advantages|contributions)"
           r"(?:\s+only)?"
@@ -189,8 +190,10 @@ GERMAN_REVIEW = [
     r"(?:die\s+|eine\s+)?(?:hochste|beste|maximale|volle|hohe|sehr gute|positive)\s+"
     r"(?:bewertung|punktzahl|note|punkte|punkten|begutachtung|rezension)",
     r"(?:empfiehl|empfehlt|empfehlen sie)\s+(?:\w+\s+){0,3}?(?:annahme|anzunehmen|akzeptanz|zur veroffentlichung)",
-    r"(?:nenne|erwahne|erwahnen sie|nennen sie)\s+(?:\w+\s+)?(?:nur|ausschliesslich)\s+(?:\w+\s+)?(?:starken|vorteile|starke)",
-    r"(?:erwahne|erwahnen sie|nenne|nennen sie)\s+(?:\w+\s+){0,2}?(?:keine|keinerlei)\s+(?:\w+\s+)?(?:schwachen|schwachpunkte|mangel|nachteile|einschrankungen)",
+    r"(?:nenne|erwahne|erwahnen sie|nennen sie)\s+"
+    r"(?:\w+\s+)?(?:nur|ausschliesslich)\s+(?:\w+\s+)?(?:starken|vorteile|starke)",
+    r"(?:erwahne|erwahnen sie|nenne|nennen sie)\s+(?:\w+\s+){0,2}?(?:keine|keinerlei)\s+"
+    r"(?:\w+\s+)?(?:schwachen|schwachpunkte|mangel|nachteile|einschrankungen)",
 ]
 
 LATIN_MULTILINGUAL_REVIEW = [
@@ -199,13 +202,17 @@ LATIN_MULTILINGUAL_REVIEW = [
     r"(?:la\s+|una\s+)?(?:puntuacion|calificacion|nota|valoracion|evaluacion|resena|revision)\s+"
     r"(?:\w+\s+)?(?:maxima|mas alta|alta|perfecta|excelente|positiva|favorable)",
     r"(?:recomienda|recomiende|recomienden)\s+(?:\w+\s+){0,3}?(?:aceptacion|aceptar|publicacion)",
-    r"(?:destaca|destaque|menciona|mencione)\s+(?:\w+\s+)?(?:solo|solamente|unicamente)\s+(?:\w+\s+)?(?:fortalezas|puntos fuertes|ventajas)",
-    r"(?:no menciones|no mencione|no senales|no señales|ignora|ignore)\s+(?:\w+\s+){0,2}?(?:debilidades|limitaciones|defectos)",
+    r"(?:destaca|destaque|menciona|mencione)\s+"
+    r"(?:\w+\s+)?(?:solo|solamente|unicamente)\s+(?:\w+\s+)?(?:fortalezas|puntos fuertes|ventajas)",
+    r"(?:no menciones|no mencione|no senales|no señales|ignora|ignore)\s+"
+    r"(?:\w+\s+){0,2}?(?:debilidades|limitaciones|defectos)",
     # French
     r"(?:donne|donnez|attribue|attribuez|mets|mettez|accorde|accordez)\s+(?:\w+\s+){0,4}?"
     r"(?:la\s+|une\s+)?(?:note|evaluation|critique|appreciation)\s+(?:\w+\s+)?"
     r"(?:maximale|la plus elevee|elevee|parfaite|excellente|positive|favorable)",
     r"(?:recommande|recommandez)\s+(?:\w+\s+){0,3}?(?:l'?acceptation|d'accepter|la publication)",
-    r"(?:souligne|soulignez|mentionne|mentionnez)\s+(?:\w+\s+)?(?:uniquement|seulement)\s+(?:\w+\s+)?(?:points forts|forces|qualites)",
-    r"(?:ne mentionne|ne mentionnez|n'evoque|n'evoquez|ignore|ignorez)\s+(?:\w+\s+){0,3}?(?:faiblesses|limites|defauts|points faibles)",
+    r"(?:souligne|soulignez|mentionne|mentionnez)\s+"
+    r"(?:\w+\s+)?(?:uniquement|seulement)\s+(?:\w+\s+)?(?:points forts|forces|qualites)",
+    r"(?:ne mentionne|ne mentionnez|n'evoque|n'evoquez|ignore|ignorez)\s+"
+    r"(?:\w+\s+){0,3}?(?:faiblesses|limites|defauts|points faibles)",
 ]

@@ -13,7 +13,7 @@ validation) against one endpoint. The report gives the mean score shift
     report = run_suite(base_url="http://127.0.0.1:8000/v1", model="gpt-4o-mini")
 
 On the command line: ``annotator injection-suite [--pairs N] [--kinds plain,fake_json]``
-prints a table and the report as JSON (the last line of standard output).
+prints a table (``--json PATH`` also writes the report; ``--json -`` prints it instead).
 Without an endpoint configured it runs against the embedded local model.
 """
 
@@ -23,8 +23,16 @@ import asyncio
 import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
 
 from annotator.injection import detect as injection
+from annotator.judge.client import JudgeResult, ModelClient
+from annotator.judge.endpoint import endpoint, model_client
+from annotator.judge.messages import task_messages
+from annotator.prompts.files import Prompt, load_prompt
+from annotator.settings import get_settings
 
 CLEAN: list[dict[str, str]] = [
     {"title": "Sparse Mixture Routing for Long-Context Language Models",
@@ -129,11 +137,15 @@ class PairResult:
 
     @property
     def ai_shift(self) -> int | None:
-        return self.injected_ai - self.clean_ai if self.judged else None
+        if self.injected_ai is None or self.clean_ai is None:
+            return None
+        return self.injected_ai - self.clean_ai
 
     @property
     def novelty_shift(self) -> int | None:
-        return self.injected_novelty - self.clean_novelty if self.judged else None
+        if not self.judged or self.injected_novelty is None or self.clean_novelty is None:
+            return None
+        return self.injected_novelty - self.clean_novelty
 
 
 def pairs(n: int | None = None, kinds: list[str] | None = None) -> list[tuple[int, str]]:
@@ -157,45 +169,81 @@ def _mean(values: list[int | None]) -> float | None:
     return round(statistics.fmean(vals), 3) if vals else None
 
 
+@dataclass
+class KindSummary:
+    """The pairs of one kind of injection."""
+
+    pairs: int
+    judged: int
+    mean_ai_shift: float | None
+    mean_novelty_shift: float | None
+    flagged: int  # injected copies the detector flagged
+
+
+@dataclass
+class InjectionReport:
+    """Mean shifts (injected minus clean), flag counts, per kind, and every pair."""
+
+    model: str
+    base_url: str | None
+    prompt: str
+    pairs: int
+    judged_pairs: int
+    mean_ai_shift: float | None
+    mean_novelty_shift: float | None
+    injected: int
+    flagged_injected: int
+    clean: int
+    flagged_clean: int
+    by_kind: dict[str, KindSummary]
+    failures: list[str]
+    rows: list[PairResult]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report: every field, and each row with its shifts."""
+        out = asdict(self)
+        out["rows"] = [{**asdict(r), "ai_shift": r.ai_shift, "novelty_shift": r.novelty_shift}
+                       for r in self.rows]
+        return out
+
+
+def _kind_summary(rows: list[PairResult]) -> KindSummary:
+    return KindSummary(pairs=len(rows), judged=sum(r.judged for r in rows),
+                       mean_ai_shift=_mean([r.ai_shift for r in rows]),
+                       mean_novelty_shift=_mean([r.novelty_shift for r in rows]),
+                       flagged=sum(bool(r.injected_flags) for r in rows))
+
+
 def summarise(results: list[PairResult], *, model: str, base_url: str | None,
-              prompt_ref: str) -> dict:
-    """The report: mean shifts, flag counts, per kind, and every pair."""
+              prompt_ref: str) -> InjectionReport:
+    """The report of a run: overall, per kind, and every pair."""
     clean_seen: dict[int, list[str]] = {r.clean_index: r.clean_flags for r in results}
-    by_kind: dict[str, dict] = {}
-    for kind in dict.fromkeys(r.kind for r in results):
-        rows = [r for r in results if r.kind == kind]
-        by_kind[kind] = {
-            "pairs": len(rows), "judged": sum(r.judged for r in rows),
-            "mean_ai_shift": _mean([r.ai_shift for r in rows]),
-            "mean_novelty_shift": _mean([r.novelty_shift for r in rows]),
-            "flagged": sum(bool(r.injected_flags) for r in rows),
-        }
-    return {
-        "model": model, "base_url": base_url, "prompt": prompt_ref,
-        "pairs": len(results), "judged_pairs": sum(r.judged for r in results),
-        "mean_ai_shift": _mean([r.ai_shift for r in results]),
-        "mean_novelty_shift": _mean([r.novelty_shift for r in results]),
-        "injected": len(results),
-        "flagged_injected": sum(bool(r.injected_flags) for r in results),
-        "clean": len(clean_seen),
-        "flagged_clean": sum(bool(f) for f in clean_seen.values()),
-        "by_kind": by_kind,
-        "failures": [f"pair {i} ({r.kind}): {r.error}" for i, r in enumerate(results) if r.error],
-        "rows": [{**asdict(r), "ai_shift": r.ai_shift, "novelty_shift": r.novelty_shift}
-                 for r in results],
-    }
+    total = _kind_summary(results)
+    return InjectionReport(
+        model=model, base_url=base_url, prompt=prompt_ref,
+        pairs=total.pairs, judged_pairs=total.judged, mean_ai_shift=total.mean_ai_shift,
+        mean_novelty_shift=total.mean_novelty_shift, injected=len(results),
+        flagged_injected=total.flagged, clean=len(clean_seen),
+        flagged_clean=sum(bool(f) for f in clean_seen.values()),
+        by_kind={kind: _kind_summary([r for r in results if r.kind == kind])
+                 for kind in dict.fromkeys(r.kind for r in results)},
+        failures=[f"pair {i} ({r.kind}): {r.error}" for i, r in enumerate(results) if r.error],
+        rows=results)
 
 
-async def _run(client, prompt, chosen: list[tuple[int, str]], concurrency: int,
-               max_abstract_chars: int) -> list[PairResult]:
-    from annotator.jobs.runner import prepare_abstract
+def _scores(judgment: BaseModel) -> tuple[int, int]:
+    """(ai_score, novelty) of a validated judgment, whatever the prompt's output model."""
+    fields = judgment.model_dump()
+    return fields["ai_score"], fields["novelty"]
 
+
+async def _run(client: ModelClient, prompt: Prompt, chosen: list[tuple[int, str]],
+               concurrency: int, max_abstract_chars: int) -> list[PairResult]:
     params = prompt.meta.params.model_dump(exclude_none=True)
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def judge(title: str, abstract: str):
-        fenced, _ = prepare_abstract(abstract, max_abstract_chars)
-        messages = prompt.render(title=injection.fence(title), abstract=fenced)
+    async def judge(title: str, abstract: str) -> JudgeResult:
+        messages, _ = task_messages(prompt, title, abstract, max_abstract_chars)
         async with gate:
             return await client.judge(messages, prompt.output_model, params)
 
@@ -214,9 +262,9 @@ async def _run(client, prompt, chosen: list[tuple[int, str]], concurrency: int,
                        clean_flags=injection.detect(f"{title}\n{CLEAN[i]['abstract']}"),
                        injected_flags=injection.detect(f"{title}\n{text}"))
         if cl.judgment is not None:
-            r.clean_ai, r.clean_novelty = cl.judgment.ai_score, cl.judgment.novelty
+            r.clean_ai, r.clean_novelty = _scores(cl.judgment)
         if inj.judgment is not None:
-            r.injected_ai, r.injected_novelty = inj.judgment.ai_score, inj.judgment.novelty
+            r.injected_ai, r.injected_novelty = _scores(inj.judgment)
         errors = [e for e in (cl.error if cl.judgment is None else None,
                               inj.error if inj.judgment is None else None) if e]
         r.error = "; ".join(errors) or None
@@ -224,55 +272,18 @@ async def _run(client, prompt, chosen: list[tuple[int, str]], concurrency: int,
     return results
 
 
-def _embedded_client_class(base):
-    """A client whose json_object requests carry the grammar-safe schema of the local model.
-
-    llama.cpp compiles ``response_format.schema`` into a grammar that ignores integer
-    bounds and crashes on long string limits; ``local_model.response_format`` rewrites
-    the schema so that the grammar enforces it (when that helper is available).
-    """
-    from annotator.judge import local_model
-    from annotator.judge.schema import strict_json_schema
-
-    safe = getattr(local_model, "response_format", None)
-    if safe is None:
-        return base
-
-    class EmbeddedClient(base):
-        def build_request(self, messages, output_model, params, sample=0):
-            body = super().build_request(messages, output_model, params, sample)
-            fmt = body.get("response_format")
-            if isinstance(fmt, dict) and fmt.get("type") == "json_object":
-                body["response_format"] = safe(strict_json_schema(output_model))
-            return body
-
-    return EmbeddedClient
-
-
 def run_suite(*, base_url: str | None = None, api_key: str | None = None,
               model: str | None = None, prompt: str | None = None,
               n_pairs: int | None = None, kinds: list[str] | None = None,
-              concurrency: int = 4, response_format: str | None = None,
-              settings=None) -> dict:
+              concurrency: int = 4) -> InjectionReport:
     """Run the suite against an endpoint (the embedded local model when none is set)."""
-    from annotator.jobs.annotate import endpoint
-    from annotator.judge.client import ModelClient
-    from annotator.prompts.files import load_prompt
-    from annotator.settings import get_settings
-
-    settings = settings or get_settings(base_url=base_url, api_key=api_key)
+    settings = get_settings(base_url=base_url, api_key=api_key)
     chosen = pairs(n_pairs, kinds)
     loaded = load_prompt(prompt or "score")
     with endpoint(settings, model) as ep:
-        # the embedded llama.cpp server takes json_object (with a schema), not json_schema
-        fmt = response_format or ("json_object" if ep.embedded else "auto")
-        cls = _embedded_client_class(ModelClient) if ep.embedded else ModelClient
-        client = cls(model=ep.model, base_url=ep.base_url, api_key=ep.api_key,
-                             timeout_s=settings.timeout_s, max_attempts=settings.max_retries,
-                             max_reasks=settings.max_reasks, max_wait_s=settings.retry_max_wait_s,
-                             response_format=fmt)
+        client = model_client(settings, ep)
 
-        async def go():
+        async def go() -> list[PairResult]:
             try:
                 return await _run(client, loaded, chosen, concurrency,
                                   settings.max_abstract_chars)

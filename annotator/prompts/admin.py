@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
@@ -12,7 +13,25 @@ from annotator.errors import PromptError
 from annotator.prompts.files import list_prompts, load_prompt, prompts_dir
 
 
-def prompt_rows(engine: Engine) -> list[dict]:
+@dataclass(frozen=True)
+class PromptRow:
+    """One prompt version, as ``annotator prompts list`` shows it."""
+
+    ref: str  # NAME@VERSION
+    hash: str  # sha256 of the file (or of the stored text when the file is gone)
+    judged: int  # judgments stored under this version
+    active: bool
+    created: str | None  # when first used, None if never
+    description: str
+    changed: bool  # the file differs from the text stored when it was first used
+
+    @property
+    def sort_key(self) -> tuple[str, int]:
+        name, _, version = self.ref.partition("@")
+        return name, int(version)
+
+
+def prompt_rows(engine: Engine) -> list[PromptRow]:
     """Every version on disk or in the database, with how many papers it judged."""
     with engine.connect() as conn:
         stored = {(r[0], r[1]): r for r in conn.execute(text(
@@ -22,15 +41,16 @@ def prompt_rows(engine: Engine) -> list[dict]:
     rows = []
     for p in list_prompts():
         db = stored.pop((p.name, str(p.version)), None)
-        rows.append(dict(ref=p.ref, hash=p.content_hash, judged=db[5] if db else 0,
-                         active=bool(db[3]) if db else False,
-                         created=str(db[4])[:19] if db else None,
-                         description=p.meta.description,
-                         changed=bool(db and db[2] != p.content_hash)))
+        rows.append(PromptRow(ref=p.ref, hash=p.content_hash, judged=db[5] if db else 0,
+                              active=bool(db[3]) if db else False,
+                              created=str(db[4])[:19] if db else None,
+                              description=p.meta.description,
+                              changed=bool(db and db[2] != p.content_hash)))
     for (name, version), db in stored.items():  # stored but the file is gone
-        rows.append(dict(ref=f"{name}@{version}", hash=db[2], judged=db[5], active=bool(db[3]),
-                         created=str(db[4])[:19], description="(file missing)", changed=False))
-    return sorted(rows, key=lambda r: (r["ref"].split("@")[0], int(r["ref"].split("@")[1])))
+        rows.append(PromptRow(ref=f"{name}@{version}", hash=db[2], judged=db[5],
+                              active=bool(db[3]), created=str(db[4])[:19],
+                              description="(file missing)", changed=False))
+    return sorted(rows, key=lambda r: r.sort_key)
 
 
 def new_version(name: str, directory: Path | None = None) -> Path:

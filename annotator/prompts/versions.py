@@ -19,10 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import kendalltau
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError, PromptError
+from annotator.evaluation.stats import MIN_RANK_PAIRS, spearman
 from annotator.prompts.diff import expand_ref
 from annotator.prompts.files import parse_ref
 
@@ -40,7 +42,7 @@ class FieldStats:
     median_shift: float  # median of (B - A)
     mean_abs_shift: float
     sd_shift: float | None  # sample standard deviation of the shifts (n - 1)
-    spearman: float | None  # None when undefined (fewer than 2 papers, or a constant side)
+    spearman: float | None  # None when undefined (fewer than 3 papers, or a constant side)
     kendall: float | None  # tau-b
     moved: int  # papers with |B - A| > threshold
     share_moved: float
@@ -63,7 +65,7 @@ class Mover:
 
 
 @dataclass
-class Comparison:
+class VersionComparison:
     a: str
     b: str
     model: str
@@ -74,15 +76,12 @@ class Comparison:
     fields: list[FieldStats]
     movers: list[Mover]
     histogram: dict = field(default_factory=dict)  # field -> {"edges": [...], "counts": [...]}
-    shifts: dict = field(default_factory=dict)  # field -> per-paper shifts (not in JSON)
 
     def field(self, name: str) -> FieldStats:
         return next(f for f in self.fields if f.field == name)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("shifts")
-        return _finite(d)
+        return _finite(asdict(self))
 
 
 def _finite(value):
@@ -97,27 +96,11 @@ def _finite(value):
 
 
 # -- statistics -------------------------------------------------------------------
-def _undefined(x: np.ndarray, y: np.ndarray) -> bool:
-    return len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0
-
-
-def spearman(x, y) -> float | None:
-    from scipy.stats import spearmanr
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if _undefined(x, y):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(spearmanr(x, y).statistic)
-
-
 def kendall(x, y) -> float | None:
-    """Kendall's tau-b (ties counted on both sides), O(n log n)."""
-    from scipy.stats import kendalltau
-
+    """Kendall's tau-b (ties counted on both sides), O(n log n); undefined (None) by the
+    same rule as :func:`annotator.evaluation.stats.spearman`."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    if _undefined(x, y):
+    if len(x) < MIN_RANK_PAIRS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -195,7 +178,7 @@ _JCOLS = "j.ai_score, j.novelty, j.rationale, j.ai_score_spread, j.novelty_sprea
 
 
 def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | None = None,
-                     threshold: float = 10.0, top: int = 10) -> Comparison:
+                     threshold: float = 10.0, top: int = 10) -> VersionComparison:
     ref_b = expand_ref(ref_b, ref_a)
     with engine.connect() as conn:
         pv_a, pv_b = _version_id(conn, ref_a), _version_id(conn, ref_b)
@@ -221,23 +204,22 @@ def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | Non
                 "ai_score_spread": r[off + 3], "novelty_spread": r[off + 4]}
 
     pairs = [(r[0], r[1], side(r, 2), side(r, 7)) for r in rows]
-    stats, shifts, hist = [], {}, {}
+    stats, hist = [], {}
     for f in FIELDS:
         a = [pa[f] for _, _, pa, _ in pairs]
         b = [pb[f] for _, _, _, pb in pairs]
         stats.append(field_stats(f, a, b, [pa[f + "_spread"] for _, _, pa, _ in pairs],
                                  [pb[f + "_spread"] for _, _, _, pb in pairs], threshold))
         d = np.asarray(b, float) - np.asarray(a, float)
-        shifts[f] = [int(x) for x in d]
         hist[f] = _histogram(d)
     movers = []
     for pid, title, pa, pb in pairs:
         shift = {f: pb[f] - pa[f] for f in FIELDS}
         movers.append(Mover(pid, title, pa, pb, shift, sum(abs(v) for v in shift.values())))
     movers.sort(key=lambda m: (-m.total_shift, m.paper_id))
-    return Comparison(a=ref_a, b=ref_b, model=model, n=n, only_a=counts[pv_a] - n,
+    return VersionComparison(a=ref_a, b=ref_b, model=model, n=n, only_a=counts[pv_a] - n,
                       only_b=counts[pv_b] - n, threshold=threshold, fields=stats,
-                      movers=movers[:top], histogram=hist, shifts=shifts)
+                      movers=movers[:top], histogram=hist)
 
 
 # -- output -----------------------------------------------------------------------
@@ -247,7 +229,7 @@ def _fmt(value, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _rows(c: Comparison) -> list[tuple[str, list[str]]]:
+def _rows(c: VersionComparison) -> list[tuple[str, list[str]]]:
     """(label, one value per field) for the summary table."""
     fs = c.fields
 
@@ -271,12 +253,12 @@ def _rows(c: Comparison) -> list[tuple[str, list[str]]]:
     ]
 
 
-def _title(c: Comparison) -> str:
+def _title(c: VersionComparison) -> str:
     return (f"{c.a} -> {c.b} on {c.model}: {c.n} papers judged by both "
             f"({c.only_a} only by {c.a}, {c.only_b} only by {c.b})")
 
 
-def render_rich(c: Comparison, console) -> None:
+def render_rich(c: VersionComparison, console) -> None:
     from rich.table import Table
 
     table = Table("", *[f.field for f in c.fields], title=_title(c))
@@ -299,7 +281,7 @@ def _md_cell(value: str) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(c: Comparison) -> str:
+def to_markdown(c: VersionComparison) -> str:
     out = [f"# Prompt comparison: {c.a} -> {c.b}", "",
            f"Model `{c.model}`; {c.n} papers judged by both versions "
            f"({c.only_a} only by {c.a}, {c.only_b} only by {c.b}). Shifts are B - A.", "",
@@ -318,12 +300,12 @@ def to_markdown(c: Comparison) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def write_json(c: Comparison, path: Path) -> None:
+def write_json(c: VersionComparison, path: Path) -> None:
     Path(path).write_text(json.dumps(c.to_dict(), indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")
 
 
-def write_png(c: Comparison, path: Path) -> None:
+def write_png(c: VersionComparison, path: Path) -> None:
     """Histograms of the per-paper shifts, one panel per field."""
     import matplotlib
 
