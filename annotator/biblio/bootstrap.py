@@ -57,15 +57,6 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rho (average ranks for ties); None when undefined."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.size < 3:
-        return None
-    r = _pearson_rows(rankdata(x)[None, :], rankdata(y)[None, :])[0]
-    return None if np.isnan(r) else float(r)
-
-
 def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Sequence | None = None,
                 n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
                 level: float = 0.95) -> tuple[float, float] | None:

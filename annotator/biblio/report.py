@@ -45,12 +45,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.biblio import snapshots as S
-from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman, spearman_ci
+from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman_ci
 from annotator.biblio.match import year_of as _year
 from annotator.biblio.scatter import Points, scatter_plots
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
 from annotator.evaluation.items import data_hash
+from annotator.evaluation.stats import spearman
 from annotator.evaluation.suites import load_suite
 from annotator.ingest.records import normalise_text
 from annotator.provenance import code_version
