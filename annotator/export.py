@@ -67,7 +67,7 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
         f"WHERE author_id IN ({first_ids})")).all())
     jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
             f"rationale, created_at, demo_quality FROM judgments WHERE paper_id IN ({id_list})")
-    params = {}
+    params: dict[str, str] = {}
     if prompt:
         name, _, version = prompt.partition("@")
         jsql += " AND prompt_name = :pn" + (" AND prompt_version = :pver" if version else "")

@@ -33,6 +33,7 @@ from annotator.biblio.sources import (
     short_orcid,
 )
 from annotator.errors import InputError
+from annotator.ingest.openalex import mapping
 
 
 # -- JSON containers ---------------------------------------------------------------
@@ -115,8 +116,8 @@ def is_openalex_author(obj: dict) -> bool:
 
 
 def openalex_author(obj: dict, ref: str) -> AuthorMetrics:
-    stats = obj.get("summary_stats") if isinstance(obj.get("summary_stats"), dict) else {}
-    ids = obj.get("ids") if isinstance(obj.get("ids"), dict) else {}
+    stats = mapping(obj, "summary_stats")
+    ids = mapping(obj, "ids")
     topics = obj.get("topics") or obj.get("x_concepts") or []
     category = None
     if topics and isinstance(topics[0], dict):
@@ -133,7 +134,7 @@ def openalex_author(obj: dict, ref: str) -> AuthorMetrics:
 
 
 def openalex_work(obj: dict, ref: str) -> PaperMetrics:
-    ids = obj.get("ids") if isinstance(obj.get("ids"), dict) else {}
+    ids = mapping(obj, "ids")
     ident = short_openalex(obj.get("id") or ids.get("openalex"))
     arxiv = ids.get("arxiv")
     if not arxiv:
@@ -180,7 +181,7 @@ def openalex_bundle(objects: list[Any], where: str) -> Bundle:
 
 # -- Semantic Scholar --------------------------------------------------------------
 def s2_paper(obj: dict, ref: str, claimed_by: int | None = None) -> PaperMetrics:
-    ext = obj.get("externalIds") if isinstance(obj.get("externalIds"), dict) else {}
+    ext = mapping(obj, "externalIds")
     authors = [a for a in obj.get("authors") or [] if isinstance(a, dict)]
     pid = obj.get("paperId") or None
     return PaperMetrics(
@@ -195,13 +196,14 @@ def s2_paper(obj: dict, ref: str, claimed_by: int | None = None) -> PaperMetrics
 
 
 def s2_author(obj: dict, ref: str) -> AuthorMetrics:
-    ext = obj.get("externalIds") if isinstance(obj.get("externalIds"), dict) else {}
+    ext = mapping(obj, "externalIds")
     orcid = ext.get("ORCID")
     aid = obj.get("authorId") or None
     return AuthorMetrics(
         source="semanticscholar", ref=f"{ref}: s2 author {aid or '?'}",
         name=obj.get("name") or None, s2_id=str(aid) if aid else None,
-        orcid=short_orcid(orcid[0] if isinstance(orcid, list) and orcid else orcid),
+        orcid=short_orcid(str(orcid[0]) if isinstance(orcid, list) and orcid
+                          else orcid if isinstance(orcid, str) else None),
         h_index=_int(obj.get("hIndex")), citations=_int(obj.get("citationCount")),
         works_count=_int(obj.get("paperCount")))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 DEFAULT_BOOT = 2000
 DEFAULT_SEED = 0
@@ -28,7 +29,7 @@ def mean_cis(columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT,
         for i in range(k):
             means[i, start:start + b] = x[i][idx].mean(axis=1)
     tail = (1 - level) / 2 * 100
-    out = []
+    out: list[tuple[float, float] | None] = []
     for i in range(k):
         lo, hi = np.percentile(means[i], [tail, 100 - tail])
         out.append((float(lo), float(hi)))
@@ -57,7 +58,7 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Sequence | None = None,
+def spearman_ci(x: ArrayLike, y: ArrayLike, *, strata: ArrayLike | None = None,
                 n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
                 level: float = 0.95) -> tuple[float, float] | None:
     """Percentile bootstrap interval of Spearman's rho, resampling pairs.
@@ -66,8 +67,8 @@ def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Sequence | No
     so every replicate keeps the year mix; the statistic is then the pooled
     within-stratum rank correlation (:func:`pooled_within`), the same as the estimate.
     """
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    n = x.size
+    xa, ya = np.asarray(x, float), np.asarray(y, float)
+    n = xa.size
     if n < 4:
         return None
     rng = np.random.default_rng(seed)
@@ -77,12 +78,13 @@ def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Sequence | No
         for start in range(0, n_boot, step):
             b = min(step, n_boot - start)
             idx = rng.integers(0, n, size=(b, n))
-            stats[start:start + b] = _pearson_rows(rankdata(x[idx], axis=1), rankdata(y[idx], axis=1))
+            stats[start:start + b] = _pearson_rows(rankdata(xa[idx], axis=1),
+                                                   rankdata(ya[idx], axis=1))
     else:
         groups = _groups(strata)
         for start in range(0, n_boot, step):
             b = min(step, n_boot - start)
-            stats[start:start + b] = _pooled_rows(x, y, groups, rng, b)
+            stats[start:start + b] = _pooled_rows(xa, ya, groups, rng, b)
     ok = stats[np.isfinite(stats)]
     if ok.size < n_boot / 2:
         return None
@@ -91,8 +93,8 @@ def spearman_ci(x: Sequence[float], y: Sequence[float], *, strata: Sequence | No
     return float(lo), float(hi)
 
 
-def _groups(strata: Sequence) -> list[np.ndarray]:
-    keys = np.asarray([str(s) for s in strata])
+def _groups(strata: ArrayLike) -> list[np.ndarray]:
+    keys = np.asarray([str(s) for s in np.asarray(strata).tolist()])
     return [np.flatnonzero(keys == k) for k in sorted(set(keys.tolist()))]
 
 
@@ -115,7 +117,7 @@ def _pooled_rows(x, y, groups, rng, b) -> np.ndarray:
     return _pearson_rows(np.concatenate(us, axis=1), np.concatenate(vs, axis=1))
 
 
-def pooled_within(x: Sequence[float], y: Sequence[float], strata: Sequence) -> float | None:
+def pooled_within(x: ArrayLike, y: ArrayLike, strata: ArrayLike) -> float | None:
     """Rank correlation with ranks taken within each stratum and pooled.
 
     Within each stratum (a publication year) both variables become scaled ranks
@@ -123,8 +125,8 @@ def pooled_within(x: Sequence[float], y: Sequence[float], strata: Sequence) -> f
     answer. With one stratum it equals Spearman's rho exactly. Strata with one
     member are left out.
     """
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.size < 3:
+    xa, ya = np.asarray(x, float), np.asarray(y, float)
+    if xa.size < 3:
         return None
-    r = _pooled_rows(x, y, _groups(strata), None, 1)[0]
+    r = _pooled_rows(xa, ya, _groups(strata), None, 1)[0]
     return None if np.isnan(r) else float(r)

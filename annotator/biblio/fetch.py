@@ -169,7 +169,7 @@ class OpenAlexClient:
                 seen += 1
                 if max_works is not None and seen >= max_works:
                     return
-            cursor = (page.get("meta") or {}).get("next_cursor")
+            cursor = (page.get("meta") or {}).get("next_cursor") or ""
             if not results:
                 return
 
@@ -220,10 +220,12 @@ def fetch_author(engine, *, name: str | None = None, orcid: str | None = None,
             author = client.author_by_id(openalex_id)
         elif orcid:
             author = client.author_by_orcid(orcid)
-        else:
+        elif name is not None:
             author, others = choose_author(name, client.search_authors(name))
             alternatives = [{"openalex_id": short_openalex(o.get("id")), "name": o.get("display_name"),
                              "works_count": o.get("works_count")} for o in others]
+        else:
+            raise InputError("give exactly one of --author, --orcid, --openalex-id")
         aid = short_openalex(author.get("id"))
         if not aid:
             raise FetchError("OpenAlex returned an author without an id")

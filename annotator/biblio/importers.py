@@ -109,7 +109,6 @@ def read_csv_metrics(path: Path) -> Bundle:
         raise InputError("an author metrics file needs a name or an author id column",
                          path=where, line=1)
     bundle = Bundle(source="csv")
-    model = PaperMetrics if kind == "papers" else AuthorMetrics
     for lineno, row in enumerate(reader, start=2):
         if not any(c.strip() for c in row):
             continue
@@ -121,11 +120,14 @@ def read_csv_metrics(path: Path) -> Bundle:
                     value = _cell(field, raw)
                     if value is not None:
                         values[field] = value
-            (bundle.papers if kind == "papers" else bundle.authors).append(model(**values))
+            if kind == "papers":
+                bundle.papers.append(PaperMetrics(**values))
+            else:
+                bundle.authors.append(AuthorMetrics(**values))
+        except ValidationError as exc:
+            bundle.errors.append(str(InputError(first_error(exc), path=where, line=lineno)))
         except ValueError as exc:
-            msg = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            field = name if not isinstance(exc, ValidationError) else None
-            bundle.errors.append(str(InputError(msg, path=where, line=lineno, field=field)))
+            bundle.errors.append(str(InputError(str(exc), path=where, line=lineno, field=name)))
     return bundle
 
 

@@ -84,8 +84,7 @@ class Matcher:
         if rec.year:
             years = {pid: y for pid, y in self.conn.execute(text(
                 "SELECT id, published FROM papers WHERE id IN (" + ",".join(map(str, ids)) + ")"))}
-            close = [pid for pid in keep if years.get(pid) is not None
-                     and abs(year_of(years[pid]) - rec.year) <= 1]
+            close = [pid for pid in keep if _within_a_year(year_of(years.get(pid)), rec.year)]
             keep = close or keep
         if len(keep) > 1 and rec.first_author:
             first = normalise_name(rec.first_author)
@@ -136,7 +135,7 @@ class Matcher:
         if not papers:
             return None
         plist, alist = ",".join(map(str, papers)), ",".join(map(str, author_ids))
-        counts = dict(self.conn.execute(text(
+        counts: dict[int, int] = dict(self.conn.execute(text(
             f"SELECT author_id, COUNT(*) FROM (SELECT author_id, paper_id FROM authorships "
             f"WHERE author_id IN ({alist}) AND paper_id IN ({plist}) UNION "
             f"SELECT author_id, paper_id FROM author_papers WHERE author_id IN ({alist}) "
@@ -148,7 +147,11 @@ class Matcher:
         return winners[0] if len(winners) == 1 else None
 
 
-def year_of(value) -> int | None:
+def _within_a_year(year: int | None, other: int) -> bool:
+    return year is not None and abs(year - other) <= 1
+
+
+def year_of(value: object) -> int | None:
     """The year of a stored date (a ``date`` on PostgreSQL, text on SQLite)."""
     if value is None:
         return None

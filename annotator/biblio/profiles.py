@@ -60,7 +60,7 @@ def _cis(scored: list[tuple[int, int, int]], n_boot: int, seed: int) -> list[lis
     the order a query returned them in."""
     rows = sorted(scored)
     cis = mean_cis([[r[1] for r in rows], [r[2] for r in rows]], n_boot=n_boot, seed=seed)
-    return [None if ci is None else [_r(ci[0]), _r(ci[1])] for ci in cis]
+    return [None if ci is None else [round(ci[0], 2), round(ci[1], 2)] for ci in cis]
 
 
 def _ids(values) -> str:
@@ -90,7 +90,7 @@ def find_author(conn: Connection, query: str) -> int:
     if len(rows) == 1:
         return rows[0][0]
     if rows:
-        counts = dict(conn.execute(text(
+        counts: dict[int, int] = dict(conn.execute(text(
             f"SELECT author_id, COUNT(*) FROM authorships WHERE author_id IN ({_ids(r[0] for r in rows)}) "
             "GROUP BY author_id")).all())
         listed = "; ".join(f"#{r[0]} ({counts.get(r[0], 0)} papers)" for r in rows[:10])

@@ -203,7 +203,8 @@ def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[di
     """{row id: ai_score} from judgments of eval papers; and how many rows matched a paper."""
     if jset is None or jset.model is None:
         return {}, 0
-    by_ext, by_title = {}, {}
+    by_ext: dict[str, int] = {}
+    by_title: dict[str, int] = {}
     for pid, ext, key, norm in conn.execute(text(
             "SELECT id, external_id, key, norm_title FROM papers WHERE is_eval = :t"), {"t": True}):
         if ext:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
 
 from annotator.biblio.importers import read_bundle
 from annotator.biblio.match import Match, Matcher
@@ -31,7 +32,8 @@ from annotator.biblio.sources import Bundle, PaperMetrics
 from db.engine import writer
 from db.models import AuthorMetric, AuthorPaper, PaperMetric
 
-AM, PM, AP = AuthorMetric.__table__, PaperMetric.__table__, AuthorPaper.__table__
+AM, PM, AP = (SQLModel.metadata.tables[str(m.__tablename__)]
+              for m in (AuthorMetric, PaperMetric, AuthorPaper))
 
 AUTHOR_VALUES = ("h_index", "citations", "works_count", "reported_ai_score", "reported_novelty")
 PAPER_VALUES = ("citations", "influential_citations")
@@ -161,50 +163,52 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Connection | None = N
     matcher, today = Matcher(conn), _today()
 
     paper_matches: list[Match] = []
-    for rec in bundle.papers:
-        m = matcher.paper(rec)
+    for paper in bundle.papers:
+        m = matcher.paper(paper)
         paper_matches.append(m)
         if m.ok:
             report.papers_matched += 1
             report.matched_by[f"paper:{m.by}"] += 1
         else:
-            report.unmatched.append(Unmatched("paper", rec.label(), rec.ref, m.reason or ""))
-    owners = [_claimed(bundle, rec) for rec in bundle.papers]
+            report.unmatched.append(Unmatched("paper", paper.label(), paper.ref, m.reason or ""))
+    owners = [_claimed(bundle, paper) for paper in bundle.papers]
 
     author_ids: list[int | None] = []
-    for i, rec in enumerate(bundle.authors):
-        hint = [m.id for m, own in zip(paper_matches, owners) if m.ok and i in own]
-        m = matcher.author(rec, hint)
-        author_ids.append(m.id)
-        if not m.ok:
-            report.unmatched.append(Unmatched("author", rec.label(), rec.ref, m.reason or ""))
+    for i, author in enumerate(bundle.authors):
+        hint = [m.id for m, own in zip(paper_matches, owners) if m.id is not None and i in own]
+        found = matcher.author(author, hint)
+        author_ids.append(found.id)
+        if found.id is None:
+            report.unmatched.append(Unmatched("author", author.label(), author.ref,
+                                              found.reason or ""))
             continue
         report.authors_matched += 1
-        report.matched_by[f"author:{m.by}"] += 1
-        report.ids_filled += _fill(conn, "authors", m.id, {
-            "openalex_id": rec.openalex_id, "s2_id": rec.s2_id, "orcid": rec.orcid})
-        if rec.primary_category:  # the feed page's category wins; others only fill a gap
+        report.matched_by[f"author:{found.by}"] += 1
+        report.ids_filled += _fill(conn, "authors", found.id, {
+            "openalex_id": author.openalex_id, "s2_id": author.s2_id, "orcid": author.orcid})
+        if author.primary_category:  # the feed page's category wins; others only fill a gap
             conn.execute(text("UPDATE authors SET primary_category = :c WHERE id = :i" + (
-                "" if rec.source == "feedpage" else " AND primary_category IS NULL")),
-                {"c": rec.primary_category, "i": m.id})
-        if rec.has_metrics():
+                "" if author.source == "feedpage" else " AND primary_category IS NULL")),
+                {"c": author.primary_category, "i": found.id})
+        if author.has_metrics():
             report.author_metrics_added += _add_snapshot(
-                conn, AM, "author_id", m.id, rec.source, rec.as_of or today,
-                {k: getattr(rec, k) for k in AUTHOR_VALUES})
+                conn, AM, "author_id", found.id, author.source, author.as_of or today,
+                {k: getattr(author, k) for k in AUTHOR_VALUES})
     report.author_ids = author_ids
 
-    for rec, m, own in zip(bundle.papers, paper_matches, owners):
-        if not m.ok:
+    for paper, m, own in zip(bundle.papers, paper_matches, owners):
+        if m.id is None:
             continue
         for i in own:
-            if author_ids[i] is not None:
-                report.links_added += _link(conn, author_ids[i], m.id, rec.source)
+            owner_id = author_ids[i]
+            if owner_id is not None:
+                report.links_added += _link(conn, owner_id, m.id, paper.source)
         report.ids_filled += _fill(conn, "papers", m.id, {
-            "doi": rec.doi, "arxiv_id": rec.arxiv_id, "openalex_id": rec.openalex_id})
-        if rec.citations is not None or rec.influential_citations is not None:
+            "doi": paper.doi, "arxiv_id": paper.arxiv_id, "openalex_id": paper.openalex_id})
+        if paper.citations is not None or paper.influential_citations is not None:
             report.paper_metrics_added += _add_snapshot(
-                conn, PM, "paper_id", m.id, rec.source, rec.as_of or today,
-                {k: getattr(rec, k) for k in PAPER_VALUES})
+                conn, PM, "paper_id", m.id, paper.source, paper.as_of or today,
+                {k: getattr(paper, k) for k in PAPER_VALUES})
     return report
 
 

@@ -17,9 +17,10 @@ constraint on ``judgments`` -- so "the author's papers' scores" is well defined.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from annotator.errors import PromptError
 
@@ -44,13 +45,13 @@ def _version_key(version: str):
     return (0, int(v), "") if v.isdigit() else (1, 0, v)
 
 
-def _rows(conn: Connection, where: str, **params) -> list:
-    return conn.execute(text(
+def _rows(conn: Connection, where: str, **params: object) -> list[Row[Any]]:
+    return list(conn.execute(text(
         f"SELECT id, name, version, content_hash, active FROM prompt_versions WHERE {where} "
-        "ORDER BY id"), params).all()
+        "ORDER BY id"), params).all())
 
 
-def _pick(rows: list, how: str) -> tuple[object, str]:
+def _pick(rows: list[Row[Any]], how: str) -> tuple[Row[Any], str]:
     active = [r for r in rows if r.active]
     if active:
         return active[0], "active" if how == "default" else how
@@ -60,7 +61,8 @@ def _pick(rows: list, how: str) -> tuple[object, str]:
 def resolve(conn: Connection, prompt: str | None = None,
             model: str | None = None) -> JudgmentSet | None:
     """The judgment set to use; None when nothing has been judged at all."""
-    row, how = None, "default"
+    row: Row[Any]
+    how = "default"
     if prompt:
         name, _, version = prompt.partition("@")
         if version:

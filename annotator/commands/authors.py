@@ -136,10 +136,10 @@ def authors_top(ctx: typer.Context,
                       "citations", "papers", title=title)
         for r in rows:
             assert isinstance(r, AuthorRow)
-            scored = isinstance(r, AuthorScoreRow)
+            ai_ci, nov_ci = (r.ai_score_ci, r.novelty_ci) if isinstance(r, AuthorScoreRow) else (None, None)
             table.add_row(str(r.rank), f"{r.name} [dim]#{r.author_id}[/dim]",
                           r.primary_category or "", str(r.n_judged),
-                          _num(r.ai_score, "{:.1f}") + _ci(r.ai_score_ci if scored else None),
-                          _num(r.novelty, "{:.1f}") + _ci(r.novelty_ci if scored else None),
+                          _num(r.ai_score, "{:.1f}") + _ci(ai_ci),
+                          _num(r.novelty, "{:.1f}") + _ci(nov_ci),
                           _num(r.h_index), _num(r.citations, "{:,}"), _num(r.papers))
     console.print(table)

@@ -62,7 +62,8 @@ def biblio_fetch(ctx: typer.Context,
                  max_works: int | None = typer.Option(None, min=1, help="Read at most this many works."),
                  save: Path | None = typer.Option(None, "--save", file_okay=False,
                                                      help="Keep the raw responses in this folder."),
-                 ingest: bool = typer.Option(False, "--ingest", help="Also store the works (with abstracts) as papers."),
+                 ingest: bool = typer.Option(False, "--ingest",
+                                             help="Also store the works (with abstracts) as papers."),
                  as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")):
     """Fetch an author and their works from OpenAlex, then import the metrics."""
     from annotator.biblio.fetch import fetch_author

@@ -24,7 +24,8 @@ def report_biblio(ctx: typer.Context,
                   data: Path | None = typer.Option(None, "--data", exists=True, dir_okay=False,
                                                       help="A JSONL file with citations and a year."),
                   score_field: str | None = typer.Option(None, "--score-field",
-                                                            help="Column of the file to use as the score (default: stored judgments)."),
+                                                            help="Column of the file to use as the score "
+                                                                 "(default: stored judgments)."),
                   citations_field: str | None = typer.Option(None, "--citations-field"),
                   year_field: str | None = typer.Option(None, "--year-field"),
                   id_field: str | None = typer.Option(None, "--id-field"),
@@ -37,7 +38,8 @@ def report_biblio(ctx: typer.Context,
                   n_boot: int = typer.Option(2000, "--n-boot", min=100),
                   seed: int = typer.Option(0),
                   md: Path | None = typer.Option(None, "--md", help="Write Markdown here."),
-                  json_path: Path | None = typer.Option(None, "--json", help="Write JSON here ('-': print it instead of the Markdown)."),
+                  json_path: Path | None = typer.Option(
+                      None, "--json", help="Write JSON here ('-': print it instead of the Markdown)."),
                   png_dir: Path | None = typer.Option(None, "--png-dir", file_okay=False,
                                                          help="Write scatter plots (PNG) here.")):
     """Spearman (95% bootstrap CI) of AI score against citations within publication year, and of

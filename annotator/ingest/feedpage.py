@@ -168,9 +168,9 @@ def _block(lines: list[str], start: int, end: int, path: str) -> Iterator[Item]:
         yield error(f"the paper block has no {missing}", missing)
         return
     (_, title), (author_at, author_line) = body[0], body[1]
-    names, _, tags = author_line.partition(AFFILIATION_SEP)
-    truncated = bool(ET_AL.search(names))
-    names = [n.strip() for n in ET_AL.sub("", names).split(",") if n.strip()]
+    listed, _, tags = author_line.partition(AFFILIATION_SEP)
+    truncated = bool(ET_AL.search(listed))
+    names = [n.strip() for n in ET_AL.sub("", listed).split(",") if n.strip()]
     if not names or (len(names) == 1 and not truncated and len(names[0].split()) > 8):
         yield error("does not look like an author list", "authors", author_at)
         return

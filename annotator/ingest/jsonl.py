@@ -137,7 +137,7 @@ def _convert(field: str, value: Any, from_text: bool) -> Any:
         return value
     if not isinstance(value, list):
         raise ValueError(f"expected a list, got {_type_name(value)}")
-    out = []
+    out: list[AuthorRef | str] = []
     for i, item in enumerate(value):
         if kind == "authors" and isinstance(item, dict):
             out.append(_author_object(i, item))

@@ -37,10 +37,22 @@ def looks_like_openalex(text: str) -> bool:
     return any(k in head for k in ('"abstract_inverted_index"', '"authorships"', "openalex.org/W"))
 
 
+def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where ``pattern`` (which matches the empty string too) ends from ``pos``."""
+    found = pattern.match(text, pos)
+    return found.end() if found else pos
+
+
+def mapping(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """``obj[key]`` when it is a JSON object, else an empty one."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _array(text: str, pos: int) -> Iterator[tuple[int, Any]]:
     """The elements of the (already validated) JSON array at ``pos``, with offsets."""
     pos += 1
-    while not text.startswith("]", pos := _WS.match(text, pos).end()):
+    while not text.startswith("]", pos := _skip(_WS, text, pos)):
         obj, end = _DECODER.raw_decode(text, pos)
         yield pos, obj
         pos = end
@@ -49,9 +61,9 @@ def _array(text: str, pos: int) -> Iterator[tuple[int, Any]]:
 def _results(text: str, pos: int) -> Iterator[tuple[int, Any]]:
     """The works in the ``results`` member of the API page object at ``pos``."""
     pos += 1
-    while not text.startswith("}", pos := _WS.match(text, pos).end()):
+    while not text.startswith("}", pos := _skip(_WS, text, pos)):
         key, pos = _DECODER.raw_decode(text, pos)
-        pos = _COLON.match(text, pos).end()
+        pos = _skip(_COLON, text, pos)
         if key == "results":
             yield from _array(text, pos)
             return
@@ -77,7 +89,7 @@ def read_openalex(path: Path) -> Iterator[PaperRecord | InputError]:
     except UnicodeDecodeError as exc:
         yield InputError("not valid UTF-8", path=where, line=raw[: exc.start].count(b"\n") + 1)
         return
-    start = _WS.match(text, 0).end()
+    start = _skip(_WS, text, 0)
     try:
         doc = json.loads(text)
         if isinstance(doc, list):
@@ -123,7 +135,7 @@ def rebuild_abstract(index: dict) -> str:
 
 
 def _arxiv_id(work: dict) -> str | None:
-    ids = work.get("ids") if isinstance(work.get("ids"), dict) else {}
+    ids = mapping(work, "ids")
     if ids.get("arxiv"):
         return str(ids["arxiv"])
     for loc in work.get("locations") or []:

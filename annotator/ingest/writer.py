@@ -14,7 +14,7 @@ primary category.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,13 +102,14 @@ class PaperWriter:
         q = select(P.c.id, P.c.key, P.c.arxiv_id, P.c.doi, P.c.openalex_id, P.c.norm_title,
                    A.c.norm_name).select_from(
             P.outerjoin(first, (AS.c.paper_id == P.c.id) & (AS.c.position == 0)))
-        for row in self.conn.execute(q).mappings():
-            self._remember_paper(row["id"], row, row["norm_name"])
+        for paper in self.conn.execute(q).mappings():
+            self._remember_paper(paper["id"], paper, paper["norm_name"])
         self.by_name: dict[str, list[dict]] = {}
         self.by_id: dict[str, dict[str, dict]] = {a: {} for a in ID_ATTRS}
-        for row in self.conn.execute(select(A.c.id, *(A.c[c] for c in AUTHOR_COLUMNS[1:]))):
-            self._remember_author(dict(row._mapping))
-        self.affiliations = dict(self.conn.execute(select(AF.c.name, AF.c.id)).all())
+        for author in self.conn.execute(
+                select(A.c.id, *(A.c[c] for c in AUTHOR_COLUMNS[1:]))).mappings():
+            self._remember_author(dict(author))
+        self.affiliations: dict[str, int] = dict(self.conn.execute(select(AF.c.name, AF.c.id)).all())
         self.pending_links: dict[int, tuple[list[int], list[int]]] = {}
         self.stored: dict[int, tuple] = {}
         self.pending_metrics: dict[tuple, dict] = {}
@@ -183,8 +184,8 @@ class PaperWriter:
                 author["id"] = new_id
         names = list(dict.fromkeys(n for n in affiliations if n not in self.affiliations))
         if names:
-            ids = self._insert_many(AF, [{"name": n} for n in names], "name")
-            self.affiliations.update(zip(names, ids))
+            new_ids = self._insert_many(AF, [{"name": n} for n in names], "name")
+            self.affiliations.update(zip(names, new_ids))
 
     def _insert_many(self, table, rows: list[dict], check: str) -> list[int]:
         """Insert rows, returning their ids in order. On SQLite the transaction holds
@@ -245,7 +246,9 @@ class PaperWriter:
             row = dict(values, categories=values["categories"] or "[]", key=rec.key(),
                        authors_truncated=rec.authors_truncated, is_eval=self.is_eval,
                        eval_suite=self.eval_suite if self.is_eval else None, **stamp)
-            pid = self.conn.execute(INSERT_PAPER, row).inserted_primary_key[0]
+            inserted = self.conn.execute(INSERT_PAPER, row).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row always has a key
+            pid = inserted[0]
             self.pending_links[pid] = ([self._author_id(a) for a in rec.authors], affiliations)
             outcome = "new"
         else:
@@ -284,7 +287,7 @@ class PaperWriter:
                fresh: bool = False) -> int:
         """Add a dated snapshot unless the latest one from ``source`` holds the same values."""
         slot = (table.name, owner, owner_id, source)
-        last = self.pending_metrics.get(slot)
+        last: Mapping[Any, Any] | None = self.pending_metrics.get(slot)
         if last is None and not fresh:  # a paper created just now has no snapshots yet
             query = self._last_query.get(table.name)
             if query is None:
