@@ -36,12 +36,6 @@ def mean_cis(columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT,
     return out
 
 
-def mean_ci(values: Sequence[float], *, n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-            level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile interval of the mean; None for fewer than two values."""
-    return mean_cis([values], n_boot=n_boot, seed=seed, level=level)[0]
-
-
 def rankdata(values, axis=None):
     """Average ranks (scipy's); imported on first use, so profiles load without scipy."""
     from scipy.stats import rankdata as _rankdata

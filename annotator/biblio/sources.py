@@ -15,8 +15,6 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SOURCES = ("openalex", "semanticscholar", "csv", "feedpage")
-
 
 def short_openalex(value: str | None) -> str | None:
     if not value or not str(value).strip():
