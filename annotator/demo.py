@@ -3,31 +3,54 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
 from sqlalchemy import text
 
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
+from annotator.jobs.runner import RunSummary
+from annotator.judge.endpoint import Endpoint
+from annotator.judge.local_model import DEMO_NOTICE
 from annotator.settings import get_settings
 from db import open_db
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample_papers.jsonl"
 
 
-def run_demo(db: str | None = None, *, concurrency: int = 1, console=None) -> dict:
+@dataclass
+class DemoJudgment:
+    title: str
+    ai_score: int
+    novelty: int
+    rationale: str
+    model: str
+
+
+@dataclass
+class DemoResult:
+    """What the demo judged, where, with which model, and the run's summary."""
+
+    model: str
+    db: str
+    judgments: list[DemoJudgment]
+    summary: RunSummary
+
+
+def run_demo(db: str | None = None, *, concurrency: int = 1,
+             console: Console | None = None) -> DemoResult:
     """Ingest the sample, judge it on the embedded model, return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")
     engine = open_db(db)
     ingest_paths(engine, [str(SAMPLE)])
-    settings = get_settings(db=db)
+    settings = get_settings()
     settings.base_url, settings.api_key = None, None  # the demo always runs locally
 
-    def notice(ep):
+    def notice(ep: Endpoint) -> None:
         if console is not None:
-            from annotator.judge.local_model import DEMO_NOTICE
-
             console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
             console.print(f"database: {db}", highlight=False)
 
@@ -35,6 +58,7 @@ def run_demo(db: str | None = None, *, concurrency: int = 1, console=None) -> di
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT p.title, j.ai_score, j.novelty, j.rationale, j.model FROM judgments j "
-            "JOIN papers p ON p.id = j.paper_id ORDER BY p.id")).mappings().all()
-    model = rows[0]["model"] if rows else "local model"
-    return {"rows": [dict(r) for r in rows], "summary": summary, "model": model, "db": db}
+            "JOIN papers p ON p.id = j.paper_id ORDER BY p.id")).all()
+    judgments = [DemoJudgment(*r) for r in rows]
+    model = judgments[0].model if judgments else "local model"
+    return DemoResult(model=model, db=db, judgments=judgments, summary=summary)

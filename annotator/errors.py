@@ -44,10 +44,6 @@ class ReplayMiss(ModelError):
     """--replay was asked for and a request has no stored answer."""
 
 
-class BudgetExceeded(AnnotatorError):
-    exit_code = 6
-
-
 class ThresholdBreached(AnnotatorError):
     exit_code = 1
 

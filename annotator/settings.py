@@ -7,6 +7,8 @@ never printed by accident.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,7 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANNOTATOR_", extra="ignore", populate_by_name=True)
 
-    db: str | None = None
     base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ANNOTATOR_BASE_URL")
     )
@@ -22,7 +23,6 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "ANNOTATOR_API_KEY")
     )
     model: str | None = None
-    prompts_dir: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 6  # HTTP attempts per request
     max_reasks: int = 2  # validation failures sent back to the model
@@ -31,6 +31,6 @@ class Settings(BaseSettings):
     max_abstract_chars: int = 12_000  # the abstract's budget in the prompt
 
 
-def get_settings(**overrides) -> Settings:
+def get_settings(**overrides: Any) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**values)

@@ -45,7 +45,7 @@ def main() -> None:
     seconds = args.seconds or (75.0 if args.full else 20.0)
     papers = int(args.rpm / 60.0 * seconds)
 
-    from annotator.testing import FakeServerProcess
+    from annotator.testing.fakeserver import FakeServerProcess
 
     print(f"rate limit: --rpm {args.rpm}, {papers} papers (~{seconds:.0f} s); {environment()}",
           flush=True)

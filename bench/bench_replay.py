@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.prompts.admin import new_version
     from annotator.settings import get_settings
-    from annotator.testing import FakeServerProcess
+    from annotator.testing.fakeserver import FakeServerProcess
     from db import open_db
     from db.engine import writer
 

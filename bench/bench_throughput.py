@@ -91,7 +91,7 @@ def main() -> None:
     os.environ.setdefault("ANNOTATOR_RETRY_WAIT_SCALE", "1")
 
     from annotator.ingest import ingest_paths
-    from annotator.testing import FakeServerProcess
+    from annotator.testing.fakeserver import FakeServerProcess
     from db import open_db
     from db.engine import dispose_all
 

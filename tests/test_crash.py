@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from _pg import cli_env, db_url, fetch, ingest, pg_server_url, pg_url, popen_cli, run_cli, write_papers  # noqa: F401
 
-from annotator.testing import FakeServerProcess
+from annotator.testing.fakeserver import FakeServerProcess
 
 N_PAPERS = 300
 KILLS = 6

@@ -12,8 +12,8 @@ import httpx
 import openai
 import pytest
 
-from annotator.testing import FakeServer, FakeServerProcess
 from annotator.testing._state import FAULT_KINDS
+from annotator.testing.fakeserver import FakeServer, FakeServerProcess
 
 MSG = [{"role": "system", "content": "Judge the paper."},
        {"role": "user", "content": "We propose a transformer for protein folding."}]

@@ -19,8 +19,8 @@ from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.client import request_hash
 from annotator.judge.schema import Judgment, parse_reply
 from annotator.settings import get_settings
-from annotator.testing import FakeServerProcess
 from annotator.testing import _replies as R
+from annotator.testing.fakeserver import FakeServerProcess
 
 N_PAPERS = 1000
 FAULTS = {

@@ -10,7 +10,9 @@ from _rescore import annotate, cli_app, edit, ingest_papers, private_prompts, ro
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from annotator.jobs.batch import BatchOptions, collect_batches, submit_batches
+from annotator.jobs.batch_collect import collect_batches
+from annotator.jobs.batch_submit import submit_batches
+from annotator.jobs.batch_types import BatchOptions
 from annotator.prompts.admin import new_version
 
 MODEL = "gpt-4o-mini"
@@ -157,7 +159,7 @@ def test_requests_answered_in_stored_calls_are_not_sent(tmp_path, monkeypatch, e
 
 
 def test_a_cancelled_batch_returns_its_tasks(two_dbs, fake_server):
-    from annotator.jobs.batch import cancel_batch
+    from annotator.jobs.batch_collect import cancel_batch
 
     _, (engine, db) = two_dbs
     s = submit_batches(engine, settings(db, fake_server), BatchOptions(model=MODEL))

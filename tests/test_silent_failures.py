@@ -19,8 +19,7 @@ from sqlalchemy import text
 
 from annotator.errors import AnnotatorError, ConfigError, StorageError
 from annotator.jobs import queue
-from annotator.jobs.outcomes import Outcome, save_outcomes
-from annotator.jobs.runner import judgment_fields
+from annotator.jobs.outcomes import Outcome, JudgmentProvenance, judgment_fields, save_outcomes
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
@@ -134,8 +133,8 @@ def _outcome(task, score: int) -> Outcome:
 
 
 def _save(engine, pv, outcome, owner):
-    return save_outcomes(engine, [outcome], pv=pv, model="m", owner=owner, params_json="{}",
-                         code_version="test", base_url=None)
+    return save_outcomes(engine, [outcome], pv=pv, model="m", owner=owner,
+                         provenance=JudgmentProvenance(params_json="{}", code_version="test", base_url=None))
 
 
 def test_a_worker_whose_lease_was_taken_over_stores_nothing(db_url):  # noqa: F811
@@ -259,7 +258,8 @@ def test_prices_can_be_given_inline(monkeypatch):
 
 def test_batch_submit_with_max_cost_and_an_unknown_price_refuses(engine, db_path, fake_server,
                                                                  settings_for):
-    from annotator.jobs.batch import BatchOptions, submit_batches
+    from annotator.jobs.batch_submit import submit_batches
+    from annotator.jobs.batch_types import BatchOptions
 
     with pytest.raises(ConfigError, match="ANNOTATOR_PRICES"):
         submit_batches(engine, settings_for(fake_server),
@@ -299,5 +299,5 @@ def test_prompt_versions_sort_as_numbers(engine):
                               "(:pv, 'm', :h, '{}', 'ok', 1, 0, 1, 1, 1.0, 0.0, "
                               "CURRENT_TIMESTAMP)"), {"pv": pvs[v], "h": v})
     order = ["score@1", "score@2", "score@10"]
-    assert [c["prompt"] for c in queue.counts(engine)] == order
+    assert [c.prompt for c in queue.counts(engine)] == order
     assert [r.prompt for r in cost_report(engine, by=("prompt",)).rows] == order

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import typer
 from rich.table import Table
 
+from annotator.commands.batch import submit_and_report
 from annotator.commands.common import (
     console,
     db_of,
@@ -14,6 +17,14 @@ from annotator.commands.common import (
     print_run_summary,
     settings_of,
 )
+from annotator.demo import run_demo
+from annotator.jobs.annotate import AnnotateOptions, resolve_prompt
+from annotator.jobs.annotate import annotate as run
+from annotator.jobs.annotate import dry_run as estimate
+from annotator.jobs.batch_types import BatchOptions
+from annotator.jobs.progress import RichReporter
+from annotator.judge.endpoint import Endpoint, default_model
+from annotator.judge.local_model import DEMO_NOTICE
 
 app = typer.Typer()
 
@@ -36,39 +47,25 @@ def annotate(ctx: typer.Context,
                                         "(half price, within 24 h); then run 'annotator batch collect'.")):
     """Judge every paper that lacks a judgment for this prompt version and model."""
     if batch:
-        from annotator.commands.batch import submit_and_report
-        from annotator.jobs.batch import BatchOptions
-
         submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
             prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
             use_cache=not no_cache, response_format=response_format))
         return
-    from annotator.jobs.annotate import AnnotateOptions, resolve_prompt
-    from annotator.jobs.annotate import annotate as run
-    from annotator.jobs.annotate import dry_run as estimate
-    from annotator.jobs.progress import RichReporter
-
     settings = settings_of(ctx)
     engine = engine_of(ctx)
     opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
                            samples=samples, max_cost=max_cost, rpm=rpm, tpm=tpm,
                            use_cache=not no_cache, replay=replay, response_format=response_format)
     if dry_run:
-        from annotator.jobs.annotate import DEFAULT_OPENAI_MODEL
-        from annotator.judge.local_model import MODEL_NAME
-
-        remote = settings.base_url or settings.api_key
-        name = model or settings.model or (DEFAULT_OPENAI_MODEL if remote else MODEL_NAME)
-        d = estimate(engine, resolve_prompt(engine, prompt), name, opts, settings.max_abstract_chars)
+        d = estimate(engine, resolve_prompt(engine, prompt), default_model(settings, model), opts,
+                     settings.max_abstract_chars)
         console.print(f"dry run: {d.papers} calls for {d.prompt_ref} on {d.model}; about "
                       f"{d.prompt_tokens:,} input and {d.completion_tokens:,} output tokens; "
                       f"estimated cost ${d.cost_usd:.4f}")
         return
 
-    def notice(ep):
+    def notice(ep: Endpoint) -> None:
         if ep.embedded and not replay:
-            from annotator.judge.local_model import DEMO_NOTICE
-
             err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
 
     summary = run(engine, settings, opts, RichReporter(err_console), on_endpoint=notice)
@@ -79,20 +76,16 @@ def annotate(ctx: typer.Context,
 
 @app.command()
 def demo(ctx: typer.Context,
-         concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time)."),
+         concurrency: int = typer.Option(1, min=1,
+                                         help="Parallel requests to the local model (it answers one at a time)."),
          as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
     """Ingest the bundled sample papers and judge them with the embedded local model."""
-    from dataclasses import asdict
-
-    from annotator.demo import run_demo
-
     result = run_demo(db_of(ctx), concurrency=concurrency, console=err_console)
     if as_json:
-        print_json({"model": result["model"], "db": result["db"], "judgments": result["rows"],
-                    "summary": asdict(result["summary"])})
+        print_json(asdict(result))
         return
-    table = Table("title", "AI score", "novelty", "rationale", title=f"judgments by {result['model']}")
-    for row in result["rows"]:
-        table.add_row(row["title"], str(row["ai_score"]), f"{row['novelty']}%", row["rationale"])
+    table = Table("title", "AI score", "novelty", "rationale", title=f"judgments by {result.model}")
+    for j in result.judgments:
+        table.add_row(j.title, str(j.ai_score), f"{j.novelty}%", j.rationale)
     console.print(table)
-    print_run_summary(result["summary"])
+    print_run_summary(result.summary)

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from annotator.commands.common import (
     console,
@@ -15,6 +16,10 @@ from annotator.commands.common import (
     settings_of,
     wide_console,
 )
+from annotator.jobs.batch_collect import cancel_batch, collect_batches, list_batches
+from annotator.jobs.batch_submit import submit_batches
+from annotator.jobs.batch_types import MAX_REQUESTS, BatchOptions, BatchResult
+from annotator.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="The Batch API: half price, answers within 24 hours.")
 
@@ -25,23 +30,23 @@ def batch_submit(ctx: typer.Context,
                  model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
                  limit: int | None = typer.Option(None, min=0, help="Send at most this many papers."),
                  samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
-                 max_cost: float | None = typer.Option(None, help="Send no more than this estimated cost (USD, batch prices)."),
-                 no_cache: bool = typer.Option(False, "--no-cache", help="Send even requests answered in stored calls."),
-                 response_format: str = typer.Option("auto", help="auto (json_schema), json_schema, json_object or none."),
-                 max_requests: int = typer.Option(50_000, min=1, help="Lines per batch file.")):
+                 max_cost: float | None = typer.Option(None,
+                                                       help="Send no more than this estimated cost "
+                                                            "(USD, batch prices)."),
+                 no_cache: bool = typer.Option(False, "--no-cache",
+                                               help="Send even requests answered in stored calls."),
+                 response_format: str = typer.Option("auto",
+                                                     help="auto (json_schema), json_schema, json_object or none."),
+                 max_requests: int = typer.Option(MAX_REQUESTS, min=1, help="Lines per batch file.")):
     """Queue what lacks a judgment and send it as one or more batches."""
-    from annotator.jobs.batch import BatchOptions
-
     submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
         prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
         use_cache=not no_cache, response_format=response_format, max_requests=max_requests))
 
 
-def submit_and_report(engine, settings, opts) -> None:
-    """Submit with ``annotator.jobs.batch.submit_batches`` and print what was sent (``batch submit``
+def submit_and_report(engine: Engine, settings: Settings, opts: BatchOptions) -> None:
+    """Submit with ``annotator.jobs.batch_submit.submit_batches`` and print what was sent (``batch submit``
     and ``annotate --batch``)."""
-    from annotator.jobs.batch import submit_batches
-
     def sent(batch_id: str, lines: int) -> None:
         err_console.print(f"submitted {batch_id}: {lines} requests", highlight=False)
 
@@ -63,9 +68,7 @@ def batch_collect(ctx: typer.Context,
                   timeout: float | None = typer.Option(None, help="Give up waiting after this many seconds."),
                   as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")):
     """Store the answers of finished batches; failed lines go back to the queue."""
-    from annotator.jobs.batch import collect_batches
-
-    def progress(results) -> None:
+    def progress(results: list[BatchResult]) -> None:
         open_ = [r for r in results if not r.collected]
         if wait and open_:
             err_console.print("waiting: " + ", ".join(f"{r.batch_id} {r.status}" for r in open_),
@@ -97,26 +100,22 @@ def batch_collect(ctx: typer.Context,
 def batch_list(ctx: typer.Context,
                as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
     """Batches in this database, newest last."""
-    from annotator.jobs.batch import list_batches
-
     rows = list_batches(engine_of(ctx))
     if as_json:
-        print_json(rows)
+        print_json([asdict(r) for r in rows])
         return
     table = Table("batch", "prompt", "model", "status", "collected", "requests", "judged",
                   "requeued", "est. cost", "cost", "created")
     for r in rows:
-        table.add_row(r["batch_id"], f"{r['prompt_name']}@{r['prompt_version']}", r["model"],
-                      r["status"], "yes" if r["collected"] else "", str(r["requests"]),
-                      str(r["succeeded"]), str(r["requeued"]), f"${r['estimated_cost_usd']:.4f}",
-                      f"${r['cost_usd']:.4f}", str(r["created_at"])[:19])
+        table.add_row(r.batch_id, f"{r.prompt_name}@{r.prompt_version}", r.model,
+                      r.status, "yes" if r.collected else "", str(r.requests),
+                      str(r.succeeded), str(r.requeued), f"${r.estimated_cost_usd:.4f}",
+                      f"${r.cost_usd:.4f}", str(r.created_at)[:19])
     wide_console().print(table if rows else "no batches")
 
 
 @app.command("cancel")
 def batch_cancel(ctx: typer.Context, batch_id: str = typer.Argument(...)):
     """Ask the provider to cancel a batch; collect then stores what was answered."""
-    from annotator.jobs.batch import cancel_batch
-
     status = cancel_batch(engine_of(ctx), settings_of(ctx), batch_id)
     console.print(f"{batch_id}: {status}")

@@ -15,22 +15,24 @@ from annotator.commands.common import (
     print_json,
     wide_console,
 )
+from annotator.judge import spend as cr
 
 app = typer.Typer()
 
 
 @app.command("costs")
 def costs(ctx: typer.Context,
-          by: str = typer.Option("prompt,model,day,mode", help="Group by any of prompt, model, day, mode (comma-separated; '' for one total)."),
+          by: str = typer.Option("prompt,model,day,mode",
+                                 help="Group by any of prompt, model, day, mode (comma-separated; '' for one total)."),
           prompt: str | None = typer.Option(None, help="Only NAME or NAME@VERSION."),
           model: str | None = typer.Option(None, help="Only this model."),
           since: str | None = typer.Option(None, help="From this UTC day, YYYY-MM-DD."),
           until: str | None = typer.Option(None, help="Up to this UTC day, YYYY-MM-DD."),
-          json_path: Path | None = typer.Option(None, "--json", help="Write the report as JSON here ('-': print it instead of the table)."),
+          json_path: Path | None = typer.Option(None, "--json",
+                                                help="Write the report as JSON here "
+                                                      "('-': print it instead of the table)."),
           as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table.")):
     """Tokens and cost of every stored model call (retries included) by prompt version, model and day."""
-    from annotator.judge import spend as cr
-
     def day(value: str | None, name: str) -> date | None:
         if value is None:
             return None

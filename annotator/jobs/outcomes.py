@@ -1,22 +1,29 @@
 """Storing finished tasks: every attempt, the judgment and the task state, at once.
 
 One transaction per batch of finished tasks, and only for tasks whose lease
-the caller still holds (checked and locked in that same transaction), so a
-worker that lost its lease to another cannot store a judgment or calls.
-Used by the runner and by the Batch API collector.
+the caller still holds (checked and locked in that same transaction through
+``queue.held``), so a worker that lost its lease to another cannot store a
+judgment or calls. Used by the runner and by the Batch API collector.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import statistics
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
 
-from annotator.jobs.queue import ClaimedTask
-from annotator.judge.client import Attempt
+from annotator.injection.detect import detect
+from annotator.jobs import queue
+from annotator.jobs.queue import ClaimedTask, TaskState
+from annotator.judge.client import Attempt, JudgeResult
 from db.engine import writer
 from db.models import Judgment, LLMCall, PromptVersion
 
@@ -31,46 +38,68 @@ class Outcome:
     error: str | None
 
 
+@dataclass(frozen=True)
+class JudgmentProvenance:
+    """What every stored judgment of one run records about how it was made."""
+
+    params_json: str
+    code_version: str
+    base_url: str | None
+    demo_quality: bool = False
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class (its ``__table__``, which the stubs do not declare)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass
+    return table
+
+
+def round_half_up(x: float) -> int:
+    """42.5 -> 43 (Python's ``round`` gives 42: it rounds halves to even)."""
+    return math.floor(x + 0.5)
+
+
+def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: bool) -> dict:
+    """The stored fields of a judgment from its (all valid) samples: medians, spreads, flags."""
+    ok: list[Any] = [r.judgment for r in results if r.judgment is not None]
+    ai = [j.ai_score for j in ok]
+    nov = [j.novelty for j in ok]
+    mid = sorted(range(len(ok)), key=lambda i: ai[i])[len(ok) // 2]
+    fields: dict[str, Any] = {"ai_score": round_half_up(statistics.median(ai)),
+                              "novelty": round_half_up(statistics.median(nov)),
+                              "rationale": ok[mid].rationale}
+    if len(ok) > 1:
+        fields["samples_json"] = json.dumps([j.model_dump() for j in ok])
+        fields["ai_score_spread"] = statistics.pstdev(ai)
+        fields["novelty_spread"] = statistics.pstdev(nov)
+    reasons = detect(f"{title}\n{abstract}")
+    fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
+                  injection_reasons="; ".join(reasons) or None)
+    return fields
+
+
 def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, model: str,
-                  owner: str, params_json: str, code_version: str, base_url: str | None,
-                  demo_quality: bool = False, failed_state: str = "failed",
+                  owner: str, provenance: JudgmentProvenance, failed_state: TaskState = TaskState.FAILED,
                   batch_id: str | None = None, conn: Connection | None = None) -> set[int]:
     """Store finished tasks in one transaction: every attempt, the judgments, the task states.
 
     Only tasks that ``owner`` still holds (checked and locked in the same
     transaction) are stored; for a task whose lease passed to another worker
     nothing is written, and its id is in the returned set. A task without a
-    judgment goes to ``failed_state`` ("failed", or "pending" to be tried again)
+    judgment goes to ``failed_state`` (failed, or pending to be tried again)
     with its error. ``batch_id`` marks calls answered through the Batch API.
     Given ``conn``, the rows join that open transaction instead of a new one.
     """
     if conn is None:
         with writer(engine).begin() as conn:
-            return _save_outcomes(conn, batch, pv, model, owner, params_json, code_version,
-                                  base_url, demo_quality, failed_state, batch_id)
-    return _save_outcomes(conn, batch, pv, model, owner, params_json, code_version, base_url,
-                          demo_quality, failed_state, batch_id)
+            return _save(conn, batch, pv, model, owner, provenance, failed_state, batch_id)
+    return _save(conn, batch, pv, model, owner, provenance, failed_state, batch_id)
 
 
-def _held(conn: Connection, task_ids: list[int], owner: str) -> set[int]:
-    """Which of the tasks ``owner`` still leases; locked until the transaction ends.
-
-    SQLite: the writer's ``BEGIN IMMEDIATE`` already holds the write lock.
-    PostgreSQL: ``FOR UPDATE`` keeps claims (``SKIP LOCKED``) off these rows.
-    """
-    if not task_ids:
-        return set()
-    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    return {r[0] for r in conn.execute(text(
-        "SELECT id FROM tasks WHERE lease_owner = :owner AND state = 'running' "
-        f"AND id IN ({','.join(str(int(i)) for i in task_ids)}){lock}"), {"owner": owner})}
-
-
-def _save_outcomes(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
-                   owner: str, params_json: str, code_version: str, base_url: str | None,
-                   demo_quality: bool, failed_state: str, batch_id: str | None) -> set[int]:
+def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str, owner: str,
+          provenance: JudgmentProvenance, failed_state: TaskState, batch_id: str | None) -> set[int]:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    held = _held(conn, sorted({o.task.id for o in batch}), owner)
+    held = queue.held(conn, sorted({o.task.id for o in batch}), owner)
     lost = {o.task.id for o in batch} - held
     batch = [o for o in batch if o.task.id in held]
     calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
@@ -82,34 +111,19 @@ def _save_outcomes(conn: Connection, batch: list[Outcome], pv: PromptVersion, mo
                   batch_id=batch_id if a.outcome != "cached" else None)
              for o in batch for a in o.attempts]
     if calls:
-        conn.execute(LLMCall.__table__.insert(), calls)
-    rows = []
-    for o in batch:
-        if o.judgment is None:
-            continue
-        rows.append(dict(
-            task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-            model=model, prompt_name=pv.name, prompt_version=pv.version,
-            prompt_hash=pv.content_hash, params_json=params_json,
-            code_version=code_version, base_url=base_url, demo_quality=demo_quality,
-            prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
-            completion_tokens=sum(a.completion_tokens for a in o.attempts),
-            **o.judgment))
+        conn.execute(table_of(LLMCall).insert(), calls)
+    rows = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
+                 model=model, prompt_name=pv.name, prompt_version=pv.version,
+                 prompt_hash=pv.content_hash, params_json=provenance.params_json,
+                 code_version=provenance.code_version, base_url=provenance.base_url,
+                 demo_quality=provenance.demo_quality,
+                 prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
+                 completion_tokens=sum(a.completion_tokens for a in o.attempts),
+                 **o.judgment)
+            for o in batch if o.judgment is not None]
     if rows:
-        conn.execute(insert(Judgment.__table__).values(rows).on_conflict_do_nothing())
-    done = [o.task.id for o in batch if o.judgment is not None]
-    if done:
-        conn.execute(text(
-            "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_expires = NULL, "
-            "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
-            f"WHERE lease_owner = :owner AND id IN ({','.join(map(str, done))})"),
-            {"owner": owner})
-    for o in batch:
-        if o.judgment is None:
-            conn.execute(text(
-                "UPDATE tasks SET state = :state, lease_owner = NULL, lease_expires = NULL, "
-                "last_error = :err, updated_at = CURRENT_TIMESTAMP "
-                "WHERE id = :id AND lease_owner = :owner"),
-                {"state": failed_state, "err": (o.error or "")[:2000], "id": o.task.id,
-                 "owner": owner})
+        conn.execute(insert(table_of(Judgment)).values(rows).on_conflict_do_nothing())
+    queue.mark_done(conn, [o.task.id for o in batch if o.judgment is not None], owner)
+    queue.mark_unjudged(conn, {o.task.id: o.error or "" for o in batch if o.judgment is None},
+                        owner, failed_state)
     return lost

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 class RichReporter:
@@ -12,7 +20,7 @@ class RichReporter:
         self.description = description
         self.failed = 0
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, total: int) -> None:
         self._progress = Progress(
@@ -25,7 +33,7 @@ class RichReporter:
         self._task = self._progress.add_task(self.description, total=total, rate=0.0, failed=0)
 
     def advance(self, ok: bool) -> None:
-        if self._progress is None:
+        if self._progress is None or self._task is None:
             return
         self.failed += 0 if ok else 1
         self._progress.advance(self._task)

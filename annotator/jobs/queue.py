@@ -1,4 +1,4 @@
-"""The durable task queue, kept in the database itself.
+"""The durable task queue, kept in the database itself: the one writer of task state.
 
 A task is (paper, prompt version, model), unique. Workers *claim* tasks by
 writing a lease (owner + expiry); a finished task is written in the same
@@ -9,6 +9,11 @@ transaction as its judgment, and only by the lease holder. So:
   seen to be dead) and is then claimed again;
 - nothing is judged twice: the judgment row is unique per task key, and a
   worker that lost its lease cannot mark the task done.
+
+Every change of a task's state or lease goes through a function here; the
+runner, the outcome store and the Batch API path call them. Functions that
+take a ``Connection`` run inside the caller's transaction, so a lease check
+and what is stored under it commit (or roll back) together.
 
 SQLite serialises claims with ``BEGIN IMMEDIATE``; PostgreSQL uses
 ``SELECT ... FOR UPDATE SKIP LOCKED`` so many workers claim without waiting
@@ -21,19 +26,25 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import TextClause
 
 from db.engine import writer
 
 MAX_TAKES = 5  # a task taken this often without finishing is failed (poison pill)
 
 
-def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+class TaskState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 @dataclass
@@ -45,14 +56,40 @@ class ClaimedTask:
     attempts: int
 
 
+@dataclass(frozen=True)
+class QueueCount:
+    """How many tasks of one prompt version and model are in one state."""
+
+    prompt: str  # NAME@VERSION
+    model: str
+    state: str
+    count: int
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _sql(sql: str, *expanding: str) -> TextClause:
+    """``text(sql)`` whose named list parameters expand to ``IN (...)`` lists."""
+    clause = text(sql)
+    return clause.bindparams(*(bindparam(name, expanding=True) for name in expanding))
+
+
+def _states(**extra: Any) -> dict[str, Any]:
+    """The state names as bound parameters (plus ``extra``)."""
+    return {"pending": TaskState.PENDING.value, "running": TaskState.RUNNING.value,
+            "done": TaskState.DONE.value, "failed": TaskState.FAILED.value, **extra}
+
+
 def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
             paper_ids: Iterable[int] | None = None, include_eval: bool = False,
             eval_suite: str | None = None) -> int:
     """Queue every paper that has no task for this prompt version and model."""
-    now = "CURRENT_TIMESTAMP"
     where = ["NOT EXISTS (SELECT 1 FROM tasks t WHERE t.paper_id = p.id "
              "AND t.prompt_version_id = :pv AND t.model = :model)"]
-    params: dict = {"pv": prompt_version_id, "model": model}
+    params: dict[str, Any] = _states(pv=prompt_version_id, model=model)
+    expanding: list[str] = []
     if eval_suite is not None:
         where.append("p.eval_suite = :suite")
         params["suite"] = eval_suite
@@ -60,86 +97,157 @@ def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
         where.append("p.is_eval = :false")
         params["false"] = False
     if paper_ids is not None:
-        ids = sorted(set(paper_ids))
+        ids = sorted({int(i) for i in paper_ids})
         if not ids:
             return 0
-        where.append(f"p.id IN ({','.join(str(int(i)) for i in ids)})")
+        where.append("p.id IN :ids")
+        params["ids"] = ids
+        expanding.append("ids")
     sql = (
         "INSERT INTO tasks (paper_id, prompt_version_id, model, state, attempts, created_at, updated_at) "
         # typed casts: PostgreSQL cannot infer one type for a parameter used twice
-        f"SELECT p.id, CAST(:pv AS INTEGER), CAST(:model AS VARCHAR), 'pending', 0, {now}, {now} "
-        "FROM papers p WHERE "
+        "SELECT p.id, CAST(:pv AS INTEGER), CAST(:model AS VARCHAR), CAST(:pending AS VARCHAR), 0, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM papers p WHERE "
         + " AND ".join(where) + " ORDER BY p.id"
     )
     if conn.dialect.name == "postgresql":  # two processes queueing the same papers at once
         sql += " ON CONFLICT DO NOTHING"
-    return conn.execute(text(sql), params).rowcount or 0
+    return conn.execute(_sql(sql, *expanding), params).rowcount or 0
 
 
 def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_id: int,
           model: str, task_ids: list[int] | None = None) -> list[ClaimedTask]:
     """Lease up to ``n`` runnable tasks (pending, or running with a lapsed lease)."""
     now = time.time()
-    params = {"pv": prompt_version_id, "model": model, "now": now, "n": n,
-              "owner": owner, "exp": now + lease_s}
-    scope = ""
+    params = _states(pv=prompt_version_id, model=model, now=now, n=n, owner=owner,
+                     exp=now + lease_s, scope=[int(i) for i in task_ids or []],
+                     taken=f"taken {MAX_TAKES} times without finishing")
+    scope, expanding = "", []
     if task_ids is not None:
-        scope = f" AND id IN ({','.join(str(int(i)) for i in task_ids) or 'NULL'})"
+        if not task_ids:
+            return []
+        scope, expanding = " AND id IN :scope", ["scope"]
     # Two picks, not one with OR: each is an ordered index range (ix_tasks_claim,
     # ix_tasks_state_lease), so a claim stays cheap with millions of queued tasks
     # (the OR form sorted every pending task on each claim). Lapsed leases first.
     lock = " FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
     base = "SELECT id FROM tasks WHERE prompt_version_id = :pv AND model = :model AND "
-    lapsed = base + f"state = 'running' AND lease_expires < :now{scope} ORDER BY id LIMIT :n{lock}"
-    pending = base + f"state = 'pending'{scope} ORDER BY id LIMIT :n{lock}"
+    lapsed = base + f"state = :running AND lease_expires < :now{scope} ORDER BY id LIMIT :n{lock}"
+    pending = base + f"state = :pending{scope} ORDER BY id LIMIT :n{lock}"
     with writer(engine).begin() as conn:
-        ids = [r[0] for r in conn.execute(text(lapsed), params)]
+        ids = [r[0] for r in conn.execute(_sql(lapsed, *expanding), params)]
         if len(ids) < n:
-            ids += [r[0] for r in conn.execute(text(pending), {**params, "n": n - len(ids)})]
+            more = conn.execute(_sql(pending, *expanding), {**params, "n": n - len(ids)})
+            ids += [r[0] for r in more]
         if not ids:
             return []
-        id_list = ",".join(str(i) for i in ids)
-        conn.execute(text(
-            "UPDATE tasks SET state = 'running', lease_owner = :owner, lease_expires = :exp, "
-            f"attempts = attempts + 1, updated_at = CURRENT_TIMESTAMP WHERE id IN ({id_list})"
-        ), params)
-        rows = conn.execute(text(
-            "SELECT t.id, t.paper_id, p.title, p.abstract, t.attempts FROM tasks t "
-            f"JOIN papers p ON p.id = t.paper_id WHERE t.id IN ({id_list}) ORDER BY t.id"
-        )).all()
-        claimed = [ClaimedTask(*r) for r in rows]
+        conn.execute(_sql(
+            "UPDATE tasks SET state = :running, lease_owner = :owner, lease_expires = :exp, "
+            "attempts = attempts + 1, updated_at = CURRENT_TIMESTAMP WHERE id IN :ids", "ids"),
+            {**params, "ids": ids})
+        claimed = tasks_by_id(conn, ids)
         poisoned = [t.id for t in claimed if t.attempts > MAX_TAKES]
         if poisoned:
-            conn.execute(text(
-                "UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires = NULL, "
-                f"last_error = 'taken {MAX_TAKES} times without finishing' "
-                f"WHERE id IN ({','.join(map(str, poisoned))})"))
+            conn.execute(_sql(
+                "UPDATE tasks SET state = :failed, lease_owner = NULL, lease_expires = NULL, "
+                "last_error = :taken WHERE id IN :ids", "ids"), {**params, "ids": poisoned})
     return [t for t in claimed if t.attempts <= MAX_TAKES]
+
+
+def tasks_by_id(conn: Connection, task_ids: Sequence[int]) -> list[ClaimedTask]:
+    """The tasks with their papers' title and abstract, in id order."""
+    if not task_ids:
+        return []
+    rows = conn.execute(_sql(
+        "SELECT t.id, t.paper_id, p.title, p.abstract, t.attempts FROM tasks t "
+        "JOIN papers p ON p.id = t.paper_id WHERE t.id IN :ids ORDER BY t.id", "ids"),
+        {"ids": [int(i) for i in task_ids]}).all()
+    return [ClaimedTask(*r) for r in rows]
+
+
+def runnable(engine: Engine, prompt_version_id: int, model: str) -> int:
+    """How many tasks a claim could take now (pending, or running with a lapsed lease)."""
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT COUNT(*) FROM tasks WHERE prompt_version_id = :pv AND model = :m "
+            "AND (state = :pending OR (state = :running AND lease_expires < :now))"),
+            _states(pv=prompt_version_id, m=model, now=time.time())).scalar_one()
 
 
 def renew(engine: Engine, owner: str, task_ids: list[int], lease_s: float) -> None:
     if not task_ids:
         return
     with writer(engine).begin() as conn:
-        conn.execute(text(
-            "UPDATE tasks SET lease_expires = :exp WHERE lease_owner = :owner AND state = 'running' "
-            f"AND id IN ({','.join(str(int(i)) for i in task_ids)})"
-        ), {"exp": time.time() + lease_s, "owner": owner})
+        conn.execute(_sql(
+            "UPDATE tasks SET lease_expires = :exp WHERE lease_owner = :owner "
+            "AND state = :running AND id IN :ids", "ids"),
+            _states(exp=time.time() + lease_s, owner=owner, ids=[int(i) for i in task_ids]))
+
+
+def hand_over(conn: Connection, task_ids: Sequence[int], old_owner: str, new_owner: str,
+              lease_s: float) -> int:
+    """Pass the leases ``old_owner`` holds on these tasks to ``new_owner`` (caller's transaction)."""
+    if not task_ids:
+        return 0
+    return conn.execute(_sql(
+        "UPDATE tasks SET lease_owner = :new, lease_expires = :exp, "
+        "updated_at = CURRENT_TIMESTAMP WHERE lease_owner = :old AND state = :running "
+        "AND id IN :ids", "ids"),
+        _states(new=new_owner, old=old_owner, exp=time.time() + lease_s,
+                ids=[int(i) for i in task_ids])).rowcount or 0
 
 
 def release(engine: Engine, owner: str, task_ids: list[int] | None = None) -> int:
     """Give leased, unfinished tasks back (Ctrl-C, budget reached)."""
-    scope = ""
+    scope, expanding = "", []
     if task_ids is not None:
         if not task_ids:
             return 0
-        scope = f" AND id IN ({','.join(str(int(i)) for i in task_ids)})"
+        scope, expanding = " AND id IN :ids", ["ids"]
     with writer(engine).begin() as conn:
-        return conn.execute(text(
-            "UPDATE tasks SET state = 'pending', lease_owner = NULL, lease_expires = NULL, "
+        return conn.execute(_sql(
+            "UPDATE tasks SET state = :pending, lease_owner = NULL, lease_expires = NULL, "
             "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
-            f"WHERE lease_owner = :owner AND state = 'running'{scope}"
-        ), {"owner": owner}).rowcount or 0
+            f"WHERE lease_owner = :owner AND state = :running{scope}", *expanding),
+            _states(owner=owner, ids=[int(i) for i in task_ids or []])).rowcount or 0
+
+
+def held(conn: Connection, task_ids: Sequence[int], owner: str) -> set[int]:
+    """Which of the tasks ``owner`` still leases; locked until the caller's transaction ends.
+
+    SQLite: the writer's ``BEGIN IMMEDIATE`` already holds the write lock.
+    PostgreSQL: ``FOR UPDATE`` keeps claims (``SKIP LOCKED``) off these rows.
+    """
+    if not task_ids:
+        return set()
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    return {r[0] for r in conn.execute(_sql(
+        "SELECT id FROM tasks WHERE lease_owner = :owner AND state = :running "
+        f"AND id IN :ids{lock}", "ids"),
+        _states(owner=owner, ids=[int(i) for i in task_ids]))}
+
+
+def mark_done(conn: Connection, task_ids: Sequence[int], owner: str) -> None:
+    """Tasks judged: ``done``, lease cleared (caller's transaction, after ``held``)."""
+    if not task_ids:
+        return
+    conn.execute(_sql(
+        "UPDATE tasks SET state = :done, lease_owner = NULL, lease_expires = NULL, "
+        "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
+        "WHERE lease_owner = :owner AND id IN :ids", "ids"),
+        _states(owner=owner, ids=[int(i) for i in task_ids]))
+
+
+def mark_unjudged(conn: Connection, errors: dict[int, str], owner: str,
+                  state: TaskState = TaskState.FAILED) -> None:
+    """Tasks without a judgment: to ``state`` (failed, or pending to be tried again) with
+    their error, lease cleared (caller's transaction, after ``held``)."""
+    for task_id, error in errors.items():
+        conn.execute(text(
+            "UPDATE tasks SET state = :state, lease_owner = NULL, lease_expires = NULL, "
+            "last_error = :err, updated_at = CURRENT_TIMESTAMP "
+            "WHERE id = :id AND lease_owner = :owner"),
+            {"state": state.value, "err": error[:2000], "id": task_id, "owner": owner})
 
 
 def reclaim_dead(engine: Engine) -> int:
@@ -147,13 +255,13 @@ def reclaim_dead(engine: Engine) -> int:
     host = socket.gethostname()
     with writer(engine).begin() as conn:
         owners = [r[0] for r in conn.execute(text(
-            "SELECT DISTINCT lease_owner FROM tasks WHERE state = 'running' AND lease_owner LIKE :h"
-        ), {"h": f"{host}:%"})]
+            "SELECT DISTINCT lease_owner FROM tasks WHERE state = :running AND lease_owner LIKE :h"
+        ), _states(h=f"{host}:%"))]
         dead = [o for o in owners if not _alive(int(o.split(":")[1]))]
         for owner in dead:
             conn.execute(text(
-                "UPDATE tasks SET state = 'pending', lease_owner = NULL, lease_expires = NULL "
-                "WHERE lease_owner = :o AND state = 'running'"), {"o": owner})
+                "UPDATE tasks SET state = :pending, lease_owner = NULL, lease_expires = NULL "
+                "WHERE lease_owner = :o AND state = :running"), _states(o=owner))
     return len(dead)
 
 
@@ -171,7 +279,7 @@ def _alive(pid: int) -> bool:
 
 def retry_failed(engine: Engine, *, prompt_version_id: int | None = None,
                  model: str | None = None) -> int:
-    where, params = ["state = 'failed'"], {}
+    where, params = ["state = :failed"], _states()
     if prompt_version_id is not None:
         where.append("prompt_version_id = :pv")
         params["pv"] = prompt_version_id
@@ -180,18 +288,18 @@ def retry_failed(engine: Engine, *, prompt_version_id: int | None = None,
         params["model"] = model
     with writer(engine).begin() as conn:
         return conn.execute(text(
-            "UPDATE tasks SET state = 'pending', attempts = 0, last_error = NULL, "
+            "UPDATE tasks SET state = :pending, attempts = 0, last_error = NULL, "
             "lease_owner = NULL, lease_expires = NULL WHERE " + " AND ".join(where)
         ), params).rowcount or 0
 
 
-def version_key(version: str | None) -> tuple:
+def version_key(version: str | None) -> tuple[int, int, str]:
     """Sorts prompt versions as numbers ("2" before "10"); other text after them."""
     text_ = str(version or "")
     return (0, int(text_), "") if text_.isdigit() else (1, 0, text_)
 
 
-def counts(engine: Engine) -> list[dict]:
+def counts(engine: Engine) -> list[QueueCount]:
     """Task counts by prompt version (in numeric order), model and state."""
     with engine.connect() as conn:
         rows = conn.execute(text(
@@ -200,4 +308,4 @@ def counts(engine: Engine) -> list[dict]:
             "GROUP BY pv.name, pv.version, t.model, t.state"
         )).all()
     rows = sorted(rows, key=lambda r: (r[0], version_key(r[1]), r[2], r[3]))
-    return [dict(prompt=f"{r[0]}@{r[1]}", model=r[2], state=r[3], count=r[4]) for r in rows]
+    return [QueueCount(prompt=f"{r[0]}@{r[1]}", model=r[2], state=r[3], count=r[4]) for r in rows]

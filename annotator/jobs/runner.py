@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
-import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import StorageError
-from annotator.injection import detect as injection
 from annotator.jobs import queue
-from annotator.jobs.outcomes import Outcome, save_outcomes  # re-exported: batch and tests use them
-from annotator.judge.client import JudgeResult, ModelClient
+from annotator.jobs.outcomes import Outcome, JudgmentProvenance, judgment_fields, save_outcomes
+from annotator.judge.client import ModelClient
+from annotator.judge.messages import task_messages
 from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.prompts.files import Prompt
-from annotator.provenance import code_version_string
+from annotator.provenance import code_version
 from db.models import PromptVersion
 
 
@@ -80,56 +77,12 @@ class RunSummary:
         return (self.done + self.failed) / self.wall_s if self.wall_s else 0.0
 
 
-_Outcome = Outcome
-
-
-def prepare_abstract(abstract: str, max_chars: int) -> tuple[str, bool]:
-    """The abstract as the model will see it: fenced, and cut to the budget."""
-    cut = len(abstract) > max_chars
-    if cut:
-        abstract = abstract[:max_chars].rsplit(" ", 1)[0] + " [... abstract cut to length ...]"
-    return injection.fence(abstract), cut
-
-
-def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int) -> tuple[list[dict], bool]:
-    """The chat messages for one paper, and whether its abstract was cut."""
-    fenced, cut = prepare_abstract(abstract, max_chars)
-    return prompt.render(title=injection.fence(title), abstract=fenced), cut
-
-
-def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: bool) -> dict:
-    """The stored fields of a judgment from its (all valid) samples."""
-    fields = _median_judgment(results)
-    reasons = injection.detect(f"{title}\n{abstract}")
-    fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
-                  injection_reasons="; ".join(reasons) or None)
-    return fields
-
-
-def round_half_up(x: float) -> int:
-    """42.5 -> 43 (Python's ``round`` gives 42: it rounds halves to even)."""
-    return math.floor(x + 0.5)
-
-
-def _median_judgment(results: list[JudgeResult]) -> dict:
-    ok = [r.judgment for r in results if r.judgment is not None]
-    ai = [j.ai_score for j in ok]
-    nov = [j.novelty for j in ok]
-    mid = sorted(range(len(ok)), key=lambda i: ai[i])[len(ok) // 2]
-    fields = {"ai_score": round_half_up(statistics.median(ai)),
-              "novelty": round_half_up(statistics.median(nov)),
-              "rationale": ok[mid].rationale}
-    if len(ok) > 1:
-        fields["samples_json"] = json.dumps([j.model_dump() for j in ok])
-        fields["ai_score_spread"] = statistics.pstdev(ai)
-        fields["novelty_spread"] = statistics.pstdev(nov)
-    return fields
-
-
 class Runner:
     def __init__(self, engine: Engine, client: ModelClient, prompt: Prompt,
                  pv: PromptVersion, options: RunOptions, reporter: Reporter | None = None):
         self.engine, self.client, self.prompt, self.pv = engine, client, prompt, pv
+        assert pv.id is not None  # stored
+        self.pv_id: int = pv.id
         self.opts = options
         self.reporter = reporter or _Silent()
         self.owner = queue.new_owner()
@@ -141,8 +94,7 @@ class Runner:
         self._error: BaseException | None = None  # raised by a worker; re-raised by run()
         self._results: asyncio.Queue = asyncio.Queue()
         self._params = prompt.meta.params.model_dump(exclude_none=True)
-        self._provenance = {"code_version": code_version_string(),
-                            "base_url": client.base_url}
+        self._code_version = code_version().label
 
     # -- the run -------------------------------------------------------------
     async def run(self) -> RunSummary:
@@ -180,11 +132,7 @@ class Runner:
         return self.summary
 
     def _runnable(self) -> int:
-        with self.engine.connect() as conn:
-            n = conn.execute(text(
-                "SELECT COUNT(*) FROM tasks WHERE prompt_version_id = :pv AND model = :m "
-                "AND (state = 'pending' OR (state = 'running' AND lease_expires < :now))"),
-                {"pv": self.pv.id, "m": self.client.model, "now": time.time()}).scalar_one()
+        n = queue.runnable(self.engine, self.pv_id, self.client.model)
         return min(n, self.opts.limit) if self.opts.limit is not None else n
 
     async def _feed(self, tasks: asyncio.Queue) -> None:
@@ -198,7 +146,7 @@ class Runner:
             try:
                 batch = await asyncio.to_thread(
                     queue.claim, self.engine, self.owner, want, self.opts.lease_s,
-                    prompt_version_id=self.pv.id, model=self.client.model,
+                    prompt_version_id=self.pv_id, model=self.client.model,
                     task_ids=self.opts.task_ids)
             except Exception as exc:
                 self._storage_failed(exc, "could not claim tasks")
@@ -222,7 +170,8 @@ class Runner:
             try:
                 outcome = await call
             except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
                     raise  # this worker is being cancelled
                 continue  # the call was abandoned: the store failed
             except Exception as exc:  # e.g. ReplayMiss: stop feeding, drain, re-raise in run()
@@ -235,7 +184,7 @@ class Runner:
             if outcome is not None:
                 await self._results.put(outcome)
 
-    async def _judge(self, task: queue.ClaimedTask) -> _Outcome | None:
+    async def _judge(self, task: queue.ClaimedTask) -> Outcome | None:
         messages, cut = task_messages(self.prompt, task.title, task.abstract,
                                       self.opts.max_abstract_chars)
         estimate = cost_usd(self.client.model, estimate_messages_tokens(messages),
@@ -258,8 +207,8 @@ class Runner:
         self.summary.cost_usd += sum(a.cost_usd for a in attempts)
         if any(r.judgment is None for r in results):
             error = next(r.error for r in results if r.judgment is None)
-            return _Outcome(task, attempts, None, error)
-        return _Outcome(task, attempts, judgment_fields(results, task.title, task.abstract, cut),
+            return Outcome(task, attempts, None, error)
+        return Outcome(task, attempts, judgment_fields(results, task.title, task.abstract, cut),
                         None)
 
     async def _heartbeat(self) -> None:
@@ -315,7 +264,7 @@ class Runner:
                     else:
                         self._count(o)
 
-    def _count(self, o: _Outcome) -> None:
+    def _count(self, o: Outcome) -> None:
         s = self.summary
         s.calls += sum(1 for a in o.attempts if a.outcome != "cached")
         s.cached += sum(1 for a in o.attempts if a.outcome == "cached")
@@ -333,12 +282,14 @@ class Runner:
 
     # -- persistence (runs in a worker thread) -------------------------------
     def _save(self, batch: list[Outcome]) -> set[int]:
-        return save_outcomes(
-            self.engine, batch, pv=self.pv, model=self.client.model, owner=self.owner,
+        # the format as it is now: the client may have fallen back to a simpler one
+        provenance = JudgmentProvenance(
             params_json=json.dumps({**self._params, "response_format": self.client.mode,
                                     "samples": self.opts.samples}),
-            code_version=self._provenance["code_version"], base_url=self._provenance["base_url"],
+            code_version=self._code_version, base_url=self.client.base_url,
             demo_quality=self.opts.demo_quality)
+        return save_outcomes(self.engine, batch, pv=self.pv, model=self.client.model,
+                             owner=self.owner, provenance=provenance)
 
 
 async def run_queue(engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,

@@ -1,1 +1,2 @@
-"""Judging one paper: the model client, the output schema, rate limits, the call cache, prices and the embedded local model."""
+"""Judging one paper: the model client, output schema, messages, endpoint, rate limits,
+call cache, prices and the embedded local model."""

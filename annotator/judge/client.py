@@ -21,10 +21,10 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import openai
@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_random_exponential
 
 from annotator.errors import ReplayMiss
+from annotator.judge.local_model import response_format as grammar_response_format
 from annotator.judge.prices import cost_usd, estimate_messages_tokens, estimate_tokens
 from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
@@ -57,6 +58,7 @@ class Attempt:
     latency_ms: float = 0.0
     cost_usd: float = 0.0
     wait_s: float | None = None  # the wait chosen before retrying (before wait_scale)
+    retry_after: float | None = field(default=None, repr=False)  # the server's ask; not stored
 
 
 @dataclass
@@ -93,12 +95,17 @@ class _Final(Exception):
         self.attempt = attempt
 
 
+class _HasHeaders(Protocol):
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
 def request_hash(body: dict) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _retry_after(response: httpx.Response | None) -> float | None:
+def _retry_after(response: _HasHeaders | None) -> float | None:
     if response is None:
         return None
     headers = response.headers
@@ -129,9 +136,7 @@ def response_format_for(mode: str, output_model: type[BaseModel]) -> dict | None
         return {"type": "json_object", "schema": schema}
     if mode == "grammar":
         # llama-cpp-python's server: a schema its grammar compiler really enforces
-        from annotator.judge.local_model import response_format
-
-        return response_format(schema)
+        return grammar_response_format(schema)
     return None
 
 
@@ -195,7 +200,8 @@ class ModelClient:
             api_key=api_key or "not-needed",
             timeout=timeout_s,
             max_retries=0,  # retries are ours, so every attempt is counted
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s),
+            # openai 3 builds on httpx2, whose client reads the same Limits fields
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s),  # type: ignore[arg-type]
         )
 
     async def close(self) -> None:
@@ -262,7 +268,7 @@ class ModelClient:
                             raise _Final(attempt)
                         if attempt.status_code is not None and attempt.status_code not in RETRYABLE_STATUS:
                             raise _Final(attempt)
-                        raise _Transient(attempt, getattr(attempt, "_retry_after", None))
+                        raise _Transient(attempt, attempt.retry_after)
             except _Final as exc:
                 if self._fall_back_format(exc.attempt, mode):
                     continue  # same messages, simpler response_format
@@ -335,7 +341,7 @@ class ModelClient:
         except openai.APIStatusError as exc:
             attempt.outcome, attempt.status_code = "http_error", exc.status_code
             attempt.error = f"HTTP {exc.status_code}: {str(exc)[:300]}"
-            attempt._retry_after = _retry_after(exc.response)  # type: ignore[attr-defined]
+            attempt.retry_after = _retry_after(exc.response)
         else:
             self._read_completion(completion, attempt, send)
         attempt.latency_ms = (time.perf_counter() - started) * 1000

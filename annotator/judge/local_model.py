@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -128,7 +129,7 @@ def grammar_schema(schema: dict, max_string_length: int = MAX_STRING_LENGTH) -> 
         if kind == "string" and not {"enum", "const", "pattern", "format"} & node.keys():
             low = int(node.pop("minLength", 0))
             high = min(int(node.pop("maxLength", max_string_length)), max_string_length)
-            node["pattern"] = "^[^\"\\\\\\x00-\\x1f]{%d,%d}$" % (low, max(low, high))
+            node["pattern"] = '^[^"\\\\\\x00-\\x1f]{' + f"{low},{max(low, high)}" + "}$"
         for value in node.values():
             visit(value)
 
@@ -180,7 +181,7 @@ class LocalModelServer:
         self.model_path: Path | None = None
         self.log_path: Path | None = None
         self._proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
 
     @property
     def base_url(self) -> str:
@@ -225,6 +226,7 @@ class LocalModelServer:
         return self
 
     def _wait_ready(self) -> None:
+        assert self._proc is not None  # started
         deadline = time.monotonic() + self.startup_timeout_s
         url = f"{self.base_url}/models"
         while True:

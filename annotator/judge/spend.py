@@ -112,8 +112,8 @@ def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
     with engine.connect() as conn:
         result = conn.execute(text(sql), params).all()
     keyed = []
-    for r in result:
-        r = list(r)
+    for result_row in result:
+        r = list(result_row)
         row, key = CostRow(), []
         for g in by:
             if g == "prompt":

@@ -1,16 +1,6 @@
-"""Test helpers: a fake OpenAI-compatible server (``FakeServer``, ``FakeServerProcess``).
+"""Test helpers: a fake OpenAI-compatible server.
 
-Imported lazily so that ``python -m annotator.testing.fakeserver`` runs cleanly.
+``annotator.testing.fakeserver`` holds ``FakeServer`` (in-process) and
+``FakeServerProcess`` (a child process); ``python -m annotator.testing.fakeserver``
+runs it on its own.
 """
-
-from __future__ import annotations
-
-__all__ = ["FakeServer", "FakeServerProcess"]
-
-
-def __getattr__(name: str):
-    if name in __all__:
-        from . import fakeserver
-
-        return getattr(fakeserver, name)
-    raise AttributeError(name)

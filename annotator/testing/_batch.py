@@ -24,11 +24,12 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def _store_file(state: FakeState, data: bytes, filename: str, purpose: str) -> dict:
-    meta = {"id": _new_id("file"), "object": "file", "bytes": len(data),
+    file_id = _new_id("file")
+    meta = {"id": file_id, "object": "file", "bytes": len(data),
             "created_at": int(time.time()), "filename": filename, "purpose": purpose,
             "status": "processed", "status_details": None, "expires_at": None}
     with state.lock:
-        state.files[meta["id"]] = {"meta": meta, "data": data}
+        state.files[file_id] = {"meta": meta, "data": data}
     return meta
 
 
@@ -135,8 +136,9 @@ def _answer(state: FakeState, line: dict, config: dict) -> tuple[dict | None, di
     if step["kind"] in ("hang", "drop"):
         return None, {"code": "server_error", "message": f"fake {step['kind']}"}
     if step["kind"] == "status":
-        return {"status_code": step["status"], "request_id": req_id,
-                "body": R.error_body(step["status"], step.get("message"))}, None
+        status = int(step["status"])
+        return {"status_code": status, "request_id": req_id,
+                "body": R.error_body(status, step.get("message"))}, None
     content, finish, refusal = R.content_for(step["kind"], step, R.last_user_text(body))
     completion = R.chat_completion(body, R.model_for(config, body), content,
                                    finish_reason=finish, refusal=refusal)
@@ -149,7 +151,8 @@ def _run_batch(state: FakeState, batch: dict) -> None:
     config["batch_fail_ids"] = set(config["batch_fail_ids"] or ())
     with state.lock:
         data = state.files[batch["input_file_id"]]["data"]
-    ok_lines, err_lines = [], []
+    ok_lines: list[str] = []
+    err_lines: list[str] = []
     for raw in data.decode("utf-8").splitlines():
         if not raw.strip():
             continue

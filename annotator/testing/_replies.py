@@ -104,8 +104,8 @@ def content_for(kind: str, step: dict, text: str) -> tuple[str | None, str, str 
     if kind == "content":
         return step.get("content"), step.get("finish_reason", "stop"), None
     if kind == "bad_json":
-        return ("{ai_score: %d, novelty: %d, rationale: '%s'" % (
-            base["ai_score"], base["novelty"], base["rationale"])), "stop", None
+        return (f"{{ai_score: {base['ai_score']:d}, novelty: {base['novelty']:d}, "
+                f"rationale: '{base['rationale']}'"), "stop", None
     if kind == "out_of_range":
         return dump({**base, "ai_score": 100 + base["ai_score"] + 1,
                      "novelty": -1 - base["novelty"]}), "stop", None
