@@ -15,7 +15,6 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from annotator import __version__
 from annotator.commands import (
     annotate,
     authors,
@@ -32,10 +31,11 @@ from annotator.commands import (
 )
 from annotator.commands.common import err_console
 from annotator.errors import AnnotatorError
+from annotator.version import __version__
 
 
 class ErrorGroup(TyperGroup):
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's own click Context
         try:
             return super().invoke(ctx)
         except AnnotatorError as exc:

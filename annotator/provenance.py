@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from annotator import __version__
+from annotator.version import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from annotator import __version__
+from annotator.version import __version__
 from annotator.biblio.apijson import openalex_author, openalex_work
 from annotator.biblio.save import ImportReport, import_bundle
 from annotator.biblio.sources import Bundle, short_openalex, short_orcid
