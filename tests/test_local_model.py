@@ -67,7 +67,7 @@ def test_grammar_schema_makes_every_constraint_enforceable():
     assert safe["properties"]["novelty"]["enum"] == list(range(101))
     rationale = safe["properties"]["rationale"]
     assert "maxLength" not in rationale and "minLength" not in rationale
-    assert rationale["pattern"].endswith("{1,%d}$" % local_model.MAX_STRING_LENGTH)
+    assert rationale["pattern"].endswith(f"{{1,{local_model.MAX_STRING_LENGTH}}}$")
     assert re.fullmatch(rationale["pattern"], "Plain sentence, with 3 numbers.")
     assert not re.fullmatch(rationale["pattern"], "two\nlines")
     assert not re.fullmatch(rationale["pattern"], 'a "quote"')

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from annotator.errors import AnnotatorError, ConfigError, StorageError
 from annotator.jobs import queue
-from annotator.jobs.outcomes import Outcome, JudgmentProvenance, judgment_fields, save_outcomes
+from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price

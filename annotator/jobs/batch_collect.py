@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
 from annotator.jobs.batch_types import TERMINAL, BatchResult, BatchRow, CollectSummary, batch_owner
-from annotator.jobs.outcomes import Outcome, JudgmentProvenance, judgment_fields, save_outcomes
+from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes
 from annotator.jobs.queue import TaskState
 from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.endpoint import files_client

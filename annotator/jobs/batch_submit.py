@@ -30,7 +30,7 @@ from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
 from annotator.jobs.annotate import resolve_prompt
 from annotator.jobs.batch_types import CHAT_PATH, BatchOptions, SubmitSummary, batch_owner, custom_id
-from annotator.jobs.outcomes import Outcome, JudgmentProvenance, judgment_fields, save_outcomes, table_of
+from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes, table_of
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import Attempt, JudgeResult, build_request_body, request_hash, sendable
 from annotator.judge.endpoint import files_client, remote_model

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import StorageError
 from annotator.jobs import queue
-from annotator.jobs.outcomes import Outcome, JudgmentProvenance, judgment_fields, save_outcomes
+from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes
 from annotator.judge.client import ModelClient
 from annotator.judge.messages import task_messages
 from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
