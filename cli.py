@@ -16,18 +16,18 @@ import typer
 from typer.core import TyperGroup
 
 from annotator.commands import (
-    annotate,
     authors,
     batch,
     biblio,
+    biblio_report,
     compare,
     costs,
     evals,
     injection,
+    judging,
     papers,
     prompts,
-    queue,
-    report,
+    tasks,
 )
 from annotator.commands.common import err_console
 from annotator.errors import AnnotatorError
@@ -50,9 +50,9 @@ app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, add_completion=True,
 
 # (module, group name); None mounts the module's commands at the top level
 COMMANDS = [
-    (papers, None), (annotate, None), (queue, "queue"), (batch, "batch"),
+    (papers, None), (judging, None), (tasks, "queue"), (batch, "batch"),
     (prompts, "prompts"), (compare, None), (costs, None), (biblio, "biblio"),
-    (authors, "authors"), (report, "report"), (evals, "eval"), (injection, None),
+    (authors, "authors"), (biblio_report, "report"), (evals, "eval"), (injection, None),
 ]
 for module, name in COMMANDS:
     app.add_typer(module.app, name=name)

@@ -30,7 +30,7 @@ from annotator.ingest.store import IngestSummary, ingest_paths
 from annotator.jobs.annotate import AnnotateOptions
 from annotator.jobs.annotate import annotate as run_annotate
 from annotator.jobs.runner import RunSummary
-from annotator.settings import Settings, get_settings
+from annotator.settings import get_settings
 from db import open_db
 
 __all__ = ["open_db", "ingest_files", "annotate", "judged_papers", "profile", "evaluate_suite"]
@@ -42,9 +42,6 @@ def _engine(db: Database) -> Engine:
     return db if isinstance(db, Engine) else open_db(str(db))
 
 
-def _settings(db: Database, base_url: str | None, api_key: str | None) -> Settings:
-    url = None if isinstance(db, Engine) else str(db)
-    return get_settings(db=url, base_url=base_url, api_key=api_key)
 
 
 def ingest_files(db: Database, *paths: str | Path, fmt: str | None = None) -> IngestSummary:
@@ -59,7 +56,7 @@ def annotate(db: Database, *, prompt: str | None = None, model: str | None = Non
     """Judge every paper that lacks a judgment for this prompt version and model."""
     opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
                            samples=samples, max_cost=max_cost)
-    return run_annotate(_engine(db), _settings(db, base_url, api_key), opts)
+    return run_annotate(_engine(db), get_settings(base_url=base_url, api_key=api_key), opts)
 
 
 def judged_papers(db: Database, *, prompt: str | None = None,
@@ -83,4 +80,4 @@ def evaluate_suite(db: Database, suite: str | Path, *, model: str | None = None,
     reports are written to ``out_dir``.
     """
     opts = EvalRunOptions(prompt=prompt, model=model, out_dir=str(out_dir))
-    return run_eval(_engine(db), _settings(db, base_url, api_key), str(suite), opts).result
+    return run_eval(_engine(db), get_settings(base_url=base_url, api_key=api_key), str(suite), opts).result

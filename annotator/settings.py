@@ -32,5 +32,9 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with ``overrides`` (None means "not given") on top."""
+    unknown = set(overrides) - set(Settings.model_fields)
+    if unknown:
+        raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
     values = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**values)

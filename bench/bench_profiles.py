@@ -208,14 +208,14 @@ def main() -> None:
         aid = info[label]
         name = f"Bench Author {aid}"
         author_profile(engine, name)  # warm the cache
-        t = timed(lambda: author_profile(engine, name), args.runs)
+        t = timed(lambda name=name: author_profile(engine, name), args.runs)
         rows.append((f"authors show ({label}, {info[label + '_n']} papers)", t))
     for by, kw in (("ai_score", {"min_papers": 5}), ("novelty", {"min_papers": 5}),
                    ("h_index", {}), ("citations", {}),
                    ("ai_score", {"min_papers": 5, "affiliation": "institute-2"}),
                    ("ai_score", {"group": "affiliation", "min_papers": 20})):
         label = f"authors top --by {by}" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in kw.items())
-        t = timed(lambda: leaderboard(engine, by, limit=20, **kw), args.top_runs)
+        t = timed(lambda by=by, kw=kw: leaderboard(engine, by, limit=20, **kw), args.top_runs)
         rows.append((label, t))
     size = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "-*"))
     width = max(len(r[0]) for r in rows)

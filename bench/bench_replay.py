@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     ok = True
     with FakeServerProcess(latency_s=args.latency_ms / 1000) as fs:
-        settings = get_settings(db=db, base_url=fs.base_url, api_key="sk-bench")
+        settings = get_settings(base_url=fs.base_url, api_key="sk-bench")
 
         def run(label: str, **opts) -> None:
             nonlocal ok

@@ -186,10 +186,10 @@ def query_timings(db: str, info: dict, runs: int) -> tuple[list[tuple], str]:
     else:
         how = "annotator.biblio.profiles (author_profile, leaderboard; bootstrap CIs included)"
     for label, (aid, n) in (("most prolific", info["prolific"]), ("median", info["median"])):
-        seconds = timed(lambda: author_profile(engine, f"#{aid}"), runs)
+        seconds = timed(lambda aid=aid: author_profile(engine, f"#{aid}"), runs)
         out.append((f"authors show: {label} author ({n} papers)", f"{seconds * 1000:.1f} ms"))
     for by in ("ai_score", "novelty", "h_index"):
-        seconds = timed(lambda: leaderboard(engine, by=by, limit=20), max(1, runs // 2))
+        seconds = timed(lambda by=by: leaderboard(engine, by=by, limit=20), max(1, runs // 2))
         out.append((f"leaderboard by {by} (top 20)", f"{seconds * 1000:.1f} ms"))
     return out, how
 

@@ -44,7 +44,7 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
     """papers/s of the sequential openai + json.loads + pydantic loop."""
     import openai
 
-    from annotator.judge.schema import Judgment
+    from annotator.judge.schema import JudgmentReply
     from annotator.prompts.files import load_prompt
 
     prompt = load_prompt("score")
@@ -54,7 +54,7 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
         reply = client.chat.completions.create(
             model="naive", messages=prompt.render(title=title, abstract=abstract),
             temperature=0.0, max_tokens=300, response_format={"type": "json_object"})
-        Judgment.model_validate(json.loads(reply.choices[0].message.content))
+        JudgmentReply.model_validate(json.loads(reply.choices[0].message.content))
     return len(papers) / (time.perf_counter() - started)
 
 
@@ -64,7 +64,7 @@ def runner(db: str, base_url: str, concurrency: int, limit: int) -> tuple[float,
     from annotator.settings import get_settings
     from db import open_db
 
-    settings = get_settings(db=db, base_url=base_url, api_key="sk-bench")
+    settings = get_settings(base_url=base_url, api_key="sk-bench")
     opts = AnnotateOptions(model=f"bench-c{concurrency}", concurrency=concurrency, limit=limit,
                            use_cache=False)
     started = time.perf_counter()

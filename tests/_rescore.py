@@ -56,7 +56,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def settings(db: str, fs, **overrides):
     from annotator.settings import get_settings
 
-    return get_settings(db=db, base_url=fs.base_url, api_key="sk-test", timeout_s=5.0,
+    return get_settings(base_url=fs.base_url, api_key="sk-test", timeout_s=5.0,
                         **overrides)
 
 

@@ -51,7 +51,7 @@ def settings_for(db_path):
     from annotator.settings import get_settings
 
     def make(server, **overrides):
-        values = dict(db=db_path, base_url=server.base_url, api_key="sk-test-key", timeout_s=5.0)
+        values = dict(base_url=server.base_url, api_key="sk-test-key", timeout_s=5.0)
         values.update(overrides)
         return get_settings(**values)
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from annotator.demo import SAMPLE
-from annotator.judge.schema import Judgment
+from annotator.judge.schema import JudgmentReply
 from cli import app
 
 
@@ -46,7 +46,7 @@ def test_ingest_annotate_export(run, engine, fake_server):
                               "prompt_version, prompt_hash, code_version FROM judgments")
     assert len(judgments) == 51 == len({j[0] for j in judgments})
     for j in judgments:
-        Judgment(ai_score=j[1], novelty=j[2], rationale=j[3])
+        JudgmentReply(ai_score=j[1], novelty=j[2], rationale=j[3])
         assert j[4:7] == ("fake-model", "score", "1") and len(j[7]) == 64 and j[8]
     assert len(fake_server.chat_requests()) == 51
 

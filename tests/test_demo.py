@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from annotator.judge.schema import Judgment
+from annotator.judge.schema import JudgmentReply
 from cli import app
 from db import open_db
 
@@ -27,6 +27,6 @@ def test_demo_judges_the_sample_with_the_local_model(db_path):
     assert tasks == {"done": 6}
     assert len(rows) == 6
     for ai, nov, rationale, model, demo, params in rows:
-        Judgment(ai_score=ai, novelty=nov, rationale=rationale)  # stored rows are valid
+        JudgmentReply(ai_score=ai, novelty=nov, rationale=rationale)  # stored rows are valid
         assert model == "smollm2-135m-instruct" and demo
         assert json.loads(params)["response_format"] == "grammar"

@@ -9,7 +9,7 @@ import pytest
 
 from annotator.errors import ReplayMiss
 from annotator.judge.client import ModelClient
-from annotator.judge.schema import Judgment
+from annotator.judge.schema import JudgmentReply
 
 MESSAGES = [{"role": "system", "content": "judge"},
             {"role": "user", "content": "Title: A\n\nAbstract: something new"}]
@@ -23,7 +23,7 @@ def judge(server, messages=MESSAGES, **kwargs):
 
     async def go():
         try:
-            return await client.judge(messages, Judgment, PARAMS)
+            return await client.judge(messages, JudgmentReply, PARAMS)
         finally:
             await client.close()
 
@@ -32,7 +32,7 @@ def judge(server, messages=MESSAGES, **kwargs):
 
 def test_valid_reply_is_parsed_and_counted(fake_server):
     result, _ = judge(fake_server)
-    assert isinstance(result.judgment, Judgment)
+    assert isinstance(result.judgment, JudgmentReply)
     assert [a.outcome for a in result.attempts] == ["ok"]
     sent = fake_server.chat_requests()
     assert len(sent) == 1

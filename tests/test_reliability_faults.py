@@ -17,7 +17,7 @@ from _pg import fetch, ingest, write_papers
 
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.client import request_hash
-from annotator.judge.schema import Judgment, parse_reply
+from annotator.judge.schema import JudgmentReply, parse_reply
 from annotator.settings import get_settings
 from annotator.testing import _replies as R
 from annotator.testing.fakeserver import FakeServerProcess
@@ -84,7 +84,7 @@ def test_fault_injection_1000_papers(tmp_path):
     ingest(db, write_papers(tmp_path / "papers.jsonl", N_PAPERS))
     started = time.monotonic()
     with FakeServerProcess(fault_rates=FAULTS, seed=7, hang_s=5.0, fault_retry_after_s=2.0) as fs:
-        settings = get_settings(db=db, base_url=fs.base_url, api_key="sk-test-faults",
+        settings = get_settings(base_url=fs.base_url, api_key="sk-test-faults",
                                 timeout_s=TIMEOUT_S, max_retries=MAX_RETRIES,
                                 max_reasks=MAX_REASKS)
         from db import open_db
@@ -122,7 +122,7 @@ def test_fault_injection_1000_papers(tmp_path):
     for task_id, ai, nov, rationale, p_tok, c_tok in fetch(
             db, "SELECT task_id, ai_score, novelty, rationale, prompt_tokens, completion_tokens "
                 "FROM judgments"):
-        j = Judgment.model_validate({"ai_score": ai, "novelty": nov, "rationale": rationale})
+        j = JudgmentReply.model_validate({"ai_score": ai, "novelty": nov, "rationale": rationale})
         assert isinstance(ai, int) and isinstance(nov, int) and rationale.strip()
         last_ok = [c for c in by_task[task_id] if c[3] == "ok"]
         assert len(last_ok) == 1 and by_task[task_id][-1] == last_ok[0]

@@ -209,7 +209,7 @@ def test_batch_needs_an_endpoint(engine, db_path):
     from annotator.settings import get_settings
 
     with pytest.raises(ConfigError, match="Batch API needs an endpoint"):
-        submit_batches(engine, get_settings(db=db_path), BatchOptions())
+        submit_batches(engine, get_settings(), BatchOptions())
 
 
 def test_migration_adds_batch_tables_to_an_older_database(db_path):

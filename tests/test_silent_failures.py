@@ -23,7 +23,7 @@ from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
-from annotator.judge.schema import Judgment
+from annotator.judge.schema import JudgmentReply
 from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
 from db.engine import session_for, writer
@@ -45,7 +45,7 @@ def _client(server, **kwargs) -> ModelClient:
 def _judge_all(client: ModelClient, conversations: list[list[dict]]) -> list[JudgeResult]:
     async def go():
         try:
-            return await asyncio.gather(*(client.judge(m, Judgment, PARAMS) for m in conversations))
+            return await asyncio.gather(*(client.judge(m, JudgmentReply, PARAMS) for m in conversations))
         finally:
             await client.close()
 
@@ -125,7 +125,7 @@ def _one_task(engine):
 
 
 def _outcome(task, score: int) -> Outcome:
-    judged = Judgment(ai_score=score, novelty=score, rationale=f"by {score}")
+    judged = JudgmentReply(ai_score=score, novelty=score, rationale=f"by {score}")
     attempt = Attempt(request_hash=f"h{score}", request_json="{}", outcome="ok",
                       response_text=judged.model_dump_json())
     fields = judgment_fields([JudgeResult(judged, [attempt])], task.title, task.abstract, False)
@@ -194,7 +194,7 @@ def test_cache_lookups_run_off_the_event_loop(fake_server, engine):
     async def go():
         try:
             await asyncio.gather(*(client.judge([MESSAGES[0], {"role": "user", "content": f"x{i}"}],
-                                                Judgment, PARAMS) for i in range(3)))
+                                                JudgmentReply, PARAMS) for i in range(3)))
             return threading.get_ident()
         finally:
             await client.close()
@@ -270,7 +270,7 @@ def test_batch_submit_with_max_cost_and_an_unknown_price_refuses(engine, db_path
 # -- 7. rounding and version order --------------------------------------------------
 
 def _results(*scores: tuple[int, int]) -> list[JudgeResult]:
-    return [JudgeResult(Judgment(ai_score=a, novelty=n, rationale="r")) for a, n in scores]
+    return [JudgeResult(JudgmentReply(ai_score=a, novelty=n, rationale="r")) for a, n in scores]
 
 
 def test_the_median_of_samples_rounds_half_up():

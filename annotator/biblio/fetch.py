@@ -29,13 +29,13 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from annotator.version import __version__
 from annotator.biblio.apijson import openalex_author, openalex_work
 from annotator.biblio.save import ImportReport, import_bundle
 from annotator.biblio.sources import Bundle, short_openalex, short_orcid
 from annotator.errors import AnnotatorError, InputError
 from annotator.ingest.records import normalise_name
 from annotator.ingest.store import ingest_paths
+from annotator.version import __version__
 
 DEFAULT_BASE_URL = "https://api.openalex.org"
 PER_PAGE = 200

@@ -20,7 +20,7 @@ class JudgmentsUsed(BaseModel):
     chosen_by: str
 
 
-class MetricValue(BaseModel):
+class ImportedMetric(BaseModel):
     """One imported value and the snapshot it came from."""
 
     value: int
@@ -85,7 +85,7 @@ class AuthorProfile(BaseModel):
     h_index_computed_from: int | None
     citations_computed: int | None
     papers_stored: int
-    metrics: dict[str, MetricValue | None]
+    metrics: dict[str, ImportedMetric | None]
     reported: Reported
     judgments: JudgmentsUsed | None
     bootstrap: Bootstrap

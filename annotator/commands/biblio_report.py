@@ -1,4 +1,4 @@
-"""``annotator report``: reports that join judgments with bibliometrics."""
+"""``annotator report biblio``: AI scores against citations and h-index, with bootstrap intervals."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def engine_of(ctx: typer.Context) -> Engine:
 
 
 def settings_of(ctx: typer.Context, **overrides: Any) -> Settings:
-    return get_settings(db=db_of(ctx), **overrides)
+    return get_settings(**overrides)
 
 
 def print_json(data: Any) -> None:

@@ -9,8 +9,8 @@ Readers (one module per format) turn a file into ``PaperRecord`` objects and
         ...
 """
 
-from annotator.ingest.detect import FORMATS, detect_format, iter_items, read_records
 from annotator.ingest.feedpage import PageHeader
+from annotator.ingest.formats import FORMATS, detect_format, iter_items, read_records
 from annotator.ingest.store import IngestSummary, ingest_paths, ingest_records
 
 __all__ = ["FORMATS", "IngestSummary", "PageHeader", "detect_format", "ingest_paths",

@@ -40,8 +40,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from annotator.errors import InputError
-from annotator.ingest.detect import SUFFIXES, detect_format, iter_items
 from annotator.ingest.feedpage import PageHeader
+from annotator.ingest.formats import SUFFIXES, detect_format, iter_items
 from annotator.ingest.records import PaperRecord
 from annotator.ingest.writer import PM, PaperWriter
 from db.engine import writer as db_writer

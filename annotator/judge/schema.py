@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from annotator.errors import PromptError
 
 
-class Judgment(BaseModel):
-    """One model judgment of one abstract."""
+class JudgmentReply(BaseModel):
+    """One model judgment of one abstract, as the model replies it (stored as ``db.models.Judgment``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # the schema keeps its first title: it is part of every request (and so of the cache key)
+    model_config = ConfigDict(extra="forbid", title="Judgment")
 
     ai_score: int = Field(ge=0, le=100, strict=True,
                           description="Overall quality and likely impact, 0-100.")
@@ -24,7 +25,7 @@ class Judgment(BaseModel):
                            description="Two or three sentences explaining the scores.")
 
 
-OUTPUT_SCHEMAS: dict[str, type[BaseModel]] = {"judgment": Judgment}
+OUTPUT_SCHEMAS: dict[str, type[BaseModel]] = {"judgment": JudgmentReply}
 
 
 def output_model(name: str) -> type[BaseModel]:
@@ -71,7 +72,7 @@ def extract_json(text: str) -> str:
     return text
 
 
-def parse_reply(text: str | None, model: type[BaseModel] = Judgment) -> BaseModel:
+def parse_reply(text: str | None, model: type[BaseModel] = JudgmentReply) -> BaseModel:
     """Validate a reply; raises ``ValueError`` with a short reason on failure."""
     if text is None or not text.strip():
         raise ValueError("empty reply")
