@@ -50,7 +50,7 @@ from annotator.biblio.match import year_of as _year
 from annotator.biblio.scatter import Points, scatter_plots
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.errors import InputError
-from annotator.evaluation.items import data_hash
+from annotator.evaluation.items import data_hash, json_rows
 from annotator.evaluation.stats import spearman
 from annotator.evaluation.suites import load_suite
 from annotator.ingest.records import normalise_text
@@ -175,24 +175,15 @@ def _read_file(spec: FileSpec) -> list[dict]:
     if not spec.path.is_file():
         raise InputError("data file not found", path=str(spec.path))
     rows = []
-    with spec.path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", path=str(spec.path), line=line_no) from None
-            if not isinstance(row, dict):
-                raise InputError("expected one JSON object per line", path=str(spec.path), line=line_no)
-            year = row.get(spec.year_field)
-            rows.append({
-                "id": str(row.get(spec.id_field)) if row.get(spec.id_field) is not None else None,
-                "title": row.get(spec.title_field) or "",
-                "year": int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
-                "citations": _number(row, spec.citations_field, spec.path, line_no),
-                "score": _number(row, spec.score_field, spec.path, line_no) if spec.score_field else None,
-            })
+    for line_no, row in json_rows(spec.path):
+        year = row.get(spec.year_field)
+        rows.append({
+            "id": str(row.get(spec.id_field)) if row.get(spec.id_field) is not None else None,
+            "title": row.get(spec.title_field) or "",
+            "year": int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
+            "citations": _number(row, spec.citations_field, spec.path, line_no),
+            "score": _number(row, spec.score_field, spec.path, line_no) if spec.score_field else None,
+        })
     if rows and all(r["citations"] is None for r in rows):
         raise InputError(f"no row has a value in {spec.citations_field!r}", path=str(spec.path),
                          field=spec.citations_field)
