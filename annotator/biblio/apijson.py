@@ -17,6 +17,7 @@ Semantic Scholar (Graph API ``/author/{id}``, ``/author/search``, ``/author/{id}
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -163,20 +164,14 @@ def read_openalex(path: Path) -> Bundle:
 
 
 def openalex_bundle(objects: list[Any], where: str) -> Bundle:
-    bundle = Bundle(source="openalex")
-    for i, obj in enumerate(objects, start=1):
-        ref = f"{where} item {i}"
-        if not isinstance(obj, dict):
-            bundle.errors.append(f"{ref}: expected an OpenAlex author or work object")
-            continue
-        try:
-            if is_openalex_author(obj):
-                bundle.authors.append(openalex_author(obj, where))
-            else:
-                bundle.papers.append(openalex_work(obj, where))
-        except ValidationError as exc:
-            bundle.errors.append(f"{ref}: {first_error(exc)}")
-    return bundle
+    def add(bundle: Bundle, obj: dict) -> None:
+        if is_openalex_author(obj):
+            bundle.authors.append(openalex_author(obj, where))
+        else:
+            bundle.papers.append(openalex_work(obj, where))
+
+    return collect_bundle(Bundle(source="openalex"), objects, where, add,
+                          not_object="expected an OpenAlex author or work object")
 
 
 # -- Semantic Scholar --------------------------------------------------------------
@@ -213,24 +208,34 @@ def read_s2(path: Path) -> Bundle:
 
 
 def s2_bundle(objects: list[Any], where: str) -> Bundle:
-    bundle = Bundle(source="semanticscholar")
+    def add(bundle: Bundle, obj: dict) -> None:
+        if "authorId" in obj and "paperId" not in obj:
+            bundle.authors.append(s2_author(obj, where))
+            owner = len(bundle.authors) - 1
+            for paper in obj.get("papers") or []:
+                if isinstance(paper, dict):
+                    bundle.papers.append(s2_paper(paper, where, claimed_by=owner))
+        else:
+            bundle.papers.append(s2_paper(obj, where))
+
+    # the batch endpoints answer null for an unknown id
+    return collect_bundle(Bundle(source="semanticscholar"), objects, where, add,
+                          not_object="expected a Semantic Scholar author or paper object",
+                          null="null (an id Semantic Scholar did not know)")
+
+
+def collect_bundle(bundle: Bundle, objects: list[Any], where: str,
+                   add: Callable[[Bundle, dict], None], *, not_object: str,
+                   null: str | None = None) -> Bundle:
+    """``add`` each JSON object to ``bundle``; an item that is not an object, or that fails
+    validation, becomes an error naming its place (``null`` is the message for a JSON null)."""
     for i, obj in enumerate(objects, start=1):
         ref = f"{where} item {i}"
-        if obj is None:  # the batch endpoints answer null for an unknown id
-            bundle.errors.append(f"{ref}: null (an id Semantic Scholar did not know)")
-            continue
         if not isinstance(obj, dict):
-            bundle.errors.append(f"{ref}: expected a Semantic Scholar author or paper object")
+            bundle.errors.append(f"{ref}: {null if obj is None and null else not_object}")
             continue
         try:
-            if "authorId" in obj and "paperId" not in obj:
-                bundle.authors.append(s2_author(obj, where))
-                owner = len(bundle.authors) - 1
-                for paper in obj.get("papers") or []:
-                    if isinstance(paper, dict):
-                        bundle.papers.append(s2_paper(paper, where, claimed_by=owner))
-            else:
-                bundle.papers.append(s2_paper(obj, where))
+            add(bundle, obj)
         except ValidationError as exc:
             bundle.errors.append(f"{ref}: {first_error(exc)}")
     return bundle
