@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -91,29 +92,40 @@ def _public(batch: dict) -> dict:
 
 
 async def get_batch(request: web.Request) -> web.Response:
+    return _answer_batch(request, _poll)
+
+
+async def cancel_batch(request: web.Request) -> web.Response:
+    return _answer_batch(request, _cancel)
+
+
+def _answer_batch(request: web.Request, step: Callable[[FakeState, dict], bool]) -> web.Response:
+    """Apply ``step`` to the batch the URL names, under the state lock (404 when there is no
+    such batch); when ``step`` says the batch is due and it is still in progress, run it."""
     state = request.app[STATE_KEY]
     with state.lock:
         batch = state.batches.get(request.match_info["batch_id"])
         if batch is None:
             return _error(404, "no such batch")
-        batch["polls"] += 1
-        due = batch["polls"] >= state.config["batch_polls_to_complete"]
-        if batch["status"] == "validating":
-            batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
+        due = step(state, batch)
     if due and batch["status"] == "in_progress":
         _run_batch(state, batch)
     return web.json_response(_public(batch))
 
 
-async def cancel_batch(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    with state.lock:
-        batch = state.batches.get(request.match_info["batch_id"])
-        if batch is None:
-            return _error(404, "no such batch")
-        if batch["status"] in ("validating", "in_progress"):
-            batch["status"], batch["cancelled_at"] = "cancelled", int(time.time())
-    return web.json_response(_public(batch))
+def _poll(state: FakeState, batch: dict) -> bool:
+    """Count a poll; the batch starts on the first one and is due after the configured number."""
+    batch["polls"] += 1
+    due = batch["polls"] >= state.config["batch_polls_to_complete"]
+    if batch["status"] == "validating":
+        batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
+    return due
+
+
+def _cancel(state: FakeState, batch: dict) -> bool:
+    if batch["status"] in ("validating", "in_progress"):
+        batch["status"], batch["cancelled_at"] = "cancelled", int(time.time())
+    return False
 
 
 def _fails(config: dict, custom_id: str) -> bool:
