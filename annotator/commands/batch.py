@@ -13,6 +13,7 @@ from annotator.commands.common import (
     engine_of,
     err_console,
     print_json,
+    print_rows,
     settings_of,
     wide_console,
 )
@@ -100,18 +101,14 @@ def batch_collect(ctx: typer.Context,
 def batch_list(ctx: typer.Context,
                as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
     """Batches in this database, newest last."""
-    rows = list_batches(engine_of(ctx))
-    if as_json:
-        print_json([asdict(r) for r in rows])
-        return
-    table = Table("batch", "prompt", "model", "status", "collected", "requests", "judged",
-                  "requeued", "est. cost", "cost", "created")
-    for r in rows:
-        table.add_row(r.batch_id, f"{r.prompt_name}@{r.prompt_version}", r.model,
-                      r.status, "yes" if r.collected else "", str(r.requests),
-                      str(r.succeeded), str(r.requeued), f"${r.estimated_cost_usd:.4f}",
-                      f"${r.cost_usd:.4f}", str(r.created_at)[:19])
-    wide_console().print(table if rows else "no batches")
+    print_rows(list_batches(engine_of(ctx)), as_json,
+               ("batch", "prompt", "model", "status", "collected", "requests", "judged",
+                "requeued", "est. cost", "cost", "created"),
+               lambda r: (r.batch_id, f"{r.prompt_name}@{r.prompt_version}", r.model,
+                          r.status, "yes" if r.collected else "", str(r.requests),
+                          str(r.succeeded), str(r.requeued), f"${r.estimated_cost_usd:.4f}",
+                          f"${r.cost_usd:.4f}", str(r.created_at)[:19]),
+               out=wide_console(), empty="no batches")
 
 
 @app.command("cancel")

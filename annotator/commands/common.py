@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from annotator.settings import Settings, get_settings
 from db import open_db
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 STDOUT = "-"
+Row = TypeVar("Row", bound="DataclassInstance")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -48,6 +55,20 @@ def settings_of(ctx: typer.Context, **overrides: Any) -> Settings:
 def print_json(data: Any) -> None:
     """``data`` as indented JSON on stdout (dates and other values as strings)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_rows(rows: Sequence[Row], as_json: bool, columns: Sequence[str],
+               cells: Callable[[Row], Sequence[str]], *, out: Console = console,
+               empty: str | None = None) -> None:
+    """Dataclass rows for a ``--json`` flag: a JSON list of them, or else a table with
+    ``cells(row)`` for each row (``empty`` instead of a table without rows, when given)."""
+    if as_json:
+        print_json([asdict(r) for r in rows])
+        return
+    table = Table(*columns)
+    for r in rows:
+        table.add_row(*cells(r))
+    out.print(empty if empty is not None and not rows else table)
 
 
 def is_stdout(path: Path | None) -> bool:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 
 import typer
-from rich.table import Table
 
-from annotator.commands.common import console, engine_of, print_json
+from annotator.commands.common import console, engine_of, print_rows
 from annotator.errors import PromptError
 from annotator.prompts.admin import new_version, prompt_rows
 from annotator.prompts.diff import diff_prompts, render_text
@@ -23,15 +21,10 @@ app = typer.Typer(no_args_is_help=True, help="Versioned prompt files.")
 def prompts_list(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")):
     """Prompt versions on disk and in the database: hash, papers judged, active."""
-    rows = prompt_rows(engine_of(ctx))
-    if as_json:
-        print_json([asdict(r) for r in rows])
-        return
-    table = Table("prompt", "hash", "judged", "active", "created", "description")
-    for r in rows:
-        table.add_row(r.ref, r.hash[:12], str(r.judged), "yes" if r.active else "",
-                      r.created or "", r.description)
-    console.print(table)
+    print_rows(prompt_rows(engine_of(ctx)), as_json,
+               ("prompt", "hash", "judged", "active", "created", "description"),
+               lambda r: (r.ref, r.hash[:12], str(r.judged), "yes" if r.active else "",
+                          r.created or "", r.description))
 
 
 @app.command("show")
