@@ -14,6 +14,7 @@ from annotator.biblio.profile_models import (
     AuthorProfile,
     AuthorRow,
     AuthorScoreRow,
+    Leaderboard,
     ProfilePaper,
 )
 from annotator.biblio.profiles import author_profile, leaderboard
@@ -115,14 +116,19 @@ def authors_top(ctx: typer.Context,
                         metrics_source=metrics_source)
     if as_json:
         print_json(board.to_json())
-        return
-    rows = board.rows
+    else:
+        render_board(board, console)
+
+
+def render_board(board: Leaderboard, out: Console) -> None:
+    """A leaderboard as a table, or why it has no rows."""
+    rows, by, affiliation = board.rows, board.by, board.affiliation
     if not rows:
-        console.print("no rows: nothing judged or imported matches" if board.judgments or
-                      by in ("h_index", "citations") else "nothing has been judged yet")
+        out.print("no rows: nothing judged or imported matches" if board.judgments or
+                  by in ("h_index", "citations") else "nothing has been judged yet")
         return
     title = f"top {len(rows)} by {by}" + (f" at {affiliation}" if affiliation else "")
-    if group == "affiliation":
+    if board.group == "affiliation":
         cols = ["rank", "affiliation"] + (["n_judged", "ai_score", "novelty"] if by in ("ai_score", "novelty")
                                           else ["papers_with_citations", "h_index", "citations"])
         table = Table(*cols, title=title)
@@ -142,4 +148,4 @@ def authors_top(ctx: typer.Context,
                           _num(r.ai_score, "{:.1f}") + _ci(ai_ci),
                           _num(r.novelty, "{:.1f}") + _ci(nov_ci),
                           _num(r.h_index), _num(r.citations, "{:,}"), _num(r.papers))
-    console.print(table)
+    out.print(table)
