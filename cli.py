@@ -22,6 +22,7 @@ from annotator.commands import (
     biblio_report,
     compare,
     costs,
+    dbcopy,
     evals,
     injection,
     judging,
@@ -53,6 +54,7 @@ COMMANDS = [
     (papers, None), (judging, None), (tasks, "queue"), (batch, "batch"),
     (prompts, "prompts"), (compare, None), (costs, None), (biblio, "biblio"),
     (authors, "authors"), (biblio_report, "report"), (evals, "eval"), (injection, None),
+    (dbcopy, "db"),
 ]
 for module, name in COMMANDS:
     app.add_typer(module.app, name=name)

@@ -331,6 +331,17 @@ def _injection_suite(w: World) -> None:
     assert len(w.fake.chat_requests()) > before
 
 
+@step("db copy")
+def _db_copy(w: World) -> None:
+    copy = w.tmp / "copy.db"
+    out = w.run("db", "copy", w.engine.url.database, copy).stdout
+    assert "judgments" in out and "NO" not in out
+    report = json.loads(w.run("db", "copy", w.engine.url.database, copy, "--json").stdout)
+    assert report["ok"] and sum(t["copied"] for t in report["tables"]) == 0  # already there
+    papers = next(t for t in report["tables"] if t["table"] == "papers")
+    assert papers["dest_rows"] == w.count("SELECT COUNT(*) FROM papers")
+
+
 # -- the tests ---------------------------------------------------------------------
 def test_every_command_has_a_run():
     commands = command_paths(cli.app)
