@@ -11,7 +11,7 @@ from typing import TextIO
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.biblio.snapshots import LATEST_PAPER_CITATIONS_SQL, latest_author_metrics_sql
+from annotator.biblio.snapshots import LATEST_PAPER_CITATIONS_SQL, latest_author_metrics_sql, with_lists
 
 CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
               "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
@@ -44,30 +44,29 @@ def iter_papers(engine: Engine, *, include_eval: bool = False,
 
 
 def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> Iterator[dict]:
-    id_list = ",".join(map(str, ids))
     authors, affs, judgments = defaultdict(list), defaultdict(list), defaultdict(list)
     h_index: dict[int, int] = {}
-    for pid, name, aid in conn.execute(text(
+    for pid, name, aid in conn.execute(with_lists(
             "SELECT a.paper_id, au.name, au.id FROM authorships a JOIN authors au ON au.id = a.author_id "
-            f"WHERE a.paper_id IN ({id_list}) ORDER BY a.paper_id, a.position")):
+            "WHERE a.paper_id IN :ids ORDER BY a.paper_id, a.position", "ids"), {"ids": ids}):
         authors[pid].append(name)
         if len(authors[pid]) == 1:
             h_index[pid] = aid
-    for pid, name in conn.execute(text(
+    for pid, name in conn.execute(with_lists(
             "SELECT pa.paper_id, af.name FROM paper_affiliations pa JOIN affiliations af "
-            f"ON af.id = pa.affiliation_id WHERE pa.paper_id IN ({id_list}) ORDER BY pa.paper_id, pa.position")):
+            "ON af.id = pa.affiliation_id WHERE pa.paper_id IN :ids ORDER BY pa.paper_id, pa.position", "ids"),
+            {"ids": ids}):
         affs[pid].append(name)
     # the snapshot that counts is the newest by date (then the last stored), as in profiles
-    citations = dict(conn.execute(text(
+    citations = dict(conn.execute(with_lists(
         f"SELECT paper_id, citations FROM ({LATEST_PAPER_CITATIONS_SQL}) latest "
-        f"WHERE paper_id IN ({id_list})")).all())
-    first_ids = ",".join(str(a) for a in set(h_index.values())) or "NULL"
-    author_h = dict(conn.execute(text(
+        "WHERE paper_id IN :ids", "ids"), {"ids": ids}).all())
+    author_h = dict(conn.execute(with_lists(
         f"SELECT author_id, value FROM ({latest_author_metrics_sql('h_index', None)}) latest "
-        f"WHERE author_id IN ({first_ids})")).all())
+        "WHERE author_id IN :ids", "ids"), {"ids": sorted(set(h_index.values()))}).all())
     jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
-            f"rationale, created_at, demo_quality FROM judgments WHERE paper_id IN ({id_list})")
-    params: dict[str, str] = {}
+            "rationale, created_at, demo_quality FROM judgments WHERE paper_id IN :ids")
+    params: dict[str, object] = {"ids": ids}
     if prompt:
         name, _, version = prompt.partition("@")
         jsql += " AND prompt_name = :pn" + (" AND prompt_version = :pver" if version else "")
@@ -75,14 +74,14 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
     if model:
         jsql += " AND model = :model"
         params["model"] = model
-    for r in conn.execute(text(jsql + " ORDER BY paper_id, id"), params):
+    for r in conn.execute(with_lists(jsql + " ORDER BY paper_id, id", "ids"), params):
         judgments[r[0]].append({
             "prompt": r[1], "prompt_version": r[2], "prompt_hash": r[3], "model": r[4],
             "ai_score": r[5], "novelty": r[6], "rationale": r[7],
             "created_at": str(r[8]), "demo_quality": bool(r[9])})
-    for row in conn.execute(text(
+    for row in conn.execute(with_lists(
             "SELECT id, key, title, abstract, categories, category, published, has_code, "
-            f"authors_truncated FROM papers WHERE id IN ({id_list}) ORDER BY id")).mappings():
+            "authors_truncated FROM papers WHERE id IN :ids ORDER BY id", "ids"), {"ids": ids}).mappings():
         pid = row["id"]
         yield {
             "id": pid, "key": row["key"], "title": row["title"], "abstract": row["abstract"],

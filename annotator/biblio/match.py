@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from annotator.biblio.snapshots import with_lists
 from annotator.biblio.sources import AuthorMetrics, PaperMetrics
 from annotator.ingest.records import normalise_name, normalise_text
 
@@ -82,15 +83,15 @@ class Matcher:
     def _narrow(self, ids: list[int], rec: PaperMetrics) -> list[int]:
         keep = ids
         if rec.year:
-            years = {pid: y for pid, y in self.conn.execute(text(
-                "SELECT id, published FROM papers WHERE id IN (" + ",".join(map(str, ids)) + ")"))}
+            years = {pid: y for pid, y in self.conn.execute(with_lists(
+                "SELECT id, published FROM papers WHERE id IN :ids", "ids"), {"ids": ids})}
             close = [pid for pid in keep if _within_a_year(year_of(years.get(pid)), rec.year)]
             keep = close or keep
         if len(keep) > 1 and rec.first_author:
             first = normalise_name(rec.first_author)
-            rows = self.conn.execute(text(
+            rows = self.conn.execute(with_lists(
                 "SELECT s.paper_id, a.norm_name FROM authorships s JOIN authors a ON a.id = s.author_id "
-                "WHERE s.position = 0 AND s.paper_id IN (" + ",".join(map(str, keep)) + ")"))
+                "WHERE s.position = 0 AND s.paper_id IN :ids", "ids"), {"ids": keep})
             same = [pid for pid, name in rows if name == first]
             keep = same or keep
         return keep
@@ -134,12 +135,12 @@ class Matcher:
         papers = sorted(set(paper_ids))
         if not papers:
             return None
-        plist, alist = ",".join(map(str, papers)), ",".join(map(str, author_ids))
-        counts: dict[int, int] = dict(self.conn.execute(text(
-            f"SELECT author_id, COUNT(*) FROM (SELECT author_id, paper_id FROM authorships "
-            f"WHERE author_id IN ({alist}) AND paper_id IN ({plist}) UNION "
-            f"SELECT author_id, paper_id FROM author_papers WHERE author_id IN ({alist}) "
-            f"AND paper_id IN ({plist})) GROUP BY author_id")).all())
+        counts: dict[int, int] = dict(self.conn.execute(with_lists(
+            "SELECT author_id, COUNT(*) FROM (SELECT author_id, paper_id FROM authorships "
+            "WHERE author_id IN :authors AND paper_id IN :papers UNION "
+            "SELECT author_id, paper_id FROM author_papers WHERE author_id IN :authors "
+            "AND paper_id IN :papers) x GROUP BY author_id", "authors", "papers"),
+            {"authors": author_ids, "papers": papers}).all())
         if not counts:
             return None
         top = max(counts.values())

@@ -63,10 +63,6 @@ def _cis(scored: list[tuple[int, int, int]], n_boot: int, seed: int) -> list[lis
     return [None if ci is None else [round(ci[0], 2), round(ci[1], 2)] for ci in cis]
 
 
-def _ids(values) -> str:
-    return ",".join(str(int(v)) for v in values) or "NULL"
-
-
 # -- finding an author -----------------------------------------------------------
 def find_author(conn: Connection, query: str) -> int:
     """An author id from ``#12``/``id:12``, an OpenAlex/ORCID id, or a name."""
@@ -90,9 +86,9 @@ def find_author(conn: Connection, query: str) -> int:
     if len(rows) == 1:
         return rows[0][0]
     if rows:
-        counts: dict[int, int] = dict(conn.execute(text(
-            f"SELECT author_id, COUNT(*) FROM authorships WHERE author_id IN ({_ids(r[0] for r in rows)}) "
-            "GROUP BY author_id")).all())
+        counts: dict[int, int] = dict(conn.execute(S.with_lists(
+            "SELECT author_id, COUNT(*) FROM authorships WHERE author_id IN :ids GROUP BY author_id", "ids"),
+            {"ids": [r[0] for r in rows]}).all())
         listed = "; ".join(f"#{r[0]} ({counts.get(r[0], 0)} papers)" for r in rows[:10])
         raise InputError(f"{len(rows)} authors are named {q!r}: {listed}. Pass one as '#ID'")
     first = norm.split(" ")[0] if norm else ""
@@ -128,28 +124,28 @@ def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_sourc
         {"author": aid, "f": False}).mappings().all()
     papers = sorted(papers, key=lambda p: (str(p["published"] or ""), p["id"]), reverse=True)
     pids = [p["id"] for p in papers]
-    mine = f"SELECT p.id FROM papers p WHERE p.id IN ({S.author_paper_ids_sql()}) AND p.is_eval = :f"
+    mine_sql = f"SELECT p.id FROM papers p WHERE p.id IN ({S.author_paper_ids_sql()}) AND p.is_eval = :f"
     mine_params = {"author": aid, "f": False}
     listed = papers[:max_papers] if max_papers is not None else papers
-    shown = _ids(p["id"] for p in listed)
+    shown = {"ids": [p["id"] for p in listed]}
     names, affs = defaultdict(list), defaultdict(list)
-    for pid, name in conn.execute(text(
+    for pid, name in conn.execute(S.with_lists(
             "SELECT s.paper_id, a.name FROM authorships s JOIN authors a ON a.id = s.author_id "
-            f"WHERE s.paper_id IN ({shown}) ORDER BY s.paper_id, s.position")):
+            "WHERE s.paper_id IN :ids ORDER BY s.paper_id, s.position", "ids"), shown):
         names[pid].append(name)
-    for pid, name in conn.execute(text(
+    for pid, name in conn.execute(S.with_lists(
             "SELECT pa.paper_id, af.name FROM paper_affiliations pa JOIN affiliations af "
-            f"ON af.id = pa.affiliation_id WHERE pa.paper_id IN ({shown}) "
-            "ORDER BY pa.paper_id, pa.position")):
+            "ON af.id = pa.affiliation_id WHERE pa.paper_id IN :ids "
+            "ORDER BY pa.paper_id, pa.position", "ids"), shown):
         affs[pid].append(name)
     scores: dict[int, tuple[int, int]] = {}
     if jset is not None and jset.model is not None and pids:
         for pid, ai, nov in conn.execute(text(
                 "SELECT paper_id, ai_score, novelty FROM judgments WHERE prompt_version_id = :pv "
-                f"AND model = :m AND paper_id IN ({mine})"),
+                f"AND model = :m AND paper_id IN ({mine_sql})"),
                 {"pv": jset.prompt_version_id, "m": jset.model, **mine_params}):
             scores[pid] = (ai, nov)
-    cites = S.latest_paper_citations(conn, mine, mine_params)
+    cites = S.latest_paper_citations(conn, mine_sql, mine_params)
     metrics = S.author_metrics(conn, aid, metrics_source)
 
     ai = [scores[p][0] for p in pids if p in scores]
@@ -304,19 +300,18 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
     """Leaderboard rows for these authors, in this order; with intervals when ``n_boot``."""
     if not author_ids:
         return []
-    alist = _ids(author_ids)
-    info = {r.id: r for r in conn.execute(text(
-        f"SELECT id, name, primary_category FROM authors WHERE id IN ({alist})"))}
-    pairs = S.pairs_of_sql(alist)
-    papers: dict[int, int] = dict(conn.execute(text(
-        f"SELECT x.author_id, COUNT(*) FROM ({pairs}) x GROUP BY x.author_id"),
-        {"is_eval_true": True}).all())
+    info = {r.id: r for r in conn.execute(S.with_lists(
+        "SELECT id, name, primary_category FROM authors WHERE id IN :authors", "authors"),
+        {"authors": author_ids})}
+    papers: dict[int, int] = dict(conn.execute(S.with_lists(
+        f"SELECT x.author_id, COUNT(*) FROM ({S.AUTHOR_PAIRS_SQL}) x GROUP BY x.author_id", "authors"),
+        {"is_eval_true": True, "authors": author_ids}).all())
     scores: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     if jset is not None and jset.model is not None:
-        for aid, pid, ai, nov in conn.execute(text(
-                f"SELECT x.author_id, x.paper_id, j.ai_score, j.novelty FROM ({pairs}) x JOIN judgments j "
-                "ON j.paper_id = x.paper_id AND j.prompt_version_id = :pv AND j.model = :m"),
-                _params(jset)):
+        for aid, pid, ai, nov in conn.execute(S.with_lists(
+                f"SELECT x.author_id, x.paper_id, j.ai_score, j.novelty FROM ({S.AUTHOR_PAIRS_SQL}) x "
+                "JOIN judgments j ON j.paper_id = x.paper_id AND j.prompt_version_id = :pv AND j.model = :m",
+                "authors"), _params(jset, authors=author_ids)):
             scores[aid].append((pid, ai, nov))
     rows: list[BoardRow] = []
     for rank, aid in enumerate(author_ids, start=1):

@@ -213,10 +213,10 @@ def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[di
     scores = {}
     ids = sorted(set(paper_of.values()))
     for start in range(0, len(ids), 500):
-        chunk = ",".join(map(str, ids[start:start + 500]))
-        for pid, ai in conn.execute(text(
+        for pid, ai in conn.execute(S.with_lists(
                 "SELECT paper_id, ai_score FROM judgments WHERE prompt_version_id = :pv AND model = :m "
-                f"AND paper_id IN ({chunk})"), {"pv": jset.prompt_version_id, "m": jset.model}):
+                "AND paper_id IN :ids", "ids"),
+                {"pv": jset.prompt_version_id, "m": jset.model, "ids": ids[start:start + 500]}):
             scores[pid] = ai
     return {rid: scores[pid] for rid, pid in paper_of.items() if pid in scores}, len(paper_of)
 

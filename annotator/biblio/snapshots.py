@@ -18,10 +18,17 @@ an OpenAlex author's works), without eval-suite papers.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import TextClause
 
 AUTHOR_FIELDS = ("h_index", "citations", "works_count")
+
+
+def with_lists(sql: str, *names: str) -> TextClause:
+    """``sql`` as a statement whose ``IN :name`` lists are bound as expanding parameters
+    (pass a list of values for each; works on SQLite and PostgreSQL, an empty list too)."""
+    return text(sql).bindparams(*(bindparam(name, expanding=True) for name in names))
 
 
 def author_paper_ids_sql(author_param: str = ":author") -> str:
@@ -50,15 +57,13 @@ JUDGED_PAIRS_SQL = (
 )
 
 
-def pairs_of_sql(author_list: str) -> str:
-    """(author_id, paper_id) of the given authors' non-eval papers, each pair once.
-
-    ``author_list``: a comma-separated list of integer ids (callers build it from ints)."""
-    return (
-        "SELECT DISTINCT x.author_id, x.paper_id FROM (SELECT s.author_id, s.paper_id FROM authorships s "
-        f"WHERE s.author_id IN ({author_list}) UNION ALL SELECT c.author_id, c.paper_id "
-        f"FROM author_papers c WHERE c.author_id IN ({author_list})) x "
-        f"WHERE x.paper_id NOT IN ({EVAL_PAPERS_SQL})")
+# (author_id, paper_id) of the authors in the list :authors (bind it with ``with_lists``),
+# their non-eval papers, each pair once
+AUTHOR_PAIRS_SQL = (
+    "SELECT DISTINCT x.author_id, x.paper_id FROM (SELECT s.author_id, s.paper_id FROM authorships s "
+    "WHERE s.author_id IN :authors UNION ALL SELECT c.author_id, c.paper_id "
+    "FROM author_papers c WHERE c.author_id IN :authors) x "
+    f"WHERE x.paper_id NOT IN ({EVAL_PAPERS_SQL})")
 
 
 def authors_tagged_sql() -> str:
