@@ -78,6 +78,7 @@ class CopyReport:
 
 
 Normaliser = Callable[[Any], Any]
+Rows = Iterator[Sequence[Any]]
 
 
 def _utc_iso(value: datetime) -> str:
@@ -86,7 +87,7 @@ def _utc_iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def _normaliser(column_type: Any) -> Normaliser:
+def _normaliser(column_type: Any) -> Normaliser | None:
     if isinstance(column_type, DateTime):
         return _utc_iso
     if isinstance(column_type, Date):
@@ -95,12 +96,24 @@ def _normaliser(column_type: Any) -> Normaliser:
         return int
     if isinstance(column_type, Float):
         return lambda v: repr(float(v))
-    return lambda v: v
+    return None  # strings, integers: as they are
 
 
 def _row_normaliser(table: Table) -> Callable[[Sequence[Any]], tuple]:
-    fns = [_normaliser(c.type) for c in table.columns]
-    return lambda row: tuple(None if v is None else fn(v) for fn, v in zip(fns, row))
+    special = [(i, fn) for i, c in enumerate(table.columns) if (fn := _normaliser(c.type))]
+
+    def norm(row: Sequence[Any]) -> tuple:
+        values = list(row)
+        for i, fn in special:
+            if values[i] is not None:
+                values[i] = fn(values[i])
+        return tuple(values)
+    return norm
+
+
+def _hash(digest: Any, norm: Callable[[Sequence[Any]], tuple], rows: Sequence[Sequence[Any]]) -> None:
+    """One line per row, so the hash does not depend on how the rows were chunked."""
+    digest.update("".join(f"{norm(row)!r}\n" for row in rows).encode())
 
 
 def _ordered(table: Table) -> Any:
@@ -111,7 +124,8 @@ def _stream(engine: Engine, table: Table, chunk: int) -> Generator[Sequence[Any]
     """Every row of ``table`` in key order, fetched ``chunk`` at a time."""
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=chunk).execute(_ordered(table))
-        yield from result
+        for part in result.partitions():
+            yield from part
 
 
 def _key(table: Table, row: Sequence[Any]) -> str:
@@ -119,7 +133,7 @@ def _key(table: Table, row: Sequence[Any]) -> str:
     return ", ".join(f"{c.name}={row[names.index(c.name)]!r}" for c in table.primary_key.columns)
 
 
-def _skip_same_prefix(dst: Engine, table: Table, source: Iterator[Sequence[Any]],
+def _skip_same_prefix(dst: Engine, table: Table, source: Rows,
                       norm: Callable[[Sequence[Any]], tuple], digest: Any, chunk: int) -> int:
     """Match the destination's rows against the source's first rows; their number."""
     n = 0
@@ -132,7 +146,7 @@ def _skip_same_prefix(dst: Engine, table: Table, source: Iterator[Sequence[Any]]
         if row != norm(theirs):
             raise CopyError(f"{table.name}: the destination's row {_key(table, theirs)} differs "
                             f"from the source's row {_key(table, ours)}; refusing to copy into it")
-        digest.update(repr(row).encode())
+        digest.update(f"{row!r}\n".encode())
         n += 1
     return n
 
@@ -152,9 +166,10 @@ def _reset_sequence(conn: Any, table: Table) -> None:
 def checksum(engine: Engine, table: Table, chunk: int = CHUNK_ROWS) -> tuple[int, str]:
     """The rows of ``table`` and a hash over them in key order, normalised."""
     norm, digest, n = _row_normaliser(table), hashlib.sha256(), 0
-    for row in _stream(engine, table, chunk):
-        digest.update(repr(norm(row)).encode())
-        n += 1
+    rows = _stream(engine, table, chunk)
+    while part := list(islice(rows, chunk)):
+        _hash(digest, norm, part)
+        n += len(part)
     return n, digest.hexdigest()
 
 
@@ -167,8 +182,7 @@ def copy_table(src: Engine, dst: Engine, table: Table, chunk: int = CHUNK_ROWS) 
     with closing(_stream(src, table, chunk)) as source:
         report.already = _skip_same_prefix(dst, table, source, norm, digest, chunk)
         while rows := list(islice(source, chunk)):
-            for row in rows:
-                digest.update(repr(norm(row)).encode())
+            _hash(digest, norm, rows)
             with writer(dst).begin() as conn:
                 conn.execute(statement, [dict(zip(names, row)) for row in rows])
             report.copied += len(rows)
