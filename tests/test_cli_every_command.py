@@ -331,6 +331,18 @@ def _injection_suite(w: World) -> None:
     assert len(w.fake.chat_requests()) > before
 
 
+@step("worker")
+def _worker(w: World) -> None:
+    w.run("ingest", write_papers(w.tmp / "more.jsonl", 2, start=100))
+    w.run("annotate", "--prompt", "score@1", "--limit", "0")  # queues them, judges nothing
+    queued = w.count("SELECT COUNT(*) FROM tasks WHERE state = 'pending'")
+    out = w.run("worker", "--prompt", "score@1", "--exit-when-idle", "--poll", "0.05").stdout
+    assert queued >= 2 and f"done {queued}, failed 0" in out and "stopped: idle" in out
+    assert w.count("SELECT COUNT(*) FROM tasks WHERE state <> 'done' AND state <> 'failed'") == 0
+    assert w.count("SELECT COUNT(*) FROM judgments j JOIN papers p ON p.id = j.paper_id "
+                   "WHERE p.title LIKE 'Study 10_:%'") == 2
+
+
 @step("db copy")
 def _db_copy(w: World) -> None:
     copy = w.tmp / "copy.db"

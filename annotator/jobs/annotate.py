@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from annotator.jobs import queue
 from annotator.jobs.runner import Reporter, RunOptions, RunSummary, run_queue
 from annotator.judge.cache import make_cache_lookup
+from annotator.judge.client import ModelClient
 from annotator.judge.endpoint import Endpoint, endpoint, model_client
 from annotator.judge.local_model import MODEL_NAME
 from annotator.judge.messages import task_messages
@@ -113,15 +114,21 @@ def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
         with writer(engine).begin() as conn:
             queue.enqueue(conn, pv.id, ep.model, paper_ids=opts.paper_ids,
                           eval_suite=opts.eval_suite)
-        client = model_client(
-            settings, ep, response_format=opts.response_format,
-            limiter=RateLimiter(opts.rpm, opts.tpm),
-            cache_lookup=make_cache_lookup(engine) if (opts.use_cache or opts.replay) else None,
-            replay=opts.replay, max_connections=max(64, opts.concurrency * 2))
-        # the embedded server answers one request at a time; more only queues there
-        concurrency = min(opts.concurrency, 2) if ep.embedded else opts.concurrency
-        run_opts = RunOptions(concurrency=concurrency, limit=opts.limit, samples=opts.samples,
+        client, run_opts = run_setup(engine, settings, ep, opts)
+        return asyncio.run(run_queue(engine, client, prompt, pv, run_opts, reporter))
+
+
+def run_setup(engine: Engine, settings: Settings, ep: Endpoint,
+              opts: AnnotateOptions) -> tuple[ModelClient, RunOptions]:
+    """The model client and run options for ``opts`` at ``ep`` (annotate and the worker)."""
+    client = model_client(
+        settings, ep, response_format=opts.response_format,
+        limiter=RateLimiter(opts.rpm, opts.tpm),
+        cache_lookup=make_cache_lookup(engine) if (opts.use_cache or opts.replay) else None,
+        replay=opts.replay, max_connections=max(64, opts.concurrency * 2))
+    # the embedded server answers one request at a time; more only queues there
+    concurrency = min(opts.concurrency, 2) if ep.embedded else opts.concurrency
+    return client, RunOptions(concurrency=concurrency, limit=opts.limit, samples=opts.samples,
                               max_cost=opts.max_cost, lease_s=settings.lease_s,
                               max_abstract_chars=settings.max_abstract_chars,
                               demo_quality=ep.embedded)
-        return asyncio.run(run_queue(engine, client, prompt, pv, run_opts, reporter))

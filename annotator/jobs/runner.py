@@ -96,6 +96,12 @@ class Runner:
         self._params = prompt.meta.params.model_dump(exclude_none=True)
         self._code_version = code_version().label
 
+    def stop(self, reason: str) -> None:
+        """Claim nothing more: calls in flight finish and are stored, tasks claimed but
+        not started are given back when ``run()`` returns (a worker asked to stop)."""
+        if self._stop is None:
+            self._stop = reason
+
     # -- the run -------------------------------------------------------------
     async def run(self) -> RunSummary:
         started = time.perf_counter()
