@@ -29,7 +29,7 @@ from annotator.commands import (
     papers,
     prompts,
     tasks,
-    worker,
+    workers,
 )
 from annotator.commands.common import err_console
 from annotator.errors import AnnotatorError
@@ -56,7 +56,7 @@ COMMANDS = [
     (prompts, "prompts"), (compare, None), (costs, None), (biblio, "biblio"),
     (authors, "authors"), (biblio_report, "report"), (evals, "eval"), (injection, None),
     (dbcopy, "db"),
-    (worker, None),
+    (workers, None),
 ]
 for module, name in COMMANDS:
     app.add_typer(module.app, name=name)
