@@ -70,6 +70,8 @@ _TAG_NAMES = (
 # LaTeX such as "$a<b$ and $c>d$" is left alone.
 _TAG = re.compile(rf"</?(?:[a-z]+:)?(?:{_TAG_NAMES})(?:\s[^<>]*)?/?>", re.I)
 _BREAK = re.compile(r"</?(?:[a-z]+:)?(?:p|div|br|sec)\b[^<>]*>", re.I)
+_NEWLINE = re.compile(r"[ \t]*\n[ \t]*")
+_BLANKS = re.compile(r"\n{3,}")
 
 
 def clean_markup(value: str) -> str:
@@ -79,8 +81,10 @@ def clean_markup(value: str) -> str:
         value = _TAG.sub("", value)
     if "&" in value:
         value = html.unescape(value)
-    value = re.sub(r"[ \t]*\n[ \t]*", "\n", value)
-    return re.sub(r"\n{3,}", "\n\n", value).strip()
+    if "\n" in value:
+        value = _NEWLINE.sub("\n", value)
+        value = _BLANKS.sub("\n\n", value)
+    return value.strip()
 
 
 def error_from_validation(exc: ValidationError, path: str, line: int | None) -> InputError:
@@ -137,7 +141,7 @@ def _convert(field: str, value: Any, from_text: bool) -> Any:
         return value
     if not isinstance(value, list):
         raise ValueError(f"expected a list, got {_type_name(value)}")
-    out: list[AuthorRef | str] = []
+    out: list[AuthorRef | dict[str, str] | str] = []
     for i, item in enumerate(value):
         if kind == "authors" and isinstance(item, dict):
             out.append(_author_object(i, item))
@@ -146,7 +150,8 @@ def _convert(field: str, value: Any, from_text: bool) -> Any:
             raise ValueError(f"item {i} is not a non-empty string")
         if "\x00" in item:
             raise ValueError(f"item {i} contains a NUL byte")
-        out.append(AuthorRef(name=item.strip()) if kind == "authors" else item.strip())
+        # a name becomes an ``AuthorRef`` when the record is validated
+        out.append({"name": item.strip()} if kind == "authors" else item.strip())
     return out
 
 

@@ -14,13 +14,16 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+_PUNCT = re.compile(r"[^\w\s]")
+_SPACE = re.compile(r"\s+")
+
 
 def normalise_text(value: str) -> str:
     """Lower case, accents folded, punctuation dropped, whitespace collapsed."""
-    value = unicodedata.normalize("NFKD", value)
-    value = "".join(ch for ch in value if not unicodedata.combining(ch))
-    value = re.sub(r"[^\w\s]", " ", value.lower())
-    return re.sub(r"\s+", " ", value).strip()
+    if not value.isascii():  # ASCII has nothing to decompose or fold
+        value = unicodedata.normalize("NFKD", value)
+        value = "".join(ch for ch in value if not unicodedata.combining(ch))
+    return _SPACE.sub(" ", _PUNCT.sub(" ", value.lower())).strip()
 
 
 def normalise_name(name: str) -> str:

@@ -81,7 +81,7 @@ def _store_all(writer: PaperWriter, batch: list[Storable], fmt: str) -> IngestSu
     records = [r for r in batch if isinstance(r, PaperRecord)]
     writer.prepare((a for r in records for a in r.authors),
                    (n for r in records for n in r.affiliations))
-    writer.prefetch(records)
+    writer.prefetch(records, fmt)
     for item in batch:
         _store(writer, item, fmt, part)
     writer.flush()

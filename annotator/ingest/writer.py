@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from annotator.ingest.bulk import insert_many, insert_plain
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.records import AuthorRef, PaperRecord, normalise_name, normalise_text
 from db.models import (
@@ -59,6 +60,11 @@ def _short_id(attr: str, value: str | None) -> str | None:
     return (value.strip().removeprefix(prefix) or None) if value else None
 
 
+def _plain(ref: AuthorRef) -> bool:
+    """A name and nothing else: matched by name alone."""
+    return ref.orcid is None and ref.openalex_id is None and ref.s2_id is None
+
+
 def _merged(stored, value, owner: bool):
     """A field after a merge: the owning format overwrites, another one only fills gaps."""
     if value is None:
@@ -91,6 +97,7 @@ class PaperWriter:
         self.today = datetime.now(UTC).date()
         self._last_query: dict[str, Any] = {}
         self._names: dict[str, str] = {}
+        self._titles: dict[str, str] = {}
         self.page_author: int | None = None  # the author of the feed page being read
         self.page_papers: set[int] = set()  # papers already linked to that author
         self.load()
@@ -114,6 +121,9 @@ class PaperWriter:
         self.stored: dict[int, tuple] = {}
         self.pending_metrics: dict[tuple, dict] = {}
         self.pending_pages: list[int] = []
+        self.pending_papers: dict[int, dict] = {}
+        self.last_metrics: dict[tuple, Mapping[Any, Any] | None] = {}
+        self.next_pid: int | None = None
         if self.page_author is not None:  # after a rollback: what stands now
             if any(a["id"] == self.page_author for same in self.by_name.values() for a in same):
                 self._load_page(self.page_author)
@@ -159,8 +169,10 @@ class PaperWriter:
         Authors are matched by ORCID/OpenAlex/S2 id, then by name unless the ids clash."""
         created: list[dict] = []
         for ref in refs:
-            ids = {a: _short_id(a, getattr(ref, a)) for a in ID_ATTRS}
             norm = self.norm(ref.name)
+            if not primary_category and _plain(ref) and norm in self.by_name:
+                continue  # known by name, no ids to match or fill: the common case
+            ids = {a: _short_id(a, getattr(ref, a)) for a in ID_ATTRS}
             found = next((self.by_id[a][v] for a, v in ids.items() if v and v in self.by_id[a]),
                          None) or next((c for c in self.by_name.get(norm, []) if all(
                              not v or not c[a] or c[a] == v for a, v in ids.items())), None)
@@ -180,38 +192,33 @@ class PaperWriter:
                     self.by_id[attr][fill[attr]] = found
         if created:
             rows = [{c: a.get(c) for c in AUTHOR_COLUMNS} for a in created]
-            for author, new_id in zip(created, self._insert_many(A, rows, "norm_name")):
+            for author, new_id in zip(created, insert_many(self.conn, A, rows, "norm_name")):
                 author["id"] = new_id
         names = list(dict.fromkeys(n for n in affiliations if n not in self.affiliations))
         if names:
-            new_ids = self._insert_many(AF, [{"name": n} for n in names], "name")
+            new_ids = insert_many(self.conn, AF, [{"name": n} for n in names], "name")
             self.affiliations.update(zip(names, new_ids))
 
-    def _insert_many(self, table, rows: list[dict], check: str) -> list[int]:
-        """Insert rows, returning their ids in order. On SQLite the transaction holds
-        the write lock, so the new rows are the ones above the old maximum id:
-        one executemany and one read instead of a statement per row."""
-        if self.conn.dialect.name != "sqlite":
-            query = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            return list(self.conn.execute(query, rows).scalars())
-        before = self.conn.execute(select(func.max(table.c.id))).scalar() or 0
-        self.conn.execute(insert(table), rows)
-        got = self.conn.execute(select(table.c.id, table.c[check]).where(table.c.id > before)
-                                .order_by(table.c.id)).all()
-        if [r[1] for r in got] != [r[check] for r in rows]:
-            raise RuntimeError(f"{table.name}: new rows are not the ones inserted")
-        return [r[0] for r in got]
-
     def _author_id(self, ref: AuthorRef) -> int:
+        if _plain(ref):
+            return self.by_name[self.norm(ref.name)][0]["id"]
         for attr in ID_ATTRS:
             value = _short_id(attr, getattr(ref, attr))
             if value and value in self.by_id[attr]:
                 return self.by_id[attr][value]["id"]
         return next(a["id"] for a in self.by_name[self.norm(ref.name)])
 
-    def prefetch(self, records: list[PaperRecord]) -> None:
-        """Read the stored rows and links of the papers a batch matches, three queries in all."""
-        pids = {self.match(r, normalise_text(r.title)) for r in records} - {None}
+    def norm_title(self, title: str) -> str:
+        """``normalise_text`` of a title, remembered for the batch (matched, then written)."""
+        value = self._titles.get(title)
+        if value is None:
+            value = self._titles[title] = normalise_text(title)
+        return value
+
+    def prefetch(self, records: list[PaperRecord], fmt: str) -> None:
+        """Read the stored rows, links and latest citation snapshots (from ``fmt``) of the
+        papers a batch matches, four queries in all."""
+        pids = {self.match(r, self.norm_title(r.title)) for r in records} - {None}
         if not pids:
             return
         self.stored = {row["id"]: (row, [], []) for row in self.conn.execute(
@@ -220,6 +227,14 @@ class PaperWriter:
             for pid, value in self.conn.execute(select(table.c.paper_id, column).where(
                     table.c.paper_id.in_(pids)).order_by(table.c.paper_id, table.c.position)):
                 self.stored[pid][slot].append(value)
+        self.last_metrics = {(PM.name, "paper_id", pid, fmt): None for pid in pids}
+        for row in self.conn.execute(
+                select(PM.c.paper_id, PM.c.citations)
+                .where(PM.c.paper_id.in_(pids), PM.c.source == fmt)
+                .order_by(PM.c.paper_id, PM.c.as_of.desc(), PM.c.id.desc())).mappings():
+            latest = (PM.name, "paper_id", row["paper_id"], fmt)
+            if self.last_metrics[latest] is None:
+                self.last_metrics[latest] = row
 
     def _stored(self, pid: int) -> tuple:
         """The paper's row, author ids and affiliation ids as they stand now."""
@@ -231,7 +246,7 @@ class PaperWriter:
 
     def write(self, rec: PaperRecord, fmt: str) -> tuple[str, int]:
         """Store one record (after ``prepare``); returns ("new"|"updated"|"unchanged", id)."""
-        norm_title = normalise_text(rec.title)
+        norm_title = self.norm_title(rec.title)
         values = dict(title=rec.title, norm_title=norm_title, abstract=rec.abstract,
                       content_hash=rec.content_hash(), category=rec.category,
                       categories=(json.dumps(rec.categories, ensure_ascii=False)
@@ -246,12 +261,12 @@ class PaperWriter:
             row = dict(values, categories=values["categories"] or "[]", key=rec.key(),
                        authors_truncated=rec.authors_truncated, is_eval=self.is_eval,
                        eval_suite=self.eval_suite if self.is_eval else None, **stamp)
-            inserted = self.conn.execute(INSERT_PAPER, row).inserted_primary_key
-            assert inserted is not None  # an INSERT of one row always has a key
-            pid = inserted[0]
+            pid = self._insert_paper(row)
             self.pending_links[pid] = ([self._author_id(a) for a in rec.authors], affiliations)
             outcome = "new"
         else:
+            if pid in self.pending_papers:  # new in this batch: its row must be there to read
+                self._write_pending()
             old, old_authors, old_affs = self._stored(pid)
             owner = old["source_format"] == fmt
             new = {k: _merged(old[k], v, owner) for k, v in values.items()}
@@ -283,12 +298,33 @@ class PaperWriter:
                              self.norm(rec.authors[0].name) if rec.authors else None)
         return outcome, pid
 
+    def _insert_paper(self, row: dict) -> int:
+        """A new paper's id. On SQLite the transaction holds the write lock, so ids are
+        handed out above the current maximum and the rows wait for ``flush`` (one
+        executemany); elsewhere the row is inserted at once."""
+        if self.conn.dialect.name != "sqlite":
+            inserted = self.conn.execute(INSERT_PAPER, row).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row always has a key
+            return int(inserted[0])
+        if self.next_pid is None:
+            self.next_pid = (self.conn.execute(select(func.max(P.c.id))).scalar() or 0) + 1
+        pid, self.next_pid = self.next_pid, self.next_pid + 1
+        self.pending_papers[pid] = dict(row, id=pid)
+        return pid
+
+    def _write_pending(self) -> None:
+        if self.pending_papers:
+            self.conn.execute(INSERT_PAPER, list(self.pending_papers.values()))
+            self.pending_papers = {}
+
     def metric(self, table, owner: str, owner_id: int, source: str, values: dict,
                fresh: bool = False) -> int:
         """Add a dated snapshot unless the latest one from ``source`` holds the same values."""
         slot = (table.name, owner, owner_id, source)
         last: Mapping[Any, Any] | None = self.pending_metrics.get(slot)
-        if last is None and not fresh:  # a paper created just now has no snapshots yet
+        if last is None and slot in self.last_metrics:  # read by ``prefetch``
+            last = self.last_metrics[slot]
+        elif last is None and not fresh:  # a paper created just now has no snapshots yet
             query = self._last_query.get(table.name)
             if query is None:
                 query = self._last_query[table.name] = (
@@ -331,14 +367,12 @@ class PaperWriter:
             self.pending_pages.append(pid)
 
     def flush(self) -> None:
-        authorships = [dict(paper_id=p, position=i, author_id=a)
-                       for p, (authors, _) in self.pending_links.items()
-                       for i, a in enumerate(authors)]
-        affiliations = [dict(paper_id=p, affiliation_id=a, position=i)
-                        for p, (_, affs) in self.pending_links.items() for i, a in enumerate(affs)]
-        for table, rows in ((AS, authorships), (PA, affiliations)):
-            if rows:
-                self.conn.execute(insert(table), rows)
+        self._write_pending()
+        insert_plain(self.conn, AS, ("paper_id", "position", "author_id"), [
+            (p, i, a) for p, (authors, _) in self.pending_links.items()
+            for i, a in enumerate(authors)])
+        insert_plain(self.conn, PA, ("paper_id", "position", "affiliation_id"), [
+            (p, i, a) for p, (_, affs) in self.pending_links.items() for i, a in enumerate(affs)])
         for table in (AM, PM):
             rows = [r for (name, *_), r in self.pending_metrics.items() if name == table.name]
             if rows:
@@ -349,4 +383,4 @@ class PaperWriter:
                 dict(author_id=self.page_author, paper_id=p, source="feedpage", created_at=now)
                 for p in self.pending_pages])
         self.pending_links, self.pending_metrics, self.stored = {}, {}, {}
-        self.pending_pages = []
+        self.pending_pages, self.last_metrics, self._titles, self.next_pid = [], {}, {}, None
