@@ -9,10 +9,14 @@ is the real thing: ``annotator.jobs.annotate.annotate`` on a SQLite database
 
     python bench/bench_throughput.py            # 400 papers; naive and c=1 on 20
     python bench/bench_throughput.py --full     # 2,000 papers; naive and c=1 on 100
+    python bench/bench_throughput.py --latency-ms 0 --concurrency 32,128   # the client's cost
 
 At 200 ms a sequential run judges 5 papers/s, so 2,000 papers would take
 400 s: the naive loop and concurrency 1 run on ``--slow-papers`` papers and
-the table says so. Target: concurrency 32 at least 25x the naive loop.
+the table says so. Target: concurrency 32 at least 25x the naive loop. At
+0 ms the server answers at once, the naive loop runs on every paper, and the
+target is concurrency 32 at the naive loop's rate: what the queue, storage and
+accounting cost shows up undiluted (the fake server shares the same cores).
 """
 
 from __future__ import annotations
@@ -86,7 +90,9 @@ def main() -> None:
     ap.add_argument("--json", dest="json_out", default=None, help="Write the figures here too.")
     args = ap.parse_args()
     papers = args.papers or (2000 if args.full else 400)
-    slow = min(papers, args.slow_papers or (100 if args.full else 20))
+    # at 0 ms a sequential stream is as fast as the client: time it on every paper
+    slow_default = papers if args.latency_ms <= 0 else (100 if args.full else 20)
+    slow = min(papers, args.slow_papers or slow_default)
     levels = [int(c) for c in args.concurrency.split(",")]
     os.environ.setdefault("ANNOTATOR_RETRY_WAIT_SCALE", "1")
 
@@ -118,23 +124,36 @@ def main() -> None:
     rows = [("naive loop (sequential)", slow, f"{naive:.2f}", "1.0x")]
     rows += [(f"annotate, concurrency {c}", done, f"{rate:.1f}", f"{rate / naive:.1f}x")
              for c, done, rate in results]
-    ideal = 1000.0 / args.latency_ms
-    notes = [f"latency {args.latency_ms:.0f} ms per request: one sequential stream is at most "
-             f"{ideal:.1f} papers/s",
+    if args.latency_ms > 0:
+        ideal = (f"latency {args.latency_ms:.0f} ms per request: one sequential stream is at most "
+                 f"{1000.0 / args.latency_ms:.1f} papers/s; {max(levels)} streams at most "
+                 f"{max(levels) * 1000.0 / args.latency_ms:.0f}")
+    else:
+        ideal = ("latency 0 ms: the server answers at once, so the figures measure the "
+                 "client's own overhead (and the server's, on the same cores)")
+    notes = [ideal,
              f"naive loop and concurrency 1 measured on {slow} papers, the others on {papers}",
              f"fake server answered {served} requests; fake server in a separate process"]
     target = [r for c, _, r in results if c == TARGET_C]
     verdict = None
+    # at 0 ms latency concurrency cannot hide anything: the target is the naive loop's rate
+    goal = TARGET_RATIO if args.latency_ms > 0 else 1.0
     if target:
         ratio = target[0] / naive
-        verdict = ratio >= TARGET_RATIO
+        verdict = ratio >= goal
         if papers >= 2000:
-            notes.append(f"target: concurrency {TARGET_C} >= {TARGET_RATIO:.0f}x naive -> "
+            notes.append(f"target: concurrency {TARGET_C} >= {goal:.0f}x naive -> "
                          f"{ratio:.1f}x {'PASS' if verdict else 'FAIL'}")
         else:  # start-up (prompt, queueing) weighs more on a short run
             verdict = None
-            notes.append(f"target (concurrency {TARGET_C} >= {TARGET_RATIO:.0f}x naive) is for "
+            notes.append(f"target (concurrency {TARGET_C} >= {goal:.0f}x naive) is for "
                          f"2,000 papers (--full); at {papers} papers: {ratio:.1f}x, indicative only")
+    if args.latency_ms > 0:
+        for c, _, r in results:
+            allowed = c * 1000.0 / args.latency_ms
+            if c > 1 and allowed <= 1000:  # where the streams, not the client, set the limit
+                notes.append(f"concurrency {c}: {r:.0f} of the {allowed:.0f} papers/s {c} streams "
+                             f"allow ({100 * r / allowed:.0f} %)")
     print_table("annotator throughput vs the naive loop",
                 ("run", "papers", "papers/s", "vs naive"), rows, notes)
     if args.json_out:

@@ -54,6 +54,12 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
+_ADD_CALL = table_of(LLMCall).insert()
+# judgments: a row already stored for the same task is kept; keyed by "is PostgreSQL"
+_ADD_JUDGMENT = {True: pg_insert(table_of(Judgment)).on_conflict_do_nothing(),
+                 False: sqlite_insert(table_of(Judgment)).on_conflict_do_nothing()}
+
+
 def round_half_up(x: float) -> int:
     """42.5 -> 43 (Python's ``round`` gives 42: it rounds halves to even)."""
     return math.floor(x + 0.5)
@@ -98,7 +104,6 @@ def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, mo
 
 def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str, owner: str,
           provenance: JudgmentProvenance, failed_state: TaskState, batch_id: str | None) -> set[int]:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     held = queue.held(conn, sorted({o.task.id for o in batch}), owner)
     lost = {o.task.id for o in batch} - held
     batch = [o for o in batch if o.task.id in held]
@@ -111,7 +116,7 @@ def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
                   batch_id=batch_id if a.outcome != "cached" else None)
              for o in batch for a in o.attempts]
     if calls:
-        conn.execute(table_of(LLMCall).insert(), calls)
+        conn.execute(_ADD_CALL, calls)
     rows = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
                  model=model, prompt_name=pv.name, prompt_version=pv.version,
                  prompt_hash=pv.content_hash, params_json=provenance.params_json,
@@ -121,8 +126,13 @@ def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
                  completion_tokens=sum(a.completion_tokens for a in o.attempts),
                  **o.judgment)
             for o in batch if o.judgment is not None]
-    if rows:
-        conn.execute(insert(table_of(Judgment)).values(rows).on_conflict_do_nothing())
+    # executemany of one cached statement per set of columns (rows of one run share
+    # theirs): a multi-row VALUES would be compiled afresh for every batch size
+    by_columns: dict[tuple[str, ...], list[dict]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(row)
+    for same in by_columns.values():
+        conn.execute(_ADD_JUDGMENT[conn.dialect.name == "postgresql"], same)
     queue.mark_done(conn, [o.task.id for o in batch if o.judgment is not None], owner)
     queue.mark_unjudged(conn, {o.task.id: o.error or "" for o in batch if o.judgment is None},
                         owner, failed_state)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +30,12 @@ from typing import Any, Protocol
 
 import httpx
 import openai
+
+try:  # the TLS defaults of the HTTP library the openai client is built on
+    from httpx2 import create_ssl_context
+except ImportError:  # openai before 3 builds on httpx
+    from httpx import create_ssl_context
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
@@ -39,6 +47,8 @@ from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
+_CONNECTIONS_PER_POOL = 8
+_AUTHORISED: openai.RequestOptions = {"security": {"bearer_auth": True}}  # send the API key
 
 
 @dataclass
@@ -193,19 +203,27 @@ class ModelClient:
         self.limiter = limiter or RateLimiter()
         self.cache_lookup = cache_lookup
         self.replay = replay
-        limits = httpx.Limits(max_connections=max_connections,
-                              max_keepalive_connections=max_connections)
-        self._client = openai.AsyncOpenAI(
+        # httpcore's pool walks every connection it holds on each request and each
+        # response (a poll per idle socket): with hundreds of connections in one pool
+        # that walk costs more than the request. Small pools, taken in turn, keep the
+        # same total limit at a fraction of the cost.
+        pools = max(1, math.ceil(max_connections / _CONNECTIONS_PER_POOL))
+        per_pool = max(1, max_connections // pools)
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        tls = create_ssl_context()  # loading the CA store takes ~50 ms: once, for all pools
+        self._clients = [openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
             timeout=timeout_s,
             max_retries=0,  # retries are ours, so every attempt is counted
             # openai 3 builds on httpx2, whose client reads the same Limits fields
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s),  # type: ignore[arg-type]
-        )
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s, verify=tls),  # type: ignore[arg-type]
+        ) for _ in range(pools)]
+        self._turn = itertools.cycle(self._clients)
 
     async def close(self) -> None:
-        await self._client.close()
+        for client in self._clients:
+            await client.close()
 
     # -- one request body ------------------------------------------------
     def build_request(self, messages: list[dict], output_model: type[BaseModel],
@@ -333,7 +351,10 @@ class ModelClient:
                                    + int(body.get("max_tokens") or 0))
         started = time.perf_counter()
         try:
-            completion = await self._client.chat.completions.create(**send)
+            # the body is plain JSON already: post it as is. ``chat.completions.create``
+            # would walk it against the SDK's typed params first (about 1.5 ms a request)
+            completion = await next(self._turn).post(
+                "/chat/completions", body=send, cast_to=ChatCompletion, options=_AUTHORISED)
         except openai.APITimeoutError as exc:
             attempt.outcome, attempt.error = "timeout", f"timed out: {exc}"
         except openai.APIConnectionError as exc:
