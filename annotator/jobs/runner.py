@@ -89,6 +89,9 @@ class Runner:
         self.summary = RunSummary()
         self._in_flight: set[int] = set()
         self._calls: set[asyncio.Future] = set()  # judge calls running now
+        # the claim running in a thread: a cancelled run waits for it before giving
+        # tasks back, or the claim could commit after the release and keep its leases
+        self._claiming: asyncio.Future | None = None
         self._reserved = 0.0  # estimated cost of requests in flight
         self._stop: str | None = None
         self._error: BaseException | None = None  # raised by a worker; re-raised by run()
@@ -126,6 +129,8 @@ class Runner:
             heartbeat.cancel()
             await self._results.put(None)
             await asyncio.shield(writer_task)
+            if self._claiming is not None:
+                await asyncio.gather(self._claiming, return_exceptions=True)
             try:
                 await asyncio.to_thread(queue.release, self.engine, self.owner)
             except Exception as exc:
@@ -149,11 +154,12 @@ class Runner:
                 want = min(want, self.opts.limit - taken)
                 if want <= 0:
                     break
+            self._claiming = asyncio.ensure_future(asyncio.to_thread(
+                queue.claim, self.engine, self.owner, want, self.opts.lease_s,
+                prompt_version_id=self.pv_id, model=self.client.model,
+                task_ids=self.opts.task_ids))
             try:
-                batch = await asyncio.to_thread(
-                    queue.claim, self.engine, self.owner, want, self.opts.lease_s,
-                    prompt_version_id=self.pv_id, model=self.client.model,
-                    task_ids=self.opts.task_ids)
+                batch = await asyncio.shield(self._claiming)
             except Exception as exc:
                 self._storage_failed(exc, "could not claim tasks")
                 break
