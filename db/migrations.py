@@ -98,6 +98,27 @@ def m006_calibrations(conn: Connection) -> None:
     create_tables(conn, "calibrations")
 
 
+@migration
+def m007_author_aggregates(conn: Connection) -> None:
+    """Author and affiliation aggregates behind the leaderboards (``annotator.biblio.aggregates``);
+    empty here, filled by the first refresh."""
+    create_tables(conn, "agg_author_scores", "agg_author_stats", "agg_affiliation_scores",
+                  "agg_affiliation_stats", "agg_marks")
+
+
+@migration
+def m008_judgment_methods(conn: Connection) -> None:
+    """The judging method of each judgment and the details it measured."""
+    add_column(conn, "judgments", "method", "VARCHAR NOT NULL DEFAULT 'direct'")
+    add_column(conn, "judgments", "details_json", "TEXT")
+
+
+@migration
+def m010_fetch_cursors(conn: Connection) -> None:
+    """Cursors and leases of recurring fetches (``annotator fetch``, ``feed run``)."""
+    create_tables(conn, "fetch_cursors")
+
+
 def _ensure_table(conn: Connection) -> None:
     conn.execute(text(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -225,6 +225,9 @@ class Judgment(SQLModel, table=True):
     samples_json: str | None = None  # all samples when --samples K > 1
     ai_score_spread: float | None = None
     novelty_spread: float | None = None
+    # judging method and what it measured besides the scores (m008_judgment_methods)
+    method: str = Field(default="direct", sa_column_kwargs={"server_default": "direct"})
+    details_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     prompt_tokens: int = 0  # summed over every attempt that led here
     completion_tokens: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -246,6 +249,81 @@ class AuthorPaper(SQLModel, table=True):
     paper_id: int = Field(foreign_key="papers.id", primary_key=True)
     source: str  # "feedpage", "openalex", "semanticscholar", "csv"
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthorScoreAggregate(SQLModel, table=True):
+    """Per prompt version, model and author: judged papers and score sums, so a leaderboard
+    by mean score reads a few rows. Derived data: ``annotator.biblio.aggregates`` keeps
+    it (with ``agg_marks``) equal to what the judgments give. Added by ``m007_author_aggregates``.
+    """
+
+    __tablename__ = "agg_author_scores"
+    __table_args__ = (
+        Index("ix_agg_author_scores_ai", "prompt_version_id", "model", "mean_ai", "n"),
+        Index("ix_agg_author_scores_novelty", "prompt_version_id", "model", "mean_novelty", "n"),
+    )
+
+    prompt_version_id: int = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    author_id: int = Field(primary_key=True)
+    n: int
+    sum_ai: int = Field(sa_type=BigInteger)
+    sum_novelty: int = Field(sa_type=BigInteger)
+    mean_ai: float
+    mean_novelty: float
+
+
+class AuthorStatAggregate(SQLModel, table=True):
+    """Per author: stored papers (eval papers left out) and the h-index and citations of the
+    snapshots that count (any source). Added by ``m007_author_aggregates``."""
+
+    __tablename__ = "agg_author_stats"
+    __table_args__ = (Index("ix_agg_author_stats_h_index", "h_index", "author_id"),
+                      Index("ix_agg_author_stats_citations", "citations", "author_id"))
+
+    author_id: int = Field(primary_key=True)
+    papers_stored: int = 0
+    h_index: int | None = None
+    citations: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class AffiliationScoreAggregate(SQLModel, table=True):
+    """Per prompt version, model and affiliation: judged papers and score sums.
+    Added by ``m007_author_aggregates``."""
+
+    __tablename__ = "agg_affiliation_scores"
+
+    prompt_version_id: int = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    affiliation_id: int = Field(primary_key=True)
+    n: int
+    sum_ai: int = Field(sa_type=BigInteger)
+    sum_novelty: int = Field(sa_type=BigInteger)
+    mean_ai: float
+    mean_novelty: float
+
+
+class AffiliationStatAggregate(SQLModel, table=True):
+    """Per affiliation: papers with a citation count, their sum and their h-index.
+    Added by ``m007_author_aggregates``."""
+
+    __tablename__ = "agg_affiliation_stats"
+
+    affiliation_id: int = Field(primary_key=True)
+    papers_with_citations: int
+    citations: int = Field(sa_type=BigInteger)
+    h_index: int | None = None
+
+
+class AggregateMark(SQLModel, table=True):
+    """How far the aggregates have read (the highest judgment, paper and snapshot ids, the
+    count of author-paper links) and a counter ingest raises when it rewrites a stored
+    paper's authors, affiliations or eval flag. Added by ``m007_author_aggregates``."""
+
+    __tablename__ = "agg_marks"
+
+    name: str = Field(primary_key=True)
+    value: int = Field(default=0, sa_type=BigInteger)
 
 
 class Batch(SQLModel, table=True):
@@ -314,3 +392,32 @@ class Calibration(SQLModel, table=True):
     map_json: str = Field(sa_column=Column(Text, nullable=False))
     n_train: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class FetchCursor(SQLModel, table=True):
+    """Where a recurring fetch stands (``annotator fetch``, ``feed run``), and who holds it.
+
+    One row per (source, query). ``through`` is the newest update time stored so far
+    (an ISO timestamp for arXiv, a date for OpenAlex); the next window starts after it.
+    A window being read keeps its bounds and the next page's position (an arXiv
+    offset or an OpenAlex cursor), so an interrupted fetch resumes at that page.
+    ``holder`` and ``lease_expires`` (epoch seconds) are a lease held while a fetch
+    of the query, or a feed run (source ``feed``), is running. Added by migration
+    ``m010_fetch_cursors``.
+    """
+
+    __tablename__ = "fetch_cursors"
+    __table_args__ = (UniqueConstraint("source", "query"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str  # "arxiv", "openalex", "feed"
+    query: str
+    through: str | None = None
+    window_from: str | None = None
+    window_to: str | None = None
+    position: str | None = None
+    pages: int = 0
+    entries: int = 0
+    holder: str | None = None
+    lease_expires: float | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -23,15 +23,14 @@ from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import ModelClient
 from annotator.judge.endpoint import Endpoint, endpoint, model_client
 from annotator.judge.local_model import MODEL_NAME
-from annotator.judge.messages import task_messages
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.judge.methods.dispatch import method_for
+from annotator.judge.methods.interface import MethodContext, PaperInput
+from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.judge.ratelimit import RateLimiter
 from annotator.prompts.files import Prompt, load_prompt
 from annotator.prompts.registry import active_version, register_prompt
 from annotator.settings import Settings
 from db.engine import writer
-
-TYPICAL_OUTPUT_TOKENS = 120  # a judgment reply, for estimates
 
 
 @dataclass
@@ -59,6 +58,8 @@ class DryRun:
     cost_usd: float
     model: str
     prompt_ref: str
+    calls: int = 0  # requests the run would send (calls per paper differ per method)
+    method: str = "direct"
 
 
 def resolve_prompt(engine: Engine, ref: str | None) -> Prompt:
@@ -90,14 +91,17 @@ def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
         rows = conn.execute(query, params).all()
     if opts.limit is not None:
         rows = rows[: opts.limit]
-    tokens_in = sum(
-        estimate_messages_tokens(task_messages(prompt, title, abstract, max_abstract_chars)[0])
-        for title, abstract in rows) * opts.samples
-    tokens_out = TYPICAL_OUTPUT_TOKENS * len(rows) * opts.samples
+    method = method_for(MethodContext(
+        client=None, prompt=prompt, params=prompt.meta.params.model_dump(exclude_none=True),
+        samples=opts.samples if opts.samples > 1 else prompt.meta.samples,
+        max_abstract_chars=max_abstract_chars, engine=engine))
+    plans = [method.estimate(PaperInput(None, title, abstract)) for title, abstract in rows]
+    tokens_in = sum(p.prompt_tokens for p in plans)
+    tokens_out = sum(p.completion_tokens for p in plans)
     if rows and model != MODEL_NAME:
         warn_unpriced(model)
     return DryRun(len(rows), tokens_in, tokens_out, cost_usd(model, tokens_in, tokens_out),
-                  model, prompt.ref)
+                  model, prompt.ref, calls=sum(p.calls for p in plans), method=prompt.meta.method)
 
 
 def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,

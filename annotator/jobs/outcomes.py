@@ -8,9 +8,6 @@ judgment or calls. Used by the runner and by the Batch API collector.
 
 from __future__ import annotations
 
-import json
-import math
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +21,7 @@ from annotator.injection.detect import detect
 from annotator.jobs import queue
 from annotator.jobs.queue import ClaimedTask, TaskState
 from annotator.judge.client import Attempt, JudgeResult
+from annotator.judge.methods.sampling import combine_samples
 from db.engine import writer
 from db.models import Judgment, LLMCall, PromptVersion
 
@@ -60,27 +58,18 @@ _ADD_JUDGMENT = {True: pg_insert(table_of(Judgment)).on_conflict_do_nothing(),
                  False: sqlite_insert(table_of(Judgment)).on_conflict_do_nothing()}
 
 
-def round_half_up(x: float) -> int:
-    """42.5 -> 43 (Python's ``round`` gives 42: it rounds halves to even)."""
-    return math.floor(x + 0.5)
+def paper_flags(title: str, abstract: str, cut: bool) -> dict[str, Any]:
+    """What every judgment records about its input, whatever the method: cut, injection."""
+    reasons = detect(f"{title}\n{abstract}")
+    return dict(abstract_truncated=cut, injection_flag=bool(reasons),
+                injection_reasons="; ".join(reasons) or None)
 
 
 def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: bool) -> dict:
-    """The stored fields of a judgment from its (all valid) samples: medians, spreads, flags."""
+    """The stored fields of a direct judgment from its (all valid) samples: medians, spreads, flags."""
     ok: list[Any] = [r.judgment for r in results if r.judgment is not None]
-    ai = [j.ai_score for j in ok]
-    nov = [j.novelty for j in ok]
-    mid = sorted(range(len(ok)), key=lambda i: ai[i])[len(ok) // 2]
-    fields: dict[str, Any] = {"ai_score": round_half_up(statistics.median(ai)),
-                              "novelty": round_half_up(statistics.median(nov)),
-                              "rationale": ok[mid].rationale}
-    if len(ok) > 1:
-        fields["samples_json"] = json.dumps([j.model_dump() for j in ok])
-        fields["ai_score_spread"] = statistics.pstdev(ai)
-        fields["novelty_spread"] = statistics.pstdev(nov)
-    reasons = detect(f"{title}\n{abstract}")
-    fields.update(abstract_truncated=cut, injection_flag=bool(reasons),
-                  injection_reasons="; ".join(reasons) or None)
+    fields, _ = combine_samples(ok, "median")
+    fields.update(paper_flags(title, abstract, cut))
     return fields
 
 

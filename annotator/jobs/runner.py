@@ -23,10 +23,11 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import StorageError
 from annotator.jobs import queue
-from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes
+from annotator.jobs.outcomes import JudgmentProvenance, Outcome, paper_flags, save_outcomes
 from annotator.judge.client import ModelClient
-from annotator.judge.messages import task_messages
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
+from annotator.judge.methods.dispatch import method_for
+from annotator.judge.methods.interface import MethodContext, PaperInput
+from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.prompts.files import Prompt
 from annotator.provenance import code_version
 from db.models import PromptVersion
@@ -48,7 +49,7 @@ class _Silent:
 class RunOptions:
     concurrency: int = 8
     limit: int | None = None
-    samples: int = 1
+    samples: int = 1  # above 1: --samples K asked for (the median is stored); else the prompt's
     max_cost: float | None = None
     lease_s: float = 120.0
     max_abstract_chars: int = 12_000
@@ -98,6 +99,11 @@ class Runner:
         self._results: asyncio.Queue = asyncio.Queue()
         self._params = prompt.meta.params.model_dump(exclude_none=True)
         self._code_version = code_version().label
+        self.samples = options.samples if options.samples > 1 else prompt.meta.samples
+        self.method = method_for(MethodContext(
+            client=client, prompt=prompt, params=self._params, samples=self.samples,
+            aggregate="median" if options.samples > 1 else "mean",
+            max_abstract_chars=options.max_abstract_chars, engine=engine))
 
     def stop(self, reason: str) -> None:
         """Claim nothing more: calls in flight finish and are stored, tasks claimed but
@@ -113,6 +119,7 @@ class Runner:
         if not self.opts.demo_quality:  # the embedded model runs here, for free
             warn_unpriced(self.client.model)
         queue.reclaim_dead(self.engine)
+        await self.method.prepare()
         self.reporter.start(self._runnable())
         tasks: asyncio.Queue = asyncio.Queue(maxsize=self.opts.concurrency)
         writer_task = asyncio.create_task(self._writer())
@@ -197,10 +204,9 @@ class Runner:
                 await self._results.put(outcome)
 
     async def _judge(self, task: queue.ClaimedTask) -> Outcome | None:
-        messages, cut = task_messages(self.prompt, task.title, task.abstract,
-                                      self.opts.max_abstract_chars)
-        estimate = cost_usd(self.client.model, estimate_messages_tokens(messages),
-                            self._params.get("max_tokens", 300)) * self.opts.samples
+        paper = PaperInput(task.paper_id, task.title, task.abstract)
+        plan = self.method.estimate(paper)
+        estimate = cost_usd(self.client.model, plan.prompt_tokens, plan.completion_tokens)
         if self.opts.max_cost is not None:
             spent = self.summary.cost_usd + self._reserved
             if spent + estimate > self.opts.max_cost:
@@ -208,20 +214,15 @@ class Runner:
                 return None
         self._reserved += estimate
         try:
-            results = []
-            for s in range(self.opts.samples):
-                sample = s if self.opts.samples > 1 else 0
-                results.append(await self.client.judge(
-                    messages, self.prompt.output_model, self._params, sample=sample))
+            verdict = await self.method.judge(paper)
         finally:
             self._reserved -= estimate
-        attempts = [a for r in results for a in r.attempts]
-        self.summary.cost_usd += sum(a.cost_usd for a in attempts)
-        if any(r.judgment is None for r in results):
-            error = next(r.error for r in results if r.judgment is None)
-            return Outcome(task, attempts, None, error)
-        return Outcome(task, attempts, judgment_fields(results, task.title, task.abstract, cut),
-                        None)
+        self.summary.cost_usd += sum(a.cost_usd for a in verdict.attempts)
+        if verdict.fields is None:
+            return Outcome(task, verdict.attempts, None, verdict.error)
+        fields = {**verdict.columns(), "method": self.prompt.meta.method,
+                  **paper_flags(task.title, task.abstract, verdict.abstract_cut)}
+        return Outcome(task, verdict.attempts, fields, None)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -297,7 +298,7 @@ class Runner:
         # the format as it is now: the client may have fallen back to a simpler one
         provenance = JudgmentProvenance(
             params_json=json.dumps({**self._params, "response_format": self.client.mode,
-                                    "samples": self.opts.samples}),
+                                    "samples": self.samples, "method": self.prompt.meta.method}),
             code_version=self._code_version, base_url=self.client.base_url,
             demo_quality=self.opts.demo_quality)
         return save_outcomes(self.engine, batch, pv=self.pv, model=self.client.model,

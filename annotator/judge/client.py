@@ -253,7 +253,7 @@ class ModelClient:
                 result.error = f"invalid reply: {reason}"
                 convo = convo + [
                     {"role": "assistant", "content": attempt.response_text or ""},
-                    {"role": "user", "content": validation_feedback(reason)},
+                    {"role": "user", "content": validation_feedback(reason, output_model)},
                 ]
         result.error = f"{result.error} (after {self.max_reasks} re-asks)"
         return result

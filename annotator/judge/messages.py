@@ -22,7 +22,12 @@ def prepare_abstract(abstract: str, max_chars: int) -> tuple[str, bool]:
     return fence(abstract), cut
 
 
-def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int) -> tuple[list[dict], bool]:
-    """The chat messages for one paper, and whether its abstract was cut."""
+def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int,
+                  **extra: str) -> tuple[list[dict], bool]:
+    """The chat messages for one paper, and whether its abstract was cut.
+
+    ``extra`` fills further template variables (``related``: earlier papers,
+    already fenced by whoever built them).
+    """
     fenced, cut = prepare_abstract(abstract, max_chars)
-    return prompt.render(title=fence(title), abstract=fenced), cut
+    return prompt.render(title=fence(title), abstract=fenced, **extra), cut

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from annotator.errors import PromptError
 
@@ -27,14 +28,60 @@ class JudgmentReply(BaseModel):
 
 OUTPUT_SCHEMAS: dict[str, type[BaseModel]] = {"judgment": JudgmentReply}
 
+RUBRIC_CRITERIA = {
+    "significance": "Does the problem matter; would a good solution change what others do?",
+    "originality": "Is the idea, method or finding new rather than an incremental variant?",
+    "soundness": "Do the claims look supported by the evidence the abstract describes?",
+    "clarity": "Is the contribution stated precisely?",
+}
+_RATIONALE = "Two or three sentences explaining the scores."
+# output schemas built from the front matter's choices (rationale first or last, the scale)
+BUILT_OUTPUTS = ("judgment", "rubric", "pairwise")
 
-def output_model(name: str) -> type[BaseModel]:
-    try:
+
+def _score(scale: tuple[int, int] | None, what: str) -> Any:
+    low, high = scale or (0, 100)
+    unit = "percent" if what == "novelty" and scale is None else "points"
+    text = {"ai_score": "Overall quality and likely impact",
+            "novelty": "How new the contribution is"}.get(what, RUBRIC_CRITERIA.get(what, what))
+    return (int, Field(ge=low, le=high, strict=True, description=f"{text}, {low}-{high} {unit}."))
+
+
+@functools.lru_cache(maxsize=64)
+def _built_model(name: str, rationale: str, scale: tuple[int, int] | None) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    if name == "pairwise":
+        fields["better"] = (Literal["A", "B"], Field(description="The paper of higher overall quality."))
+        fields["more_novel"] = (Literal["A", "B"], Field(description="The paper that is more novel."))
+    else:
+        if name == "rubric":
+            fields.update({c: _score(scale, c) for c in RUBRIC_CRITERIA})
+        fields["ai_score"] = _score(scale, "ai_score")
+        fields["novelty"] = _score(scale, "novelty")
+    reason = (str, Field(min_length=1, max_length=1200, description=_RATIONALE))
+    if rationale == "first":
+        fields = {"rationale": reason, **fields}
+    else:
+        fields["rationale"] = reason
+    title = {"judgment": "Judgment", "rubric": "Rubric", "pairwise": "Comparison"}[name]
+    model: type[BaseModel] = create_model(
+        f"{title}Reply", __config__=ConfigDict(extra="forbid", title=title), **fields)
+    return model
+
+
+def output_model(name: str, rationale: str = "last",
+                 scale: tuple[int, int] | None = None) -> type[BaseModel]:
+    """The reply model of output schema ``name``, the rationale first or last, scores on ``scale``.
+
+    Today's ``judgment`` (rationale last, 0-100) is ``JudgmentReply`` itself, so its
+    requests, and the cache keys made from them, stay what they were.
+    """
+    if rationale == "last" and scale is None and name in OUTPUT_SCHEMAS:
         return OUTPUT_SCHEMAS[name]
-    except KeyError:
-        raise PromptError(
-            f"unknown output schema '{name}'; known: {', '.join(sorted(OUTPUT_SCHEMAS))}"
-        ) from None
+    if name not in BUILT_OUTPUTS:
+        known = sorted(set(OUTPUT_SCHEMAS) | set(BUILT_OUTPUTS))
+        raise PromptError(f"unknown output schema '{name}'; known: {', '.join(known)}")
+    return _built_model(name, rationale, scale)
 
 
 def strict_json_schema(model: type[BaseModel]) -> dict:
@@ -87,12 +134,15 @@ def parse_reply(text: str | None, model: type[BaseModel] = JudgmentReply) -> Bas
         raise ValueError(problems) from None
 
 
-def validation_feedback(reason: str) -> str:
-    return (
-        f"Your previous reply was rejected: {reason}. Reply again with only one JSON "
-        f"object with the keys ai_score (integer 0-100), novelty (integer 0-100) and "
-        f"rationale (a short string), and nothing else."
-    )
+def validation_feedback(reason: str, model: type[BaseModel] = JudgmentReply) -> str:
+    if model is JudgmentReply:
+        keys = "the keys ai_score (integer 0-100), novelty (integer 0-100) and rationale (a short string)"
+    else:
+        keys = "the keys " + ", ".join(
+            f"{k} ({v.get('description', v.get('type', 'value'))})"
+            for k, v in strict_json_schema(model)["properties"].items())
+    return (f"Your previous reply was rejected: {reason}. Reply again with only one JSON "
+            f"object with {keys}, and nothing else.")
 
 
 def dumps(model: BaseModel) -> str:

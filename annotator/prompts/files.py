@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -42,6 +42,37 @@ class ModelParams(BaseModel):
     seed: int | None = None
 
 
+METHODS = ("direct", "expected", "pairwise", "embedding-head")
+
+
+class ScaleSpec(BaseModel):
+    """The small score scale of ``expected``: every value one token (0-10 at most)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: int = Field(default=1, ge=0, le=9)
+    max: int = Field(default=9, ge=1, le=10)
+
+
+class AnchorSpec(BaseModel):
+    """The anchor papers of ``pairwise``: K papers of a labelled suite, spread over its scores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suite: str = Field(min_length=1)
+    k: int = Field(default=8, ge=2, le=64)
+    seed: int = 0
+
+
+class RelatedSpec(BaseModel):
+    """``$related``: the K most similar earlier papers in the database (TF-IDF)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=5, ge=1, le=20)
+    excerpt_chars: int = Field(default=300, ge=50, le=2000)
+
+
 class PromptMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,6 +82,19 @@ class PromptMeta(BaseModel):
     output: str = "judgment"
     variables: list[str]
     params: ModelParams = Field(default_factory=ModelParams)
+    method: Literal["direct", "expected", "pairwise", "embedding-head"] = "direct"
+    samples: int = Field(default=1, ge=1, le=50)
+    rationale: Literal["first", "last"] = "last"
+    scale: ScaleSpec | None = None
+    anchors: AnchorSpec | None = None
+    related: RelatedSpec | None = None
+
+    @property
+    def score_scale(self) -> tuple[int, int] | None:
+        """The scale replies score on: the ``scale`` key, 1-9 for ``expected``, else 0-100."""
+        if self.scale is not None:
+            return (self.scale.min, self.scale.max)
+        return (1, 9) if self.method == "expected" else None
 
     @field_validator("output")
     @classmethod
@@ -83,7 +127,7 @@ class Prompt(BaseModel):
 
     @property
     def output_model(self):
-        return output_model(self.meta.output)
+        return output_model(self.meta.output, self.meta.rationale, self.meta.score_scale)
 
     def render(self, **values: Any) -> list[dict]:
         missing = [v for v in self.meta.variables if v not in values]
@@ -177,9 +221,39 @@ def _load_front(front: str, path: str) -> PromptMeta:
         raise PromptError(f"{_where(path, line, field)}: {msg}") from None
 
 
+def _check_method(meta: PromptMeta, front: str, path: str) -> None:
+    """What one key of the front matter asks of another (method, scale, anchors, related)."""
+    def fail(key: str, msg: str) -> None:
+        index = _key_line(front, (key,))
+        raise PromptError(f"{_where(path, 1 if index is None else index + 2, key)}: {msg}")
+
+    if meta.scale is not None and meta.scale.min >= meta.scale.max:
+        fail("scale", f"min ({meta.scale.min}) must be below max ({meta.scale.max})")
+    if meta.method == "pairwise":
+        if meta.anchors is None:
+            fail("method", "method 'pairwise' needs an 'anchors' key: {suite: NAME, k: 8, seed: 0}")
+        if meta.output != "pairwise":
+            fail("output", "method 'pairwise' needs 'output: pairwise' (A or B per comparison)")
+        need = {"title_a", "abstract_a", "title_b", "abstract_b"}
+        if not need <= set(meta.variables):
+            fail("variables", f"method 'pairwise' needs the variables {', '.join(sorted(need))}")
+    else:
+        if meta.anchors is not None:
+            fail("anchors", f"'anchors' is for method 'pairwise', not '{meta.method}'")
+        if meta.output == "pairwise":
+            fail("output", f"'output: pairwise' is for method 'pairwise', not '{meta.method}'")
+    if meta.scale is not None and meta.method not in ("expected", "direct"):
+        fail("scale", f"'scale' is for methods 'expected' and 'direct', not '{meta.method}'")
+    if "related" in meta.variables and meta.related is None:
+        meta.related = RelatedSpec()  # $related with the default K
+    if meta.related is not None and "related" not in meta.variables:
+        fail("related", "'related' is set but the template has no $related variable")
+
+
 def parse_prompt(text: str, path: str = "<string>") -> Prompt:
     front, body = split_front_matter(text, path)
     meta = _load_front(front, path)
+    _check_method(meta, front, path)
 
     parts = _SECTION.split(body)
     sections = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
