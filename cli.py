@@ -24,10 +24,13 @@ from annotator.commands import (
     costs,
     dbcopy,
     evals,
+    feed,
+    fetching,
     injection,
     judging,
     papers,
     prompts,
+    site,
     tasks,
     workers,
 )
@@ -57,6 +60,8 @@ COMMANDS = [
     (authors, "authors"), (biblio_report, "report"), (evals, "eval"), (injection, None),
     (dbcopy, "db"),
     (workers, None),
+    (site, "site"),
+    (fetching, "fetch"), (feed, "feed"),
 ]
 for module, name in COMMANDS:
     app.add_typer(module.app, name=name)

@@ -1,0 +1,119 @@
+"""Eval pages: every stored eval run (the ``result.json`` that ``annotator eval run`` writes)
+with its metrics, intervals, human ceiling, baselines and plots, and each suite's
+history of every metric across prompt versions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotator.errors import AnnotatorError
+from annotator.evaluation.baselines import CONSTANT, TFIDF
+from annotator.evaluation.results import EvalResult
+from annotator.evaluation.run import load_result
+from annotator.site.render import SiteWriter
+
+CHART_W, CHART_H = 360, 110
+
+
+@dataclass
+class StoredRun:
+    result: EvalResult
+    source: Path
+    slug: str
+    plots: list[str]  # file names under evals/<slug>/
+
+    @property
+    def prompt(self) -> str:
+        p = self.result.provenance
+        return f"{p.prompt_name}@{p.prompt_version}" if p.prompt_name else "(unknown prompt)"
+
+    @property
+    def suite(self) -> str:
+        return self.result.suite or self.result.provenance.suite or "(no suite)"
+
+
+def find_results(dirs: list[Path]) -> tuple[list[tuple[Path, EvalResult]], list[str]]:
+    """Every readable ``result.json`` under these folders (or these files); unreadable ones
+    are listed as problems, never fatal."""
+    found, problems = [], []
+    paths: list[Path] = []
+    for d in dirs:
+        paths += [d] if d.is_file() else sorted(d.rglob("result.json"))
+    for path in paths:
+        try:
+            found.append((path, load_result(str(path))))
+        except AnnotatorError as exc:
+            problems.append(f"{path.name}: {exc}")
+    return found, problems
+
+
+def _slug(path: Path, result: EvalResult) -> str:
+    p = result.provenance
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+    parts = [result.suite or "run", p.prompt_name or "", str(p.prompt_version or ""), digest]
+    return "-".join(filter(None, parts)).replace("/", "-").replace(" ", "-")
+
+
+def _version_order(run: StoredRun) -> tuple:
+    v = str(run.result.provenance.prompt_version or "")
+    return ((0, int(v), "") if v.isdigit() else (1, 0, v)), run.result.provenance.date or ""
+
+
+def history(runs: list[StoredRun]) -> dict[str, dict[str, list[dict]]]:
+    """suite -> metric -> points in prompt-version order, each with its interval and chart
+    coordinates."""
+    out: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for run in sorted(runs, key=_version_order):
+        for name in run.result.metric_names():
+            mv = run.result.metric(name)
+            if mv is None or mv.value is None:
+                continue
+            out[run.suite][name].append({"run": run, "value": mv.value, "lo": mv.ci_low,
+                                         "hi": mv.ci_high})
+    for metrics in out.values():
+        for points in metrics.values():
+            _place(points)
+    return {s: dict(m) for s, m in out.items()}
+
+
+def _place(points: list[dict]) -> None:
+    values = [v for p in points for v in (p["value"], p["lo"], p["hi"]) if v is not None]
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    step = (CHART_W - 40) / max(1, len(points) - 1)
+
+    def y(v: float) -> float:
+        return round(CHART_H - 15 - (v - lo) / (hi - lo) * (CHART_H - 30), 1)
+
+    for i, p in enumerate(points):
+        p["x"] = round(20 + i * step, 1)
+        p["y"] = y(p["value"])
+        p["y_lo"] = y(p["lo"]) if p["lo"] is not None else p["y"]
+        p["y_hi"] = y(p["hi"]) if p["hi"] is not None else p["y"]
+
+
+def _plots(site: SiteWriter, run_dir: Path, slug: str) -> list[str]:
+    names = []
+    for png in sorted(run_dir.glob("*.png")):
+        site.copy_file(png, f"evals/{slug}/{png.name}")
+        names.append(png.name)
+    return names
+
+
+def write_eval_pages(site: SiteWriter, dirs: list[Path]) -> list[StoredRun]:
+    found, problems = find_results(dirs)
+    runs = []
+    for path, result in found:
+        slug = _slug(path, result)
+        runs.append(StoredRun(result, path, slug, _plots(site, path.parent, slug)))
+    runs.sort(key=lambda r: (r.suite, _version_order(r)))
+    for run in runs:
+        site.page(f"evals/{run.slug}.html", "eval.html", run=run, r=run.result,
+                  checks={t.name: t for t in run.result.thresholds}, tfidf=TFIDF, constant=CONSTANT)
+    site.page("evals/index.html", "evals.html", runs=runs, history=history(runs), problems=problems,
+              chart_w=CHART_W, chart_h=CHART_H)
+    return runs
