@@ -65,6 +65,13 @@ def submit_batches(engine: Engine, settings: Settings, opts: BatchOptions,
     if opts.max_cost is not None:
         require_price(model)
     prompt = resolve_prompt(engine, opts.prompt)
+    if prompt.meta.method != "direct" or prompt.meta.related is not None or prompt.meta.samples > 1:
+        raise ConfigError(
+            f"{prompt.ref}: the Batch API path sends one plain request per sample, for method "
+            f"'direct' without $related or front-matter samples; this prompt version uses method "
+            f"'{prompt.meta.method}'{' with $related' if prompt.meta.related else ''}"
+            f"{f' and samples: {prompt.meta.samples}' if prompt.meta.samples > 1 else ''}: "
+            "run it with 'annotator annotate' instead")
     pv = register_prompt(engine, prompt)
     assert pv.id is not None  # stored
     client = files_client(settings)

@@ -22,6 +22,7 @@ from annotator.jobs import queue
 from annotator.jobs.queue import ClaimedTask, TaskState
 from annotator.judge.client import Attempt, JudgeResult
 from annotator.judge.methods.sampling import combine_samples
+from annotator.judge.stored_replies import pack_reply
 from db.engine import writer
 from db.models import Judgment, LLMCall, PromptVersion
 
@@ -98,7 +99,7 @@ def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
     batch = [o for o in batch if o.task.id in held]
     calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
                   model=model, request_hash=a.request_hash, request_json=a.request_json,
-                  response_text=a.response_text, outcome=a.outcome, error=a.error,
+                  response_text=pack_reply(a.response_text, a.logprobs), outcome=a.outcome, error=a.error,
                   status_code=a.status_code, attempt=a.attempt, reask=a.reask,
                   prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
                   latency_ms=a.latency_ms, cost_usd=a.cost_usd,

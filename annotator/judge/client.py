@@ -45,6 +45,7 @@ from annotator.judge.local_model import response_format as grammar_response_form
 from annotator.judge.prices import cost_usd, estimate_messages_tokens, estimate_tokens
 from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
+from annotator.judge.stored_replies import unpack_reply
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _CONNECTIONS_PER_POOL = 8
@@ -69,6 +70,10 @@ class Attempt:
     cost_usd: float = 0.0
     wait_s: float | None = None  # the wait chosen before retrying (before wait_scale)
     retry_after: float | None = field(default=None, repr=False)  # the server's ask; not stored
+    # the reply's tokens with their top log-probabilities, when the request asked for them
+    # (OpenAI's ``choices[0].logprobs.content``); stored inside the reply text (stored_replies)
+    logprobs: list[dict] | None = field(default=None, repr=False)
+
 
 
 @dataclass
@@ -328,8 +333,9 @@ class ModelClient:
             if self.replay:
                 raise ReplayMiss(f"--replay: no stored answer for request {h[:12]} (model {self.model})")
             return None
+        content, logprobs = unpack_reply(text, body)
         return Attempt(request_hash=h, request_json=json.dumps(body, ensure_ascii=False),
-                       outcome="cached", response_text=text, reask=reask)
+                       outcome="cached", response_text=content, reask=reask, logprobs=logprobs)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -374,6 +380,9 @@ class ModelClient:
         choice = completion.choices[0] if completion.choices else None
         message = choice.message if choice else None
         attempt.response_text = message.content if message else None
+        logprobs = getattr(choice, "logprobs", None) if choice else None
+        if logprobs is not None and getattr(logprobs, "content", None):
+            attempt.logprobs = [token.model_dump(exclude_none=True) for token in logprobs.content]
         usage = completion.usage
         if usage is not None:
             attempt.prompt_tokens = usage.prompt_tokens or 0

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from annotator.testing._rater import check_rater
+
 CONTENT_KINDS = {"ok", "judgment", "content", "bad_json", "out_of_range", "missing_field",
                  "extra_field", "wrong_type", "truncated", "refusal", "empty", "fenced"}
 SCRIPT_KINDS = CONTENT_KINDS | {"status", "hang", "drop"}
@@ -33,6 +35,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "batch_fail_rate": 0.0,    # fraction of other custom_ids that fail (hash of seed+id)
     "batch_polls_to_complete": 1,  # GETs of a batch until it reports "completed"
     "batch_apply_faults": False,   # let script/fault_rates answer batch lines too
+    "rater": None,             # a noisy rater with known labels answers chats (see _rater)
 }
 
 
@@ -50,6 +53,8 @@ def check_config(cfg: dict) -> dict:
     unknown = set(cfg) - set(DEFAULT_CONFIG)
     if unknown:
         raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(DEFAULT_CONFIG)}")
+    if cfg.get("rater") is not None:
+        check_rater(cfg["rater"])
     rates = cfg.get("fault_rates")
     if rates is not None:
         bad = set(rates) - set(FAULT_KINDS)

@@ -16,9 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _batch
+from . import _batch, _embeddings
 from . import _replies as R
 from ._process import CHAT_PATH, ControlMixin, FakeServerProcess
+from ._rater import reply as rater_reply
 from ._state import RECORD_KEY, STATE_KEY, FakeState, retry_after_header, rpm_retry_after
 
 __all__ = ["FakeServer", "FakeServerProcess", "FakeState", "make_app", "main"]
@@ -106,6 +107,13 @@ async def _execute(request: web.Request, step: dict, body: dict, model: str):
                 seconds = state.config["hang_s"]
         await asyncio.sleep(float(seconds))
         kind = "ok"
+    with request.app[STATE_KEY].lock:
+        rater = request.app[STATE_KEY].config.get("rater")
+    if rater and kind == "ok" and set(step) <= {"kind", "delay_s"}:  # the noisy rater answers
+        rated, logprobs = rater_reply(body, R.last_user_text(body), rater)
+        completion = R.chat_completion(body, model, rated)
+        completion["choices"][0]["logprobs"] = None if logprobs is None else {"content": logprobs}
+        return web.json_response(completion)
     content, finish, refusal = R.content_for(kind, step, R.last_user_text(body))
     return web.json_response(R.chat_completion(body, model, content, finish_reason=finish,
                                                refusal=refusal))
@@ -178,6 +186,7 @@ def make_app(state: FakeState) -> web.Application:
     app.router.add_post(CHAT_PATH, _chat)
     app.router.add_get("/v1/models", _models)
     _batch.add_routes(app)
+    _embeddings.add_routes(app)  # /v1/embeddings and /_fake/embeddings
     app.router.add_post("/_fake/script", _admin_script)
     app.router.add_route("*", "/_fake/config", _admin_config)
     app.router.add_get("/_fake/requests", _admin_requests)

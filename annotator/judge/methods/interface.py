@@ -15,6 +15,7 @@ name, injection flags, whether the abstract was cut, tokens and provenance.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.judge.client import Attempt, ModelClient
 from annotator.judge.messages import task_messages
+from annotator.judge.methods.related import RelatedIndex
 from annotator.judge.prices import estimate_messages_tokens
 from annotator.prompts.files import Prompt
 
@@ -87,9 +89,17 @@ class JudgingMethod(ABC):
 
     def __init__(self, ctx: MethodContext):
         self.ctx = ctx
+        spec = ctx.prompt.meta.related
+        self.related = (RelatedIndex(ctx.engine, spec.k, spec.excerpt_chars)
+                        if spec is not None else None)
 
-    async def prepare(self) -> None:  # noqa: B027 - optional hook
-        """Once per run, before the first ``judge`` (load anchors, build an index)."""
+    async def prepare(self) -> None:
+        """Once per run, before the first ``judge`` (load anchors, build an index).
+
+        Subclasses that override it call ``await super().prepare()``.
+        """
+        if self.related is not None:
+            await asyncio.to_thread(self.related.build)
 
     @abstractmethod
     async def judge(self, paper: PaperInput) -> Verdict:
@@ -113,8 +123,10 @@ class JudgingMethod(ABC):
 
     # -- helpers for subclasses --------------------------------------------
     def template_values(self, paper: PaperInput) -> dict[str, str]:
-        """Values of template variables other than title and abstract (e.g. ``related``)."""
-        return {}
+        """Values of template variables other than title and abstract (``related``)."""
+        if self.related is None:
+            return {}
+        return {"related": self.related.text_for(paper.paper_id, paper.title, paper.abstract)}
 
     def messages(self, paper: PaperInput) -> tuple[list[dict], bool]:
         """The chat messages for ``paper`` and whether its abstract was cut."""

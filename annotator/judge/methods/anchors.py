@@ -1,0 +1,67 @@
+"""Anchor papers for ``pairwise``: K labelled papers spread over a suite's score range.
+
+Anchors come from the suite's data file but never from the papers the suite
+evaluates (its seeded sample), so a paper is not compared with itself and no
+gold label leaks into the evaluation. The K anchors are one seeded draw from
+each of K equal-count strata of the AI gold score, so they cover its range.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotator.errors import ConfigError
+from annotator.evaluation.items import load_items, read_items
+from annotator.evaluation.suites import evaldata_dir, load_suite
+from annotator.prompts.files import AnchorSpec
+
+
+@dataclass(frozen=True)
+class Anchor:
+    id: str
+    title: str
+    abstract: str
+    gold_ai: float  # on the suite's AI scale
+    gold_novelty: float  # on the novelty scale (the AI gold when the suite has none)
+
+
+@dataclass(frozen=True)
+class AnchorSet:
+    suite: str
+    anchors: list[Anchor]
+    ai_scale: tuple[float, float]
+    novelty_scale: tuple[float, float]
+
+
+def suite_path(name: str) -> Path:
+    """``iclr2022`` -> the bundled ``evals/iclr2022.toml``; a path to a TOML file as it is."""
+    if name.endswith(".toml"):
+        return Path(name)
+    return evaldata_dir().parent / f"{name}.toml"
+
+
+def load_anchors(spec: AnchorSpec) -> AnchorSet:
+    path = suite_path(spec.suite)
+    if not path.is_file():
+        raise ConfigError(f"anchors: no suite file {path} for suite '{spec.suite}'")
+    suite = load_suite(path)
+    evaluated = {item.id for item in load_items(suite, sample=True)}
+    pool = [i for i in read_items(suite) if i.id not in evaluated and i.gold_ai is not None
+            and (suite.novelty is None or i.gold_novelty is not None)]
+    if len(pool) < spec.k:
+        raise ConfigError(f"anchors: suite '{spec.suite}' has {len(pool)} labelled papers outside "
+                          f"its evaluation sample; {spec.k} anchors asked for")
+    pool.sort(key=lambda i: (i.gold_ai, i.id))
+    rng = random.Random(spec.seed)
+    picked = []
+    for s in range(spec.k):
+        stratum = pool[s * len(pool) // spec.k:(s + 1) * len(pool) // spec.k]
+        picked.append(rng.choice(stratum))
+    anchors = [Anchor(i.id, i.title, i.abstract, float(i.gold_ai or 0.0),
+                      float(i.gold_novelty if i.gold_novelty is not None else i.gold_ai or 0.0))
+               for i in picked]
+    ai_scale = tuple(suite.ai.scale)
+    nov_scale = tuple(suite.novelty.scale) if suite.novelty is not None else ai_scale
+    return AnchorSet(spec.suite, anchors, (ai_scale[0], ai_scale[1]), (nov_scale[0], nov_scale[1]))

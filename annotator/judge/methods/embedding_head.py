@@ -1,0 +1,136 @@
+"""``embedding-head``: embed the text the template renders, score it with a fitted head.
+
+No chat call is made. The runner's concurrent tasks hand their texts to one batcher,
+which sends them to ``/v1/embeddings`` many at a time (cached by text hash in the
+database). The head (``annotator.heads``: fitted with ``annotator eval fit``, or shipped
+with the package for the embedded SmolLM2 model) turns a vector into a predicted mean
+reviewer rating and novelty label, reported as 0-100 percentiles of the labelled papers.
+The rationale names the closest labelled papers with their human scores: this judge
+predicts review scores from public reviews; it is not a reviewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+
+from annotator.errors import AnnotatorError, ConfigError
+from annotator.heads.cache import DbCache
+from annotator.heads.explain import rationale
+from annotator.heads.store import StoredHead, find_head
+from annotator.heads.text import prompt_text
+from annotator.judge.embeddings import EmbeddingsClient, text_hash
+from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.judge.methods.sampling import round_half_up
+
+BATCH = 32
+WAIT_S = 0.02  # how long a text waits for others to share its request
+
+
+class _Batcher:
+    """Collects texts from concurrent tasks and embeds them in shared requests."""
+
+    def __init__(self, client: EmbeddingsClient, size: int = BATCH):
+        self.client, self.size = client, size
+        self.pending: list[tuple[str, asyncio.Future]] = []
+        self.scheduled = False
+        self.tasks: set[asyncio.Task] = set()
+        self.lock = asyncio.Lock()  # one request at a time: the client is synchronous
+
+    async def embed(self, text: str) -> np.ndarray:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.pending.append((text, future))
+        if len(self.pending) >= self.size:
+            batch, self.pending = self.pending, []
+            self._spawn(self._send(batch))
+        elif not self.scheduled:
+            self.scheduled = True
+            self._spawn(self._later())
+        return await future
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _later(self) -> None:
+        await asyncio.sleep(WAIT_S)
+        self.scheduled = False
+        batch, self.pending = self.pending, []
+        await self._send(batch)
+
+    async def _send(self, batch: list[tuple[str, asyncio.Future]]) -> None:
+        if not batch:
+            return
+        try:
+            async with self.lock:
+                rows = await asyncio.to_thread(self.client.embed, [t for t, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - every waiting task gets the failure
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for (_, fut), row in zip(batch, rows):
+            if not fut.done():
+                fut.set_result(row)
+
+
+class EmbeddingHeadMethod(JudgingMethod):
+    name = "embedding-head"
+    stored: StoredHead
+    batcher: _Batcher
+
+    def calls_per_paper(self) -> int:
+        return 0
+
+    def estimate(self, paper: PaperInput) -> CallEstimate:
+        # no chat call; the embedding request reads about one token per 4 characters
+        return CallEstimate(0, len(self.text(paper)) // 4 + 1, 0)
+
+    def text(self, paper: PaperInput) -> str:
+        return prompt_text(self.ctx.prompt, paper.title, paper.abstract, self.ctx.max_abstract_chars)
+
+    async def prepare(self) -> None:
+        client = self.client
+        self.stored = find_head(self.ctx.engine, self.ctx.prompt, client.model)
+        missing = {"ai", "novelty"} - set(self.stored.head.targets)
+        if missing:
+            raise ConfigError(f"the head for {self.ctx.prompt.ref} on '{client.model}' has no "
+                              f"{' or '.join(sorted(missing))} target; fit it on a suite with "
+                              "that label (for novelty: evals/iclr2022.toml)")
+        # the chat client's key (ModelClient keeps it on its openai clients)
+        api_key = getattr(client, "api_key", None) or next(
+            (c.api_key for c in getattr(client, "_clients", [])), None)
+        cache = DbCache(self.ctx.engine) if self.ctx.engine is not None else None
+        self.batcher = _Batcher(EmbeddingsClient(client.model, base_url=client.base_url,
+                                                 api_key=api_key, cache=cache))
+
+    async def judge(self, paper: PaperInput) -> Verdict:
+        text = self.text(paper)
+        cut = len(paper.abstract) > self.ctx.max_abstract_chars
+        try:
+            vector = await self.batcher.embed(text)
+        except AnnotatorError as exc:
+            return Verdict([], None, str(exc), cut)
+        head = self.stored.head
+        predicted = {name: float(v[0]) for name, v in head.predict(vector[None, :]).items()}
+        scores = {name: float(head.targets[name].score(v)) for name, v in predicted.items()}
+        near = head.neighbours.nearest(vector, 3, exclude_hash=text_hash(text)) if head.neighbours else []
+        details: dict[str, Any] = {
+            "embedding": {"model": self.client.model, "dim": int(vector.shape[0]),
+                          "text_hash": text_hash(text)},
+            "head": {"id": self.stored.head_id, "hash": self.stored.head_hash,
+                     "source": self.stored.source, "suites": head.suites,
+                     "fitted_by": head.provenance.get("code_version")},
+            "predicted": predicted,
+            "interval": {n: list(head.targets[n].interval(v)) for n, v in predicted.items()},
+            "neighbours": [{"id": p["id"], "similarity": round(p["similarity"], 4)} for p in near],
+        }
+        fields = {"ai_score": round_half_up(scores["ai"]), "novelty": round_half_up(scores["novelty"]),
+                  "rationale": rationale(head, predicted, scores, near)}
+        return Verdict([], fields, None, cut, details)
+
+
+METHOD = EmbeddingHeadMethod
