@@ -354,6 +354,50 @@ def _db_copy(w: World) -> None:
     assert papers["dest_rows"] == w.count("SELECT COUNT(*) FROM papers")
 
 
+def _replayed(w: World):
+    """The recorded arXiv/OpenAlex responses of tests/data/recorded, served on 127.0.0.1."""
+    from test_feed_runs import FAST, ROUTES
+
+    from annotator.feed.replay import ReplayServer
+
+    for k, v in FAST.items():
+        w.env.setenv(k, v)
+    return ReplayServer(ROUTES)
+
+
+@step("fetch arxiv")
+def _fetch_arxiv(w: World) -> None:
+    with _replayed(w) as server:
+        args = ["fetch", "arxiv", "--category", "cs.CL", "--since", "2026-11-20",
+                "--until", "2026-11-24", "--base-url", f"{server.base_url}/api/query"]
+        r = w.run(*args, exit_code=3)  # one malformed entry: reported, the rest stored
+        assert "field 'title'" in r.output and "cat:cs.CL" in r.stdout
+        assert w.count("SELECT COUNT(*) FROM papers WHERE arxiv_id LIKE '2611.001%'") == 4
+        again = json.loads(w.run(*args, "--until", "2026-11-27", "--json").stdout)
+        assert again["window_from"].startswith("2026-11-24T16:46") and again["new"] == 2
+
+
+@step("fetch openalex")
+def _fetch_openalex(w: World) -> None:
+    with _replayed(w) as server:
+        args = ["fetch", "openalex", "--filter", "primary_location.source.id:S4306400194",
+                "--since", "2026-11-01", "--base-url", server.base_url, "--allow-rejects", "--json"]
+        got = json.loads(w.run(*args).stdout)
+        assert (got["new"], got["rejected"], got["through"]) == (3, 1, "2026-11-18")
+
+
+@step("feed run")
+def _feed_run(w: World) -> None:
+    with _replayed(w) as server:
+        r = w.run("feed", "run", "--category", "cs.CL", "--until", "2026-11-27", "--site",
+                  w.tmp / "site", "--arxiv-url", f"{server.base_url}/api/query",
+                  "--openalex-url", server.base_url)
+        assert "feed run" in r.stdout and "authors:" in r.stdout
+        assert (w.tmp / "site" / "index.html").exists()
+        assert w.count("SELECT COUNT(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM tasks t "
+                       "WHERE t.paper_id = p.id) AND p.is_eval = :f", f=False) == 0
+
+
 # -- the tests ---------------------------------------------------------------------
 def test_every_command_has_a_run():
     commands = command_paths(cli.app)

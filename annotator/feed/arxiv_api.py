@@ -1,0 +1,161 @@
+"""New submissions and replacements from the arXiv API, paged, spaced and resumable.
+
+The query asks for the categories' papers whose ``lastUpdatedDate`` falls in a
+window, oldest first (``sortBy=lastUpdatedDate&sortOrder=ascending``), so a new
+version of a paper comes back too, and pages are read by offset. The cursor
+keeps the newest ``<updated>`` time stored; the next window starts the minute
+after it. That is safe with arXiv's announcement cycle: a batch is announced
+together, and every paper of a later batch was submitted after every paper of
+the batches already seen. An interrupted window is resumed at the stored
+offset with the same bounds. arXiv asks for one request every three seconds
+(``ANNOTATOR_FEED_ARXIV_INTERVAL_S``). An empty page before the reported total
+(the API does that now and then) is asked for again a few times.
+
+Papers are read by ``annotator.ingest.arxiv`` and stored as ``annotator ingest``
+stores them: the id without its version is the identity, a new version updates
+the stored text (new ``content_hash``), and only prompt versions that have not
+judged the paper yet will judge it.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from annotator.biblio.fetch import FetchError
+from annotator.errors import InputError
+from annotator.feed.cursors import Cursor, read_cursor, save_cursor
+from annotator.feed.feed_settings import FeedSettings, feed_settings
+from annotator.feed.lock import Lease
+from annotator.feed.pages import FetchSummary, store_page
+from annotator.feed.polite import PoliteClient
+from annotator.ingest.arxiv import ATOM, read_arxiv
+
+OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+STAMP = "%Y%m%d%H%M"
+
+
+def query_key(categories: Sequence[str]) -> str:
+    """The cursor's name for these categories (order and repeats do not matter)."""
+    cats = sorted({c.strip() for c in categories if c.strip()})
+    if not cats:
+        raise InputError("give at least one --category (e.g. cs.CL)", field="category")
+    return " OR ".join(f"cat:{c}" for c in cats)
+
+
+def search_query(key: str, start: datetime, end: datetime) -> str:
+    return f"({key}) AND lastUpdatedDate:[{start:{STAMP}} TO {end:{STAMP}}]"
+
+
+def page_meta(body: bytes, label: str) -> tuple[int | None, list[tuple[str, datetime | None]]]:
+    """The page's reported total and, per entry, its id (with version) and ``<updated>``."""
+    if b"<!DOCTYPE" in body[:4096].upper() or b"<!ENTITY" in body:
+        raise FetchError(f"{label}: XML with a DOCTYPE or entities is not accepted")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise FetchError(f"{label}: not an Atom feed ({exc}): {body[:120]!r}") from None
+    total_text = (root.findtext(f"{OPENSEARCH}totalResults") or "").strip()
+    total = int(total_text) if total_text.isdigit() else None
+    entries: list[tuple[str, datetime | None]] = []
+    for entry in root.iter(f"{ATOM}entry"):
+        ident = (entry.findtext(f"{ATOM}id") or "").strip()
+        if "/api/errors" in ident:
+            raise FetchError(f"{label}: arXiv refused the query: "
+                             f"{(entry.findtext(f'{ATOM}summary') or '').strip()}")
+        try:
+            updated = datetime.fromisoformat((entry.findtext(f"{ATOM}updated") or "").strip()
+                                             .replace("Z", "+00:00"))
+        except ValueError:
+            updated = None
+        entries.append((ident.rsplit("/abs/", 1)[-1] or "?", updated))
+    return total, entries
+
+
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _window(cursor: Cursor, since: datetime | None, until: datetime,
+            refetch: bool) -> tuple[datetime, datetime, int, bool]:
+    """(start, end, offset, resumed) of the window to read."""
+    if cursor.window_from and cursor.window_to and not refetch:
+        return (datetime.fromisoformat(cursor.window_from),
+                datetime.fromisoformat(cursor.window_to), int(cursor.position or "0"), True)
+    start = since
+    if cursor.through and not refetch:
+        after = datetime.fromisoformat(cursor.through).replace(second=0, microsecond=0)
+        after += timedelta(minutes=1)
+        start = max(start, after) if start else after
+    if start is None:
+        raise InputError(f"no cursor is stored for {cursor.query!r} yet: give --since or --days",
+                         field="since")
+    return start, until, 0, False
+
+
+def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | None = None,
+                until: datetime | None = None, limit: int | None = None, refetch: bool = False,
+                settings: FeedSettings | None = None,
+                transport: httpx.BaseTransport | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> FetchSummary:
+    """Fetch and store the categories' papers updated since the cursor (or ``since``).
+
+    ``limit`` stops after that many entries (the cursor keeps the place); ``refetch``
+    ignores the cursor and reads from ``since`` again."""
+    s = settings or feed_settings()
+    key = query_key(categories)
+    summary = FetchSummary("arxiv", key)
+    with Lease(engine, "arxiv", key, lease_s=s.lease_s) as lease, PoliteClient(
+            "arXiv API", interval_s=s.arxiv_interval_s, max_attempts=s.max_attempts,
+            timeout_s=s.timeout_s, max_wait_s=s.max_wait_s, transport=transport,
+            sleep=sleep) as http:
+        cursor = read_cursor(engine, "arxiv", key)
+        start, end, offset, summary.resumed = _window(cursor, since, until or datetime.now(UTC),
+                                                      refetch)
+        cursor.window_from, cursor.window_to = _stamp(start), _stamp(end)
+        cursor.position = str(offset)
+        summary.window_from, summary.window_to = cursor.window_from, cursor.window_to
+        query = search_query(key, start, end)
+        empty = 0
+        while start <= end and (limit is None or summary.entries < limit):
+            if lease.lost.is_set():
+                break
+            params = {"search_query": query, "start": offset, "max_results": s.arxiv_page_size,
+                      "sortBy": "lastUpdatedDate", "sortOrder": "ascending"}
+            body = http.get(s.arxiv_url, params).content
+            label = f"arXiv API start={offset} [{query}]"
+            total, entries = page_meta(body, label)
+            if not entries:
+                if total is not None and offset < total and empty < s.arxiv_empty_retries:
+                    empty += 1
+                    summary.retries += 1
+                    continue
+                summary.complete = True
+                break
+            empty = 0
+            store_page(engine, body, read_arxiv, "arxiv", label, [e[0] for e in entries], summary)
+            stamps = [u for _, u in entries if u is not None]
+            if stamps and (cursor.through is None
+                           or max(stamps) > datetime.fromisoformat(cursor.through)):
+                cursor.through = _stamp(max(stamps))
+            offset += len(entries)
+            cursor.position, cursor.pages = str(offset), cursor.pages + 1
+            cursor.entries += len(entries)
+            save_cursor(engine, cursor, lease.holder)
+            if total is not None and offset >= total:
+                summary.complete = True
+                break
+        else:
+            summary.complete = start > end
+        if summary.complete:
+            cursor.window_from = cursor.window_to = cursor.position = None
+            save_cursor(engine, cursor, lease.holder)
+        summary.requests, summary.retries = http.requests, summary.retries + http.retries
+    summary.through = cursor.through
+    summary.seconds = time.monotonic() - summary.started
+    return summary

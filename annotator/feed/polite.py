@@ -1,0 +1,93 @@
+"""Spaced GET requests with bounded retries, for APIs that ask clients to go slowly.
+
+The spacing (``Spacer``), the retryable statuses and the Retry-After reading are
+the bibliometrics fetcher's (``annotator.biblio.fetch``); this client returns the
+raw response, since arXiv answers in Atom rather than JSON. Connection errors,
+timeouts, 429 and 5xx are retried with exponential backoff, or after the
+server's ``Retry-After`` (cut to ``max_wait_s``); ``ANNOTATOR_RETRY_WAIT_SCALE``
+scales the waits (0 in tests). Other 4xx fail at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from annotator.biblio.fetch import RETRY_STATUS, FetchError, Spacer, _retry_after
+from annotator.version import __version__
+
+
+class _Again(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PoliteClient:
+    """GETs to one API: at most one every ``interval_s`` seconds, retried when it says so."""
+
+    def __init__(self, name: str, *, interval_s: float, max_attempts: int = 5,
+                 timeout_s: float = 60.0, max_wait_s: float = 120.0,
+                 transport: httpx.BaseTransport | None = None, mailto: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.name = name
+        self.max_attempts, self.max_wait_s = max_attempts, max_wait_s
+        self.wait_scale = float(os.environ.get("ANNOTATOR_RETRY_WAIT_SCALE", "1"))
+        self.sleep = sleep
+        self.spacer = Spacer(1.0 / interval_s if interval_s > 0 else 0.0, sleep=sleep)
+        agent = f"annotator/{__version__}" + (f" (mailto:{mailto})" if mailto else "")
+        self.http = httpx.Client(timeout=timeout_s, transport=transport,
+                                 headers={"User-Agent": agent})
+        self.requests = 0  # HTTP attempts, retries included
+        self.retries = 0
+        self.waits: list[float] = []  # the back-off waits, before scaling
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait(self, retry_state: Any) -> float:
+        exc = retry_state.outcome.exception()
+        if isinstance(exc, _Again) and exc.retry_after is not None:
+            delay = exc.retry_after
+        else:
+            delay = 0.5 * 2 ** (retry_state.attempt_number - 1)
+        delay = min(self.max_wait_s, delay)
+        self.retries += 1
+        self.waits.append(delay)
+        return delay * self.wait_scale
+
+    def _once(self, url: str, params: dict[str, Any]) -> httpx.Response:
+        self.spacer.wait()
+        self.requests += 1
+        try:
+            response = self.http.get(url, params=params)
+        except httpx.TransportError as exc:
+            raise _Again(f"{exc.__class__.__name__}: {exc}") from exc
+        if response.status_code in RETRY_STATUS:
+            raise _Again(f"HTTP {response.status_code}", _retry_after(response))
+        if response.status_code >= 400:
+            raise FetchError(f"{self.name} answered HTTP {response.status_code} for "
+                             f"{response.request.url}: {response.text[:200]}")
+        return response
+
+    def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
+        """GET ``url`` with ``params``: the response once it is not an error."""
+        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
+                            retry=retry_if_exception_type(_Again), sleep=self.sleep,
+                            reraise=True)
+        try:
+            return retrying(self._once, url, params)
+        except _Again as exc:
+            raise FetchError(f"{self.name} failed after {self.max_attempts} attempts "
+                             f"({url}): {exc}") from None
