@@ -60,6 +60,8 @@ def page_meta(body: bytes, label: str) -> tuple[int | None, list[tuple[str, date
         root = ET.fromstring(body)
     except ET.ParseError as exc:
         raise FetchError(f"{label}: not an Atom feed ({exc}): {body[:120]!r}") from None
+    if root.tag != f"{ATOM}feed":
+        raise FetchError(f"{label}: not an Atom feed (<{root.tag}>): {body[:120]!r}")
     total_text = (root.findtext(f"{OPENSEARCH}totalResults") or "").strip()
     total = int(total_text) if total_text.isdigit() else None
     entries: list[tuple[str, datetime | None]] = []
