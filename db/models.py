@@ -252,10 +252,9 @@ class AuthorPaper(SQLModel, table=True):
 
 
 class AuthorScoreAggregate(SQLModel, table=True):
-    """Per prompt version, model and author: judged papers and score sums, so a leaderboard
-    by mean score reads a few rows. Derived data: ``annotator.biblio.aggregates`` keeps
-    it (with ``agg_marks``) equal to what the judgments give. Added by ``m007_author_aggregates``.
-    """
+    """Per prompt version, model and author: judged papers and score sums (leaderboards).
+    The ``agg_*`` tables are derived data kept by ``annotator.biblio.aggregates`` with
+    the watermark in ``agg_marks``; added by ``m007_author_aggregates``."""
 
     __tablename__ = "agg_author_scores"
     __table_args__ = (
@@ -274,23 +273,19 @@ class AuthorScoreAggregate(SQLModel, table=True):
 
 
 class AuthorStatAggregate(SQLModel, table=True):
-    """Per author: stored papers (eval papers left out) and the h-index and citations of the
-    snapshots that count (any source). Added by ``m007_author_aggregates``."""
+    """Per author: stored non-eval papers; h-index and citations of the snapshots that count."""
 
     __tablename__ = "agg_author_stats"
     __table_args__ = (Index("ix_agg_author_stats_h_index", "h_index", "author_id"),
                       Index("ix_agg_author_stats_citations", "citations", "author_id"))
 
-    author_id: int = Field(primary_key=True)
+    author_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     papers_stored: int = 0
     h_index: int | None = None
     citations: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class AffiliationScoreAggregate(SQLModel, table=True):
-    """Per prompt version, model and affiliation: judged papers and score sums.
-    Added by ``m007_author_aggregates``."""
-
     __tablename__ = "agg_affiliation_scores"
 
     prompt_version_id: int = Field(primary_key=True)
@@ -304,25 +299,20 @@ class AffiliationScoreAggregate(SQLModel, table=True):
 
 
 class AffiliationStatAggregate(SQLModel, table=True):
-    """Per affiliation: papers with a citation count, their sum and their h-index.
-    Added by ``m007_author_aggregates``."""
-
     __tablename__ = "agg_affiliation_stats"
 
-    affiliation_id: int = Field(primary_key=True)
+    affiliation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     papers_with_citations: int
     citations: int = Field(sa_type=BigInteger)
     h_index: int | None = None
 
 
 class AggregateMark(SQLModel, table=True):
-    """How far the aggregates have read (the highest judgment, paper and snapshot ids, the
-    count of author-paper links) and a counter ingest raises when it rewrites a stored
-    paper's authors, affiliations or eval flag. Added by ``m007_author_aggregates``."""
+    """The aggregates' watermark (see ``annotator.biblio.aggregates``)."""
 
     __tablename__ = "agg_marks"
 
-    name: str = Field(primary_key=True)
+    name: str = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     value: int = Field(default=0, sa_type=BigInteger)
 
 

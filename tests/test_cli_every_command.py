@@ -280,6 +280,14 @@ def _authors_top(w: World) -> None:
     assert 0 < len(board["rows"]) <= min(20, judged)
 
 
+@step("authors refresh")
+def _authors_refresh(w: World) -> None:
+    assert "full refresh" in w.run("authors", "refresh", "--full").stdout
+    done = json.loads(w.run("authors", "refresh", "--json").stdout)
+    assert done["mode"] == "current"
+    assert done["marks"]["judgments"] == w.count("SELECT MAX(id) FROM judgments")
+
+
 @step("report biblio")
 def _report_biblio(w: World) -> None:
     data = json.loads(w.run("report", "biblio", "--json", "-").stdout)

@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from annotator.biblio import aggregates as G
 from annotator.biblio import snapshots as S
 from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, mean_cis
 from annotator.biblio.hindex import h_index_from
@@ -226,7 +227,7 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
                 affiliation: str | None = None, group: str = "author",
                 prompt: str | None = None, model: str | None = None,
                 metrics_source: str | None = None, n_boot: int = DEFAULT_BOOT,
-                seed: int = DEFAULT_SEED) -> Leaderboard:
+                seed: int = DEFAULT_SEED, use_aggregates: bool = True) -> Leaderboard:
     """Top authors (or affiliations) by mean AI score, mean novelty, h-index or citations.
 
     ``min_papers``: authors need this many judged papers (``ai_score``/``novelty``) or
@@ -234,19 +235,27 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
     least one paper tagged with it (case-insensitive). ``group="affiliation"`` ranks
     affiliations instead: mean scores of their papers, the sum of their papers'
     citations, or the h-index of their papers' citations.
+
+    ``use_aggregates``: rank from the aggregates (``aggregates``; refreshed first when
+    stale); False computes everything from the raw tables. A board by h-index or
+    citations from one ``metrics_source`` is always computed from the raw tables.
     """
     if by not in BOARDS:
         raise InputError(f"--by must be one of {', '.join(BOARDS)}", field="by")
     if group not in GROUPS:
         raise InputError(f"--group must be one of {', '.join(GROUPS)}", field="group")
+    agg = use_aggregates and (by in ("ai_score", "novelty") or group == "affiliation"
+                              or metrics_source is None)
+    if agg:
+        G.ensure_fresh(engine)
     with engine.connect() as conn:
         jset = resolve(conn, prompt, model)
         if group == "affiliation":
-            rows = _affiliation_board(conn, by, jset, min_papers, limit, affiliation)
+            rows = _affiliation_board(conn, by, jset, min_papers, limit, affiliation, agg)
         elif by in ("ai_score", "novelty"):
-            rows = _score_board(conn, by, jset, min_papers, limit, affiliation, n_boot, seed)
+            rows = _score_board(conn, by, jset, min_papers, limit, affiliation, n_boot, seed, agg)
         else:
-            rows = _metric_board(conn, by, jset, min_papers, limit, affiliation, metrics_source)
+            rows = _metric_board(conn, by, jset, min_papers, limit, affiliation, metrics_source, agg)
     return Leaderboard(by=by, group=group, min_papers=min_papers, limit=limit,
                        affiliation=affiliation, metrics_source=metrics_source,
                        judgments=_used(jset), rows=rows)
@@ -262,9 +271,13 @@ def _params(jset: JudgmentSet | None, **extra: object) -> dict[str, object]:
 
 
 def _score_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int, limit: int,
-                 affiliation: str | None, n_boot: int, seed: int) -> list[BoardRow]:
+                 affiliation: str | None, n_boot: int, seed: int, agg: bool) -> list[BoardRow]:
     if jset is None or jset.model is None:
         return []
+    if agg:
+        ids = G.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
+                                   affiliation)
+        return _fill_rows(conn, ids, jset, None, n_boot, seed, agg=True)
     sql = (f"SELECT x.author_id, COUNT(*) AS n, AVG(x.ai_score) AS ai, AVG(x.novelty) AS nov "
            f"FROM ({S.JUDGED_PAIRS_SQL}) x WHERE 1 = 1{_aff_filter(affiliation, 'x.author_id')} "
            "GROUP BY x.author_id HAVING COUNT(*) >= :min "
@@ -275,7 +288,10 @@ def _score_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers
 
 
 def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
-                  limit: int, affiliation: str | None, source: str | None) -> list[BoardRow]:
+                  limit: int, affiliation: str | None, source: str | None, agg: bool) -> list[BoardRow]:
+    if agg:
+        ids = G.top_metric_authors(conn, by, min_papers, limit, affiliation)
+        return _fill_rows(conn, ids, jset, source, 0, 0, agg=True)
     field = "h_index" if by == "h_index" else "citations"
     sql = (f"SELECT lm.author_id FROM ({S.latest_author_metrics_sql(field, source)}) lm "
            f"WHERE 1=1{_aff_filter(affiliation, 'lm.author_id')} ORDER BY lm.value DESC, lm.author_id")
@@ -296,34 +312,40 @@ def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_paper
 
 
 def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None,
-               source: str | None, n_boot: int, seed: int) -> list[BoardRow]:
-    """Leaderboard rows for these authors, in this order; with intervals when ``n_boot``."""
+               source: str | None, n_boot: int, seed: int, agg: bool = False) -> list[BoardRow]:
+    """Leaderboard rows for these authors, in this order; with intervals when ``n_boot``.
+    ``agg``: counts and sums from the aggregates (judged pairs are read for intervals only)."""
     if not author_ids:
         return []
     info = {r.id: r for r in conn.execute(S.with_lists(
         "SELECT id, name, primary_category FROM authors WHERE id IN :authors", "authors"),
         {"authors": author_ids})}
-    papers: dict[int, int] = dict(conn.execute(S.with_lists(
-        f"SELECT x.author_id, COUNT(*) FROM ({S.AUTHOR_PAIRS_SQL}) x GROUP BY x.author_id", "authors"),
-        {"is_eval_true": True, "authors": author_ids}).all())
+    pv, model = (jset.prompt_version_id, jset.model) if jset is not None else (None, None)
+    sums: dict[int, tuple[int, int, int]] = {}
+    if agg:
+        papers = G.papers_stored(conn, author_ids)
+        sums = G.author_sums(conn, pv, model, author_ids) if pv is not None and model else {}
+    else:
+        papers = dict(conn.execute(S.with_lists(
+            f"SELECT x.author_id, COUNT(*) FROM ({S.AUTHOR_PAIRS_SQL}) x GROUP BY x.author_id", "authors"),
+            {"is_eval_true": True, "authors": author_ids}).all())
     scores: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    if jset is not None and jset.model is not None:
+    if model is not None and (n_boot or not agg):
         for aid, pid, ai, nov in conn.execute(S.with_lists(
                 f"SELECT x.author_id, x.paper_id, j.ai_score, j.novelty FROM ({S.AUTHOR_PAIRS_SQL}) x "
                 "JOIN judgments j ON j.paper_id = x.paper_id AND j.prompt_version_id = :pv AND j.model = :m",
                 "authors"), _params(jset, authors=author_ids)):
             scores[aid].append((pid, ai, nov))
+    if not agg:
+        sums = {a: (len(v), sum(x[1] for x in v), sum(x[2] for x in v)) for a, v in scores.items()}
     rows: list[BoardRow] = []
     for rank, aid in enumerate(author_ids, start=1):
         metrics = S.author_metrics(conn, aid, source)
-        ai = [s[1] for s in scores[aid]]
-        nov = [s[2] for s in scores[aid]]
+        n, sum_ai, sum_nov = sums.get(aid, (0, 0, 0))
         row = AuthorRow(
             rank=rank, author_id=aid, name=info[aid].name,
-            primary_category=info[aid].primary_category,
-            n_judged=len(ai),
-            ai_score=_r(statistics.fmean(ai)) if ai else None,
-            novelty=_r(statistics.fmean(nov)) if nov else None,
+            primary_category=info[aid].primary_category, n_judged=n,
+            ai_score=_r(sum_ai / n) if n else None, novelty=_r(sum_nov / n) if n else None,
             h_index=_value(metrics, "h_index"),
             citations=_value(metrics, "citations"),
             papers=(_value(metrics, "works_count") if metrics["works_count"]
@@ -338,7 +360,7 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
 
 
 def _affiliation_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
-                       limit: int, affiliation: str | None) -> list[BoardRow]:
+                       limit: int, affiliation: str | None, agg: bool) -> list[BoardRow]:
     where = (f"WHERE pa.paper_id NOT IN ({S.EVAL_PAPERS_SQL})"
              + (" AND lower(af.name) = lower(:aff)" if affiliation else ""))
     tagged = "FROM paper_affiliations pa JOIN affiliations af ON af.id = pa.affiliation_id "
@@ -347,20 +369,23 @@ def _affiliation_board(conn: Connection, by: str, jset: JudgmentSet | None, min_
         if jset is None or jset.model is None:
             return []
         col = "ai" if by == "ai_score" else "nov"
-        top = conn.execute(text(
+        top = G.affiliation_scores(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
+                                   affiliation) if agg else conn.execute(text(
             f"SELECT af.name, COUNT(*) AS n, AVG(j.ai_score) AS ai, AVG(j.novelty) AS nov {tagged}"
             "JOIN judgments j ON j.paper_id = pa.paper_id AND j.prompt_version_id = :pv "
             f"AND j.model = :m {where} GROUP BY af.id, af.name HAVING COUNT(*) >= :min "
             f"ORDER BY {col} DESC, n DESC, af.name LIMIT :limit"), params).all()
         return [AffiliationScoreRow(rank=i, affiliation=name, n_judged=n, ai_score=_r(ai),
                                     novelty=_r(nv)) for i, (name, n, ai, nv) in enumerate(top, start=1)]
+    ranked: list[tuple[int | None, int, str, int]] = []  # (h-index, citations, name, papers)
+    if agg:
+        ranked = G.affiliation_stats(conn, min_papers, affiliation)
     per_aff: dict[str, list[int]] = defaultdict(list)
-    for name, cites in conn.execute(text(
+    for name, cites in [] if agg else conn.execute(text(
             f"SELECT af.name, lc.citations {tagged}"
             f"JOIN ({S.LATEST_PAPER_CITATIONS_SQL}) lc ON lc.paper_id = pa.paper_id {where}"),
             params):
         per_aff[name].append(cites)
-    ranked: list[tuple[int | None, int, str, int]] = []  # (h-index, citations, name, papers)
     for name, cites in per_aff.items():
         if len(cites) >= max(1, min_papers):
             h, n = h_index_from(cites)

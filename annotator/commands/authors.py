@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from annotator.biblio.aggregates import refresh
 from annotator.biblio.profile_models import (
     AffiliationMetricRow,
     AffiliationScoreRow,
@@ -118,6 +119,22 @@ def authors_top(ctx: typer.Context,
         print_json(board.to_json())
     else:
         render_board(board, console)
+
+
+@app.command("refresh")
+def authors_refresh(ctx: typer.Context,
+                    full: bool = typer.Option(False, "--full", help="Rebuild from nothing."),
+                    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON.")):
+    """Bring the leaderboard aggregates up to date (authors top does this itself when they
+    are behind): new judgments, papers and metric snapshots are added; --full rebuilds."""
+    done = refresh(engine_of(ctx), full=full)
+    if as_json:
+        print_json({"mode": done.mode, "seconds": round(done.seconds, 3), "why": done.why,
+                    "marks": done.marks})
+    else:
+        console.print(f"aggregates {'already current' if done.mode == 'current' else done.mode + ' refresh'}"
+                      + (f" ({done.why})" if done.why else "") + f" in {done.seconds:.2f} s; "
+                      f"through judgment {done.marks.get('judgments', 0)}, paper {done.marks.get('papers', 0)}")
 
 
 def render_board(board: Leaderboard, out: Console) -> None:

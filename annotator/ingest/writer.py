@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from annotator.biblio.aggregates import bump_links
 from annotator.ingest.bulk import insert_many, insert_plain
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.records import AuthorRef, PaperRecord, normalise_name, normalise_text
@@ -123,6 +124,7 @@ class PaperWriter:
         self.pending_pages: list[int] = []
         self.pending_papers: dict[int, dict] = {}
         self.last_metrics: dict[tuple, Mapping[Any, Any] | None] = {}
+        self.links_changed = False  # a stored paper's authors, affiliations or eval flag
         self.next_pid: int | None = None
         if self.page_author is not None:  # after a rollback: what stands now
             if any(a["id"] == self.page_author for same in self.by_name.values() for a in same):
@@ -286,6 +288,8 @@ class PaperWriter:
             changed = {k: v for k, v in new.items() if old[k] != v}
             if not changed and authors == old_authors and affiliations == old_affs:
                 return "unchanged", pid
+            if authors != old_authors or affiliations != old_affs or "is_eval" in changed:
+                self.links_changed = True
             self.conn.execute(update(P).where(P.c.id == pid).values(
                 **changed, **(stamp if owner else {}), updated_at=datetime.now(UTC)))
             if pid not in self.pending_links:
@@ -368,6 +372,9 @@ class PaperWriter:
 
     def flush(self) -> None:
         self._write_pending()
+        if self.links_changed:  # the leaderboard aggregates cannot tell which rows changed
+            bump_links(self.conn)
+            self.links_changed = False
         insert_plain(self.conn, AS, ("paper_id", "position", "author_id"), [
             (p, i, a) for p, (authors, _) in self.pending_links.items()
             for i, a in enumerate(authors)])
