@@ -84,6 +84,8 @@ def run(ctx: typer.Context,
             console.print(f"site: {summary.site.get('pages')} pages in {summary.site.get('out_dir')}",
                           highlight=False)
         wide_console().print(_summary_table(data))
+        console.print("steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.steps.items()),
+                      highlight=False)
         for error in summary.errors:
             err_console.print(f"[red]step failed[/red] {error}", highlight=False, soft_wrap=True)
     if not summary.ok:
