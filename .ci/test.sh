@@ -11,4 +11,5 @@ source .ci/pg.sh
 pg_start
 trap pg_stop EXIT
 export ANNOTATOR_REQUIRE_PG=1
+bash .ci/chromium.sh  # Debian's chromium for the browser tests of the site (tests/test_site_browser.py)
 .venv/bin/python -m pytest -q "$@"

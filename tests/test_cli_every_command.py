@@ -362,6 +362,37 @@ def _db_copy(w: World) -> None:
     assert papers["dest_rows"] == w.count("SELECT COUNT(*) FROM papers")
 
 
+@step("site build")
+def _site_build(w: World) -> None:
+    out = w.tmp / "site-cli"
+    r = w.run("site", "build", "-o", out, "--page-size", "5")  # eval runs: ./eval-report by default
+    assert "wrote" in r.output and (out / "index.html").is_file()
+    papers = w.count("SELECT COUNT(*) FROM papers WHERE is_eval = :f", f=False)
+    assert len(list((out / "paper").rglob("*.html"))) == papers
+    assert len(list((out / "papers").glob("all-*.html"))) == -(-papers // 5)
+    assert any(p.name != "index.html" for p in (out / "evals").glob("*.html"))
+    w.values["site"] = out
+
+
+@step("site serve")
+def _site_serve(w: World) -> None:
+    import subprocess
+    import sys
+    import urllib.request
+
+    w.ran.append("site serve")
+    proc = subprocess.Popen([sys.executable, "-u", str(REPO / "cli.py"), "site", "serve", str(w.values["site"]),
+                             "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[1]
+        with urllib.request.urlopen(url + "authors/index.html", timeout=10) as resp:
+            assert resp.status == 200 and "Authors" in resp.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def _replayed(w: World):
     """The recorded arXiv/OpenAlex responses of tests/data/recorded, served on 127.0.0.1."""
     from test_feed_runs import FAST, ROUTES

@@ -43,7 +43,7 @@ def _hostile_papers(path: Path) -> Path:
     path.write_text(json.dumps({
         "id": "hostile-1", "title": HOSTILE_TITLE,
         "abstract": f"An abstract that carries markup. {SCRIPT} It must show as text.",
-        "authors": ["Mallory <b>Bold</b>", "Zhengyan Zhang"], "categories": ["cs.CR"],
+        "authors": ["Mallory <b>Bold</b>", "Eve Example"], "categories": ["cs.CR"],
         "published": "2026-01-05",
     }) + "\n", encoding="utf-8")
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -29,7 +30,7 @@ def site_build(ctx: typer.Context,
     err_console.print(f"wrote {s.pages:,} pages in {s.seconds:.1f} s: {s.papers:,} papers, "
                       f"{s.authors:,} authors, {s.prompt_versions} prompt versions, {s.eval_runs} eval runs",
                       highlight=False)
-    console.print(f"open {s.out_dir / 'index.html'}", highlight=False)
+    console.print(f"open {s.out_dir / 'index.html'}", highlight=False, soft_wrap=True)
 
 
 @app.command("serve")
@@ -40,7 +41,9 @@ def site_serve(directory: Path = typer.Argument(Path("site"), help="A built site
 
     server = make_server(directory, port)
     host, bound = server.server_address[:2]
-    console.print(f"serving {directory} at http://{host!s}:{bound}/ (Ctrl-C stops)", highlight=False)
+    console.print(f"serving http://{host!s}:{bound}/ from {directory} (Ctrl-C stops)", highlight=False,
+                  soft_wrap=True)
+    sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -2,6 +2,6 @@
 (author pages like the feed's, papers, leaderboards, prompt versions, evals); ``serve``
 shows a built site on 127.0.0.1."""
 
-from annotator.site.build import SiteSummary, build_site
+from annotator.site.generate import SiteSummary, build_site
 
 __all__ = ["SiteSummary", "build_site"]

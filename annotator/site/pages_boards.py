@@ -9,7 +9,7 @@ from annotator.biblio.profiles import BOARDS, GROUPS, leaderboard
 from annotator.site.render import SiteWriter
 
 MIN_PAPERS = (1, 3, 10)
-LIMIT = 50
+LIMIT = 25
 TITLES = {"ai_score": "AI score", "novelty": "Novelty", "h_index": "h-index", "citations": "Citations"}
 
 

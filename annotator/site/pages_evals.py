@@ -15,7 +15,7 @@ from annotator.evaluation.results import EvalResult
 from annotator.evaluation.run import load_result
 from annotator.site.render import SiteWriter
 
-CHART_W, CHART_H = 360, 110
+CHART_W, CHART_H = 150, 34
 
 
 @dataclass
@@ -62,35 +62,47 @@ def _version_order(run: StoredRun) -> tuple:
     return ((0, int(v), "") if v.isdigit() else (1, 0, v)), run.result.provenance.date or ""
 
 
-def history(runs: list[StoredRun]) -> dict[str, dict[str, list[dict]]]:
-    """suite -> metric -> points in prompt-version order, each with its interval and chart
-    coordinates."""
-    out: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+@dataclass
+class SuiteHistory:
+    """One suite's runs in prompt-version order, and each metric's points across them."""
+
+    runs: list[StoredRun]
+    metrics: dict[str, list[dict]]  # metric -> points (run, value, lo, hi, chart coordinates)
+
+    def cell(self, metric: str, run: StoredRun) -> dict | None:
+        return next((p for p in self.metrics[metric] if p["run"] is run), None)
+
+
+def history(runs: list[StoredRun]) -> dict[str, SuiteHistory]:
+    """suite -> its history: every metric across prompt versions (oldest first), with intervals."""
+    out: dict[str, SuiteHistory] = {}
     for run in sorted(runs, key=_version_order):
+        h = out.setdefault(run.suite, SuiteHistory([], defaultdict(list)))
+        h.runs.append(run)
         for name in run.result.metric_names():
             mv = run.result.metric(name)
-            if mv is None or mv.value is None:
-                continue
-            out[run.suite][name].append({"run": run, "value": mv.value, "lo": mv.ci_low,
-                                         "hi": mv.ci_high})
-    for metrics in out.values():
-        for points in metrics.values():
+            if mv is not None and mv.value is not None:
+                h.metrics[name].append({"run": run, "value": mv.value, "lo": mv.ci_low, "hi": mv.ci_high})
+    for h in out.values():
+        h.metrics = dict(h.metrics)
+        for points in h.metrics.values():
             _place(points)
-    return {s: dict(m) for s, m in out.items()}
+    return out
 
 
 def _place(points: list[dict]) -> None:
+    """Sparkline coordinates: the values and their intervals on one scale."""
     values = [v for p in points for v in (p["value"], p["lo"], p["hi"]) if v is not None]
     lo, hi = min(values), max(values)
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
-    step = (CHART_W - 40) / max(1, len(points) - 1)
+    step = (CHART_W - 12) / max(1, len(points) - 1)
 
     def y(v: float) -> float:
-        return round(CHART_H - 15 - (v - lo) / (hi - lo) * (CHART_H - 30), 1)
+        return round(CHART_H - 3 - (v - lo) / (hi - lo) * (CHART_H - 6), 1)
 
     for i, p in enumerate(points):
-        p["x"] = round(20 + i * step, 1)
+        p["x"] = round(6 + i * step, 1)
         p["y"] = y(p["value"])
         p["y_lo"] = y(p["lo"]) if p["lo"] is not None else p["y"]
         p["y_hi"] = y(p["hi"]) if p["hi"] is not None else p["y"]
