@@ -13,18 +13,26 @@ per table, secondary indexes dropped during the load and rebuilt after):
   author has thousands of papers and the median one a handful;
 * 2% of papers linked to one more author through ``author_papers`` (a feed page's
   "et al."), 1-2 affiliations per paper out of 300;
-* one judgment per non-eval paper for one prompt version and model;
+* two judgments per non-eval paper (one prompt version, two models): 1,960,000 at
+  a million papers;
 * a citation count per paper and one or two metric snapshots per author.
 
 Then it times ``author_profile`` (the library call behind ``annotator authors
 show``) for the most prolific author, a 99th-percentile one and the median one
 (median of ``--runs`` runs each, bootstrap included), and ``leaderboard`` (behind
-``annotator authors top``) for each board, and prints a table with the database size.
+``annotator authors top``) for each board twice, side by side in one run: computed
+from the raw tables (``use_aggregates=False``, the first release's way) and from the
+aggregates (``annotator.biblio.aggregates``). It also times the first (full) refresh
+of the aggregates and an incremental one after 10,000 more judgments and 1,000 author
+snapshots arrive. With ``--pg`` (and ``ANNOTATOR_TEST_PG_URL`` naming a server) the
+database is copied to a scratch PostgreSQL database (``db copy``) and the boards are
+timed there too.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import sys
@@ -37,14 +45,29 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _util import environment, print_table  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from annotator.biblio.aggregates import ensure_fresh, refresh  # noqa: E402
 from annotator.biblio.profiles import author_profile, leaderboard  # noqa: E402
 from db import open_db  # noqa
 from db.engine import dispose_all  # noqa: E402
+
+PG_ENV = "ANNOTATOR_TEST_PG_URL"
 
 WORDS = ("model language learning neural sparse attention graph training data transformer "
          "efficient robust knowledge pretrained benchmark inference scaling prompt reasoning").split()
 CATEGORIES = ["CL", "LG", "CV", "AI", "IR", "RO", "CR", "NE"]
 NOW = "2026-01-01 00:00:00.000000"
+JUDGMENT_SQL = (
+    "INSERT INTO judgments (paper_id, prompt_version_id, model, ai_score, novelty, rationale, "
+    "prompt_name, prompt_version, prompt_hash, params_json, code_version, demo_quality, "
+    "abstract_truncated, injection_flag, prompt_tokens, completion_tokens, created_at) "
+    "VALUES (?,1,:model,?,?,'r','score','1','benchhash','{}','bench',0,0,0,300,40,?)")
+BOARDS = (("ai_score", {"min_papers": 5}), ("novelty", {"min_papers": 5}), ("h_index", {}),
+          ("citations", {}), ("ai_score", {"min_papers": 5, "affiliation": "institute-2"}),
+          ("ai_score", {"min_papers": 5, "affiliation": "institute-250"}),
+          ("ai_score", {"group": "affiliation", "min_papers": 20}), ("h_index", {"group": "affiliation"}))
 
 
 def _drop_indexes(con: sqlite3.Connection) -> list[str]:
@@ -120,11 +143,11 @@ def build(path: Path, n_papers: int, seed: int = 7, abstract_chars: int = 400) -
                 "created_at) VALUES (1, 'score', '1', 'benchhash', 'bench', '{}', 1, ?)", (NOW,))
     ai = np.clip(rng.normal(55, 20, n_papers), 0, 100).astype(int)
     nov = np.clip(rng.normal(50, 18, n_papers), 0, 100).astype(int)
-    load("INSERT INTO judgments (paper_id, prompt_version_id, model, ai_score, novelty, rationale, "
-         "prompt_name, prompt_version, prompt_hash, params_json, code_version, demo_quality, "
-         "abstract_truncated, injection_flag, prompt_tokens, completion_tokens, created_at) "
-         "VALUES (?,1,'bench-model',?,?,'r','score','1','benchhash','{}','bench',0,0,0,300,40,?)",
-         ((i + 1, int(ai[i]), int(nov[i]), NOW) for i in range(n_papers) if not is_eval[i]))
+    ai_b = np.clip(ai + rng.integers(-15, 16, n_papers), 0, 100)
+    nov_b = np.clip(nov + rng.integers(-15, 16, n_papers), 0, 100)
+    for model, a, b in (("bench-model-b", ai_b, nov_b), ("bench-model", ai, nov)):  # the latest: bench-model
+        load(JUDGMENT_SQL.replace(":model", f"'{model}'"),
+             ((i + 1, int(a[i]), int(b[i]), NOW) for i in range(n_papers) if not is_eval[i]))
     cites = rng.lognormal(2.5, 1.6, n_papers).astype(int)
     load("INSERT INTO paper_metrics (paper_id, source, as_of, citations, created_at) VALUES (?,?,?,?,?)",
          ((i + 1, "openalex", "2025-12-01", int(cites[i]), NOW) for i in range(n_papers)))
@@ -173,6 +196,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7, help="Runs per profile timing (median).")
     ap.add_argument("--top-runs", type=int, default=3, help="Runs per leaderboard timing (median).")
     ap.add_argument("--abstract-chars", type=int, default=400)
+    ap.add_argument("--pg", action="store_true", help="Also copy to PostgreSQL and time the boards there.")
     args = ap.parse_args()
     if args.full:
         args.papers = 1_000_000
@@ -195,8 +219,6 @@ def main() -> None:
     engine = open_db(str(path))
     if info is None:  # a reused database: find the authors to time
         with engine.connect() as conn:
-            from sqlalchemy import text
-
             counts = conn.execute(text("SELECT author_id, COUNT(*) c FROM authorships GROUP BY author_id "
                                        "ORDER BY c")).all()
         info = {"prolific": counts[-1][0], "prolific_n": counts[-1][1],
@@ -209,23 +231,126 @@ def main() -> None:
         name = f"Bench Author {aid}"
         author_profile(engine, name)  # warm the cache
         t = timed(lambda name=name: author_profile(engine, name), args.runs)
-        rows.append((f"authors show ({label}, {info[label + '_n']} papers)", t))
-    for by, kw in (("ai_score", {"min_papers": 5}), ("novelty", {"min_papers": 5}),
-                   ("h_index", {}), ("citations", {}),
-                   ("ai_score", {"min_papers": 5, "affiliation": "institute-2"}),
-                   ("ai_score", {"group": "affiliation", "min_papers": 20})):
-        label = f"authors top --by {by}" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in kw.items())
-        t = timed(lambda by=by, kw=kw: leaderboard(engine, by, limit=20, **kw), args.top_runs)
-        rows.append((label, t))
+        rows.append((f"authors show ({label}, {info[label + '_n']} papers)", t, None))
+    t = time.perf_counter()
+    first = refresh(engine)
+    print(f"aggregates: {first.mode} refresh in {time.perf_counter() - t:.1f} s", flush=True)
+    rows += boards(engine, args.top_runs)
+    rows += incremental(path, engine)
     size = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "-*"))
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{args.papers:,} papers, database {size / 2**20:,.0f} MiB (SQLite {sqlite3.sqlite_version})")
-    print(f"{'operation':<{width}}  {'median':>10}")
-    for label, t in rows:
-        print(f"{label:<{width}}  {t * 1000:>8.1f} ms")
+    show(f"{args.papers:,} papers, SQLite {sqlite3.sqlite_version}, database {size / 2**20:,.0f} MiB", rows)
+    if args.pg:
+        on_postgres(path, args.top_runs)
     dispose_all()
     if tmp is not None:
         tmp.cleanup()
+
+
+def boards(engine, runs: int) -> list[tuple[str, float | None, float | None]]:
+    """Each board from the raw tables, then from the aggregates (current: no refresh inside)."""
+    out = []
+    for by, kw in BOARDS:
+        label = f"authors top --by {by}" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in kw.items())
+        raw = timed(lambda by=by, kw=kw: leaderboard(engine, by, limit=20, use_aggregates=False, **kw), runs)
+        agg = timed(lambda by=by, kw=kw: leaderboard(engine, by, limit=20, **kw), max(runs, 5))
+        same = (leaderboard(engine, by, limit=20, **kw) ==
+                leaderboard(engine, by, limit=20, use_aggregates=False, **kw))
+        out.append((label + ("" if same else "  (ROWS DIFFER)"), raw, agg))
+    return out
+
+
+def incremental(path: Path, engine) -> list[tuple[str, float | None, float | None]]:
+    """10,000 judgments under a new model and 1,000 author snapshots arrive; the next board
+    refreshes the aggregates incrementally (timed alone, then the board after it)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("BEGIN")
+    con.executemany(JUDGMENT_SQL.replace(":model", "'bench-model-c'"),
+                    ((pid, pid % 101, (pid * 7) % 101, NOW) for pid in range(1, 20_000, 2)))
+    con.executemany("INSERT INTO author_metrics (author_id, source, as_of, h_index, citations, created_at) "
+                    "VALUES (?, 'csv', '2026-02-01', ?, ?, ?)",
+                    ((a, a % 50, a * 3, NOW) for a in range(1, 2_000, 2)))
+    con.execute("COMMIT")
+    con.close()
+    t = time.perf_counter()
+    done = ensure_fresh(engine)
+    took = time.perf_counter() - t
+    assert done is not None and done.mode == "incremental", done
+    t2 = timed(lambda: leaderboard(engine, "ai_score", limit=20, min_papers=5), 5)
+    return [("refresh after 10,000 judgments + 1,000 snapshots (incremental)", None, took),
+            ("authors top --by ai_score --min-papers 5, after it", None, t2)]
+
+
+def on_postgres(path: Path, runs: int) -> None:
+    server = os.environ.get(PG_ENV)
+    if not server:
+        print(f"PostgreSQL skipped: {PG_ENV} is not set")
+        return
+    from bench_db_copy import drop_pg, scratch_pg
+
+    url, name = scratch_pg(server)
+    try:
+        engine = open_db(url)  # the schema
+        t = time.perf_counter()
+        rows = load_pg(path, engine)
+        print(f"loaded into PostgreSQL with COPY: {rows:,} rows in {time.perf_counter() - t:.0f} s "
+              "(bench_db_copy.py times annotator db copy)", flush=True)
+        t = time.perf_counter()
+        again = refresh(engine, full=True)
+        print(f"aggregates on PostgreSQL: {again.mode} refresh in {time.perf_counter() - t:.1f} s", flush=True)
+        rows = boards(engine, runs)
+        with engine.connect() as conn:
+            version = conn.execute(text("SHOW server_version")).scalar()
+        show(f"the same database on PostgreSQL {version}", rows)
+    finally:
+        drop_pg(server, name)
+
+
+def load_pg(path: Path, engine) -> int:
+    """Every table of the SQLite file into the (migrated, empty) PostgreSQL database by
+    COPY, indexes dropped during the load and rebuilt, sequences set past the ids."""
+    from sqlmodel import SQLModel
+
+    con, total = sqlite3.connect(path), 0
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        indexes = cur.execute("SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = 'public' "
+                              "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+                              ).fetchall()
+        for index, _ in indexes:
+            cur.execute(f'DROP INDEX IF EXISTS "{index}"')
+        cur.execute("SET session_replication_role = replica")  # no foreign-key checks while loading
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name.startswith("agg_"):
+                continue  # the refresh below builds them
+            cols = [c.name for c in table.columns]
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            with cur.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for row in con.execute(f"SELECT {quoted} FROM {table.name}"):
+                    copy.write_row(row)
+                    total += 1
+        cur.execute("SET session_replication_role = origin")
+        for _, ddl in indexes:
+            cur.execute(ddl)
+        for table in SQLModel.metadata.sorted_tables:
+            if "id" in table.c and table.c["id"].primary_key and table.c["id"].autoincrement:
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"COALESCE(MAX(id), 1)) FROM {table.name}")
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+        con.close()
+    return total
+
+
+def show(title: str, rows: list[tuple[str, float | None, float | None]]) -> None:
+    def ms(v: float | None) -> str:
+        return "" if v is None else f"{v * 1000:,.1f} ms"
+
+    print_table(title, ("operation", "raw tables (before)", "aggregates (after)"),
+                [(label, ms(raw), ms(agg)) for label, raw, agg in rows],
+                [f"median of runs; {environment()}"])
 
 
 if __name__ == "__main__":
