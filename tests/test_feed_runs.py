@@ -28,6 +28,7 @@ FAST = {"ANNOTATOR_FEED_ARXIV_INTERVAL_S": "0", "ANNOTATOR_FEED_ARXIV_PAGE_SIZE"
         "ANNOTATOR_FEED_OPENALEX_RPS": "0", "ANNOTATOR_FEED_OPENALEX_PAGE_SIZE": "2"}
 RUN1 = ["--category", "cs.CL", "--since", "2026-11-20", "--until", "2026-11-24"]
 RUN2 = ["--category", "cs.CL", "--since", "2026-11-22", "--until", "2026-11-27"]
+OPENALEX = ["--openalex-filter", "primary_location.source.id:S4306400194"]
 
 
 @pytest.fixture
@@ -69,19 +70,22 @@ def served_entries(replay: ReplayServer) -> list[str]:
 
 def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
         feed_env, replay, fake_server, engine, tmp_path):
-    first = feed_run(*RUN1, *feed_env, "--site", tmp_path / "site1")
-    assert (first["new"], first["updated"], first["rejected"]) == (4, 0, 1)
+    first = feed_run(*RUN1, *OPENALEX, *feed_env, "--site", tmp_path / "site1")
+    # OpenAlex has one of the arXiv papers, in a venue: it fills the DOI and venue of that row
+    assert (first["new"], first["updated"], first["rejected"]) == (4, 1, 1)
     assert (first["judged"], first["failed"]) == (4, 0)
     assert first["steps"].keys() == {"fetch", "judge", "biblio", "site"}
     assert first["provenance"]["model"] == "gpt-4o-mini" and first["provenance"]["code_version"]
-    [fetch] = first["fetches"]
+    fetch, works = first["fetches"]
+    assert (works["source"], works["updated"], works["through"]) == ("openalex", 1, "2026-11-21")
     assert fetch["retries"] == 2  # the 503 and the empty page before the reported total
     assert fetch["complete"] and fetch["through"] == "2026-11-24T16:45:00+00:00"
     [error] = fetch["errors"]  # the malformed entry names the response, the entry and the field
     assert "arXiv API start=2" in error and "field 'title'" in error and "2611.00104v1" in error
 
-    second = feed_run(*RUN2, *feed_env, "--site", tmp_path / "site2")
+    second = feed_run(*RUN2, *OPENALEX, *feed_env, "--site", tmp_path / "site2")
     assert (second["new"], second["updated"], second["unchanged"]) == (2, 1, 0)
+    assert second["fetches"][1]["window_from"] == "2026-11-22"
     assert second["fetches"][0]["window_from"] == "2026-11-24T16:46:00+00:00"  # after the cursor
     assert second["judged"] == 2  # the new version of 2611.00101 keeps its judgment
 
@@ -94,6 +98,9 @@ def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
     [(abstract, ref)] = rows(engine, "SELECT abstract, source_ref FROM papers "
                                      "WHERE arxiv_id = '2611.00101'")
     assert "five long-context" in abstract and ref.startswith("arXiv API start=0")
+    assert rows(engine, "SELECT doi, venue, source_format FROM papers WHERE arxiv_id = '2611.00102'"
+                ) == [("10.5555/tclr.2026.0351", "Transactions on Computational Linguistics Research",
+                       "arxiv")]
 
     def order(site: Path) -> list[str]:
         html = (site / "papers" / "all-1.html").read_text()
@@ -159,3 +166,22 @@ def test_two_concurrent_runs_never_overlap(db_url, tmp_path):  # noqa: F811
     engine = open_db(db_url)
     assert rows(engine, "SELECT COUNT(*) FROM papers") == [(4,)]
     assert rows(engine, "SELECT holder FROM fetch_cursors WHERE source = 'feed'") == [(None,)]
+
+
+def test_a_run_that_lost_its_lease_does_not_move_the_cursor(engine):
+    from annotator.feed.cursors import Cursor, LeaseLost, read_cursor, save_cursor
+
+    lease = Lease(engine, "arxiv", "cat:cs.XX", lease_s=0.3)
+    lease.acquire()
+    try:
+        with engine.begin() as conn:  # its lease lapsed and another process took the row
+            conn.execute(text("UPDATE fetch_cursors SET holder = 'elsewhere:1:x' "
+                              "WHERE source = 'arxiv' AND query = 'cat:cs.XX'"))
+        assert lease.lost.wait(5)  # the heartbeat notices
+        with pytest.raises(LeaseLost):
+            save_cursor(engine, Cursor("arxiv", "cat:cs.XX", through="2026-11-01T00:00:00+00:00"),
+                        lease.holder)
+    finally:
+        lease.release()
+    assert read_cursor(engine, "arxiv", "cat:cs.XX").through is None
+    assert rows(engine, "SELECT holder FROM fetch_cursors") == [("elsewhere:1:x",)]

@@ -55,11 +55,15 @@ def test_retry_after_is_honoured_and_requests_are_spaced(engine, monkeypatch):
     assert len(spacing) == got.requests - 1 and all(2.0 < s <= 3.0 for s in steps), slept
 
 
-def test_an_interrupted_window_resumes_at_the_stored_offset(engine, tmp_path):
+@pytest.mark.parametrize("group", [1, 1000])  # pages stored one by one, or together
+def test_an_interrupted_window_resumes_at_the_stored_offset(engine, tmp_path, group):
     broken = manifest_with(tmp_path, {"path": "/api/query", "query": {"start": 2}, "status": 500,
                                       "body": "arxiv/throttled.txt"})
     with ReplayServer(broken) as server, pytest.raises(FetchError, match="after 5 attempts"):
-        fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, settings=settings(server))
+        fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL,
+                    settings=settings(server, store_entries=group))
+    with engine.connect() as conn:  # the page read before the failure is stored
+        assert conn.execute(text("SELECT COUNT(*) FROM papers")).scalar() == 2
     cursor = read_cursor(engine, "arxiv", "cat:cs.CL")
     assert (cursor.position, cursor.window_from) == ("2", "2026-11-20T00:00:00+00:00")
     with ReplayServer(ROUTES) as server:

@@ -19,9 +19,10 @@ judged the paper yet will judge it.
 
 from __future__ import annotations
 
+import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -32,7 +33,7 @@ from annotator.errors import InputError
 from annotator.feed.cursors import Cursor, read_cursor, save_cursor
 from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
-from annotator.feed.pages import FetchSummary, store_page
+from annotator.feed.pages import FetchSummary, PageStore
 from annotator.feed.polite import PoliteClient
 from annotator.ingest.arxiv import ATOM, read_arxiv
 
@@ -100,6 +101,33 @@ def _window(cursor: Cursor, since: datetime | None, until: datetime,
     return start, until, 0, False
 
 
+def _pages(http: PoliteClient, s: FeedSettings, query: str, offset: int, summary: FetchSummary,
+           limit: int | None, open_window: bool, lost: threading.Event
+           ) -> Iterator[tuple[str, bytes, list[tuple[str, datetime | None]], int]]:
+    """(label, body, entries, offset after it) for each page with entries, from ``offset``;
+    sets ``summary.complete`` when the window has been read to its end."""
+    summary.complete = not open_window
+    empty = 0
+    while open_window and (limit is None or summary.entries < limit) and not lost.is_set():
+        params = {"search_query": query, "start": offset, "max_results": s.arxiv_page_size,
+                  "sortBy": "lastUpdatedDate", "sortOrder": "ascending"}
+        body = http.get(s.arxiv_url, params).content
+        label = f"arXiv API start={offset} [{query}]"
+        total, entries = page_meta(body, label)
+        if not entries:
+            if total is not None and offset < total and empty < s.arxiv_empty_retries:
+                empty, summary.retries = empty + 1, summary.retries + 1
+                continue
+            summary.complete = True
+            return
+        empty = 0
+        offset += len(entries)
+        yield label, body, entries, offset
+        if total is not None and offset >= total:
+            summary.complete = True
+            return
+
+
 def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | None = None,
                 until: datetime | None = None, limit: int | None = None, refetch: bool = False,
                 settings: FeedSettings | None = None,
@@ -123,40 +151,28 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
         cursor.position = str(offset)
         summary.window_from, summary.window_to = cursor.window_from, cursor.window_to
         query = search_query(key, start, end)
-        empty = 0
-        while start <= end and (limit is None or summary.entries < limit):
-            if lease.lost.is_set():
-                break
-            params = {"search_query": query, "start": offset, "max_results": s.arxiv_page_size,
-                      "sortBy": "lastUpdatedDate", "sortOrder": "ascending"}
-            body = http.get(s.arxiv_url, params).content
-            label = f"arXiv API start={offset} [{query}]"
-            total, entries = page_meta(body, label)
-            if not entries:
-                if total is not None and offset < total and empty < s.arxiv_empty_retries:
-                    empty += 1
-                    summary.retries += 1
-                    continue
-                summary.complete = True
-                break
-            empty = 0
-            store_page(engine, body, read_arxiv, "arxiv", label, [e[0] for e in entries], summary)
-            stamps = [u for _, u in entries if u is not None]
-            if stamps and (cursor.through is None
-                           or max(stamps) > datetime.fromisoformat(cursor.through)):
-                cursor.through = _stamp(max(stamps))
-            offset += len(entries)
-            cursor.position, cursor.pages = str(offset), cursor.pages + 1
-            cursor.entries += len(entries)
+        store = PageStore(engine, read_arxiv, "arxiv", summary, s.store_entries)
+        try:
+            for label, body, entries, after in _pages(http, s, query, offset, summary, limit,
+                                                      start <= end, lease.lost):
+                store.add(body, label, [e[0] for e in entries])
+                stamps = [u for _, u in entries if u is not None]
+                if stamps and (cursor.through is None
+                               or max(stamps) > datetime.fromisoformat(cursor.through)):
+                    cursor.through = _stamp(max(stamps))
+                cursor.position, cursor.pages = str(after), cursor.pages + 1
+                cursor.entries += len(entries)
+                if store.due:
+                    store.flush()
+                    save_cursor(engine, cursor, lease.holder)
+        except FetchError:
+            store.flush()  # keep what was read; the next run asks for the failed page again
             save_cursor(engine, cursor, lease.holder)
-            if total is not None and offset >= total:
-                summary.complete = True
-                break
-        else:
-            summary.complete = start > end
+            raise
+        store.flush()
         if summary.complete:
             cursor.window_from = cursor.window_to = cursor.position = None
-            save_cursor(engine, cursor, lease.holder)
+        save_cursor(engine, cursor, lease.holder)
         summary.requests, summary.retries = http.requests, summary.retries + http.retries
     summary.through = cursor.through
     summary.seconds = time.monotonic() - summary.started

@@ -25,6 +25,7 @@ class FeedSettings(BaseSettings):
     openalex_rps: float = 8.0
     openalex_page_size: int = 200
     mailto: str | None = None  # OpenAlex's polite pool
+    store_entries: int = 1000  # fetched entries stored together (then the cursor moves)
     max_attempts: int = 5  # per request, on 429, 5xx and dropped connections
     max_wait_s: float = 120.0  # a longer Retry-After is cut to this
     timeout_s: float = 60.0

@@ -28,7 +28,7 @@ from annotator.errors import InputError
 from annotator.feed.cursors import Cursor, read_cursor, save_cursor
 from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
-from annotator.feed.pages import FetchSummary, store_page
+from annotator.feed.pages import FetchSummary, PageStore
 from annotator.feed.polite import PoliteClient
 from annotator.ingest.openalex import read_openalex
 
@@ -104,29 +104,38 @@ def fetch_openalex(engine: Engine, filter_: str, *, since: date | None = None,
         cursor.window_to = summary.window_to = end.isoformat() if end else None
         dates = f"from_publication_date:{start}" + (f",to_publication_date:{end}" if end else "")
         url = f"{s.openalex_url.rstrip('/')}/works"
-        while paging and (limit is None or summary.entries < limit) and not lease.lost.is_set():
-            params = {"filter": f"{key},{dates}", "cursor": paging,
-                      "per-page": s.openalex_page_size}
-            if s.mailto:
-                params["mailto"] = s.mailto
-            label = f"OpenAlex works cursor={paging} [{key},{dates}]"
-            body = http.get(url, params).content
-            next_paging, works = page_meta(body, label)
-            if works:
-                store_page(engine, body, read_openalex, "openalex", label,
-                           [w[0] for w in works], summary)
-                stamps = [d for _, d in works if d is not None and d <= datetime.now(UTC).date()]
-                if stamps and (cursor.through is None
-                               or max(stamps) > date.fromisoformat(cursor.through)):
-                    cursor.through = max(stamps).isoformat()
-            paging = next_paging if works else None
-            cursor.position, cursor.pages = paging, cursor.pages + 1
-            cursor.entries += len(works)
+        store = PageStore(engine, read_openalex, "openalex", summary, s.store_entries)
+        try:
+            while paging and (limit is None or summary.entries < limit) and not lease.lost.is_set():
+                params = {"filter": f"{key},{dates}", "cursor": paging,
+                          "per-page": s.openalex_page_size}
+                if s.mailto:
+                    params["mailto"] = s.mailto
+                label = f"OpenAlex works cursor={paging} [{key},{dates}]"
+                body = http.get(url, params).content
+                next_paging, works = page_meta(body, label)
+                if works:
+                    store.add(body, label, [w[0] for w in works])
+                    today = datetime.now(UTC).date()
+                    stamps = [d for _, d in works if d is not None and d <= today]
+                    if stamps and (cursor.through is None
+                                   or max(stamps) > date.fromisoformat(cursor.through)):
+                        cursor.through = max(stamps).isoformat()
+                paging = next_paging if works else None
+                cursor.position, cursor.pages = paging, cursor.pages + 1
+                cursor.entries += len(works)
+                if store.due:
+                    store.flush()
+                    save_cursor(engine, cursor, lease.holder)
+        except FetchError:
+            store.flush()  # keep what was read; the next run asks for the failed page again
             save_cursor(engine, cursor, lease.holder)
+            raise
+        store.flush()
         summary.complete = not paging
         if summary.complete:
             cursor.window_from = cursor.window_to = cursor.position = None
-            save_cursor(engine, cursor, lease.holder)
+        save_cursor(engine, cursor, lease.holder)
         summary.requests, summary.retries = http.requests, http.retries
     summary.through = cursor.through
     summary.seconds = time.monotonic() - summary.started
