@@ -151,6 +151,9 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
         cursor.position = str(offset)
         summary.window_from, summary.window_to = cursor.window_from, cursor.window_to
         query = search_query(key, start, end)
+        def save() -> None:
+            save_cursor(engine, cursor, lease.holder)
+
         store = PageStore(engine, read_arxiv, "arxiv", summary, s.store_entries)
         try:
             for label, body, entries, after in _pages(http, s, query, offset, summary, limit,
@@ -162,12 +165,9 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
                     cursor.through = _stamp(max(stamps))
                 cursor.position, cursor.pages = str(after), cursor.pages + 1
                 cursor.entries += len(entries)
-                if store.due:
-                    store.flush()
-                    save_cursor(engine, cursor, lease.holder)
-        except FetchError:
-            store.flush()  # keep what was read; the next run asks for the failed page again
-            save_cursor(engine, cursor, lease.holder)
+                store.checkpoint(save)
+        except FetchError:  # keep what was read; the next run asks for the failed page again
+            store.checkpoint(save, force=True)
             raise
         store.flush()
         if summary.complete:

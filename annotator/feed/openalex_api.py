@@ -104,6 +104,9 @@ def fetch_openalex(engine: Engine, filter_: str, *, since: date | None = None,
         cursor.window_to = summary.window_to = end.isoformat() if end else None
         dates = f"from_publication_date:{start}" + (f",to_publication_date:{end}" if end else "")
         url = f"{s.openalex_url.rstrip('/')}/works"
+        def save() -> None:
+            save_cursor(engine, cursor, lease.holder)
+
         store = PageStore(engine, read_openalex, "openalex", summary, s.store_entries)
         try:
             while paging and (limit is None or summary.entries < limit) and not lease.lost.is_set():
@@ -124,12 +127,9 @@ def fetch_openalex(engine: Engine, filter_: str, *, since: date | None = None,
                 paging = next_paging if works else None
                 cursor.position, cursor.pages = paging, cursor.pages + 1
                 cursor.entries += len(works)
-                if store.due:
-                    store.flush()
-                    save_cursor(engine, cursor, lease.holder)
-        except FetchError:
-            store.flush()  # keep what was read; the next run asks for the failed page again
-            save_cursor(engine, cursor, lease.holder)
+                store.checkpoint(save)
+        except FetchError:  # keep what was read; the next run asks for the failed page again
+            store.checkpoint(save, force=True)
             raise
         store.flush()
         summary.complete = not paging

@@ -87,6 +87,12 @@ class PageStore:
         self.summary.pages += 1
         self.summary.entries += len(items)
 
+    def checkpoint(self, save: Callable[[], None], force: bool = False) -> None:
+        """When the group is full (or ``force``): store it, then ``save`` the cursor."""
+        if force or self.due:
+            self.flush()
+            save()
+
     def flush(self) -> None:
         if not self.items:
             return
