@@ -101,11 +101,13 @@ class PairwiseMethod(JudgingMethod):
             sd = float(gold.std()) or 1.0
             pinned = (gold - gold.mean()) / sd
             comparisons = []
+            by_order = {"paper_first": 0, "paper_second": 0}
             for (i, paper_first, _, _), r in zip(jobs, results, strict=True):
                 first_won = getattr(r.judgment, key) == "A"
                 first_chosen += first_won
                 paper_won = first_won == paper_first
                 per_anchor[i][f"wins_{target}"] += paper_won
+                by_order["paper_first" if paper_first else "paper_second"] += paper_won
                 # item 0 is the paper, anchor i is item i + 1
                 pair = (0, i + 1) if paper_first else (i + 1, 0)
                 comparisons.append(Comparison(pair[0], pair[1], first_won))
@@ -116,6 +118,7 @@ class PairwiseMethod(JudgingMethod):
             percent = (min(max(value, lo), hi) - lo) / (hi - lo) * 100.0
             fields[target] = round_half_up(percent)
             summary["wins"][target] = sum(a[f"wins_{target}"] for a in per_anchor)
+            summary.setdefault("wins_by_order", {})[target] = by_order
             summary["position_bias"][target] = fit.position_bias
             summary["strength"][target] = float(fit.strengths[0])
             summary.setdefault("placed", {})[target] = value
