@@ -114,9 +114,21 @@ def m008_judgment_methods(conn: Connection) -> None:
 
 
 @migration
+def m009_fitted_heads(conn: Connection) -> None:
+    """Ridge heads fitted on eval suites (``annotator eval fit``)."""
+    create_tables(conn, "fitted_heads")
+
+
+@migration
 def m010_fetch_cursors(conn: Connection) -> None:
     """Cursors and leases of recurring fetches (``annotator fetch``, ``feed run``)."""
     create_tables(conn, "fetch_cursors")
+
+
+@migration
+def m011_embedding_cache(conn: Connection) -> None:
+    """Embeddings by model and text hash, so a text is embedded once."""
+    create_tables(conn, "embedding_cache")
 
 
 def _ensure_table(conn: Connection) -> None:

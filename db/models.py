@@ -384,6 +384,35 @@ class Calibration(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class FittedHead(SQLModel, table=True):
+    """A ridge head fitted on eval suites (``annotator.heads``; migration m009_fitted_heads)."""
+
+    __tablename__ = "fitted_heads"
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
+    model: str
+    kind: str  # "embedding" (method embedding-head) or "judgment" (chat judgment features)
+    suites: str  # comma-separated suite names
+    data_hash: str
+    head_hash: str  # sha256 of head_json: weights, percentile maps, split, out-of-fold predictions
+    code_version: str
+    split_json: str = Field(sa_column=Column(Text, nullable=False))
+    metrics_json: str = Field(sa_column=Column(Text, nullable=False))
+    head_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EmbeddingCacheRow(SQLModel, table=True):
+    """A text's embedding by model and sha256 of the text (migration m011_embedding_cache)."""
+
+    __tablename__ = "embedding_cache"
+    model: str = Field(primary_key=True)
+    text_hash: str = Field(primary_key=True)
+    dim: int
+    vector: str = Field(sa_column=Column(Text, nullable=False))  # base64 of float32 values
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class FetchCursor(SQLModel, table=True):
     """Where a recurring fetch stands (``annotator fetch``, ``feed run``), and who holds it.
 

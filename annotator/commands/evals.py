@@ -67,6 +67,34 @@ def eval_run(ctx: typer.Context,
     raise_for_thresholds(run.result)
 
 
+@app.command("fit")
+def eval_fit(ctx: typer.Context,
+             suites: list[Path] = typer.Argument(
+                 ..., exists=True, dir_okay=False,
+                 help="Suite files, e.g. evals/iclr2022.toml evals/neurips2023.toml."),
+             prompt: str = typer.Option(..., help="NAME@VERSION whose judgments (or embeddings) the head reads."),
+             model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
+             folds: int = typer.Option(5, "--folds", min=2, max=20, help="Folds of the recorded split."),
+             seed: int = typer.Option(0),
+             sample: bool = typer.Option(False, "--sample", help="Embedding heads: only each suite's sample."),
+             n_boot: int = typer.Option(1000, min=100, help="Bootstrap resamples for the intervals."),
+             as_json: bool = typer.Option(False, "--json",
+                                          help="Print the head's id, hash and held-out figures as JSON.")):
+    """Fit a ridge head from a prompt version's features to the suites' human labels and store it."""
+    from annotator.heads.fit_report import fit_lines
+    from annotator.heads.train import FitOptions, fit_suites
+
+    stored = fit_suites(engine_of(ctx), settings_of(ctx), [str(s) for s in suites],
+                        FitOptions(prompt=prompt, model=model, k=folds, seed=seed, sample=sample,
+                                   n_boot=n_boot))
+    if as_json:
+        print_json({"id": stored.head_id, "hash": stored.head_hash, "suites": stored.head.suites,
+                    "provenance": stored.head.provenance, "metrics": stored.head.metrics})
+        return
+    for line in fit_lines(stored):
+        console.print(line, highlight=False, markup=False)
+
+
 @app.command("compare")
 def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.json of the baseline run."),
                  run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),

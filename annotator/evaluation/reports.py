@@ -146,6 +146,9 @@ def to_markdown(result: EvalResult) -> str:
     cal = _calibration_rows(result)
     if cal:
         out += ["### Calibration (fit on one half, tested on the other)", ""] + cal + [""]
+    if result.fitted_head:
+        out += ["### Fitted head (held out: no paper scored by a head fitted on it)", ""]
+        out += [f"- {_esc(n)}" for n in result.notes if "head" in n] + [""]
     s = result.settings
     binning = ("quantile bins of each side" if s.get("binning", "quantile") == "quantile"
                else "equal-width bins over 0-100 and the label scale")

@@ -117,6 +117,7 @@ class EvalResult(BaseModel):
     papers: list[PaperResult] = []
     settings: dict[str, Any] = {}
     notes: list[str] = []
+    fitted_head: dict[str, Any] = {}  # the head's figures, held out (annotator.heads.evaluate)
 
     def metric(self, name: str) -> MetricValue | None:
         """Look up ``<kind>_<label>``, e.g. ``spearman_ai``; None if there is no such metric."""

@@ -19,11 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import InputError
+from annotator.heads.evaluate import held_out
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
 from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
 from annotator.jobs.runner import Reporter, RunSummary
-from annotator.judge.endpoint import Endpoint
+from annotator.judge.endpoint import Endpoint, default_prompt
 from annotator.settings import Settings
 from db.engine import writer
 
@@ -106,11 +107,12 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         if on_endpoint:
             on_endpoint(ep)
 
+    prompt_ref = default_prompt(settings, opts.prompt)
     summary = annotate(engine, settings, AnnotateOptions(
-        prompt=opts.prompt, model=opts.model, concurrency=opts.concurrency,
+        prompt=prompt_ref, model=opts.model, concurrency=opts.concurrency,
         use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name),
         reporter, on_endpoint=remember)
-    prompt = resolve_prompt(engine, opts.prompt)
+    prompt = resolve_prompt(engine, prompt_ref)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
     provenance = {
@@ -119,8 +121,11 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         "prompt_hash": prompt.content_hash, "suite": suite.name,
         "data_path": suite.data, "data_hash": data_hash(suite.data_path),
     }
-    result = evaluate(items, preds, suite=suite, provenance=provenance, n_boot=opts.n_boot,
-                      thresholds=parse_fail_under(list(opts.fail_under)))
+    fitted = held_out(engine, prompt, model, items, preds, n_boot=opts.n_boot)
+    result = evaluate(items, fitted.predictions, suite=suite, provenance=provenance,
+                      n_boot=opts.n_boot, thresholds=parse_fail_under(list(opts.fail_under)))
+    result.notes[:0] = fitted.notes
+    result.fitted_head = fitted.section
     save_calibrations(engine, result, suite.name, prompt.name, str(prompt.version), model)
     files = write_reports(result, opts.out_dir, plots=opts.plots)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

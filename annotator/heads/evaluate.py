@@ -1,0 +1,137 @@
+"""Heads in ``eval run``: never a score from a head that was fitted on the paper.
+
+- ``embedding-head`` versions: a paper the head was fitted on gets the score of the head
+  fitted without its fold (out-of-fold), and, beside it, of the head fitted without its
+  suite (fit on the other suites); other papers keep their judgment.
+- chat versions with a fitted head: the fitted score is reported beside the raw one,
+  again out-of-fold for papers the head was fitted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from annotator.errors import ConfigError
+from annotator.evaluation.metrics import compute_metrics
+from annotator.evaluation.suite_types import EvalItem
+from annotator.prompts.files import Prompt
+
+from .features import judgment_rows, matrix
+from .head_store import StoredHead, find_head, latest_head, prompt_version_id
+from .model import PRED_KEYS, Head
+
+
+@dataclass
+class HeldOut:
+    """Predictions to score, what was done to them, and the fitted-head figures."""
+
+    predictions: dict[str, dict]
+    notes: list[str] = field(default_factory=list)
+    section: dict[str, Any] = field(default_factory=dict)
+
+
+def _scores(head: Head, x: np.ndarray) -> list[dict[str, float]]:
+    per = head.scores(x) if len(x) else {}
+    return [{PRED_KEYS[n]: float(v[i]) for n, v in per.items()} for i in range(len(x))]
+
+
+def _metrics(items: Sequence[EvalItem], preds: Mapping[str, Mapping[str, float]],
+             n_boot: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, key, gold_of in (("ai", "ai_score", lambda it: it.gold_ai),
+                                ("novelty", "novelty", lambda it: it.gold_novelty)):
+        rows = [(preds[it.id][key], gold_of(it), it.accepted) for it in items
+                if it.id in preds and preds[it.id].get(key) is not None and gold_of(it) is not None]
+        if len(rows) < 3:
+            continue
+        acc = [np.nan if a is None else float(a) for _, _, a in rows]
+        kinds = ("spearman", "auroc") if any(a is not None for _, _, a in rows) else ("spearman",)
+        m = compute_metrics([r[0] for r in rows], [r[1] for r in rows], accepted=acc, kinds=kinds,
+                            n_boot=n_boot)
+        out[label] = {k: v.model_dump() for k, v in m.items()}
+    return out
+
+
+def _embedding(stored: StoredHead, items, preds, n_boot: int) -> HeldOut:
+    head = stored.head
+    out = {k: dict(v) for k, v in preds.items()}
+    cross: dict[str, dict[str, float]] = {}
+    replaced = 0
+    for it in items:
+        if head.trained_on(it.id) and it.id in out and "error" not in out[it.id]:
+            held = head.held_out(it.id)
+            out[it.id].update({PRED_KEYS[n]: v for n, v in held.items()})
+            replaced += 1
+            other = head.held_out(it.id, cross=True)
+            if other:
+                cross[it.id] = {PRED_KEYS[n]: v for n, v in other.items()}
+    notes = [f"Embedding head {stored.head_hash[:12]} ({stored.source}) was fitted on suites "
+             f"{', '.join(head.suites)}."]
+    if replaced:
+        notes.append(f"{replaced} of these papers were among the papers the head was fitted on: their "
+                     f"scores here are out-of-fold (from the head fitted without their fold, "
+                     f"{head.split.k} folds, seed {head.split.seed}), never in-sample.")
+    section: dict[str, Any] = {"head_id": stored.head_id, "head_hash": stored.head_hash,
+                               "source": stored.source, "suites": head.suites, "out_of_fold": replaced}
+    if cross:
+        section["other_suites"] = _metrics(items, cross, n_boot)
+        notes.append(f"Fit on the other suites, tested on these {len(cross)} papers: "
+                     + _summary(section["other_suites"]) + ".")
+    return HeldOut(out, notes, section)
+
+
+def _summary(metrics: Mapping[str, Any]) -> str:
+    parts = []
+    for label, m in metrics.items():
+        for kind in ("spearman", "auroc"):
+            v = m.get(kind) or {}
+            if v.get("value") is not None:
+                parts.append(f"{kind} {label} {v['value']:.2f} [{v['ci_low']:.2f}, {v['ci_high']:.2f}]")
+    return "; ".join(parts) or "undefined"
+
+
+def _judgment(engine: Engine, stored: StoredHead, pv: int, model: str, items, n_boot: int) -> HeldOut:
+    head = stored.head
+    with engine.connect() as conn:
+        ids: dict[str, int] = dict(conn.execute(text("SELECT external_id, id FROM papers WHERE is_eval AND external_id "
+                                     "IS NOT NULL")).tuples().all())
+    paper_of = {it.id: ids[it.id] for it in items if it.id in ids}
+    rows = judgment_rows(engine, pv, model, list(paper_of.values()))
+    judged = [it for it in items if paper_of.get(it.id) in rows]
+    x = matrix([rows[paper_of[it.id]] for it in judged], head.feature_names)
+    fitted = dict(zip([it.id for it in judged], _scores(head, x)))
+    n_oof = 0
+    for it in judged:
+        if head.trained_on(it.id):
+            fitted[it.id] = {PRED_KEYS[n]: v for n, v in head.held_out(it.id).items()}
+            n_oof += 1
+    metrics = _metrics(judged, fitted, n_boot)
+    notes = [f"Fitted head {stored.head_hash[:12]} (judgment features: {', '.join(head.feature_names)}) "
+             f"beside the raw scores: " + _summary(metrics) + f"; {n_oof} of {len(judged)} papers "
+             "scored out-of-fold because the head was fitted on them."]
+    return HeldOut({}, notes, {"head_id": stored.head_id, "head_hash": stored.head_hash,
+                               "out_of_fold": n_oof, "fitted": metrics})
+
+
+def held_out(engine: Engine, prompt: Prompt, model: str, items: Sequence[EvalItem],
+             preds: Mapping[str, dict], n_boot: int = 1000) -> HeldOut:
+    """What ``eval run`` scores for ``prompt`` on ``model`` once heads are accounted for."""
+    if prompt.meta.method == "embedding-head":
+        try:
+            stored = find_head(engine, prompt, model)
+        except ConfigError:
+            return HeldOut(dict(preds))
+        return _embedding(stored, items, preds, n_boot)
+    pv = prompt_version_id(engine, prompt)
+    found = latest_head(engine, pv, model) if pv is not None else None
+    if found is None or found.head.kind != "judgment":
+        return HeldOut(dict(preds))
+    out = _judgment(engine, found, pv, model, items, n_boot)  # type: ignore[arg-type]
+    out.predictions = dict(preds)
+    return out

@@ -1,0 +1,101 @@
+"""Heads in the ``fitted_heads`` table, and the heads shipped with the package.
+
+A prompt version and model find their head here: the newest one fitted into the
+database, else a shipped head made for the same prompt text (content hash) and model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from annotator.errors import ConfigError
+from annotator.prompts.files import Prompt
+from db.engine import writer
+
+from .model import Head
+from .vector_store import SHIPPED_DIR
+
+
+@dataclass(frozen=True)
+class StoredHead:
+    head: Head
+    head_id: int | None  # None: shipped with the package
+    head_hash: str
+    source: str  # "database" or the shipped file's path inside the package
+
+
+def save_head(engine: Engine, head: Head, prompt_version_id: int, model: str) -> StoredHead:
+    body = head.dumps()
+    digest = head.hash
+    with writer(engine).begin() as conn:
+        row = conn.execute(text(
+            "INSERT INTO fitted_heads (prompt_version_id, model, kind, suites, data_hash, head_hash, "
+            "code_version, split_json, metrics_json, head_json, created_at) VALUES (:pv, :m, :k, :s, "
+            ":d, :h, :c, :split, :metrics, :body, :now) RETURNING id"),
+            {"pv": prompt_version_id, "m": model, "k": head.kind, "s": ",".join(head.suites),
+             "d": head.provenance.get("data_hash", ""), "h": digest,
+             "c": head.provenance.get("code_version", ""),
+             "split": json.dumps(head.split.to_json(), sort_keys=True),
+             "metrics": json.dumps(head.metrics, sort_keys=True), "body": body,
+             "now": datetime.now(UTC)}).scalar_one()
+    return StoredHead(head, int(row), digest, "database")
+
+
+def latest_head(engine: Engine, prompt_version_id: int, model: str) -> StoredHead | None:
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT id, head_hash, head_json FROM fitted_heads WHERE prompt_version_id = :pv "
+            "AND model = :m ORDER BY id DESC LIMIT 1"), {"pv": prompt_version_id, "m": model}).first()
+    if row is None:
+        return None
+    return StoredHead(_loads(row[2], f"fitted_heads id {row[0]}"), int(row[0]), row[1], "database")
+
+
+def _loads(body: str, where: str) -> Head:
+    try:
+        return Head.loads(body)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{where}: not a readable head: {exc}") from None
+
+
+@lru_cache(maxsize=8)
+def shipped_head(path: Path) -> StoredHead:
+    body = path.read_text(encoding="utf-8")
+    head = _loads(body, str(path))
+    return StoredHead(head, None, head.hash, f"annotator/data/heads/{path.parent.name}/{path.name}")
+
+
+def shipped_heads() -> list[Path]:
+    return sorted(SHIPPED_DIR.glob("*/head.json"))
+
+
+def prompt_version_id(engine: Engine, prompt: Prompt) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
+                            {"n": prompt.name, "v": str(prompt.version)}).scalar()
+
+
+def find_head(engine: Engine | None, prompt: Prompt, model: str) -> StoredHead:
+    """The head that scores ``prompt`` on ``model``: fitted in the database, else shipped."""
+    if engine is not None:
+        pv = prompt_version_id(engine, prompt)
+        if pv is not None:
+            found = latest_head(engine, pv, model)
+            if found is not None:
+                return found
+    for path in shipped_heads():
+        stored = shipped_head(path)
+        prov = stored.head.provenance
+        if prov.get("prompt_hash") == prompt.content_hash and prov.get("model") == model:
+            return stored
+    suites = "evals/iclr2022.toml evals/neurips2023.toml"
+    raise ConfigError(
+        f"no fitted head for prompt {prompt.ref} and model '{model}'; fit one with: "
+        f"annotator eval fit {suites} --prompt {prompt.ref} --model {model}")

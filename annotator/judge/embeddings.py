@@ -1,0 +1,137 @@
+"""Embeddings from any OpenAI-compatible ``/v1/embeddings`` endpoint, batched and cached.
+
+:class:`EmbeddingsClient` sends many texts per request through the ``openai``
+package and returns one float32 row per text. A server that answers with one
+vector per token (llama.cpp without a pooling type) is mean-pooled here, so
+every caller sees one vector per text. Texts already in the cache (keyed by the
+model name and the sha256 of the text) are never sent again; the cache is any
+object with ``get_many`` and ``put_many`` (:class:`MemoryCache` here, the
+database table in ``annotator.heads.vector_store``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import openai
+
+from annotator.errors import ModelError
+
+DEFAULT_BATCH = 32
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: sha256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class VectorCache(Protocol):
+    def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+
+
+@dataclass
+class MemoryCache:
+    """A cache held in memory (tests, one-off scripts)."""
+
+    rows: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+    def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        return {h: self.rows[(model, h)] for h in hashes if (model, h) in self.rows}
+
+    def put_many(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        for h, v in vectors.items():
+            self.rows[(model, h)] = v
+
+
+def pooled(raw: object) -> np.ndarray:
+    """One vector from an endpoint's ``embedding`` value: a list of floats, or a list of
+    per-token vectors (mean-pooled)."""
+    arr = np.asarray(raw, dtype=np.float32)
+    if arr.ndim == 2 and arr.shape[0] > 0:
+        arr = arr.mean(axis=0)
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ModelError(f"the embeddings endpoint sent an unusable vector (shape {arr.shape})")
+    return arr
+
+
+@dataclass
+class EmbedStats:
+    texts: int = 0
+    cached: int = 0
+    requests: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+class EmbeddingsClient:
+    """Batched, cached embeddings for one model at one endpoint."""
+
+    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
+                 batch_size: int = DEFAULT_BATCH, timeout_s: float = 600.0, max_retries: int = 3,
+                 cache: VectorCache | None = None):
+        self.model = model
+        self.batch_size = max(1, int(batch_size))
+        self.cache = cache
+        self.stats = EmbedStats()
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
+                                     timeout=timeout_s, max_retries=max_retries)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, texts: list[str]) -> list[np.ndarray]:
+        start = time.monotonic()
+        try:
+            # encoding_format float: llama.cpp and other servers ignore base64
+            resp = self._client.embeddings.with_raw_response.create(
+                model=self.model, input=texts, encoding_format="float")
+        except openai.APIStatusError as exc:
+            raise ModelError(f"embeddings request failed with HTTP {exc.status_code}: "
+                             f"{str(exc.message)[:300]}") from None
+        except openai.APIError as exc:
+            raise ModelError(f"embeddings request failed: {exc}") from None
+        body = resp.http_response.json()
+        data = sorted(body.get("data") or [], key=lambda d: d.get("index", 0))
+        if len(data) != len(texts):
+            raise ModelError(f"the embeddings endpoint answered {len(data)} vectors for "
+                             f"{len(texts)} texts")
+        self.stats.requests += 1
+        self.stats.tokens += int((body.get("usage") or {}).get("prompt_tokens") or 0)
+        self.stats.seconds += time.monotonic() - start
+        return [pooled(d.get("embedding")) for d in data]
+
+    def embed(self, texts: Sequence[str],
+              on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """One float32 row per text, in order; cached texts are not sent."""
+        keys = [text_hash(t) for t in texts]
+        found = self.cache.get_many(self.model, sorted(set(keys))) if self.cache else {}
+        todo: dict[str, str] = {}
+        for k, t in zip(keys, texts):
+            if k not in found:
+                todo.setdefault(k, t)
+        self.stats.texts += len(texts)
+        self.stats.cached += len(texts) - sum(k in todo for k in keys)
+        pending = list(todo.items())
+        done = 0
+        for i in range(0, len(pending), self.batch_size):
+            chunk = pending[i:i + self.batch_size]
+            vectors = dict(zip([k for k, _ in chunk], self._request([t for _, t in chunk])))
+            if self.cache is not None:
+                self.cache.put_many(self.model, vectors)
+            found.update(vectors)
+            done += len(chunk)
+            if on_batch is not None:
+                on_batch(done, len(pending))
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        dims = {found[k].shape[0] for k in keys}
+        if len(dims) != 1:
+            raise ModelError(f"the embeddings endpoint gave vectors of different sizes: {sorted(dims)}")
+        return np.vstack([found[k] for k in keys]).astype(np.float32)

@@ -1,0 +1,124 @@
+"""Embed every labelled paper of the shipped suites with the embedded SmolLM2 model.
+
+    python evals/embed_labelled.py            # resumable: vectors go to a work file first
+
+Writes ``annotator/data/heads/smollm2/embeddings.npy`` (float16, one row per paper,
+in the order of ``ids.json``), the input of ``evals/fit_head.py`` (``make head``).
+It starts llama.cpp's server with embeddings enabled and sends the text the
+``embed`` prompt version renders, through the same client the judge uses. On two
+shared cores this takes about an hour for the 3,774 papers, so it is done once and
+its output is kept in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from annotator.evaluation.items import load_items  # noqa: E402
+from annotator.evaluation.suites import load_suite  # noqa: E402
+from annotator.heads.text import prompt_text  # noqa: E402
+from annotator.judge.embeddings import EmbeddingsClient, text_hash  # noqa: E402
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer  # noqa: E402
+from annotator.prompts.files import load_prompt  # noqa: E402
+
+SUITES = ("iclr2022", "iclr2017_2018", "neurips2023")
+OUT = ROOT / "annotator" / "data" / "heads" / "smollm2"
+
+
+class FileCache:
+    """Vectors appended to a JSON-lines file as they arrive, so a stopped run resumes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: dict[str, np.ndarray] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                rec = json.loads(line)
+                self.rows[rec["h"]] = np.frombuffer(base64.b64decode(rec["v"]), np.float32)
+
+    def get_many(self, model, hashes):
+        return {h: self.rows[h] for h in hashes if h in self.rows}
+
+    def put_many(self, model, vectors):
+        with self.path.open("a") as fh:
+            for h, v in vectors.items():
+                self.rows[h] = v
+                fh.write(json.dumps({"h": h, "v": base64.b64encode(
+                    np.asarray(v, np.float32).tobytes()).decode()}) + "\n")
+
+
+def labelled_texts(prompt_ref: str) -> list[tuple[str, str]]:
+    """(id, text) of every labelled paper: each suite's eval sample first, then the rest
+    in a seeded random order (a run stopped early leaves a uniform random subset)."""
+    prompt = load_prompt(prompt_ref)
+    first, rest = [], []
+    for name in SUITES:
+        suite = load_suite(ROOT / "evals" / f"{name}.toml")
+        sample = {it.id for it in load_items(suite)}
+        for it in load_items(suite, sample=False):
+            (first if it.id in sample else rest).append((it.id, prompt_text(prompt, it.title, it.abstract)))
+    order = np.random.default_rng(20261127).permutation(len(rest))
+    return first + [rest[i] for i in order]
+
+
+def work_files(work: Path) -> list[Path]:
+    return sorted(work.parent.glob(work.stem + "*" + work.suffix))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prompt", default="embed@1")
+    ap.add_argument("--work", type=Path, default=ROOT / "build" / "smollm2-embeddings.jsonl")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--n-batch", type=int, default=512)
+    ap.add_argument("--shard", default="0/1", help="I/N: embed every N-th paper from the I-th "
+                    "(run N processes at once); the last to finish, or --collect, writes the output")
+    ap.add_argument("--collect", action="store_true",
+                    help="write the output from the work files, embedding nothing")
+    args = ap.parse_args()
+    rows = labelled_texts(args.prompt)[:args.limit]
+    args.work.parent.mkdir(parents=True, exist_ok=True)
+    if not args.collect:
+        index, count = (int(x) for x in args.shard.split("/"))
+        mine = rows[index::count]
+        work = args.work if count == 1 else args.work.with_stem(f"{args.work.stem}-{index}")
+        cache = FileCache(work)
+        start = time.monotonic()
+        with LocalModelServer(threads=args.threads, n_batch=args.n_batch, embedding=True) as server:
+            client = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=args.batch,
+                                      cache=cache)
+
+            def progress(done: int, total: int) -> None:
+                rate = done / max(time.monotonic() - start, 1e-9)
+                print(f"{done}/{total} new texts, {rate:.2f} per second", flush=True)
+
+            client.embed([t for _, t in mine], on_batch=progress)
+        print(f"{client.stats.texts - client.stats.cached} embedded in {client.stats.seconds:.0f} s")
+    found: dict[str, np.ndarray] = {}
+    for path in work_files(args.work):
+        found.update(FileCache(path).rows)
+    done = [(i, text_hash(t)) for i, t in rows if text_hash(t) in found]
+    if not done:
+        return
+    matrix = np.vstack([found[h] for _, h in done])
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.save(OUT / "embeddings.npy", matrix.astype(np.float16), allow_pickle=False)
+    (OUT / "ids.json").write_text(json.dumps(
+        {"model": MODEL_NAME, "prompt": args.prompt, "papers": done}, indent=0) + "\n")
+    print(f"wrote {matrix.shape[0]} of {len(rows)} vectors ({matrix.shape[1]} dims) to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
