@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import html
 import json
 import re
@@ -134,6 +135,9 @@ def normalise(text: str) -> str:
 
 def fold(text: str) -> str:
     """``normalise`` plus look-alike letters made Latin and accents stripped."""
+    if text.isascii() and "&" not in text:
+        # every step below leaves plain ASCII as it is, but for runs of spaces and case
+        return _SPACE.sub(" ", text).lower()
     text = unicodedata.normalize("NFKC", html.unescape(text))
     text = _strip_invisible(text).translate(_HOMOGLYPHS)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
@@ -188,13 +192,25 @@ def _raw_match(text: str) -> list[str]:
             if any(p.search(low) for p in (*scripts, *latin))]
 
 
-def detect(text: str, _depth: int = 0) -> list[str]:
-    """Reasons this text looks like a prompt injection (empty when it does not)."""
+def detect(text: str) -> list[str]:
+    """Reasons this text looks like a prompt injection (empty when it does not).
+
+    Remembered for the last 4,096 texts: one paper judged under several models, prompt
+    versions or samples is checked once."""
+    return list(_detect_once(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _detect_once(text: str) -> tuple[str, ...]:
+    return tuple(_detect(text))
+
+
+def _detect(text: str, _depth: int = 0) -> list[str]:
     reasons = _match(text)
     if reasons and set(reasons) - set(_raw_match(text)):
         reasons.append("obfuscated text")
     hidden = decoded_blobs(unicodedata.normalize("NFKC", _strip_invisible(text)))
-    if _depth < 2 and (any(detect(h, _depth + 1) for h in hidden)
+    if _depth < 2 and (any(_detect(h, _depth + 1) for h in hidden)
                        or (_ROT13_HINT.search(text) and _match(codecs.encode(text, "rot13")))):
         reasons.append("encoded instruction")
     return reasons
