@@ -38,10 +38,10 @@ def replay():
 
 
 @pytest.fixture
-def feed_env(monkeypatch, db_path, fake_server, replay):
+def feed_env(monkeypatch, db_url, fake_server, replay):  # noqa: F811
     for k, v in FAST.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setenv("ANNOTATOR_DB", db_path)
+    monkeypatch.setenv("ANNOTATOR_DB", db_url)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
     return ["--arxiv-url", f"{replay.base_url}/api/query", "--openalex-url", replay.base_url]
@@ -69,7 +69,8 @@ def served_entries(replay: ReplayServer) -> list[str]:
 
 
 def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
-        feed_env, replay, fake_server, engine, tmp_path):
+        feed_env, replay, fake_server, db_url, tmp_path):  # noqa: F811
+    engine = open_db(db_url)
     first = feed_run(*RUN1, *OPENALEX, *feed_env, "--site", tmp_path / "site1")
     # OpenAlex has one of the arXiv papers, in a venue: it fills the DOI and venue of that row
     assert (first["new"], first["updated"], first["rejected"]) == (4, 1, 1)
@@ -124,7 +125,8 @@ def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
     assert third["fetches"][0]["pages"] == 0  # the recorded empty feed
 
 
-def test_a_held_lock_refuses_a_second_run(feed_env, engine):
+def test_a_held_lock_refuses_a_second_run(feed_env, db_url):  # noqa: F811
+    engine = open_db(db_url)
     with Lease(engine, "feed", "default", lease_s=60):
         result = CliRunner().invoke(cli.app, ["feed", "run", *RUN1, *feed_env, "--no-judge",
                                               "--no-biblio"])
@@ -148,9 +150,11 @@ def test_a_lapsed_lease_or_a_dead_holder_is_taken_over(engine):
 
 
 def test_two_concurrent_runs_never_overlap(db_url, tmp_path):  # noqa: F811
-    """Two processes start together; the replay server is slow, so they do meet."""
+    """Two processes start together. The replay server answers each request after 1 s,
+    so the run that takes the lease holds it for 5 s or more: far longer than the two
+    processes' start-up times differ."""
     open_db(db_url)  # migrated before both start
-    with ReplayServer(ROUTES, delay_s=0.3) as server:
+    with ReplayServer(ROUTES, delay_s=1.0) as server:
         env = cli_env(db=db_url, **FAST)
         args = ["feed", "run", *RUN1, "--no-judge", "--no-biblio", "--json",
                 "--arxiv-url", f"{server.base_url}/api/query"]
