@@ -329,6 +329,19 @@ def _eval_baselines(w: World) -> None:
     assert data["suite"] == "synthetic" and "tfidf_ridge" in data["labels"]["ai"]
 
 
+@step("eval fit")
+def _eval_fit(w: World) -> None:
+    prov = json.loads((w.tmp / "eval-report" / "result.json").read_text())["provenance"]
+    ref = f"{prov['prompt_name']}@{prov['prompt_version']}"  # what eval run judged with
+    args = ["eval", "fit", SUITE, "--prompt", ref, "--model", MODEL, "--folds", "3", "--n-boot", "100"]
+    out = w.run(*args).stdout
+    assert "held-out figures" in out and "synthetic" in out
+    data = json.loads(w.run(*args, "--json").stdout)
+    assert data["provenance"]["model"] == MODEL and data["provenance"]["prompt"] == ref
+    assert "out_of_fold" in data["metrics"]["synthetic"]["ai"]
+    assert w.count("SELECT COUNT(*) FROM fitted_heads WHERE kind = 'judgment'") == 2
+
+
 @step("injection-suite")
 def _injection_suite(w: World) -> None:
     before = len(w.fake.chat_requests())
