@@ -120,3 +120,8 @@ def judged(engine, prompt_name: str) -> dict[str, dict]:
 
 def rmse(pairs: list[tuple[float, float]]) -> float:
     return math.sqrt(sum((a - b) ** 2 for a, b in pairs) / len(pairs))
+
+
+def rows(engine, sql: str, **params) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]

@@ -320,6 +320,8 @@ def _eval_compare(w: World) -> None:
     assert "spearman" in w.run("eval", "compare", a, b).stdout
     data = json.loads(w.run("eval", "compare", a, b, "--json", "-").stdout)
     assert data["diffs"] and all(d["diff"] in (0, 0.0, None) for d in data["diffs"])
+    table = w.run("eval", "compare", a, b, a, "--price-model", "gpt-4o-mini").stdout  # N runs: one table
+    assert "calls/paper" in table and "human ceiling" in table
 
 
 @step("eval baselines")

@@ -15,6 +15,7 @@ from annotator.commands.common import (
     is_stdout,
     print_json,
     settings_of,
+    wide_console,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled eval suites.")
@@ -96,16 +97,42 @@ def eval_fit(ctx: typer.Context,
 
 
 @app.command("compare")
-def eval_compare(run_a: Path = typer.Argument(..., exists=True, help="result.json of the baseline run."),
-                 run_b: Path = typer.Argument(..., exists=True, help="result.json of the candidate run."),
+def eval_compare(ctx: typer.Context,
+                 runs: list[Path] = typer.Argument(
+                     ..., exists=True, help="result.json files: the baseline first. Two: a paired "
+                     "comparison; three or more (or --table): one table of methods with cost."),
                  n_boot: int = typer.Option(1000, min=100),
+                 table: bool = typer.Option(False, "--table", help="The methods table even for two runs."),
+                 price_model: str | None = typer.Option(
+                     None, "--price-model", help="Cost per paper at this model's prices (e.g. gpt-4o-mini)."),
                  md: Path | None = typer.Option(None, "--md", help="Also write the Markdown here."),
                  json_out: Path | None = typer.Option(
                      None, "--json", help="Also write JSON here ('-': print it instead of the Markdown).")):
-    """Paired bootstrap over the papers both runs judged: differences with intervals and a verdict."""
+    """Paired bootstrap over the papers both runs judged: differences with intervals and a verdict.
+
+    With three or more runs (or --table): one row per run with Spearman, AUROC and QWK
+    (95% intervals), failures, calls, tokens and cost per paper, beside the human
+    ceiling and the baselines."""
     from annotator.evaluation.paired import compare
     from annotator.evaluation.run import load_result
 
+    if len(runs) < 2:
+        raise typer.BadParameter("give at least two result.json files", param_hint="RUNS")
+    if table or len(runs) > 2:
+        from annotator.evaluation.method_table import method_table
+
+        summary = method_table([load_result(str(r)) for r in runs], engine=engine_of(ctx),
+                               price_model=price_model)
+        if md:
+            md.write_text(summary.to_markdown(), encoding="utf-8")
+        if json_out and not is_stdout(json_out):
+            json_out.write_text(summary.model_dump_json(indent=2), encoding="utf-8")
+        if is_stdout(json_out):
+            sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
+        else:
+            wide_console().print(summary.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+        return
+    run_a, run_b = runs
     comparison = compare(load_result(str(run_a)), load_result(str(run_b)), n_boot=n_boot)
     text = comparison.to_markdown()
     if md:

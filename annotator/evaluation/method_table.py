@@ -1,0 +1,168 @@
+"""``eval compare`` over N results: one table of agreement and cost, one row per run.
+
+Each run (an ``eval run`` result) becomes a row: Spearman, AUROC and QWK with
+their 95 % intervals for every label, the papers that failed, and the calls,
+tokens and dollars per judged paper, read from the stored calls of that prompt
+version and model on the suite's papers. The human ceiling and the baselines of
+the first run are rows of their own, so a method is read against what a single
+reviewer and a text-only regression reach on the same papers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from annotator.judge.prices import cost_usd
+
+from .metrics import MetricValue
+from .results import EvalResult
+
+TABLE_KINDS = ("spearman", "auroc", "qwk")
+
+
+class Usage(BaseModel):
+    """Stored calls of one run's prompt version and model on its suite's papers."""
+
+    papers: int  # papers with at least one call
+    calls: int  # HTTP requests (answers taken from stored calls not counted)
+    failed_calls: int  # requests without a usable reply (HTTP errors, invalid replies)
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float  # as stored, or at ``price_model``'s prices when asked
+
+    def per_paper(self, value: float) -> float | None:
+        return value / self.papers if self.papers else None
+
+
+class MethodRow(BaseModel):
+    name: str
+    method: str | None = None
+    kind: str = "run"  # run | ceiling | baseline
+    n_papers: int = 0
+    failed_papers: int = 0
+    metrics: dict[str, MetricValue] = {}  # "<kind>_<label>", e.g. spearman_ai
+    usage: Usage | None = None
+
+
+class MethodTable(BaseModel):
+    labels: list[str]
+    rows: list[MethodRow]
+    price_model: str | None = None
+    notes: list[str] = []
+
+    def columns(self) -> list[str]:
+        return [f"{k}_{label}" for label in self.labels for k in TABLE_KINDS
+                if any(f"{k}_{label}" in r.metrics for r in self.rows)]
+
+    def to_markdown(self) -> str:
+        cols = self.columns()
+        cost = f"$/paper ({self.price_model})" if self.price_model else "$/paper"
+        head = ["run", "method", *cols, "failed", "calls/paper", "tokens/paper", cost]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in self.rows:
+            u = r.usage
+            failed = "—" if r.kind != "run" else f"{r.failed_papers}/{r.n_papers}"
+            if u is not None and u.failed_calls:
+                failed += f" ({u.failed_calls} calls)"
+            cells = [r.name, r.method or "—", *[_fmt(r.metrics.get(c)) for c in cols], failed,
+                     _num(u.per_paper(u.calls) if u else None, "{:.1f}"),
+                     _num(u.per_paper(u.prompt_tokens + u.completion_tokens) if u else None, "{:,.0f}"),
+                     _num(u.per_paper(u.cost_usd) if u else None, "{:.6f}")]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines + [""] + [f"- {n}" for n in self.notes]) + "\n"
+
+
+def _fmt(m: MetricValue | None) -> str:
+    if m is None or m.value is None:
+        return "—"
+    if m.ci_low is None or m.ci_high is None:
+        return f"{m.value:.3f}"
+    return f"{m.value:.3f} [{m.ci_low:.2f}, {m.ci_high:.2f}]"
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "—" if v is None else fmt.format(v)
+
+
+def run_usage(engine: Engine, result: EvalResult,
+              price_model: str | None = None) -> tuple[Usage, str | None] | None:
+    """Calls, tokens and cost of a result's run from the database, and its judging method."""
+    p = result.provenance
+    if not (p.prompt_name and p.prompt_version and p.model and p.suite):
+        return None
+    where = ("FROM llm_calls c JOIN prompt_versions pv ON pv.id = c.prompt_version_id "
+             "JOIN papers p ON p.id = c.paper_id WHERE pv.name = :name AND pv.version = :version "
+             "AND c.model = :model AND p.eval_suite = :suite")
+    params = {"name": p.prompt_name, "version": p.prompt_version, "model": p.model, "suite": p.suite}
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT COUNT(DISTINCT c.paper_id), "
+            "SUM(CASE WHEN c.outcome != 'cached' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN c.outcome NOT IN ('ok', 'cached') THEN 1 ELSE 0 END), "
+            "SUM(c.prompt_tokens), SUM(c.completion_tokens), SUM(c.cost_usd) " + where),
+            params).one()
+        methods = conn.execute(text(
+            "SELECT j.method, MAX(j.params_json), COUNT(*) FROM judgments j JOIN prompt_versions pv "
+            "ON pv.id = j.prompt_version_id JOIN papers p ON p.id = j.paper_id "
+            "WHERE pv.name = :name AND pv.version = :version AND j.model = :model "
+            "AND p.eval_suite = :suite GROUP BY j.method ORDER BY COUNT(*) DESC"), params).all()
+    if not row[0]:
+        return None
+    pt, ct = int(row[3] or 0), int(row[4] or 0)
+    dollars = cost_usd(price_model, pt, ct) if price_model else float(row[5] or 0.0)
+    usage = Usage(papers=int(row[0]), calls=int(row[1] or 0), failed_calls=int(row[2] or 0),
+                  prompt_tokens=pt, completion_tokens=ct, cost_usd=dollars)
+    if not methods:
+        return usage, None
+    method, params_json = methods[0][0], methods[0][1]
+    samples = int(json.loads(params_json or "{}").get("samples") or 1)
+    return usage, method if samples == 1 else f"{method} x{samples}"
+
+
+def _picked(metrics: dict[str, MetricValue], label: str) -> dict[str, MetricValue]:
+    return {f"{k}_{label}": metrics[k] for k in TABLE_KINDS if k in metrics}
+
+
+def method_table(results: Sequence[EvalResult], *, names: Sequence[str] | None = None,
+                 engine: Engine | None = None, price_model: str | None = None) -> MethodTable:
+    """One row per result, then the first result's human ceiling and baselines."""
+    if not results:
+        raise ValueError("no results to compare")
+    first = results[0]
+    labels = list(first.labels)
+    notes = []
+    if len({r.provenance.sample_hash for r in results}) > 1:
+        notes.append("the runs judged different papers (sample_hash differs): intervals are not paired")
+    if len({r.suite for r in results}) > 1:
+        notes.append("the runs come from different suites")
+    rows = []
+    for i, res in enumerate(results):
+        p = res.provenance
+        name = (names[i] if names else None) or f"{p.prompt_name}@{p.prompt_version} {p.model}"
+        row = MethodRow(name=name, n_papers=res.counts.n_total,
+                        failed_papers=sum(1 for x in res.papers if x.status in ("invalid", "missing")))
+        for label, lres in res.labels.items():
+            row.metrics.update(_picked(lres.metrics, label))
+        found = run_usage(engine, res, price_model) if engine is not None else None
+        if found is not None:
+            row.usage, row.method = found
+        rows.append(row)
+    if engine is None or any(r.usage is None for r in rows):
+        notes.append("calls, tokens and cost come from the database the runs were stored in; "
+                     "'—' where it has none")
+    ceiling = MethodRow(name="human ceiling (one reviewer vs the rest)", kind="ceiling")
+    for label, lres in first.labels.items():
+        if lres.ceiling is not None:
+            ceiling.metrics[f"spearman_{label}"] = lres.ceiling.spearman
+    baselines: dict[str, MethodRow] = {}
+    for label, lres in first.labels.items():
+        for bname, b in lres.baselines.items():
+            row = baselines.setdefault(bname, MethodRow(name=f"baseline: {bname}", kind="baseline"))
+            row.metrics.update(_picked(b.metrics, label))
+    rows += [r for r in (ceiling, *baselines.values()) if r.metrics]
+    return MethodTable(labels=labels, rows=rows, price_model=price_model, notes=notes)
