@@ -452,6 +452,15 @@ def _feed_run(w: World) -> None:
                        "WHERE t.paper_id = p.id) AND p.is_eval = :f", f=False) == 0
 
 
+@step("fetch status")
+def _fetch_status(w: World) -> None:
+    assert "2026-11-26T08:00" in w.run("fetch", "status").stdout  # the arXiv cursor
+    rows_ = json.loads(w.run("fetch", "status", "--authors", "--json").stdout)
+    by = {(r["source"], r["query"]): r for r in rows_}
+    assert by[("openalex", "primary_location.source.id:S4306400194")]["through"] == "2026-11-18"
+    assert by[("feed", "default")]["holder"] is None  # the run gave its lease back
+
+
 # -- the tests ---------------------------------------------------------------------
 def test_every_command_has_a_run():
     commands = command_paths(cli.app)

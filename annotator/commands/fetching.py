@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import typer
 from rich.table import Table
 
-from annotator.commands.common import engine_of, err_console, print_json, wide_console
+from annotator.commands.common import engine_of, err_console, print_json, print_rows, wide_console
 
 app = typer.Typer(no_args_is_help=True,
                   help="Fetch new papers from arXiv or OpenAlex (a stored cursor per query).")
@@ -111,3 +111,23 @@ def openalex(ctx: typer.Context,
                             until=until.date() if until else None, limit=limit,
                             refetch=refetch, settings=settings)
     _finish(result, as_json, allow_rejects)
+
+
+@app.command("status")
+def status(ctx: typer.Context, as_json: bool = AS_JSON,
+           authors: bool = typer.Option(False, "--authors",
+                                        help="Also the per-author refresh stamps.")):
+    """Where each query stands: the newest update stored, a window being read, who holds it."""
+    from annotator.feed.cursors import all_cursors
+
+    rows = [c for c in all_cursors(engine_of(ctx)) if authors or c.source != "openalex-author"]
+    print_rows(rows, as_json, ["source", "query", "through", "reading", "pages", "entries", "held by"],
+               lambda c: [c.source, c.query, c.through or "", _reading(c), str(c.pages),
+                          str(c.entries), c.holder or ""],
+               out=wide_console(), empty="no fetch has run yet")
+
+
+def _reading(c) -> str:
+    if not c.window_from:
+        return ""
+    return f"{c.window_from[:16]} .. {(c.window_to or 'open')[:16]} at {c.position}"

@@ -39,6 +39,7 @@ class Cursor:
     position: str | None = None
     pages: int = 0
     entries: int = 0
+    holder: str | None = None  # read only: leases are taken and given back by ``lock``
 
     @property
     def in_window(self) -> bool:
@@ -66,7 +67,7 @@ def read_cursor(engine: Engine, source: str, query: str) -> Cursor:
 def save_cursor(engine: Engine, cursor: Cursor, holder: str) -> None:
     """Store ``cursor`` if ``holder`` still holds the row's lease."""
     values = {k: getattr(cursor, k) for k in Cursor.__dataclass_fields__
-              if k not in ("source", "query")}
+              if k not in ("source", "query", "holder")}
     with writer(engine).begin() as conn:
         done = conn.execute(update(CURSORS).where(
             CURSORS.c.source == cursor.source, CURSORS.c.query == cursor.query,
