@@ -1,4 +1,9 @@
-"""Export papers with their judgments as JSONL (one paper a line) or CSV."""
+"""Export papers with their judgments as JSONL (one paper a line) or CSV.
+
+Each judgment carries ``fitted_ai_score``/``fitted_novelty`` beside the raw scores: the
+0-100 scores of a head fitted for its prompt version and model (``annotator eval fit``;
+for ``embedding-head`` judgments, their own scores), or None without a head.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.biblio.snapshots import LATEST_PAPER_CITATIONS_SQL, latest_author_metrics_sql, with_lists
+from annotator.heads.apply import fitted_scores
 
 CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
               "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
-              "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at"]
+              "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at",
+              "fitted_ai_score", "fitted_novelty"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -65,7 +72,7 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
         f"SELECT author_id, value FROM ({latest_author_metrics_sql('h_index', None)}) latest "
         "WHERE author_id IN :ids", "ids"), {"ids": sorted(set(h_index.values()))}).all())
     jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
-            "rationale, created_at, demo_quality FROM judgments WHERE paper_id IN :ids")
+            "rationale, created_at, demo_quality, prompt_version_id FROM judgments WHERE paper_id IN :ids")
     params: dict[str, object] = {"ids": ids}
     if prompt:
         name, _, version = prompt.partition("@")
@@ -74,11 +81,17 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
     if model:
         jsql += " AND model = :model"
         params["model"] = model
+    fitted: dict[tuple[int, str], dict] = {}
     for r in conn.execute(with_lists(jsql + " ORDER BY paper_id, id", "ids"), params):
+        key = (r[10], r[4])
+        if key not in fitted:  # one head per prompt version and model
+            fitted[key] = fitted_scores(conn.engine, r[10], r[4], ids)
+        fit_ai, fit_nov = fitted[key].get(r[0], (None, None))
         judgments[r[0]].append({
             "prompt": r[1], "prompt_version": r[2], "prompt_hash": r[3], "model": r[4],
             "ai_score": r[5], "novelty": r[6], "rationale": r[7],
-            "created_at": str(r[8]), "demo_quality": bool(r[9])})
+            "created_at": str(r[8]), "demo_quality": bool(r[9]),
+            "fitted_ai_score": fit_ai, "fitted_novelty": fit_nov})
     for row in conn.execute(with_lists(
             "SELECT id, key, title, abstract, categories, category, published, has_code, "
             "authors_truncated FROM papers WHERE id IN :ids ORDER BY id", "ids"), {"ids": ids}).mappings():
@@ -114,7 +127,8 @@ def write_csv(papers: Iterator[dict], out: TextIO) -> int:
                 "; ".join(p["affiliations"]), p["citations"], p["first_author_h_index"]]
         for j in p["judgments"] or [None]:
             extra = ([j["prompt"], j["prompt_version"], j["prompt_hash"], j["model"], j["ai_score"],
-                      j["novelty"], j["rationale"], j["created_at"]] if j else [None] * 8)
+                      j["novelty"], j["rationale"], j["created_at"], j["fitted_ai_score"],
+                      j["fitted_novelty"]] if j else [None] * 10)
             w.writerow([safe_cell(v) for v in base + extra])
         n += 1
     return n
