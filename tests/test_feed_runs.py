@@ -189,3 +189,16 @@ def test_a_run_that_lost_its_lease_does_not_move_the_cursor(engine):
         lease.release()
     assert read_cursor(engine, "arxiv", "cat:cs.XX").through is None
     assert rows(engine, "SELECT holder FROM fetch_cursors") == [("elsewhere:1:x",)]
+
+
+def test_no_step_starts_once_the_run_lost_its_lease(engine):
+    from annotator.feed.feedrun import FeedSummary, _Steps
+
+    summary = FeedSummary()
+    steps = _Steps(summary)
+    assert steps.run("fetch", lambda: 7) == 7
+    steps.lease = Lease(engine, "feed", "y")
+    steps.lease.lost.set()  # what the heartbeat does when another run took the row
+    assert steps.run("judge", lambda: 1 / 0) is None
+    assert summary.errors == ["judge: not started, the run lost its lease"]
+    assert set(summary.steps) == {"fetch"}

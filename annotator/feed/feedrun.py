@@ -100,9 +100,14 @@ def _plain(value: Any) -> dict:
 class _Steps:
     def __init__(self, summary: FeedSummary):
         self.summary = summary
+        self.lease: Lease | None = None
 
     def run(self, name: str, fn: Callable[[], Any]) -> Any:
-        """Run a step, timing it; an expected failure is recorded and the run goes on."""
+        """Run a step, timing it; an expected failure is recorded and the run goes on.
+        Once the run's lease is lost (another run took it over), no step starts."""
+        if self.lease is not None and self.lease.lost.is_set():
+            self.summary.errors.append(f"{name}: not started, the run lost its lease")
+            return None
         started = time.monotonic()
         try:
             return fn()
@@ -149,7 +154,7 @@ def run_feed(engine: Engine, settings: Settings, opts: FeedOptions, *,
     summary = FeedSummary(provenance={"code_version": code_version().model_dump(),
                                       "started_at": datetime.now(UTC).isoformat()})
     steps = _Steps(summary)
-    with Lease(engine, "feed", opts.name, lease_s=s.lease_s, wait_s=opts.wait_s):
+    with Lease(engine, "feed", opts.name, lease_s=s.lease_s, wait_s=opts.wait_s) as steps.lease:
         paper_ids = _fetch_all(engine, opts, s, steps, summary, transport)
         if opts.judge:
             def judge() -> None:
