@@ -455,8 +455,9 @@ def _feed_run(w: World) -> None:
 @step("fetch status")
 def _fetch_status(w: World) -> None:
     assert "2026-11-26T08:00" in w.run("fetch", "status").stdout  # the arXiv cursor
-    rows_ = json.loads(w.run("fetch", "status", "--authors", "--json").stdout)
+    rows_ = json.loads(w.run("fetch", "status", "--all", "--json").stdout)
     by = {(r["source"], r["query"]): r for r in rows_}
+    assert by[("arxiv-version", "2611.00101")]["position"] == "2"  # its newest version stored
     assert by[("openalex", "primary_location.source.id:S4306400194")]["through"] == "2026-11-18"
     assert by[("feed", "default")]["holder"] is None  # the run gave its lease back
 

@@ -202,3 +202,14 @@ def test_no_step_starts_once_the_run_lost_its_lease(engine):
     assert steps.run("judge", lambda: 1 / 0) is None
     assert summary.errors == ["judge: not started, the run lost its lease"]
     assert set(summary.steps) == {"fetch"}
+
+
+def test_a_failed_judgment_is_counted_and_judged_on_no_later_run(feed_env, fake_server,
+                                                                  monkeypatch, db_url):  # noqa: F811
+    monkeypatch.setenv("ANNOTATOR_MAX_REASKS", "0")  # one invalid reply fails its paper
+    fake_server.script([{"kind": "content", "content": "no json here"}])
+    first = feed_run(*RUN1, *feed_env, "--no-biblio")
+    assert (first["judged"], first["failed"], first["errors"]) == (3, 1, [])
+    second = feed_run(*RUN2, *feed_env, "--no-biblio")
+    assert (second["judged"], second["failed"]) == (2, 0)  # the failed task waits for `queue retry`
+    assert len(fake_server.chat_requests()) == 6

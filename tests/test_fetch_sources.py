@@ -125,3 +125,18 @@ def test_a_reply_that_is_not_atom_fails_without_moving_the_cursor(engine, tmp_pa
     with ReplayServer(bad) as server, pytest.raises(FetchError, match="start=0.*not an Atom feed"):
         fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, settings=settings(server))
     assert read_cursor(engine, "arxiv", "cat:cs.CL").through is None
+
+
+def test_refetch_reads_the_window_again_and_changes_nothing(engine):
+    with ReplayServer(ROUTES) as server:
+        fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, settings=settings(server))
+        fetch_arxiv(engine, ["cs.CL"], until=datetime(2026, 11, 27, 23, 59, tzinfo=UTC),
+                    settings=settings(server))
+        again = fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, refetch=True,
+                            settings=settings(server))
+    # 2611.00101 is v2 now: its v1 in the old window is left out, not stored over v2
+    assert (again.new, again.updated, again.unchanged, again.rejected, again.older) == (0, 0, 3, 1, 1)
+    assert again.through == "2026-11-26T08:00:00+00:00"  # a refetch never moves the cursor back
+    with engine.connect() as conn:  # the older version did not overwrite the newer one's text
+        abstract = conn.execute(text("SELECT abstract FROM papers WHERE arxiv_id = '2611.00101'"))
+        assert "five long-context" in abstract.scalar_one()

@@ -115,12 +115,14 @@ def openalex(ctx: typer.Context,
 
 @app.command("status")
 def status(ctx: typer.Context, as_json: bool = AS_JSON,
-           authors: bool = typer.Option(False, "--authors",
-                                        help="Also the per-author refresh stamps.")):
+           every: bool = typer.Option(False, "--all", help="Also the rows kept per author "
+                                      "(last refresh) and per arXiv paper (newest version).")):
     """Where each query stands: the newest update stored, a window being read, who holds it."""
+    from annotator.feed.arxiv_api import VERSIONS
     from annotator.feed.cursors import all_cursors
+    from annotator.feed.refresh import SOURCE as AUTHORS
 
-    rows = [c for c in all_cursors(engine_of(ctx)) if authors or c.source != "openalex-author"]
+    rows = [c for c in all_cursors(engine_of(ctx)) if every or c.source not in (AUTHORS, VERSIONS)]
     print_rows(rows, as_json, ["source", "query", "through", "reading", "pages", "entries", "held by"],
                lambda c: [c.source, c.query, c.through or "", _reading(c), str(c.pages),
                           str(c.entries), c.holder or ""],

@@ -14,11 +14,14 @@ offset with the same bounds. arXiv asks for one request every three seconds
 Papers are read by ``annotator.ingest.arxiv`` and stored as ``annotator ingest``
 stores them: the id without its version is the identity, a new version updates
 the stored text (new ``content_hash``), and only prompt versions that have not
-judged the paper yet will judge it.
+judged the paper yet will judge it. The newest version stored is kept per paper
+(``fetch_cursors`` rows of source ``arxiv-version``), so an older version read
+again (a re-read window, a stale mirror) is left out instead of undoing the newer.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -30,7 +33,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.biblio.fetch import FetchError
 from annotator.errors import InputError
-from annotator.feed.cursors import Cursor, read_cursor, save_cursor
+from annotator.feed.cursors import Cursor, raise_versions, read_cursor, save_cursor, versions_of
 from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
 from annotator.feed.pages import FetchSummary, PageStore
@@ -38,6 +41,8 @@ from annotator.feed.polite import PoliteClient
 from annotator.ingest.arxiv import ATOM, read_arxiv
 
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+VERSIONS = "arxiv-version"  # fetch_cursors rows: an arXiv id -> the newest version stored
+VERSION = re.compile(r"^(.+?)v(\d+)$")
 STAMP = "%Y%m%d%H%M"
 
 
@@ -78,6 +83,24 @@ def page_meta(body: bytes, label: str) -> tuple[int | None, list[tuple[str, date
             updated = None
         entries.append((ident.rsplit("/abs/", 1)[-1] or "?", updated))
     return total, entries
+
+
+def _older(engine: Engine, entries: list[tuple[str, datetime | None]],
+           seen: dict[str, tuple[int, str]]) -> frozenset[int]:
+    """Indexes of the entries older than the version stored (or seen in this group);
+    the others' versions are added to ``seen``, recorded once the group is stored."""
+    parsed = [VERSION.match(ident) for ident, _ in entries]
+    stored = versions_of(engine, VERSIONS, [m.group(1) for m in parsed if m])
+    older = set()
+    for i, (m, (_, updated)) in enumerate(zip(parsed, entries)):
+        if m is None:
+            continue
+        key, version = m.group(1), int(m.group(2))
+        if version < max(stored.get(key, 0), seen.get(key, (0, ""))[0]):
+            older.add(i)
+        else:
+            seen[key] = (version, _stamp(updated) if updated else "")
+    return frozenset(older)
 
 
 def _stamp(value: datetime) -> str:
@@ -151,14 +174,18 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
         cursor.position = str(offset)
         summary.window_from, summary.window_to = cursor.window_from, cursor.window_to
         query = search_query(key, start, end)
+        seen: dict[str, tuple[int, str]] = {}  # arXiv id -> (version, updated) in the group
+
         def save() -> None:
+            raise_versions(engine, VERSIONS, seen)
+            seen.clear()
             save_cursor(engine, cursor, lease.holder)
 
         store = PageStore(engine, read_arxiv, "arxiv", summary, s.store_entries)
         try:
             for label, body, entries, after in _pages(http, s, query, offset, summary, limit,
                                                       start <= end, lease.lost):
-                store.add(body, label, [e[0] for e in entries])
+                store.add(body, label, [e[0] for e in entries], _older(engine, entries, seen))
                 stamps = [u for _, u in entries if u is not None]
                 if stamps and (cursor.through is None
                                or max(stamps) > datetime.fromisoformat(cursor.through)):
@@ -172,7 +199,7 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
         store.flush()
         if summary.complete:
             cursor.window_from = cursor.window_to = cursor.position = None
-        save_cursor(engine, cursor, lease.holder)
+        save()
         summary.requests, summary.retries = http.requests, summary.retries + http.retries
     summary.through = cursor.through
     summary.seconds = time.monotonic() - summary.started

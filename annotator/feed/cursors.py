@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Integer, Table, cast, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
@@ -101,3 +101,30 @@ def stamps_of(engine: Engine, source: str) -> dict[str, str]:
     with engine.connect() as conn:
         return {q: t for q, t in conn.execute(select(CURSORS.c.query, CURSORS.c.through)
                                               .where(CURSORS.c.source == source)) if t}
+
+
+def versions_of(engine: Engine, source: str, keys: list[str]) -> dict[str, int]:
+    """The version stored for each of ``keys`` (rows of ``source``: key -> ``position``)."""
+    if not keys:
+        return {}
+    query = select(CURSORS.c.query, CURSORS.c.position).where(
+        CURSORS.c.source == source, CURSORS.c.query.in_(sorted(set(keys))))
+    with engine.connect() as conn:
+        return {k: int(v) for k, v in conn.execute(query) if v and v.isdigit()}
+
+
+def raise_versions(engine: Engine, source: str, versions: dict[str, tuple[int, str]]) -> None:
+    """Record ``key -> (version, updated)``; a row only ever moves to a higher version."""
+    if not versions:
+        return
+    now = datetime.now(UTC)
+    with writer(engine).begin() as conn:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(CURSORS)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "query"],
+            set_={"position": stmt.excluded.position, "through": stmt.excluded.through,
+                  "updated_at": now},
+            where=cast(CURSORS.c.position, Integer) < cast(stmt.excluded.position, Integer))
+        conn.execute(stmt, [dict(source=source, query=k, position=str(v), through=t, pages=0,
+                                 entries=0, updated_at=now) for k, (v, t) in versions.items()])

@@ -42,6 +42,7 @@ class FetchSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    older: int = 0  # an older version than the one stored: left out
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     paper_ids: list[int] = field(default_factory=list)  # every paper stored or matched
@@ -75,17 +76,20 @@ class PageStore:
     def due(self) -> bool:
         return len(self.items) >= self.group
 
-    def add(self, body: bytes, label: str, entry_ids: list[str]) -> None:
+    def add(self, body: bytes, label: str, entry_ids: list[str],
+            skip: frozenset[int] = frozenset()) -> None:
         """Parse one page; ``entry_ids`` (in page order, one per entry) name the entries
-        in error messages, ``label`` names the response."""
+        in error messages, ``label`` names the response; entries at ``skip`` (older
+        versions than the stored ones) are left out."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"page.{self.fmt}"
             path.write_bytes(body)
             items = [_relabel(item, label, entry_ids[i] if i < len(entry_ids) else "?")
                      for i, item in enumerate(self.reader(path))]
-        self.items += items
+        self.items += [item for i, item in enumerate(items) if i not in skip]
         self.summary.pages += 1
         self.summary.entries += len(items)
+        self.summary.older += len(skip)
 
     def checkpoint(self, save: Callable[[], None], force: bool = False) -> None:
         """When the group is full (or ``force``): store it, then ``save`` the cursor."""
