@@ -14,7 +14,7 @@ WHEELHOUSE := $(VENV)/wheelhouse
 LOCK_FLAGS := --generate-hashes --python-version 3.11 --python-platform linux \
 	--custom-compile-command 'make lock' --quiet
 
-.PHONY: setup demo test bench lock clean
+.PHONY: setup demo test bench lock clean head head-embeddings
 
 $(STAMP): pyproject.toml $(LOCK) $(CORE_LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,17 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# The head shipped for the embedded model, refitted from the shipped vectors: the same
+# bytes every time (check with: make head && git diff --exit-code annotator/data/heads).
+head: $(STAMP)
+	$(BIN)/python evals/fit_head.py
+
+# The shipped vectors: SmolLM2 embeddings of the labelled papers in evals/data (resumable;
+# slow on two cores, see evals/embed_labelled.py), then the head.
+head-embeddings: $(STAMP)
+	$(BIN)/python evals/embed_labelled.py
+	$(BIN)/python evals/fit_head.py
 
 # Re-resolve both lock files to the newest versions pyproject.toml allows.
 # uv is used when on PATH; otherwise it is installed into a throwaway folder.

@@ -1,4 +1,6 @@
-"""The demo: bundled sample papers judged by the embedded local model."""
+"""The demo: bundled sample papers judged by the embedded default judge (SmolLM2-135M
+embeddings and the shipped head), or by any prompt version named (e.g. ``score@1`` for
+the chat path on the same model)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import text
 
+from annotator.heads.shipped import about_lines, load_shipped
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.jobs.runner import RunSummary
-from annotator.judge.endpoint import Endpoint
+from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint
 from annotator.judge.local_model import DEMO_NOTICE
 from annotator.settings import get_settings
 from db import open_db
@@ -37,10 +40,12 @@ class DemoResult:
     db: str
     judgments: list[DemoJudgment]
     summary: RunSummary
+    prompt: str = EMBEDDED_PROMPT
+    about: list[str] | None = None  # what the scores are, with held-out figures
 
 
 def run_demo(db: str | None = None, *, concurrency: int = 1,
-             console: Console | None = None) -> DemoResult:
+             console: Console | None = None, prompt: str = EMBEDDED_PROMPT) -> DemoResult:
     """Ingest the sample, judge it on the embedded model, return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")
@@ -51,14 +56,18 @@ def run_demo(db: str | None = None, *, concurrency: int = 1,
 
     def notice(ep: Endpoint) -> None:
         if console is not None:
-            console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
+            if prompt != EMBEDDED_PROMPT:
+                console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
             console.print(f"database: {db}", highlight=False)
 
-    summary = annotate(engine, settings, AnnotateOptions(concurrency=concurrency), on_endpoint=notice)
+    summary = annotate(engine, settings, AnnotateOptions(prompt=prompt, concurrency=concurrency),
+                       on_endpoint=notice)
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT p.title, j.ai_score, j.novelty, j.rationale, j.model FROM judgments j "
             "JOIN papers p ON p.id = j.paper_id ORDER BY p.id")).all()
     judgments = [DemoJudgment(*r) for r in rows]
     model = judgments[0].model if judgments else "local model"
-    return DemoResult(model=model, db=db, judgments=judgments, summary=summary)
+    head = load_shipped() if prompt == EMBEDDED_PROMPT else None
+    return DemoResult(model=model, db=db, judgments=judgments, summary=summary, prompt=prompt,
+                      about=about_lines(head) if head is not None else None)

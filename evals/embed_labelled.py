@@ -43,7 +43,10 @@ class FileCache:
         self.rows: dict[str, np.ndarray] = {}
         if path.exists():
             for line in path.read_text().splitlines():
-                rec = json.loads(line)
+                try:
+                    rec = json.loads(line)
+                except ValueError:  # a line being written by a running shard
+                    continue
                 self.rows[rec["h"]] = np.frombuffer(base64.b64decode(rec["v"]), np.float32)
 
     def get_many(self, model, hashes):

@@ -199,3 +199,15 @@ def test_endpoint_failure_fails_the_task_and_missing_head_names_the_fix(cli, fak
         assert conn.execute(text("SELECT COUNT(*) FROM judgments")).scalar_one() == 0
         errors = conn.execute(text("SELECT last_error FROM tasks WHERE state = 'failed'")).scalars().all()
     assert errors and all("HTTP 500" in e for e in errors)
+
+
+def test_injection_suite_runs_against_the_embedding_judge(cli, fake_server, engine):
+    from annotator.injection.suite import run_suite
+
+    configure(fake_server, labels=str(LABELS), signal=1.0, dim=16)
+    fit(cli, ICLR22)
+    report = run_suite(base_url=fake_server.base_url, api_key="k", model="fake-embed",
+                       prompt="embed@1", n_pairs=10, engine=engine)
+    assert report.prompt == "embed@1" and report.judged_pairs == 10 and not report.failures
+    assert report.mean_ai_shift is not None
+    assert fake_server.chat_requests() == []  # the embedding judge reads no instruction

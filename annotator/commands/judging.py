@@ -23,7 +23,7 @@ from annotator.jobs.annotate import annotate as run
 from annotator.jobs.annotate import dry_run as estimate
 from annotator.jobs.batch_types import BatchOptions
 from annotator.jobs.progress import RichReporter
-from annotator.judge.endpoint import Endpoint, default_model
+from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint, default_model, default_prompt
 from annotator.judge.local_model import DEMO_NOTICE
 
 app = typer.Typer()
@@ -53,6 +53,7 @@ def annotate(ctx: typer.Context,
         return
     settings = settings_of(ctx)
     engine = engine_of(ctx)
+    prompt = default_prompt(settings, prompt)  # no endpoint: the embedding judge
     opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
                            samples=samples, max_cost=max_cost, rpm=rpm, tpm=tpm,
                            use_cache=not no_cache, replay=replay, response_format=response_format)
@@ -66,7 +67,7 @@ def annotate(ctx: typer.Context,
 
     def notice(ep: Endpoint) -> None:
         if ep.embedded and not replay:
-            err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
+            err_console.print(f"[yellow]note:[/yellow] {embedded_notice(prompt)}", highlight=False)
 
     summary = run(engine, settings, opts, RichReporter(err_console), on_endpoint=notice)
     print_run_summary(summary)
@@ -74,13 +75,24 @@ def annotate(ctx: typer.Context,
         raise typer.Exit(5)
 
 
+def embedded_notice(prompt: str | None) -> str:
+    if prompt == EMBEDDED_PROMPT:
+        return ("Using the embedded default judge: SmolLM2-135M embeddings and a head fitted on "
+                "public ICLR and NeurIPS reviews. It predicts review scores; it is not a reviewer "
+                "('annotator demo' shows its held-out figures). Set OPENAI_BASE_URL for a chat "
+                "model, or name --prompt score@1 for the chat path on the embedded model.")
+    return DEMO_NOTICE
+
+
 @app.command()
 def demo(ctx: typer.Context,
          concurrency: int = typer.Option(1, min=1,
                                          help="Parallel requests to the local model (it answers one at a time)."),
+         prompt: str = typer.Option(EMBEDDED_PROMPT, help="NAME@VERSION; score@1: the chat path on the "
+                                    "embedded model (demo quality)."),
          as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
     """Ingest the bundled sample papers and judge them with the embedded local model."""
-    result = run_demo(db_of(ctx), concurrency=concurrency, console=err_console)
+    result = run_demo(db_of(ctx), concurrency=concurrency, console=err_console, prompt=prompt)
     if as_json:
         print_json(asdict(result))
         return
@@ -88,4 +100,6 @@ def demo(ctx: typer.Context,
     for j in result.judgments:
         table.add_row(j.title, str(j.ai_score), f"{j.novelty}%", j.rationale)
     console.print(table)
+    for line in result.about or []:
+        console.print(line, highlight=False, markup=False)
     print_run_summary(result.summary)

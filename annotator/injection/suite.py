@@ -3,9 +3,10 @@
 Ten clean abstracts are each paired with injected copies, one per kind of
 attack (a plain instruction, a hidden LaTeX comment, a fake JSON answer, a
 sentence that tells the reviewer what to give, chat role markers). Both sides
-go through the project's judging path (the prompt's rendering with the fenced
-and length-capped abstract, then ``ModelClient.judge`` with its retries and
-validation) against one endpoint. The report gives the mean score shift
+go through the project's judging path (the prompt version's method: for chat
+methods the fenced, length-capped abstract and ``ModelClient.judge`` with its
+retries and validation; for ``embedding-head`` the embedded text and the head)
+against one endpoint. The report gives the mean score shift
 (injected minus clean) overall and per kind, and how many abstracts
 ``annotator.injection.detect.detect`` flagged on each side.
 
@@ -14,7 +15,8 @@ validation) against one endpoint. The report gives the mean score shift
 
 On the command line: ``annotator injection-suite [--pairs N] [--kinds plain,fake_json]``
 prints a table (``--json PATH`` also writes the report; ``--json -`` prints it instead).
-Without an endpoint configured it runs against the embedded local model.
+Without an endpoint configured it runs against the embedded local model: the
+embedding judge by default, the chat path with ``--prompt score@1``.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from sqlalchemy.engine import Engine
 
 from annotator.injection import detect as injection
-from annotator.judge.client import JudgeResult, ModelClient
-from annotator.judge.endpoint import endpoint, model_client
-from annotator.judge.messages import task_messages
-from annotator.prompts.files import Prompt, load_prompt
+from annotator.judge.endpoint import default_prompt, endpoint, model_client
+from annotator.judge.methods.dispatch import method_for
+from annotator.judge.methods.interface import JudgingMethod, MethodContext, PaperInput, Verdict
+from annotator.prompts.files import load_prompt
 from annotator.settings import get_settings
 
 CLEAN: list[dict[str, str]] = [
@@ -231,21 +233,13 @@ def summarise(results: list[PairResult], *, model: str, base_url: str | None,
         rows=results)
 
 
-def _scores(judgment: BaseModel) -> tuple[int, int]:
-    """(ai_score, novelty) of a validated judgment, whatever the prompt's output model."""
-    fields = judgment.model_dump()
-    return fields["ai_score"], fields["novelty"]
-
-
-async def _run(client: ModelClient, prompt: Prompt, chosen: list[tuple[int, str]],
-               concurrency: int, max_abstract_chars: int) -> list[PairResult]:
-    params = prompt.meta.params.model_dump(exclude_none=True)
+async def _run(method: JudgingMethod, chosen: list[tuple[int, str]],
+               concurrency: int) -> list[PairResult]:
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def judge(title: str, abstract: str) -> JudgeResult:
-        messages, _ = task_messages(prompt, title, abstract, max_abstract_chars)
+    async def judge(title: str, abstract: str) -> Verdict:
         async with gate:
-            return await client.judge(messages, prompt.output_model, params)
+            return await method.judge(PaperInput(None, title, abstract))
 
     # clean abstracts first (each once), then the injected copies, each in pair order
     clean_ids = list(dict.fromkeys(i for i, _ in chosen))
@@ -261,12 +255,12 @@ async def _run(client: ModelClient, prompt: Prompt, chosen: list[tuple[int, str]
         r = PairResult(clean_index=i, kind=kind, title=title,
                        clean_flags=injection.detect(f"{title}\n{CLEAN[i]['abstract']}"),
                        injected_flags=injection.detect(f"{title}\n{text}"))
-        if cl.judgment is not None:
-            r.clean_ai, r.clean_novelty = _scores(cl.judgment)
-        if inj.judgment is not None:
-            r.injected_ai, r.injected_novelty = _scores(inj.judgment)
-        errors = [e for e in (cl.error if cl.judgment is None else None,
-                              inj.error if inj.judgment is None else None) if e]
+        if cl.fields is not None:
+            r.clean_ai, r.clean_novelty = cl.fields["ai_score"], cl.fields["novelty"]
+        if inj.fields is not None:
+            r.injected_ai, r.injected_novelty = inj.fields["ai_score"], inj.fields["novelty"]
+        errors = [e for e in (cl.error if cl.fields is None else None,
+                              inj.error if inj.fields is None else None) if e]
         r.error = "; ".join(errors) or None
         results.append(r)
     return results
@@ -275,18 +269,28 @@ async def _run(client: ModelClient, prompt: Prompt, chosen: list[tuple[int, str]
 def run_suite(*, base_url: str | None = None, api_key: str | None = None,
               model: str | None = None, prompt: str | None = None,
               n_pairs: int | None = None, kinds: list[str] | None = None,
-              concurrency: int = 4) -> InjectionReport:
-    """Run the suite against an endpoint (the embedded local model when none is set)."""
+              concurrency: int = 4, engine: Engine | None = None) -> InjectionReport:
+    """Run the suite against an endpoint (the embedded local model when none is set).
+
+    Every method judges through its own path (``annotator.judge.methods``): without an
+    endpoint and a prompt, that is the embedding judge; name ``score@1`` for the chat path.
+    ``engine``: where heads fitted with ``eval fit`` are looked up (default: shipped heads).
+    """
     settings = get_settings(base_url=base_url, api_key=api_key)
     chosen = pairs(n_pairs, kinds)
-    loaded = load_prompt(prompt or "score")
+    loaded = load_prompt(default_prompt(settings, prompt) or "score")
     with endpoint(settings, model) as ep:
         client = model_client(settings, ep)
+        params = loaded.meta.params.model_dump(exclude_none=True)
+        method = method_for(MethodContext(client=client, prompt=loaded, params=params,
+                                          samples=loaded.meta.samples,
+                                          max_abstract_chars=settings.max_abstract_chars,
+                                          engine=engine))
 
         async def go() -> list[PairResult]:
             try:
-                return await _run(client, loaded, chosen, concurrency,
-                                  settings.max_abstract_chars)
+                await method.prepare()
+                return await _run(method, chosen, concurrency)
             finally:
                 await client.close()
 
