@@ -42,9 +42,9 @@ BUILT_OUTPUTS = ("judgment", "rubric", "pairwise")
 def _score(scale: tuple[int, int] | None, what: str) -> Any:
     low, high = scale or (0, 100)
     unit = "percent" if what == "novelty" and scale is None else "points"
-    text = {"ai_score": "Overall quality and likely impact",
-            "novelty": "How new the contribution is"}.get(what, RUBRIC_CRITERIA.get(what, what))
-    return (int, Field(ge=low, le=high, strict=True, description=f"{text}, {low}-{high} {unit}."))
+    text = {"ai_score": "Overall quality and likely impact.",
+            "novelty": "How new the contribution is."}.get(what, RUBRIC_CRITERIA.get(what, what))
+    return (int, Field(ge=low, le=high, strict=True, description=f"{text} {low}-{high} {unit}."))
 
 
 @functools.lru_cache(maxsize=64)
