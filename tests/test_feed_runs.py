@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,29 @@ def test_a_failed_judgment_is_counted_and_judged_on_no_later_run(feed_env, fake_
     second = feed_run(*RUN2, *feed_env, "--no-biblio")
     assert (second["judged"], second["failed"]) == (2, 0)  # the failed task waits for `queue retry`
     assert len(fake_server.chat_requests()) == 6
+
+
+def test_a_feed_run_through_an_injected_transport(engine, tmp_path):
+    """No socket at all: the arXiv and OpenAlex requests (fetches and the authors'
+    refresh) go through the httpx transport given to ``run_feed``."""
+    from annotator.feed.feed_settings import feed_settings
+    from annotator.feed.feedrun import FeedOptions, run_feed
+    from annotator.settings import get_settings
+
+    replay = ReplayServer(ROUTES)
+    try:
+        feed = feed_settings(arxiv_url="http://arxiv.invalid/api/query",
+                             openalex_url="http://openalex.invalid", arxiv_interval_s=0,
+                             arxiv_page_size=2, openalex_rps=0)
+        opts = FeedOptions(categories=["cs.CL"], openalex_filters=[OPENALEX[1]],
+                           since=date(2026, 11, 20), until=date(2026, 11, 24), judge=False,
+                           site_dir=tmp_path / "site")
+        summary = run_feed(engine, get_settings(), opts, feed=feed, transport=replay.transport())
+    finally:
+        replay.stop()
+    assert summary.ok, summary.errors
+    assert (summary.new, summary.updated, summary.rejected) == (4, 1, 1)
+    assert summary.biblio is not None and summary.biblio["refreshed"] == 1
+    paths = {r["path"] for r in replay.requests}
+    assert {"/api/query", "/works", "/authors"} <= paths
+    assert (tmp_path / "site" / "index.html").exists()

@@ -9,6 +9,7 @@ route that answered it; a request no route matches gets a 404 that says so.
 
     with ReplayServer("tests/data/recorded/routes.json") as server:
         ... server.base_url ... server.requests ...
+    transport = ReplayServer(manifest).transport()   # the same, as an httpx transport
 
 As a process: ``python -m annotator.feed.replay MANIFEST [--port 0] [--delay-ms N]``
 prints the base URL, then serves until interrupted.
@@ -24,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 TYPES = {".xml": "application/atom+xml; charset=utf-8", ".json": "application/json",
          ".txt": "text/plain; charset=utf-8"}
@@ -52,6 +55,26 @@ class ReplayServer:
                     return i, route
         return None, {"status": 404, "text": f"no recorded response for {path} {query}"}
 
+    def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes, str]:
+        """(status, headers, body, content type) for a request, recorded as served."""
+        index, route = self.route_for(path, query)
+        body = (self.manifest.parent / route["body"]).read_bytes() if route.get(
+            "body") else route.get("text", "").encode()
+        status = int(route.get("status", 200))
+        with self._lock:
+            self.requests.append({"path": path, "query": query, "route": index,
+                                  "status": status, "body": route.get("body")})
+        kind = TYPES.get(Path(route.get("body") or "x.txt").suffix, TYPES[".txt"])
+        return status, {k: str(v) for k, v in (route.get("headers") or {}).items()}, body, kind
+
+    def transport(self) -> httpx.MockTransport:
+        """The same answers without a socket: an httpx transport to inject (any host)."""
+        def handle(request: httpx.Request) -> httpx.Response:
+            query = {k: v for k, v in request.url.params.items()}
+            status, headers, body, kind = self.answer(request.url.path, query)
+            return httpx.Response(status, headers={**headers, "Content-Type": kind}, content=body)
+        return httpx.MockTransport(handle)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         replay = self
 
@@ -59,20 +82,13 @@ class ReplayServer:
             def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                index, route = replay.route_for(url.path, query)
                 if replay.delay_s:
                     time.sleep(replay.delay_s)
-                body = (replay.manifest.parent / route["body"]).read_bytes() if route.get(
-                    "body") else route.get("text", "").encode()
-                status = int(route.get("status", 200))
-                with replay._lock:
-                    replay.requests.append({"path": url.path, "query": query, "route": index,
-                                            "status": status, "body": route.get("body")})
+                status, headers, body, kind = replay.answer(url.path, query)
                 self.send_response(status)
-                self.send_header("Content-Type",
-                                 TYPES.get(Path(route.get("body") or "x.txt").suffix, TYPES[".txt"]))
-                for k, v in (route.get("headers") or {}).items():
-                    self.send_header(k, str(v))
+                self.send_header("Content-Type", kind)
+                for k, v in headers.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -88,7 +104,9 @@ class ReplayServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for a serve_forever that never ran
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
 
     def __enter__(self) -> ReplayServer:
