@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,13 +54,16 @@ def size_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
 
 
-def one_build(db: Path, out: Path, min_papers: int, page_size: int) -> tuple[SiteSummary, float]:
+def one_build(db: Path, out: Path, min_papers: int, page_size: int) -> tuple[SiteSummary, float, float]:
+    """The summary, the CPU seconds of this process during the build, and the size in MB."""
     shutil.rmtree(out, ignore_errors=True)
+    cpu = time.process_time()
     summary = build_site(open_db(str(db)), out, min_author_papers=min_papers, page_size=page_size)
+    cpu = time.process_time() - cpu
     mb = size_mb(out)
     shutil.rmtree(out, ignore_errors=True)
     dispose_all()
-    return summary, mb
+    return summary, cpu, mb
 
 
 def main() -> None:
@@ -67,13 +71,16 @@ def main() -> None:
     ap.add_argument("--papers", type=int, default=100_000)
     ap.add_argument("--db", type=Path, default=None, help="Synthetic database file (default: a temp file).")
     ap.add_argument("--keep", action="store_true", help="Keep the synthetic database; reuse it when it exists.")
-    ap.add_argument("--min-author-papers", type=int, nargs="+", default=[10])
+    ap.add_argument("--min-author-papers", type=int, nargs="+", default=[20])
+    ap.add_argument("--work-dir", type=Path, default=ROOT / "build",
+                    help="Where the sites are written (then removed); file creation is slow on some /tmp mounts.")
     ap.add_argument("--page-size", type=int, default=100)
     ap.add_argument("--skip-seed", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("ANNOTATOR_RETRY_WAIT_SCALE", "0")
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-site-"))
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-site-", dir=args.work_dir))
     rows = []
     try:
         builds: list[tuple[str, Path, list[int]]] = []
@@ -89,11 +96,13 @@ def main() -> None:
         builds.append((f"{args.papers:,} papers", big, args.min_author_papers))
         for name, db, minimums in builds:
             for minimum in minimums:
-                s, mb = one_build(db, tmp / "site", minimum, args.page_size)
+                s, cpu, mb = one_build(db, tmp / "site", minimum, args.page_size)
                 t = s.timings
                 rows.append([name, f">= {minimum}", f"{s.authors:,}", f"{s.pages:,}", f"{s.seconds:.1f}",
+                             f"{cpu:.1f}", f"{os.getloadavg()[0]:.1f}",
                              f"{t['paper pages']:.1f}", f"{t['paper lists']:.1f}", f"{t['author pages']:.1f}",
                              f"{t['leaderboards']:.1f}", f"{mb:,.0f}"])
+                print(" | ".join(rows[-1]), flush=True)
     finally:
         if args.db is None or not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -102,10 +111,12 @@ def main() -> None:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     print_table(f"site build ({environment()})",
-                ["database", "author pages for", "authors", "pages", "total s", "paper pages s",
+                ["database", "author pages for", "authors", "pages", "total s", "CPU s", "load", "paper pages s",
                  "lists s", "author pages s", "boards s", "MB"], rows,
                 [f"{args.page_size} papers a list page; one page per paper (folders of 1,000)",
-                 "total includes prompt and eval pages and the front page"])
+                 "total: wall-clock seconds, prompt and eval pages and the front page included; "
+                 "CPU s: this process's CPU time (on a shared machine the wall clock also measures "
+                 "the others: load is the 1-minute load average at the end)"])
 
 
 if __name__ == "__main__":

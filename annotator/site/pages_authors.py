@@ -17,7 +17,7 @@ from annotator.biblio import snapshots as S
 from annotator.biblio.profiles import author_profile
 from annotator.biblio.selection import JudgmentSet
 from annotator.site.pages_papers import authors_line
-from annotator.site.render import SiteWriter, author_path
+from annotator.site.render import SiteWriter, author_path, paper_link
 
 # each author-paper pair once, eval papers left out
 _PAIRS = ("SELECT x.author_id, COUNT(DISTINCT x.paper_id) AS n FROM (SELECT author_id, paper_id "
@@ -40,11 +40,13 @@ def authors_with_pages(engine: Engine, min_papers: int) -> list[tuple[int, str, 
 
 
 def _details(conn: Connection, paper_ids: list[int], jset: JudgmentSet | None) -> dict[int, dict]:
-    """Key, abstract and the chosen judgment's rationale of each paper."""
+    """Abstract, arXiv/DOI link and the chosen judgment's rationale of each paper."""
     out: dict[int, dict] = {}
     for pid, key, abstract in conn.execute(S.with_lists(
             "SELECT id, key, abstract FROM papers WHERE id IN :ids", "ids"), {"ids": paper_ids}):
-        out[pid] = {"key": key, "abstract": abstract, "rationale": None}
+        link = paper_link(key)
+        out[pid] = {"abstract": abstract, "rationale": None, "link": link,
+                    "link_label": "arXiv" if link and "arxiv.org" in link else "DOI"}
     if jset is not None and jset.model is not None:
         for pid, rationale in conn.execute(S.with_lists(
                 "SELECT paper_id, rationale FROM judgments WHERE prompt_version_id = :pv "
@@ -63,7 +65,7 @@ def write_author_pages(engine: Engine, site: SiteWriter, authors: list[tuple[int
         with engine.connect() as conn:
             details = _details(conn, [p.id for p in profile.paper_list], jset)
         papers = [{"p": p, "authors": authors_line(p.authors, p.authors_truncated),
-                   **details.get(p.id, {"key": None, "abstract": "", "rationale": None})}
+                   **details.get(p.id, {"abstract": "", "rationale": None, "link": None})}
                   for p in profile.paper_list]
         cats = Counter(p.category for p in profile.paper_list if p.category).most_common()
         affs = Counter(a for p in profile.paper_list for a in p.affiliations).most_common()

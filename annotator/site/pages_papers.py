@@ -7,7 +7,7 @@ chunk of full papers plus one small row per paper for the lists.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -83,13 +83,15 @@ def write_lists(site: SiteWriter, rows: list[ListRow], page_size: int) -> dict[s
     """Paged lists, newest first: every paper, then each category's. Returns the categories
     with their paper counts."""
     rows = sorted(rows, key=lambda r: (r.published, r.id), reverse=True)
-    counts = Counter(r.category for r in rows if r.category)
-    categories = sorted(counts)
+    by_category: dict[str, list[ListRow]] = defaultdict(list)
+    for r in rows:
+        if r.category:
+            by_category[r.category].append(r)
+    categories = sorted(by_category)
     _paged(site, "all", "All papers", rows, page_size, categories)
     for cat in categories:
-        _paged(site, category_slug(cat), f"{cat} papers", [r for r in rows if r.category == cat],
-               page_size, categories)
-    return dict(sorted(counts.items()))
+        _paged(site, category_slug(cat), f"{cat} papers", by_category[cat], page_size, categories)
+    return {cat: len(by_category[cat]) for cat in categories}
 
 
 def _paged(site: SiteWriter, slug: str, title: str, rows: list[ListRow], page_size: int,

@@ -4,6 +4,7 @@ and the comparison of the two (``annotator compare``: shifts, rank correlation, 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -91,6 +92,16 @@ def zero_x(hist: dict) -> float | None:
     return round((0 - edges[0]) / ((edges[-1] - edges[0]) or 1) * HIST_W, 1)
 
 
+def _without_paths(d: PromptDiff) -> PromptDiff:
+    """The diff with its ``---``/``+++`` lines naming the versions only, not the files on disk."""
+    lines = d.text_diff.splitlines(keepends=True)
+    for i, line in enumerate(lines[:2]):
+        if line.startswith(("--- ", "+++ ")):
+            lines[i] = re.sub(r" \(.*\)$", "", line.rstrip("\n")) + "\n"
+    d.text_diff = "".join(lines)
+    return d
+
+
 @dataclass
 class Pair:
     a: VersionInfo
@@ -111,7 +122,7 @@ def _pairs(engine: Engine, versions: list[VersionInfo]) -> list[Pair]:
         if a.name != b.name:
             continue
         try:
-            diff, diff_error = diff_prompts(a.ref, b.ref, engine=engine), None
+            diff, diff_error = _without_paths(diff_prompts(a.ref, b.ref, engine=engine)), None
         except AnnotatorError as exc:
             diff, diff_error = None, str(exc)
         comparisons, errors = [], []

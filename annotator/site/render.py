@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 STATIC_FILES = ("site.css", "site.js")
 
@@ -84,7 +85,8 @@ class SiteWriter:
     def __init__(self, out_dir: Path, footer: dict[str, Any]) -> None:
         self.out_dir = out_dir
         self.env = make_env()
-        self.footer = footer
+        # the footer is the same on every page: rendered once
+        self.footer_html = Markup(self.env.get_template("_footer.html").render(footer=footer))
         self.pages = 0
         self._made: set[Path] = set()
         self._templates: dict[str, Any] = {}
@@ -99,7 +101,7 @@ class SiteWriter:
         if tpl is None:
             tpl = self._templates[template] = self.env.get_template(template)
         root = "../" * rel_path.count("/")
-        html = tpl.render(root=root, footer=self.footer, here=rel_path, **context)
+        html = tpl.render(root=root, footer_html=self.footer_html, **context)
         target.write_text(html, encoding="utf-8")
         self.pages += 1
 
