@@ -131,6 +131,12 @@ def m011_embedding_cache(conn: Connection) -> None:
     create_tables(conn, "embedding_cache")
 
 
+@migration
+def m012_paper_indexes(conn: Connection) -> None:
+    """A partial index of the eval papers' ids (see ``db.models.Paper``)."""
+    create_indexes(conn, "ix_papers_eval_ids")
+
+
 def _ensure_table(conn: Connection) -> None:
     conn.execute(text(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -19,6 +19,10 @@ def utcnow() -> datetime:
 
 class Paper(SQLModel, table=True):
     __tablename__ = "papers"
+    # the few eval papers' ids without reading their rows (``NOT IN`` eval papers on
+    # PostgreSQL); papers outside the suites add no entry. Added by ``m012_paper_indexes``.
+    __table_args__ = (Index("ix_papers_eval_ids", "id", postgresql_where=text("is_eval"),
+                            sqlite_where=text("is_eval")),)
 
     id: int | None = Field(default=None, primary_key=True)
     # The identity used for idempotent re-ingest: "arxiv:2307.09782",

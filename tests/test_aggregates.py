@@ -107,7 +107,8 @@ def test_aggregates_equal_the_raw_tables_as_data_arrives(db_url, fake_server, tm
     _ingest(engine, tmp_path / "c.jsonl", first[:30])
     assert refresh(engine).mode == "incremental"
     assert _same(engine) > 100
-    monkeypatch.setattr(aggregates, "SMALL_AFFILIATION", 0)  # the per-candidate affiliation check
+    monkeypatch.setattr(aggregates, "SMALL_AFFILIATION", 0)  # candidates checked a page at a time
+    monkeypatch.setattr(aggregates, "FIRST_PAGE", 2)
     _same(engine)
     monkeypatch.undo()
 

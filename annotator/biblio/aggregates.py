@@ -122,6 +122,9 @@ def refresh(engine: Engine, *, full: bool = False) -> RefreshReport:
         if now["paper_metrics"] > base["paper_metrics"] or mode == "full":
             _affiliation_stats(conn, base["paper_metrics"], everything=mode == "full")
         _write_marks(conn, now, stored)
+        if mode == "full" and conn.dialect.name == "postgresql":
+            for table in AGG_TABLES:  # the planner's statistics of tables that were empty
+                conn.execute(text(f"ANALYZE {table}"))
     return RefreshReport(mode, time.perf_counter() - t0, why, now)
 
 
@@ -250,24 +253,47 @@ def _affiliation_stats(conn: Connection, lo: int, everything: bool) -> None:
 # -- reading the boards ------------------------------------------------------------
 AFFILIATION_IDS = "SELECT id FROM affiliations WHERE lower(name) = lower(:aff)"
 SMALL_AFFILIATION = 5000  # papers: below this, list the affiliation's authors up front
+FIRST_PAGE = 0  # ranked candidates checked at once for a large affiliation (0: twice the limit)
+TAGGED_AMONG = (  # which of the authors :ids have a non-eval paper tagged with one of :affs
+    "SELECT s.author_id FROM authorships s WHERE s.author_id IN :ids AND EXISTS (SELECT 1 FROM "
+    "paper_affiliations pa WHERE pa.paper_id = s.paper_id AND pa.affiliation_id IN :affs) "
+    f"AND s.paper_id {NOT_EVAL} UNION SELECT c.author_id FROM author_papers c WHERE c.author_id IN :ids "
+    "AND EXISTS (SELECT 1 FROM paper_affiliations pa WHERE pa.paper_id = c.paper_id "
+    f"AND pa.affiliation_id IN :affs) AND c.paper_id {NOT_EVAL}")
 
 
-def _tagged(conn: Connection, affiliation: str | None) -> str:
-    """A condition on ``g.author_id``: the author has a non-eval paper tagged ``affiliation``.
+def _ranked(conn: Connection, select: str, order: str, params: dict, limit: int,
+            affiliation: str | None) -> list[int]:
+    """The first ``limit`` author ids of ``select`` (a query on ``g`` ending in its WHERE
+    clause) in ``order``; with ``affiliation``, only authors with a non-eval paper tagged so.
 
-    A small affiliation's authors are listed once; for a large one each candidate, in rank
-    order, is checked with two index lookups, so the scan stops after ``limit`` matches."""
+    A small affiliation's authors are listed in the query; for a large one the ranked
+    candidates are read a page at a time and checked together, so the work stops once
+    ``limit`` are found whatever plan the database would pick for a correlated filter."""
+    base = {**params, "aff": affiliation, "is_eval_true": True}
     if not affiliation:
-        return ""
+        return list(conn.execute(text(f"{select} ORDER BY {order} LIMIT :limit"),
+                                 {**base, "limit": limit}).scalars())
     papers = conn.execute(text(
         f"SELECT COUNT(*) FROM (SELECT 1 FROM paper_affiliations WHERE affiliation_id IN ({AFFILIATION_IDS}) "
         "LIMIT :cap) t"), {"aff": affiliation, "cap": SMALL_AFFILIATION}).scalar_one()
     if papers < SMALL_AFFILIATION:
-        return f" AND g.author_id IN ({S.authors_tagged_sql()})"
-    tagged = (f"JOIN paper_affiliations pa ON pa.paper_id = {{t}}.paper_id WHERE {{t}}.author_id = g.author_id "
-              f"AND pa.affiliation_id IN ({AFFILIATION_IDS}) AND {{t}}.paper_id {NOT_EVAL}")
-    return (f" AND (EXISTS (SELECT 1 FROM authorships s {tagged.format(t='s')}) "
-            f"OR EXISTS (SELECT 1 FROM author_papers c {tagged.format(t='c')}))")
+        return list(conn.execute(text(
+            f"{select} AND g.author_id IN ({S.authors_tagged_sql()}) ORDER BY {order} LIMIT :limit"),
+            {**base, "limit": limit}).scalars())
+    chosen: list[int] = []
+    affs = list(conn.execute(text(AFFILIATION_IDS), {"aff": affiliation}).scalars())
+    offset, page = 0, FIRST_PAGE or 2 * limit
+    query = text(f"{select} ORDER BY {order} LIMIT :limit OFFSET :offset")
+    while len(chosen) < limit:
+        ids = list(conn.execute(query, {**base, "limit": page, "offset": offset}).scalars())
+        if not ids:
+            break
+        tagged = set(conn.execute(S.with_lists(TAGGED_AMONG, "ids", "affs"),
+                                  {**base, "ids": ids, "affs": affs}).scalars())
+        chosen += [a for a in ids if a in tagged][:limit - len(chosen)]
+        offset, page = offset + page, page * 2
+    return chosen
 
 
 def papers_stored(conn: Connection, author_ids: list[int]) -> dict[int, int]:
@@ -289,12 +315,9 @@ def top_scored_authors(conn: Connection, pv: int, model: str, by: str, min_paper
                        affiliation: str | None) -> list[int]:
     """Author ids by mean score (then judged papers, then id), as the raw-table board ranks them."""
     mean = "mean_ai" if by == "ai_score" else "mean_novelty"
-    return list(conn.execute(text(
-        "SELECT g.author_id FROM agg_author_scores g WHERE g.prompt_version_id = :pv AND g.model = :m "
-        f"AND g.n >= :min{_tagged(conn, affiliation)} ORDER BY g.{mean} DESC, g.n DESC, g.author_id "
-        "LIMIT :limit"),
-        {"pv": pv, "m": model, "min": max(1, min_papers), "limit": limit, "aff": affiliation,
-         "is_eval_true": True}).scalars())
+    return _ranked(conn, "SELECT g.author_id FROM agg_author_scores g WHERE g.prompt_version_id = :pv "
+                   "AND g.model = :m AND g.n >= :min", f"g.{mean} DESC, g.n DESC, g.author_id",
+                   {"pv": pv, "m": model, "min": max(1, min_papers)}, limit, affiliation)
 
 
 def top_metric_authors(conn: Connection, by: str, min_papers: int, limit: int,
@@ -302,10 +325,8 @@ def top_metric_authors(conn: Connection, by: str, min_papers: int, limit: int,
     """Author ids by the h-index or citations that count (any source), then id."""
     column = "h_index" if by == "h_index" else "citations"
     enough = " AND g.papers_stored >= :min" if min_papers > 0 else ""
-    return list(conn.execute(text(
-        f"SELECT g.author_id FROM agg_author_stats g WHERE g.{column} IS NOT NULL{enough}"
-        f"{_tagged(conn, affiliation)} ORDER BY g.{column} DESC, g.author_id LIMIT :limit"),
-        {"min": min_papers, "limit": limit, "aff": affiliation, "is_eval_true": True}).scalars())
+    return _ranked(conn, f"SELECT g.author_id FROM agg_author_stats g WHERE g.{column} IS NOT NULL{enough}",
+                   f"g.{column} DESC, g.author_id", {"min": min_papers}, limit, affiliation)
 
 
 def affiliation_scores(conn: Connection, pv: int, model: str, by: str, min_papers: int, limit: int,

@@ -339,8 +339,9 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
     if not agg:
         sums = {a: (len(v), sum(x[1] for x in v), sum(x[2] for x in v)) for a, v in scores.items()}
     rows: list[BoardRow] = []
+    all_metrics = S.authors_metrics(conn, author_ids, source)
     for rank, aid in enumerate(author_ids, start=1):
-        metrics = S.author_metrics(conn, aid, source)
+        metrics = all_metrics[aid]
         n, sum_ai, sum_nov = sums.get(aid, (0, 0, 0))
         row = AuthorRow(
             rank=rank, author_id=aid, name=info[aid].name,

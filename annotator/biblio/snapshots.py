@@ -98,10 +98,22 @@ def _iso(value) -> str | None:
 
 def author_metrics(conn: Connection, author_id: int, source: str | None = None) -> dict:
     """``{"h_index": {"value", "source", "as_of"} | None, ..., "reported": {...} | None}``."""
-    sql = ("SELECT id, source, as_of, h_index, citations, works_count, reported_ai_score, "
-           "reported_novelty FROM author_metrics WHERE author_id = :a"
-           + (" AND source = :s" if source else "") + " ORDER BY as_of DESC, id DESC")
-    rows = conn.execute(text(sql), {"a": author_id, "s": source}).mappings().all()
+    return authors_metrics(conn, [author_id], source)[author_id]
+
+
+def authors_metrics(conn: Connection, author_ids: list[int], source: str | None = None) -> dict[int, dict]:
+    """``author_metrics`` of several authors, read in one query."""
+    sql = ("SELECT author_id, id, source, as_of, h_index, citations, works_count, reported_ai_score, "
+           "reported_novelty FROM author_metrics WHERE author_id IN :ids"
+           + (" AND source = :s" if source else "") + " ORDER BY author_id, as_of DESC, id DESC")
+    rows: dict[int, list] = {a: [] for a in author_ids}
+    for row in conn.execute(with_lists(sql, "ids"), {"ids": author_ids, "s": source}).mappings():
+        rows[row["author_id"]].append(row)
+    return {a: _chosen(found) for a, found in rows.items()}
+
+
+def _chosen(rows: list) -> dict:
+    """The values that count from one author's snapshots, newest first."""
     out: dict = {}
     for field in AUTHOR_FIELDS:
         row = next((r for r in rows if r[field] is not None), None)
