@@ -262,14 +262,15 @@ TAGGED_AMONG = (  # which of the authors :ids have a non-eval paper tagged with 
     f"AND pa.affiliation_id IN :affs) AND c.paper_id {NOT_EVAL}")
 
 
-def _ranked(conn: Connection, select: str, order: str, params: dict, limit: int,
+def _ranked(conn: Connection, table: str, where: str, order: str, params: dict, limit: int,
             affiliation: str | None) -> list[int]:
-    """The first ``limit`` author ids of ``select`` (a query on ``g`` ending in its WHERE
-    clause) in ``order``; with ``affiliation``, only authors with a non-eval paper tagged so.
+    """The first ``limit`` author ids of ``table`` (as ``g``) matching ``where`` in ``order``;
+    with ``affiliation``, only authors with a non-eval paper tagged so.
 
-    A small affiliation's authors are listed in the query; for a large one the ranked
-    candidates are read a page at a time and checked together, so the work stops once
-    ``limit`` are found whatever plan the database would pick for a correlated filter."""
+    A small affiliation's authors are listed first and looked up in the table; for a large
+    one the ranked candidates are read a page at a time and checked together, so the work
+    stops once ``limit`` are found whatever plan the database would pick for a filter."""
+    select = f"SELECT g.author_id FROM {table} g WHERE {where}"
     base = {**params, "aff": affiliation, "is_eval_true": True}
     if not affiliation:
         return list(conn.execute(text(f"{select} ORDER BY {order} LIMIT :limit"),
@@ -279,7 +280,8 @@ def _ranked(conn: Connection, select: str, order: str, params: dict, limit: int,
         "LIMIT :cap) t"), {"aff": affiliation, "cap": SMALL_AFFILIATION}).scalar_one()
     if papers < SMALL_AFFILIATION:
         return list(conn.execute(text(
-            f"{select} AND g.author_id IN ({S.authors_tagged_sql()}) ORDER BY {order} LIMIT :limit"),
+            f"SELECT g.author_id FROM ({S.authors_tagged_sql()}) t JOIN {table} g "
+            f"ON g.author_id = t.author_id WHERE {where} ORDER BY {order} LIMIT :limit"),
             {**base, "limit": limit}).scalars())
     chosen: list[int] = []
     affs = list(conn.execute(text(AFFILIATION_IDS), {"aff": affiliation}).scalars())
@@ -315,8 +317,8 @@ def top_scored_authors(conn: Connection, pv: int, model: str, by: str, min_paper
                        affiliation: str | None) -> list[int]:
     """Author ids by mean score (then judged papers, then id), as the raw-table board ranks them."""
     mean = "mean_ai" if by == "ai_score" else "mean_novelty"
-    return _ranked(conn, "SELECT g.author_id FROM agg_author_scores g WHERE g.prompt_version_id = :pv "
-                   "AND g.model = :m AND g.n >= :min", f"g.{mean} DESC, g.n DESC, g.author_id",
+    return _ranked(conn, "agg_author_scores", "g.prompt_version_id = :pv AND g.model = :m AND g.n >= :min",
+                   f"g.{mean} DESC, g.n DESC, g.author_id",
                    {"pv": pv, "m": model, "min": max(1, min_papers)}, limit, affiliation)
 
 
@@ -325,7 +327,7 @@ def top_metric_authors(conn: Connection, by: str, min_papers: int, limit: int,
     """Author ids by the h-index or citations that count (any source), then id."""
     column = "h_index" if by == "h_index" else "citations"
     enough = " AND g.papers_stored >= :min" if min_papers > 0 else ""
-    return _ranked(conn, f"SELECT g.author_id FROM agg_author_stats g WHERE g.{column} IS NOT NULL{enough}",
+    return _ranked(conn, "agg_author_stats", f"g.{column} IS NOT NULL{enough}",
                    f"g.{column} DESC, g.author_id", {"min": min_papers}, limit, affiliation)
 
 
