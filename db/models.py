@@ -1,4 +1,4 @@
-"""The tables. One class per table; relationships are plain foreign keys.
+"""The core tables (papers, authors, prompts, tasks, calls, judgments). One class per table; plain foreign keys.
 
 Times are stored as timezone-aware UTC datetimes except lease expiries, which
 are epoch seconds (floats) so that claiming a task is one cheap comparison on
@@ -7,14 +7,12 @@ both SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from db.clock import utcnow
 
 
 class Paper(SQLModel, table=True):
@@ -255,192 +253,24 @@ class AuthorPaper(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class AuthorScoreAggregate(SQLModel, table=True):
-    """Per prompt version, model and author: judged papers and score sums (leaderboards).
-    The ``agg_*`` tables are derived data kept by ``annotator.biblio.aggregates`` with
-    the watermark in ``agg_marks``; added by ``m007_author_aggregates``."""
+# The rest of the schema lives beside this module; importing it here registers every table
+# with SQLModel's metadata and keeps ``from db.models import X`` working for all of them.
+from db.derived import (  # noqa: E402
+    AffiliationScoreAggregate,
+    AffiliationStatAggregate,
+    AggregateMark,
+    AuthorScoreAggregate,
+    AuthorStatAggregate,
+    Calibration,
+    EmbeddingCacheRow,
+    FittedHead,
+)
+from db.operations import Batch, BatchItem, FetchCursor  # noqa: E402
 
-    __tablename__ = "agg_author_scores"
-    __table_args__ = (
-        Index("ix_agg_author_scores_ai", "prompt_version_id", "model", "mean_ai", "n"),
-        Index("ix_agg_author_scores_novelty", "prompt_version_id", "model", "mean_novelty", "n"),
-    )
-
-    prompt_version_id: int = Field(primary_key=True)
-    model: str = Field(primary_key=True)
-    author_id: int = Field(primary_key=True)
-    n: int
-    sum_ai: int = Field(sa_type=BigInteger)
-    sum_novelty: int = Field(sa_type=BigInteger)
-    mean_ai: float
-    mean_novelty: float
-
-
-class AuthorStatAggregate(SQLModel, table=True):
-    """Per author: stored non-eval papers; h-index and citations of the snapshots that count."""
-
-    __tablename__ = "agg_author_stats"
-    __table_args__ = (Index("ix_agg_author_stats_h_index", "h_index", "author_id"),
-                      Index("ix_agg_author_stats_citations", "citations", "author_id"))
-
-    author_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    papers_stored: int = 0
-    h_index: int | None = None
-    citations: int | None = Field(default=None, sa_type=BigInteger)
-
-
-class AffiliationScoreAggregate(SQLModel, table=True):
-    __tablename__ = "agg_affiliation_scores"
-
-    prompt_version_id: int = Field(primary_key=True)
-    model: str = Field(primary_key=True)
-    affiliation_id: int = Field(primary_key=True)
-    n: int
-    sum_ai: int = Field(sa_type=BigInteger)
-    sum_novelty: int = Field(sa_type=BigInteger)
-    mean_ai: float
-    mean_novelty: float
-
-
-class AffiliationStatAggregate(SQLModel, table=True):
-    __tablename__ = "agg_affiliation_stats"
-
-    affiliation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    papers_with_citations: int
-    citations: int = Field(sa_type=BigInteger)
-    h_index: int | None = None
-
-
-class AggregateMark(SQLModel, table=True):
-    """The aggregates' watermark (see ``annotator.biblio.aggregates``)."""
-
-    __tablename__ = "agg_marks"
-
-    name: str = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    value: int = Field(default=0, sa_type=BigInteger)
-
-
-class Batch(SQLModel, table=True):
-    """One submission to the provider's Batch API (``annotator batch submit``).
-
-    Its tasks stay ``running`` under the lease owner ``batch:<batch_id>`` until
-    ``annotator batch collect`` stores the answers (or puts them back in the
-    queue). Added by migration ``m004_batches``.
-    """
-
-    __tablename__ = "batches"
-
-    id: int | None = Field(default=None, primary_key=True)
-    batch_id: str = Field(index=True, unique=True)  # the provider's id ("batch_...")
-    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
-    model: str
-    base_url: str | None = None
-    input_file_id: str
-    output_file_id: str | None = None
-    error_file_id: str | None = None
-    # the provider's status: validating | in_progress | finalizing | completed |
-    # failed | expired | cancelling | cancelled
-    status: str = "validating"
-    collected: bool = Field(default=False, index=True)
-    task_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
-    samples: int = 1
-    requests: int = 0
-    succeeded: int = 0  # tasks judged when collected
-    requeued: int = 0  # tasks put back in the queue when collected
-    estimated_cost_usd: float = 0.0
-    cost_usd: float = 0.0
-    error: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    collected_at: datetime | None = None
-
-
-class BatchItem(SQLModel, table=True):
-    """One line of a submitted batch file, kept until the batch is collected."""
-
-    __tablename__ = "batch_items"
-    __table_args__ = (UniqueConstraint("batch_pk", "custom_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    batch_pk: int = Field(foreign_key="batches.id", index=True)
-    custom_id: str
-    task_id: int = Field(foreign_key="tasks.id", index=True)
-    sample: int = 0
-    request_hash: str
-    request_json: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class Calibration(SQLModel, table=True):
-    """An isotonic map from raw scores to a label's scale, fitted by an eval run."""
-
-    __tablename__ = "calibrations"
-
-    id: int | None = Field(default=None, primary_key=True)
-    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
-    model: str
-    suite: str
-    label: str  # "ai" or "novelty"
-    pred_key: str  # "ai_score" or "novelty"
-    scale_low: float
-    scale_high: float
-    map_json: str = Field(sa_column=Column(Text, nullable=False))
-    n_train: int = 0
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class FittedHead(SQLModel, table=True):
-    """A ridge head fitted on eval suites (``annotator.heads``; migration m009_fitted_heads)."""
-
-    __tablename__ = "fitted_heads"
-    id: int | None = Field(default=None, primary_key=True)
-    prompt_version_id: int = Field(foreign_key="prompt_versions.id", index=True)
-    model: str
-    kind: str  # "embedding" (method embedding-head) or "judgment" (chat judgment features)
-    suites: str  # comma-separated suite names
-    data_hash: str
-    head_hash: str  # sha256 of head_json: weights, percentile maps, split, out-of-fold predictions
-    code_version: str
-    split_json: str = Field(sa_column=Column(Text, nullable=False))
-    metrics_json: str = Field(sa_column=Column(Text, nullable=False))
-    head_json: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class EmbeddingCacheRow(SQLModel, table=True):
-    """A text's embedding by model and sha256 of the text (migration m011_embedding_cache)."""
-
-    __tablename__ = "embedding_cache"
-    model: str = Field(primary_key=True)
-    text_hash: str = Field(primary_key=True)
-    dim: int
-    vector: str = Field(sa_column=Column(Text, nullable=False))  # base64 of float32 values
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class FetchCursor(SQLModel, table=True):
-    """Where a recurring fetch stands (``annotator fetch``, ``feed run``), and who holds it.
-
-    One row per (source, query). ``through`` is the newest update time stored so far
-    (an ISO timestamp for arXiv, a date for OpenAlex); the next window starts after it.
-    A window being read keeps its bounds and the next page's position (an arXiv
-    offset or an OpenAlex cursor), so an interrupted fetch resumes at that page.
-    ``holder`` and ``lease_expires`` (epoch seconds) are a lease held while a fetch
-    of the query, or a feed run (source ``feed``), is running. Added by migration
-    ``m010_fetch_cursors``.
-    """
-
-    __tablename__ = "fetch_cursors"
-    __table_args__ = (UniqueConstraint("source", "query"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    source: str  # "arxiv", "openalex", "feed"
-    query: str
-    through: str | None = None
-    window_from: str | None = None
-    window_to: str | None = None
-    position: str | None = None
-    pages: int = 0
-    entries: int = 0
-    holder: str | None = None
-    lease_expires: float | None = None
-    updated_at: datetime = Field(default_factory=utcnow)
+__all__ = [
+    "AffiliationScoreAggregate", "AffiliationStatAggregate", "AggregateMark", "Author",
+    "AuthorMetric", "AuthorPaper", "AuthorScoreAggregate", "AuthorStatAggregate", "Authorship",
+    "Affiliation", "Batch", "BatchItem", "Calibration", "EmbeddingCacheRow", "FetchCursor",
+    "FittedHead", "Judgment", "LLMCall", "Paper", "PaperAffiliation", "PaperMetric",
+    "PromptVersion", "Task", "utcnow",
+]
