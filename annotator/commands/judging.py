@@ -17,7 +17,6 @@ from annotator.commands.common import (
     print_run_summary,
     settings_of,
 )
-from annotator.demo import run_demo
 from annotator.jobs.annotate import AnnotateOptions, resolve_prompt
 from annotator.jobs.annotate import annotate as run
 from annotator.jobs.annotate import dry_run as estimate
@@ -92,6 +91,10 @@ def demo(ctx: typer.Context,
                                     "embedded model (demo quality)."),
          as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
     """Ingest the bundled sample papers and judge them with the embedded local model."""
+    # imported here: the demo loads the shipped head (numpy, scikit-learn), which every
+    # other command would otherwise pay for at start-up
+    from annotator.demo import run_demo
+
     result = run_demo(db_of(ctx), concurrency=concurrency, console=err_console, prompt=prompt)
     if as_json:
         print_json(asdict(result))
