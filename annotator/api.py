@@ -30,6 +30,7 @@ from annotator.ingest.store import IngestSummary, ingest_paths
 from annotator.jobs.annotate import AnnotateOptions
 from annotator.jobs.annotate import annotate as run_annotate
 from annotator.jobs.runner import RunSummary
+from annotator.judge.endpoint import default_prompt
 from annotator.settings import get_settings
 from db import open_db
 
@@ -54,9 +55,12 @@ def annotate(db: Database, *, prompt: str | None = None, model: str | None = Non
              max_cost: float | None = None, base_url: str | None = None,
              api_key: str | None = None) -> RunSummary:
     """Judge every paper that lacks a judgment for this prompt version and model."""
-    opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
-                           samples=samples, max_cost=max_cost)
-    return run_annotate(_engine(db), get_settings(base_url=base_url, api_key=api_key), opts)
+    settings = get_settings(base_url=base_url, api_key=api_key)
+    # as the CLI does: without an endpoint the default judge is the embedding judge
+    opts = AnnotateOptions(prompt=default_prompt(settings, prompt), model=model,
+                           concurrency=concurrency, limit=limit, samples=samples,
+                           max_cost=max_cost)
+    return run_annotate(_engine(db), settings, opts)
 
 
 def judged_papers(db: Database, *, prompt: str | None = None,

@@ -59,7 +59,8 @@ def annotate(ctx: typer.Context,
     if dry_run:
         d = estimate(engine, resolve_prompt(engine, prompt), default_model(settings, model), opts,
                      settings.max_abstract_chars)
-        console.print(f"dry run: {d.papers} calls for {d.prompt_ref} on {d.model}; about "
+        console.print(f"dry run: {d.calls} calls for {d.prompt_ref} on {d.model} ({d.papers} papers, "
+                      f"method {d.method}); about "
                       f"{d.prompt_tokens:,} input and {d.completion_tokens:,} output tokens; "
                       f"estimated cost ${d.cost_usd:.4f}")
         return
