@@ -76,3 +76,18 @@ def test_judgment_head_is_stored_applied_and_exported(cli, engine, tmp_path):
     cli("export", "--format", "csv", "-o", csv_out)
     rows = list(csv.DictReader(io.StringIO(csv_out.read_text())))
     assert rows and all(r["fitted_ai_score"] != "" for r in rows)
+
+    # profiles and leaderboards show the fitted mean beside the raw one
+    from annotator.biblio.profiles import author_profile, leaderboard
+
+    prof = author_profile(engine, "Zhengyan Zhang", prompt="score@1", model="fake")
+    judged = [p.id for p in prof.paper_list if p.ai_score is not None]
+    per_paper = fitted_scores(engine, pv, "fake", judged)
+    assert prof.fitted is not None and prof.fitted.n == len(judged) == len(per_paper) > 0
+    expected = sum(a for a, _ in per_paper.values()) / len(per_paper)
+    assert prof.fitted.ai_score == pytest.approx(expected, abs=0.01)
+    assert all(p.fitted_ai_score == per_paper[p.id][0] for p in prof.paper_list if p.id in per_paper)
+    board = leaderboard(engine, "ai_score", prompt="score@1", model="fake", limit=3, n_boot=50)
+    assert board.rows and all(getattr(r, "fitted", None) is not None for r in board.rows)
+    shown = cli("authors", "show", "Zhengyan Zhang", "--prompt", "score@1", "--model", "fake")
+    assert "fitted head: AI Score" in shown.stdout

@@ -48,6 +48,14 @@ class CalibratedMean(BaseModel):
     of: str
 
 
+class FittedMean(BaseModel):
+    """The mean of the scores a fitted head gives an author's judged papers (0-100)."""
+
+    ai_score: float | None
+    novelty: float | None
+    n: int
+
+
 class Bootstrap(BaseModel):
     n_boot: int
     seed: int
@@ -66,6 +74,8 @@ class ProfilePaper(BaseModel):
     ai_score: int | None
     novelty: int | None
     citations: int | None
+    fitted_ai_score: float | None = None
+    fitted_novelty: float | None = None
 
 
 class AuthorProfile(BaseModel):
@@ -81,6 +91,7 @@ class AuthorProfile(BaseModel):
     novelty_ci: list[float] | None
     n_judged: int
     calibrated: dict[str, CalibratedMean]
+    fitted: FittedMean | None = None  # from a head fitted on the judgments (annotator eval fit)
     h_index_computed: int | None
     h_index_computed_from: int | None
     citations_computed: int | None
@@ -116,6 +127,7 @@ class AuthorScoreRow(AuthorRow):
 
     ai_score_ci: list[float] | None
     novelty_ci: list[float] | None
+    fitted: FittedMean | None = None
 
 
 class AffiliationScoreRow(BaseModel):

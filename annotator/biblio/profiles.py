@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from annotator.biblio import aggregates as G
+from annotator.biblio import mapped as M
 from annotator.biblio import snapshots as S
 from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, mean_cis
 from annotator.biblio.hindex import h_index_from
@@ -37,7 +38,6 @@ from annotator.biblio.profile_models import (
     AuthorScoreRow,
     BoardRow,
     Bootstrap,
-    CalibratedMean,
     JudgmentsUsed,
     Leaderboard,
     ProfilePaper,
@@ -154,6 +154,7 @@ def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_sourc
     h_comp, h_from = h_index_from(cites.get(p) for p in pids)
     category = author["primary_category"] or _most_common(p["category"] for p in papers)
     ai_ci, nov_ci = _cis([(p, *scores[p]) for p in pids if p in scores], n_boot, seed)
+    fitted = M.fitted_by_paper(conn, jset, [p for p in pids if p in scores])
     return AuthorProfile(
         author_id=aid,
         name=author["name"],
@@ -166,7 +167,8 @@ def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_sourc
         ai_score_ci=ai_ci,
         novelty_ci=nov_ci,
         n_judged=len(ai),
-        calibrated=_calibrated(conn, jset, ai, nov),
+        calibrated=M.calibrated_means(conn, jset, ai, nov),
+        fitted=M.fitted_mean(fitted, [p for p in pids if p in scores]),
         h_index_computed=h_comp,
         h_index_computed_from=h_from,
         citations_computed=sum(cites.values()) if cites else None,
@@ -184,6 +186,8 @@ def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_sourc
             ai_score=scores[p["id"]][0] if p["id"] in scores else None,
             novelty=scores[p["id"]][1] if p["id"] in scores else None,
             citations=cites.get(p["id"]),
+            fitted_ai_score=fitted.get(p["id"], (None, None))[0],
+            fitted_novelty=fitted.get(p["id"], (None, None))[1],
         ) for p in listed],
     )
 
@@ -195,26 +199,6 @@ def _value(metrics: dict, field: str) -> int | None:
 
 def _used(jset: JudgmentSet | None) -> JudgmentsUsed | None:
     return None if jset is None else JudgmentsUsed(**jset.to_dict())
-
-
-def _calibrated(conn: Connection, jset: JudgmentSet | None, ai: list[int],
-                nov: list[int]) -> dict[str, CalibratedMean]:
-    """Mean scores mapped to each eval suite's label scale by the stored isotonic maps."""
-    if jset is None or jset.model is None or not ai:
-        return {}
-    # scikit-learn is slow to import: only when a profile has scores to calibrate
-    from annotator.evaluation.calibration import CalibrationMap, apply
-
-    out = {}
-    for suite, label, key, lo, hi, map_json in conn.execute(text(
-            "SELECT suite, label, pred_key, scale_low, scale_high, map_json FROM calibrations "
-            "WHERE prompt_version_id = :pv AND model = :m ORDER BY suite, label"),
-            {"pv": jset.prompt_version_id, "m": jset.model}):
-        values = ai if key == "ai_score" else nov
-        mapped = apply(CalibrationMap.from_json(map_json), values)
-        out[f"{suite}.{label}"] = CalibratedMean(
-            value=_r(statistics.fmean(float(v) for v in mapped)), scale=[lo, hi], of=key)
-    return out
 
 
 def _most_common(values) -> str | None:
@@ -340,6 +324,8 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
         sums = {a: (len(v), sum(x[1] for x in v), sum(x[2] for x in v)) for a, v in scores.items()}
     rows: list[BoardRow] = []
     all_metrics = S.authors_metrics(conn, author_ids, source)
+    fitted = M.fitted_by_paper(conn, jset, sorted({x[0] for v in scores.values() for x in v})) \
+        if n_boot else {}
     for rank, aid in enumerate(author_ids, start=1):
         metrics = all_metrics[aid]
         n, sum_ai, sum_nov = sums.get(aid, (0, 0, 0))
@@ -355,7 +341,8 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
         )
         if n_boot:
             ai_ci, nov_ci = _cis(scores[aid], n_boot, seed)
-            row = AuthorScoreRow(**row.model_dump(), ai_score_ci=ai_ci, novelty_ci=nov_ci)
+            row = AuthorScoreRow(**row.model_dump(), ai_score_ci=ai_ci, novelty_ci=nov_ci,
+                                 fitted=M.fitted_mean(fitted, [x[0] for x in scores[aid]]))
         rows.append(row)
     return rows
 

@@ -57,6 +57,10 @@ def render_profile(profile: AuthorProfile, out: Console) -> None:
         f"AI Score {_num(profile.ai_score, '{:.1f}')}{_ci(profile.ai_score_ci)}"
         f"  n={profile.n_judged}" + _beside(rep.ai_score, "{:g}"),
     ]
+    if profile.fitted is not None:
+        f = profile.fitted
+        lines.append(f"fitted head: AI Score {_num(f.ai_score, '{:.1f}')}, Novelty "
+                     f"{_num(f.novelty, '{:.1f}')}%  n={f.n}   [dim](annotator eval fit)[/dim]")
     j = profile.judgments
     sources = sorted({m.source for m in profile.metrics.values() if m})
     foot = (f"[dim]scores: {j.prompt} / {j.model} ({j.chosen_by}); " if j
@@ -137,6 +141,11 @@ def authors_refresh(ctx: typer.Context,
                       f"through judgment {done.marks.get('judgments', 0)}, paper {done.marks.get('papers', 0)}")
 
 
+def _fitted_cell(r: AuthorRow) -> str:
+    f = r.fitted if isinstance(r, AuthorScoreRow) else None
+    return "" if f is None else f"{_num(f.ai_score, '{:.1f}')} · {_num(f.novelty, '{:.1f}')}"
+
+
 def render_board(board: Leaderboard, out: Console) -> None:
     """A leaderboard as a table, or why it has no rows."""
     rows, by, affiliation = board.rows, board.by, board.affiliation
@@ -155,8 +164,11 @@ def render_board(board: Leaderboard, out: Console) -> None:
             table.add_row(*(_num(values[c], "{:.1f}" if isinstance(values[c], float) else "{}")
                             for c in cols))
     else:
+        fitted = any(isinstance(r, AuthorScoreRow) and r.fitted for r in rows)
         table = Table("#", "author", "cat", "n judged", "AI score", "novelty %", "h-index",
                       "citations", "papers", title=title)
+        if fitted:
+            table.add_column("fitted AI · nov.", justify="right")
         for r in rows:
             assert isinstance(r, AuthorRow)
             ai_ci, nov_ci = (r.ai_score_ci, r.novelty_ci) if isinstance(r, AuthorScoreRow) else (None, None)
@@ -164,5 +176,6 @@ def render_board(board: Leaderboard, out: Console) -> None:
                           r.primary_category or "", str(r.n_judged),
                           _num(r.ai_score, "{:.1f}") + _ci(ai_ci),
                           _num(r.novelty, "{:.1f}") + _ci(nov_ci),
-                          _num(r.h_index), _num(r.citations, "{:,}"), _num(r.papers))
+                          _num(r.h_index), _num(r.citations, "{:,}"), _num(r.papers),
+                          *([_fitted_cell(r)] if fitted else []))
     out.print(table)
