@@ -22,7 +22,7 @@ from annotator.heads.apply import fitted_scores
 CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
               "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
               "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at",
-              "fitted_ai_score", "fitted_novelty"]
+              "fitted_ai_score", "fitted_novelty", "method", "ai_score_spread", "novelty_spread"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -72,7 +72,8 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
         f"SELECT author_id, value FROM ({latest_author_metrics_sql('h_index', None)}) latest "
         "WHERE author_id IN :ids", "ids"), {"ids": sorted(set(h_index.values()))}).all())
     jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
-            "rationale, created_at, demo_quality, prompt_version_id FROM judgments WHERE paper_id IN :ids")
+            "rationale, created_at, demo_quality, prompt_version_id, method, ai_score_spread, novelty_spread, "
+            "details_json FROM judgments WHERE paper_id IN :ids")
     params: dict[str, object] = {"ids": ids}
     if prompt:
         name, _, version = prompt.partition("@")
@@ -91,7 +92,11 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
             "prompt": r[1], "prompt_version": r[2], "prompt_hash": r[3], "model": r[4],
             "ai_score": r[5], "novelty": r[6], "rationale": r[7],
             "created_at": str(r[8]), "demo_quality": bool(r[9]),
-            "fitted_ai_score": fit_ai, "fitted_novelty": fit_nov})
+            "fitted_ai_score": fit_ai, "fitted_novelty": fit_nov,
+            # how the judgment was made (direct, expected, pairwise, embedding-head) and what
+            # the method kept: spreads of samples, distributions, sub-scores, anchors
+            "method": r[11], "ai_score_spread": r[12], "novelty_spread": r[13],
+            "details": json.loads(r[14]) if r[14] else None})
     for row in conn.execute(with_lists(
             "SELECT id, key, title, abstract, categories, category, published, has_code, "
             "authors_truncated FROM papers WHERE id IN :ids ORDER BY id", "ids"), {"ids": ids}).mappings():
@@ -128,7 +133,8 @@ def write_csv(papers: Iterator[dict], out: TextIO) -> int:
         for j in p["judgments"] or [None]:
             extra = ([j["prompt"], j["prompt_version"], j["prompt_hash"], j["model"], j["ai_score"],
                       j["novelty"], j["rationale"], j["created_at"], j["fitted_ai_score"],
-                      j["fitted_novelty"]] if j else [None] * 10)
+                      j["fitted_novelty"], j["method"], j["ai_score_spread"], j["novelty_spread"]]
+                     if j else [None] * 13)
             w.writerow([safe_cell(v) for v in base + extra])
         n += 1
     return n

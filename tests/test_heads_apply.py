@@ -72,10 +72,12 @@ def test_judgment_head_is_stored_applied_and_exported(cli, engine, tmp_path):
     cli("export", "--format", "jsonl", "-o", out)
     judged = [j for line in out.read_text().splitlines() for j in json.loads(line)["judgments"]]
     assert judged and all(j["fitted_ai_score"] is not None and j["ai_score"] is not None for j in judged)
+    assert all(j["method"] == "direct" and "details" in j for j in judged)
     csv_out = tmp_path / "papers.csv"
     cli("export", "--format", "csv", "-o", csv_out)
     rows = list(csv.DictReader(io.StringIO(csv_out.read_text())))
     assert rows and all(r["fitted_ai_score"] != "" for r in rows)
+    assert all(r["method"] == "direct" for r in rows)
 
     # profiles and leaderboards show the fitted mean beside the raw one
     from annotator.biblio.profiles import author_profile, leaderboard

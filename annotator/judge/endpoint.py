@@ -68,8 +68,10 @@ def default_prompt(settings: Settings, prompt: str | None) -> str | None:
 
 
 @contextlib.contextmanager
-def endpoint(settings: Settings, model: str | None, *, replay: bool = False) -> Iterator[Endpoint]:
-    """The model endpoint to use; starts (and stops) the embedded model if none is set."""
+def endpoint(settings: Settings, model: str | None, *, replay: bool = False,
+             logprobs: bool = False) -> Iterator[Endpoint]:
+    """The model endpoint to use; starts (and stops) the embedded model if none is set
+    (keeping the logits log-probabilities need when ``logprobs``)."""
     key = api_key(settings)
     if settings.base_url or key:
         yield Endpoint(settings.base_url, key, remote_model(settings, model))
@@ -80,7 +82,7 @@ def endpoint(settings: Settings, model: str | None, *, replay: bool = False) -> 
     if model and model != MODEL_NAME:
         raise ConfigError(f"model '{model}' needs an endpoint: set OPENAI_BASE_URL (and OPENAI_API_KEY)")
     # embeddings on: the embedding-head method asks the same server for /v1/embeddings
-    with LocalModelServer(embedding=True) as server:
+    with LocalModelServer(embedding=True, logprobs=logprobs) as server:
         yield Endpoint(server.base_url, None, MODEL_NAME, embedded=True)
 
 

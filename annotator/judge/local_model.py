@@ -181,9 +181,11 @@ class LocalModelServer:
         n_batch: int = 512,
         startup_timeout_s: float = 60.0,
         embedding: bool = False,
+        logprobs: bool = False,
     ):
         self.port = port
         self.embedding = embedding
+        self.logprobs = logprobs
         self.n_ctx = n_ctx
         self.threads = max(1, int(threads))
         self.n_batch = n_batch
@@ -210,8 +212,9 @@ class LocalModelServer:
             "--n_threads_batch", str(self.threads),
             "--n_batch", str(self.n_batch),
             "--n_ubatch", str(self.n_batch),
-            # The default (True) computes logits for every prompt token: pure waste here.
-            "--logits_all", "false",
+            # Logits for every prompt token (n_ctx x vocabulary floats, about 0.8 GB here):
+            # llama-cpp-python needs them to return log-probabilities, so only when asked.
+            "--logits_all", "true" if self.logprobs else "false",
             "--n_gpu_layers", "0",
             "--verbose", "false",
         ] + (EMBEDDING_FLAGS if self.embedding else [])
