@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _util, also when imported by a test
 
 from _util import environment, print_table  # noqa: E402
 from sqlalchemy import text  # noqa: E402

@@ -27,11 +27,14 @@ def test_bench_database_and_leaderboards_agree_with_python(tmp_path):
     info = _bench().build(tmp_path / "b.db", 3000, abstract_chars=50)
     assert info["papers"] == 3000 and info["authors"] == 600 and info["prolific_n"] > info["median_n"]
     engine = open_db(str(tmp_path / "b.db"))
+    board = leaderboard(engine, "ai_score", min_papers=5, limit=20)
+    assert board.judgments is not None  # the database holds two models' judgments: one is chosen
     with engine.connect() as conn:
         evals = {r[0] for r in conn.execute(text("SELECT id FROM papers WHERE is_eval"))}
         pairs = {(a, p) for a, p in conn.execute(text("SELECT author_id, paper_id FROM authorships"))}
         pairs |= {(a, p) for a, p in conn.execute(text("SELECT author_id, paper_id FROM author_papers"))}
-        score = {p: ai for p, ai in conn.execute(text("SELECT paper_id, ai_score FROM judgments"))}
+        score = {p: ai for p, ai in conn.execute(text("SELECT paper_id, ai_score FROM judgments "
+                                                      "WHERE model = :m"), {"m": board.judgments.model})}
         cites = dict(conn.execute(text("SELECT paper_id, citations FROM paper_metrics")).all())
     per_author = defaultdict(list)
     for a, p in pairs:
@@ -39,7 +42,7 @@ def test_bench_database_and_leaderboards_agree_with_python(tmp_path):
             per_author[a].append(score[p])
     ranked = sorted(((statistics.fmean(v), len(v), -a) for a, v in per_author.items()
                      if len(v) >= 5), reverse=True)[:20]
-    rows = leaderboard(engine, "ai_score", min_papers=5, limit=20).rows
+    rows = board.rows
     assert [(r.ai_score, r.n_judged, r.author_id) for r in rows] == [
         (round(m, 2), n, -a) for m, n, a in ranked]
     prolific = author_profile(engine, f"#{info['prolific']}")

@@ -18,9 +18,10 @@ SCANNED = ("annotator", "db")
 # constant subqueries that may follow "IN (": snapshots.author_paper_ids_sql(),
 # snapshots.EVAL_PAPERS_SQL, snapshots.authors_tagged_sql(), the author-paper
 # subquery of a profile (profiles.mine_sql) and the argument that carries it into
-# snapshots.latest_paper_citations (papers_sql)
+# snapshots.latest_paper_citations (papers_sql); the aggregates' authors with new snapshots
+# (aggregates._author_metrics: touched) and an affiliation's ids by name (AFFILIATION_IDS)
 ALLOWED_SUBQUERIES = {"author_paper_ids_sql", "EVAL_PAPERS_SQL", "authors_tagged_sql",
-                      "mine_sql", "papers_sql"}
+                      "mine_sql", "papers_sql", "touched", "AFFILIATION_IDS"}
 
 _OPEN_IN = re.compile(r"\bIN\s*\(\s*$", re.IGNORECASE)
 
