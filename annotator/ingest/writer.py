@@ -18,12 +18,12 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from annotator.biblio.aggregates import bump_links
-from annotator.ingest.bulk import insert_many, insert_plain
+from annotator.ingest.bulk import insert_many, insert_plain, reserve_ids
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.records import AuthorRef, PaperRecord, normalise_name, normalise_text
 from db.models import (
@@ -47,12 +47,17 @@ AF, PA = _table(Affiliation), _table(PaperAffiliation)
 AM, PM, AP = _table(AuthorMetric), _table(PaperMetric), _table(AuthorPaper)
 ID_ATTRS = ("orcid", "openalex_id", "s2_id")
 KEY_RANK = {"arxiv": 0, "doi": 1, "ext": 2, "title": 3}
-SELECT_PAPER = select(P).where(P.c.id == bindparam("pid"))
+# what a merge compares: every column a record can set, and the ones that decide how
+STORED = ("id", "key", "title", "norm_title", "abstract", "content_hash", "category",
+          "categories", "published", "has_code", "venue", "arxiv_id", "doi", "external_id",
+          "openalex_id", "authors_truncated", "source_format", "is_eval", "eval_suite")
+SELECT_STORED = select(*(P.c[c] for c in STORED))
+SELECT_PAPER = SELECT_STORED.where(P.c.id == bindparam("pid"))
 SELECT_AUTHORS = (select(AS.c.author_id).where(AS.c.paper_id == bindparam("pid"))
                   .order_by(AS.c.position))
 SELECT_AFFS = (select(PA.c.affiliation_id).where(PA.c.paper_id == bindparam("pid"))
                .order_by(PA.c.position))
-INSERT_PAPER = insert(P)
+PAPER_COLUMNS = STORED + ("source_ref", "created_at", "updated_at")
 AUTHOR_COLUMNS = ("name", "norm_name", "primary_category") + ID_ATTRS
 
 
@@ -110,13 +115,14 @@ class PaperWriter:
         q = select(P.c.id, P.c.key, P.c.arxiv_id, P.c.doi, P.c.openalex_id, P.c.norm_title,
                    A.c.norm_name).select_from(
             P.outerjoin(first, (AS.c.paper_id == P.c.id) & (AS.c.position == 0)))
-        for paper in self.conn.execute(q).mappings():
-            self._remember_paper(paper["id"], paper, paper["norm_name"])
+        names = ("id", "key", "arxiv_id", "doi", "openalex_id", "norm_title")
+        for *paper, first_author in self.conn.execute(q):
+            self._remember_paper(paper[0], dict(zip(names, paper)), first_author)
         self.by_name: dict[str, list[dict]] = {}
         self.by_id: dict[str, dict[str, dict]] = {a: {} for a in ID_ATTRS}
-        for author in self.conn.execute(
-                select(A.c.id, *(A.c[c] for c in AUTHOR_COLUMNS[1:]))).mappings():
-            self._remember_author(dict(author))
+        columns = ("id",) + AUTHOR_COLUMNS[1:]
+        for author in self.conn.execute(select(*(A.c[c] for c in columns))):
+            self._remember_author(dict(zip(columns, author)))
         self.affiliations: dict[str, int] = dict(self.conn.execute(select(AF.c.name, AF.c.id)).all())
         self.pending_links: dict[int, tuple[list[int], list[int]]] = {}
         self.stored: dict[int, tuple] = {}
@@ -125,7 +131,7 @@ class PaperWriter:
         self.pending_papers: dict[int, dict] = {}
         self.last_metrics: dict[tuple, Mapping[Any, Any] | None] = {}
         self.links_changed = False  # a stored paper's authors, affiliations or eval flag
-        self.next_pid: int | None = None
+        self.free_ids: list[int] = []  # reserved for the batch's new papers, in order
         if self.page_author is not None:  # after a rollback: what stands now
             if any(a["id"] == self.page_author for same in self.by_name.values() for a in same):
                 self._load_page(self.page_author)
@@ -156,9 +162,9 @@ class PaperWriter:
             if author[attr]:
                 self.by_id[attr][author[attr]] = author
 
-    def match(self, rec: PaperRecord, norm_title: str) -> int | None:
+    def match(self, rec: PaperRecord, norm_title: str, key: str | None = None) -> int | None:
         first = self.norm(rec.authors[0].name) if rec.authors else None
-        for attr, value in (("key", rec.key()), ("arxiv_id", rec.arxiv_id), ("doi", rec.doi),
+        for attr, value in (("key", key or rec.key()), ("arxiv_id", rec.arxiv_id), ("doi", rec.doi),
                             ("openalex_id", rec.openalex_id),
                             ("title", first and f"{norm_title}|{first}")):
             if value and value in self.papers[attr]:
@@ -193,7 +199,9 @@ class PaperWriter:
                 if attr in fill:
                     self.by_id[attr][fill[attr]] = found
         if created:
-            rows = [{c: a.get(c) for c in AUTHOR_COLUMNS} for a in created]
+            now = datetime.now(UTC)
+            rows = [{**{c: a.get(c) for c in AUTHOR_COLUMNS}, "created_at": now}
+                    for a in created]
             for author, new_id in zip(created, insert_many(self.conn, A, rows, "norm_name")):
                 author["id"] = new_id
         names = list(dict.fromkeys(n for n in affiliations if n not in self.affiliations))
@@ -219,12 +227,15 @@ class PaperWriter:
 
     def prefetch(self, records: list[PaperRecord], fmt: str) -> None:
         """Read the stored rows, links and latest citation snapshots (from ``fmt``) of the
-        papers a batch matches, four queries in all."""
-        pids = {self.match(r, self.norm_title(r.title)) for r in records} - {None}
+        papers a batch matches, four queries in all, and reserve ids for the others."""
+        matched = [self.match(r, self.norm_title(r.title)) for r in records]
+        pids = set(matched) - {None}
+        self.free_ids = reserve_ids(self.conn, P, len(matched) - sum(1 for m in matched if m))
+        self.free_ids.reverse()  # popped from the end: handed out in ascending order
         if not pids:
             return
         self.stored = {row["id"]: (row, [], []) for row in self.conn.execute(
-            select(P).where(P.c.id.in_(pids))).mappings()}
+            SELECT_STORED.where(P.c.id.in_(pids))).mappings()}
         for table, column, slot in ((AS, AS.c.author_id, 1), (PA, PA.c.affiliation_id, 2)):
             for pid, value in self.conn.execute(select(table.c.paper_id, column).where(
                     table.c.paper_id.in_(pids)).order_by(table.c.paper_id, table.c.position)):
@@ -258,9 +269,10 @@ class PaperWriter:
                       openalex_id=_short_id("openalex_id", rec.openalex_id))
         affiliations = [self.affiliations[n] for n in dict.fromkeys(rec.affiliations)]
         stamp = dict(source_format=fmt, source_ref=rec.source_ref)
-        pid = self.match(rec, norm_title)
+        key = rec.key()
+        pid = self.match(rec, norm_title, key)
         if pid is None:
-            row = dict(values, categories=values["categories"] or "[]", key=rec.key(),
+            row = dict(values, categories=values["categories"] or "[]", key=key,
                        authors_truncated=rec.authors_truncated, is_eval=self.is_eval,
                        eval_suite=self.eval_suite if self.is_eval else None, **stamp)
             pid = self._insert_paper(row)
@@ -281,7 +293,6 @@ class PaperWriter:
                 affiliations = old_affs
             if self.is_eval:
                 new.update(is_eval=True, eval_suite=self.eval_suite)
-            key = rec.key()
             if (KEY_RANK[key.split(":")[0]] < KEY_RANK.get(old["key"].split(":")[0], 2)
                     and key not in self.papers["key"]):
                 new["key"] = key
@@ -298,27 +309,23 @@ class PaperWriter:
             self.pending_links[pid] = (authors, affiliations)
             values = {**new, "key": new.get("key", old["key"])}
             outcome = "updated"
-        self._remember_paper(pid, {"key": rec.key(), **values},
+        self._remember_paper(pid, {"key": key, **values},
                              self.norm(rec.authors[0].name) if rec.authors else None)
         return outcome, pid
 
     def _insert_paper(self, row: dict) -> int:
-        """A new paper's id. On SQLite the transaction holds the write lock, so ids are
-        handed out above the current maximum and the rows wait for ``flush`` (one
-        executemany); elsewhere the row is inserted at once."""
-        if self.conn.dialect.name != "sqlite":
-            inserted = self.conn.execute(INSERT_PAPER, row).inserted_primary_key
-            assert inserted is not None  # an INSERT of one row always has a key
-            return int(inserted[0])
-        if self.next_pid is None:
-            self.next_pid = (self.conn.execute(select(func.max(P.c.id))).scalar() or 0) + 1
-        pid, self.next_pid = self.next_pid, self.next_pid + 1
+        """A new paper's id, from the ids ``prefetch`` reserved; the rows wait for
+        ``flush`` (one executemany)."""
+        pid = self.free_ids.pop() if self.free_ids else reserve_ids(self.conn, P, 1)[0]
         self.pending_papers[pid] = dict(row, id=pid)
         return pid
 
     def _write_pending(self) -> None:
         if self.pending_papers:
-            self.conn.execute(INSERT_PAPER, list(self.pending_papers.values()))
+            now = datetime.now(UTC)
+            insert_plain(self.conn, P, PAPER_COLUMNS, [
+                (*(r[c] for c in STORED), r["source_ref"], now, now)
+                for r in self.pending_papers.values()])
             self.pending_papers = {}
 
     def metric(self, table, owner: str, owner_id: int, source: str, values: dict,
@@ -380,14 +387,14 @@ class PaperWriter:
             for i, a in enumerate(authors)])
         insert_plain(self.conn, PA, ("paper_id", "position", "affiliation_id"), [
             (p, i, a) for p, (_, affs) in self.pending_links.items() for i, a in enumerate(affs)])
+        now = datetime.now(UTC)
         for table in (AM, PM):
             rows = [r for (name, *_), r in self.pending_metrics.items() if name == table.name]
             if rows:
-                self.conn.execute(insert(table), rows)
-        if self.pending_pages:
-            now = datetime.now(UTC)
-            self.conn.execute(insert(AP), [
-                dict(author_id=self.page_author, paper_id=p, source="feedpage", created_at=now)
-                for p in self.pending_pages])
+                columns = (*rows[0], "created_at")
+                insert_plain(self.conn, table, columns,
+                             [(*r.values(), now) for r in rows])
+        insert_plain(self.conn, AP, ("author_id", "paper_id", "source", "created_at"),
+                     [(self.page_author, p, "feedpage", now) for p in self.pending_pages])
         self.pending_links, self.pending_metrics, self.stored = {}, {}, {}
-        self.pending_pages, self.last_metrics, self._titles, self.next_pid = [], {}, {}, None
+        self.pending_pages, self.last_metrics, self._titles, self.free_ids = [], {}, {}, []
