@@ -35,6 +35,7 @@ stored (see ``writer``), so an ingested page is its author's profile.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ from annotator.ingest.writer import PM, PaperWriter
 from db.engine import writer as db_writer
 
 BATCH = 2000
+GC_THRESHOLD = 50_000  # allocations between young-generation collections while ingesting
 CACHE_KIB = 65536  # SQLite page cache of the ingest connection: the papers' indexes stay in memory
 Storable = PaperRecord | PageHeader
 
@@ -144,9 +146,22 @@ def _ingest_file(writer: PaperWriter, items: Iterator[Storable | InputError], fm
 
 
 @contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cyclic collector runs less often until the ingest ends: the writer's
+    look-up tables hold hundreds of thousands of long-lived objects that every full
+    pass would walk again (about 0.1 ms a row at 100,000 rows)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_THRESHOLD), max(before[1], 20), max(before[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+@contextlib.contextmanager
 def _connection(engine: Engine) -> Iterator[Connection]:
     """The writer connection, with a larger page cache on SQLite until the ingest ends."""
-    with db_writer(engine).connect() as conn:
+    with _fewer_collections(), db_writer(engine).connect() as conn:
         if conn.dialect.name != "sqlite":
             yield conn
             return

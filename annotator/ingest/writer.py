@@ -2,7 +2,9 @@
 
 ``PaperWriter`` matches records to stored papers (key, arXiv id, DOI, OpenAlex id,
 then normalised title plus first author), merges them (see ``store``), finds or
-creates authors and affiliations, and adds metric snapshots. Links wait until
+creates authors and affiliations (``author_index``), and adds metric snapshots.
+New papers take ids reserved for their batch (``bulk.reserve_ids``) and are
+inserted together. Links wait until
 ``flush`` so a batch writes them with one statement per table.
 
 A feed page is its author's profile: every paper listed after the page header is
@@ -14,7 +16,7 @@ primary category.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +25,11 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from annotator.biblio.aggregates import bump_links
-from annotator.ingest.bulk import insert_many, insert_plain, reserve_ids
+from annotator.ingest.author_index import A, AuthorMatching, short_id
+from annotator.ingest.bulk import insert_plain, reserve_ids
 from annotator.ingest.feedpage import PageHeader
-from annotator.ingest.records import AuthorRef, PaperRecord, normalise_name, normalise_text
+from annotator.ingest.records import AuthorRef, PaperRecord, normalise_text
 from db.models import (
-    Affiliation,
-    Author,
     AuthorMetric,
     AuthorPaper,
     Authorship,
@@ -42,10 +43,8 @@ def _table(model: type[SQLModel]) -> Table:
     return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
-P, A, AS = _table(Paper), _table(Author), _table(Authorship)
-AF, PA = _table(Affiliation), _table(PaperAffiliation)
+P, AS, PA = _table(Paper), _table(Authorship), _table(PaperAffiliation)
 AM, PM, AP = _table(AuthorMetric), _table(PaperMetric), _table(AuthorPaper)
-ID_ATTRS = ("orcid", "openalex_id", "s2_id")
 KEY_RANK = {"arxiv": 0, "doi": 1, "ext": 2, "title": 3}
 # what a merge compares: every column a record can set, and the ones that decide how
 STORED = ("id", "key", "title", "norm_title", "abstract", "content_hash", "category",
@@ -58,17 +57,6 @@ SELECT_AUTHORS = (select(AS.c.author_id).where(AS.c.paper_id == bindparam("pid")
 SELECT_AFFS = (select(PA.c.affiliation_id).where(PA.c.paper_id == bindparam("pid"))
                .order_by(PA.c.position))
 PAPER_COLUMNS = STORED + ("source_ref", "created_at", "updated_at")
-AUTHOR_COLUMNS = ("name", "norm_name", "primary_category") + ID_ATTRS
-
-
-def _short_id(attr: str, value: str | None) -> str | None:
-    prefix = {"orcid": "https://orcid.org/", "openalex_id": "https://openalex.org/"}.get(attr, "")
-    return (value.strip().removeprefix(prefix) or None) if value else None
-
-
-def _plain(ref: AuthorRef) -> bool:
-    """A name and nothing else: matched by name alone."""
-    return ref.orcid is None and ref.openalex_id is None and ref.s2_id is None
 
 
 def _merged(stored, value, owner: bool):
@@ -92,7 +80,7 @@ def _better_authors(rec: PaperRecord, stored_truncated: bool, stored_count: int,
                                  and len(rec.authors) >= stored_count)
 
 
-class PaperWriter:
+class PaperWriter(AuthorMatching):
     """Look-up tables for one ingest call, and the writes themselves.
 
     Authors and affiliations new in a batch are inserted together; authorship,
@@ -102,7 +90,7 @@ class PaperWriter:
         self.conn, self.is_eval, self.eval_suite = conn, is_eval, eval_suite
         self.today = datetime.now(UTC).date()
         self._last_query: dict[str, Any] = {}
-        self._names: dict[str, str] = {}
+        self._names = {}
         self._titles: dict[str, str] = {}
         self.page_author: int | None = None  # the author of the feed page being read
         self.page_papers: set[int] = set()  # papers already linked to that author
@@ -116,14 +104,9 @@ class PaperWriter:
                    A.c.norm_name).select_from(
             P.outerjoin(first, (AS.c.paper_id == P.c.id) & (AS.c.position == 0)))
         names = ("id", "key", "arxiv_id", "doi", "openalex_id", "norm_title")
-        for *paper, first_author in self.conn.execute(q):
+        for *paper, first_author in self.conn.execute(q).all():
             self._remember_paper(paper[0], dict(zip(names, paper)), first_author)
-        self.by_name: dict[str, list[dict]] = {}
-        self.by_id: dict[str, dict[str, dict]] = {a: {} for a in ID_ATTRS}
-        columns = ("id",) + AUTHOR_COLUMNS[1:]
-        for author in self.conn.execute(select(*(A.c[c] for c in columns))):
-            self._remember_author(dict(zip(columns, author)))
-        self.affiliations: dict[str, int] = dict(self.conn.execute(select(AF.c.name, AF.c.id)).all())
+        self.load_authors()
         self.pending_links: dict[int, tuple[list[int], list[int]]] = {}
         self.stored: dict[int, tuple] = {}
         self.pending_metrics: dict[tuple, dict] = {}
@@ -142,25 +125,12 @@ class PaperWriter:
         """Papers of the next file belong to no page author until a header says so."""
         self.page_author, self.page_papers = None, set()
 
-    def norm(self, name: str) -> str:
-        """``normalise_name``, remembered: the same names come back in every batch."""
-        value = self._names.get(name)
-        if value is None:
-            value = self._names[name] = normalise_name(name)
-        return value
-
     def _remember_paper(self, pid: int, values, first_author: str | None) -> None:
         for attr in ("key", "arxiv_id", "doi", "openalex_id"):
             if values[attr]:
                 self.papers[attr][values[attr]] = pid
         if first_author:
             self.papers["title"][f"{values['norm_title']}|{first_author}"] = pid
-
-    def _remember_author(self, author: dict) -> None:
-        self.by_name.setdefault(author["norm_name"], []).append(author)
-        for attr in ID_ATTRS:
-            if author[attr]:
-                self.by_id[attr][author[attr]] = author
 
     def match(self, rec: PaperRecord, norm_title: str, key: str | None = None) -> int | None:
         first = self.norm(rec.authors[0].name) if rec.authors else None
@@ -170,53 +140,6 @@ class PaperWriter:
             if value and value in self.papers[attr]:
                 return self.papers[attr][value]
         return None
-
-    def prepare(self, refs: Iterable[AuthorRef], affiliations: Iterable[str],
-                primary_category: str | None = None) -> None:
-        """Find or create every author and affiliation named; ids go into the caches.
-        Authors are matched by ORCID/OpenAlex/S2 id, then by name unless the ids clash."""
-        created: list[dict] = []
-        for ref in refs:
-            norm = self.norm(ref.name)
-            if not primary_category and _plain(ref) and norm in self.by_name:
-                continue  # known by name, no ids to match or fill: the common case
-            ids = {a: _short_id(a, getattr(ref, a)) for a in ID_ATTRS}
-            found = next((self.by_id[a][v] for a, v in ids.items() if v and v in self.by_id[a]),
-                         None) or next((c for c in self.by_name.get(norm, []) if all(
-                             not v or not c[a] or c[a] == v for a, v in ids.items())), None)
-            if found is None:
-                found = dict(id=None, name=ref.name, norm_name=norm, primary_category=None,
-                             **{a: None for a in ID_ATTRS})
-                created.append(found)
-                self._remember_author(found)
-            fill = {a: v for a, v in ids.items() if v and not found[a]}
-            if primary_category and not found["primary_category"]:
-                fill["primary_category"] = primary_category
-            if fill and found["id"] is not None:
-                self.conn.execute(update(A).where(A.c.id == found["id"]).values(**fill))
-            found.update(fill)
-            for attr in ID_ATTRS:
-                if attr in fill:
-                    self.by_id[attr][fill[attr]] = found
-        if created:
-            now = datetime.now(UTC)
-            rows = [{**{c: a.get(c) for c in AUTHOR_COLUMNS}, "created_at": now}
-                    for a in created]
-            for author, new_id in zip(created, insert_many(self.conn, A, rows, "norm_name")):
-                author["id"] = new_id
-        names = list(dict.fromkeys(n for n in affiliations if n not in self.affiliations))
-        if names:
-            new_ids = insert_many(self.conn, AF, [{"name": n} for n in names], "name")
-            self.affiliations.update(zip(names, new_ids))
-
-    def _author_id(self, ref: AuthorRef) -> int:
-        if _plain(ref):
-            return self.by_name[self.norm(ref.name)][0]["id"]
-        for attr in ID_ATTRS:
-            value = _short_id(attr, getattr(ref, attr))
-            if value and value in self.by_id[attr]:
-                return self.by_id[attr][value]["id"]
-        return next(a["id"] for a in self.by_name[self.norm(ref.name)])
 
     def norm_title(self, title: str) -> str:
         """``normalise_text`` of a title, remembered for the batch (matched, then written)."""
@@ -266,7 +189,7 @@ class PaperWriter:
                                   if rec.categories else None),
                       published=rec.published, has_code=rec.has_code, venue=rec.venue,
                       arxiv_id=rec.arxiv_id, doi=rec.doi, external_id=rec.external_id,
-                      openalex_id=_short_id("openalex_id", rec.openalex_id))
+                      openalex_id=short_id("openalex_id", rec.openalex_id))
         affiliations = [self.affiliations[n] for n in dict.fromkeys(rec.affiliations)]
         stamp = dict(source_format=fmt, source_ref=rec.source_ref)
         key = rec.key()
