@@ -31,6 +31,9 @@ from pathlib import Path
 from _util import environment, print_table
 
 TARGET_C, TARGET_RATIO = 32, 25.0
+# the client process's CPU time per paper (ms) of each run, by run name: on a shared
+# machine a steadier measure of the client's own cost than papers per second
+CPU_MS: dict[str, float] = {}
 
 
 def make_corpus(path: Path, n: int) -> Path:
@@ -53,12 +56,13 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
 
     prompt = load_prompt("score")
     client = openai.OpenAI(base_url=base_url, api_key="sk-bench")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for title, abstract in papers:
         reply = client.chat.completions.create(
             model="naive", messages=prompt.render(title=title, abstract=abstract),
             temperature=0.0, max_tokens=300, response_format={"type": "json_object"})
         JudgmentReply.model_validate(json.loads(reply.choices[0].message.content))
+    CPU_MS["naive"] = 1000 * (time.process_time() - cpu) / len(papers)
     return len(papers) / (time.perf_counter() - started)
 
 
@@ -71,12 +75,105 @@ def runner(db: str, base_url: str, concurrency: int, limit: int) -> tuple[float,
     settings = get_settings(base_url=base_url, api_key="sk-bench")
     opts = AnnotateOptions(model=f"bench-c{concurrency}", concurrency=concurrency, limit=limit,
                            use_cache=False)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = annotate(open_db(db), settings, opts)
     wall = time.perf_counter() - started
+    CPU_MS[f"c{concurrency}"] = 1000 * (time.process_time() - cpu) / max(summary.done, 1)
     if summary.failed:
         raise SystemExit(f"c={concurrency}: {summary.failed} papers failed: {summary.failures[:3]}")
     return summary.done / wall, summary.done
+
+
+def compare_with(ref: str, rounds: int) -> None:
+    """Run this benchmark on commit ``ref``'s code and on the current code, alternately."""
+    import sys
+
+    from _baseline import commit_of, side_by_side
+
+    argv = []
+    skip = False
+    for arg in sys.argv[1:]:  # the same arguments, less the comparison's own
+        if skip:
+            skip = False
+        elif arg in ("--baseline", "--rounds", "--json"):
+            skip = True
+        elif not arg.startswith(("--baseline=", "--rounds=", "--json=")):
+            argv.append(arg)
+    pairs = side_by_side(Path(__file__), argv, ref, rounds)
+    first = pairs[0][1]
+    rows = []
+    for i, (before, after) in enumerate(pairs, 1):
+        rows.append((f"naive loop (round {i})", f"{before['naive_papers_per_s']:.1f}",
+                     f"{after['naive_papers_per_s']:.1f}", "", "",
+                     _cpu(before.get("naive_cpu_ms")), _cpu(after.get("naive_cpu_ms"))))
+        for b, a in zip(before["runs"], after["runs"]):
+            label = f"annotate, concurrency {a['concurrency']}" + (
+                f" x {a['workers']} processes" if a.get("workers", 1) > 1 else "")
+            rows.append((f"{label} (round {i})", f"{b['papers_per_s']:.1f}",
+                         f"{a['papers_per_s']:.1f}",
+                         f"{b['papers_per_s'] / before['naive_papers_per_s']:.2f}x",
+                         f"{a['papers_per_s'] / after['naive_papers_per_s']:.2f}x",
+                         _cpu(b.get("cpu_ms")), _cpu(a.get("cpu_ms"))))
+    notes = [f"before: commit {commit_of(ref)}; after: the current tree; each round runs the two "
+             f"back to back on the same machine",
+             f"latency {first['latency_ms']:.0f} ms, {first['papers']} papers per concurrent run"]
+    print_table("throughput before and after (papers/s)",
+                ("run", "before", "after", "before vs naive", "after vs naive",
+                 "CPU ms/paper before", "after"), rows, notes)
+
+
+def _cpu(ms: float | None) -> str:
+    return "" if ms is None else f"{ms:.2f}"
+
+
+def _worker_process(db: str, base_url: str, model: str, concurrency: int, ready, go, out) -> None:
+    """One of ``--workers`` processes: set up, wait for the start, run the shared queue dry."""
+    from annotator.jobs.annotate import AnnotateOptions, annotate
+    from annotator.settings import get_settings
+    from db import open_db
+
+    settings = get_settings(base_url=base_url, api_key="sk-bench")
+    engine = open_db(db)
+    ready.put(1)
+    go.wait()
+    summary = annotate(engine, settings, AnnotateOptions(model=model, concurrency=concurrency,
+                                                         use_cache=False))
+    out.put((summary.done, summary.failed))
+
+
+def workers_run(db: str, base_url: str, concurrency: int, limit: int, workers: int) -> tuple[float, int]:
+    """papers/s of ``workers`` processes, each running ``annotate`` at ``concurrency``, on one
+    queue of ``limit`` papers queued beforehand (timed from a common start to the last exit)."""
+    import multiprocessing
+
+    from annotator.jobs.annotate import AnnotateOptions, annotate
+    from annotator.settings import get_settings
+    from db import open_db
+
+    model = f"bench-c{concurrency}x{workers}"
+    # limit 0: queue every paper, judge none (the runner stops before its first claim)
+    annotate(open_db(db), get_settings(base_url=base_url, api_key="sk-bench"),
+             AnnotateOptions(model=model, limit=0, use_cache=False))
+    ctx = multiprocessing.get_context("spawn")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker_process,
+                         args=(db, base_url, model, concurrency, ready, go, out))
+             for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.get()
+    started = time.perf_counter()
+    go.set()
+    results = [out.get() for _ in procs]
+    wall = time.perf_counter() - started
+    for proc in procs:
+        proc.join()
+    failed = sum(f for _, f in results)
+    if failed:
+        raise SystemExit(f"{failed} papers failed with {workers} workers")
+    done = sum(d for d, _ in results)
+    return done / wall, done
 
 
 def main() -> None:
@@ -88,7 +185,16 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=200.0)
     ap.add_argument("--concurrency", default="1,8,32,128")
     ap.add_argument("--json", dest="json_out", default=None, help="Write the figures here too.")
+    ap.add_argument("--baseline", default=None, metavar="REF",
+                    help="Also measure the code of commit REF, alternating with the current code "
+                         "(bench/_baseline.py), and print both side by side.")
+    ap.add_argument("--rounds", type=int, default=1, help="Before/after pairs with --baseline.")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="Worker processes sharing the queue (each at the given concurrency).")
     args = ap.parse_args()
+    if args.baseline:
+        compare_with(args.baseline, args.rounds)
+        return
     papers = args.papers or (2000 if args.full else 400)
     # at 0 ms a sequential stream is as fast as the client: time it on every paper
     slow_default = papers if args.latency_ms <= 0 else (100 if args.full else 20)
@@ -115,14 +221,18 @@ def main() -> None:
         results = []
         for c in levels:
             n = slow if c == 1 else papers
-            rate, done = runner(db, fs.base_url, c, n)
+            if args.workers > 1 and c > 1:
+                rate, done = workers_run(db, fs.base_url, c, n, args.workers)
+            else:
+                rate, done = runner(db, fs.base_url, c, n)
             print(f"  concurrency {c}: {rate:.1f} papers/s on {done} papers", flush=True)
             results.append((c, done, rate))
         served = fs.stats()["total"]
         dispose_all()
 
     rows = [("naive loop (sequential)", slow, f"{naive:.2f}", "1.0x")]
-    rows += [(f"annotate, concurrency {c}", done, f"{rate:.1f}", f"{rate / naive:.1f}x")
+    procs = f" x {args.workers} processes" if args.workers > 1 else ""
+    rows += [(f"annotate, concurrency {c}{procs if c > 1 else ''}", done, f"{rate:.1f}", f"{rate / naive:.1f}x")
              for c, done, rate in results]
     if args.latency_ms > 0:
         ideal = (f"latency {args.latency_ms:.0f} ms per request: one sequential stream is at most "
@@ -159,8 +269,11 @@ def main() -> None:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({
             "latency_ms": args.latency_ms, "papers": papers, "slow_papers": slow,
-            "naive_papers_per_s": naive,
-            "runs": [{"concurrency": c, "papers": d, "papers_per_s": r} for c, d, r in results],
+            "naive_papers_per_s": naive, "naive_cpu_ms": CPU_MS.get("naive"),
+            "runs": [{"concurrency": c, "papers": d, "papers_per_s": r,
+                      "workers": args.workers if c > 1 else 1,
+                      "cpu_ms": CPU_MS.get(f"c{c}") if args.workers == 1 or c == 1 else None}
+                     for c, d, r in results],
             "target_pass": verdict}, indent=2))
 
 

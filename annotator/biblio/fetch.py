@@ -33,6 +33,7 @@ from annotator.biblio.apijson import openalex_author, openalex_work
 from annotator.biblio.save import ImportReport, import_bundle
 from annotator.biblio.sources import Bundle, short_openalex, short_orcid
 from annotator.errors import AnnotatorError, InputError
+from annotator.http_retry import retry_after
 from annotator.ingest.records import normalise_name
 from annotator.ingest.store import ingest_paths
 from annotator.version import __version__
@@ -71,14 +72,6 @@ class Spacer:
             self.sleep(self._next - now)
             now = self._next
         self._next = now + self.interval
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 class OpenAlexClient:
@@ -122,7 +115,7 @@ class OpenAlexClient:
         except httpx.TransportError as exc:
             raise _Retryable(f"{exc.__class__.__name__}: {exc}") from exc
         if response.status_code in RETRY_STATUS:
-            raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
+            raise _Retryable(f"HTTP {response.status_code}", retry_after(response))
         if response.status_code == 404:
             raise FetchError(f"OpenAlex has nothing at {response.request.url.path}")
         if response.status_code >= 400:

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from annotator.biblio.fetch import RETRY_STATUS, FetchError, Spacer, _retry_after
+from annotator.biblio.fetch import RETRY_STATUS, FetchError, Spacer
+from annotator.http_retry import retry_after
 from annotator.version import __version__
 
 
@@ -75,7 +76,7 @@ class PoliteClient:
         except httpx.TransportError as exc:
             raise _Again(f"{exc.__class__.__name__}: {exc}") from exc
         if response.status_code in RETRY_STATUS:
-            raise _Again(f"HTTP {response.status_code}", _retry_after(response))
+            raise _Again(f"HTTP {response.status_code}", retry_after(response))
         if response.status_code >= 400:
             raise FetchError(f"{self.name} answered HTTP {response.status_code} for "
                              f"{response.request.url}: {response.text[:200]}")

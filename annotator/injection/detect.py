@@ -35,6 +35,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from annotator.injection import patterns as P
+from annotator.injection.literals import Prefiltered
 
 _F = re.I | re.M | re.S
 
@@ -51,7 +52,7 @@ class _Led:
     """
 
     def __init__(self, pattern: str):
-        self.pattern = re.compile(rf"\b(?:{pattern})", _F)
+        self.pattern = Prefiltered(re.compile(rf"\b(?:{pattern})", _F))
 
     def search(self, text: str) -> bool:
         return any(_LEAD_END.search(text, max(0, m.start() - 160), m.start())
@@ -69,7 +70,7 @@ def _quoted(text: str, start: int, end: int) -> bool:
 
 
 def _compile(items: Iterable[str], lead: bool = False) -> list:
-    return [_Led(p) if lead else re.compile(p, _F) for p in items]
+    return [_Led(p) if lead else Prefiltered(re.compile(p, _F)) for p in items]
 
 
 # (reason, patterns for non-Latin scripts, patterns for the Latin-folded text)
@@ -120,6 +121,8 @@ _PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2}){6,}")
 
 
 def _strip_invisible(text: str) -> str:
+    if text.isascii():  # no tag, format or invisible character can be there
+        return _SPACE.sub(" ", text)
     text = _TAGS.sub(lambda m: "".join(chr(ord(c) - 0xE0000) for c in m.group()
                                        if 0x20 <= ord(c) - 0xE0000 < 0x7F), text)
     # a format character (category Cf) carries no visible text; drop the rest as well

@@ -152,7 +152,8 @@ def _attempt(item: dict, line: dict | None, model: str, output_model: type[BaseM
             attempt.outcome, attempt.status_code = "invalid", 200
             attempt.error = f"not a chat completion: {str(exc)[:300]}"
             return attempt, None, attempt.error
-        ModelClient._read_completion(completion, attempt, json.loads(item["request_json"]))
+        ModelClient._read_completion(completion.model_dump(exclude_none=True), attempt,
+                                     json.loads(item["request_json"]))
         attempt.status_code = 200
         attempt.cost_usd = cost_usd(model, attempt.prompt_tokens, attempt.completion_tokens,
                                     batch=True)

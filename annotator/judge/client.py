@@ -23,26 +23,28 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import openai
 
-try:  # the TLS defaults of the HTTP library the openai client is built on
+try:  # the TLS defaults and the response class of the HTTP library the openai client is built on
+    from httpx2 import Response as RawResponse
     from httpx2 import create_ssl_context
 except ImportError:  # openai before 3 builds on httpx
+    from httpx import Response as RawResponse  # type: ignore[assignment]
     from httpx import create_ssl_context
-from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
 from annotator.errors import ReplayMiss
+from annotator.http_retry import retry_after
+from annotator.judge.completion import read_completion
 from annotator.judge.local_model import response_format as grammar_response_format
-from annotator.judge.prices import cost_usd, estimate_messages_tokens, estimate_tokens
+from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
 from annotator.judge.stored_replies import unpack_reply
@@ -110,35 +112,9 @@ class _Final(Exception):
         self.attempt = attempt
 
 
-class _HasHeaders(Protocol):
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-
 def request_hash(body: dict) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _retry_after(response: _HasHeaders | None) -> float | None:
-    if response is None:
-        return None
-    headers = response.headers
-    if "retry-after-ms" in headers:
-        try:
-            return float(headers["retry-after-ms"]) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def response_format_for(mode: str, output_model: type[BaseModel]) -> dict | None:
@@ -358,9 +334,11 @@ class ModelClient:
         started = time.perf_counter()
         try:
             # the body is plain JSON already: post it as is. ``chat.completions.create``
-            # would walk it against the SDK's typed params first (about 1.5 ms a request)
-            completion = await next(self._turn).post(
-                "/chat/completions", body=send, cast_to=ChatCompletion, options=_AUTHORISED)
+            # would walk it against the SDK's typed params first (about 1.5 ms a request),
+            # and a ``ChatCompletion`` built from the reply costs as much again: the few
+            # fields used are read from the JSON (the reply itself is validated by pydantic)
+            raw = await next(self._turn).post(
+                "/chat/completions", body=send, cast_to=RawResponse, options=_AUTHORISED)
         except openai.APITimeoutError as exc:
             attempt.outcome, attempt.error = "timeout", f"timed out: {exc}"
         except openai.APIConnectionError as exc:
@@ -368,32 +346,24 @@ class ModelClient:
         except openai.APIStatusError as exc:
             attempt.outcome, attempt.status_code = "http_error", exc.status_code
             attempt.error = f"HTTP {exc.status_code}: {str(exc)[:300]}"
-            attempt.retry_after = _retry_after(exc.response)
+            attempt.retry_after = retry_after(exc.response)
         else:
-            self._read_completion(completion, attempt, send)
+            try:
+                completion = json.loads(raw.content)
+            except ValueError:
+                completion = None
+            if isinstance(completion, dict):
+                self._read_completion(completion, attempt, send)
+            else:
+                attempt.error = f"the server's reply is not a JSON object: {raw.text[:200]!r}"
         attempt.latency_ms = (time.perf_counter() - started) * 1000
         attempt.cost_usd = cost_usd(self.model, attempt.prompt_tokens, attempt.completion_tokens)
         return attempt
 
     @staticmethod
-    def _read_completion(completion, attempt: Attempt, send: dict) -> None:
-        choice = completion.choices[0] if completion.choices else None
-        message = choice.message if choice else None
-        attempt.response_text = message.content if message else None
-        logprobs = getattr(choice, "logprobs", None) if choice else None
-        if logprobs is not None and getattr(logprobs, "content", None):
-            attempt.logprobs = [token.model_dump(exclude_none=True) for token in logprobs.content]
-        usage = completion.usage
-        if usage is not None:
-            attempt.prompt_tokens = usage.prompt_tokens or 0
-            attempt.completion_tokens = usage.completion_tokens or 0
-        else:  # some servers omit usage; estimate so spending is never zero
-            attempt.prompt_tokens = estimate_messages_tokens(send["messages"])
-            attempt.completion_tokens = estimate_tokens(attempt.response_text or "")
-        notes = []
-        if choice is not None and choice.finish_reason == "length":
-            notes.append("reply truncated (finish_reason=length)")
-        refusal = getattr(message, "refusal", None) if message else None
-        if refusal:
-            notes.append(f"model refused: {refusal[:200]}")
-        attempt.error = "; ".join(notes) or None
+    def _read_completion(completion: dict, attempt: Attempt, send: dict) -> None:
+        """Fill ``attempt`` from a chat completion as JSON (see ``judge.completion``)."""
+        read = read_completion(completion, send)
+        attempt.response_text, attempt.logprobs = read.text, read.logprobs
+        attempt.prompt_tokens, attempt.completion_tokens = read.prompt_tokens, read.completion_tokens
+        attempt.error = read.note
