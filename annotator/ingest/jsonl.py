@@ -174,12 +174,23 @@ def record_from_row(row: dict, path: str, line: int, *, from_text: bool = False)
     """Turn one JSONL object or CSV row into a record, or raise one ``InputError``."""
     values: dict[str, Any] = {}
     for field, value in row.items():
-        if is_extra(field):
-            continue
-        if field not in KINDS:
+        kind = KINDS.get(field)
+        if kind is None:
+            if is_extra(field):
+                continue
             raise InputError("unknown field (put your own data under 'extra')",
                              path=path, line=line, field=field)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None:
+            continue
+        if type(value) is str:
+            if not value.strip():
+                continue
+            if kind == "str" and not from_text and "\x00" not in value:  # the common case
+                values[field] = value.strip()
+                continue
+        elif kind == "list" and type(value) is list and all(
+                type(x) is str and x.strip() and "\x00" not in x for x in value):
+            values[field] = [x.strip() for x in value]  # the common case
             continue
         try:
             values["external_id" if field == "id" else field] = _convert(field, value, from_text)

@@ -92,6 +92,7 @@ class PaperWriter(AuthorMatching):
         self._last_query: dict[str, Any] = {}
         self._names = {}
         self._titles: dict[str, str] = {}
+        self._json: dict[tuple[str, ...], str] = {}
         self.page_author: int | None = None  # the author of the feed page being read
         self.page_papers: set[int] = set()  # papers already linked to that author
         self.load()
@@ -141,6 +142,16 @@ class PaperWriter(AuthorMatching):
                 return self.papers[attr][value]
         return None
 
+    def _categories(self, categories: list[str]) -> str | None:
+        """The JSON list stored for ``categories`` (the same few lists come back often)."""
+        if not categories:
+            return None
+        slot = tuple(categories)
+        value = self._json.get(slot)
+        if value is None:
+            value = self._json[slot] = json.dumps(categories, ensure_ascii=False)
+        return value
+
     def norm_title(self, title: str) -> str:
         """``normalise_text`` of a title, remembered for the batch (matched, then written)."""
         value = self._titles.get(title)
@@ -157,11 +168,12 @@ class PaperWriter(AuthorMatching):
         self.free_ids.reverse()  # popped from the end: handed out in ascending order
         if not pids:
             return
-        self.stored = {row["id"]: (row, [], []) for row in self.conn.execute(
-            SELECT_STORED.where(P.c.id.in_(pids))).mappings()}
+        self.stored = {row[0]: (dict(zip(STORED, row)), [], []) for row in self.conn.execute(
+            SELECT_STORED.where(P.c.id.in_(pids))).all()}
         for table, column, slot in ((AS, AS.c.author_id, 1), (PA, PA.c.affiliation_id, 2)):
             for pid, value in self.conn.execute(select(table.c.paper_id, column).where(
-                    table.c.paper_id.in_(pids)).order_by(table.c.paper_id, table.c.position)):
+                    table.c.paper_id.in_(pids)).order_by(table.c.paper_id, table.c.position)
+                    ).all():
                 self.stored[pid][slot].append(value)
         self.last_metrics = {(PM.name, "paper_id", pid, fmt): None for pid in pids}
         for row in self.conn.execute(
@@ -175,7 +187,7 @@ class PaperWriter(AuthorMatching):
     def _stored(self, pid: int) -> tuple:
         """The paper's row, author ids and affiliation ids as they stand now."""
         row, authors, affs = self.stored.pop(pid, None) or (
-            self.conn.execute(SELECT_PAPER, {"pid": pid}).mappings().one(),
+            dict(zip(STORED, self.conn.execute(SELECT_PAPER, {"pid": pid}).one())),
             list(self.conn.execute(SELECT_AUTHORS, {"pid": pid}).scalars()),
             list(self.conn.execute(SELECT_AFFS, {"pid": pid}).scalars()))
         return (row, *self.pending_links.get(pid, (authors, affs)))
@@ -185,8 +197,7 @@ class PaperWriter(AuthorMatching):
         norm_title = self.norm_title(rec.title)
         values = dict(title=rec.title, norm_title=norm_title, abstract=rec.abstract,
                       content_hash=rec.content_hash(), category=rec.category,
-                      categories=(json.dumps(rec.categories, ensure_ascii=False)
-                                  if rec.categories else None),
+                      categories=self._categories(rec.categories),
                       published=rec.published, has_code=rec.has_code, venue=rec.venue,
                       arxiv_id=rec.arxiv_id, doi=rec.doi, external_id=rec.external_id,
                       openalex_id=short_id("openalex_id", rec.openalex_id))
@@ -199,16 +210,17 @@ class PaperWriter(AuthorMatching):
                        authors_truncated=rec.authors_truncated, is_eval=self.is_eval,
                        eval_suite=self.eval_suite if self.is_eval else None, **stamp)
             pid = self._insert_paper(row)
-            self.pending_links[pid] = ([self._author_id(a) for a in rec.authors], affiliations)
+            self.pending_links[pid] = (self.author_ids(rec.authors), affiliations)
             outcome = "new"
         else:
             if pid in self.pending_papers:  # new in this batch: its row must be there to read
                 self._write_pending()
             old, old_authors, old_affs = self._stored(pid)
             owner = old["source_format"] == fmt
-            new = {k: _merged(old[k], v, owner) for k, v in values.items()}
+            new = ({k: old[k] if v is None else v for k, v in values.items()} if owner else
+                   {k: _merged(old[k], v, owner) for k, v in values.items()})
             if _better_authors(rec, old["authors_truncated"], len(old_authors), owner):
-                authors = [self._author_id(a) for a in rec.authors]
+                authors = self.author_ids(rec.authors)
                 new["authors_truncated"] = rec.authors_truncated
             else:
                 authors, new["authors_truncated"] = old_authors, old["authors_truncated"]
