@@ -182,15 +182,21 @@ def record_from_row(row: dict, path: str, line: int, *, from_text: bool = False)
                              path=path, line=line, field=field)
         if value is None:
             continue
+        # the common cases first, with the same outcome as ``_convert``
         if type(value) is str:
             if not value.strip():
                 continue
-            if kind == "str" and not from_text and "\x00" not in value:  # the common case
-                values[field] = value.strip()
-                continue
-        elif kind == "list" and type(value) is list and all(
+            if not from_text and "\x00" not in value:
+                if kind == "str":
+                    values[field] = value.strip()
+                    continue
+                if kind == "text" and "<" not in value and "&" not in value and "\n" not in value:
+                    values[field] = " ".join(value.split()) if field == "title" else value.strip()
+                    continue
+        elif kind in ("list", "authors") and type(value) is list and all(
                 type(x) is str and x.strip() and "\x00" not in x for x in value):
-            values[field] = [x.strip() for x in value]  # the common case
+            values[field] = ([x.strip() for x in value] if kind == "list"
+                             else [{"name": x.strip()} for x in value])
             continue
         try:
             values["external_id" if field == "id" else field] = _convert(field, value, from_text)

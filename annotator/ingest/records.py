@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
+_DOI_PREFIX = re.compile(r"^(https?://(dx\.)?doi\.org/|doi:)", re.I)
+_ARXIV_PREFIX = re.compile(r"^(https?://arxiv\.org/abs/|arxiv:)", re.I)
+_VERSION = re.compile(r"v\d+$")
 
 
 def normalise_text(value: str) -> str:
@@ -75,7 +78,7 @@ class PaperRecord(BaseModel):
         if not value:
             return None
         value = value.strip()
-        value = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", value, flags=re.I)
+        value = _DOI_PREFIX.sub("", value)
         return value.lower()
 
     @field_validator("arxiv_id")
@@ -84,8 +87,8 @@ class PaperRecord(BaseModel):
         if not value:
             return None
         value = value.strip()
-        value = re.sub(r"^(https?://arxiv\.org/abs/|arxiv:)", "", value, flags=re.I)
-        return re.sub(r"v\d+$", "", value)  # versions share an identity
+        value = _ARXIV_PREFIX.sub("", value)
+        return _VERSION.sub("", value)  # versions share an identity
 
     def key(self) -> str:
         """The identity used for idempotent re-ingest."""
