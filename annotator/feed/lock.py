@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import AnnotatorError
 from annotator.feed.cursors import CURSORS, ensure_row
-from annotator.jobs.queue import _alive, new_owner
+from annotator.jobs.queue import new_owner, process_alive
 from db.engine import writer
 
 
@@ -37,7 +37,7 @@ def _dead_here(holder: str | None) -> bool:
         return False
     host, _, rest = holder.partition(":")
     pid = rest.split(":", 1)[0]
-    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
 
 
 class Lease:

@@ -175,6 +175,7 @@ class ModelClient:
     ):
         self.model = model
         self.base_url = base_url
+        self.api_key = api_key  # for the same endpoint's other routes (embeddings)
         self.max_attempts = max_attempts
         self.max_reasks = max_reasks
         self.max_wait_s = max_wait_s

@@ -100,9 +100,8 @@ class EmbeddingHeadMethod(JudgingMethod):
             raise ConfigError(f"the head for {self.ctx.prompt.ref} on '{client.model}' has no "
                               f"{' or '.join(sorted(missing))} target; fit it on a suite with "
                               "that label (for novelty: evals/iclr2022.toml)")
-        # the chat client's key (ModelClient keeps it on its openai clients)
-        api_key = getattr(client, "api_key", None) or next(
-            (c.api_key for c in getattr(client, "_clients", [])), None)
+        # the chat client's key serves the same endpoint's /v1/embeddings
+        api_key = getattr(client, "api_key", None)
         cache = DbCache(self.ctx.engine) if self.ctx.engine is not None else None
         self.batcher = _Batcher(EmbeddingsClient(client.model, base_url=client.base_url,
                                                  api_key=api_key, cache=cache))
