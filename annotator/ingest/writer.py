@@ -3,9 +3,9 @@
 ``PaperWriter`` matches records to stored papers (key, arXiv id, DOI, OpenAlex id,
 then normalised title plus first author), merges them (see ``store``), finds or
 creates authors and affiliations (``author_index``), and adds metric snapshots.
-New papers take ids reserved for their batch (``bulk.reserve_ids``) and are
-inserted together. Links wait until
-``flush`` so a batch writes them with one statement per table.
+New papers take ids reserved for their batch (``bulk.reserve_ids``); they and
+their links wait until ``flush`` so a batch writes them with one statement per
+table, handed to the driver (``bulk.insert_plain``).
 
 A feed page is its author's profile: every paper listed after the page header is
 linked to that author in ``author_papers`` (source ``feedpage``), even where "et
@@ -251,7 +251,10 @@ class PaperWriter(AuthorMatching):
     def _insert_paper(self, row: dict) -> int:
         """A new paper's id, from the ids ``prefetch`` reserved; the rows wait for
         ``flush`` (one executemany)."""
-        pid = self.free_ids.pop() if self.free_ids else reserve_ids(self.conn, P, 1)[0]
+        if not self.free_ids:  # not reached: prefetch reserves one per unmatched record
+            self._write_pending()
+            self.free_ids = reserve_ids(self.conn, P, 1)
+        pid = self.free_ids.pop()
         self.pending_papers[pid] = dict(row, id=pid)
         return pid
 
