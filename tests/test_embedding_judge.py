@@ -159,7 +159,8 @@ def test_annotate_stores_judgments_with_head_provenance_and_neighbours(cli, fake
         rows = conn.execute(text("SELECT ai_score, novelty, rationale, method, details_json, model "
                                  "FROM judgments")).all()
         calls = conn.execute(text("SELECT COUNT(*) FROM llm_calls")).scalar_one()
-    assert len(rows) == 45 and calls == 0 and fake_server.chat_requests() == []
+    # one stored call a paper: its share of an embeddings request (no chat call at all)
+    assert len(rows) == 45 and calls == 45 and fake_server.chat_requests() == []
     assert len({r[0] for r in rows}) > 10  # scores differ between papers
     for ai, nov, rationale, method, details, model in rows:
         assert 0 <= ai <= 100 and 0 <= nov <= 100
@@ -211,3 +212,46 @@ def test_injection_suite_runs_against_the_embedding_judge(cli, fake_server, engi
     assert report.prompt == "embed@1" and report.judged_pairs == 10 and not report.failures
     assert report.mean_ai_shift is not None
     assert fake_server.chat_requests() == []  # the embedding judge reads no instruction
+
+
+def test_embedding_tokens_and_cost_are_counted_per_paper(cli, fake_server, engine, monkeypatch):
+    """Every paper's share of the embeddings requests lands in llm_calls: the tokens sum
+    to the usage the endpoint reported, priced as the model's input tokens; texts the
+    vector cache already holds are stored as cached calls and cost nothing."""
+    from conftest import SEED_PAGE
+
+    if not SEED_PAGE.exists():
+        pytest.skip("shared seed page missing")
+    monkeypatch.setenv("ANNOTATOR_PRICES", '{"fake-embed": [2.0, 0.0]}')
+    configure(fake_server, labels=str(LABELS), signal=1.0, noise=1.0, dim=16)
+    fit(cli, ICLR22)
+    cli("ingest", SEED_PAGE)
+    before = len(embedding_requests(fake_server))
+    cli("annotate", "--prompt", "embed@1", "--model", "fake-embed", "--concurrency", "8")
+    sent = embedding_requests(fake_server)[before:]
+    assert sent  # the seed's papers were not in the cache
+    reported = sum(len(t.split()) for r in sent for t in r["body"]["input"])  # the fake's usage
+    with engine.connect() as conn:
+        calls = conn.execute(text("SELECT outcome, prompt_tokens, cost_usd, completion_tokens "
+                                  "FROM llm_calls")).all()
+        judged = conn.execute(text("SELECT SUM(prompt_tokens) FROM judgments")).scalar_one()
+    assert len(calls) == 45 and {c[0] for c in calls} == {"ok"}
+    assert sum(c[1] for c in calls) == reported == judged > 0
+    assert all(c[3] == 0 for c in calls)
+    assert sum(c[2] for c in calls) == pytest.approx(2.0 * reported / 1e6)
+    out = cli("costs").stdout
+    assert "fake-embed" in out
+
+    # the same papers judged again (judgments cleared, tasks re-opened): every vector
+    # comes from the cache
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM judgments"))
+        conn.execute(text("DELETE FROM llm_calls"))
+        conn.execute(text("UPDATE tasks SET state = 'pending'"))
+    before = len(embedding_requests(fake_server))
+    cli("annotate", "--prompt", "embed@1", "--model", "fake-embed", "--concurrency", "8")
+    assert len(embedding_requests(fake_server)) == before  # nothing sent again
+    with engine.connect() as conn:
+        again = conn.execute(text("SELECT outcome, prompt_tokens, cost_usd FROM llm_calls")).all()
+    assert len(again) == 45 and {a[0] for a in again} == {"cached"}
+    assert sum(a[1] for a in again) == 0 and sum(a[2] for a in again) == 0

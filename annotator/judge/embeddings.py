@@ -21,6 +21,7 @@ import numpy as np
 import openai
 
 from annotator.errors import ModelError
+from annotator.judge.prices import estimate_tokens
 
 DEFAULT_BATCH = 32
 
@@ -86,7 +87,9 @@ class EmbeddingsClient:
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, texts: list[str]) -> list[np.ndarray]:
+    def _request(self, texts: list[str]) -> tuple[list[np.ndarray], list[int]]:
+        """(one vector per text, the tokens billed for each: the request's usage shared
+        out by text length, or estimated when the server reports none)."""
         start = time.monotonic()
         try:
             # encoding_format float: llama.cpp and other servers ignore base64
@@ -102,14 +105,22 @@ class EmbeddingsClient:
         if len(data) != len(texts):
             raise ModelError(f"the embeddings endpoint answered {len(data)} vectors for "
                              f"{len(texts)} texts")
+        total = int((body.get("usage") or {}).get("prompt_tokens") or 0)
+        shares = share_tokens(total, texts) if total else [estimate_tokens(t) for t in texts]
         self.stats.requests += 1
-        self.stats.tokens += int((body.get("usage") or {}).get("prompt_tokens") or 0)
+        self.stats.tokens += sum(shares)
         self.stats.seconds += time.monotonic() - start
-        return [pooled(d.get("embedding")) for d in data]
+        return [pooled(d.get("embedding")) for d in data], shares
 
     def embed(self, texts: Sequence[str],
               on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
         """One float32 row per text, in order; cached texts are not sent."""
+        return self.embed_billed(texts, on_batch)[0]
+
+    def embed_billed(self, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None
+                     ) -> tuple[np.ndarray, list[int | None]]:
+        """``embed`` plus, per text, the tokens billed for it (None: taken from the cache,
+        or a repeat of an earlier text of the same call)."""
         keys = [text_hash(t) for t in texts]
         found = self.cache.get_many(self.model, sorted(set(keys))) if self.cache else {}
         todo: dict[str, str] = {}
@@ -120,9 +131,12 @@ class EmbeddingsClient:
         self.stats.cached += len(texts) - sum(k in todo for k in keys)
         pending = list(todo.items())
         done = 0
+        billed: dict[str, int] = {}
         for i in range(0, len(pending), self.batch_size):
             chunk = pending[i:i + self.batch_size]
-            vectors = dict(zip([k for k, _ in chunk], self._request([t for _, t in chunk])))
+            rows, shares = self._request([t for _, t in chunk])
+            vectors = dict(zip([k for k, _ in chunk], rows))
+            billed.update(zip([k for k, _ in chunk], shares))
             if self.cache is not None:
                 self.cache.put_many(self.model, vectors)
             found.update(vectors)
@@ -130,8 +144,19 @@ class EmbeddingsClient:
             if on_batch is not None:
                 on_batch(done, len(pending))
         if not texts:
-            return np.zeros((0, 0), np.float32)
+            return np.zeros((0, 0), np.float32), []
         dims = {found[k].shape[0] for k in keys}
         if len(dims) != 1:
             raise ModelError(f"the embeddings endpoint gave vectors of different sizes: {sorted(dims)}")
-        return np.vstack([found[k] for k in keys]).astype(np.float32)
+        tokens: list[int | None] = [billed.pop(k, None) for k in keys]  # a repeat is billed once
+        return np.vstack([found[k] for k in keys]).astype(np.float32), tokens
+
+
+def share_tokens(total: int, texts: Sequence[str]) -> list[int]:
+    """``total`` tokens shared out by text length, summing to ``total`` exactly."""
+    sizes = [max(len(t), 1) for t in texts]
+    whole = sum(sizes)
+    shares = [total * n // whole for n in sizes]
+    for i in range(total - sum(shares)):  # the remainder, one token each, to the first texts
+        shares[i % len(shares)] += 1
+    return shares

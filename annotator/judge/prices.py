@@ -35,6 +35,10 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-5-pro": (15.00, 120.00),
     "gpt-5.1": (1.25, 10.00),
     "o3": (2.00, 8.00),
+    # embeddings models: input tokens only (the embedding judge)
+    "text-embedding-3-small": (0.02, 0.0),
+    "text-embedding-3-large": (0.13, 0.0),
+    "text-embedding-ada-002": (0.10, 0.0),
 }
 # "-2024-07-18" (today's snapshots) or "-0613" (older ones) after the base name
 _SNAPSHOT = re.compile(r"^(?P<base>.+)-(?:\d{4}-\d{2}-\d{2}|\d{4})$")

@@ -12,6 +12,8 @@ predicts review scores from public reviews; it is not a reviewer.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,11 @@ from annotator.heads.explain import rationale
 from annotator.heads.head_store import StoredHead, find_head
 from annotator.heads.text import prompt_text
 from annotator.heads.vector_store import DbCache
+from annotator.judge.client import Attempt
 from annotator.judge.embeddings import EmbeddingsClient, text_hash
 from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
 from annotator.judge.methods.sampling import round_half_up
+from annotator.judge.prices import cost_usd
 
 BATCH = 32
 WAIT_S = 0.02  # how long a text waits for others to share its request
@@ -39,7 +43,8 @@ class _Batcher:
         self.tasks: set[asyncio.Task] = set()
         self.lock = asyncio.Lock()  # one request at a time: the client is synchronous
 
-    async def embed(self, text: str) -> np.ndarray:
+    async def embed(self, text: str) -> tuple[np.ndarray, int | None]:
+        """The text's vector and the tokens billed for it (None when it came from the cache)."""
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self.pending.append((text, future))
         if len(self.pending) >= self.size:
@@ -66,15 +71,15 @@ class _Batcher:
             return
         try:
             async with self.lock:
-                rows = await asyncio.to_thread(self.client.embed, [t for t, _ in batch])
+                rows, tokens = await asyncio.to_thread(self.client.embed_billed, [t for t, _ in batch])
         except Exception as exc:  # noqa: BLE001 - every waiting task gets the failure
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(exc)
             return
-        for (_, fut), row in zip(batch, rows):
+        for (_, fut), row, billed in zip(batch, rows, tokens):
             if not fut.done():
-                fut.set_result(row)
+                fut.set_result((row, billed))
 
 
 class EmbeddingHeadMethod(JudgingMethod):
@@ -110,9 +115,10 @@ class EmbeddingHeadMethod(JudgingMethod):
         text = self.text(paper)
         cut = len(paper.abstract) > self.ctx.max_abstract_chars
         try:
-            vector = await self.batcher.embed(text)
+            vector, tokens = await self.batcher.embed(text)
         except AnnotatorError as exc:
             return Verdict([], None, str(exc), cut)
+        attempt = self._accounted(text, vector, tokens)
         head = self.stored.head
         predicted = {name: float(v[0]) for name, v in head.predict(vector[None, :]).items()}
         scores = {name: float(head.targets[name].score(v)) for name, v in predicted.items()}
@@ -129,7 +135,20 @@ class EmbeddingHeadMethod(JudgingMethod):
         }
         fields = {"ai_score": round_half_up(scores["ai"]), "novelty": round_half_up(scores["novelty"]),
                   "rationale": rationale(head, predicted, scores, near)}
-        return Verdict([], fields, None, cut, details)
+        return Verdict([attempt], fields, None, cut, details)
+
+    def _accounted(self, text: str, vector: np.ndarray, tokens: int | None) -> Attempt:
+        """The paper's share of an embeddings request, stored with the chat calls so that
+        ``costs``, budgets and run summaries count it (``cached``: no request was made)."""
+        model = self.client.model
+        request = {"model": model, "input": text, "encoding_format": "float"}
+        h = hashlib.sha256(json.dumps({"embeddings": request}, sort_keys=True,
+                                      ensure_ascii=False).encode("utf-8")).hexdigest()
+        reply = json.dumps({"object": "embedding", "dim": int(vector.shape[0]),
+                            "text_hash": text_hash(text)})
+        return Attempt(request_hash=h, request_json=json.dumps(request, ensure_ascii=False),
+                       outcome="cached" if tokens is None else "ok", response_text=reply,
+                       prompt_tokens=tokens or 0, cost_usd=cost_usd(model, tokens or 0, 0))
 
 
 METHOD = EmbeddingHeadMethod
