@@ -172,6 +172,11 @@ def test_annotate_stores_judgments_with_head_provenance_and_neighbours(cli, fake
         assert d["embedding"]["model"] == "fake-embed" and d["embedding"]["dim"] == 32
     # 45 papers at concurrency 16 share requests
     assert len(embedding_requests(fake_server)) < 45 + 1500 / 10
+    # the profile says what these scores are
+    shown = cli("authors", "show", "Zhengyan Zhang").stdout
+    assert "embedding head's predictions" in shown and "not a" in shown
+    profile = json.loads(cli("authors", "show", "Zhengyan Zhang", "--json").stdout)
+    assert profile["judgments"]["method"] == "embedding-head"
 
 
 def test_per_token_vectors_are_mean_pooled(fake_server):

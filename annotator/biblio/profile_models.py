@@ -18,6 +18,7 @@ class JudgmentsUsed(BaseModel):
     prompt_hash: str
     model: str | None
     chosen_by: str
+    method: str | None = None  # "embedding-head": predictions of review scores, not a reviewer
 
 
 class ImportedMetric(BaseModel):

@@ -34,10 +34,11 @@ class JudgmentSet:
     prompt_hash: str
     model: str | None  # None: nothing judged under this version yet
     chosen_by: str  # "--prompt", "active", "latest", "most recent judgment"
+    method: str | None = None  # how the judgments were made (direct, expected, embedding-head...)
 
     def to_dict(self) -> dict:
         return {"prompt": self.prompt, "prompt_hash": self.prompt_hash, "model": self.model,
-                "chosen_by": self.chosen_by}
+                "chosen_by": self.chosen_by, "method": self.method}
 
 
 def _version_key(version: str):
@@ -95,4 +96,7 @@ def resolve(conn: Connection, prompt: str | None = None,
             "SELECT model FROM judgments WHERE prompt_version_id = :pv ORDER BY id DESC LIMIT 1"),
             {"pv": row.id}).first()
         model = found[0] if found else None
-    return JudgmentSet(row.id, f"{row.name}@{row.version}", row.content_hash, model, how)
+    method = conn.execute(text(
+        "SELECT method FROM judgments WHERE prompt_version_id = :pv AND model = :m "
+        "ORDER BY id DESC LIMIT 1"), {"pv": row.id, "m": model}).scalar() if model else None
+    return JudgmentSet(row.id, f"{row.name}@{row.version}", row.content_hash, model, how, method)

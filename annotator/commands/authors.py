@@ -66,6 +66,10 @@ def render_profile(profile: AuthorProfile, out: Console) -> None:
     foot = (f"[dim]scores: {j.prompt} / {j.model} ({j.chosen_by}); " if j
             else "[dim]scores: nothing judged yet; ") + \
         (f"metrics: {', '.join(sources)}[/dim]" if sources else "metrics: none imported[/dim]")
+    if j and j.method == "embedding-head":
+        foot += ("\n[dim]AI Score and Novelty here are an embedding head's predictions of "
+                 "reviewers' scores\n(percentiles of labelled ICLR/NeurIPS papers), not a "
+                 "reviewer's judgment; held-out figures in the README[/dim]")
     out.print(Panel(Group(head, Text(""), *(Text.from_markup(x) for x in lines), Text(""),
                           Text.from_markup(foot)), expand=False))
     papers = profile.paper_list
