@@ -10,6 +10,8 @@ is the real thing: ``annotator.jobs.annotate.annotate`` on a SQLite database
     python bench/bench_throughput.py            # 400 papers; naive and c=1 on 20
     python bench/bench_throughput.py --full     # 2,000 papers; naive and c=1 on 100
     python bench/bench_throughput.py --latency-ms 0 --concurrency 32,128   # the client's cost
+    python bench/bench_throughput.py --latency-ms 0 --baseline 753169d^   # before/after in one run
+    python bench/bench_throughput.py --full --concurrency 64 --workers 2  # two worker processes
 
 At 200 ms a sequential run judges 5 papers/s, so 2,000 papers would take
 400 s: the naive loop and concurrency 1 run on ``--slow-papers`` papers and
@@ -17,6 +19,11 @@ the table says so. Target: concurrency 32 at least 25x the naive loop. At
 0 ms the server answers at once, the naive loop runs on every paper, and the
 target is concurrency 32 at the naive loop's rate: what the queue, storage and
 accounting cost shows up undiluted (the fake server shares the same cores).
+
+``--workers N`` runs N processes at the given concurrency each on one shared queue
+(queued beforehand, timed from a common start). ``--baseline REF`` runs the same
+measurements on commit REF's code and on the current code, alternately
+(``_baseline.py``), and prints them side by side with the client's CPU per paper.
 """
 
 from __future__ import annotations
