@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from annotator.commands import (
@@ -46,7 +47,8 @@ class ErrorGroup(TyperGroup):
         except AnnotatorError as exc:
             if os.environ.get("ANNOTATOR_DEBUG"):
                 raise
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            # the message is text, not markup: "pip install -e '.[local]'" must keep its brackets
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
 

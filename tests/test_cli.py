@@ -130,3 +130,11 @@ def test_changed_prompt_is_refused_with_a_clear_message(run, tmp_path, monkeypat
     assert result.exit_code == 4
     assert "content changed after 2 judgment(s)" in result.output
     assert "annotator prompts new score" in result.output
+
+
+def test_error_messages_are_printed_as_text_not_markup(db_path, monkeypatch):
+    """Square brackets in an error (an install hint like ".[local]", a path) reach the user."""
+    monkeypatch.setenv("ANNOTATOR_DB", db_path)
+    result = CliRunner().invoke(app, ["annotate", "--prompt", "score[local]@1"])
+    assert result.exit_code != 0
+    assert "score[local]" in result.output
