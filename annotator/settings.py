@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     retry_max_wait_s: float = 30.0
     lease_s: float = 120.0
     max_abstract_chars: int = 12_000  # the abstract's budget in the prompt
+    # the HTTP library under the openai client: auto | aiohttp | httpx (judge/transport.py)
+    http_transport: str = "auto"
 
 
 def get_settings(**overrides: Any) -> Settings:

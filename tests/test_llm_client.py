@@ -51,10 +51,14 @@ def test_429_with_retry_after_is_retried_and_honoured(fake_server, monkeypatch):
         ("http_error", 429, 1), ("ok", None, 2)]
 
 
-def test_5xx_timeouts_and_drops_are_retried(fake_server):
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_5xx_timeouts_and_drops_are_retried(fake_server, transport):
+    """Both HTTP libraries under the openai client tell a timeout from a dropped connection
+    (the SDK's aiohttp layer reports both as a timeout; judge.transport reads the cause)."""
     fake_server.script([{"kind": "status", "status": 500}, {"kind": "status", "status": 503},
                         {"kind": "hang", "seconds": 5}, {"kind": "drop"}])
-    result, _ = judge(fake_server, max_attempts=5)
+    result, client = judge(fake_server, max_attempts=5, transport=transport)
+    assert client.transport == transport
     assert result.judgment is not None
     assert [a.outcome for a in result.attempts] == [
         "http_error", "http_error", "timeout", "connection", "ok"]
@@ -126,3 +130,19 @@ def test_cache_answers_identical_requests_and_replay_misses_fail(fake_server):
         judge(fake_server, messages=other, cache_lookup=store.get, replay=True)
     assert len(fake_server.chat_requests()) == 1
 
+
+
+def test_an_unknown_transport_is_refused_by_name(fake_server):
+    from annotator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="ANNOTATOR_HTTP_TRANSPORT: 'curl'"):
+        ModelClient(model="fake", base_url=fake_server.base_url, transport="curl")
+
+
+def test_the_default_transport_is_aiohttp_and_the_setting_reaches_the_client(monkeypatch):
+    from annotator.judge.endpoint import Endpoint, model_client
+    from annotator.settings import get_settings
+
+    assert model_client(get_settings(), Endpoint("http://127.0.0.1:9", "k", "m")).transport == "aiohttp"
+    monkeypatch.setenv("ANNOTATOR_HTTP_TRANSPORT", "httpx")
+    assert model_client(get_settings(), Endpoint("http://127.0.0.1:9", "k", "m")).transport == "httpx"

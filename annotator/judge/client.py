@@ -48,6 +48,7 @@ from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
 from annotator.judge.stored_replies import unpack_reply
+from annotator.judge.transport import http_client, timed_out
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _CONNECTIONS_PER_POOL = 8
@@ -172,6 +173,7 @@ class ModelClient:
         cache_lookup: Callable[[str], str | None] | None = None,
         replay: bool = False,
         max_connections: int = 256,
+        transport: str = "auto",
     ):
         self.model = model
         self.base_url = base_url
@@ -193,14 +195,14 @@ class ModelClient:
         per_pool = max(1, max_connections // pools)
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
         tls = create_ssl_context()  # loading the CA store takes ~50 ms: once, for all pools
-        self._clients = [openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key or "not-needed",
-            timeout=timeout_s,
-            max_retries=0,  # retries are ours, so every attempt is counted
-            # openai 3 builds on httpx2, whose client reads the same Limits fields
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s, verify=tls),  # type: ignore[arg-type]
-        ) for _ in range(pools)]
+        self._clients: list[openai.AsyncOpenAI] = []
+        for _ in range(pools):
+            # openai 3 builds on httpx2 (and its aiohttp layer), which read the same Limits fields
+            http, self.transport = http_client(transport, limits=limits, timeout=timeout_s, verify=tls)
+            self._clients.append(openai.AsyncOpenAI(
+                base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s,
+                max_retries=0,  # retries are ours, so every attempt is counted
+                http_client=http))
         self._turn = itertools.cycle(self._clients)
 
     async def close(self) -> None:
@@ -341,7 +343,10 @@ class ModelClient:
             raw = await next(self._turn).post(
                 "/chat/completions", body=send, cast_to=RawResponse, options=_AUTHORISED)
         except openai.APITimeoutError as exc:
-            attempt.outcome, attempt.error = "timeout", f"timed out: {exc}"
+            if timed_out(exc):
+                attempt.outcome, attempt.error = "timeout", f"timed out: {exc}"
+            else:
+                attempt.outcome, attempt.error = "connection", f"connection failed: {exc.__cause__}"
         except openai.APIConnectionError as exc:
             attempt.outcome, attempt.error = "connection", f"connection failed: {exc}"
         except openai.APIStatusError as exc:

@@ -98,7 +98,7 @@ def model_client(settings: Settings, ep: Endpoint, *, response_format: str = "au
         # llama-cpp-python needs its own schema shape (see local_model.grammar_schema)
         response_format="grammar" if ep.embedded and response_format == "auto" else response_format,
         limiter=limiter, cache_lookup=cache_lookup, replay=replay,
-        max_connections=max_connections)
+        max_connections=max_connections, transport=settings.http_transport)
 
 
 def files_client(settings: Settings, base_url: str | None = None) -> openai.OpenAI:
