@@ -137,6 +137,21 @@ def m012_paper_indexes(conn: Connection) -> None:
     create_indexes(conn, "ix_papers_eval_ids")
 
 
+PARTIAL_ID_INDEXES = tuple(f"ix_papers_{c}" for c in ("arxiv_id", "doi", "openalex_id", "external_id")
+                           ) + tuple(f"ix_authors_{c}" for c in ("openalex_id", "s2_id", "orcid"))
+
+
+@migration
+def m013_write_indexes(conn: Connection) -> None:
+    """Less to write per ingested paper (see ``db.models``): the identifier indexes hold
+    only the rows that have the identifier, and ``ix_paper_metrics_paper_id`` goes
+    (``ix_paper_metrics_latest`` starts with the same column)."""
+    for name in PARTIAL_ID_INDEXES:
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    create_indexes(conn, *PARTIAL_ID_INDEXES)
+    conn.execute(text("DROP INDEX IF EXISTS ix_paper_metrics_paper_id"))
+
+
 def _ensure_table(conn: Connection) -> None:
     conn.execute(text(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
