@@ -50,7 +50,9 @@ from annotator.ingest.records import PaperRecord
 from annotator.ingest.writer import PM, PaperWriter
 from db.engine import writer as db_writer
 
-BATCH = 2000
+# records a transaction: each commit rewrites the index pages the batch touched, and
+# 5,000 costs about 5 % less than 2,000 a row while holding the write lock for ~2 s
+BATCH = 5000
 GC_THRESHOLD = 50_000  # allocations between young-generation collections while ingesting
 CACHE_KIB = 65536  # SQLite page cache of the ingest connection: the papers' indexes stay in memory
 Storable = PaperRecord | PageHeader

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -57,6 +58,7 @@ SELECT_AUTHORS = (select(AS.c.author_id).where(AS.c.paper_id == bindparam("pid")
 SELECT_AFFS = (select(PA.c.affiliation_id).where(PA.c.paper_id == bindparam("pid"))
                .order_by(PA.c.position))
 PAPER_COLUMNS = STORED + ("source_ref", "created_at", "updated_at")
+_ROW = itemgetter(*STORED, "source_ref")  # a new paper's row, but for its two timestamps
 
 
 def _merged(stored, value, owner: bool):
@@ -262,8 +264,7 @@ class PaperWriter(AuthorMatching):
         if self.pending_papers:
             now = datetime.now(UTC)
             insert_plain(self.conn, P, PAPER_COLUMNS, [
-                (*(r[c] for c in STORED), r["source_ref"], now, now)
-                for r in self.pending_papers.values()])
+                (*_ROW(r), now, now) for r in self.pending_papers.values()])
             self.pending_papers = {}
 
     def metric(self, table, owner: str, owner_id: int, source: str, values: dict,
