@@ -187,10 +187,10 @@ class ModelClient:
         self.limiter = limiter or RateLimiter()
         self.cache_lookup = cache_lookup
         self.replay = replay
-        # httpcore's pool walks every connection it holds on each request and each
-        # response (a poll per idle socket): with hundreds of connections in one pool
-        # that walk costs more than the request. Small pools, taken in turn, keep the
-        # same total limit at a fraction of the cost.
+        # With httpx (the fallback transport), httpcore's pool walks every connection it
+        # holds on each request and each response (a poll per idle socket): with hundreds
+        # in one pool that walk costs more than the request. Small pools, taken in turn,
+        # keep the same total limit at a fraction of the cost; aiohttp is indifferent.
         pools = max(1, math.ceil(max_connections / _CONNECTIONS_PER_POOL))
         per_pool = max(1, max_connections // pools)
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
