@@ -32,7 +32,7 @@ from annotator.jobs.annotate import annotate as run_annotate
 from annotator.jobs.runner import RunSummary
 from annotator.judge.endpoint import default_prompt
 from annotator.settings import get_settings
-from db import open_db
+from annotator.db import open_db
 
 __all__ = ["open_db", "ingest_files", "annotate", "judged_papers", "profile", "evaluate_suite"]
 

@@ -18,7 +18,7 @@ from annotator.jobs.runner import RunSummary
 from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint
 from annotator.judge.local_model import DEMO_NOTICE
 from annotator.settings import get_settings
-from db import open_db
+from annotator.db import open_db
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample_papers.jsonl"
 

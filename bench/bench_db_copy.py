@@ -26,8 +26,8 @@ from pathlib import Path
 from _util import environment, print_table
 from bench_storage import build
 
-from db.copy import CHUNK_ROWS, copy_database
-from db.engine import dispose_all
+from annotator.db.copy import CHUNK_ROWS, copy_database
+from annotator.db.engine import dispose_all
 
 PG_ENV = "ANNOTATOR_TEST_PG_URL"
 

@@ -46,7 +46,7 @@ from _util import CODE, environment, print_table
 import annotator
 from annotator.ingest import read_records
 from annotator.ingest.store import IngestSummary, ingest_paths
-from db import open_db
+from annotator.db import open_db
 
 # the write tables in the order an ingest fills them (parents first)
 TABLES = ("authors", "affiliations", "papers", "authorships", "paper_affiliations",

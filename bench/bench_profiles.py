@@ -51,8 +51,8 @@ from sqlalchemy import text  # noqa: E402
 
 from annotator.biblio.aggregates import ensure_fresh, refresh  # noqa: E402
 from annotator.biblio.profiles import author_profile, leaderboard  # noqa: E402
-from db import open_db  # noqa
-from db.engine import dispose_all  # noqa: E402
+from annotator.db import open_db  # noqa
+from annotator.db.engine import dispose_all  # noqa: E402
 
 PG_ENV = "ANNOTATOR_TEST_PG_URL"
 

@@ -30,7 +30,7 @@ from _util import ROOT, environment, print_table
 
 def cli() -> list[str]:
     script = Path(sys.executable).with_name("annotator")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from annotator.cli import main; main()"]
 
 
 def main() -> None:

@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     from annotator.prompts.admin import new_version
     from annotator.settings import get_settings
     from annotator.testing.fakeserver import FakeServerProcess
-    from db import open_db
-    from db.engine import writer
+    from annotator.db import open_db
+    from annotator.db.engine import writer
 
     db = str(work / "bench.db")
     engine = open_db(db)

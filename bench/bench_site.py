@@ -30,8 +30,8 @@ from _util import ROOT, environment, print_table  # noqa: E402
 from bench_profiles import build  # noqa: E402
 
 from annotator.site import SiteSummary, build_site  # noqa: E402
-from db import open_db  # noqa: E402
-from db.engine import dispose_all  # noqa: E402
+from annotator.db import open_db  # noqa: E402
+from annotator.db.engine import dispose_all  # noqa: E402
 
 SEED = Path(os.environ.get("ANNOTATOR_SHARED", ROOT.parent / "shared")) / "seeds" / "000_bc4f601677076ee6.txt"
 

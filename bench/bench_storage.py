@@ -52,7 +52,7 @@ def timed(fn, runs: int) -> float:
 def ingest_rate(tmp: Path, n: int) -> float:
     """Papers/s through ``ingest_paths`` (parsing, validation, authors, upserts)."""
     from annotator.ingest import ingest_paths
-    from db import open_db
+    from annotator.db import open_db
 
     path = tmp / "ingest.jsonl"
     with open(path, "w", encoding="utf-8") as fh:
@@ -83,8 +83,8 @@ def build(path: Path, n: int, seed: int = 11) -> dict:
     """The synthetic corpus, bulk-loaded. Returns counts and timings."""
     import numpy as np
 
-    from db import open_db
-    from db.engine import dispose_all
+    from annotator.db import open_db
+    from annotator.db.engine import dispose_all
 
     open_db(str(path))  # the schema, every migration applied
     dispose_all()
@@ -154,7 +154,7 @@ def build(path: Path, n: int, seed: int = 11) -> dict:
 
 
 def query_timings(db: str, info: dict, runs: int) -> tuple[list[tuple], str]:
-    from db import open_db
+    from annotator.db import open_db
 
     engine = open_db(db)
     out = []
@@ -198,8 +198,8 @@ def queue_timings(db: str, n: int, runs: int) -> list[tuple]:
     from sqlalchemy import text
 
     from annotator.jobs import queue
-    from db import open_db
-    from db.engine import writer
+    from annotator.db import open_db
+    from annotator.db.engine import writer
 
     engine = open_db(db)
     with writer(engine).begin() as conn:
@@ -238,7 +238,7 @@ def main() -> None:
     n = args.papers or (1_000_000 if args.full else 50_000)
     n_ingest = args.ingest_papers or (20_000 if args.full else 5_000)
 
-    from db.engine import dispose_all
+    from annotator.db.engine import dispose_all
 
     print(f"storage: {n:,} papers, {2 * n:,} judgments; {environment()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -77,7 +77,7 @@ def runner(db: str, base_url: str, concurrency: int, limit: int) -> tuple[float,
     """papers/s of ``annotate`` at one concurrency (a fresh model name: a fresh queue)."""
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
-    from db import open_db
+    from annotator.db import open_db
 
     settings = get_settings(base_url=base_url, api_key="sk-bench")
     opts = AnnotateOptions(model=f"bench-c{concurrency}", concurrency=concurrency, limit=limit,
@@ -137,7 +137,7 @@ def _worker_process(db: str, base_url: str, model: str, concurrency: int, ready,
     """One of ``--workers`` processes: set up, wait for the start, run the shared queue dry."""
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
-    from db import open_db
+    from annotator.db import open_db
 
     settings = get_settings(base_url=base_url, api_key="sk-bench")
     engine = open_db(db)
@@ -156,7 +156,7 @@ def workers_run(db: str, base_url: str, concurrency: int, limit: int, workers: i
 
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
-    from db import open_db
+    from annotator.db import open_db
 
     model = f"bench-c{concurrency}x{workers}"
     # limit 0: queue every paper, judge none (the runner stops before its first claim)
@@ -213,8 +213,8 @@ def main() -> None:
 
     from annotator.ingest import ingest_paths
     from annotator.testing.fakeserver import FakeServerProcess
-    from db import open_db
-    from db.engine import dispose_all
+    from annotator.db import open_db
+    from annotator.db.engine import dispose_all
 
     print(f"throughput: {papers} papers at {args.latency_ms:.0f} ms latency; {environment()}",
           flush=True)

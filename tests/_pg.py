@@ -72,7 +72,7 @@ def pg_url(pg_server_url):
         conn.execute(f'CREATE DATABASE "{name}"')
     url = _with_database(pg_server_url, name)
     yield url
-    from db.engine import dispose_all
+    from annotator.db.engine import dispose_all
 
     dispose_all()
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -114,7 +114,7 @@ def write_papers(path: Path, n: int, *, start: int = 0, prefix: str = "p") -> Pa
 
 def ingest(db: str, path: Path) -> None:
     from annotator.ingest import ingest_paths
-    from db import open_db
+    from annotator.db import open_db
 
     summary = ingest_paths(open_db(db), [str(path)])
     assert not summary.errors, summary.errors[:3]
@@ -127,7 +127,7 @@ def cli_command() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("annotator")
-    return [found] if found else [sys.executable, "-c", "import cli; cli.main()"]
+    return [found] if found else [sys.executable, "-c", "from annotator.cli import main; main()"]
 
 
 def cli_env(*, db: str | None = None, base_url: str | None = None,
@@ -162,7 +162,7 @@ def popen_cli(args: list[str], env: dict, *, cwd: Path | None = None) -> subproc
 def fetch(db: str, sql: str, **params) -> list[tuple]:
     from sqlalchemy import text
 
-    from db import open_db
+    from annotator.db import open_db
 
     with open_db(db).connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql), params)]

@@ -89,6 +89,6 @@ def scores(engine, prompt: str, model: str | None = None) -> dict[int, tuple[int
 
 def cli_app() -> typer.Typer:
     """The real ``annotator`` app."""
-    import cli
+    from annotator import cli
 
     return cli.app

@@ -20,7 +20,7 @@ def _isolated(monkeypatch, tmp_path):
                 "ANNOTATOR_BASE_URL", "ANNOTATOR_API_KEY", "ANNOTATOR_PROMPTS"):
         monkeypatch.delenv(var, raising=False)
     yield
-    from db.engine import dispose_all
+    from annotator.db.engine import dispose_all
 
     dispose_all()
 
@@ -32,7 +32,7 @@ def db_path(tmp_path) -> str:
 
 @pytest.fixture
 def engine(db_path):
-    from db import open_db
+    from annotator.db import open_db
 
     return open_db(db_path)
 

@@ -20,7 +20,7 @@ from annotator.biblio.save import import_paths
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
-from db import open_db
+from annotator.db import open_db
 
 NAMES = [f"Writer {chr(65 + i)}{i}" for i in range(24)]
 AFFILIATIONS = ["MIT", "Tsinghua", "ETH Zurich", "Inria", "Mila", "tsinghua university"]

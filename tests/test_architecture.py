@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("annotator", "db")
+PACKAGES = ("annotator",)
 MAX_LINES = 400
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from annotator.biblio.hindex import h_index
 from annotator.biblio.profiles import author_profile, leaderboard
-from db import open_db
+from annotator.db import open_db
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_profiles.py"
 

@@ -169,7 +169,7 @@ def test_choose_author_needs_an_exact_name():
 
 
 def test_fetch_through_the_cli(db_path, openalex, tmp_path):
-    import cli
+    from annotator import cli
     from annotator.commands import biblio
 
     if not any(g.name == "biblio" for g in cli.app.registered_groups):

@@ -16,7 +16,7 @@ from annotator.biblio.save import import_paths, link_feed_pages
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
-from db import open_db
+from annotator.db import open_db
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")

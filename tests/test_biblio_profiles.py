@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page
 
 @pytest.fixture
 def cli_app():
-    import cli
+    from annotator import cli
     from annotator.commands import biblio
 
     if not any(g.name == "authors" for g in cli.app.registered_groups):

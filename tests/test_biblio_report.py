@@ -160,7 +160,7 @@ def test_report_with_nothing_judged(engine):
 
 
 def test_report_through_the_cli(db_path, tmp_path):
-    import cli
+    from annotator import cli
     from annotator.commands import biblio
 
     if not any(g.name == "report" for g in cli.app.registered_groups):

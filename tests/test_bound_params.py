@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCANNED = ("annotator", "db")
+SCANNED = ("annotator",)
 
 # constant subqueries that may follow "IN (": snapshots.author_paper_ids_sql(),
 # snapshots.EVAL_PAPERS_SQL, snapshots.authors_tagged_sql(), the author-paper

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from annotator.demo import SAMPLE
 from annotator.judge.schema import JudgmentReply
-from cli import app
+from annotator.cli import app
 
 
 @pytest.fixture

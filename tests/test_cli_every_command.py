@@ -21,7 +21,7 @@ from _rescore import private_prompts, rows, write_papers
 from test_biblio_fetch import openalex  # noqa: F401  (fixture: a tiny OpenAlex)
 from typer.testing import CliRunner
 
-import cli
+from annotator import cli
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "tests" / "fixtures" / "eval" / "synthetic.toml"
@@ -519,4 +519,4 @@ def test_demo_json(db_path):
     data = json.loads(result.stdout)
     assert data["model"] == "smollm2-135m-instruct" and len(data["judgments"]) == 6
     assert data["summary"]["done"] == 6
-    assert rows(__import__("db").open_db(db_path), "SELECT COUNT(*) FROM judgments") == [(6,)]
+    assert rows(__import__("annotator.db", fromlist=["open_db"]).open_db(db_path), "SELECT COUNT(*) FROM judgments") == [(6,)]

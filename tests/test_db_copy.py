@@ -19,15 +19,15 @@ from sqlalchemy import insert, select
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
-import cli
+from annotator import cli
 from annotator.biblio.save import import_paths, link_feed_pages
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
 from annotator.testing.fakeserver import FakeServer
-from db import open_db
-from db.copy import CopyError, copy_database, copy_table
-from db.models import Author, Judgment, Paper
+from annotator.db import open_db
+from annotator.db.copy import CopyError, copy_database, copy_table
+from annotator.db.models import Author, Judgment, Paper
 
 BIBLIO = Path(__file__).parent / "fixtures" / "biblio"
 TABLES = SQLModel.metadata.sorted_tables

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from annotator.judge.schema import JudgmentReply
-from cli import app
-from db import open_db
+from annotator.cli import app
+from annotator.db import open_db
 
 pytestmark = pytest.mark.slow
 

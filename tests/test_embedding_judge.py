@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from cli import app
+from annotator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 ICLR22 = REPO / "evals" / "iclr2022.toml"

@@ -104,7 +104,7 @@ def test_tfidf_baseline_on_iclr2022(iclr2022):
 def test_eval_baselines_command_on_fixture():
     from typer.testing import CliRunner
 
-    from cli import app
+    from annotator.cli import app
 
     suite = str(REPO / "tests" / "fixtures" / "eval" / "synthetic.toml")
     out = CliRunner().invoke(app, ["eval", "baselines", suite, "--sample", "--n-boot", "50"],

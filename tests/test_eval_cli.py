@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from cli import app
+from annotator.cli import app
 
 SUITE = Path(__file__).resolve().parent.parent / "evals" / "iclr2022.toml"
 LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",

@@ -17,11 +17,11 @@ from _pg import cli_env, db_url, pg_server_url, pg_url, popen_cli  # noqa: F401 
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-import cli
+from annotator import cli
 from annotator.feed.arxiv_api import page_meta
 from annotator.feed.lock import FeedLocked, Lease
 from annotator.feed.replay import ReplayServer
-from db import open_db
+from annotator.db import open_db
 
 RECORDED = Path(__file__).parent / "data" / "recorded"
 ROUTES = RECORDED / "routes.json"

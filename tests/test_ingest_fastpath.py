@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from annotator.ingest import ingest_paths, store
-from db import open_db
-from db.engine import session_for
-from db.models import Author, Authorship, Paper, PaperAffiliation, PaperMetric
+from annotator.db import open_db
+from annotator.db.engine import session_for
+from annotator.db.models import Author, Authorship, Paper, PaperAffiliation, PaperMetric
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

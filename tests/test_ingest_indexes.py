@@ -27,9 +27,9 @@ from annotator.biblio.profiles import find_author
 from annotator.biblio.sources import AuthorMetrics, PaperMetrics
 from annotator.errors import InputError
 from annotator.ingest.store import ingest_paths
-from db import open_db
-from db.engine import database_url, make_engine
-from db.migrations import migrate
+from annotator.db import open_db
+from annotator.db.engine import database_url, make_engine
+from annotator.db.migrations import migrate
 
 
 def _papers(path: Path, n: int = 60) -> Path:

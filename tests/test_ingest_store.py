@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlmodel import func, select
 
 from annotator.ingest import ingest_paths, read_records, store
-from db import open_db
-from db.engine import session_for
-from db.models import Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation, PaperMetric
+from annotator.db import open_db
+from annotator.db.engine import session_for
+from annotator.db.models import Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation, PaperMetric
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from annotator.injection import detect as injection
 from annotator.injection.suite import CLEAN, INJECTIONS, pairs, run_suite
 from annotator.testing import _replies as R
-from cli import app
+from annotator.cli import app
 
 
 def _user_text(record: dict) -> str:

@@ -17,7 +17,7 @@ from annotator.testing.fakeserver import FakeServerProcess
 def _annotate(db_path, server, extra=()):
     env = dict(os.environ, ANNOTATOR_DB=db_path, OPENAI_BASE_URL=server.base_url,
                OPENAI_API_KEY="sk-test-key")
-    return subprocess.Popen([sys.executable, "-m", "cli", "annotate", "--model", "m",
+    return subprocess.Popen([sys.executable, "-m", "annotator.cli", "annotate", "--model", "m",
                              "--concurrency", "2", *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

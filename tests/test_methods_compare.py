@@ -8,7 +8,7 @@ from pathlib import Path
 from _methods import PAIR, prompt_dir, prompt_text, rows
 from typer.testing import CliRunner
 
-import cli
+from annotator import cli
 from annotator.evaluation.run import EvalRunOptions, run_eval
 from annotator.settings import get_settings
 

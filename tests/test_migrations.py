@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from db.engine import database_url, make_engine
-from db.migrations import MIGRATIONS, applied_migrations, migrate
+from annotator.db.engine import database_url, make_engine
+from annotator.db.migrations import MIGRATIONS, applied_migrations, migrate
 
 
 def _tables(engine):

@@ -17,9 +17,9 @@ from annotator.jobs import queue
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.schema import JudgmentReply
 from annotator.settings import get_settings
-from db import open_db
-from db.engine import database_url, writer
-from db.migrations import MIGRATIONS, applied_migrations, migrate
+from annotator.db import open_db
+from annotator.db.engine import database_url, writer
+from annotator.db.migrations import MIGRATIONS, applied_migrations, migrate
 
 
 def _queue(db: str, n: int, tmp_path) -> int:

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from annotator.jobs import queue
 from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
-from db.engine import session_for, writer
-from db.models import Paper
+from annotator.db.engine import session_for, writer
+from annotator.db.models import Paper
 
 
 def _papers(engine, n):

@@ -87,7 +87,7 @@ def test_fault_injection_1000_papers(tmp_path):
         settings = get_settings(base_url=fs.base_url, api_key="sk-test-faults",
                                 timeout_s=TIMEOUT_S, max_retries=MAX_RETRIES,
                                 max_reasks=MAX_REASKS)
-        from db import open_db
+        from annotator.db import open_db
 
         summary = annotate(open_db(db), settings,
                            AnnotateOptions(model="fake-model", concurrency=32, use_cache=False))

@@ -21,7 +21,7 @@ MODEL = "gpt-4o-mini"
 @pytest.fixture
 def two_dbs(tmp_path, monkeypatch):
     """Two databases holding the same papers: one judged synchronously, one by batch."""
-    from db import open_db
+    from annotator.db import open_db
 
     private_prompts(tmp_path, monkeypatch)
     out = []
@@ -213,9 +213,9 @@ def test_batch_needs_an_endpoint(engine, db_path):
 
 
 def test_migration_adds_batch_tables_to_an_older_database(db_path):
-    from db import open_db
-    from db.engine import dispose_all
-    from db.migrations import migrate
+    from annotator.db import open_db
+    from annotator.db.engine import dispose_all
+    from annotator.db.migrations import migrate
 
     engine = open_db(db_path)
     with engine.begin() as conn:  # back to the schema before m004
@@ -238,7 +238,7 @@ def test_batch_and_cost_report_on_both_databases(db_url, tmp_path, monkeypatch, 
     from collections import Counter
 
     from annotator.judge.spend import cost_report
-    from db import open_db
+    from annotator.db import open_db
 
     private_prompts(tmp_path, monkeypatch)
     engine = open_db(db_url)

@@ -84,7 +84,7 @@ def _copy_db(src: str, dst: str) -> None:
 
 def test_replay_rebuilds_a_finished_annotation_with_zero_http(tmp_path, monkeypatch, db_path,
                                                               engine, fake_server):
-    from db import open_db
+    from annotator.db import open_db
 
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 8)

@@ -16,8 +16,8 @@ from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from db.engine import database_url, make_engine
-from db.migrations import MIGRATIONS, applied_migrations, migrate
+from annotator.db.engine import database_url, make_engine
+from annotator.db.migrations import MIGRATIONS, applied_migrations, migrate
 
 OLDEST_SQLITE = Path(__file__).parent / "fixtures" / "schema_m001_sqlite.sql"
 

@@ -26,8 +26,8 @@ from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
 from annotator.judge.schema import JudgmentReply
 from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
-from db.engine import session_for, writer
-from db.models import Paper, PromptVersion
+from annotator.db.engine import session_for, writer
+from annotator.db.models import Paper, PromptVersion
 
 MESSAGES = [{"role": "system", "content": "judge"},
             {"role": "user", "content": "Title: A\n\nAbstract: something new"}]
@@ -84,7 +84,7 @@ def test_storage_failure_exits_non_zero_with_the_reason(tmp_path, monkeypatch, e
                                                         fake_server):
     from typer.testing import CliRunner
 
-    from cli import app
+    from annotator.cli import app
 
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 6)
@@ -138,7 +138,7 @@ def _save(engine, pv, outcome, owner):
 
 
 def test_a_worker_whose_lease_was_taken_over_stores_nothing(db_url):  # noqa: F811
-    from db import open_db
+    from annotator.db import open_db
 
     engine = open_db(db_url)
     pv = _one_task(engine)

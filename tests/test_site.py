@@ -21,7 +21,7 @@ import pytest
 from conftest import SEED_PAGE
 from typer.testing import CliRunner
 
-import cli
+from annotator import cli
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "tests" / "fixtures" / "eval" / "synthetic.toml"
@@ -86,7 +86,7 @@ def build_world(tmp: Path) -> BuiltSite:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> BuiltSite:
-    from db.engine import dispose_all
+    from annotator.db.engine import dispose_all
 
     world = build_world(tmp_path_factory.mktemp("site"))
     dispose_all()
@@ -197,7 +197,7 @@ def test_untrusted_text_is_escaped(built):
 
 def test_prompt_comparison_as_compare_gives_it(built):
     from annotator.prompts.versions import compare_versions
-    from db import open_db
+    from annotator.db import open_db
 
     c = compare_versions(open_db(built.db), "score@1", "score@2", model=MODEL)
     html = (built.root / "prompts" / "score-v1-to-v2.html").read_text(encoding="utf-8")

@@ -45,7 +45,7 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from db.engine import dispose_all
+    from annotator.db.engine import dispose_all
 
     world = build_world(tmp_path_factory.mktemp("site"))
     dispose_all()

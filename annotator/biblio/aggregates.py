@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from annotator.biblio import snapshots as S
 from annotator.biblio.hindex import h_index_from
-from db.engine import writer
+from annotator.db.engine import writer
 
 LINKS_CHANGED = "links_changed"  # raised by ingest (``bump_links``)
 SOURCES = {  # watermark name -> SQL giving its current value

@@ -29,8 +29,8 @@ from sqlmodel import SQLModel
 from annotator.biblio.importers import read_bundle
 from annotator.biblio.match import Match, Matcher
 from annotator.biblio.sources import Bundle, PaperMetrics
-from db.engine import writer
-from db.models import AuthorMetric, AuthorPaper, PaperMetric
+from annotator.db.engine import writer
+from annotator.db.models import AuthorMetric, AuthorPaper, PaperMetric
 
 AM, PM, AP = (SQLModel.metadata.tables[str(m.__tablename__)]
               for m in (AuthorMetric, PaperMetric, AuthorPaper))

@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from annotator.settings import Settings, get_settings
-from db import open_db
+from annotator.db import open_db
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

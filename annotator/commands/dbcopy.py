@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from annotator.commands.common import err_console, print_json, wide_console
-from db.copy import CHUNK_ROWS, CopyError, TableCopy, copy_database
+from annotator.db.copy import CHUNK_ROWS, CopyError, TableCopy, copy_database
 
 app = typer.Typer(no_args_is_help=True, help="Whole databases: copy one to another.")
 

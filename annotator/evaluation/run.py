@@ -26,7 +26,7 @@ from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
 from annotator.jobs.runner import Reporter, RunSummary
 from annotator.judge.endpoint import Endpoint, default_prompt
 from annotator.settings import Settings
-from db.engine import writer
+from annotator.db.engine import writer
 
 from .items import data_hash, load_items
 from .pipeline import evaluate

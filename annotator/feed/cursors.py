@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers the tables)
+import annotator.db.models  # noqa: F401  (registers the tables)
 from annotator.errors import AnnotatorError
-from db.engine import writer
+from annotator.db.engine import writer
 
 CURSORS: Table = SQLModel.metadata.tables["fetch_cursors"]
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from annotator.errors import AnnotatorError
 from annotator.feed.cursors import CURSORS, ensure_row
 from annotator.jobs.queue import new_owner, process_alive
-from db.engine import writer
+from annotator.db.engine import writer
 
 
 class FeedLocked(AnnotatorError):

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError
 from annotator.prompts.files import Prompt
-from db.engine import writer
+from annotator.db.engine import writer
 
 from .model import Head
 from .vector_store import SHIPPED_DIR

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.schema import Table
 
-from db.engine import writer
-from db.models import EmbeddingCacheRow
+from annotator.db.engine import writer
+from annotator.db.models import EmbeddingCacheRow
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "heads"
 _TABLE: Table = EmbeddingCacheRow.__table__  # type: ignore[attr-defined]

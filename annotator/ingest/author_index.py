@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 
 from annotator.ingest.bulk import insert_many
 from annotator.ingest.records import AuthorRef, normalise_name
-from db.models import Affiliation, Author
+from annotator.db.models import Affiliation, Author
 
 A = SQLModel.metadata.tables[str(Author.__tablename__)]
 AF = SQLModel.metadata.tables[str(Affiliation.__tablename__)]

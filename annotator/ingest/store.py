@@ -48,7 +48,7 @@ from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.formats import SUFFIXES, detect_format, iter_items
 from annotator.ingest.records import PaperRecord
 from annotator.ingest.writer import PM, PaperWriter
-from db.engine import writer as db_writer
+from annotator.db.engine import writer as db_writer
 
 # records a transaction: each commit rewrites the index pages the batch touched, and
 # 5,000 costs about 5 % less than 2,000 a row while holding the write lock for ~2 s

@@ -30,7 +30,7 @@ from annotator.ingest.author_index import A, AuthorMatching, short_id
 from annotator.ingest.bulk import insert_plain, reserve_ids
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.records import AuthorRef, PaperRecord, normalise_text
-from db.models import (
+from annotator.db.models import (
     AuthorMetric,
     AuthorPaper,
     Authorship,

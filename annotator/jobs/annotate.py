@@ -30,7 +30,7 @@ from annotator.judge.ratelimit import RateLimiter
 from annotator.prompts.files import Prompt, load_prompt
 from annotator.prompts.registry import active_version, register_prompt
 from annotator.settings import Settings
-from db.engine import writer
+from annotator.db.engine import writer
 
 
 @dataclass

@@ -34,8 +34,8 @@ from annotator.judge.schema import parse_reply
 from annotator.prompts.files import parse_prompt
 from annotator.provenance import code_version
 from annotator.settings import Settings
-from db.engine import writer
-from db.models import PromptVersion
+from annotator.db.engine import writer
+from annotator.db.models import PromptVersion
 
 _ROWS = ("SELECT b.*, pv.name AS prompt_name, pv.version AS prompt_version FROM batches b "
          "JOIN prompt_versions pv ON pv.id = b.prompt_version_id")

@@ -40,8 +40,8 @@ from annotator.judge.schema import parse_reply
 from annotator.prompts.registry import register_prompt
 from annotator.provenance import code_version
 from annotator.settings import Settings
-from db.engine import writer
-from db.models import Batch, BatchItem, PromptVersion
+from annotator.db.engine import writer
+from annotator.db.models import Batch, BatchItem, PromptVersion
 
 SUBMIT_LEASE_S = 3600.0  # while the file is written and uploaded
 BATCH_LEASE_S = 72 * 3600.0  # 24 h completion window plus two days to collect

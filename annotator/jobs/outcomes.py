@@ -23,8 +23,8 @@ from annotator.jobs.queue import ClaimedTask, TaskState
 from annotator.judge.client import Attempt, JudgeResult
 from annotator.judge.methods.sampling import combine_samples
 from annotator.judge.stored_replies import pack_reply
-from db.engine import writer
-from db.models import Judgment, LLMCall, PromptVersion
+from annotator.db.engine import writer
+from annotator.db.models import Judgment, LLMCall, PromptVersion
 
 
 @dataclass

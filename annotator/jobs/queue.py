@@ -35,7 +35,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import TextClause
 
-from db.engine import writer
+from annotator.db.engine import writer
 
 MAX_TAKES = 5  # a task taken this often without finishing is failed (poison pill)
 

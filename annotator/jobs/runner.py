@@ -30,7 +30,7 @@ from annotator.judge.methods.interface import MethodContext, PaperInput
 from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.prompts.files import Prompt
 from annotator.provenance import code_version
-from db.models import PromptVersion
+from annotator.db.models import PromptVersion
 
 
 class Reporter(Protocol):

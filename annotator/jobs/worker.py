@@ -37,7 +37,7 @@ from annotator.judge.endpoint import endpoint
 from annotator.prompts.files import Prompt
 from annotator.prompts.registry import register_prompt
 from annotator.settings import Settings
-from db.models import PromptVersion
+from annotator.db.models import PromptVersion
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 

@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from annotator.errors import PromptError
 from annotator.prompts.files import Prompt
-from db.engine import session_for, writer
-from db.models import Judgment, PromptVersion
+from annotator.db.engine import session_for, writer
+from annotator.db.models import Judgment, PromptVersion
 
 
 def register_prompt(engine: Engine, prompt: Prompt) -> PromptVersion:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from db.clock import utcnow
+from annotator.db.clock import utcnow
 
 
 class Batch(SQLModel, table=True):

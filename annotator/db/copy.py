@@ -36,11 +36,11 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Table, insert, inspect, s
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers the tables)
+import annotator.db.models  # noqa: F401  (registers the tables)
 from annotator.errors import AnnotatorError
-from db import open_db
-from db.engine import database_url, writer
-from db.migrations import migrate
+from annotator.db import open_db
+from annotator.db.engine import database_url, writer
+from annotator.db.migrations import migrate
 
 CHUNK_ROWS = 5_000
 

@@ -2,8 +2,8 @@
 
 from sqlalchemy.engine import Engine
 
-from db.engine import cached_engine, database_url, session_for, writer
-from db.migrations import applied_migrations, migrate
+from annotator.db.engine import cached_engine, database_url, session_for, writer
+from annotator.db.migrations import applied_migrations, migrate
 
 __all__ = ["open_db", "session_for", "database_url", "migrate", "applied_migrations", "writer"]
 

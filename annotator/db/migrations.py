@@ -24,8 +24,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers the tables)
-from db.engine import writer
+import annotator.db.models  # noqa: F401  (registers the tables)
+from annotator.db.engine import writer
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = []
 

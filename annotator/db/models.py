@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from db.clock import utcnow
+from annotator.db.clock import utcnow
 
 
 def _partial(name: str, column: str, where: str) -> Index:
@@ -274,8 +274,8 @@ class AuthorPaper(SQLModel, table=True):
 
 
 # The rest of the schema lives beside this module; importing it here registers every table
-# with SQLModel's metadata and keeps ``from db.models import X`` working for all of them.
-from db.derived import (  # noqa: E402
+# with SQLModel's metadata and keeps ``from annotator.db.models import X`` working for all of them.
+from annotator.db.derived import (  # noqa: E402
     AffiliationScoreAggregate,
     AffiliationStatAggregate,
     AggregateMark,
@@ -285,7 +285,7 @@ from db.derived import (  # noqa: E402
     EmbeddingCacheRow,
     FittedHead,
 )
-from db.operations import Batch, BatchItem, FetchCursor  # noqa: E402
+from annotator.db.operations import Batch, BatchItem, FetchCursor  # noqa: E402
 
 __all__ = [
     "AffiliationScoreAggregate", "AffiliationStatAggregate", "AggregateMark", "Author",

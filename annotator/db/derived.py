@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from db.clock import utcnow
+from annotator.db.clock import utcnow
 
 
 class AuthorScoreAggregate(SQLModel, table=True):
