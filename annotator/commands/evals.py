@@ -24,7 +24,7 @@ app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled e
 @app.command("run")
 def eval_run(ctx: typer.Context,
              suite: Path = typer.Argument(
-                 ..., exists=True, dir_okay=False, help="A suite file, e.g. evals/iclr2022.toml."),
+                 ..., help="A suite file, or a shipped suite's name (iclr2022, neurips2023, ...)."),
              prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
              model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
              concurrency: int = typer.Option(8, min=1, max=1024),
@@ -52,9 +52,19 @@ def eval_run(ctx: typer.Context,
 
     def notice(ep):
         if ep.embedded and not replay:
+            from annotator.judge.endpoint import default_prompt
             from annotator.judge.local_model import DEMO_NOTICE
+            from annotator.prompts.files import load_prompt
 
-            err_console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
+            ref = default_prompt(settings, prompt)
+            said = DEMO_NOTICE
+            if ref is not None and load_prompt(ref).meta.method == "embedding-head":
+                said = ("Judged by the embedding head: SmolLM2-135M embeddings of title and abstract, "
+                        "scored by a ridge head fitted on public ICLR and NeurIPS reviews. It predicts "
+                        "review scores; it is not a reviewer. Papers the head was fitted on are scored "
+                        "out-of-fold, and the report gives its held-out figures. Set OPENAI_BASE_URL "
+                        "for a chat model.")
+            err_console.print(f"[yellow]note:[/yellow] {said}", highlight=False)
 
     run = run_eval(engine_of(ctx), settings, str(suite), opts, RichReporter(err_console, "eval"),
                    on_endpoint=notice)
@@ -150,7 +160,7 @@ def eval_compare(ctx: typer.Context,
 
 
 @app.command("baselines")
-def eval_baselines(suite: Path = typer.Argument(..., exists=True, dir_okay=False,
+def eval_baselines(suite: Path = typer.Argument(...,
                                                 help="A suite file, e.g. evals/iclr2022.toml."),
                    sample: bool = typer.Option(
                        False, "--sample", help="Only the suite's sample (default: the whole data file)."),
