@@ -7,6 +7,13 @@ gets a database of its own, created from that URL and dropped afterwards.
 Without the variable they are skipped with a visible reason, and fail instead
 when ``ANNOTATOR_REQUIRE_PG=1`` (CI sets both, so they never pass silently).
 
+Collation: a test's database sorts text like the database the URL names
+(same provider, collation and ctype, made from ``template0``). ``.ci/pg.sh``
+names an en_US.UTF-8 one, as the official postgres image creates, in
+``ANNOTATOR_TEST_PG_URL``, and one with collation C in
+``ANNOTATOR_TEST_PG_URL_C``; ``pg_url_c`` and ``pg_any_url`` (both
+collations) serve the tests whose results could depend on text order.
+
 Import what a test module needs: ``from _pg import db_url, pg_url, ...``
 (pytest puts this folder on ``sys.path``).
 """
@@ -19,7 +26,8 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +35,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ENV = "ANNOTATOR_TEST_PG_URL"
+PG_C_ENV = "ANNOTATOR_TEST_PG_URL_C"
 SECRET_ENV_VARS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL",
                    "ANNOTATOR_BASE_URL", "ANNOTATOR_API_KEY", "ANNOTATOR_PROMPTS")
 
@@ -49,11 +58,10 @@ def _with_database(url: str, name: str) -> str:
     return f"{head}/{name}{query}"
 
 
-@pytest.fixture(scope="session")
-def pg_server_url() -> str:
-    url = os.environ.get(PG_ENV)
+def _server_url(env: str) -> str:
+    url = os.environ.get(env)
     if not url:
-        message = (f"{PG_ENV} is not set: PostgreSQL tests did not run "
+        message = (f"{env} is not set: PostgreSQL tests did not run "
                    "(start a server with: source .ci/pg.sh && pg_start)")
         if os.environ.get("ANNOTATOR_REQUIRE_PG") == "1":
             pytest.fail(message)
@@ -61,22 +69,72 @@ def pg_server_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    return _server_url(PG_ENV)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url_c() -> str:
+    return _server_url(PG_C_ENV)
+
+
+def _locale_clause(conn) -> str:
+    """CREATE DATABASE options giving the connected database's text order."""
+    row = conn.execute(
+        "SELECT datcollate, datctype, to_jsonb(d) ->> 'datlocprovider', "
+        "COALESCE(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale') "
+        "FROM pg_database d WHERE datname = current_database()").fetchone()
+    collate, ctype, provider, icu = row
+
+    def quoted(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    clause = f"TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE {quoted(collate)} LC_CTYPE {quoted(ctype)}"
+    if provider == "i":
+        clause += f" LOCALE_PROVIDER icu ICU_LOCALE {quoted(icu)}"
+    elif provider == "c":
+        clause += " LOCALE_PROVIDER libc"
+    return clause
+
+
+@contextmanager
+def _fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server, sorting text like ``server_url``'s; dropped after."""
+    import psycopg
+
+    admin = _admin_url(server_url)
+    name = f"annotator_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" {_locale_clause(conn)}')
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        from annotator.db.engine import dispose_all
+
+        dispose_all()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_url(pg_server_url):
     """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
-    import psycopg
+    with _fresh_database(pg_server_url) as url:
+        yield url
 
-    admin = _admin_url(pg_server_url)
-    name = f"annotator_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(pg_server_url, name)
-    yield url
-    from annotator.db.engine import dispose_all
 
-    dispose_all()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture
+def pg_url_c(pg_server_url_c):
+    """As ``pg_url``, in a database with collation C (text in byte order)."""
+    with _fresh_database(pg_server_url_c) as url:
+        yield url
+
+
+@pytest.fixture(params=["en_US", "C"])
+def pg_any_url(request):
+    """A fresh PostgreSQL database of each collation (``pg_url``, then ``pg_url_c``)."""
+    return request.getfixturevalue("pg_url" if request.param == "en_US" else "pg_url_c")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -113,8 +171,8 @@ def write_papers(path: Path, n: int, *, start: int = 0, prefix: str = "p") -> Pa
 
 
 def ingest(db: str, path: Path) -> None:
-    from annotator.ingest import ingest_paths
     from annotator.db import open_db
+    from annotator.ingest import ingest_paths
 
     summary = ingest_paths(open_db(db), [str(path)])
     assert not summary.errors, summary.errors[:3]
