@@ -5,6 +5,13 @@
   suite (fit on the other suites); other papers keep their judgment.
 - chat versions with a fitted head: the fitted score is reported beside the raw one,
   again out-of-fold for papers the head was fitted on.
+
+A paper the head was fitted on whose fold was skipped when fitting (its training part
+under ``MIN_TRAIN``, see ``heads.fit``) has no out-of-fold prediction for that target:
+the score is dropped (the paper counts as missing for that label, with the reason) and
+the report counts these papers (``no_out_of_fold``). We chose dropping over refitting
+with fewer folds because the split is part of the head's record: the figures must come
+from the split the head reports.
 """
 
 from __future__ import annotations
@@ -23,8 +30,12 @@ from annotator.evaluation.suite_types import EvalItem
 from annotator.prompts.files import Prompt
 
 from .features import judgment_rows, matrix
+from .fit import MIN_TRAIN
 from .head_store import StoredHead, find_head, latest_head, prompt_version_id
 from .model import PRED_KEYS, Head
+
+NO_OOF_REASON = (f"no out-of-fold prediction: the head was fitted on this paper and its fold's "
+                 f"training part was under {MIN_TRAIN} labelled papers")
 
 
 @dataclass
@@ -34,6 +45,13 @@ class HeldOut:
     predictions: dict[str, dict]
     notes: list[str] = field(default_factory=list)
     section: dict[str, Any] = field(default_factory=dict)
+
+
+def _unheld(it: EvalItem, held: Mapping[str, float], head: Head) -> bool:
+    """A target the paper has a label for (so the head was fitted on it) without an
+    out-of-fold value."""
+    gold = {"ai": it.gold_ai, "novelty": it.gold_novelty}
+    return any(name not in held and gold.get(name) is not None for name in head.targets)
 
 
 def _scores(head: Head, x: np.ndarray) -> list[dict[str, float]]:
@@ -62,12 +80,18 @@ def _embedding(stored: StoredHead, items, preds, n_boot: int) -> HeldOut:
     head = stored.head
     out = {k: dict(v) for k, v in preds.items()}
     cross: dict[str, dict[str, float]] = {}
-    replaced = 0
+    replaced = dropped = 0
     for it in items:
         if head.trained_on(it.id) and it.id in out and "error" not in out[it.id]:
             held = head.held_out(it.id)
+            # every score is replaced: a target without an out-of-fold value loses its score
+            out[it.id].update({key: None for key in PRED_KEYS.values()})
             out[it.id].update({PRED_KEYS[n]: v for n, v in held.items()})
-            replaced += 1
+            if _unheld(it, held, head):
+                out[it.id]["reason"] = NO_OOF_REASON
+                dropped += 1
+            else:
+                replaced += 1
             other = head.held_out(it.id, cross=True)
             if other:
                 cross[it.id] = {PRED_KEYS[n]: v for n, v in other.items()}
@@ -77,8 +101,13 @@ def _embedding(stored: StoredHead, items, preds, n_boot: int) -> HeldOut:
         notes.append(f"{replaced} of these papers were among the papers the head was fitted on: their "
                      f"scores here are out-of-fold (from the head fitted without their fold, "
                      f"{head.split.k} folds, seed {head.split.seed}), never in-sample.")
+    if dropped:
+        notes.append(f"{dropped} papers the head was fitted on have no out-of-fold prediction for "
+                     f"a label (their fold's training part was under {MIN_TRAIN} labelled "
+                     "papers): those scores are left out of the figures, never scored in-sample.")
     section: dict[str, Any] = {"head_id": stored.head_id, "head_hash": stored.head_hash,
-                               "source": stored.source, "suites": head.suites, "out_of_fold": replaced}
+                               "source": stored.source, "suites": head.suites, "out_of_fold": replaced,
+                               "no_out_of_fold": dropped}
     if cross:
         section["other_suites"] = _metrics(items, cross, n_boot)
         notes.append(f"Fit on the other suites, tested on these {len(cross)} papers: "
@@ -106,17 +135,25 @@ def _judgment(engine: Engine, stored: StoredHead, pv: int, model: str, items, n_
     judged = [it for it in items if paper_of.get(it.id) in rows]
     x = matrix([rows[paper_of[it.id]] for it in judged], head.feature_names)
     fitted = dict(zip([it.id for it in judged], _scores(head, x)))
-    n_oof = 0
+    n_oof = n_dropped = 0
     for it in judged:
         if head.trained_on(it.id):
-            fitted[it.id] = {PRED_KEYS[n]: v for n, v in head.held_out(it.id).items()}
-            n_oof += 1
+            held = head.held_out(it.id)  # a target without an out-of-fold value: no fitted score
+            fitted[it.id] = {PRED_KEYS[n]: v for n, v in held.items()}
+            if _unheld(it, held, head):
+                n_dropped += 1
+            else:
+                n_oof += 1
     metrics = _metrics(judged, fitted, n_boot)
     notes = [f"Fitted head {stored.head_hash[:12]} (judgment features: {', '.join(head.feature_names)}) "
              f"beside the raw scores: " + _summary(metrics) + f"; {n_oof} of {len(judged)} papers "
              "scored out-of-fold because the head was fitted on them."]
+    if n_dropped:
+        notes.append(f"{n_dropped} papers the head was fitted on have no out-of-fold fitted score for "
+                     "a label (a fold too small to fit without them): left out of the fitted "
+                     "figures.")
     return HeldOut({}, notes, {"head_id": stored.head_id, "head_hash": stored.head_hash,
-                               "out_of_fold": n_oof, "fitted": metrics})
+                               "out_of_fold": n_oof, "no_out_of_fold": n_dropped, "fitted": metrics})
 
 
 def held_out(engine: Engine, prompt: Prompt, model: str, items: Sequence[EvalItem],
