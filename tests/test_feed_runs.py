@@ -88,7 +88,7 @@ def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
     second = feed_run(*RUN2, *OPENALEX, *feed_env, "--site", tmp_path / "site2")
     assert (second["new"], second["updated"], second["unchanged"]) == (2, 1, 0)
     assert second["fetches"][1]["window_from"] == "2026-11-22"
-    assert second["fetches"][0]["window_from"] == "2026-11-24T16:46:00+00:00"  # after the cursor
+    assert second["fetches"][0]["window_from"] == "2026-11-22T16:45:00+00:00"  # the overlap
     assert second["judged"] == 2  # the new version of 2611.00101 keeps its judgment
 
     entries = served_entries(replay)

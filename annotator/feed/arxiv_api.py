@@ -3,13 +3,19 @@
 The query asks for the categories' papers whose ``lastUpdatedDate`` falls in a
 window, oldest first (``sortBy=lastUpdatedDate&sortOrder=ascending``), so a new
 version of a paper comes back too, and pages are read by offset. The cursor
-keeps the newest ``<updated>`` time stored; the next window starts the minute
-after it. That is safe with arXiv's announcement cycle: a batch is announced
-together, and every paper of a later batch was submitted after every paper of
-the batches already seen. An interrupted window is resumed at the stored
-offset with the same bounds. arXiv asks for one request every three seconds
-(``ANNOTATOR_FEED_ARXIV_INTERVAL_S``). An empty page before the reported total
-(the API does that now and then) is asked for again a few times.
+keeps the newest ``<updated>`` time stored. The next window starts ``OVERLAP``
+(two days) before it, not after it: arXiv announces some papers late with
+their original, earlier timestamp (papers held for moderation), so a window
+that started after the cursor would skip them for good. The papers of the
+overlap read again are stored again and come out unchanged (ingest is
+idempotent; the version guard below keeps an older version out).
+
+A window is closed only once it was read to the total the API reported
+(``opensearch:totalResults``). An empty page before that total (the API does
+that now and then) is asked for again a few times; when it stays empty, or
+``--limit`` stops the read, or a request fails, the window stays open and the
+next run resumes it at the stored offset with the same bounds. arXiv asks for
+one request every three seconds (``ANNOTATOR_FEED_ARXIV_INTERVAL_S``).
 
 Papers are read by ``annotator.ingest.arxiv`` and stored as ``annotator ingest``
 stores them: the id without its version is the identity, a new version updates
@@ -44,6 +50,7 @@ OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 VERSIONS = "arxiv-version"  # fetch_cursors rows: an arXiv id -> the newest version stored
 VERSION = re.compile(r"^(.+?)v(\d+)$")
 STAMP = "%Y%m%d%H%M"
+OVERLAP = timedelta(days=2)  # read again before the cursor on every run: late announcements
 
 
 def query_key(categories: Sequence[str]) -> str:
@@ -116,7 +123,7 @@ def _window(cursor: Cursor, since: datetime | None, until: datetime,
     start = since
     if cursor.through and not refetch:
         after = datetime.fromisoformat(cursor.through).replace(second=0, microsecond=0)
-        after += timedelta(minutes=1)
+        after -= OVERLAP
         start = max(start, after) if start else after
     if start is None:
         raise InputError(f"no cursor is stored for {cursor.query!r} yet: give --since or --days",
@@ -128,7 +135,9 @@ def _pages(http: PoliteClient, s: FeedSettings, query: str, offset: int, summary
            limit: int | None, open_window: bool, lost: threading.Event
            ) -> Iterator[tuple[str, bytes, list[tuple[str, datetime | None]], int]]:
     """(label, body, entries, offset after it) for each page with entries, from ``offset``;
-    sets ``summary.complete`` when the window has been read to its end."""
+    sets ``summary.complete`` when the window has been read to its end: to the reported
+    total, or to an empty page when the API reports none. Empty pages before the total,
+    asked for again until the retries run out, leave it incomplete (the window stays open)."""
     summary.complete = not open_window
     empty = 0
     while open_window and (limit is None or summary.entries < limit) and not lost.is_set():
@@ -138,9 +147,11 @@ def _pages(http: PoliteClient, s: FeedSettings, query: str, offset: int, summary
         label = f"arXiv API start={offset} [{query}]"
         total, entries = page_meta(body, label)
         if not entries:
-            if total is not None and offset < total and empty < s.arxiv_empty_retries:
-                empty, summary.retries = empty + 1, summary.retries + 1
-                continue
+            if total is not None and offset < total:
+                if empty < s.arxiv_empty_retries:
+                    empty, summary.retries = empty + 1, summary.retries + 1
+                    continue
+                return  # short of the total: the next run reads on from ``offset``
             summary.complete = True
             return
         empty = 0

@@ -3,10 +3,19 @@
 Per entry: ``id`` (``http://arxiv.org/abs/2307.09782v2``; the version is
 dropped), ``title``, ``summary`` (the abstract; arXiv's hard line breaks are
 joined, blank lines kept as paragraph breaks), ``published``, ``author/name``
-with ``arxiv:affiliation``, ``category/@term`` (all categories),
+with ``arxiv:affiliation``, ``category/@term`` (the categories),
 ``arxiv:primary_category/@term``, ``arxiv:doi`` and ``arxiv:journal_ref``
 (the venue). Documents with a DOCTYPE are refused, so no entity is ever
 expanded; the stdlib parser never fetches external ones.
+
+Categories. arXiv lists the authors' classification codes among the
+``<category>`` terms too: MSC classes (``20M20, 20M10, 05C12``) and ACM
+classes (``I.2.7``, ``F.2.2; G.2.2``). Only arXiv categories are kept
+(``is_arxiv_category``: an archive such as ``cs``, ``math``, ``q-bio``,
+``astro-ph``, ``hep-th`` or ``quant-ph``, with or without a subject class:
+``cs.LG``, ``math.GR``, ``cond-mat.mes-hall``); the codes are dropped, as
+the schema has no column for them, so they never become category pages or
+leaderboard columns.
 """
 
 from __future__ import annotations
@@ -26,6 +35,20 @@ from annotator.ingest.records import AuthorRef, PaperRecord
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 ENTRY_TAG = re.compile(r"<(?:[\w.-]+:)?entry[\s>]")
+# arXiv's archives, current and retired (the old ones still name old papers' categories)
+ARCHIVES = frozenset((
+    "astro-ph cond-mat cs econ eess gr-qc hep-ex hep-lat hep-ph hep-th math math-ph nlin "
+    "nucl-ex nucl-th physics q-bio q-fin quant-ph stat "
+    "acc-phys adap-org alg-geom ao-sci atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas "
+    "dg-ga funct-an mtrl-th patt-sol plasm-ph q-alg solv-int supr-con").split())
+CATEGORY = re.compile(r"([a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z]{2,}(?:-[a-z]{2,})?)?")
+
+
+def is_arxiv_category(term: str) -> bool:
+    """``cs.LG``, ``math.GR``, ``q-bio.NC``, ``astro-ph.CO``, ``hep-th``: an arXiv
+    category; an MSC or ACM class (``20M20, 05C25``, ``I.2.7``) is not."""
+    m = CATEGORY.fullmatch(term)
+    return m is not None and m.group(1) in ARCHIVES
 
 
 def looks_like_atom(text: str) -> bool:
@@ -99,9 +122,12 @@ def _entry(entry: ET.Element, where: str, line: int | None) -> PaperRecord:
             value = _text(aff)
             if value and value not in affiliations:
                 affiliations.append(value)
-    categories = [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")]
+    terms = (" ".join((c.get("term") or "").split()) for c in entry.findall(f"{ATOM}category"))
+    categories = list(dict.fromkeys(t for t in terms if is_arxiv_category(t)))
     primary = entry.find(f"{ARXIV}primary_category")
-    category = primary.get("term") if primary is not None else None
+    category = " ".join((primary.get("term") or "").split()) if primary is not None else None
+    if category and not is_arxiv_category(category):
+        category = None
     if category and category not in categories:
         categories.insert(0, category)
     try:
