@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
+from annotator.db.clock import epoch_now
+from annotator.db.engine import writer
 from annotator.errors import AnnotatorError
 from annotator.feed.cursors import CURSORS, ensure_row
 from annotator.jobs.queue import new_owner, process_alive
-from annotator.db.engine import writer
 
 
 class FeedLocked(AnnotatorError):
@@ -60,16 +61,16 @@ class Lease:
 
     def try_acquire(self) -> str | None:
         """Take the lease; None when taken, else who holds it."""
-        now = time.time()
+        now = epoch_now(self.engine.dialect.name)
         with writer(self.engine).begin() as conn:
             ensure_row(conn, self.source, self.query)
             current = conn.execute(select(CURSORS.c.holder, CURSORS.c.lease_expires)
                                    .where(self._where())).one()
-            free = or_(CURSORS.c.holder.is_(None), CURSORS.c.lease_expires < now)
+            free = or_(CURSORS.c.holder.is_(None), CURSORS.c.lease_expires <= now)
             if _dead_here(current.holder):
                 free = or_(free, CURSORS.c.holder == current.holder)
             taken = conn.execute(update(CURSORS).where(self._where(), free).values(
-                holder=self.holder, lease_expires=now + self.lease_s,
+                holder=self.holder, lease_expires=now + float(self.lease_s),
                 updated_at=datetime.now(UTC))).rowcount
         return None if taken else current.holder
 
@@ -88,7 +89,8 @@ class Lease:
             with writer(self.engine).begin() as conn:
                 kept = conn.execute(update(CURSORS).where(
                     self._where(), CURSORS.c.holder == self.holder
-                ).values(lease_expires=time.time() + self.lease_s)).rowcount
+                ).values(lease_expires=epoch_now(self.engine.dialect.name)
+                         + float(self.lease_s))).rowcount
             if not kept:
                 self.lost.set()
                 return

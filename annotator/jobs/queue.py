@@ -18,13 +18,16 @@ and what is stored under it commit (or roll back) together.
 SQLite serialises claims with ``BEGIN IMMEDIATE``; PostgreSQL uses
 ``SELECT ... FOR UPDATE SKIP LOCKED`` so many workers claim without waiting
 on each other.
+
+Lease expiries are epoch seconds of the database's clock (``db.clock``): claims,
+renewals, hand-overs and the check for a lapsed lease compute "now" in SQL, so
+workers on machines whose clocks disagree still agree on who holds what.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import TextClause
 
+from annotator.db.clock import epoch_now_sql
 from annotator.db.engine import writer
 
 MAX_TAKES = 5  # a task taken this often without finishing is failed (poison pill)
@@ -118,9 +122,9 @@ def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
 def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_id: int,
           model: str, task_ids: list[int] | None = None) -> list[ClaimedTask]:
     """Lease up to ``n`` runnable tasks (pending, or running with a lapsed lease)."""
-    now = time.time()
-    params = _states(pv=prompt_version_id, model=model, now=now, n=n, owner=owner,
-                     exp=now + lease_s, scope=[int(i) for i in task_ids or []],
+    now = epoch_now_sql(engine.dialect.name)
+    params = _states(pv=prompt_version_id, model=model, n=n, owner=owner,
+                     lease=float(lease_s), scope=[int(i) for i in task_ids or []],
                      taken=f"taken {MAX_TAKES} times without finishing")
     scope, expanding = "", []
     if task_ids is not None:
@@ -132,7 +136,7 @@ def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_
     # (the OR form sorted every pending task on each claim). Lapsed leases first.
     lock = " FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
     base = "SELECT id FROM tasks WHERE prompt_version_id = :pv AND model = :model AND "
-    lapsed = base + f"state = :running AND lease_expires < :now{scope} ORDER BY id LIMIT :n{lock}"
+    lapsed = base + f"state = :running AND lease_expires <= {now}{scope} ORDER BY id LIMIT :n{lock}"
     pending = base + f"state = :pending{scope} ORDER BY id LIMIT :n{lock}"
     with writer(engine).begin() as conn:
         ids = [r[0] for r in conn.execute(_sql(lapsed, *expanding), params)]
@@ -142,7 +146,7 @@ def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_
         if not ids:
             return []
         conn.execute(_sql(
-            "UPDATE tasks SET state = :running, lease_owner = :owner, lease_expires = :exp, "
+            f"UPDATE tasks SET state = :running, lease_owner = :owner, lease_expires = {now} + :lease, "
             "attempts = attempts + 1, updated_at = CURRENT_TIMESTAMP WHERE id IN :ids", "ids"),
             {**params, "ids": ids})
         claimed = tasks_by_id(conn, ids)
@@ -167,21 +171,23 @@ def tasks_by_id(conn: Connection, task_ids: Sequence[int]) -> list[ClaimedTask]:
 
 def runnable(engine: Engine, prompt_version_id: int, model: str) -> int:
     """How many tasks a claim could take now (pending, or running with a lapsed lease)."""
+    now = epoch_now_sql(engine.dialect.name)
     with engine.connect() as conn:
         return conn.execute(text(
             "SELECT COUNT(*) FROM tasks WHERE prompt_version_id = :pv AND model = :m "
-            "AND (state = :pending OR (state = :running AND lease_expires < :now))"),
-            _states(pv=prompt_version_id, m=model, now=time.time())).scalar_one()
+            f"AND (state = :pending OR (state = :running AND lease_expires <= {now}))"),
+            _states(pv=prompt_version_id, m=model)).scalar_one()
 
 
 def renew(engine: Engine, owner: str, task_ids: list[int], lease_s: float) -> None:
     if not task_ids:
         return
+    now = epoch_now_sql(engine.dialect.name)
     with writer(engine).begin() as conn:
         conn.execute(_sql(
-            "UPDATE tasks SET lease_expires = :exp WHERE lease_owner = :owner "
+            f"UPDATE tasks SET lease_expires = {now} + :lease WHERE lease_owner = :owner "
             "AND state = :running AND id IN :ids", "ids"),
-            _states(exp=time.time() + lease_s, owner=owner, ids=[int(i) for i in task_ids]))
+            _states(lease=float(lease_s), owner=owner, ids=[int(i) for i in task_ids]))
 
 
 def hand_over(conn: Connection, task_ids: Sequence[int], old_owner: str, new_owner: str,
@@ -189,11 +195,12 @@ def hand_over(conn: Connection, task_ids: Sequence[int], old_owner: str, new_own
     """Pass the leases ``old_owner`` holds on these tasks to ``new_owner`` (caller's transaction)."""
     if not task_ids:
         return 0
+    now = epoch_now_sql(conn.dialect.name)
     return conn.execute(_sql(
-        "UPDATE tasks SET lease_owner = :new, lease_expires = :exp, "
+        f"UPDATE tasks SET lease_owner = :new, lease_expires = {now} + :lease, "
         "updated_at = CURRENT_TIMESTAMP WHERE lease_owner = :old AND state = :running "
         "AND id IN :ids", "ids"),
-        _states(new=new_owner, old=old_owner, exp=time.time() + lease_s,
+        _states(new=new_owner, old=old_owner, lease=float(lease_s),
                 ids=[int(i) for i in task_ids])).rowcount or 0
 
 
