@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import json
 import sys
 import time
@@ -31,7 +32,9 @@ from annotator.judge.embeddings import EmbeddingsClient, text_hash  # noqa: E402
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer  # noqa: E402
 from annotator.prompts.files import load_prompt  # noqa: E402
 
-SUITES = ("iclr2022", "iclr2017_2018", "neurips2023")
+SUITES = ("iclr2022", "iclr2017_2018", "neurips2023", "iclr2026")
+# every ICLR 2026 submission (the suite's file is a sample of it): embedded after the suites
+ICLR2026_ALL = ROOT / "evals" / "data" / "iclr2026_initial_reviews.jsonl.gz"
 OUT = ROOT / "annotator" / "data" / "heads" / "smollm2"
 
 
@@ -71,7 +74,26 @@ def labelled_texts(prompt_ref: str) -> list[tuple[str, str]]:
         for it in load_items(suite, sample=False):
             (first if it.id in sample else rest).append((it.id, prompt_text(prompt, it.title, it.abstract)))
     order = np.random.default_rng(20261127).permutation(len(rest))
-    return first + [rest[i] for i in order]
+    seen = {i for i, _ in first} | {i for i, _ in rest}
+    extra = [(r["id"], prompt_text(prompt, r["title"], r["abstract"])) for r in _jsonl_gz(ICLR2026_ALL)
+             if r["id"] not in seen]
+    later = np.random.default_rng(20261204).permutation(len(extra))
+    return first + [rest[i] for i in order] + [extra[i] for i in later]
+
+
+def _jsonl_gz(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def shipped_vectors() -> dict[str, np.ndarray]:
+    """Text hash -> vector of the papers the shipped file already holds (not embedded again)."""
+    ids, npy = OUT / "ids.json", OUT / "embeddings.npy"
+    if not ids.exists() or not npy.exists():
+        return {}
+    papers = json.loads(ids.read_text())["papers"]
+    matrix = np.load(npy).astype(np.float32)
+    return {h: matrix[k] for k, (_, h) in enumerate(papers)}
 
 
 def work_files(work: Path) -> list[Path]:
@@ -95,7 +117,8 @@ def main() -> None:
     args.work.parent.mkdir(parents=True, exist_ok=True)
     if not args.collect:
         index, count = (int(x) for x in args.shard.split("/"))
-        mine = rows[index::count]
+        have = shipped_vectors()
+        mine = [r for r in rows if text_hash(r[1]) not in have][index::count]
         work = args.work if count == 1 else args.work.with_stem(f"{args.work.stem}-{index}")
         cache = FileCache(work)
         start = time.monotonic()
@@ -109,7 +132,7 @@ def main() -> None:
 
             client.embed([t for _, t in mine], on_batch=progress)
         print(f"{client.stats.texts - client.stats.cached} embedded in {client.stats.seconds:.0f} s")
-    found: dict[str, np.ndarray] = {}
+    found: dict[str, np.ndarray] = shipped_vectors()
     for path in work_files(args.work):
         found.update(FileCache(path).rows)
     done = [(i, text_hash(t)) for i, t in rows if text_hash(t) in found]
