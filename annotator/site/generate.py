@@ -4,13 +4,17 @@ Layout (every link relative, so the folder works from the file system or any hos
 
     index.html                 overview
     papers/all-N.html          every paper, newest first, ``page_size`` a page
-    papers/<CAT>-N.html        one category's papers, paged the same way
+    papers/<CAT>-<hash>-N.html one category's papers, paged the same way (``render.list_slugs``)
     paper/<id // 1000>/<id>.html  one page per paper: every judgment, all versions and models
     authors/index.html, authors/<id>.html   authors with >= ``min_author_papers`` papers
     boards/min-<K>.html        leaderboards (authors, affiliations) for K = 1, 3, 10 papers
     prompts/...                versions, diffs, comparisons
     evals/...                  eval runs and metric history
     static/site.css, site.js
+    .annotator-site            the marker: this folder is a site that the next build may replace
+
+Paper pages link authors by id, never by name. The whole site is written into a fresh
+folder and swapped in when complete (``publish``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from annotator.site.pages_boards import write_boards
 from annotator.site.pages_evals import write_eval_pages
 from annotator.site.pages_papers import write_lists, write_paper_pages
 from annotator.site.pages_prompts import write_prompt_pages
+from annotator.site.publish import staged
 from annotator.site.render import SiteWriter
 
 
@@ -69,7 +74,13 @@ def _footer(engine: Engine) -> dict:
 
 def build_site(engine: Engine, out_dir: Path, *, min_author_papers: int = 1, page_size: int = 100,
                eval_dirs: Sequence[Path] = ()) -> SiteSummary:
-    """Write the static site for this database into ``out_dir`` (created; files replaced).
+    """Write the static site for this database and put it at ``out_dir`` in one swap.
+
+    The pages are written into a fresh folder beside ``out_dir``, which replaces
+    ``out_dir`` whole when every page is written (``publish``): readers see the old
+    site or the new one, never a mix, and pages no longer produced are gone. A build
+    that fails leaves the old site as it was. ``out_dir`` must be missing, empty, or a
+    site this tool built; anything else is refused (``InputError``) before any work.
 
     ``min_author_papers``: authors with fewer papers get no page (their names are plain
     text). ``page_size``: papers per list page. ``eval_dirs``: folders searched for the
@@ -79,8 +90,17 @@ def build_site(engine: Engine, out_dir: Path, *, min_author_papers: int = 1, pag
         raise InputError("must be at least 1", field="page_size")
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    site = SiteWriter(out_dir, _footer(engine))
+    with staged(out_dir) as folder:
+        summary = _write(engine, folder, min_author_papers, page_size, eval_dirs)
+    summary.out_dir = out_dir
+    summary.seconds = round(time.perf_counter() - start, 3)
+    return summary
+
+
+def _write(engine: Engine, folder: Path, min_author_papers: int, page_size: int,
+           eval_dirs: Sequence[Path]) -> SiteSummary:
+    """Every page, into ``folder`` (fresh and empty)."""
+    site = SiteWriter(folder, _footer(engine))
     site.copy_static()
     with engine.connect() as conn:
         jset = resolve(conn)
@@ -93,16 +113,14 @@ def build_site(engine: Engine, out_dir: Path, *, min_author_papers: int = 1, pag
 
     t = time.perf_counter()
     authors = authors_with_pages(engine, min_author_papers)
-    by_name: dict[str, int] = {}
-    for aid, name, _ in authors:
-        by_name.setdefault(name, aid)
-    rows = write_paper_pages(engine, site, jset, by_name)
+    with_pages = {a for a, _, _ in authors}
+    rows = write_paper_pages(engine, site, jset, with_pages)
     t = timed("paper pages", t)
     categories = write_lists(site, rows, page_size)
     t = timed("paper lists", t)
     index = write_author_pages(engine, site, authors, jset)
     t = timed("author pages", t)
-    write_boards(engine, site, {a for a, _, _ in authors})
+    write_boards(engine, site, with_pages)
     t = timed("leaderboards", t)
     versions = write_prompt_pages(engine, site, {r.id for r in rows})
     t = timed("prompt pages", t)
@@ -112,6 +130,6 @@ def build_site(engine: Engine, out_dir: Path, *, min_author_papers: int = 1, pag
               authors=index[:20], n_authors=len(index), min_author_papers=min_author_papers,
               versions=versions, runs=runs, newest=sorted(rows, key=lambda r: (r.published, r.id),
                                                           reverse=True)[:10])
-    return SiteSummary(pages=site.pages, seconds=round(time.perf_counter() - start, 3),
-                       out_dir=out_dir, papers=len(rows), authors=len(index),
-                       prompt_versions=len(versions), eval_runs=len(runs), timings=timings)
+    return SiteSummary(pages=site.pages, seconds=0.0, out_dir=folder, papers=len(rows),
+                       authors=len(index), prompt_versions=len(versions), eval_runs=len(runs),
+                       timings=timings)

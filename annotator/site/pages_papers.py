@@ -2,19 +2,25 @@
 
 Papers are read in id order in chunks by ``export.iter_papers`` (the export's own
 shape: authors, affiliations, citations, every judgment), so memory holds one
-chunk of full papers plus one small row per paper for the lists.
+chunk of full papers plus one small row per paper for the lists. A paper page links each
+author by id (names are not unique); list pages are named so that none can overwrite
+another (``render.list_slugs``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from annotator.biblio import snapshots as S
 from annotator.biblio.selection import JudgmentSet
 from annotator.export import iter_papers
-from annotator.site.render import SiteWriter, category_slug, paper_path
+from annotator.site.render import ALL_LIST, SiteWriter, list_slugs, paper_path
+
+CHUNK = 500  # papers whose authors are read in one query
 
 
 @dataclass(frozen=True)
@@ -50,28 +56,57 @@ def chosen(judgments: list[dict], jset: JudgmentSet | None) -> dict | None:
     return None
 
 
+def _people(engine: Engine, paper_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """Each paper's authors in order as (name, author id): names are not unique (two
+    authors called Wei Wang are two rows of ``authors``), so links go by id."""
+    out: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    with engine.connect() as conn:
+        for pid, name, aid in conn.execute(S.with_lists(
+                "SELECT a.paper_id, au.name, au.id FROM authorships a JOIN authors au ON au.id = a.author_id "
+                "WHERE a.paper_id IN :ids ORDER BY a.paper_id, a.position", "ids"), {"ids": paper_ids}):
+            out[pid].append((name, aid))
+    return out
+
+
+def _in_chunks(papers: Iterator[dict], size: int = CHUNK) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for paper in papers:
+        chunk.append(paper)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def write_paper_pages(engine: Engine, site: SiteWriter, jset: JudgmentSet | None,
-                      author_pages: dict[str, int]) -> list[ListRow]:
+                      author_pages: set[int]) -> list[ListRow]:
     """One page per paper with all its judgments; returns the rows for the lists.
 
-    ``author_pages`` maps author names to the id of their page, for links.
+    ``author_pages``: ids of the authors with a page; their names on a paper link to it.
     """
     rows: list[ListRow] = []
-    for paper in iter_papers(engine):
-        pick = chosen(paper["judgments"], jset)
-        judgments = sorted(paper["judgments"], key=lambda j: (
-            j["prompt"], _version_key(j["prompt_version"]), j["model"]))
-        site.page(paper_path(paper["id"]), "paper.html", paper=paper, judgments=judgments,
-                  chosen=pick, author_pages=author_pages,
-                  authors_line=authors_line(paper["authors"], paper["authors_truncated"], 100))
-        rows.append(ListRow(
-            id=paper["id"], published=paper["published"] or "", category=paper["category"] or "",
-            has_code=bool(paper["has_code"]), title=paper["title"],
-            authors=authors_line(paper["authors"], paper["authors_truncated"]),
-            affiliations=", ".join(paper["affiliations"]),
-            ai_score=pick["ai_score"] if pick else None, novelty=pick["novelty"] if pick else None,
-            key=paper["key"]))
+    for chunk in _in_chunks(iter_papers(engine)):
+        people = _people(engine, [p["id"] for p in chunk])
+        for paper in chunk:
+            rows.append(_paper_page(site, paper, people[paper["id"]], jset, author_pages))
     return rows
+
+
+def _paper_page(site: SiteWriter, paper: dict, people: list[tuple[str, int]], jset: JudgmentSet | None,
+                author_pages: set[int]) -> ListRow:
+    pick = chosen(paper["judgments"], jset)
+    judgments = sorted(paper["judgments"], key=lambda j: (
+        j["prompt"], _version_key(j["prompt_version"]), j["model"]))
+    site.page(paper_path(paper["id"]), "paper.html", paper=paper, judgments=judgments,
+              chosen=pick, people=people, author_pages=author_pages)
+    return ListRow(
+        id=paper["id"], published=paper["published"] or "", category=paper["category"] or "",
+        has_code=bool(paper["has_code"]), title=paper["title"],
+        authors=authors_line(paper["authors"], paper["authors_truncated"]),
+        affiliations=", ".join(paper["affiliations"]),
+        ai_score=pick["ai_score"] if pick else None, novelty=pick["novelty"] if pick else None,
+        key=paper["key"])
 
 
 def _version_key(version: object) -> tuple:
@@ -79,26 +114,27 @@ def _version_key(version: object) -> tuple:
     return (0, int(v), "") if v.isdigit() else (1, 0, v)
 
 
-def write_lists(site: SiteWriter, rows: list[ListRow], page_size: int) -> dict[str, int]:
-    """Paged lists, newest first: every paper, then each category's. Returns the categories
-    with their paper counts."""
+def write_lists(site: SiteWriter, rows: list[ListRow], page_size: int) -> dict[str, tuple[str, int]]:
+    """Paged lists, newest first: every paper (``papers/all-N.html``), then each category's
+    (``papers/<list slug>-N.html``, see ``render.list_slugs``). Returns each category's list
+    slug and paper count."""
     rows = sorted(rows, key=lambda r: (r.published, r.id), reverse=True)
     by_category: dict[str, list[ListRow]] = defaultdict(list)
     for r in rows:
         if r.category:
             by_category[r.category].append(r)
-    categories = sorted(by_category)
-    _paged(site, "all", "All papers", rows, page_size, categories)
-    for cat in categories:
-        _paged(site, category_slug(cat), f"{cat} papers", by_category[cat], page_size, categories)
-    return {cat: len(by_category[cat]) for cat in categories}
+    slugs = list_slugs(sorted(by_category))
+    _paged(site, ALL_LIST, "All papers", rows, page_size, slugs)
+    for cat, slug in slugs.items():
+        _paged(site, slug, f"{cat} papers", by_category[cat], page_size, slugs)
+    return {cat: (slug, len(by_category[cat])) for cat, slug in slugs.items()}
 
 
 def _paged(site: SiteWriter, slug: str, title: str, rows: list[ListRow], page_size: int,
-           categories: list[str]) -> None:
+           slugs: dict[str, str]) -> None:
     pages = max(1, -(-len(rows) // page_size))
     for n in range(1, pages + 1):
         chunk = rows[(n - 1) * page_size:n * page_size]
         site.page(f"papers/{slug}-{n}.html", "papers.html", title=title, slug=slug, rows=chunk,
                   page=n, pages=pages, total=len(rows), first=(n - 1) * page_size + 1,
-                  categories=categories)
+                  slugs=slugs)

@@ -7,6 +7,7 @@ from any static host.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from datetime import date
@@ -16,6 +17,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+
+from annotator.errors import AnnotatorError
 
 STATIC_FILES = ("site.css", "site.js")
 
@@ -60,9 +63,30 @@ def paper_path(paper_id: int) -> str:
 
 
 def category_slug(category: str) -> str:
-    """A category as a file-name part: ``cs.CL`` -> ``cs.CL``, ``a/b c`` -> ``a-b-c``."""
+    """A category as a readable file-name part: ``cs.CL`` -> ``cs.CL``, ``a/b c`` -> ``a-b-c``.
+    Not unique (``q-bio/NC`` and ``q-bio NC`` give the same): ``list_slugs`` adds a hash."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", category).strip("-.")
     return slug or "other"
+
+
+ALL_LIST = "all"  # the list of every paper: papers/all-N.html, a name no category list can take
+
+
+def list_slugs(categories: list[str], digits: int = 8) -> dict[str, str]:
+    """Each category's list name: ``<slug>-<first hex digits of the category's SHA-256>``.
+
+    The list pages are ``papers/<name>-N.html``. A category name always ends in ``-`` and
+    hex digits, so none can be ``all`` (the list of every paper) and two categories that
+    read alike (``q-bio/NC``, ``q-bio NC``) differ by their hashes. Should two hashes
+    ever agree in their first digits, every name gets more digits: unique by construction.
+    """
+    names = {cat: f"{category_slug(cat)}-{hashlib.sha256(cat.encode()).hexdigest()[:digits]}"
+             for cat in categories}
+    if len(set(names.values())) < len(names):
+        if digits >= 64:  # the same slug and the same full hash: the same category
+            raise AssertionError("two categories with one SHA-256")
+        return list_slugs(categories, digits * 2)
+    return names
 
 
 def author_path(author_id: int) -> str:
@@ -75,12 +99,13 @@ def make_env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=_num, feeddate=_date, ci=_ci)
     env.globals.update(paper_link=paper_link, paper_path=paper_path, author_path=author_path,
-                       category_slug=category_slug)
+                       all_list=ALL_LIST)
     return env
 
 
 class SiteWriter:
-    """Renders templates into files under ``out_dir`` and counts the pages written."""
+    """Renders templates into files under ``out_dir`` (a fresh folder: see ``publish``) and
+    counts the pages written. A page is never overwritten: writing one name twice is an error."""
 
     def __init__(self, out_dir: Path, footer: dict[str, Any]) -> None:
         self.out_dir = out_dir
@@ -102,7 +127,13 @@ class SiteWriter:
             tpl = self._templates[template] = self.env.get_template(template)
         root = "../" * rel_path.count("/")
         html = tpl.render(root=root, footer_html=self.footer_html, **context)
-        target.write_text(html, encoding="utf-8")
+        try:
+            # a build writes into a fresh folder, so a file that exists was written by this
+            # build: two pages given one name, which would lose one of them
+            with target.open("x", encoding="utf-8") as out:
+                out.write(html)
+        except FileExistsError:
+            raise AnnotatorError(f"site: two pages would be written to {rel_path}") from None
         self.pages += 1
 
     def copy_static(self) -> None:
