@@ -81,8 +81,7 @@ def eval_run(ctx: typer.Context,
 @app.command("fit")
 def eval_fit(ctx: typer.Context,
              suites: list[Path] = typer.Argument(
-                 ..., exists=True, dir_okay=False,
-                 help="Suite files, e.g. evals/iclr2022.toml evals/neurips2023.toml."),
+                 ..., help="Suite files or shipped suites' names, e.g. iclr2022 evals/neurips2023.toml."),
              prompt: str = typer.Option(..., help="NAME@VERSION whose judgments (or embeddings) the head reads."),
              model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
              folds: int = typer.Option(5, "--folds", min=2, max=20, help="Folds of the recorded split."),
@@ -161,7 +160,7 @@ def eval_compare(ctx: typer.Context,
 
 @app.command("baselines")
 def eval_baselines(suite: Path = typer.Argument(...,
-                                                help="A suite file, e.g. evals/iclr2022.toml."),
+                                                help="A suite file, or a shipped suite's name (iclr2022)."),
                    sample: bool = typer.Option(
                        False, "--sample", help="Only the suite's sample (default: the whole data file)."),
                    n_boot: int = typer.Option(1000, min=1, help="Bootstrap resamples for the intervals."),

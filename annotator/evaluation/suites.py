@@ -37,10 +37,19 @@ A relative data path is resolved against the folder that holds the suite file, n
 the current directory, so ``annotator eval run evals/iclr2022.toml`` reads the same file
 from wherever it is started. The labelled data shipped with the repository is in
 ``evals/data/`` (see its README for source and licence).
+
+The suites in ``evals/`` and their data files ship inside the package
+(``annotator/data/evals``, a symlink to ``evals/`` in a checkout), so an installed
+copy can name them without a path: ``annotator eval run iclr2022``. ``suite_path``
+decides: an existing file is read as given; otherwise a bare name (no folder, no
+``.toml``) is looked up among the shipped suites, and an unknown one is an error that
+lists them. A file in the current folder wins over a shipped suite of the same name
+only when it is named as a path (``./iclr2022.toml``).
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -49,13 +58,38 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ..errors import InputError
+from ..packaged import data_path
 from .labels import known_thresholds
 from .suite_types import Suite
 
 
+def shipped_suites_dir() -> Path:
+    """The folder of the shipped suite files (``evals/`` in a checkout)."""
+    return data_path("evals")
+
+
 def evaldata_dir() -> Path:
-    """The labelled data shipped in the repository (``evals/data``), for scripts and tests."""
-    return Path(__file__).resolve().parents[2] / "evals" / "data"
+    """The labelled data shipped with the suites (``evals/data``)."""
+    return shipped_suites_dir() / "data"
+
+
+def shipped_suite_names() -> list[str]:
+    """The names ``annotator eval run NAME`` accepts without a path, sorted."""
+    return sorted(p.stem for p in shipped_suites_dir().glob("*.toml"))
+
+
+def suite_path(suite: Path | str) -> Path:
+    """A suite file given as a path, or the shipped suite of that name (``iclr2022``)."""
+    path = Path(suite)
+    text = str(suite)
+    if path.exists() or path.suffix == ".toml" or "/" in text or os.sep in text:
+        return path
+    shipped = shipped_suites_dir() / f"{text}.toml"
+    if shipped.is_file():
+        return shipped
+    raise InputError(f"no suite file and no shipped suite of that name; shipped suites: "
+                     f"{', '.join(shipped_suite_names())} (or give a path to a .toml file)",
+                     path=text)
 
 
 def threshold_problems(suite: Suite) -> list[tuple[str, str]]:
@@ -101,7 +135,8 @@ def parse_suite(data: dict, *, path: Path | str | None = None) -> Suite:
 
 
 def load_suite(path: Path | str) -> Suite:
-    path = Path(path)
+    """Read and validate a suite file, given as a path or as a shipped suite's name."""
+    path = suite_path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

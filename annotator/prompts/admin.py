@@ -60,5 +60,6 @@ def new_version(name: str, directory: Path | None = None) -> Path:
     if path.exists():
         raise PromptError(f"{path} already exists")
     text_ = re.sub(r"(?m)^version:\s*\d+\s*$", f"version: {version}", latest.text, count=1)
+    path.parent.mkdir(parents=True, exist_ok=True)  # ./prompts/NAME when the latest is packaged
     path.write_text(text_, encoding="utf-8")
     return path

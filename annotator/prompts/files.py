@@ -8,6 +8,24 @@ errors) and the template (every variable must be declared, every declared
 variable used). The content hash is the sha256 of the file's text with line
 endings normalised; it is what makes a stored judgment traceable to the exact
 words the model saw.
+
+Where prompt files are found (``prompt_dirs``, the one place that decides):
+
+1. ``--prompts DIR`` or ``ANNOTATOR_PROMPTS``: that folder and nothing else. A named
+   folder is a complete set, so a test, a CI job or a team's shared folder sees
+   exactly the files it holds.
+2. Otherwise ``./prompts`` when the current folder has one, then the defaults shipped
+   in the package (``annotator/data/prompts``, which in a checkout is the
+   repository's ``prompts/``). Both are read: a ``NAME/vN.md`` in ``./prompts``
+   hides the packaged file of the same name and version, and the rest of the
+   defaults stay available, so a project folder holds only the prompts it adds or
+   changes.
+
+``annotator prompts new NAME`` never writes into the installed package: it writes
+to the named folder, else to ``./prompts/NAME/`` (created on demand), copying the
+text of the latest version found (often the packaged one) with its version raised.
+A changed text under a version the database has already used is refused by the
+registry, so a local file cannot silently replace a packaged one that judged papers.
 """
 
 from __future__ import annotations
@@ -24,13 +42,40 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from annotator.errors import PromptError
 from annotator.judge.schema import output_model
+from annotator.packaged import data_path
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+PROMPTS_DIR = data_path("prompts")  # the defaults shipped in the package
+LOCAL_DIR = "prompts"  # a project's own prompts, in the current folder
 _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.M)
 
 
+def _named_dir(override: str | os.PathLike | None) -> Path | None:
+    named = override or os.environ.get("ANNOTATOR_PROMPTS")
+    return Path(named) if named else None
+
+
+def prompt_dirs(override: str | os.PathLike | None = None) -> list[Path]:
+    """The folders prompt files are read from, first match first (see the module docstring)."""
+    named = _named_dir(override)
+    if named is not None:
+        return [named]
+    local = Path.cwd() / LOCAL_DIR
+    if local.is_dir() and local.resolve() != PROMPTS_DIR:
+        return [local, PROMPTS_DIR]
+    return [PROMPTS_DIR]
+
+
 def prompts_dir(override: str | os.PathLike | None = None) -> Path:
-    return Path(override or os.environ.get("ANNOTATOR_PROMPTS") or PROMPTS_DIR)
+    """The folder ``prompts new`` writes to: the named one, else ``./prompts``, never the package."""
+    named = _named_dir(override)
+    if named is not None:
+        return named
+    local = Path.cwd() / LOCAL_DIR
+    return PROMPTS_DIR if local.resolve() == PROMPTS_DIR else local
+
+
+def _searched(override: str | os.PathLike | None) -> str:
+    return ", ".join(str(d) for d in prompt_dirs(override))
 
 
 class ModelParams(BaseModel):
@@ -290,9 +335,13 @@ def load_prompt_file(path: Path) -> Prompt:
 
 
 def list_prompts(directory: Path | None = None) -> list[Prompt]:
-    directory = prompts_dir(directory)
-    found = [load_prompt_file(p) for p in sorted(directory.glob("*/v*.md"))]
-    return sorted(found, key=lambda p: (p.name, p.version))
+    """Every prompt version in the prompt folders; a file in an earlier folder hides a later one."""
+    found: dict[tuple[str, int], Prompt] = {}
+    for folder in prompt_dirs(directory):
+        for path in sorted(folder.glob("*/v*.md")):
+            prompt = load_prompt_file(path)
+            found.setdefault((prompt.name, prompt.version), prompt)
+    return sorted(found.values(), key=lambda p: (p.name, p.version))
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -309,13 +358,13 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 def load_prompt(ref: str, directory: Path | None = None) -> Prompt:
     """Load ``NAME@VERSION``; without a version, the latest file of that name."""
     name, version = parse_ref(ref)
-    folder = prompts_dir(directory) / name
     if version is not None:
-        path = folder / f"v{version}.md"
-        if not path.exists():
-            raise PromptError(f"no prompt file {path}")
-        return load_prompt_file(path)
+        for folder in prompt_dirs(directory):
+            path = folder / name / f"v{version}.md"
+            if path.exists():
+                return load_prompt_file(path)
+        raise PromptError(f"no prompt file {name}/v{version}.md in {_searched(directory)}")
     versions = [p for p in list_prompts(directory) if p.name == name]
     if not versions:
-        raise PromptError(f"no prompt named '{name}' in {prompts_dir(directory)}")
+        raise PromptError(f"no prompt named '{name}' in {_searched(directory)}")
     return versions[-1]
