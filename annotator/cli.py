@@ -87,8 +87,13 @@ def _print_version(value: bool) -> None:
 def root(ctx: typer.Context,
          db: str | None = typer.Option(None, "--db", envvar="ANNOTATOR_DB",
                                           help="Database: a path (SQLite) or a SQLAlchemy URL."),
+         prompts: str | None = typer.Option(
+             None, "--prompts", envvar="ANNOTATOR_PROMPTS", metavar="DIR",
+             help="Prompt folder (default: ./prompts when present, then the packaged prompts)."),
          version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                       help="Print the version and exit.")) -> None:
+    if prompts:  # read wherever a prompt is loaded, worker processes included
+        os.environ["ANNOTATOR_PROMPTS"] = prompts
     ctx.obj = {"db": db}
 
 
