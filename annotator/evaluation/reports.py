@@ -146,6 +146,12 @@ def to_markdown(result: EvalResult) -> str:
     cal = _calibration_rows(result)
     if cal:
         out += ["### Calibration (fit on one half, tested on the other)", ""] + cal + [""]
+    if result.anchors:
+        a = result.anchors
+        out += ["### Anchors (compared with every paper, never scored)", "",
+                f"{len(a['ids'])} anchor papers from suite {_esc(a['suite'])} (k {a['k']}, seed "
+                f"{a['seed']}); {a['left_out']} of this suite's papers were left out of the sample "
+                "because they are anchors: " + ", ".join(f"`{i}`" for i in a["ids"]), ""]
     if result.fitted_head:
         out += ["### Fitted head (held out: no paper scored by a head fitted on it)", ""]
         out += [f"- {_esc(n)}" for n in result.notes if "head" in n] + [""]

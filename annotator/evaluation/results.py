@@ -118,6 +118,9 @@ class EvalResult(BaseModel):
     settings: dict[str, Any] = {}
     notes: list[str] = []
     fitted_head: dict[str, Any] = {}  # the head's figures, held out (annotator.heads.evaluate)
+    # pairwise only: the anchor papers (suite, k, seed, ids) and how many of the suite's
+    # papers were left out because they are anchors; an anchor is never scored
+    anchors: dict[str, Any] = {}
 
     def metric(self, name: str) -> MetricValue | None:
         """Look up ``<kind>_<label>``, e.g. ``spearman_ai``; None if there is no such metric."""

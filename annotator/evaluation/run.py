@@ -5,6 +5,11 @@ profiles, leaderboards and exports keep them apart from the user's corpus.
 They are judged by the same queue and client as any paper, which means a
 re-run with an unchanged prompt is answered from stored calls (``--replay``
 makes that strict: no HTTP at all).
+
+A pairwise prompt's anchors are taken out of the suite's papers before the sample
+is drawn (``judge.methods.anchors``): an anchor is never among the papers a report
+scores, and the report names the anchors (``anchors`` in the JSON, a section in the
+Markdown).
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.engine import writer
 from annotator.errors import InputError
 from annotator.heads.evaluate import held_out
 from annotator.ingest import ingest_records
@@ -25,14 +32,15 @@ from annotator.ingest.records import PaperRecord
 from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
 from annotator.jobs.runner import Reporter, RunSummary
 from annotator.judge.endpoint import Endpoint, default_prompt
+from annotator.judge.methods.anchors import load_anchors, without_anchors
+from annotator.prompts.files import Prompt
 from annotator.settings import Settings
-from annotator.db.engine import writer
 
-from .items import data_hash, load_items
+from .items import data_hash, load_items, read_items, sample_items
 from .pipeline import evaluate
 from .reports import ReportFiles, write_reports
 from .results import EvalResult
-from .suite_types import EvalItem
+from .suite_types import EvalItem, Suite
 from .suites import load_suite
 from .thresholds import parse_fail_under
 
@@ -82,6 +90,20 @@ def predictions(engine: Engine, suite_name: str, prompt_name: str, prompt_versio
     return preds
 
 
+def _papers(suite: Suite, prompt: Prompt) -> tuple[list[EvalItem], dict[str, Any]]:
+    """The suite's papers to score: its seeded sample, drawn after the prompt's pairwise
+    anchors (if any) are taken out, and what the report says about those anchors."""
+    if prompt.meta.anchors is None:
+        return load_items(suite), {}
+    spec = prompt.meta.anchors
+    anchor_set = load_anchors(spec)
+    every = read_items(suite)
+    pool = without_anchors(every, anchor_set)
+    about = {"suite": anchor_set.suite, "k": spec.k, "seed": spec.seed,
+             "ids": [a.id for a in anchor_set.anchors], "left_out": len(every) - len(pool)}
+    return sample_items(pool, suite.sample_size, suite.seed), about
+
+
 @dataclass(frozen=True)
 class EvalRun:
     """What ``annotator eval run`` did: the scored result, the report files, the judging run."""
@@ -97,7 +119,8 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     suite = load_suite(suite_path)
     if opts.sample_size is not None:
         suite = suite.model_copy(update={"sample_size": opts.sample_size})
-    items = load_items(suite)
+    prompt_ref = default_prompt(settings, opts.prompt)
+    items, anchors = _papers(suite, resolve_prompt(engine, prompt_ref))
     ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}",
                    is_eval=True, eval_suite=suite.name)
     endpoint_seen: dict[str, str] = {}
@@ -107,7 +130,6 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         if on_endpoint:
             on_endpoint(ep)
 
-    prompt_ref = default_prompt(settings, opts.prompt)
     summary = annotate(engine, settings, AnnotateOptions(
         prompt=prompt_ref, model=opts.model, concurrency=opts.concurrency,
         use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name),
@@ -126,6 +148,7 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
                       n_boot=opts.n_boot, thresholds=parse_fail_under(list(opts.fail_under)))
     result.notes[:0] = fitted.notes
     result.fitted_head = fitted.section
+    result.anchors = anchors
     save_calibrations(engine, result, suite.name, prompt.name, str(prompt.version), model)
     files = write_reports(result, opts.out_dir, plots=opts.plots)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

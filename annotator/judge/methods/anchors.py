@@ -1,19 +1,25 @@
 """Anchor papers for ``pairwise``: K labelled papers spread over a suite's score range.
 
-Anchors come from the suite's data file but never from the papers the suite
-evaluates (its seeded sample), so a paper is not compared with itself and no
-gold label leaks into the evaluation. The K anchors are one seeded draw from
-each of K equal-count strata of the AI gold score, so they cover its range.
+Anchors come from the suite's data file, outside the papers its default sample
+evaluates. That alone does not keep them out of a report: a larger sample, or
+another suite holding the same papers, would meet them again, judged against
+themselves with their gold score pinned. So ``eval run`` removes them from the
+papers it scores, whatever the sample size or suite (:func:`without_anchors`:
+by id, and by the text of the abstract for a copy under another id), before it
+draws its sample, and the report names them. The K anchors are one seeded draw
+from each of K equal-count strata of the AI gold score, so they cover its range.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from annotator.errors import ConfigError
 from annotator.evaluation.items import load_items, read_items
+from annotator.evaluation.suite_types import EvalItem
 from annotator.evaluation.suites import evaldata_dir, load_suite
 from annotator.prompts.files import AnchorSpec
 
@@ -65,3 +71,15 @@ def load_anchors(spec: AnchorSpec) -> AnchorSet:
     ai_scale = tuple(suite.ai.scale)
     nov_scale = tuple(suite.novelty.scale) if suite.novelty is not None else ai_scale
     return AnchorSet(spec.suite, anchors, (ai_scale[0], ai_scale[1]), (nov_scale[0], nov_scale[1]))
+
+
+def text_key(abstract: str) -> str:
+    """An abstract compared as text: case and runs of whitespace do not count."""
+    return " ".join(abstract.split()).casefold()
+
+
+def without_anchors(items: Sequence[EvalItem], anchors: AnchorSet) -> list[EvalItem]:
+    """``items`` less every anchor: the same id, or the same abstract under another id."""
+    ids = {a.id for a in anchors.anchors}
+    texts = {text_key(a.abstract) for a in anchors.anchors}
+    return [it for it in items if it.id not in ids and text_key(it.abstract) not in texts]
