@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
 
+from _pg import db_url, pg_server_url, pg_url  # noqa: F401
 from sqlalchemy import text
 
+from annotator.db import open_db
+from annotator.db.engine import session_for, writer
+from annotator.db.models import Paper
 from annotator.jobs import queue
 from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
-from annotator.db.engine import session_for, writer
-from annotator.db.models import Paper
 
 
 def _papers(engine, n):
@@ -87,3 +90,46 @@ def test_a_task_taken_too_often_fails(engine):
     time.sleep(0.01)
     assert queue.claim(engine, "last", 1, 60, prompt_version_id=pv, model="m") == []
     assert _states(engine) == {"failed": 1}
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def _running(db_url: str) -> dict[str, int]:
+    from _pg import fetch
+
+    return dict(fetch(db_url, "SELECT lease_owner, COUNT(*) FROM tasks WHERE state = 'running' "
+                              "GROUP BY lease_owner"))
+
+
+def test_reclaiming_reads_a_host_name_literally(db_url):  # noqa: F811
+    """``_`` and ``%`` in this host's name are characters, not wildcards: tasks of a dead
+    process here go back to the queue; those of another host whose name the pattern
+    would have matched stay with their owner."""
+    engine = open_db(db_url)
+    pv = _papers(engine, 3)
+    _enqueue(engine, pv)
+    pid = _dead_pid()
+    here, other, longer = f"node_1%:{pid}:a", f"nodeA1:{pid}:b", f"nodeA1-gpu:{pid}:c"
+    for owner in (here, other, longer):
+        assert len(queue.claim(engine, owner, 1, 3600, prompt_version_id=pv, model="m")) == 1
+    assert queue.reclaim_dead(engine, host="node_1%") == 1
+    assert _running(db_url) == {other: 1, longer: 1}
+    assert _states(engine) == {"pending": 1, "running": 2}
+
+
+def test_reclaiming_skips_an_owner_it_cannot_read_with_a_warning(db_url, caplog):  # noqa: F811
+    engine = open_db(db_url)
+    pv = _papers(engine, 3)
+    _enqueue(engine, pv)
+    dead = f"box:{_dead_pid()}:a"
+    for owner in ("box:not-a-pid:x", "box:", dead):
+        assert len(queue.claim(engine, owner, 1, 3600, prompt_version_id=pv, model="m")) == 1
+    with caplog.at_level(logging.WARNING, logger="annotator"):
+        assert queue.reclaim_dead(engine, host="box") == 1
+    assert _running(db_url) == {"box:not-a-pid:x": 1, "box:": 1}
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "'box:not-a-pid:x'" in warned and "'box:'" in warned

@@ -11,7 +11,6 @@ this host not at all. The holder's saves check the lease (``cursors.save_cursor`
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from annotator.db.clock import epoch_now
 from annotator.db.engine import writer
 from annotator.errors import AnnotatorError
 from annotator.feed.cursors import CURSORS, ensure_row
-from annotator.jobs.queue import new_owner, process_alive
+from annotator.jobs.queue import local_pid, new_owner, process_alive
 
 
 class FeedLocked(AnnotatorError):
@@ -34,11 +33,8 @@ class FeedLocked(AnnotatorError):
 
 def _dead_here(holder: str | None) -> bool:
     """True when ``holder`` ("host:pid:tag") is a process of this host that has ended."""
-    if not holder:
-        return False
-    host, _, rest = holder.partition(":")
-    pid = rest.split(":", 1)[0]
-    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
+    pid = local_pid(holder)
+    return pid is not None and not process_alive(pid)
 
 
 class Lease:

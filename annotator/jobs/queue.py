@@ -26,6 +26,7 @@ workers on machines whose clocks disagree still agree on who holds what.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -40,6 +41,8 @@ from sqlalchemy.sql.elements import TextClause
 
 from annotator.db.clock import epoch_now_sql
 from annotator.db.engine import writer
+
+log = logging.getLogger("annotator")
 
 MAX_TAKES = 5  # a task taken this often without finishing is failed (poison pill)
 
@@ -257,19 +260,47 @@ def mark_unjudged(conn: Connection, errors: dict[int, str], owner: str,
             {"state": state.value, "err": error[:2000], "id": task_id, "owner": owner})
 
 
-def reclaim_dead(engine: Engine) -> int:
-    """Free tasks leased by processes on this host that no longer exist."""
-    host = socket.gethostname()
+def reclaim_dead(engine: Engine, *, host: str | None = None) -> int:
+    """Free tasks leased by processes on this host that no longer exist.
+
+    ``host`` is this machine's name (default ``socket.gethostname()``). Its ``_`` and
+    ``%`` are matched literally; an owner that does not read as ``host:pid:tag`` is
+    left alone with a warning (never guessed at: it may be another machine's).
+    """
+    host = host or socket.gethostname()
     with writer(engine).begin() as conn:
         owners = [r[0] for r in conn.execute(text(
-            "SELECT DISTINCT lease_owner FROM tasks WHERE state = :running AND lease_owner LIKE :h"
-        ), _states(h=f"{host}:%"))]
-        dead = [o for o in owners if not process_alive(int(o.split(":")[1]))]
+            "SELECT DISTINCT lease_owner FROM tasks WHERE state = :running "
+            "AND lease_owner LIKE :h ESCAPE '!'"
+        ), _states(h=like_prefix(host + ":")))]
+        dead = []
+        for owner in owners:
+            pid = local_pid(owner, host)
+            if pid is None:
+                log.warning("tasks leased by %r are left alone: the owner does not read as "
+                            "%s:PID:TAG", owner, host)
+            elif not process_alive(pid):
+                dead.append(owner)
         for owner in dead:
             conn.execute(text(
                 "UPDATE tasks SET state = :pending, lease_owner = NULL, lease_expires = NULL "
                 "WHERE lease_owner = :o AND state = :running"), _states(o=owner))
     return len(dead)
+
+
+def like_prefix(prefix: str) -> str:
+    """A ``LIKE ... ESCAPE '!'`` pattern matching strings that start with ``prefix``."""
+    return prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def local_pid(owner: str | None, host: str | None = None) -> int | None:
+    """The process id in ``owner`` ("host:pid:tag") when it names a process of ``host``
+    (default: this machine); None for another host or an owner of another form."""
+    host = host or socket.gethostname()
+    if not owner or not owner.startswith(host + ":"):
+        return None
+    pid = owner[len(host) + 1:].split(":", 1)[0]
+    return int(pid) if pid.isascii() and pid.isdigit() else None
 
 
 def process_alive(pid: int) -> bool:
