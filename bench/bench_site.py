@@ -29,25 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import ROOT, environment, print_table  # noqa: E402
 from bench_profiles import build  # noqa: E402
 
-from annotator.site import SiteSummary, build_site  # noqa: E402
 from annotator.db import open_db  # noqa: E402
 from annotator.db.engine import dispose_all  # noqa: E402
+from annotator.site import SiteSummary, build_site  # noqa: E402
 
-SEED = Path(os.environ.get("ANNOTATOR_SHARED", ROOT.parent / "shared")) / "seeds" / "000_bc4f601677076ee6.txt"
+SEED = ROOT / "tests" / "data" / "seed_profile.txt"  # an author's feed page, 45 papers
 
 
-def seed_db(path: Path) -> bool:
-    """The seed page ingested and judged by the fake server; False when the page is missing."""
+def seed_db(path: Path) -> None:
+    """The seed page ingested and judged by the fake server."""
     import annotator
     from annotator.testing.fakeserver import FakeServer
 
-    if not SEED.exists():
-        return False
     engine = annotator.open_db(str(path))
     annotator.ingest_files(engine, str(SEED))
     with FakeServer() as fs:
         annotator.annotate(engine, model="gpt-4o-mini", base_url=fs.base_url, api_key="sk-bench")
-    return True
 
 
 def size_mb(folder: Path) -> float:
@@ -84,10 +81,9 @@ def main() -> None:
     rows = []
     try:
         builds: list[tuple[str, Path, list[int]]] = []
-        if not args.skip_seed and seed_db(tmp / "seed.db"):
+        if not args.skip_seed:
+            seed_db(tmp / "seed.db")
             builds.append(("seed page", tmp / "seed.db", [1]))
-        elif not args.skip_seed:
-            print(f"note: the seed page is missing ({SEED.name}); only the synthetic database is timed")
         big = args.db or tmp / "big.db"
         if not (args.keep and big.exists()):
             big.unlink(missing_ok=True)

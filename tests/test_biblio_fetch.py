@@ -81,7 +81,6 @@ def client(openalex, **kw) -> OpenAlexClient:
     return OpenAlexClient(openalex.base_url, "team@example.org", **kw)
 
 
-@pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")
 def test_fetch_by_name_pages_with_cursor_and_imports(engine, openalex):
     ingest_paths(engine, [SEED_PAGE])
     result = fetch_author(engine, name="Zhengyan Zhang", client=client(openalex))

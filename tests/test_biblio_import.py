@@ -18,7 +18,6 @@ from annotator.ingest import ingest_paths
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 OPENALEX = [FIX / "openalex_author.json", FIX / "openalex_works_page1.json", FIX / "openalex_works_page2.json"]
-pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")
 
 
 @pytest.fixture

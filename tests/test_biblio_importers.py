@@ -82,7 +82,6 @@ def test_csv_rejects_unknown_columns_and_reports_bad_cells(tmp_path):
     assert ":3" in b.errors[1]
 
 
-@pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")
 def test_feedpage_header_and_claimed_papers():
     b = read_bundle(SEED_PAGE)
     (a,) = b.authors

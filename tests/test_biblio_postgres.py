@@ -19,7 +19,6 @@ from annotator.settings import get_settings
 from annotator.db import open_db
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
-pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")
 
 
 def test_biblio_on_both_databases(db_url, fake_server):  # noqa: F811

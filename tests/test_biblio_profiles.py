@@ -18,7 +18,6 @@ from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
-pytestmark = pytest.mark.skipif(not SEED_PAGE.exists(), reason="shared seed page not found")
 
 
 @pytest.fixture

@@ -149,8 +149,6 @@ def test_eval_run_scores_fitted_papers_out_of_fold_and_across_suites(cli, fake_s
 def test_annotate_stores_judgments_with_head_provenance_and_neighbours(cli, fake_server, engine):
     from conftest import SEED_PAGE
 
-    if not SEED_PAGE.exists():
-        pytest.skip("shared seed page missing")
     configure(fake_server, labels=str(LABELS), signal=1.0, noise=1.0, dim=32)
     head = fit(cli, ICLR22)
     cli("ingest", SEED_PAGE)
@@ -192,8 +190,6 @@ def test_per_token_vectors_are_mean_pooled(fake_server):
 def test_endpoint_failure_fails_the_task_and_missing_head_names_the_fix(cli, fake_server, engine):
     from conftest import SEED_PAGE
 
-    if not SEED_PAGE.exists():
-        pytest.skip("shared seed page missing")
     cli("ingest", SEED_PAGE)
     missing = cli("annotate", "--prompt", "embed@1", "--model", "no-head-model", code=2)
     assert "annotator eval fit" in missing.output and "no-head-model" in missing.output
@@ -225,8 +221,6 @@ def test_embedding_tokens_and_cost_are_counted_per_paper(cli, fake_server, engin
     vector cache already holds are stored as cached calls and cost nothing."""
     from conftest import SEED_PAGE
 
-    if not SEED_PAGE.exists():
-        pytest.skip("shared seed page missing")
     monkeypatch.setenv("ANNOTATOR_PRICES", '{"fake-embed": [2.0, 0.0]}')
     configure(fake_server, labels=str(LABELS), signal=1.0, noise=1.0, dim=16)
     fit(cli, ICLR22)

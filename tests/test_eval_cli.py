@@ -119,7 +119,6 @@ def test_suite_runs_from_a_bare_copy_and_another_cwd(tmp_path, db_path, fake_ser
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    monkeypatch.setenv("ANNOTATOR_SHARED", str(tmp_path / "no-such-folder"))
     monkeypatch.setenv("ANNOTATOR_DB", db_path)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")

@@ -64,8 +64,6 @@ def test_judgment_head_is_stored_applied_and_exported(cli, engine, tmp_path):
     # exports show the fitted score beside the raw one
     from conftest import SEED_PAGE
 
-    if not SEED_PAGE.exists():
-        pytest.skip("shared seed page missing")
     cli("ingest", SEED_PAGE)
     cli("annotate", "--prompt", "score@1", "--model", "fake")
     out = tmp_path / "papers.jsonl"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 
 from annotator.errors import InputError
 from annotator.ingest import PageHeader, iter_items, read_records
@@ -15,14 +15,11 @@ from annotator.ingest.records import PaperRecord
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
-SHARED = Path(os.environ.get("ANNOTATOR_SHARED") or REPO.parent / "shared")
-SEED = SHARED / "seeds" / "000_bc4f601677076ee6.txt"
+SEED = SEED_PAGE  # an author's profile page from a paper feed, 45 papers
 
 
 @pytest.fixture(scope="module")
 def seed_items():
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder absent: {SHARED}")
     return list(iter_items(SEED))
 
 

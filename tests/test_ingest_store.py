@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from sqlalchemy import text
 from sqlmodel import func, select
@@ -21,8 +21,7 @@ from annotator.db.models import Affiliation, Author, AuthorMetric, Authorship, P
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
-SHARED = Path(os.environ.get("ANNOTATOR_SHARED") or REPO.parent / "shared")
-SEED = SHARED / "seeds" / "000_bc4f601677076ee6.txt"
+SEED = SEED_PAGE  # an author's profile page from a paper feed, 45 papers
 
 
 @pytest.fixture
@@ -64,8 +63,6 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def test_seed_page_stored_field_by_field(engine):
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder absent: {SHARED}")
     summary = ingest_paths(engine, [SEED])
     assert (summary.new, summary.updated, summary.unchanged, summary.rejected) == (45, 0, 0, 0)
     assert summary.errors == [] and len(summary.paper_ids) == 45
