@@ -4,8 +4,9 @@
 Every page reachable from the front page is opened over HTTP (``site serve``'s server)
 and every page type from the file system: no console errors, no failed requests, no
 broken links or images. The feed's numbers show on the seed author's page, a script in
-an abstract does not run, the list filters work, and screenshots of the author page and
-an eval page are written to ``$ANNOTATOR_ARTIFACTS`` (default ``tests/artifacts``).
+an abstract does not run, the list filters work, each author link of a paper page opens
+that author's profile, and screenshots of an author page, a paper page and an eval page
+are written to ``$ANNOTATOR_ARTIFACTS`` (default ``tests/artifacts``).
 
 Without Chromium or Playwright these tests skip, except under ``CI`` or
 ``ANNOTATOR_REQUIRE_BROWSER=1``, where they fail.
@@ -168,6 +169,26 @@ def test_seed_author_page_shows_the_feed_numbers(browser, built):
     finally:
         w.close()
     assert (ARTIFACTS / "site_author.png").stat().st_size > 10_000
+
+
+def test_paper_page_links_each_author_to_their_profile(browser, built):
+    """Every author link on a paper page opens that author's profile, which lists the paper."""
+    paper = next(p for p in (built.root / "paper").rglob("*.html")
+                 if "CA-LoRA: Adapting Existing LoRA" in p.read_text(encoding="utf-8"))
+    w = Watched(browser, 1200, 900)
+    try:
+        assert w.open(paper.as_uri()) == []
+        links = w.page.eval_on_selector_all("p.authors a", "els => els.map(e => [e.textContent, e.href])")
+        assert [name for name, _ in links] == ["Weilin Zhao", "Yuxiang Huang", "Xu Han"]  # the feed's "et al."
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        w.page.screenshot(path=str(ARTIFACTS / "site_paper.png"))
+        for name, href in links:
+            assert w.open(href) == []
+            assert w.page.inner_text("h1") == name
+            assert "CA-LoRA: Adapting Existing LoRA" in w.page.inner_text("main")
+    finally:
+        w.close()
+    assert (ARTIFACTS / "site_paper.png").stat().st_size > 10_000
 
 
 def test_eval_page_screenshot(browser, built):
