@@ -7,22 +7,33 @@ Taking it is one conditional ``UPDATE`` (free, lapsed, or held by a dead process
 this host); a thread renews it every third of ``lease_s``, so a run killed with
 ``kill -9`` on another host blocks the next one for at most ``lease_s``, and one on
 this host not at all. The holder's saves check the lease (``cursors.save_cursor``).
+
+Expiries are the database's time (``db.clock``), so machines whose clocks disagree
+agree on when a lease lapses. A renewal that fails (the database briefly out of
+reach) is tried again until the lease would lapse; then ``lost`` is set, a little
+before another run could take the row, and the run stops at its next step
+(``feedrun``) or page (the fetches), as when another run took the row over.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from annotator.db.clock import epoch_now
 from annotator.db.engine import writer
 from annotator.errors import AnnotatorError
 from annotator.feed.cursors import CURSORS, ensure_row
 from annotator.jobs.queue import local_pid, new_owner, process_alive
+
+log = logging.getLogger("annotator")
 
 
 class FeedLocked(AnnotatorError):
@@ -41,12 +52,19 @@ class Lease:
     """``with Lease(engine, "feed", "default"):`` holds the row's lease, or raises ``FeedLocked``.
 
     ``wait_s`` > 0 waits that long for the holder to finish before giving up.
+    ``connect`` opens a write transaction (default ``writer(engine).begin``): the one
+    way the lease reaches the database.
     """
 
     def __init__(self, engine: Engine, source: str, query: str, *, lease_s: float = 600.0,
-                 wait_s: float = 0.0, poll_s: float = 1.0):
+                 wait_s: float = 0.0, poll_s: float = 1.0,
+                 connect: Callable[[], AbstractContextManager[Connection]] | None = None):
         self.engine, self.source, self.query = engine, source, query
+        self.connect = connect or writer(engine).begin
         self.lease_s, self.wait_s, self.poll_s = lease_s, wait_s, poll_s
+        self.retry_s = min(lease_s / 10, 5.0)  # a failed renewal is tried again this often
+        self.margin_s = min(lease_s / 10, 10.0)  # lost this long before the lease would lapse
+        self._acquired = 0.0  # time.monotonic() when the acquiring statement was sent
         self.holder = new_owner()
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -58,7 +76,8 @@ class Lease:
     def try_acquire(self) -> str | None:
         """Take the lease; None when taken, else who holds it."""
         now = epoch_now(self.engine.dialect.name)
-        with writer(self.engine).begin() as conn:
+        self._acquired = time.monotonic()
+        with self.connect() as conn:
             ensure_row(conn, self.source, self.query)
             current = conn.execute(select(CURSORS.c.holder, CURSORS.c.lease_expires)
                                    .where(self._where())).one()
@@ -80,22 +99,48 @@ class Lease:
         self._thread = threading.Thread(target=self._beat, name="feed-lease", daemon=True)
         self._thread.start()
 
+    def _renew(self) -> bool:
+        """One renewal; False when the row has another holder (or none) now."""
+        with self.connect() as conn:
+            return bool(conn.execute(update(CURSORS).where(
+                self._where(), CURSORS.c.holder == self.holder
+            ).values(lease_expires=epoch_now(self.engine.dialect.name)
+                     + float(self.lease_s))).rowcount)
+
     def _beat(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            with writer(self.engine).begin() as conn:
-                kept = conn.execute(update(CURSORS).where(
-                    self._where(), CURSORS.c.holder == self.holder
-                ).values(lease_expires=epoch_now(self.engine.dialect.name)
-                         + float(self.lease_s))).rowcount
+        """Renew every third of ``lease_s``. A renewal that fails is tried again every
+        ``retry_s`` until the lease would lapse (``lease_s`` after the last renewal that
+        worked was sent, less a margin); then, or when another holds the row, ``lost``."""
+        renewed = self._acquired
+        wait, failing = self.lease_s / 3, False
+        while not self._stop.wait(wait):
+            lapses = renewed + self.lease_s - self.margin_s
+            if time.monotonic() >= lapses:
+                log.warning("the lease on %s %r was not renewed in time; the run stops at "
+                            "its next step", self.source, self.query)
+                self.lost.set()
+                return
+            sent = time.monotonic()
+            try:
+                kept = self._renew()
+            except Exception as exc:  # the database, or the way to it, failed this time
+                if not failing:
+                    log.warning("could not renew the lease on %s %r (%s); trying again for "
+                                "%.0f s", self.source, self.query,
+                                getattr(exc, "orig", None) or exc, lapses - time.monotonic())
+                failing = True
+                wait = max(0.0, min(self.retry_s, lapses - time.monotonic()))
+                continue
             if not kept:
                 self.lost.set()
                 return
+            renewed, wait, failing = sent, self.lease_s / 3, False
 
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        with writer(self.engine).begin() as conn:
+        with self.connect() as conn:
             conn.execute(update(CURSORS).where(self._where(), CURSORS.c.holder == self.holder)
                          .values(holder=None, lease_expires=None))
 
