@@ -2,43 +2,76 @@
 
 The source is a SQLite database filled the way a user fills one: a feed page and a JSONL
 file ingested, OpenAlex and CSV bibliometrics imported, papers judged against the fake
-server (with HTTP faults, so stored calls include failures). The copy goes to PostgreSQL
-and back, and the final database must hold exactly the original rows.
+server (with HTTP faults, so stored calls include failures), embeddings cached under two
+models whose names sort differently by byte and by en_US rules, aggregates refreshed. The
+copy goes to PostgreSQL and back, and the final database must hold exactly the original
+rows. PostgreSQL runs twice: with the en_US.UTF-8 collation the official image gives a
+database, and with collation C.
+
+A copy reads the source in one snapshot: the last tests let a worker finish tasks on the
+source between two tables of a copy (through the copy's per-table callback) and check
+that the destination is the source as it was when the copy began.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _pg import db_url, pg_server_url, pg_url, write_papers  # noqa: F401
+from _pg import (  # noqa: F401
+    pg_any_url,
+    pg_server_url,
+    pg_server_url_c,
+    pg_url,
+    pg_url_c,
+    write_papers,
+)
 from conftest import SEED_PAGE
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
 from annotator import cli
+from annotator.biblio.aggregates import refresh
 from annotator.biblio.save import import_paths, link_feed_pages
+from annotator.db import open_db
+from annotator.db.copy import CopyError, copy_database, copy_table
+from annotator.db.models import Author, Judgment, Paper
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
 from annotator.testing.fakeserver import FakeServer
-from annotator.db import open_db
-from annotator.db.copy import CopyError, copy_database, copy_table
-from annotator.db.models import Author, Judgment, Paper
 
 BIBLIO = Path(__file__).parent / "fixtures" / "biblio"
 TABLES = SQLModel.metadata.sorted_tables
+# byte order puts "SmolLM2-135M" first ('S' < 's'); en_US folds case, ignores the '-'
+# at first and puts the shorter "smollm2" first
+EMBEDDING_MODELS = ("SmolLM2-135M", "smollm2", "all-MiniLM_L6")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("en_US", marks=pytest.mark.postgres),
+                        pytest.param("C", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A SQLite file, then PostgreSQL databases with collations en_US.UTF-8 and C."""
+    if request.param == "sqlite":
+        return str(tmp_path / "test.db")
+    return request.getfixturevalue("pg_url" if request.param == "en_US" else "pg_url_c")
 
 
 def dump(url: str) -> dict[str, list[tuple]]:
-    """Every row of every table, in key order."""
+    """Every row of every table, in key order (text by code point, whatever the collation)."""
     engine = open_db(url)
     with engine.connect() as conn:
-        return {t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
+        return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=_key_of(t))
                 for t in TABLES}
+
+
+def _key_of(table):
+    at = [list(table.columns).index(c) for c in table.primary_key.columns]
+    return lambda row: [row[i] for i in at]
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +96,21 @@ def fill(path: str, fake_server: FakeServer, tmp_path: Path) -> str:
     settings = get_settings(base_url=fake_server.base_url, api_key="sk-test", timeout_s=5.0)
     done = annotate(engine, settings, AnnotateOptions(model="fake-model", concurrency=4))
     assert done.done > 30
+    cache = SQLModel.metadata.tables["embedding_cache"]
+    with engine.begin() as conn:
+        conn.execute(insert(cache), [
+            {"model": model, "text_hash": f"{k}{i:x}", "dim": 4, "vector": f"v{i}",
+             "created_at": datetime(2024, 5, 1, tzinfo=UTC)}
+            for k, model in enumerate(EMBEDDING_MODELS) for i in range(20)])
+    refresh(engine, full=True)
     return path
 
 
 def test_the_source_fills_the_tables_a_copy_must_carry(source):
     rows = dump(source)
     for name in ("papers", "authors", "authorships", "author_metrics", "paper_metrics",
-                 "author_papers", "prompt_versions", "tasks", "judgments", "llm_calls"):
+                 "author_papers", "prompt_versions", "tasks", "judgments", "llm_calls",
+                 "embedding_cache", "agg_author_scores", "agg_marks"):
         assert rows[name], name
     column = [c.name for c in SQLModel.metadata.tables["llm_calls"].columns].index("outcome")
     outcomes = {r[column] for r in rows["llm_calls"]}
@@ -77,11 +118,14 @@ def test_the_source_fills_the_tables_a_copy_must_carry(source):
 
 
 @pytest.mark.postgres
-def test_sqlite_to_postgres_and_back_keeps_every_row(source, pg_url, tmp_path):
-    there = copy_database(source, pg_url)
-    assert there.ok and there.rows == sum(len(v) for v in dump(source).values())
+def test_sqlite_to_postgres_and_back_keeps_every_row(source, pg_any_url, tmp_path):
+    there = copy_database(source, pg_any_url)
+    assert there.ok, [t.table for t in there.tables if not t.ok]
+    assert there.rows == sum(len(v) for v in dump(source).values())
     assert [t.table for t in there.tables] == [t.name for t in TABLES]
-    back = copy_database(pg_url, str(tmp_path / "back.db"))
+    again = copy_database(source, pg_any_url)  # a re-run finds every row already there
+    assert again.ok and sum(t.copied for t in again.tables) == 0
+    back = copy_database(pg_any_url, str(tmp_path / "back.db"))
     assert back.ok
     assert [(t.source_checksum, t.source_rows) for t in back.tables] == [
         (t.dest_checksum, t.dest_rows) for t in there.tables]
@@ -156,3 +200,43 @@ def test_cli_prints_the_per_table_report(source, tmp_path):
     assert papers["source_checksum"] == papers["dest_checksum"]
     table = CliRunner().invoke(cli.app, ["db", "copy", source, dst], catch_exceptions=False)
     assert table.exit_code == 0 and "judgments" in table.stdout and "rows/s" in table.stdout
+
+
+def count(url: str, sql: str) -> int:
+    with open_db(url).connect() as conn:
+        return conn.execute(text(sql)).scalar_one()
+
+
+JUDGED_PENDING = ("SELECT COUNT(*) FROM judgments j JOIN tasks t ON t.id = j.task_id "
+                  "WHERE t.state = 'pending'")
+
+
+@pytest.mark.parametrize("dest_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_copy_reads_the_source_as_it_was_when_the_copy_began(db_url, dest_kind, fake_server,
+                                                                tmp_path, request):
+    """Workers finish tasks on the source while the copy runs (between its tables)."""
+    engine = open_db(db_url)
+    assert not ingest_paths(engine, [str(write_papers(tmp_path / "p.jsonl", 12))]).errors
+    settings = get_settings(base_url=fake_server.base_url, api_key="sk-test", timeout_s=5.0)
+    assert annotate(engine, settings, AnnotateOptions(model="fake-model", limit=4)).done == 4
+    before = {t.name: count(db_url, f"SELECT COUNT(*) FROM {t.name}") for t in TABLES}
+    assert count(db_url, "SELECT COUNT(*) FROM tasks WHERE state = 'pending'") == 8
+
+    worked: list[int] = []
+
+    def worker_between_tables(done) -> None:  # the tasks are copied, the judgments not yet
+        if done.table == "tasks":
+            worked.append(annotate(engine, settings, AnnotateOptions(model="fake-model")).done)
+
+    if dest_kind == "sqlite":
+        dst = str(tmp_path / "dst.db")
+    else:  # another database than the source's
+        dst = request.getfixturevalue("pg_url_c" if request.node.callspec.params["db_url"] == "en_US"
+                                      else "pg_url")
+    report = copy_database(db_url, dst, progress=worker_between_tables)
+    assert worked == [8] and count(db_url, "SELECT COUNT(*) FROM judgments") == 12
+    assert report.ok
+    assert count(dst, JUDGED_PENDING) == 0
+    assert {t.table: t.source_rows for t in report.tables} == before
+    assert {t.name: count(dst, f"SELECT COUNT(*) FROM {t.name}") for t in TABLES} == before
+    assert count(dst, "SELECT COUNT(*) FROM tasks WHERE state = 'pending'") == 8

@@ -6,13 +6,31 @@ the models' tables in foreign-key order (``SQLModel.metadata.sorted_tables``,
 so a new table is never forgotten). Rows keep their primary keys; on
 PostgreSQL each table's id sequence is then set past the largest id.
 
+The source is read in one snapshot, so a copy of a database that workers are
+writing to is that database as it was at one moment (a task copied as pending
+never arrives with the judgment a worker wrote later): one read transaction on
+SQLite (WAL mode, so writers go on; the WAL cannot be checkpointed past the
+snapshot until the copy ends), ``REPEATABLE READ, READ ONLY`` on PostgreSQL
+(what pg_dump does; it holds back vacuum on the source while it lasts). The
+``progress`` callback runs between tables, inside that snapshot. Writes to the
+destination are separate transactions.
+
 Rows go in key order, in chunks, each chunk in its own transaction, so an
 interrupted copy leaves every table holding a prefix of the source's rows. A
 re-run reads the destination's rows of each table next to the source's, in key
 order: the same rows are skipped and the copy goes on after the last of them;
 any other row (changed, missing or extra) stops the copy with an error naming
-the table and the row's key, before anything is written to that table. All
-primary keys are integers, so key order is the same on both databases.
+the table and the row's key, before anything is written to that table.
+
+Key order must be the same on both sides. Integers sort alike everywhere, but
+text keys (``embedding_cache``, ``agg_author_scores``, ``agg_affiliation_scores``,
+``agg_marks``) sort by the database's collation on PostgreSQL: en_US.UTF-8 in
+the official image folds case and skips punctuation, where SQLite compares
+bytes. So every text key column is ordered in byte order explicitly: ``COLLATE
+"C"`` on PostgreSQL, ``COLLATE BINARY`` on SQLite (its default, stated so a
+column declared otherwise cannot change it). Both compare UTF-8 bytes, which is
+code point order. On PostgreSQL that order cannot come from a primary key index
+built with another collation, so those tables are sorted by the server.
 
 At the end both sides are counted and hashed the same way (values normalised:
 datetimes as ISO UTC, dates ISO, booleans as 0/1, floats by ``repr``); the
@@ -25,24 +43,25 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Table, insert, inspect, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Boolean, Date, DateTime, Float, String, Table, TypeDecorator, insert, inspect, select, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel
 
 import annotator.db.models  # noqa: F401  (registers the tables)
-from annotator.errors import AnnotatorError
 from annotator.db import open_db
 from annotator.db.engine import database_url, writer
 from annotator.db.migrations import migrate
+from annotator.errors import AnnotatorError
 
 CHUNK_ROWS = 5_000
+BYTE_ORDER = {"postgresql": "C", "sqlite": "BINARY"}  # the collation comparing UTF-8 bytes
 
 
 class CopyError(AnnotatorError):
@@ -116,16 +135,50 @@ def _hash(digest: Any, norm: Callable[[Sequence[Any]], tuple], rows: Sequence[Se
     digest.update("".join(f"{norm(row)!r}\n" for row in rows).encode())
 
 
-def _ordered(table: Table) -> Any:
-    return select(table).order_by(*table.primary_key.columns)
+def _ordered(table: Table, dialect: str) -> Any:
+    """``table`` in key order, text keys in byte order (the same on every database)."""
+    collation = BYTE_ORDER.get(dialect)
+    keys = [c.collate(collation) if collation and _is_text(c) else c
+            for c in table.primary_key.columns]
+    return select(table).order_by(*keys)
 
 
-def _stream(engine: Engine, table: Table, chunk: int) -> Generator[Sequence[Any], None, None]:
+def _is_text(column: Any) -> bool:
+    """A string column, sqlmodel's ``AutoString`` (a decorator around ``String``) included."""
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    return isinstance(kind, String)
+
+
+def _stream(conn: Connection, table: Table, chunk: int) -> Generator[Sequence[Any], None, None]:
     """Every row of ``table`` in key order, fetched ``chunk`` at a time."""
-    with engine.connect() as conn:
-        result = conn.execution_options(yield_per=chunk).execute(_ordered(table))
+    result = conn.execution_options(yield_per=chunk).execute(_ordered(table, conn.dialect.name))
+    with closing(result):
         for part in result.partitions():
             yield from part
+
+
+def _stream_new(engine: Engine, table: Table, chunk: int) -> Generator[Sequence[Any], None, None]:
+    """``_stream`` on a connection of its own."""
+    with engine.connect() as conn:
+        yield from _stream(conn, table, chunk)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection reading ``engine``'s database as it is now, until the block ends."""
+    options: dict[str, Any] = {}
+    if engine.dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with engine.connect() as conn:
+        conn = conn.execution_options(**options) if options else conn
+        with conn.begin() as transaction:
+            # the snapshot starts at the first read (BEGIN alone takes none)
+            conn.execute(text("SELECT COUNT(*) FROM sqlite_master" if engine.dialect.name == "sqlite"
+                              else "SELECT 1"))
+            yield conn
+            transaction.rollback()  # it only read
 
 
 def _key(table: Table, row: Sequence[Any]) -> str:
@@ -137,7 +190,7 @@ def _skip_same_prefix(dst: Engine, table: Table, source: Rows,
                       norm: Callable[[Sequence[Any]], tuple], digest: Any, chunk: int) -> int:
     """Match the destination's rows against the source's first rows; their number."""
     n = 0
-    for theirs in _stream(dst, table, chunk):
+    for theirs in _stream_new(dst, table, chunk):
         ours = next(source, None)
         if ours is None:
             raise CopyError(f"{table.name}: the destination holds a row the source does not "
@@ -166,15 +219,22 @@ def _reset_sequence(conn: Any, table: Table) -> None:
 def checksum(engine: Engine, table: Table, chunk: int = CHUNK_ROWS) -> tuple[int, str]:
     """The rows of ``table`` and a hash over them in key order, normalised."""
     norm, digest, n = _row_normaliser(table), hashlib.sha256(), 0
-    rows = _stream(engine, table, chunk)
+    rows = _stream_new(engine, table, chunk)
     while part := list(islice(rows, chunk)):
         _hash(digest, norm, part)
         n += len(part)
     return n, digest.hexdigest()
 
 
-def copy_table(src: Engine, dst: Engine, table: Table, chunk: int = CHUNK_ROWS) -> TableCopy:
-    """Copy one table's rows the destination lacks (see the module's docstring)."""
+def copy_table(src: Engine | Connection, dst: Engine, table: Table,
+               chunk: int = CHUNK_ROWS) -> TableCopy:
+    """Copy one table's rows the destination lacks (see the module's docstring).
+
+    ``src`` is a connection in the source's snapshot, or an engine (a snapshot of this
+    table alone is then taken)."""
+    if isinstance(src, Engine):
+        with snapshot(src) as conn:
+            return copy_table(conn, dst, table, chunk)
     norm, digest = _row_normaliser(table), hashlib.sha256()
     names = [c.name for c in table.columns]
     report = TableCopy(table.name)
@@ -220,11 +280,12 @@ def copy_database(src: str, dst: str, *, chunk: int = CHUNK_ROWS,
     source, migrated = _open_source(src)
     dest = open_db(dst)
     report = CopyReport(_shown(database_url(src)), _shown(database_url(dst)), migrated)
-    for table in SQLModel.metadata.sorted_tables:
-        done = copy_table(source, dest, table, chunk)
-        report.tables.append(done)
-        if progress is not None:
-            progress(done)
+    with snapshot(source) as reading:
+        for table in SQLModel.metadata.sorted_tables:
+            done = copy_table(reading, dest, table, chunk)
+            report.tables.append(done)
+            if progress is not None:
+                progress(done)
     report.seconds = time.perf_counter() - started
     report.ok = all(t.ok for t in report.tables)
     return report
