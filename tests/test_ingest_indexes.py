@@ -179,7 +179,7 @@ def test_migrated_database_has_the_partial_indexes(both):
     fresh, oldest = both
     want = _index_ddl(fresh)
     assert _index_ddl(oldest) == want
-    assert want["ix_papers_doi"].endswith("WHERE doi IS NOT NULL")
+    assert want["ux_papers_doi"].endswith("WHERE doi IS NOT NULL")  # unique since m014
     assert want["ix_authors_orcid"].endswith("WHERE orcid IS NOT NULL")
     assert "ix_paper_metrics_paper_id" not in want
     assert "ix_authorships_paper_author" in want  # the leaderboards' plans need it

@@ -17,6 +17,7 @@ makes an existing database match it, idempotently (``add_column`` and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -28,6 +29,7 @@ import annotator.db.models  # noqa: F401  (registers the tables)
 from annotator.db.engine import writer
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = []
+LOG = logging.getLogger(__name__)
 
 
 def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
@@ -148,8 +150,68 @@ def m013_write_indexes(conn: Connection) -> None:
     (``ix_paper_metrics_latest`` starts with the same column)."""
     for name in PARTIAL_ID_INDEXES:
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-    create_indexes(conn, *PARTIAL_ID_INDEXES)
+    # the papers' arXiv, DOI and OpenAlex indexes became unique ones in m014
+    create_indexes(conn, *(n for n in PARTIAL_ID_INDEXES if n in _model_indexes()))
     conn.execute(text("DROP INDEX IF EXISTS ix_paper_metrics_paper_id"))
+
+
+def _model_indexes() -> set[str]:
+    return {str(ix.name) for t in SQLModel.metadata.tables.values() for ix in t.indexes}
+
+
+# a paper's match keys (``ingest.writer``) and the key prefix that says a paper was
+# stored under that identifier (it keeps the identifier when two papers share one)
+MATCH_KEYS = {"arxiv_id": "arxiv:", "doi": "doi:", "openalex_id": None, "title_key": "title:"}
+
+
+def _one_paper_per_key(conn: Connection, column: str, prefix: str | None) -> None:
+    """Leave each value of ``column`` on one paper: the one whose key was made from it,
+    else the oldest. The others lose the value (their rows, judgments and links stay)
+    and each such clash is logged as a warning naming the papers."""
+    rows = conn.execute(text(
+        f"SELECT {column}, id, key FROM papers WHERE {column} IN (SELECT {column} FROM papers "
+        f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING COUNT(*) > 1) "
+        f"ORDER BY {column}, id")).all()
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for value, pid, key in rows:
+        groups.setdefault(value, []).append((pid, key))
+    cleared: list[int] = []
+    for value, papers in groups.items():
+        keeper = next((pid for pid, key in papers if prefix and key == prefix + value),
+                      papers[0][0])
+        others = [pid for pid, _ in papers if pid != keeper]
+        cleared += others
+        LOG.warning("papers %s share %s %r: it stays on paper %d only",
+                    ", ".join(map(str, [keeper, *others])), column, value, keeper)
+    for start in range(0, len(cleared), 500):
+        conn.execute(text(f"UPDATE papers SET {column} = NULL WHERE id IN "
+                          f"({', '.join(map(str, cleared[start:start + 500]))})"))
+
+
+@migration
+def m014_unique_paper_keys(conn: Connection) -> None:
+    """A paper's match keys (arXiv id, DOI, OpenAlex id, normalised title plus first author
+    in the new ``title_key``) become unique, so two ingests at once cannot store one paper
+    twice. Papers that already share a key keep their rows; the key stays on one of them
+    (see ``_one_paper_per_key``), so the migration cannot fail on a user's database."""
+    add_column(conn, "papers", "title_key", "VARCHAR")
+    conn.execute(text(
+        "UPDATE papers SET title_key = norm_title || '|' || (SELECT NULLIF(a.norm_name, '') "
+        "FROM authorships s JOIN authors a ON a.id = s.author_id "
+        "WHERE s.paper_id = papers.id AND s.position = 0) WHERE title_key IS NULL"))
+    for column, prefix in MATCH_KEYS.items():
+        _one_paper_per_key(conn, column, prefix)
+        conn.execute(text(f"DROP INDEX IF EXISTS ix_papers_{column}"))
+    create_indexes(conn, *(f"ux_papers_{c}" for c in MATCH_KEYS))
+
+
+@migration
+def m015_embedding_cache_fingerprints(conn: Connection) -> None:
+    """The embedding cache is keyed by the model's fingerprint (``fp:<id>``, the vector of a
+    probe text; see ``heads.vector_store``), no longer by its name. Rows keyed by a name
+    alone cannot be told apart from another model served under that name: they are
+    removed (the texts are embedded again on demand); the probe rows stay."""
+    conn.execute(text("DELETE FROM embedding_cache WHERE model NOT LIKE 'fp:%' AND model <> 'probe'"))
 
 
 def _ensure_table(conn: Connection) -> None:

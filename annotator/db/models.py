@@ -15,15 +15,18 @@ from sqlmodel import Field, SQLModel
 from annotator.db.clock import utcnow
 
 
-def _partial(name: str, column: str, where: str) -> Index:
-    return Index(name, column, sqlite_where=text(where), postgresql_where=text(where))
+def _partial(name: str, column: str, where: str, unique: bool = False) -> Index:
+    return Index(name, column, unique=unique, sqlite_where=text(where),
+                 postgresql_where=text(where))
 
 
-def _ids_index(table: str, column: str) -> Index:
+def _ids_index(table: str, column: str, unique: bool = False) -> Index:
     """An identifier most rows lack: an index of the rows that have one. ``col = :v`` and
     ``col IN (...)`` imply ``col IS NOT NULL``, so both planners still seek it; the NULLs
-    add nothing to write (``m013_write_indexes``)."""
-    return _partial(f"ix_{table}_{column}", column, f"{column} IS NOT NULL")
+    add nothing to write (``m013_write_indexes``). A paper's match keys are unique
+    (``ux_``, ``m014_unique_paper_keys``): two ingests at once cannot store one paper twice."""
+    prefix = "ux" if unique else "ix"
+    return _partial(f"{prefix}_{table}_{column}", column, f"{column} IS NOT NULL", unique)
 
 
 class Paper(SQLModel, table=True):
@@ -31,8 +34,9 @@ class Paper(SQLModel, table=True):
     # the few eval papers' ids without reading their rows (``NOT IN`` eval papers on
     # PostgreSQL); papers outside the suites add no entry. Added by ``m012_paper_indexes``.
     __table_args__ = (_partial("ix_papers_eval_ids", "id", "is_eval"),
-                      *(_ids_index("papers", c) for c in ("arxiv_id", "doi", "openalex_id",
-                                                          "external_id")))
+                      _ids_index("papers", "external_id"),
+                      *(_ids_index("papers", c, unique=True) for c in (
+                          "arxiv_id", "doi", "openalex_id", "title_key")))
 
     id: int | None = Field(default=None, primary_key=True)
     # The identity used for idempotent re-ingest: "arxiv:2307.09782",
@@ -42,6 +46,8 @@ class Paper(SQLModel, table=True):
     doi: str | None = None
     openalex_id: str | None = None
     external_id: str | None = None
+    # "<normalised title>|<normalised first author>": the last match key of an ingest
+    title_key: str | None = None
     title: str
     norm_title: str = Field(index=True)
     abstract: str = Field(sa_column=Column(Text, nullable=False))

@@ -16,9 +16,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from annotator.db.models import Affiliation, Author
 from annotator.ingest.bulk import insert_many
 from annotator.ingest.records import AuthorRef, normalise_name
-from annotator.db.models import Affiliation, Author
 
 A = SQLModel.metadata.tables[str(Author.__tablename__)]
 AF = SQLModel.metadata.tables[str(Affiliation.__tablename__)]

@@ -28,6 +28,15 @@ take the write lock at BEGIN (``db.engine.writer``), and the ingest connection
 keeps a larger page cache while it works (``CACHE_KIB``; durability is the
 project's WAL + synchronous=NORMAL either way).
 
+Concurrency. A paper's match keys (key, arXiv id, DOI, OpenAlex id, title plus
+first author) are unique in the database (``m014_unique_paper_keys``). The
+writer's look-up tables are read once, so another process (a second ingest, a
+feed) may have stored one of a batch's papers since: the insert then fails on
+the unique index, the batch is rolled back, the tables are read again and the
+batch is stored again, now updating the paper the other process stored
+(``CONFLICT_TRIES`` times; a deadlock between two PostgreSQL writers is retried
+the same way). Each paper is stored once, whichever process comes first.
+
 Feed pages. The papers a page lists are linked to the page's author as they are
 stored (see ``writer``), so an ingested page is its author's profile.
 """
@@ -41,14 +50,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from annotator.db.engine import writer as db_writer
 from annotator.errors import InputError
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.formats import SUFFIXES, detect_format, iter_items
 from annotator.ingest.records import PaperRecord
 from annotator.ingest.writer import PM, PaperWriter
-from annotator.db.engine import writer as db_writer
 
 # records a transaction: each commit rewrites the index pages the batch touched, and
 # 5,000 costs about 5 % less than 2,000 a row while holding the write lock for ~2 s
@@ -56,6 +65,9 @@ BATCH = 5000
 GC_THRESHOLD = 50_000  # allocations between young-generation collections while ingesting
 CACHE_KIB = 65536  # SQLite page cache of the ingest connection: the papers' indexes stay in memory
 Storable = PaperRecord | PageHeader
+CONFLICT_TRIES = 4  # a batch that collides with another writer's commits: read again, store again
+# unique violation, serialization failure, deadlock (PostgreSQL's SQLSTATEs)
+CONFLICT_STATES = ("23505", "40001", "40P01")
 
 
 @dataclass
@@ -99,26 +111,56 @@ def _store_all(writer: PaperWriter, batch: list[Storable], fmt: str) -> IngestSu
 def _flush(writer: PaperWriter, batch: list[Storable], fmt: str, summary: IngestSummary) -> None:
     """Store a batch under one savepoint; if the database refuses something, roll
     it back and store it again one savepoint per record, rejecting what fails."""
-    if not _attempt(writer, batch, fmt, summary, report=len(batch) == 1):
+    failed = _store_retrying(writer, batch, fmt, summary)
+    if failed is not None and len(batch) == 1:
+        _reject(batch[0], failed, summary)
+    elif failed is not None:
         for item in batch:
-            _attempt(writer, [item], fmt, summary, report=True)
+            failed = _store_retrying(writer, [item], fmt, summary)
+            if failed is not None:
+                _reject(item, failed, summary)
 
 
-def _attempt(writer: PaperWriter, items: list[Storable], fmt: str, summary: IngestSummary, report: bool) -> bool:
+def _conflict(exc: SQLAlchemyError) -> bool:
+    """Whether another writer's rows, committed since the look-up tables were read,
+    explain the failure (reading them again and retrying can then succeed)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in CONFLICT_STATES:
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
+
+
+def _store_retrying(writer: PaperWriter, items: list[Storable], fmt: str,
+                    summary: IngestSummary) -> SQLAlchemyError | None:
+    """Store ``items`` under a savepoint; after a conflict with another writer, again
+    with fresh look-up tables. Returns the last failure, or None once stored."""
+    failed = None
+    for _ in range(CONFLICT_TRIES):
+        failed = _attempt(writer, items, fmt, summary)
+        if failed is None or not _conflict(failed):
+            return failed
+    return failed
+
+
+def _reject(item: Storable, exc: SQLAlchemyError, summary: IngestSummary) -> None:
+    where, _, line = (getattr(item, "source_ref", None) or "").rpartition(":")
+    summary.errors.append(InputError(
+        f"could not be stored: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+        path=where or None, line=int(line) if line.isdigit() else None))
+    summary.rejected += 1
+
+
+def _attempt(writer: PaperWriter, items: list[Storable], fmt: str,
+             summary: IngestSummary) -> SQLAlchemyError | None:
     savepoint = writer.conn.begin_nested()
     try:
         part = _store_all(writer, items, fmt)
         savepoint.commit()
     except SQLAlchemyError as exc:
         savepoint.rollback()
-        writer.load()  # forget the ids and rows the rollback took back
-        if report:
-            where, _, line = (getattr(items[0], "source_ref", None) or "").rpartition(":")
-            summary.errors.append(InputError(
-                f"could not be stored: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
-                path=where or None, line=int(line) if line.isdigit() else None))
-            summary.rejected += 1
-        return False
+        writer.load()  # forget the ids and rows the rollback took back; see others' commits
+        return exc
     except BaseException:
         savepoint.rollback()
         raise
@@ -126,7 +168,7 @@ def _attempt(writer: PaperWriter, items: list[Storable], fmt: str, summary: Inge
         setattr(summary, name, getattr(summary, name) + getattr(part, name))
     summary.headers += part.headers
     summary.paper_ids += part.paper_ids
-    return True
+    return None
 
 
 def _ingest_file(writer: PaperWriter, items: Iterator[Storable | InputError], fmt: str,

@@ -26,10 +26,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from annotator.biblio.aggregates import bump_links
-from annotator.ingest.author_index import A, AuthorMatching, short_id
-from annotator.ingest.bulk import insert_plain, reserve_ids
-from annotator.ingest.feedpage import PageHeader
-from annotator.ingest.records import AuthorRef, PaperRecord, normalise_text
 from annotator.db.models import (
     AuthorMetric,
     AuthorPaper,
@@ -38,6 +34,10 @@ from annotator.db.models import (
     PaperAffiliation,
     PaperMetric,
 )
+from annotator.ingest.author_index import A, AuthorMatching, short_id
+from annotator.ingest.bulk import insert_plain, reserve_ids
+from annotator.ingest.feedpage import PageHeader
+from annotator.ingest.records import AuthorRef, PaperRecord, normalise_text
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -50,7 +50,10 @@ KEY_RANK = {"arxiv": 0, "doi": 1, "ext": 2, "title": 3}
 # what a merge compares: every column a record can set, and the ones that decide how
 STORED = ("id", "key", "title", "norm_title", "abstract", "content_hash", "category",
           "categories", "published", "has_code", "venue", "arxiv_id", "doi", "external_id",
-          "openalex_id", "authors_truncated", "source_format", "is_eval", "eval_suite")
+          "openalex_id", "title_key", "authors_truncated", "source_format", "is_eval",
+          "eval_suite")
+MATCHED = ("key", "arxiv_id", "doi", "openalex_id", "title_key")  # unique in the database
+GUARDED = MATCHED[1:]  # an update never gives a paper the identifier another one holds
 SELECT_STORED = select(*(P.c[c] for c in STORED))
 SELECT_PAPER = SELECT_STORED.where(P.c.id == bindparam("pid"))
 SELECT_AUTHORS = (select(AS.c.author_id).where(AS.c.paper_id == bindparam("pid"))
@@ -100,15 +103,13 @@ class PaperWriter(AuthorMatching):
         self.load()
 
     def load(self) -> None:
-        self.papers: dict[str, dict[str, int]] = {
-            k: {} for k in ("key", "arxiv_id", "doi", "openalex_id", "title")}
-        first = AS.outerjoin(A, A.c.id == AS.c.author_id)
-        q = select(P.c.id, P.c.key, P.c.arxiv_id, P.c.doi, P.c.openalex_id, P.c.norm_title,
-                   A.c.norm_name).select_from(
-            P.outerjoin(first, (AS.c.paper_id == P.c.id) & (AS.c.position == 0)))
-        names = ("id", "key", "arxiv_id", "doi", "openalex_id", "norm_title")
-        for *paper, first_author in self.conn.execute(q).all():
-            self._remember_paper(paper[0], dict(zip(names, paper)), first_author)
+        """Every stored paper's match keys, and the authors (again after a rollback: the
+        savepoint took back this process's rows, and others may have committed theirs)."""
+        self.papers: dict[str, dict[str, int]] = {k: {} for k in MATCHED}
+        for pid, *keys in self.conn.execute(select(P.c.id, *(P.c[k] for k in MATCHED))).all():
+            for slot, value in zip(self.papers.values(), keys):
+                if value:
+                    slot[value] = pid
         self.load_authors()
         self.pending_links: dict[int, tuple[list[int], list[int]]] = {}
         self.stored: dict[int, tuple] = {}
@@ -128,18 +129,20 @@ class PaperWriter(AuthorMatching):
         """Papers of the next file belong to no page author until a header says so."""
         self.page_author, self.page_papers = None, set()
 
-    def _remember_paper(self, pid: int, values, first_author: str | None) -> None:
-        for attr in ("key", "arxiv_id", "doi", "openalex_id"):
+    def _remember_paper(self, pid: int, values) -> None:
+        for attr in MATCHED:
             if values[attr]:
                 self.papers[attr][values[attr]] = pid
-        if first_author:
-            self.papers["title"][f"{values['norm_title']}|{first_author}"] = pid
+
+    def title_key(self, rec: PaperRecord, norm_title: str) -> str | None:
+        """The title match key: normalised title and first author (none without one)."""
+        first = self.norm(rec.authors[0].name) if rec.authors else None
+        return f"{norm_title}|{first}" if first else None
 
     def match(self, rec: PaperRecord, norm_title: str, key: str | None = None) -> int | None:
-        first = self.norm(rec.authors[0].name) if rec.authors else None
         for attr, value in (("key", key or rec.key()), ("arxiv_id", rec.arxiv_id), ("doi", rec.doi),
-                            ("openalex_id", rec.openalex_id),
-                            ("title", first and f"{norm_title}|{first}")):
+                            ("openalex_id", short_id("openalex_id", rec.openalex_id)),
+                            ("title_key", self.title_key(rec, norm_title))):
             if value and value in self.papers[attr]:
                 return self.papers[attr][value]
         return None
@@ -202,7 +205,8 @@ class PaperWriter(AuthorMatching):
                       categories=self._categories(rec.categories),
                       published=rec.published, has_code=rec.has_code, venue=rec.venue,
                       arxiv_id=rec.arxiv_id, doi=rec.doi, external_id=rec.external_id,
-                      openalex_id=short_id("openalex_id", rec.openalex_id))
+                      openalex_id=short_id("openalex_id", rec.openalex_id),
+                      title_key=self.title_key(rec, norm_title))
         affiliations = [self.affiliations[n] for n in dict.fromkeys(rec.affiliations)]
         stamp = dict(source_format=fmt, source_ref=rec.source_ref)
         key = rec.key()
@@ -224,8 +228,14 @@ class PaperWriter(AuthorMatching):
             if _better_authors(rec, old["authors_truncated"], len(old_authors), owner):
                 authors = self.author_ids(rec.authors)
                 new["authors_truncated"] = rec.authors_truncated
+                new["title_key"] = self.title_key(rec, str(new["norm_title"]))
             else:
                 authors, new["authors_truncated"] = old_authors, old["authors_truncated"]
+                first = (old["title_key"] or "").partition("|")[2]  # the stored first author
+                new["title_key"] = f"{new['norm_title']}|{first}" if first else None
+            for attr in GUARDED:  # held by another paper: the stored value stays
+                if new[attr] and self.papers[attr].get(str(new[attr]), pid) != pid:
+                    new[attr] = old[attr]
             if not (affiliations and (owner or not old_affs)):
                 affiliations = old_affs
             if self.is_eval:
@@ -246,8 +256,7 @@ class PaperWriter(AuthorMatching):
             self.pending_links[pid] = (authors, affiliations)
             values = {**new, "key": new.get("key", old["key"])}
             outcome = "updated"
-        self._remember_paper(pid, {"key": key, **values},
-                             self.norm(rec.authors[0].name) if rec.authors else None)
+        self._remember_paper(pid, {"key": key, **values})
         return outcome, pid
 
     def _insert_paper(self, row: dict) -> int:
