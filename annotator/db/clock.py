@@ -22,7 +22,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Float, literal_column
-from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from annotator.errors import ConfigError
@@ -50,11 +49,3 @@ def epoch_now(dialect: str) -> ColumnElement[float]:
     """``epoch_now_sql`` as a column expression for SQLAlchemy Core statements."""
     return literal_column(epoch_now_sql(dialect), Float)
 
-
-def database_epoch(bind: Engine | Connection) -> float:
-    """The database's time now, in epoch seconds (for messages about a worker's clock)."""
-    sql = "SELECT " + epoch_now_sql(bind.dialect.name)
-    if isinstance(bind, Connection):
-        return float(bind.exec_driver_sql(sql).scalar_one())
-    with bind.connect() as conn:
-        return float(conn.exec_driver_sql(sql).scalar_one())
