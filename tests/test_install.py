@@ -1,28 +1,37 @@
-"""A plain install works: a fresh virtualenv, the package without extras, the real entry point.
+"""A plain install works: the wheel, a fresh virtualenv, an empty folder, the real entry point.
 
-The rest of the suite runs where every extra is installed, so a package that the
-code imports but pyproject.toml does not declare can arrive through another
-package and hide the gap (click once did, through llama-cpp-python's server).
-Here nothing but the declared core dependencies is installed, at the versions
-pinned in requirements.lock, from the wheelhouse that `make setup` fills
-(.venv/wheelhouse), with no index at all; without a wheelhouse, from the
-package index. The project itself is installed from a copy, not in editable
-mode, so what the wheel leaves out (modules, package data) is missing here too.
+The rest of the suite runs in the checkout with every extra installed, so two kinds
+of gap hide there: a package that the code imports but pyproject.toml does not
+declare can arrive through another package (click once did, through
+llama-cpp-python's server), and a file the code reads through the source tree
+(prompts, eval suites) is there in a checkout but not in a wheel. Here the wheel is
+built from a copy of the checkout and its contents checked; nothing but the declared
+core dependencies is installed, at the versions pinned in requirements.lock, from
+the wheelhouse that `make setup` fills (.venv/wheelhouse), with no index at all
+(without a wheelhouse, from the package index); and a user's session runs in an
+empty folder with PYTHONPATH unset, against the fake OpenAI-compatible server
+started from the checkout: ingest, annotate, prompts list, eval run of a shipped
+suite by name, site build and export, each checked by what it wrote.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import SEED_PAGE
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from annotator.testing.fakeserver import FakeServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 CORE_LOCK = REPO / "requirements.lock"
@@ -43,9 +52,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(args, cwd: Path, timeout: float = INSTALL_LIMIT_S) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=_env(), capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def _run(args, cwd: Path, timeout: float = INSTALL_LIMIT_S,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=cwd, env={**_env(), **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def _check(result: subprocess.CompletedProcess) -> None:
@@ -80,19 +90,55 @@ def test_the_lock_pins_every_declared_package_within_its_bounds(lock, extras):
     assert set(project["optional-dependencies"]) == {"local", "postgres", "test"}
 
 
+# Index-free when the wheelhouse is there: the build backend (setuptools) comes from it too.
+def _where() -> list:
+    return ["--no-index", "--find-links", WHEELHOUSE] if WHEELHOUSE.is_dir() else []
+
+
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("install")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a copy of the checkout (symlinks kept, as git stores them)."""
+    root = tmp_path_factory.mktemp("wheel")
     source = root / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
         ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
         "*.db", "*.db-wal", "*.db-shm"))
+    out = root / "dist"
+    _check(_run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *_where(),
+                 "--wheel-dir", out, source], cwd=root))
+    (built,) = out.glob("annotator-*.whl")
+    return built
+
+
+def test_the_wheel_holds_the_package_with_its_prompts_and_suites(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    dist_info = {n.split("/")[0] for n in names if ".dist-info/" in n}
+    assert {n.split("/")[0] for n in names} == {"annotator"} | dist_info and len(dist_info) == 1
+    # the top-level forwarder and the db/ folder (a README since the layer moved) stay out
+    assert "cli.py" not in names and not any(n.startswith("db/") for n in names)
+    assert "annotator/cli.py" in names and "annotator/db/engine.py" in names
+    data = [n.removeprefix("annotator/data/") for n in names if n.startswith("annotator/data/")]
+    prompts = {n for n in data if n.startswith("prompts/")}
+    assert prompts == {f"prompts/{p.parent.name}/{p.name}" for p in (REPO / "prompts").glob("*/v*.md")}
+    assert "prompts/score/v1.md" in prompts and "prompts/embed/v1.md" in prompts
+    evals = {n.removeprefix("evals/") for n in data if n.startswith("evals/")}
+    shipped = {p.name for p in (REPO / "evals").glob("*.toml")}
+    shipped |= {f"data/{p.name}" for p in (REPO / "evals" / "data").glob("*.jsonl")}
+    assert evals == shipped | {"data/README.md"}
+    assert {"iclr2022.toml", "iclr2017_2018.toml", "neurips2023.toml"} <= evals
+    # left out: the raw download, the scripts, the injection corpus (no command reads it)
+    assert list((REPO / "evals" / "data").glob("*.gz")), "the check below would check nothing"
+    assert not [n for n in data if n.endswith((".gz", ".py")) or n.startswith("evals/injection")]
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory, wheel) -> Path:
+    root = tmp_path_factory.mktemp("install")
     env_dir = root / "venv"
     _check(_run([sys.executable, "-m", "venv", env_dir], cwd=root))
     pip = [env_dir / "bin" / "python", "-m", "pip", "install", "--quiet"]
-    where = ["--no-index", "--find-links", WHEELHOUSE] if WHEELHOUSE.is_dir() else []
-    _check(_run([*pip, *where, "--require-hashes", "-r", CORE_LOCK], cwd=root))
-    _check(_run([*pip, *where, "--no-deps", source], cwd=root))
+    _check(_run([*pip, *_where(), "--require-hashes", "-r", CORE_LOCK], cwd=root))
+    _check(_run([*pip, "--no-deps", wheel], cwd=root))
     return env_dir
 
 
@@ -127,3 +173,56 @@ def test_annotator_ingest_runs_after_a_plain_install(venv, tmp_path):
     result = _run([annotator, "--db", db, "ingest", FIXTURES / "papers.csv"], cwd=tmp_path, timeout=120)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "rejected" in result.stderr
+
+
+@pytest.fixture
+def fake_endpoint():
+    """The fake OpenAI-compatible server, run by the checkout's interpreter."""
+    with FakeServerProcess() as server:
+        yield {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-install-test"}
+
+
+def test_a_session_in_an_empty_folder_reads_only_the_installed_package(venv, tmp_path, fake_endpoint):
+    """What a new user runs first, from a folder with nothing in it."""
+    work = tmp_path / "empty"
+    work.mkdir()
+
+    def annotator(*args: object, code: int = 0) -> subprocess.CompletedProcess:
+        result = _run([venv / "bin" / "annotator", *args], cwd=work, timeout=300, env=fake_endpoint)
+        assert result.returncode == code, f"{args}\n{result.stdout}\n{result.stderr}"
+        return result
+
+    where = _run([venv / "bin" / "python", "-c", "import annotator; print(annotator.__file__)"], cwd=work)
+    _check(where)
+    site_packages = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    assert Path(where.stdout.strip()).is_relative_to(site_packages), where.stdout
+
+    assert "new 45, updated 0, unchanged 0, rejected 0" in annotator("ingest", SEED_PAGE).stdout
+    annotated = annotator("annotate", "--model", "gpt-4o-mini")
+    assert "done 45, failed 0" in annotated.stdout + annotated.stderr
+
+    listed = {row["ref"]: row for row in json.loads(annotator("prompts", "list", "--json").stdout)}
+    assert {"score@1", "embed@1", "score-expected@1", "score-pairwise@1", "score-rubric@1",
+            "score-samples@1"} <= set(listed)
+    assert listed["score@1"]["judged"] == 45
+    assert "[system]" in annotator("prompts", "show", "score@1").stdout
+
+    annotator("eval", "run", "iclr2022", "--model", "gpt-4o-mini", "--sample-size", "5",
+              "--n-boot", "100", "--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
+              "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1")
+    result = json.loads((work / "eval-report" / "result.json").read_text())
+    assert result["provenance"]["data_path"] == "data/iclr2022_ratings_novelty.jsonl"
+    assert (work / "eval-report" / "report.md").read_text().strip()
+    unknown = annotator("eval", "run", "iclr2099", code=3)
+    assert "iclr2022" in unknown.stderr and "neurips2023" in unknown.stderr
+
+    annotator("site", "build", "-o", "public")
+    index = (work / "public" / "index.html").read_text()
+    assert "<html" in index.lower()
+    pages = [p.read_text() for p in (work / "public").rglob("*.html")]
+    assert any("Zhengyan Zhang" in page for page in pages)
+
+    rows = [json.loads(line) for line in annotator("export").stdout.splitlines()]
+    assert len(rows) == 45
+    assert all(row["judgments"] and 0 <= row["judgments"][0]["ai_score"] <= 100 for row in rows)
+    assert sorted(p.name for p in work.iterdir()) == ["annotator.db", "eval-report", "public"]

@@ -118,3 +118,16 @@ def test_an_unknown_suite_name_lists_the_shipped_ones(elsewhere):
         assert name in out
     # a path that does not exist is still reported as a file that cannot be read
     assert "cannot read suite file" in cli("eval", "run", "nowhere/iclr2022.toml", code=3)
+
+
+def test_nothing_in_the_repository_reads_a_folder_beside_the_checkout():
+    """A user's clone has nothing beside it: the seed page is tests/data/seed_profile.txt."""
+    beside = "../" + "shared"
+    variable = "ANNOTATOR_" + "SHARED"
+    files = [REPO / "README.md", REPO / "Makefile", *(REPO / ".ci").iterdir(),
+             *(REPO / "tests").glob("*.py"), *(REPO / "bench").glob("*.py")]
+    assert len(files) > 50
+    found = [f"{path.relative_to(REPO)}:{n}" for path in files if path.is_file()
+             for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1)
+             if beside in line or variable in line]
+    assert not found
