@@ -16,7 +16,8 @@ script, which only calls ``main``). The database (200 papers, 20 authors, 200 qu
 tasks) is written by the code under test, in a temporary folder. ``--baseline REF``
 measures commit REF's code and the current code alternately (``_baseline.py``) and
 prints the medians side by side; on a shared machine compare the two columns of one
-run, not figures of different runs.
+run, not figures of different runs. The CPU column (user + system seconds of the
+child, median) moves less with the load of the machine than the wall time does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,15 +80,20 @@ def make_database(folder: Path, env: dict[str, str]) -> None:
             raise SystemExit(f"annotator {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
-def time_one(argv: list[str] | None, env: dict[str, str], cwd: Path) -> tuple[float, str]:
-    """Wall seconds of one run, and the problem when it failed ('' when it did not)."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_one(argv: list[str] | None, env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one run, and the problem when it failed ('' when it did not)."""
     cmd = [sys.executable, "-c", "pass"] if argv is None else [sys.executable, "-c", RUN, *argv]
-    started = time.perf_counter()
+    cpu, started = children_cpu(), time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
     if done.returncode != 0 or (argv is not None and not done.stdout.strip()):
-        return seconds, f"{' '.join(argv or [])}: exit {done.returncode}, {done.stderr.strip()[-300:]}"
-    return seconds, ""
+        return seconds, cpu, f"{' '.join(argv or [])}: exit {done.returncode}, {done.stderr.strip()[-300:]}"
+    return seconds, cpu, ""
 
 
 def measure(runs: int) -> dict:
@@ -100,26 +107,29 @@ def measure(runs: int) -> dict:
         code = str(Path(where.stdout.strip()).parent.parent)
         make_database(folder, env)
         times: dict[str, list[float]] = {label: [] for label in COMMANDS}
+        cpus: dict[str, list[float]] = {label: [] for label in COMMANDS}
         for _ in range(runs):  # one of each per pass, so that a burst of load hits them all
             for label, argv in COMMANDS.items():
-                seconds, problem = time_one(argv, env, folder)
+                seconds, cpu, problem = time_one(argv, env, folder)
                 times[label].append(seconds)
+                cpus[label].append(cpu)
                 if problem and problem not in problems:
                     problems.append(problem)
     return {"environment": environment(), "code": code, "runs": runs,
             "median_s": {k: round(statistics.median(v), 4) for k, v in times.items()},
             "min_s": {k: round(min(v), 4) for k, v in times.items()},
+            "cpu_median_s": {k: round(statistics.median(v), 4) for k, v in cpus.items()},
             "target_s": {k: TARGET_S for k in TARGETED}, "problems": problems}
 
 
 def print_one(fig: dict) -> None:
     base = fig["median_s"]["python -c pass"]
     rows = [(label, f"{fig['median_s'][label]:.3f}", f"{fig['min_s'][label]:.3f}",
-             f"{fig['median_s'][label] - base:.3f}",
+             f"{fig['median_s'][label] - base:.3f}", f"{fig['cpu_median_s'][label]:.3f}",
              (("yes" if fig["median_s"][label] < TARGET_S else "NO") if label in TARGETED else ""))
             for label in COMMANDS]
     print_table(f"start-up, median of {fig['runs']} runs (seconds): {fig['code']}",
-                ["command", "median", "fastest", "minus python", f"< {TARGET_S} s"], rows,
+                ["command", "median", "fastest", "minus python", "CPU", f"< {TARGET_S} s"], rows,
                 notes=fig["problems"])
 
 
@@ -130,12 +140,14 @@ def print_pairs(pairs: list[tuple[dict, dict]], ref: str) -> None:
     for i, (before, after) in enumerate(pairs, 1):
         for label in COMMANDS:
             b, a = before["median_s"][label], after["median_s"][label]
+            bc, ac = before["cpu_median_s"][label], after["cpu_median_s"][label]
             rows.append((f"{label} (round {i})" if len(pairs) > 1 else label, f"{b:.3f}", f"{a:.3f}",
-                         f"{b / a:.1f}x" if a else "-",
+                         f"{b / a:.1f}x" if a else "-", f"{bc:.3f}", f"{ac:.3f}",
                          (("yes" if a < TARGET_S else "NO") if label in TARGETED else "")))
     runs = pairs[0][0]["runs"]
     print_table(f"start-up, median of {runs} runs (seconds): {ref} ({commit_of(ref)}) and the current code",
-                ["command", "before", "after", "speed-up", f"after < {TARGET_S} s"], rows,
+                ["command", "before", "after", "speed-up", "CPU before", "CPU after",
+                 f"after < {TARGET_S} s"], rows,
                 notes=[p for b, a in pairs for p in b["problems"] + a["problems"]])
 
 
