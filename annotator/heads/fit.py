@@ -8,11 +8,6 @@ paper gets an out-of-fold prediction from a head fitted without it, and the metr
 the head reports are computed on those predictions only. With several suites each
 suite is also predicted by a head fitted on the others (fit on A, test on B).
 
-A fold whose training part has fewer than ``MIN_TRAIN`` labelled papers is skipped:
-its papers get no out-of-fold prediction (``oof`` lacks them). Whoever scores those
-papers must leave them out, never fall back to the final head that was fitted on them
-(``heads.evaluate`` drops and counts them).
-
 A prediction is turned into a 0-100 score as its percentile among the out-of-fold
 predictions of the training papers (a rank, so 50 is a typical labelled paper), and
 into an interval from the quantiles of the out-of-fold residuals.
