@@ -95,7 +95,7 @@ def fit_suites(engine: Engine, settings: Settings, suite_paths: Sequence[str],
     if embedding:
         with endpoint(settings, opts.model) as ep:
             client = EmbeddingsClient(ep.model, base_url=ep.base_url, api_key=ep.api_key,
-                                      cache=DbCache(engine))
+                                      cache=DbCache(engine, base_url=ep.base_url, api_key=ep.api_key))
             try:
                 x, hashes = embed_items(client, prompt, items, settings.max_abstract_chars)
             finally:

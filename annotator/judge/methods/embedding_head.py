@@ -107,7 +107,8 @@ class EmbeddingHeadMethod(JudgingMethod):
                               "that label (for novelty: evals/iclr2022.toml)")
         # the chat client's key serves the same endpoint's /v1/embeddings
         api_key = getattr(client, "api_key", None)
-        cache = DbCache(self.ctx.engine) if self.ctx.engine is not None else None
+        cache = (DbCache(self.ctx.engine, base_url=client.base_url, api_key=api_key)
+                 if self.ctx.engine is not None else None)
         self.batcher = _Batcher(EmbeddingsClient(client.model, base_url=client.base_url,
                                                  api_key=api_key, cache=cache))
 
