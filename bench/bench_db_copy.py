@@ -6,18 +6,26 @@
 
 The source is the storage benchmark's database (``bench_storage.build``: papers,
 authors with skewed popularity, authorships, author metrics, two prompt versions
-and two judgments per paper). Each copy is ``db.copy.copy_database``, the library
-call behind the command: every table in key order, in chunks, then both sides
-counted and hashed. The times include that final check (reading the destination
-back). PostgreSQL runs when ``ANNOTATOR_TEST_PG_URL`` names a server: a scratch
-database is created there and dropped afterwards.
+and two judgments per paper), plus cached embeddings (one per ten papers, 576
+float32 values each, under two model names), whose text keys PostgreSQL must
+sort in byte order (``COLLATE "C"``) rather than by its primary key index. Each
+copy is ``db.copy.copy_database``, the library call behind the command: the
+source read in one snapshot, every table in key order, in chunks, then both
+sides counted and hashed. The times include that final check (reading the
+destination back). PostgreSQL runs when ``ANNOTATOR_TEST_PG_URL`` names a
+server: a scratch database is created there (with the server's default
+collation: en_US.UTF-8 on ``.ci/pg.sh``'s, as in the official image) and
+dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -55,6 +63,19 @@ def drop_pg(server: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def add_embeddings(path: str, n: int, dim: int = 576) -> int:
+    """``n`` cached embeddings in the source, split between two model names."""
+    vector = base64.b64encode(bytes(4 * dim)).decode()
+    rows = [(("smollm2", "SmolLM2-135M")[i % 2], hashlib.sha256(str(i).encode()).hexdigest(),
+             dim, vector, "2024-05-01 00:00:00") for i in range(n)]
+    con = sqlite3.connect(path)
+    with con:
+        con.executemany("INSERT OR IGNORE INTO embedding_cache (model, text_hash, dim, vector, "
+                        "created_at) VALUES (?, ?, ?, ?, ?)", rows)
+    con.close()
+    return n
+
+
 def timed_copy(label: str, src: str, dst: str, chunk: int) -> tuple:
     started = time.perf_counter()
     report = copy_database(src, dst, chunk=chunk)
@@ -80,7 +101,9 @@ def main() -> None:
         src = args.db or str(Path(tmp) / f"copy_source_{n}.db")
         if not (args.keep and os.path.exists(src)):
             info = build(Path(src), n)
-            print(f"  source built: {info['rows']:,} rows in {info['load_s']:.1f} s", flush=True)
+            cached = add_embeddings(src, n // 10)
+            print(f"  source built: {info['rows'] + cached:,} rows in {info['load_s']:.1f} s",
+                  flush=True)
         dispose_all()
         rows = [timed_copy("SQLite -> SQLite", src, str(Path(tmp) / "copy.db"), args.chunk)]
         notes = ["times include counting and hashing both sides at the end"]
