@@ -27,10 +27,12 @@ def db_copy(src: str = typer.Argument(..., help="Source: a SQLite path or a SQLA
     """Copy every table from SRC to DST (papers, authors, metrics, prompts, tasks, judgments,
     stored calls, batches, calibrations), keeping the ids.
 
-    Both databases are migrated to the current schema first, the source too. Run it again
-    after an interruption and it goes on where it stopped; a destination holding other rows
-    is refused. Row counts and a checksum per table are compared at the end: exit code 8
-    when any differ.
+    Both databases are migrated to the current schema first, the source too. The source
+    is read in one snapshot, so workers may keep writing to it: the copy is the source as
+    it was when the copy began. Run it again after an interruption and it goes on where it
+    stopped; a destination holding other rows is refused. Rows go in key order, text keys
+    in byte order, the same on SQLite and on PostgreSQL whatever its collation. Row counts
+    and a checksum per table are compared at the end: exit code 8 when any differ.
     """
     report = copy_database(src, dst, chunk=chunk, progress=None if as_json else _progress)
     if as_json:
