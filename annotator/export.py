@@ -3,14 +3,26 @@
 Each judgment carries ``fitted_ai_score``/``fitted_novelty`` beside the raw scores: the
 0-100 scores of a head fitted for its prompt version and model (``annotator eval fit``;
 for ``embedding-head`` judgments, their own scores), or None without a head.
+
+An export to a file is written under a temporary name beside it and renamed over it
+when complete (:func:`atomic_output`). Killed halfway (Ctrl-C, ``kill -9``, a full
+disk), the target keeps its previous content or stays absent: a truncated JSONL would
+look like a smaller valid export. Only a ``kill -9`` leaves the temporary file
+(``.NAME.<pid>.tmp``) behind. Two exports to one file at once each write their own
+temporary file; the last rename wins and the file is always one whole export. The
+export reads the database in chunks, not in one snapshot, so papers judged while it
+runs may or may not be in it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import text
@@ -24,6 +36,22 @@ CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "publis
               "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at",
               "fitted_ai_score", "fitted_novelty", "method", "ai_score_spread", "novelty_spread"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path | str) -> Iterator[TextIO]:
+    """A text file that replaces ``path`` whole when the block ends, and is removed if the
+    block fails: written as ``.NAME.<pid>.tmp`` beside it, flushed to disk, then renamed."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def safe_cell(value) -> str:

@@ -40,7 +40,7 @@ def export(ctx: typer.Context,
            model: str | None = typer.Option(None, help="Only judgments of this model."),
            include_eval: bool = typer.Option(False, "--include-eval", help="Also eval-suite papers.")):
     """Write papers with their judgments as JSONL (one paper a line) or CSV."""
-    from annotator.export import iter_papers, write_csv, write_jsonl
+    from annotator.export import atomic_output, iter_papers, write_csv, write_jsonl
 
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("--format must be jsonl or csv")
@@ -49,6 +49,6 @@ def export(ctx: typer.Context,
     if output is None:
         writer(papers, sys.stdout)
     else:
-        with output.open("w", encoding="utf-8", newline="") as fh:
+        with atomic_output(output) as fh:  # replaced whole, or left as it was
             n = writer(papers, fh)
         err_console.print(f"wrote {n} papers to {output}")
