@@ -64,6 +64,17 @@ def test_help_and_version_leave_the_heavy_modules_unloaded(args, code):
     assert heavy == [], f"annotator {' '.join(args)} imported {heavy}"
 
 
+@pytest.mark.parametrize("args", [("ingest", "--help"), ("site", "serve", "--help"),
+                                  ("eval", "compare", "--help")], ids=lambda a: "-".join(a))
+def test_the_help_of_a_light_command_leaves_the_database_layer_unloaded(args):
+    """Their modules import their library inside the command; the shared helpers
+    (``commands/common.py``) must not bring the database layer back."""
+    out, report = run_cli(*args)
+    assert report["code"] in (0, None) and "Usage:" in out, out
+    heavy = [m for m in report["loaded"] if m != "annotator.commands.common"]
+    assert heavy == [], f"annotator {' '.join(args)} imported {heavy}"
+
+
 def test_help_lists_every_command_with_its_own_short_help():
     """The one-line help in ``cli.COMMANDS`` is what each command says of itself."""
     out, _ = run_cli("--help")

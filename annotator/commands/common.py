@@ -1,5 +1,10 @@
 """What every command module shares: the consoles, the database from ``--db``, JSON output.
 
+The database layer and the settings are imported when a command asks for them
+(``engine_of``, ``settings_of``), not with this module: a command that needs
+neither starts without them, and so does ``--help`` of a command whose module
+imports nothing heavier at its top (``ingest``, ``site``, ``eval``...).
+
 Every command that prints a table takes ``--json``. On most it is a flag that
 prints JSON on stdout instead of the table. Commands whose ``--json`` names a
 file to write (``compare``, ``costs``, ``eval compare``, ``report biblio``)
@@ -18,13 +23,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
-
-from annotator.settings import Settings, get_settings
-from annotator.db import open_db
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+    from sqlalchemy.engine import Engine
+
+    from annotator.settings import Settings
 
 STDOUT = "-"
 Row = TypeVar("Row", bound="DataclassInstance")
@@ -45,10 +49,14 @@ def db_of(ctx: typer.Context) -> str | None:
 
 
 def engine_of(ctx: typer.Context) -> Engine:
+    from annotator.db import open_db  # the database layer: only for commands that use one
+
     return open_db(db_of(ctx))
 
 
 def settings_of(ctx: typer.Context, **overrides: Any) -> Settings:
+    from annotator.settings import get_settings
+
     return get_settings(**overrides)
 
 
