@@ -240,3 +240,13 @@ def test_a_copy_reads_the_source_as_it_was_when_the_copy_began(db_url, dest_kind
     assert {t.table: t.source_rows for t in report.tables} == before
     assert {t.name: count(dst, f"SELECT COUNT(*) FROM {t.name}") for t in TABLES} == before
     assert count(dst, "SELECT COUNT(*) FROM tasks WHERE state = 'pending'") == 8
+
+
+@pytest.mark.postgres
+def test_the_snapshot_of_a_postgres_source_is_repeatable_read_and_read_only(pg_any_url):
+    from annotator.db.copy import snapshot
+
+    with snapshot(open_db(pg_any_url)) as conn:
+        assert conn.execute(text("SHOW transaction_isolation")).scalar_one() == "repeatable read"
+        with pytest.raises(Exception, match="read-only transaction"):
+            conn.execute(text("DELETE FROM agg_marks"))
