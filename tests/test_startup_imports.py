@@ -105,6 +105,20 @@ def test_completing_a_command_name_lists_the_table_without_loading_the_commands(
     assert report["loaded"] == []
 
 
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("authors", "show", "Nobody"), 3, "error: no author named 'Nobody'"),
+    (("prompts", "show", "nope@9"), 4, "error: no prompt file nope/v9.md"),
+], ids=["input-error", "prompt-error"])
+def test_an_annotator_error_in_a_lazily_loaded_command_is_one_line_and_its_exit_code(
+        tmp_path, args, code, message):
+    proc = subprocess.run([sys.executable, "-c", "from annotator.cli import main; main()",
+                           "--db", str(tmp_path / "empty.db"), *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "ANNOTATOR_DEBUG"})
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.startswith(message) and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_an_unknown_command_is_a_usage_error_that_suggests_one():
     result = CliRunner().invoke(cli.app, ["qeueu"])
     assert result.exit_code == 2
