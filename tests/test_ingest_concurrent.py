@@ -91,3 +91,48 @@ def test_a_paper_stored_meanwhile_by_another_ingest_is_updated_not_stored_again(
 
 STORED_AS = {"doi": ("doi", "10.5555/doi.1"), "openalex_id": ("openalex_id", "W4400000002"),
              "arxiv_id": ("arxiv_id", "2401.00003"), "title": ("doi", "10.5555/title.4")}
+
+
+def _forms(i: int) -> tuple[dict, dict]:
+    """Paper ``i`` as two sources write it: matched by DOI, OpenAlex id, arXiv id or
+    title plus first author alone, in turn."""
+    title, abstract = f"Robust token routing, study {i}", ABSTRACT.format(f"routing {i}")
+    full = {"title": title, "abstract": abstract, "authors": [f"Author {i}", "Second Author"],
+            "arxiv_id": f"2402.{i:05d}", "doi": f"10.5555/r.{i}", "openalex_id": f"W44{i:08d}"}
+    other = {"title": f"{title} (extended)", "abstract": abstract, "authors": [f"A. {i}"]}
+    kind = i % 4
+    if kind == 0:
+        other["doi"] = full["doi"].upper()
+    elif kind == 1:
+        other["openalex_id"] = f"https://openalex.org/{full['openalex_id']}"
+    elif kind == 2:
+        other["arxiv_id"] = f"arXiv:{full['arxiv_id']}v3"
+    else:
+        other = {**other, "title": title.upper(), "authors": [f"Author {i}"]}
+    return full, other
+
+
+def test_two_ingests_at_once_over_overlapping_files_store_each_paper_once(
+        db_url, tmp_path):  # noqa: F811
+    """Both processes run at the same time; each file is a transaction of its own, and the
+    two read the same papers in opposite orders, in either form."""
+    chunks, per_chunk = 8, 40
+    files: dict[str, list[Path]] = {"one": [], "two": []}
+    for c in range(chunks):
+        papers = [_forms(c * per_chunk + j) for j in range(per_chunk)]
+        for side, name in ((0, "one"), (1, "two")):
+            form = side if c % 2 == 0 else 1 - side
+            files[name].append(write_jsonl(tmp_path / f"{name}_{c}.jsonl",
+                                           [p[form] for p in papers]))
+    open_db(db_url).dispose()
+    env = cli_env(db=db_url)
+    procs = [subprocess.Popen([*cli_command(), "ingest", "--format", "jsonl", *map(str, paths)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for paths in (files["one"], files["two"][::-1])]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for proc, (_out, err) in zip(procs, outs):
+        assert proc.returncode == 0, err[-2000:]
+    total = chunks * per_chunk
+    assert count(db_url, "SELECT COUNT(*) FROM papers") == total
+    for column in ("arxiv_id", "doi", "openalex_id", "title_key"):
+        assert count(db_url, f"SELECT COUNT(DISTINCT {column}) FROM papers") == total, column
