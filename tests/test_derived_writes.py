@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
@@ -49,3 +50,50 @@ def test_a_killed_export_leaves_the_previous_file_whole(engine, db_path, tmp_pat
     if code != -signal.SIGKILL:
         pytest.fail(f"the export finished (exit {code}) before it could be killed: make it larger")
     assert out.read_bytes() == before  # a reader sees the old export, never half of the new one
+
+
+@pytest.mark.postgres
+def test_calibrations_saved_at_once_stay_one_row_per_label(pg_url):
+    """Eval runs that finish together each replace the suite's maps: one row per label
+    remains, never one per run."""
+    import threading
+
+    from sqlalchemy import text
+
+    from annotator.db import open_db
+    from annotator.evaluation.pipeline import evaluate
+    from annotator.evaluation.run import save_calibrations
+    from annotator.evaluation.suite_types import EvalItem
+    from annotator.prompts.files import load_prompt
+    from annotator.prompts.registry import register_prompt
+
+    engine = open_db(pg_url)
+    prompt = load_prompt("score@1")
+    register_prompt(engine, prompt)
+    items = [EvalItem(id=f"p{i}", title=f"t{i}", abstract=f"a{i}", gold_ai=1 + i % 9,
+                      gold_novelty=1 + i % 4) for i in range(60)]
+    result = evaluate(items, {f"p{i}": {"ai_score": (i * 37) % 100, "novelty": (i * 11) % 100}
+                              for i in range(60)}, n_boot=100, baselines=False)
+    assert {res.calibration is not None for res in result.labels.values()} == {True}
+    threads_n, rounds = 8, 5
+    for _ in range(rounds):
+        barrier = threading.Barrier(threads_n)
+        errors: list[BaseException] = []
+
+        def save(barrier: threading.Barrier, errors: list[BaseException]) -> None:
+            try:
+                barrier.wait()
+                save_calibrations(engine, result, "suite", prompt.name, str(prompt.version), "m")
+            except BaseException as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+
+        workers = [threading.Thread(target=save, args=(barrier, errors)) for _ in range(threads_n)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert not errors, errors
+    with engine.connect() as conn:
+        per_label = dict(conn.execute(text(
+            "SELECT label, COUNT(*) FROM calibrations GROUP BY label")).tuples().all())
+    assert per_label == {label: 1 for label in result.labels}

@@ -10,6 +10,10 @@ A pairwise prompt's anchors are taken out of the suite's papers before the sampl
 is drawn (``judge.methods.anchors``): an anchor is never among the papers a report
 scores, and the report names the anchors (``anchors`` in the JSON, a section in the
 Markdown).
+
+Calibrations (``save_calibrations``) replace the suite's maps in one transaction:
+killed halfway, the previous maps stay; two runs finishing at once leave one map per
+label (the last), never two.
 """
 
 from __future__ import annotations
@@ -165,8 +169,12 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
     rows = [(label, res.pred_key, res.scale, res.calibration)
             for label, res in result.labels.items()
             if res.calibration is not None and res.pred_key in ("ai_score", "novelty") and res.scale]
+    # one transaction: killed halfway, the old maps stay. Two runs at once: SQLite's writer
+    # lock serialises them; on PostgreSQL the prompt version's row is locked first, so the
+    # second run's DELETE sees the first one's rows (else both insert: two maps a label)
+    lock = " FOR UPDATE" if engine.dialect.name == "postgresql" else ""
     with writer(engine).begin() as conn:
-        pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
+        pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v" + lock),
                           {"n": prompt_name, "v": prompt_version}).scalar_one()
         for label, pred_key, scale, calibration in rows:
             conn.execute(text("DELETE FROM calibrations WHERE prompt_version_id = :pv AND model = :m "
