@@ -24,7 +24,11 @@ PostgreSQL).
 Concurrency: the refresh runs in one write transaction. SQLite allows one writer at a
 time; on PostgreSQL it takes an advisory lock (one refresh at a time) and SHARE locks on
 the tables it reads, so transactions still adding judgments or papers finish first and
-no row can commit below the watermark afterwards.
+no row can commit below the watermark afterwards. Two refreshes at once: the second
+reads the watermark only once it holds the lock, finds it current and does nothing, so
+no judgment is added twice. Killed halfway: the transaction rolls back, the tables and
+the watermark stay as they were (consistent with each other), and the next board
+refreshes again.
 """
 
 from __future__ import annotations

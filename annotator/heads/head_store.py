@@ -2,6 +2,10 @@
 
 A prompt version and model find their head here: the newest one fitted into the
 database, else a shipped head made for the same prompt text (content hash) and model.
+
+Writers: ``save_head`` is one INSERT in its own transaction. Killed halfway, no row
+(never part of a head). Two fits at once store two rows, each a whole head with its own
+split and figures; the newest (highest id) is the one used, and both stay as history.
 """
 
 from __future__ import annotations

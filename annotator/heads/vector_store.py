@@ -17,6 +17,11 @@ agree once both are written, and at worst embed the same texts twice (never a wr
 vector). Rows from before fingerprints (keyed by a model name alone) cannot be told
 apart and are removed by migration ``m015_embedding_cache_fingerprints``.
 
+Writers: ``put_many`` inserts each batch of vectors in one transaction and skips
+rows already there, so two processes embedding the same texts at once store each
+vector once, and a process killed halfway leaves only whole vectors (the rest is
+embedded again next time).
+
 The shipped vectors come with the probe of the model they were made with
 (``probe.json`` beside them) and are used only for an endpoint whose probe matches it.
 :class:`DbCache` implements the ``get_many``/``put_many`` pair
