@@ -18,7 +18,8 @@ class CodeVersion(BaseModel):
     """The package version, and the commit and dirty flag of the checkout (None: unknown).
 
     Dirty means tracked files differ from the commit. Without git or outside a checkout
-    the commit falls back to ``$GITHUB_SHA`` (dirty unknown), else None.
+    the commit falls back to ``$GITHUB_SHA`` (dirty unknown), else None. An installed
+    copy (a wheel in site-packages) has no commit: the version is what identifies it.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -52,9 +53,18 @@ def _read(repo: Path) -> CodeVersion:
     return CodeVersion(commit=commit, dirty=None if status is None else bool(status))
 
 
+def _is_source_tree(root: Path) -> bool:
+    """The project's own tree (a checkout): not site-packages, which may sit inside the
+    user's repository, whose commit and ``$GITHUB_SHA`` are not this code's."""
+    if not (root / "pyproject.toml").is_file():
+        return False
+    top = _git(root, "rev-parse", "--show-toplevel")
+    return top is None or Path(top).resolve() == root
+
+
 @functools.lru_cache(maxsize=1)
 def _installed() -> CodeVersion:
-    return _read(REPO_ROOT)
+    return _read(REPO_ROOT) if _is_source_tree(REPO_ROOT) else CodeVersion()
 
 
 def code_version(repo: Path | str | None = None) -> CodeVersion:

@@ -131,9 +131,20 @@ def test_the_wheel_holds_the_package_with_its_prompts_and_suites(wheel):
     assert not [n for n in data if n.endswith((".gz", ".py")) or n.startswith("evals/injection")]
 
 
+USER_COMMIT_FILE = "user-commit.txt"
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory, wheel) -> Path:
+    """A fresh virtualenv inside a user's own git repository, as `python -m venv .venv` makes it."""
     root = tmp_path_factory.mktemp("install")
+    git = ["git", "-C", root, "-c", "user.name=User", "-c", "user.email=user@example.org"]
+    (root / "notes.md").write_text("a user's project\n")
+    for args in (["init", "-q"], ["add", "notes.md"], ["commit", "-q", "-m", "start"]):
+        _check(_run([*git, *args], cwd=root))
+    head = _run([*git, "rev-parse", "HEAD"], cwd=root)
+    _check(head)
+    (root / USER_COMMIT_FILE).write_text(head.stdout.strip())
     env_dir = root / "venv"
     _check(_run([sys.executable, "-m", "venv", env_dir], cwd=root))
     pip = [env_dir / "bin" / "python", "-m", "pip", "install", "--quiet"]
@@ -226,3 +237,10 @@ def test_a_session_in_an_empty_folder_reads_only_the_installed_package(venv, tmp
     assert len(rows) == 45
     assert all(row["judgments"] and 0 <= row["judgments"][0]["ai_score"] <= 100 for row in rows)
     assert sorted(p.name for p in work.iterdir()) == ["annotator.db", "eval-report", "public"]
+
+    # the code version is the package's: not the commit of the user's repository around the venv
+    user_commit = (venv.parent / USER_COMMIT_FILE).read_text()
+    with sqlite3.connect(work / "annotator.db") as conn:
+        stamped = {row[0] for row in conn.execute("SELECT code_version FROM judgments")}
+    assert stamped == {tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]}
+    assert user_commit[:12] not in (work / "eval-report" / "result.json").read_text()
