@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .agreement import judge_agreement, no_decision_note
 from .baselines import TFIDF, constant_baseline, tfidf_baseline, tfidf_ridge_oof
 from .calibration import calibrate_split
 from .ceiling import human_ceiling
@@ -80,6 +81,13 @@ def _accepted(spec: LabelSpec, items, mask):
     return [it.accepted for it, m in zip(items, mask) if m]
 
 
+def _samples(predictions: Mapping[str, Any], items, key: str) -> list[list[float]] | None:
+    """Each paper's samples of ``key`` (``{"samples": {key: [...]}}`` in its prediction), if any."""
+    out = [list((rec.get("samples") or {}).get(key) or ()) if isinstance(rec := predictions.get(it.id), Mapping)
+           else [] for it in items]
+    return out if any(len(s) > 1 for s in out) else None
+
+
 def evaluate(items: Sequence[EvalItem], predictions: Mapping[str, Any], *,
              suite: Suite | None = None, provenance: Provenance | dict | None = None,
              n_boot: int = 1000, seed: int = 0, pool: Sequence[EvalItem] | None = None,
@@ -127,11 +135,16 @@ def evaluate(items: Sequence[EvalItem], predictions: Mapping[str, Any], *,
             if spec.name in oof:
                 base = np.array([oof[spec.name][it.id] for it in sel], float)
                 res.baselines[TFIDF] = tfidf_baseline(base, gold[scored], accepted=acc, **kw)
+        res.agreement = judge_agreement(
+            pred[scored], gold[scored], [spec.reviewers(it) for it in sel] if spec.reviewers_field
+            else [], scale=spec.scale, samples=_samples(predictions, sel, spec.pred_key),
+            n_boot=n_boot, seed=seed, ceiling_draws=ceiling_draws)
         if spec.name in ("ai", "novelty"):
             res.calibration = calibrate_split(pred[scored], gold[scored], scale=spec.scale,
                                               label=spec.name, seed=seed)
         labels[spec.name] = res
 
+    notes += no_decision_note(items, specs)
     papers = [PaperResult(
         id=it.id, venue=it.venue, year=it.year, accepted=it.accepted, status=status,
         reason=reason, pred=vals, gold={s.name: s.gold(it) for s in specs},

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .agreement import NO_DECISION
 from .baselines import CONSTANT, TFIDF
 from .metrics import MetricValue
 from .results import EvalResult, ThresholdCheck
@@ -113,6 +114,40 @@ def _breakdown_rows(result: EvalResult) -> list[str]:
     return lines
 
 
+def _agreement_rows(result: EvalResult) -> list[str]:
+    """Each agreement figure of the judge beside one reviewer's against the others."""
+    rows = [(lb, r.agreement) for lb, r in result.labels.items() if r.agreement is not None]
+    if not rows:
+        return []
+    lines = ["| label | figure | judge [95% CI] | one reviewer vs the others |", "|---|---|---|---|"]
+    for lb, a in rows:
+        figures = [(f"pairwise accuracy (gold differs by ≥ {a.margin:g})", a.pairwise_accuracy),
+                   ("Krippendorff's alpha (interval), vs each reviewer", a.alpha)]
+        if a.run_to_run is not None:
+            figures.append(("run to run: mean abs. difference, 0-100 (lower is steadier)",
+                            a.run_to_run))
+        for name, f in figures:
+            lines.append(f"| {lb} | {name} | {_mv(f.judge)} | {_mv(f.human)} |")
+    return lines
+
+
+def _agreement_methods(result: EvalResult) -> list[str]:
+    found = next((r.agreement for r in result.labels.values() if r.agreement is not None), None)
+    if found is None:
+        return []
+    out = [f"- Pairwise accuracy: {found.pairwise_accuracy.method}; the margin is a tenth of the "
+           "label's scale. Human: " + (found.pairwise_accuracy.human_method or "—") + ".",
+           f"- Alpha: {found.alpha.method}. Human: {found.alpha.human_method or '—'}."]
+    runs = next((r.agreement.run_to_run for r in result.labels.values()
+                 if r.agreement is not None and r.agreement.run_to_run is not None), None)
+    if runs is not None:
+        out.append(f"- Run to run: {runs.method}. Human: {runs.human_method or '—'}.")
+    else:
+        out.append("- Run to run: not measured (one reply per paper); a version with `samples: K` "
+                   "reports the spread between its samples.")
+    return out
+
+
 def _calibration_rows(result: EvalResult) -> list[str]:
     rows = [(lb, r.calibration) for lb, r in result.labels.items() if r.calibration]
     if not rows:
@@ -141,6 +176,10 @@ def to_markdown(result: EvalResult) -> str:
     if failed:
         out += [f"- ❌ {_esc(t.message)}" for t in failed] + [""]
     out += ["### Metrics", ""] + _metric_rows(result) + [""] + _count_rows(result) + [""]
+    out += [f"- {_esc(n)}" for n in result.notes if n.startswith(NO_DECISION)] + [""]
+    agreement = _agreement_rows(result)
+    if agreement:
+        out += ["### Agreement as reviewers measure it", ""] + agreement + [""]
     if result.breakdown:
         out += ["### By venue and year", ""] + _breakdown_rows(result) + [""]
     cal = _calibration_rows(result)
@@ -167,7 +206,9 @@ def to_markdown(result: EvalResult) -> str:
             "- Human ceiling: one random reviewer against the mean of the other reviewers "
             "(leave-one-reviewer-out Spearman, averaged over draws), on the same papers.",
             "- Constant: one score for every paper; its correlations are undefined.",
-            *[f"- {_esc(n)}" for n in result.notes], "", "</details>", ""]
+            *_agreement_methods(result),
+            *[f"- {_esc(n)}" for n in result.notes if not n.startswith(NO_DECISION)], "",
+            "</details>", ""]
     return "\n".join(out)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from annotator.provenance import code_version
 
+from .agreement import Agreement
 from .baselines import BaselineResult
 from .calibration import CalibrationReport
 from .ceiling import CeilingResult
@@ -67,6 +68,9 @@ class LabelResult(BaseModel):
     ceiling: CeilingResult | None = None
     baselines: dict[str, BaselineResult] = {}
     calibration: CalibrationReport | None = None
+    # pairwise accuracy, Krippendorff's alpha and run-to-run spread, each beside one
+    # reviewer's figure against the others (annotator.evaluation.agreement)
+    agreement: Agreement | None = None
 
 
 class GroupResult(BaseModel):

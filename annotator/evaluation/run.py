@@ -44,6 +44,7 @@ from .items import data_hash, load_items, read_items, sample_items
 from .pipeline import evaluate
 from .reports import ReportFiles, write_reports
 from .results import EvalResult
+from .run_samples import attach_samples
 from .suite_types import EvalItem, Suite
 from .suites import load_suite
 from .thresholds import parse_fail_under
@@ -141,6 +142,7 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     prompt = resolve_prompt(engine, prompt_ref)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
+    attach_samples(engine, suite.name, prompt.name, str(prompt.version), model, preds)
     provenance = {
         "model": model, "model_params": prompt.meta.params.model_dump(),
         "prompt_name": prompt.name, "prompt_version": str(prompt.version),
