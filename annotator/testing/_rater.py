@@ -20,6 +20,14 @@ functions of the label: significance = z, originality = novelty z, soundness =
 prefer A with probability sigmoid((zA - zB) / pair_temperature + position_bias).
 Draws are seeded by the request text and how often it was seen, so a run is
 reproducible whatever the order of concurrent requests.
+
+Coarse mode (``"coarse": [0.6, 0.7, 0.8]``): written scores fall on those few
+points of each field's scale (fractions of it, so 60, 70 and 80 on 0-100), as real
+models' direct answers do. The sampled belief picks the point: below the first of
+``coarse_cuts`` (K - 1 fractions; default evenly spaced between 0.35 and 0.65) the
+first point, and so on. The log-probabilities of a score token still carry the
+rater's full belief, and A/B comparisons its latent qualities, so methods that read
+those keep the information a written score loses.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ RATER_DEFAULTS: dict[str, Any] = {
     "labels": None, "labels_path": None, "label_field": "label", "novelty_field": None,
     "label_scale": [1, 10], "novelty_scale": None, "noise": 0.15, "paper_noise": 0.05,
     "position_bias": 0.0, "pair_temperature": 0.1, "logprobs": True, "split_numbers": False,
-    "seed": 0,
+    "seed": 0, "coarse": None, "coarse_cuts": None,
 }
 _TITLE = re.compile(r"Title:\s*(.+)")
 _lock = threading.Lock()
@@ -56,7 +64,29 @@ def check_rater(cfg: Any) -> dict:
     unknown = set(cfg) - set(RATER_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown rater keys {sorted(unknown)}; known: {sorted(RATER_DEFAULTS)}")
-    return {**RATER_DEFAULTS, **cfg}
+    out = {**RATER_DEFAULTS, **cfg}
+    coarse = out["coarse"]
+    if coarse is not None:
+        if (not isinstance(coarse, list) or len(coarse) < 2
+                or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in coarse)):
+            raise ValueError("rater.coarse must be a list of two or more fractions of the scale (0..1)")
+        cuts = out["coarse_cuts"]
+        if cuts is None:
+            k = len(coarse)
+            cuts = [0.35 + 0.3 * (i + 1) / k for i in range(k - 1)] if k > 2 else [0.5]
+        if len(cuts) != len(coarse) - 1 or list(cuts) != sorted(cuts):
+            raise ValueError("rater.coarse_cuts must be len(coarse) - 1 increasing fractions")
+        out["coarse_cuts"] = list(cuts)
+    return out
+
+
+def coarse_answer(value: int, lo: int, hi: int, cfg: dict) -> int:
+    """A sampled score put on the coarse points (the value itself when coarse mode is off)."""
+    if cfg["coarse"] is None or hi <= lo:
+        return value
+    frac = (value - lo) / (hi - lo)
+    point = cfg["coarse"][sum(frac >= c for c in cfg["coarse_cuts"])]
+    return int(round(lo + point * (hi - lo)))
 
 
 def _labels(cfg: dict) -> dict[str, tuple[float, float | None]]:
@@ -154,7 +184,7 @@ def reply(body: dict, user_text: str, raw_cfg: dict) -> tuple[str, list[dict] | 
         elif prop.get("type") == "integer":
             lo, hi = int(prop.get("minimum", 0)), int(prop.get("maximum", 100))
             dists[name] = _distribution(papers[0].latent(name), lo, hi, cfg["noise"])
-            answer[name] = _draw(dists[name], rng)
+            answer[name] = coarse_answer(_draw(dists[name], rng), lo, hi, cfg)
         elif prop.get("type") == "string":
             answer[name] = "Judged by the fake rater from the paper's known label."
     content = json.dumps(answer)
