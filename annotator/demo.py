@@ -17,6 +17,7 @@ from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.jobs.runner import RunSummary
 from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint
 from annotator.judge.local_model import DEMO_NOTICE
+from annotator.redact import redact_url
 from annotator.settings import get_settings
 from annotator.db import open_db
 
@@ -58,7 +59,7 @@ def run_demo(db: str | None = None, *, concurrency: int = 1,
         if console is not None:
             if prompt != EMBEDDED_PROMPT:
                 console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
-            console.print(f"database: {db}", highlight=False)
+            console.print(f"database: {redact_url(db)}", highlight=False)
 
     summary = annotate(engine, settings, AnnotateOptions(prompt=prompt, concurrency=concurrency),
                        on_endpoint=notice)

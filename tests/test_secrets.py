@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _pg import cli_env, run_cli, write_papers
+import pytest
+from _pg import cli_env, fetch, pg_server_url, pg_url, run_cli, write_papers  # noqa: F401  (fixtures)
 
 from annotator.injection.suite import run_suite
+from annotator.redact import MASK, redact_url
 
 KEY = "sk-test-SECRET-123"
 
@@ -70,3 +72,182 @@ def test_api_key_is_never_stored_or_printed(tmp_path, fake_server):
         data = path.read_bytes()
         assert needle not in data and needle.lower() not in data.lower(), f"key found in {path}"
         assert KEY.encode("utf-16-le") not in data, f"key found in {path} (UTF-16)"
+
+
+# -- every secret a URL can carry, planted in every place, found in none ----------------
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "annotator" / "data" / "sample_papers.jsonl"
+SUITE = REPO / "evals" / "iclr2022.toml"
+RECORDED = Path(__file__).parent / "data" / "recorded"
+LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
+         "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1"]
+FEED = ["--category", "cs.CL", "--since", "2026-11-20", "--until", "2026-11-24",
+        "--openalex-filter", "primary_location.source.id:S4306400194"]
+FAST_FEED = {"ANNOTATOR_FEED_ARXIV_INTERVAL_S": "0", "ANNOTATOR_FEED_ARXIV_PAGE_SIZE": "2",
+             "ANNOTATOR_FEED_OPENALEX_RPS": "0", "ANNOTATOR_FEED_OPENALEX_PAGE_SIZE": "2"}
+SECRETS = {
+    "database URL password": "pgpw-SECRET-userinfo-71",
+    "database URL ?password=": "pgpw-SECRET-query-72",
+    "base URL password": "gw-SECRET-userinfo-73",
+    "base URL ?api-key=": "gw-SECRET-query-74",
+    "OPENAI_API_KEY": "sk-SECRET-apikey-75",
+}
+GATEWAY_USER = "gateway"
+
+
+def _with_secrets(pg: str) -> str:
+    """``pg`` with a password in its user-info and another in ``?password=`` (libpq takes both)."""
+    head, _, rest = pg.partition("://")
+    authority, slash, tail = rest.partition("/")
+    user = authority.rpartition("@")[0].partition(":")[0] if "@" in authority else "postgres"
+    host = authority.rpartition("@")[2]
+    sep = "&" if "?" in tail else "?"
+    return (f"{head}://{user}:{SECRETS['database URL password']}@{host}{slash}{tail}"
+            f"{sep}password={SECRETS['database URL ?password=']}")
+
+
+def _gateway(server_url: str) -> str:
+    """The fake server's base URL as a gateway hands it out: a key in the user-info and the query."""
+    scheme, _, rest = server_url.partition("://")
+    return (f"{scheme}://{GATEWAY_USER}:{SECRETS['base URL password']}@{rest}"
+            f"?api-key={SECRETS['base URL ?api-key=']}")
+
+
+def _database_text(db: str) -> str:
+    """Every row of every table as text, for a database on a server (files are read as bytes)."""
+    from sqlalchemy import inspect, text
+
+    from annotator.db import open_db
+
+    engine = open_db(db)
+    out = []
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            out += [repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+    return "\n".join(out)
+
+
+def _secret_forms(secret: str) -> list[bytes]:
+    import base64
+    from urllib.parse import quote
+
+    basic = base64.b64encode(f"{GATEWAY_USER}:{secret}".encode())
+    return [secret.encode(), quote(secret).encode(), secret.encode("utf-16-le"), basic]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, fake_server):
+    from annotator.feed.replay import ReplayServer
+
+    work, home = tmp_path / "work", tmp_path / "home"
+    for d in (work, home, tmp_path / "tmp"):
+        d.mkdir()
+    db = (_with_secrets(request.getfixturevalue("pg_url")) if backend == "postgres"
+          else str(work / "main.db"))
+    gateway = _gateway(fake_server.base_url)
+    env = cli_env(db=db, base_url=gateway, api_key=SECRETS["OPENAI_API_KEY"], HOME=str(home),
+                  XDG_CACHE_HOME=str(home / ".cache"), TMPDIR=str(tmp_path / "tmp"), **FAST_FEED)
+    outputs: list[tuple] = []
+
+    def cli(*args, ok=True, **extra):
+        r = run_cli([str(a) for a in args], dict(env, **extra), cwd=work, timeout=300)
+        outputs.append((args, r.stdout, r.stderr))
+        if ok:
+            assert r.returncode == 0, (args, r.stdout[-2000:], r.stderr[-2000:])
+        return r
+
+    cli("ingest", SAMPLE)
+    cli("annotate", "--model", "fake-model", "--concurrency", "4")
+    cli("ingest", write_papers(work / "more.jsonl", 6))
+    cli("batch", "submit", "--model", "fake-model")
+    cli("batch", "collect", "--wait", "--poll", "0")
+    cli("batch", "list", "--json")
+    cli("eval", "run", SUITE, "--model", "fake-model", "--sample-size", "12", "--n-boot", "100",
+        "--no-plots", "--out", work / "report", *LOOSE)
+    cli("queue")
+    cli("costs", "--json", work / "costs.json")
+    cli("export", "--format", "csv", "-o", work / "export.csv")
+    cli("export", "--format", "jsonl")
+    cli("injection-suite", "--model", "fake-model", "--pairs", "2", "--json", work / "injection.json")
+    cli("site", "build", "--out", work / "site")
+    if backend == "postgres":  # the demo names its database (the embedded model judges)
+        cli("demo", "--json")
+    with ReplayServer(RECORDED / "routes.json") as replay:
+        cli("feed", "run", *FEED, "--arxiv-url", f"{replay.base_url}/api/query",
+            "--openalex-url", replay.base_url, "--site", work / "feed-site", "--json")
+    cli("db", "copy", db, work / "copy.db", "--json")
+    cli("db", "copy", db, work / "copy-table.db")
+    refused = cli("db", "copy", db, db, ok=False)  # an error message naming the database
+    assert refused.returncode != 0 and "same database" in refused.stderr
+
+    # what a gateway needs went out with every request, though none of it is kept
+    import base64
+
+    basic = "Basic " + base64.b64encode(
+        f"{GATEWAY_USER}:{SECRETS['base URL password']}".encode()).decode()
+    sent = [r for r in fake_server.requests() if r["path"].startswith("/v1/")]
+    assert {r["path"] for r in sent} >= {"/v1/chat/completions", "/v1/files", "/v1/batches"}
+    for r in sent:
+        assert r["query"].get("api-key") == SECRETS["base URL ?api-key="], r["path"]
+        assert r["headers"].get("authorization") == basic, r["path"]
+    assert (work / "site" / "index.html").exists() and (work / "report" / "result.json").exists()
+    judged = fetch(db, "SELECT base_url FROM judgments WHERE model = 'fake-model'")
+    assert judged and all(b == redact_url(gateway) for b, in judged)
+
+    texts = [(f"output of {args}", (out + err).encode()) for args, out, err in outputs]
+    texts += [(str(p), p.read_bytes()) for p in _files(tmp_path)]
+    if backend == "postgres":
+        texts.append(("the PostgreSQL database", _database_text(db).encode()))
+    for place, secret in SECRETS.items():
+        for where, data in texts:
+            for form in _secret_forms(secret):
+                assert form not in data, f"the {place} is in {where}"
+
+
+# -- the redaction itself ---------------------------------------------------------------
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql+psycopg://annot:hunter2@db.example.org:5432/papers",
+     f"postgresql+psycopg://annot:{MASK}@db.example.org:5432/papers"),
+    ("postgresql://annot@db.example.org/papers?password=hunter2&sslmode=require",
+     f"postgresql://annot@db.example.org/papers?password={MASK}&sslmode=require"),
+    ("postgresql://annot:a%40b@h/p?sslpassword=x&PassWord=y&application_name=annotator",
+     f"postgresql://annot:{MASK}@h/p?sslpassword={MASK}&PassWord={MASK}&application_name=annotator"),
+    ("https://user:KEY@gateway.example.com/v1", f"https://user:{MASK}@gateway.example.com/v1"),
+    ("https://gw.example.com/openai/v1?api-key=K&deployment=gpt",
+     f"https://gw.example.com/openai/v1?api-key={MASK}&deployment=gpt"),
+    ("https://h/v1?API_KEY=a&apikey=b&Key=c&token=d&access_token=e&sig=f&secret=g",
+     f"https://h/v1?API_KEY={MASK}&apikey={MASK}&Key={MASK}&token={MASK}&access_token={MASK}"
+     f"&sig={MASK}&secret={MASK}"),
+    ("https://h/v1?api%2Dkey=a;model=m", f"https://h/v1?api%2Dkey={MASK};model=m"),
+    ("https://h/cb#state=1&access_token=t", f"https://h/cb#state=1&access_token={MASK}"),
+    ("https://pa:ss@w@h:8443/v1?q=1", f"https://pa:{MASK}@h:8443/v1?q=1"),  # the last '@' ends it
+    ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
+    ("https://user@h/v1?keyword=graph&monkey=1", "https://user@h/v1?keyword=graph&monkey=1"),
+    ("sqlite:////var/lib/annotator.db", "sqlite:////var/lib/annotator.db"),
+    ("papers/annotator.db", "papers/annotator.db"),
+    ("", ""),
+])
+def test_redact_url_masks_passwords_and_secret_parameters_only(url, shown):
+    assert redact_url(url) == shown
+    assert redact_url(shown) == shown  # redacting twice changes nothing
+
+
+def test_redact_url_passes_none_through():
+    assert redact_url(None) is None
+
+
+def test_a_fetch_error_names_the_url_without_its_password(tmp_path):
+    """A source URL with credentials in it (a proxy's ``user:password@``) that the server
+    refuses: the error says which URL and what the server answered, the password masked."""
+    from annotator.feed.replay import ReplayServer
+
+    secret = "oa-SECRET-proxy-76"
+    env = cli_env(db=str(tmp_path / "fetch.db"), ANNOTATOR_FEED_OPENALEX_RPS="0")
+    with ReplayServer(RECORDED / "routes.json") as replay:
+        url = replay.base_url.replace("://", f"://proxy:{secret}@") + "/nowhere"
+        r = run_cli(["fetch", "openalex", "--filter", "type:article", "--since", "2026-11-20",
+                     "--base-url", url], env, cwd=tmp_path)
+    assert r.returncode != 0 and "HTTP 404" in r.stderr and "/nowhere" in r.stderr, r.stderr
+    assert secret not in r.stdout + r.stderr and f"proxy:{MASK}@" in r.stderr

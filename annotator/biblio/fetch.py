@@ -36,6 +36,7 @@ from annotator.errors import AnnotatorError, InputError
 from annotator.http_retry import retry_after
 from annotator.ingest.records import normalise_name
 from annotator.ingest.store import ingest_paths
+from annotator.redact import redact_url
 from annotator.version import __version__
 
 DEFAULT_BASE_URL = "https://api.openalex.org"
@@ -120,11 +121,12 @@ class OpenAlexClient:
             raise FetchError(f"OpenAlex has nothing at {response.request.url.path}")
         if response.status_code >= 400:
             raise FetchError(f"OpenAlex answered HTTP {response.status_code} for "
-                             f"{response.request.url}: {response.text[:200]}")
+                             f"{redact_url(str(response.request.url))}: {response.text[:200]}")
         try:
             return response.json()
         except ValueError:
-            raise FetchError(f"OpenAlex sent something that is not JSON for {response.request.url}") from None
+            raise FetchError("OpenAlex sent something that is not JSON for "
+                             f"{redact_url(str(response.request.url))}") from None
 
     def get(self, path: str, **params: Any) -> dict:
         """GET ``path`` with retries; ``mailto`` is added to every request."""

@@ -95,10 +95,11 @@ def demo(ctx: typer.Context,
     # imported here: the demo loads the shipped head (numpy, scikit-learn), which every
     # other command would otherwise pay for at start-up
     from annotator.demo import run_demo
+    from annotator.redact import redact_url
 
     result = run_demo(db_of(ctx), concurrency=concurrency, console=err_console, prompt=prompt)
     if as_json:
-        print_json(asdict(result))
+        print_json({**asdict(result), "db": redact_url(result.db)})
         return
     table = Table("title", "AI score", "novelty", "rationale", title=f"judgments by {result.model}")
     for j in result.judgments:

@@ -59,6 +59,7 @@ from annotator.db import open_db
 from annotator.db.engine import database_url, writer
 from annotator.db.migrations import migrate
 from annotator.errors import AnnotatorError
+from annotator.redact import redact_url
 
 CHUNK_ROWS = 5_000
 BYTE_ORDER = {"postgresql": "C", "sqlite": "BINARY"}  # the collation comparing UTF-8 bytes
@@ -263,12 +264,12 @@ def _open_source(value: str) -> tuple[Engine, list[str]]:
         raise CopyError(f"source database not found: {value}")
     engine = open_db(value, migrate_now=False)
     if not inspect(engine).has_table("papers"):
-        raise CopyError(f"the source is not an annotator database (no papers table): {value}")
+        raise CopyError(f"the source is not an annotator database (no papers table): {_shown(value)}")
     return engine, migrate(engine)
 
 
 def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)
 
 
 def copy_database(src: str, dst: str, *, chunk: int = CHUNK_ROWS,

@@ -20,6 +20,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from annotator.biblio.fetch import RETRY_STATUS, FetchError, Spacer
 from annotator.http_retry import retry_after
+from annotator.redact import redact_url
 from annotator.version import __version__
 
 
@@ -79,7 +80,7 @@ class PoliteClient:
             raise _Again(f"HTTP {response.status_code}", retry_after(response))
         if response.status_code >= 400:
             raise FetchError(f"{self.name} answered HTTP {response.status_code} for "
-                             f"{response.request.url}: {response.text[:200]}")
+                             f"{redact_url(str(response.request.url))}: {response.text[:200]}")
         return response
 
     def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
@@ -91,4 +92,4 @@ class PoliteClient:
             return retrying(self._once, url, params)
         except _Again as exc:
             raise FetchError(f"{self.name} failed after {self.max_attempts} attempts "
-                             f"({url}): {exc}") from None
+                             f"({redact_url(url)}): {exc}") from None

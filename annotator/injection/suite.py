@@ -34,6 +34,7 @@ from annotator.judge.endpoint import default_prompt, endpoint, model_client
 from annotator.judge.methods.dispatch import method_for
 from annotator.judge.methods.interface import JudgingMethod, MethodContext, PaperInput, Verdict
 from annotator.prompts.files import load_prompt
+from annotator.redact import redact_url
 from annotator.settings import get_settings
 
 CLEAN: list[dict[str, str]] = [
@@ -222,7 +223,7 @@ def summarise(results: list[PairResult], *, model: str, base_url: str | None,
     clean_seen: dict[int, list[str]] = {r.clean_index: r.clean_flags for r in results}
     total = _kind_summary(results)
     return InjectionReport(
-        model=model, base_url=base_url, prompt=prompt_ref,
+        model=model, base_url=redact_url(base_url), prompt=prompt_ref,
         pairs=total.pairs, judged_pairs=total.judged, mean_ai_shift=total.mean_ai_shift,
         mean_novelty_shift=total.mean_novelty_shift, injected=len(results),
         flagged_injected=total.flagged, clean=len(clean_seen),

@@ -39,6 +39,7 @@ from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_p
 from annotator.judge.schema import parse_reply
 from annotator.prompts.registry import register_prompt
 from annotator.provenance import code_version
+from annotator.redact import redact_url
 from annotator.settings import Settings
 from annotator.db.engine import writer
 from annotator.db.models import Batch, BatchItem, PromptVersion
@@ -216,7 +217,7 @@ def _record(engine: Engine, group: list[_Line], pv: PromptVersion, model: str, o
     now = datetime.now(UTC)
     with writer(engine).begin() as conn:
         inserted = conn.execute(table_of(Batch).insert().values(
-            batch_id=batch_id, prompt_version_id=pv.id, model=model, base_url=base_url,
+            batch_id=batch_id, prompt_version_id=pv.id, model=model, base_url=redact_url(base_url),
             input_file_id=file_id, status="validating", collected=False,
             task_ids=json.dumps(task_ids), samples=samples, requests=len(group), succeeded=0,
             requeued=0, estimated_cost_usd=estimate, cost_usd=0.0, created_at=now,

@@ -25,6 +25,7 @@ from annotator.judge.methods.sampling import combine_samples
 from annotator.judge.stored_replies import pack_reply
 from annotator.db.engine import writer
 from annotator.db.models import Judgment, LLMCall, PromptVersion
+from annotator.redact import redact_url
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
     rows = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
                  model=model, prompt_name=pv.name, prompt_version=pv.version,
                  prompt_hash=pv.content_hash, params_json=provenance.params_json,
-                 code_version=provenance.code_version, base_url=provenance.base_url,
+                 code_version=provenance.code_version, base_url=redact_url(provenance.base_url),
                  demo_quality=provenance.demo_quality,
                  prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
                  completion_tokens=sum(a.completion_tokens for a in o.attempts),

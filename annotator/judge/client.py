@@ -42,6 +42,7 @@ from tenacity.wait import wait_random_exponential
 
 from annotator.errors import ReplayMiss
 from annotator.http_retry import retry_after
+from annotator.judge.base_url import client_options
 from annotator.judge.completion import read_completion
 from annotator.judge.local_model import response_format as grammar_response_format
 from annotator.judge.prices import cost_usd, estimate_messages_tokens
@@ -200,7 +201,7 @@ class ModelClient:
             # openai 3 builds on httpx2 (and its aiohttp layer), which read the same Limits fields
             http, self.transport = http_client(transport, limits=limits, timeout=timeout_s, verify=tls)
             self._clients.append(openai.AsyncOpenAI(
-                base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s,
+                **client_options(base_url), api_key=api_key or "not-needed", timeout=timeout_s,
                 max_retries=0,  # retries are ours, so every attempt is counted
                 http_client=http))
         self._turn = itertools.cycle(self._clients)

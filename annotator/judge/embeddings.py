@@ -21,6 +21,7 @@ import numpy as np
 import openai
 
 from annotator.errors import ModelError
+from annotator.judge.base_url import client_options
 from annotator.judge.prices import estimate_tokens
 
 DEFAULT_BATCH = 32
@@ -81,7 +82,7 @@ class EmbeddingsClient:
         self.batch_size = max(1, int(batch_size))
         self.cache = cache
         self.stats = EmbedStats()
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
+        self._client = openai.OpenAI(**client_options(base_url), api_key=api_key or "not-needed",
                                      timeout=timeout_s, max_retries=max_retries)
 
     def close(self) -> None:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import openai
 
 from annotator.errors import ConfigError
+from annotator.judge.base_url import client_options
 from annotator.judge.client import ModelClient
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer
 from annotator.judge.ratelimit import RateLimiter
+from annotator.redact import is_redacted
 from annotator.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -105,8 +107,11 @@ def files_client(settings: Settings, base_url: str | None = None) -> openai.Open
     """The synchronous client for the Batch API (files and batches); needs a remote endpoint."""
     key = api_key(settings)
     url = settings.base_url or base_url
+    if not settings.base_url and is_redacted(base_url):
+        raise ConfigError(f"the batch went to {base_url}, whose credentials are not stored: "
+                          "set OPENAI_BASE_URL to that endpoint, with its key")
     if not url and not key:
         raise ConfigError("the Batch API needs an endpoint: set OPENAI_API_KEY "
                           "(and OPENAI_BASE_URL for another provider)")
-    return openai.OpenAI(base_url=url, api_key=key or "not-needed", timeout=FILE_TIMEOUT_S,
+    return openai.OpenAI(**client_options(url), api_key=key or "not-needed", timeout=FILE_TIMEOUT_S,
                          max_retries=3)

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from annotator.biblio.selection import resolve
 from annotator.errors import InputError
 from annotator.provenance import code_version
+from annotator.redact import redact_url
 from annotator.site.pages_authors import authors_with_pages, write_author_pages
 from annotator.site.pages_boards import write_boards
 from annotator.site.pages_evals import write_eval_pages
@@ -55,11 +56,11 @@ class SiteSummary:
 
 
 def database_label(engine: Engine) -> str:
-    """The database as a footer names it: a SQLite file's name, a server URL without password."""
+    """The database as a footer names it: a SQLite file's name, a server URL without secrets."""
     url = engine.url
     if url.get_backend_name() == "sqlite":
         return f"sqlite: {Path(url.database or ':memory:').name}"
-    return url.render_as_string(hide_password=True)
+    return redact_url(url.render_as_string(hide_password=False))
 
 
 def _footer(engine: Engine) -> dict:
