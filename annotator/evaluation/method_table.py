@@ -6,6 +6,11 @@ tokens and dollars per judged paper, read from the stored calls of that prompt
 version and model on the suite's papers. The human ceiling and the baselines of
 the first run are rows of their own, so a method is read against what a single
 reviewer and a text-only regression reach on the same papers.
+
+Results of several suites (say ``iclr2022`` and ``iclr2026``) share a row per prompt
+version and model, with one column per suite and metric (``spearman_ai iclr2026``);
+the ceiling and baseline rows then carry each suite's figures, and calls, tokens and
+dollars per paper are summed over the suites.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from annotator.judge.prices import cost_usd
 from .metrics import MetricValue
 from .results import EvalResult
 
-TABLE_KINDS = ("spearman", "auroc", "qwk")
+TABLE_KINDS = ("spearman", "pairacc", "auroc", "qwk")  # pairacc: pairwise accuracy (agreement)
 
 
 class Usage(BaseModel):
@@ -55,9 +60,12 @@ class MethodTable(BaseModel):
     price_model: str | None = None
     notes: list[str] = []
 
+    suites: list[str] = []  # two or more: metric keys carry the suite ("spearman_ai iclr2026")
+
     def columns(self) -> list[str]:
-        return [f"{k}_{label}" for label in self.labels for k in TABLE_KINDS
-                if any(f"{k}_{label}" in r.metrics for r in self.rows)]
+        tails = [f" {s}" for s in self.suites] if len(self.suites) > 1 else [""]
+        return [f"{k}_{label}{t}" for label in self.labels for k in TABLE_KINDS for t in tails
+                if any(f"{k}_{label}{t}" in r.metrics for r in self.rows)]
 
     def to_markdown(self) -> str:
         cols = self.columns()
@@ -124,45 +132,65 @@ def run_usage(engine: Engine, result: EvalResult,
     return usage, method if samples == 1 else f"{method} x{samples}"
 
 
-def _picked(metrics: dict[str, MetricValue], label: str) -> dict[str, MetricValue]:
-    return {f"{k}_{label}": metrics[k] for k in TABLE_KINDS if k in metrics}
+def _picked(metrics: dict[str, MetricValue], label: str, tail: str = "") -> dict[str, MetricValue]:
+    return {f"{k}_{label}{tail}": metrics[k] for k in TABLE_KINDS if k in metrics}
+
+
+def add_usage(a: Usage | None, b: Usage) -> Usage:
+    if a is None:
+        return b
+    return Usage(**{f: getattr(a, f) + getattr(b, f) for f in Usage.model_fields})
 
 
 def method_table(results: Sequence[EvalResult], *, names: Sequence[str] | None = None,
                  engine: Engine | None = None, price_model: str | None = None) -> MethodTable:
-    """One row per result, then the first result's human ceiling and baselines."""
+    """One row per run (per prompt version and model when the runs span several suites),
+    then each suite's human ceiling and baselines."""
     if not results:
         raise ValueError("no results to compare")
-    first = results[0]
-    labels = list(first.labels)
+    suites = list(dict.fromkeys(r.suite or "" for r in results))
+    several = len(suites) > 1
+    labels = list(dict.fromkeys(label for r in results for label in r.labels))
     notes = []
-    if len({r.provenance.sample_hash for r in results}) > 1:
+    if len({r.provenance.sample_hash for r in results}) > 1 and not several:
         notes.append("the runs judged different papers (sample_hash differs): intervals are not paired")
-    if len({r.suite for r in results}) > 1:
-        notes.append("the runs come from different suites")
-    rows = []
+    if several:
+        notes.append("columns per suite: " + ", ".join(suites) + "; each run's row holds the suites "
+                     "it was run on, calls and cost summed over them")
+    rows: dict[str, MethodRow] = {}
     for i, res in enumerate(results):
         p = res.provenance
         name = (names[i] if names else None) or f"{p.prompt_name}@{p.prompt_version} {p.model}"
-        row = MethodRow(name=name, n_papers=res.counts.n_total,
-                        failed_papers=sum(1 for x in res.papers if x.status in ("invalid", "missing")))
+        key = name if several else f"{i}\x1f{name}"
+        row = rows.setdefault(key, MethodRow(name=name))
+        row.n_papers += res.counts.n_total
+        row.failed_papers += sum(1 for x in res.papers if x.status in ("invalid", "missing"))
+        tail = f" {res.suite}" if several else ""
         for label, lres in res.labels.items():
-            row.metrics.update(_picked(lres.metrics, label))
+            row.metrics.update(_picked(lres.metrics, label, tail))
+            if lres.agreement is not None:
+                row.metrics[f"pairacc_{label}{tail}"] = lres.agreement.pairwise_accuracy.judge
         found = run_usage(engine, res, price_model) if engine is not None else None
         if found is not None:
-            row.usage, row.method = found
-        rows.append(row)
-    if engine is None or any(r.usage is None for r in rows):
+            row.usage = add_usage(row.usage, found[0])
+            row.method = row.method or found[1]
+    if engine is None or any(r.usage is None for r in rows.values()):
         notes.append("calls, tokens and cost come from the database the runs were stored in; "
                      "'—' where it has none")
     ceiling = MethodRow(name="human ceiling (one reviewer vs the rest)", kind="ceiling")
-    for label, lres in first.labels.items():
-        if lres.ceiling is not None:
-            ceiling.metrics[f"spearman_{label}"] = lres.ceiling.spearman
     baselines: dict[str, MethodRow] = {}
-    for label, lres in first.labels.items():
-        for bname, b in lres.baselines.items():
-            row = baselines.setdefault(bname, MethodRow(name=f"baseline: {bname}", kind="baseline"))
-            row.metrics.update(_picked(b.metrics, label))
-    rows += [r for r in (ceiling, *baselines.values()) if r.metrics]
-    return MethodTable(labels=labels, rows=rows, price_model=price_model, notes=notes)
+    firsts = {r.suite or "": r for r in reversed(results)}
+    for suite in suites:
+        tail = f" {suite}" if several else ""
+        for label, lres in firsts[suite].labels.items():
+            if lres.ceiling is not None:
+                ceiling.metrics[f"spearman_{label}{tail}"] = lres.ceiling.spearman
+            human = lres.agreement.pairwise_accuracy.human if lres.agreement is not None else None
+            if human is not None:
+                ceiling.metrics[f"pairacc_{label}{tail}"] = human
+            for bname, b in lres.baselines.items():
+                brow = baselines.setdefault(bname, MethodRow(name=f"baseline: {bname}", kind="baseline"))
+                brow.metrics.update(_picked(b.metrics, label, tail))
+    out = list(rows.values()) + [r for r in (ceiling, *baselines.values()) if r.metrics]
+    return MethodTable(labels=labels, rows=out, price_model=price_model, notes=notes,
+                       suites=suites if several else [])
