@@ -251,3 +251,27 @@ def test_a_fetch_error_names_the_url_without_its_password(tmp_path):
                      "--base-url", url], env, cwd=tmp_path)
     assert r.returncode != 0 and "HTTP 404" in r.stderr and "/nowhere" in r.stderr, r.stderr
     assert secret not in r.stdout + r.stderr and f"proxy:{MASK}@" in r.stderr
+
+
+def test_collecting_a_gateway_batch_asks_for_the_url_the_database_does_not_keep(
+        tmp_path, engine, fake_server):
+    """The batch row keeps the base URL without its key: collecting without OPENAI_BASE_URL
+    is refused with what to set, instead of sending the masked key to the gateway."""
+    from annotator.errors import ConfigError
+    from annotator.ingest import ingest_paths
+    from annotator.jobs.batch_collect import collect_batches
+    from annotator.jobs.batch_submit import submit_batches
+    from annotator.jobs.batch_types import BatchOptions
+    from annotator.settings import get_settings
+
+    ingest_paths(engine, [str(write_papers(tmp_path / "papers.jsonl", 3))])
+    gateway = _gateway(fake_server.base_url)
+    submitted = submit_batches(engine, get_settings(base_url=gateway), BatchOptions(model="fake-model"))
+    assert submitted.batches and fetch(str(engine.url.database), "SELECT base_url FROM batches") == [
+        (redact_url(gateway),)]
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        collect_batches(engine, get_settings(api_key=SECRETS["OPENAI_API_KEY"]))
+    done = collect_batches(engine, get_settings(base_url=gateway))
+    assert [b.batch_id for b in done.batches] == submitted.batches and done.batches[0].judged == 3
+    assert all(r["query"].get("api-key") == SECRETS["base URL ?api-key="]
+               for r in fake_server.requests() if r["path"].startswith("/v1/batches"))
