@@ -55,9 +55,9 @@ def test_real_suites_parse(name):
 
 def test_shipped_data_match_the_hashes_in_their_readme():
     readme = (REPO / "evals" / "data" / "README.md").read_text()
-    listed = dict(re.findall(r"`([a-z0-9_]+\.jsonl)` \|[^\n]*`([0-9a-f]{64})`", readme))
-    files = sorted(p.name for p in (REPO / "evals" / "data").glob("*.jsonl"))
-    assert sorted(listed) == files and len(files) == 3
+    listed = dict(re.findall(r"`([a-z0-9_]+\.jsonl(?:\.gz)?)` \|[^\n]*`([0-9a-f]{64})`", readme))
+    files = sorted(p.name for p in (REPO / "evals" / "data").glob("*.jsonl*"))
+    assert sorted(listed) == files and len(files) == 5
     for name, digest in listed.items():
         assert data_hash(REPO / "evals" / "data" / name) == digest, name
 
