@@ -13,12 +13,12 @@ from annotator.evaluation.agreement import (
     alpha_pairs,
     alpha_rows,
     draw_counts,
-    judge_agreement,
     pair_matrices,
     pairwise_accuracy,
     pairwise_rows,
     unit_sums,
 )
+from annotator.evaluation.agreement_figures import judge_agreement
 from annotator.evaluation.human_agreement import human_alpha, human_pairwise, human_run_to_run
 from annotator.evaluation.stats import bootstrap_indices
 

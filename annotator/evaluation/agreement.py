@@ -35,8 +35,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from .metrics import MIN_PAPERS, MetricValue
-from .stats import bootstrap_indices, percentile_ci
+from .metrics import MetricValue
+from .stats import percentile_ci
 
 NO_DECISION = "No accept/reject metrics (AUROC)"
 MARGIN_SHARE = 0.1  # the default margin: this share of the label's scale
@@ -155,7 +155,7 @@ def mean_abs_pair_difference(values: Sequence[float]) -> float | None:
     return float(diff.sum() / (len(v) * (len(v) - 1)))
 
 
-def _metric(point: float, boot: np.ndarray | None, n: int, note: str) -> MetricValue:
+def metric_value(point: float, boot: np.ndarray | None, n: int, note: str) -> MetricValue:
     if not np.isfinite(point):
         return MetricValue(n=n, note=f"undefined: {note}")
     lo = hi = None
@@ -163,51 +163,6 @@ def _metric(point: float, boot: np.ndarray | None, n: int, note: str) -> MetricV
     if boot is not None:
         lo, hi, n_ok = percentile_ci(boot)
     return MetricValue(value=float(point), ci_low=lo, ci_high=hi, n=n, n_boot=n_ok)
-
-
-def judge_agreement(pred, gold, reviewers: Sequence[Sequence[float]], *,
-                    scale: tuple[float, float] | None, samples: Sequence[Sequence[float]] | None = None,
-                    margin: float | None = None, n_boot: int = 1000, seed: int = 0,
-                    ceiling_draws: int = 10) -> Agreement:
-    """The judge's figures (``pred`` 0-100 against ``gold`` and each reviewer of the same papers),
-    each beside one reviewer's against the others (``human_agreement``)."""
-    from .human_agreement import human_alpha, human_pairwise, human_run_to_run
-
-    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
-    n = len(pred)
-    margin = default_margin(scale, gold) if margin is None else margin
-    counts = (draw_counts(bootstrap_indices(n, n_boot, seed), n)
-              if n_boot > 0 and n >= MIN_PAPERS else None)
-    w, k = pair_matrices(pred, gold, margin)
-    point = float(k.sum() / w.sum()) if n >= MIN_PAPERS and w.sum() else float("nan")
-    pairs = Figure(judge=_metric(point, pairwise_rows(w, k, counts) if counts is not None else None,
-                                 n, f"no pair of papers differs by {margin:g} or more"),
-                   method=PAIRWISE_METHOD + f"; margin {margin:g}")
-    lists = [list(map(float, rl)) for rl in reviewers]
-    common = dict(n_boot=n_boot, seed=seed, n_draws=ceiling_draws)
-    if lists and len(lists) == n:
-        pairs.human, pairs.human_method = human_pairwise(lists, margin, **common)
-    alpha = Figure(judge=MetricValue(n=0, note="undefined: no reviewer scores"), method=ALPHA_METHOD)
-    if lists and len(lists) == n and scale is not None:
-        first, second, paper = judge_units(to_scale(pred, scale), lists)
-        a = alpha_pairs(first, second) if len(first) >= 2 else float("nan")
-        boot = alpha_rows(unit_sums(first, second, paper, n), counts) if counts is not None else None
-        alpha.judge = _metric(a, boot, len(first), "too few or constant scores")
-        alpha.human, alpha.human_method = human_alpha(lists, **common)
-    runs = None
-    if samples is not None and any(len(s) >= 2 for s in samples):
-        per = np.array([np.nan if (d := mean_abs_pair_difference(s)) is None else d for s in samples])
-        ok = np.isfinite(per)
-        boot = None
-        if counts is not None:
-            c = counts[:, ok]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                boot = (c @ per[ok]) / c.sum(axis=1)
-        runs = Figure(judge=_metric(float(per[ok].mean()), boot, int(ok.sum()), "no samples"),
-                      method=RUNS_METHOD)
-        if lists and scale is not None:
-            runs.human, runs.human_method = human_run_to_run(lists, scale, n_boot=n_boot, seed=seed)
-    return Agreement(margin=margin, pairwise_accuracy=pairs, alpha=alpha, run_to_run=runs)
 
 
 def no_decision_note(items: Sequence, specs: Sequence) -> list[str]:

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .agreement import judge_agreement, no_decision_note
+from .agreement import no_decision_note
+from .agreement_figures import judge_agreement
 from .baselines import TFIDF, constant_baseline, tfidf_baseline, tfidf_ridge_oof
 from .calibration import calibrate_split
 from .ceiling import human_ceiling
