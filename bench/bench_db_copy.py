@@ -120,7 +120,9 @@ def main() -> None:
         print_table(f"db copy: {n:,} papers + {2 * n:,} judgments",
                     ("direction", "rows", "time", "rows/s", "checksums equal"), rows, notes)
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps({"papers": n, "rows": rows}, indent=2))
+            Path(args.json_out).write_text(json.dumps(
+                {"papers": n, "columns": ["direction", "rows", "time", "rows/s", "checksums equal"],
+                 "rows": rows, "notes": notes}, indent=2))
         if args.db and not args.keep:
             for p in (src, src + "-wal", src + "-shm"):
                 if os.path.exists(p):

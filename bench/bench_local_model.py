@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--builtin-prompt", action="store_true",
                         help="use the short built-in prompt, not the project's score prompt")
     parser.add_argument("--show", action="store_true", help="print every reply")
+    parser.add_argument("--json", dest="json_out", default=None, help="write the figures here as JSON too")
     args = parser.parse_args(argv)
 
     papers = load_papers(args.from_jsonl, args.n)
@@ -226,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {key:<{width}}  {value}")
     for failure in failures:
         print(f"  invalid: {failure}")
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as fh:
+            json.dump({"model": MODEL_NAME, "prompt": prompt_name, "threads": args.threads,
+                       "max_tokens": args.max_tokens, "columns": ["measure", "value"], "rows": rows,
+                       "notes": [f"invalid: {f}" for f in failures]}, fh, indent=1)
     return 0
 
 

@@ -32,6 +32,7 @@ timed there too.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import statistics
@@ -198,6 +199,7 @@ def main() -> None:
     ap.add_argument("--top-runs", type=int, default=3, help="Runs per leaderboard timing (median).")
     ap.add_argument("--abstract-chars", type=int, default=400)
     ap.add_argument("--pg", action="store_true", help="Also copy to PostgreSQL and time the boards there.")
+    ap.add_argument("--json", dest="json_out", default=None, help="Write the tables here as JSON too.")
     args = ap.parse_args()
     if args.full:
         args.papers = 1_000_000
@@ -239,9 +241,12 @@ def main() -> None:
     rows += boards(engine, args.top_runs)
     rows += incremental(path, engine)
     size = path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "-*"))
-    show(f"{args.papers:,} papers, SQLite {sqlite3.sqlite_version}, database {size / 2**20:,.0f} MiB", rows)
+    title = f"{args.papers:,} papers, SQLite {sqlite3.sqlite_version}, database {size / 2**20:,.0f} MiB"
+    figures = {title: show(title, rows)}
     if args.pg:
-        on_postgres(path, args.top_runs)
+        figures.update(on_postgres(path, args.top_runs))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(figures, indent=1))
     dispose_all()
     if tmp is not None:
         tmp.cleanup()
@@ -284,11 +289,11 @@ def incremental(path: Path, engine) -> list[tuple[str, float | None, float | Non
             ("authors top --by ai_score --min-papers 5, after it", None, t2)]
 
 
-def on_postgres(path: Path, runs: int) -> None:
+def on_postgres(path: Path, runs: int) -> dict:
     server = os.environ.get(PG_ENV)
     if not server:
         print(f"PostgreSQL skipped: {PG_ENV} is not set")
-        return
+        return {}
     from bench_db_copy import drop_pg, scratch_pg
 
     url, name = scratch_pg(server)
@@ -304,7 +309,8 @@ def on_postgres(path: Path, runs: int) -> None:
         rows = boards(engine, runs)
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
-        show(f"the same database on PostgreSQL {version}", rows)
+        title = f"the same database on PostgreSQL {version}"
+        return {title: show(title, rows)}
     finally:
         drop_pg(server, name)
 
@@ -352,13 +358,16 @@ def load_pg(path: Path, engine) -> int:
     return total
 
 
-def show(title: str, rows: list[tuple[str, float | None, float | None]]) -> None:
+def show(title: str, rows: list[tuple[str, float | None, float | None]]) -> dict:
+    """Print the table; return it (columns, rows, notes) for ``--json``."""
     def ms(v: float | None) -> str:
         return "" if v is None else f"{v * 1000:,.1f} ms"
 
-    print_table(title, ("operation", "raw tables (before)", "aggregates (after)"),
-                [(label, ms(raw), ms(agg)) for label, raw, agg in rows],
-                [f"median of runs; {environment()}"])
+    table = {"columns": ["operation", "raw tables (before)", "aggregates (after)"],
+             "rows": [[label, ms(raw), ms(agg)] for label, raw, agg in rows],
+             "notes": [f"median of runs; {environment()}"]}
+    print_table(title, table["columns"], table["rows"], table["notes"])
+    return table
 
 
 if __name__ == "__main__":

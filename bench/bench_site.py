@@ -17,6 +17,7 @@ pages; the table gives the seconds per page type, the pages written and the size
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -73,6 +74,7 @@ def main() -> None:
                     help="Where the sites are written (then removed); file creation is slow on some /tmp mounts.")
     ap.add_argument("--page-size", type=int, default=100)
     ap.add_argument("--skip-seed", action="store_true")
+    ap.add_argument("--json", dest="json_out", default=None, help="Write the table here as JSON too.")
     args = ap.parse_args()
     os.environ.setdefault("ANNOTATOR_RETRY_WAIT_SCALE", "0")
 
@@ -106,13 +108,15 @@ def main() -> None:
                 args.db.unlink(missing_ok=True)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print_table(f"site build ({environment()})",
-                ["database", "author pages for", "authors", "pages", "total s", "CPU s", "load", "paper pages s",
-                 "lists s", "author pages s", "boards s", "MB"], rows,
-                [f"{args.page_size} papers a list page; one page per paper (folders of 1,000)",
-                 "total: wall-clock seconds, prompt and eval pages and the front page included; "
-                 "CPU s: this process's CPU time (on a shared machine the wall clock also measures "
-                 "the others: load is the 1-minute load average at the end)"])
+    columns = ["database", "author pages for", "authors", "pages", "total s", "CPU s", "load", "paper pages s",
+               "lists s", "author pages s", "boards s", "MB"]
+    notes = [f"{args.page_size} papers a list page; one page per paper (folders of 1,000)",
+             "total: wall-clock seconds, prompt and eval pages and the front page included; "
+             "CPU s: this process's CPU time (on a shared machine the wall clock also measures "
+             "the others: load is the 1-minute load average at the end)"]
+    print_table(f"site build ({environment()})", columns, rows, notes)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"columns": columns, "rows": rows, "notes": notes}, indent=1))
 
 
 if __name__ == "__main__":

@@ -270,7 +270,8 @@ def main() -> None:
                     [f"profiles and leaderboards timed with {how}",
                      f"latencies are medians of {args.runs} runs (leaderboards {max(1, args.runs // 2)})"])
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps({"papers": n, "rows": rows}, indent=2))
+            Path(args.json_out).write_text(json.dumps(
+                {"papers": n, "columns": ["measure", "value"], "rows": rows}, indent=2))
         if args.db and not args.keep:
             for p in (db, db + "-wal", db + "-shm"):
                 if os.path.exists(p):
