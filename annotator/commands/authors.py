@@ -69,7 +69,7 @@ def render_profile(profile: AuthorProfile, out: Console) -> None:
     if j and j.method == "embedding-head":
         foot += ("\n[dim]AI Score and Novelty here are an embedding head's predictions of "
                  "reviewers' scores\n(percentiles of labelled ICLR/NeurIPS papers), not a "
-                 "reviewer's judgment; held-out figures in the README[/dim]")
+                 "reviewer's judgment; held-out figures in docs/heads.md[/dim]")
     out.print(Panel(Group(head, Text(""), *(Text.from_markup(x) for x in lines), Text(""),
                           Text.from_markup(foot)), expand=False))
     papers = profile.paper_list

@@ -3,8 +3,8 @@
 The openai package sends its requests through an httpx-style client. Since
 ``openai.DefaultAioHttpClient`` exists, that client can hand the bytes to
 aiohttp instead of httpx's own connection pool. With many requests in flight
-this is the cheaper path per request (see "The client's own overhead" in the
-README: a fifth to a third more papers per second at concurrency 32 and 128
+this is the cheaper path per request (see "The client's own overhead" in
+docs/benchmarks.md: a fifth to a third more papers per second at concurrency 32 and 128
 with the fake server answering at once, measured side by side), and it changes
 nothing the client relies on: timeouts, connection failures and HTTP statuses
 arrive as the same ``openai`` exceptions, with the same response headers.
