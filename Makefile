@@ -35,16 +35,19 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
-# The head shipped for the embedded model, refitted from the shipped vectors: the same
-# bytes every time (check with: make head && git diff --exit-code annotator/data/heads).
+# The shipped heads (text and embedding), refitted from the labelled data in evals/data and
+# the training vectors in evals/data/embeddings: the same bytes every time (check with:
+# make head && git diff --exit-code annotator/data/heads). Then the figures in docs/heads.md.
 head: $(STAMP)
 	$(BIN)/python evals/fit_head.py
+	$(BIN)/python evals/head_figures.py
 
-# The shipped vectors: SmolLM2 embeddings of the labelled papers in evals/data (resumable;
-# slow on two cores, see evals/embed_labelled.py), then the head.
+# The training vectors: SmolLM2 embeddings of every labelled paper. Resumes from the work
+# file build/smollm2-embeddings.jsonl (slow on two cores: stop it any time, run it again),
+# writes evals/data/embeddings/smollm2/ from whatever is there, then refits the heads.
 head-embeddings: $(STAMP)
 	$(BIN)/python evals/embed_labelled.py
-	$(BIN)/python evals/fit_head.py
+	$(MAKE) head
 
 # Re-resolve both lock files to the newest versions pyproject.toml allows.
 # uv is used when on PATH; otherwise it is installed into a throwaway folder.

@@ -2,8 +2,9 @@
 
     python evals/embed_labelled.py            # resumable: vectors go to a work file first
 
-Writes ``annotator/data/heads/smollm2/embeddings.npy`` (float16, one row per paper,
-in the order of ``ids.json``), the input of ``evals/fit_head.py`` (``make head``).
+Writes ``evals/data/embeddings/smollm2/embeddings.npy`` (float16, one row per paper,
+in the order of ``ids.json``), the input of ``evals/fit_head.py`` (``make head``): training
+data kept in the repository, not shipped in the wheel (which carries the fitted heads).
 It starts llama.cpp's server with embeddings enabled and sends the text the
 ``embed`` prompt version renders, through the same client the judge uses. On two
 shared cores this takes about an hour for the 3,774 papers, so it is done once and
@@ -35,7 +36,7 @@ from annotator.prompts.files import load_prompt  # noqa: E402
 SUITES = ("iclr2022", "iclr2017_2018", "neurips2023", "iclr2026")
 # every ICLR 2026 submission (the suite's file is a sample of it): embedded after the suites
 ICLR2026_ALL = ROOT / "evals" / "data" / "iclr2026_initial_reviews.jsonl.gz"
-OUT = ROOT / "annotator" / "data" / "heads" / "smollm2"
+OUT = ROOT / "evals" / "data" / "embeddings" / "smollm2"
 
 
 class FileCache:

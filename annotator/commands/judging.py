@@ -22,7 +22,7 @@ from annotator.jobs.annotate import annotate as run
 from annotator.jobs.annotate import dry_run as estimate
 from annotator.jobs.batch_types import BatchOptions
 from annotator.jobs.progress import RichReporter
-from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint, default_model, default_prompt
+from annotator.judge.endpoint import EMBEDDED_PROMPT, TEXT_PROMPT, Endpoint, default_model, default_prompt
 from annotator.judge.local_model import DEMO_NOTICE
 
 app = typer.Typer()
@@ -76,6 +76,13 @@ def annotate(ctx: typer.Context,
 
 
 def embedded_notice(prompt: str | None) -> str:
+    if prompt == TEXT_PROMPT:
+        from annotator.heads.shipped import load_text
+        from annotator.heads.text_words import about_lines
+
+        head = load_text()
+        return "Using the text judge (no model installed or configured). " + " ".join(
+            about_lines(head) if head is not None else [])
     if prompt == EMBEDDED_PROMPT:
         return ("Using the embedded default judge: SmolLM2-135M embeddings and a head fitted on "
                 "public ICLR and NeurIPS reviews. It predicts review scores; it is not a reviewer "

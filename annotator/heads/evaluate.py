@@ -156,9 +156,26 @@ def _judgment(engine: Engine, stored: StoredHead, pv: int, model: str, items, n_
                                "out_of_fold": n_oof, "no_out_of_fold": n_dropped, "fitted": metrics})
 
 
+def _text(engine: Engine, prompt: Prompt, model: str, preds: Mapping[str, dict]) -> HeldOut:
+    """The text head scores a paper it was fitted on with its recorded out-of-fold prediction
+    already (found by text hash when judging), so the judgments stand as they are."""
+    try:
+        stored = find_head(engine, prompt, model)
+    except ConfigError:
+        return HeldOut(dict(preds))
+    head = stored.head
+    notes = [f"Text head {stored.head_hash[:12]} ({stored.source}) was fitted on suites "
+             f"{', '.join(head.suites)}; a paper it was fitted on is scored with its out-of-fold "
+             f"prediction ({head.split.k} folds, seed {head.split.seed}), never in-sample."]
+    return HeldOut(dict(preds), notes, {"head_hash": stored.head_hash, "source": stored.source,
+                                        "suites": head.suites})
+
+
 def held_out(engine: Engine, prompt: Prompt, model: str, items: Sequence[EvalItem],
              preds: Mapping[str, dict], n_boot: int = 1000) -> HeldOut:
     """What ``eval run`` scores for ``prompt`` on ``model`` once heads are accounted for."""
+    if prompt.meta.method == "text-head":
+        return _text(engine, prompt, model, preds)
     if prompt.meta.method == "embedding-head":
         try:
             stored = find_head(engine, prompt, model)

@@ -27,6 +27,12 @@ def describe(paper: Mapping[str, Any]) -> str:
     return f"{_title(str(paper.get('title') or paper.get('id')))} ({', '.join(p for p in parts if p)})"
 
 
+def percentile_targets(head: Head) -> bool:
+    """Whether the head predicts ranks within a venue-year (the shipped heads) rather than
+    labels on their own scale (heads fitted with ``annotator eval fit``)."""
+    return str(head.labels.get("ai", {}).get("scale", "")).startswith("percentile")
+
+
 def rationale(head: Head, predicted: Mapping[str, float], scores: Mapping[str, float],
               near: Sequence[Mapping[str, Any]]) -> str:
     lines = []
@@ -34,8 +40,14 @@ def rationale(head: Head, predicted: Mapping[str, float], scores: Mapping[str, f
         lines.append("Closest labelled papers: " + "; ".join(describe(p) for p in near) + ".")
     ai = head.targets["ai"]
     lo, hi = ai.interval(predicted["ai"])
-    lines.append(f"Predicted mean rating {predicted['ai']:.1f} (80 % range {lo:.1f}-{hi:.1f}), "
-                 f"above {scores['ai']:.0f} % of the labelled papers; predicted novelty label "
-                 f"{predicted['novelty']:.2f}, above {scores['novelty']:.0f} %.")
+    if percentile_targets(head):
+        lines.append(f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
+                     f"submissions by mean rating (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
+                     f"above {scores['ai']:.0f} % of the labelled papers; novelty at the "
+                     f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %.")
+    else:
+        lines.append(f"Predicted mean rating {predicted['ai']:.1f} (80 % range {lo:.1f}-{hi:.1f}), "
+                     f"above {scores['ai']:.0f} % of the labelled papers; predicted novelty label "
+                     f"{predicted['novelty']:.2f}, above {scores['novelty']:.0f} %.")
     lines.append(f"This is {WHAT}.")
     return " ".join(lines)

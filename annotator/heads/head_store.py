@@ -19,9 +19,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.engine import writer
 from annotator.errors import ConfigError
 from annotator.prompts.files import Prompt
-from annotator.db.engine import writer
 
 from .model import Head
 from .vector_store import SHIPPED_DIR
@@ -71,9 +71,19 @@ def _loads(body: str, where: str) -> Head:
 
 @lru_cache(maxsize=8)
 def shipped_head(path: Path) -> StoredHead:
+    """A shipped head; one that stacks on the text head (``text_ref``) gets its text model
+    from the shipped head of that hash."""
     body = path.read_text(encoding="utf-8")
     head = _loads(body, str(path))
-    return StoredHead(head, None, head.hash, f"annotator/data/heads/{path.parent.name}/{path.name}")
+    digest = head.hash
+    if head.text_ref is not None and head.text is None:
+        found = [shipped_head(p).head for p in shipped_heads() if p != path]
+        text_head = next((h for h in found if h.hash == head.text_ref), None)
+        if text_head is None or text_head.text is None:
+            raise ConfigError(f"{path}: the text head it stacks on ({head.text_ref[:12]}) is "
+                              "not shipped beside it; rebuild both with: make head")
+        head.text = text_head.text
+    return StoredHead(head, None, digest, f"annotator/data/heads/{path.parent.name}/{path.name}")
 
 
 def shipped_heads() -> list[Path]:

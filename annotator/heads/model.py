@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .fit import Split, TargetFit
+from .text_model import TextModel
 
 FORMAT = 1
 # what each target is called in words, for rationales and reports
@@ -76,9 +77,19 @@ class Head:
     metrics: dict[str, Any] = field(default_factory=dict)  # out-of-fold and cross-suite figures
     neighbours: Neighbours | None = None
     suite_of: dict[str, str] = field(default_factory=dict)  # paper id -> suite
+    # text features: kind "text" scores the text model's predictions alone; an embedding
+    # head with one appends them to the vector (stacking). ``text_ref`` names a shipped text
+    # head by hash instead of carrying it (see head_store.shipped_head).
+    text: TextModel | None = None
+    text_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.text is not None and self.text_ref is None:
+            extra["text"] = self.text.to_json()
+        if self.text_ref is not None:
+            extra["text_ref"] = self.text_ref
+        return extra | {
             "format": FORMAT, "kind": self.kind, "suites": self.suites, "labels": self.labels,
             "provenance": self.provenance, "feature_names": self.feature_names,
             "feature_means": self.feature_means, "metrics": self.metrics,
@@ -107,13 +118,28 @@ class Head:
             provenance=dict(data["provenance"]), feature_names=list(data.get("feature_names") or []),
             feature_means=list(data.get("feature_means") or []), metrics=dict(data.get("metrics") or {}),
             neighbours=Neighbours.from_json(data["neighbours"]) if data.get("neighbours") else None,
-            suite_of=dict(data.get("suite_of") or {}))
+            suite_of=dict(data.get("suite_of") or {}),
+            text=TextModel.from_json(data["text"]) if data.get("text") else None,
+            text_ref=data.get("text_ref"))
 
     @classmethod
     def loads(cls, text: str) -> Head:
         return cls.from_json(json.loads(text))
 
     # -- scoring --------------------------------------------------------------
+    def inputs(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """The feature rows for ``texts`` (and their embeddings, for an embedding head)."""
+        if self.text is None:
+            if vectors is None:
+                raise ValueError("this head scores embeddings: pass the vectors")
+            return np.atleast_2d(np.asarray(vectors, np.float64))
+        preds = self.text.predict(texts)
+        if self.kind == "text":
+            return preds
+        if vectors is None:
+            raise ValueError("this head scores embeddings and text: pass the vectors")
+        return np.hstack([np.atleast_2d(np.asarray(vectors, np.float64)), preds])
+
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Label-scale predictions per target for the rows of ``x`` (features in head order)."""
         x = np.atleast_2d(np.asarray(x, np.float64))

@@ -51,6 +51,8 @@ from annotator.db.models import EmbeddingCacheRow
 from annotator.judge.embeddings import EmbeddingsClient
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "heads"
+# the labelled papers' vectors: repository-only training data (not in the wheel)
+VECTORS_DIR = Path(__file__).resolve().parents[2] / "evals" / "data" / "embeddings"
 _TABLE: Table = EmbeddingCacheRow.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
 
@@ -78,8 +80,9 @@ def same_model(a: np.ndarray, b: np.ndarray) -> bool:
 
 @lru_cache(maxsize=4)
 def shipped_vectors(name: str = "smollm2") -> tuple[str, dict[str, int], np.ndarray] | None:
-    """(model, text hash -> row, float16 matrix) of a shipped embeddings file, or None."""
-    folder = SHIPPED_DIR / name
+    """(model, text hash -> row, float16 matrix) of the labelled papers' vectors, or None
+    (always None for an installed wheel: the file lives in the repository only)."""
+    folder = VECTORS_DIR / name
     ids, matrix = folder / "ids.json", folder / "embeddings.npy"
     if not (ids.is_file() and matrix.is_file()):
         return None

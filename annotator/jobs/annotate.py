@@ -111,7 +111,7 @@ def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
     pv = register_prompt(engine, prompt)
     assert pv.id is not None  # stored
     with endpoint(settings, opts.model, replay=opts.replay,
-                  logprobs=prompt.meta.method == "expected") as ep:
+                  logprobs=prompt.meta.method == "expected", method=prompt.meta.method) as ep:
         if on_endpoint:
             on_endpoint(ep)
         if opts.max_cost is not None and not ep.embedded:

@@ -156,7 +156,7 @@ def run_worker(engine: Engine, settings: Settings, opts: WorkerOptions,
     """Serve the queue of one prompt version and model until a stop signal (or idle)."""
     prompt = resolve_prompt(engine, opts.job.prompt)
     pv = register_prompt(engine, prompt)
-    with endpoint(settings, opts.job.model) as ep:
+    with endpoint(settings, opts.job.model, method=prompt.meta.method) as ep:
         client, run_opts = run_setup(engine, settings, ep, opts.job)
 
         async def main() -> WorkerSummary:  # the events belong to this loop

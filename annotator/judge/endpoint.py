@@ -2,7 +2,14 @@
 
 A configured OpenAI-compatible URL (``OPENAI_BASE_URL``), OpenAI itself when
 only a key is set, or else the embedded local model, started here and
-stopped when the ``endpoint`` block ends. ``model_client`` builds the async
+stopped when the ``endpoint`` block ends. The ``text-head`` method needs no
+model at all: its runs get :data:`TEXT_MODEL` and nothing is started.
+
+Which prompt version judges when none is named is decided in one place,
+:func:`default_prompt`: the active ``score`` version at a configured endpoint;
+without one the embedding judge (``embed@1``) when the ``local`` extra is
+installed, else the text-feature judge (``text-head@1``), so a plain
+``pip install`` judges at once instead of failing. ``model_client`` builds the async
 judging client from the settings; ``files_client`` the synchronous client the
 Batch API path uploads and downloads with.
 """
@@ -10,6 +17,7 @@ Batch API path uploads and downloads with.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -18,7 +26,7 @@ import openai
 from annotator.errors import ConfigError
 from annotator.judge.base_url import client_options
 from annotator.judge.client import ModelClient
-from annotator.judge.local_model import MODEL_NAME, LocalModelServer
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer, gguf_path
 from annotator.judge.ratelimit import RateLimiter
 from annotator.redact import is_redacted
 from annotator.settings import Settings
@@ -54,6 +62,22 @@ def default_model(settings: Settings, model: str | None = None) -> str:
 
 EMBEDDED_PROMPT = "embed@1"
 """The default prompt version without an endpoint: SmolLM2 embeddings and the shipped head."""
+TEXT_PROMPT = "text-head@1"
+"""The default without an endpoint or the ``local`` extra: TF-IDF and the shipped text head."""
+TEXT_METHOD = "text-head"
+TEXT_MODEL = "tfidf"
+"""The model name text-head judgments are stored under: no language model is involved."""
+
+
+def local_model_installed() -> bool:
+    """Whether the ``local`` extra is there: llama.cpp's server and the SmolLM2 GGUF file."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False
+    try:
+        gguf_path()
+    except ConfigError:
+        return False
+    return True
 
 
 def is_configured(settings: Settings) -> bool:
@@ -61,19 +85,24 @@ def is_configured(settings: Settings) -> bool:
 
 
 def default_prompt(settings: Settings, prompt: str | None) -> str | None:
-    """The prompt version a run uses: the one named, else without an endpoint the embedding
-    judge (the chat path on the embedded model stays available by naming it, e.g.
-    ``--prompt score@1``), else None (the active or latest ``score`` version)."""
+    """The prompt version a run uses: the one named; else at a configured endpoint None (the
+    active or latest ``score`` version); else the embedding judge when the ``local`` extra is
+    installed (the chat path on the embedded model stays available by naming it, e.g.
+    ``--prompt score@1``), else the text-feature judge."""
     if prompt or is_configured(settings):
         return prompt
-    return EMBEDDED_PROMPT
+    return EMBEDDED_PROMPT if local_model_installed() else TEXT_PROMPT
 
 
 @contextlib.contextmanager
 def endpoint(settings: Settings, model: str | None, *, replay: bool = False,
-             logprobs: bool = False) -> Iterator[Endpoint]:
+             logprobs: bool = False, method: str | None = None) -> Iterator[Endpoint]:
     """The model endpoint to use; starts (and stops) the embedded model if none is set
-    (keeping the logits log-probabilities need when ``logprobs``)."""
+    (keeping the logits log-probabilities need when ``logprobs``). ``method`` ``text-head``
+    needs no model: nothing is started or asked, wherever an endpoint is configured."""
+    if method == TEXT_METHOD:
+        yield Endpoint(None, None, TEXT_MODEL, embedded=True)
+        return
     key = api_key(settings)
     if settings.base_url or key:
         yield Endpoint(settings.base_url, key, remote_model(settings, model))

@@ -87,7 +87,7 @@ class ModelParams(BaseModel):
     seed: int | None = None
 
 
-METHODS = ("direct", "expected", "pairwise", "embedding-head")
+METHODS = ("direct", "expected", "pairwise", "embedding-head", "text-head")
 
 
 class ScaleSpec(BaseModel):
@@ -127,7 +127,7 @@ class PromptMeta(BaseModel):
     output: str = "judgment"
     variables: list[str]
     params: ModelParams = Field(default_factory=ModelParams)
-    method: Literal["direct", "expected", "pairwise", "embedding-head"] = "direct"
+    method: Literal["direct", "expected", "pairwise", "embedding-head", "text-head"] = "direct"
     samples: int = Field(default=1, ge=1, le=50)
     rationale: Literal["first", "last"] = "last"
     scale: ScaleSpec | None = None

@@ -18,6 +18,7 @@ METHOD_MODULES: dict[str, str] = {
     "expected": "expected",
     "pairwise": "pairwise",
     "embedding-head": "embedding_head",
+    "text-head": "text_head",
 }
 
 

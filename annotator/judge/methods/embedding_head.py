@@ -121,7 +121,9 @@ class EmbeddingHeadMethod(JudgingMethod):
             return Verdict([], None, str(exc), cut)
         attempt = self._accounted(text, vector, tokens)
         head = self.stored.head
-        predicted = {name: float(v[0]) for name, v in head.predict(vector[None, :]).items()}
+        # a head that stacks on the text head also reads the text's word features
+        x = head.inputs([text], vector[None, :])
+        predicted = {name: float(v[0]) for name, v in head.predict(x).items()}
         scores = {name: float(head.targets[name].score(v)) for name, v in predicted.items()}
         near = head.neighbours.nearest(vector, 3, exclude_hash=text_hash(text)) if head.neighbours else []
         details: dict[str, Any] = {
