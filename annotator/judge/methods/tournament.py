@@ -51,7 +51,7 @@ from annotator.judge.methods.tournament_board import (
     PAIR_KEY,
     TARGETS,
     Board,
-    Match,
+    Bout,
     load_board,
     paper_item,
     prompt_version_id,
@@ -95,6 +95,7 @@ class TournamentMethod(JudgingMethod):
         self.board = await asyncio.to_thread(load)
         self._fitting = asyncio.Lock()
         self._judged = 0
+        self._asking: dict[str, set[str]] = {}  # item -> opponents it is being compared with now
 
     async def finish(self) -> None:
         """After the run's judgments are stored: re-fit them all, old and new."""
@@ -124,7 +125,7 @@ class TournamentMethod(JudgingMethod):
         messages = self.pair_messages(self.board.texts[first], self.board.texts[second])
         return await self.client.judge(messages, self.ctx.prompt.output_model, params)
 
-    def _next(self, me: str, paper_id: int, step: int, stored: list[Match],
+    def _next(self, me: str, paper_id: int, step: int, stored: list[Bout],
               estimate: float, avoid: set[str]) -> tuple[str, str] | None:
         """The next pair for ``me``: a stored one first (replay), else a new choice."""
         if step < len(stored):
@@ -149,17 +150,25 @@ class TournamentMethod(JudgingMethod):
         attempts, errors = [], []
         estimate = board.place(me, "ai_score")[0] if stored else 0.0
         for step in range(self.calls_per_paper()):
-            pair = self._next(me, paper.paper_id, step, stored, estimate, avoid)
+            # never a pair that another paper is asking about right now (it chose me)
+            pair = self._next(me, paper.paper_id, step, stored, estimate, avoid | self._asking.get(me, set()))
             if pair is None:
                 break
-            result = await self.compare(*pair)
+            other = pair[1] if pair[0] == me else pair[0]
+            self._asking.setdefault(me, set()).add(other)
+            self._asking.setdefault(other, set()).add(me)
+            try:
+                result = await self.compare(*pair)
+            finally:
+                self._asking[me].discard(other)
+                self._asking[other].discard(me)
             attempts.extend(result.attempts)
             reply = result.judgment
             if reply is None:
                 errors.append(result.error or "no reply")
                 continue
             answer = reply.model_dump()
-            board.add(Match(pair[0], pair[1], answer["better"] == "A", answer["more_novel"] == "A",
+            board.add(Bout(pair[0], pair[1], answer["better"] == "A", answer["more_novel"] == "A",
                             paper.paper_id))
             estimate = board.place(me, "ai_score")[0]
         if errors:

@@ -1,7 +1,7 @@
 """The tournament's board: every comparison made so far, the fits, and who meets whom next.
 
 Items are papers (``p:<paper id>``) and anchor papers (``a:<suite id>``); anchors are
-never papers of the database and are never scored. A comparison (``Match``) is one
+never papers of the database and are never scored. A comparison (``Bout``) is one
 stored call: the request carries the pair as ``_pair`` (a key of ours, part of the
 cache identity and of the stored request, never sent), so the board is rebuilt from
 ``llm_calls`` alone (``load_board``): the calls of one prompt version and model, the
@@ -51,7 +51,7 @@ def paper_id_of(item: str) -> int | None:
 
 
 @dataclass(frozen=True)
-class Match:
+class Bout:
     """One comparison: ``first`` was shown as A; whether A was preferred, per target."""
 
     first: str
@@ -70,7 +70,7 @@ class Match:
 
 
 @dataclass
-class TargetFit:
+class BoardFit:
     """One global fit of one target: strengths and errors per item, order effect, unit."""
 
     strength: dict[str, float]
@@ -83,9 +83,9 @@ class TargetFit:
 @dataclass
 class Board:
     anchors: AnchorSet
-    matches: dict[tuple[str, str], Match] = field(default_factory=dict)
+    matches: dict[tuple[str, str], Bout] = field(default_factory=dict)
     texts: dict[str, tuple[str, str]] = field(default_factory=dict)
-    fits: dict[str, TargetFit] = field(default_factory=dict)
+    fits: dict[str, BoardFit] = field(default_factory=dict)
     provisional: dict[str, dict[str, float]] = field(default_factory=dict)  # target -> item -> s
 
     def __post_init__(self) -> None:
@@ -101,17 +101,17 @@ class Board:
                               for item, a in zip(self.anchor_items, self.anchors.anchors, strict=True)}
 
     # -- comparisons ----------------------------------------------------------
-    def add(self, match: Match) -> None:
+    def add(self, match: Bout) -> None:
         key = (match.first, match.second)
         if key not in self.matches:
             for item in key:
                 self._by_item.setdefault(item, []).append(key)
         self.matches[key] = match
 
-    def of(self, item: str) -> list[Match]:
+    def of(self, item: str) -> list[Bout]:
         return [self.matches[k] for k in self._by_item.get(item, ())]
 
-    def owned(self, paper_id: int) -> list[Match]:
+    def owned(self, paper_id: int) -> list[Bout]:
         """The comparisons ``paper_id`` paid for, in the order they were stored."""
         return [m for m in self.matches.values() if m.owner == paper_id]
 
@@ -143,14 +143,14 @@ class Board:
         s = self.provisional.get(target, {}).get(item)
         return None if s is None else (s, 1.0)
 
-    def fit(self, errors: bool = True, matches: list[Match] | None = None) -> dict[str, TargetFit]:
+    def fit(self, errors: bool = True, matches: list[Bout] | None = None) -> dict[str, BoardFit]:
         """Fit every target on every comparison (or on ``matches``, a snapshot taken by
         the caller when this runs in a thread); the result becomes the board's last fit."""
         matches = list(self.matches.values()) if matches is None else matches
         items = self.anchor_items + sorted({i for m in matches for i in (m.first, m.second)}
                                            - set(self.anchor_items))
         index = {item: k for k, item in enumerate(items)}
-        out: dict[str, TargetFit] = {}
+        out: dict[str, BoardFit] = {}
         for target in TARGETS:
             comps = [Comparison(index[m.first], index[m.second], m.first_won(target)) for m in matches]
             pins = self.pins(target)
@@ -162,7 +162,7 @@ class Board:
             bt = fit_bradley_terry(len(items), comps, fixed={index[i]: v for i, v in pins.items()},
                                    scaled=True, start=start, errors=errors)
             se = bt.se if bt.se is not None else np.zeros(len(items))
-            out[target] = TargetFit({i: float(bt.strengths[k]) for i, k in index.items()},
+            out[target] = BoardFit({i: float(bt.strengths[k]) for i, k in index.items()},
                                     {i: float(se[k]) for i, k in index.items()},
                                     bt.position_bias, bt.scale, len(matches))
         self.fits = out
@@ -241,7 +241,7 @@ def prompt_version_id(engine: Engine, name: str, version: int) -> int | None:
                             {"n": name, "v": str(version)}).scalar()
 
 
-def parse_match(request_json: str, response_text: str | None, owner: int | None) -> Match | None:
+def parse_match(request_json: str, response_text: str | None, owner: int | None) -> Bout | None:
     """The comparison a stored call made, or None (not a tournament call, or no valid reply)."""
     try:
         pair = json.loads(request_json).get(PAIR_KEY)
@@ -252,7 +252,7 @@ def parse_match(request_json: str, response_text: str | None, owner: int | None)
         return None
     if better not in ("A", "B") or novel not in ("A", "B"):
         return None
-    return Match(str(first), str(second), better == "A", novel == "A", owner)
+    return Bout(str(first), str(second), better == "A", novel == "A", owner)
 
 
 def load_board(engine: Engine, anchors: AnchorSet, pv_id: int | None, model: str) -> Board:
