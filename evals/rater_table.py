@@ -23,7 +23,8 @@ from annotator.testing.fakeserver import FakeServer
 HERE = Path(__file__).resolve().parent
 SUITES = {"iclr2022": ("iclr2022_ratings_novelty.jsonl", [1, 10], "novelty_or_contribution_mean"),
           "iclr2026": ("iclr2026_sample.jsonl", [0, 10], "contribution_mean")}
-PROMPTS = ["score@1", "score-rubric@1", "score-samples@1", "score-expected@1", "score-pairwise@1"]
+PROMPTS = ["score@1", "score-rubric@1", "score-samples@1", "score-expected@1", "score-pairwise@1",
+           "score-tournament@1"]
 
 
 def main() -> None:

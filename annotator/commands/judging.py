@@ -43,8 +43,19 @@ def annotate(ctx: typer.Context,
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
              response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),
              batch: bool = typer.Option(False, "--batch", help="Send through the Batch API instead "
-                                        "(half price, within 24 h); then run 'annotator batch collect'.")):
+                                        "(half price, within 24 h); then run 'annotator batch collect'."),
+             refit: bool = typer.Option(False, "--refit", help="Method 'tournament': fit the stored "
+                                        "comparisons again and rewrite the scores; call nothing.")):
     """Judge every paper that lacks a judgment for this prompt version and model."""
+    if refit:
+        from annotator.judge.methods.tournament_refit import refit as refit_tournament
+
+        engine = engine_of(ctx)
+        done = refit_tournament(engine, resolve_prompt(engine, prompt),
+                                default_model(settings_of(ctx), model))
+        console.print(f"refit {done.fit_id}: {done.judgments} judgments from {done.comparisons} "
+                      f"comparisons; position bias {done.position_bias:+.2f} logits")
+        return
     if batch:
         submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
             prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,

@@ -147,6 +147,7 @@ class Runner:
         self.summary.stopped = self._stop if self._stop != "finished" else None
         if self._error is not None:
             raise self._error
+        await self.method.finish()
         return self.summary
 
     def _runnable(self) -> int:

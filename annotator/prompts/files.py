@@ -87,7 +87,8 @@ class ModelParams(BaseModel):
     seed: int | None = None
 
 
-METHODS = ("direct", "expected", "pairwise", "embedding-head", "text-head")
+METHODS = ("direct", "expected", "pairwise", "tournament", "embedding-head", "text-head")
+COMPARED = ("pairwise", "tournament")  # methods that compare two papers per call
 
 
 class ScaleSpec(BaseModel):
@@ -100,7 +101,7 @@ class ScaleSpec(BaseModel):
 
 
 class AnchorSpec(BaseModel):
-    """The anchor papers of ``pairwise``: K papers of a labelled suite, spread over its scores."""
+    """The anchor papers of ``pairwise`` and ``tournament``: K papers of a labelled suite, spread over its scores."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -127,12 +128,14 @@ class PromptMeta(BaseModel):
     output: str = "judgment"
     variables: list[str]
     params: ModelParams = Field(default_factory=ModelParams)
-    method: Literal["direct", "expected", "pairwise", "embedding-head", "text-head"] = "direct"
+    method: Literal["direct", "expected", "pairwise", "tournament", "embedding-head", "text-head"] = "direct"
     samples: int = Field(default=1, ge=1, le=50)
     rationale: Literal["first", "last"] = "last"
     scale: ScaleSpec | None = None
     anchors: AnchorSpec | None = None
     related: RelatedSpec | None = None
+    # ``tournament``: comparisons each paper takes part in (it pays for about half of them)
+    comparisons: int | None = Field(default=None, ge=2, le=64)
 
     @property
     def score_scale(self) -> tuple[int, int] | None:
@@ -274,19 +277,23 @@ def _check_method(meta: PromptMeta, front: str, path: str) -> None:
 
     if meta.scale is not None and meta.scale.min >= meta.scale.max:
         fail("scale", f"min ({meta.scale.min}) must be below max ({meta.scale.max})")
-    if meta.method == "pairwise":
+    if meta.method in COMPARED:
+        m = meta.method
         if meta.anchors is None:
-            fail("method", "method 'pairwise' needs an 'anchors' key: {suite: NAME, k: 8, seed: 0}")
+            fail("method", f"method '{m}' needs an 'anchors' key: {{suite: NAME, k: 8, seed: 0}}")
         if meta.output != "pairwise":
-            fail("output", "method 'pairwise' needs 'output: pairwise' (A or B per comparison)")
+            fail("output", f"method '{m}' needs 'output: pairwise' (A or B per comparison)")
         need = {"title_a", "abstract_a", "title_b", "abstract_b"}
         if not need <= set(meta.variables):
-            fail("variables", f"method 'pairwise' needs the variables {', '.join(sorted(need))}")
+            fail("variables", f"method '{m}' needs the variables {', '.join(sorted(need))}")
     else:
         if meta.anchors is not None:
-            fail("anchors", f"'anchors' is for method 'pairwise', not '{meta.method}'")
+            fail("anchors", f"'anchors' is for method 'pairwise' or 'tournament', not '{meta.method}'")
         if meta.output == "pairwise":
-            fail("output", f"'output: pairwise' is for method 'pairwise', not '{meta.method}'")
+            fail("output", f"'output: pairwise' is for method 'pairwise' or 'tournament', "
+                 f"not '{meta.method}'")
+    if meta.comparisons is not None and meta.method != "tournament":
+        fail("comparisons", f"'comparisons' is for method 'tournament', not '{meta.method}'")
     if meta.scale is not None and meta.method not in ("expected", "direct"):
         fail("scale", f"'scale' is for methods 'expected' and 'direct', not '{meta.method}'")
     if "related" in meta.variables and meta.related is None:

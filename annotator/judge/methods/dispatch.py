@@ -17,6 +17,7 @@ METHOD_MODULES: dict[str, str] = {
     "direct": "direct",
     "expected": "expected",
     "pairwise": "pairwise",
+    "tournament": "tournament",
     "embedding-head": "embedding_head",
     "text-head": "text_head",
 }

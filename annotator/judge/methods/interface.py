@@ -3,7 +3,8 @@
 A method gets a ``MethodContext`` once per run (the model client, the prompt
 version, its model parameters, the number of samples, the abstract budget and
 the database engine), may ``prepare()`` itself once (load anchor papers, build
-an index), and is then asked ``judge(paper)`` for each claimed task. It
+an index), and is then asked ``judge(paper)`` for each claimed task; ``finish()``
+runs once the run's results are stored. It
 returns a ``Verdict``: every HTTP attempt it made (all are stored and
 counted, failed or not), and either the judgment columns to store or the
 reason there are none. ``estimate(paper)`` gives calls and tokens per paper
@@ -100,6 +101,10 @@ class JudgingMethod(ABC):
         """
         if self.related is not None:
             await asyncio.to_thread(self.related.build)
+
+    async def finish(self) -> None:
+        """Once after a run that raised nothing, its judgments stored (a tournament re-fits)."""
+        return None
 
     @abstractmethod
     async def judge(self, paper: PaperInput) -> Verdict:
