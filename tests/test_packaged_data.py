@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
          "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1"]
 PACKAGED = {"embed@1", "score@1", "score-expected@1", "score-pairwise@1", "score-rubric@1", "score-tournament@1",
+            "text-head@1",
             "score-samples@1"}
 
 
