@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.biblio.profile_models import AuthorProfile
 from annotator.biblio.profiles import author_profile
+from annotator.db import open_db
 from annotator.evaluation.results import EvalResult
 from annotator.evaluation.run import EvalRunOptions, run_eval
 from annotator.export import iter_papers
@@ -32,7 +33,6 @@ from annotator.jobs.annotate import annotate as run_annotate
 from annotator.jobs.runner import RunSummary
 from annotator.judge.endpoint import default_prompt
 from annotator.settings import get_settings
-from annotator.db import open_db
 
 __all__ = ["open_db", "ingest_files", "annotate", "judged_papers", "profile", "evaluate_suite"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import text
 
+from annotator.db import open_db
 from annotator.heads.shipped import about_lines, load_shipped
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
@@ -19,7 +20,6 @@ from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint
 from annotator.judge.local_model import DEMO_NOTICE
 from annotator.redact import redact_url
 from annotator.settings import get_settings
-from annotator.db import open_db
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample_papers.jsonl"
 

@@ -44,9 +44,9 @@ from pathlib import Path
 from _util import CODE, environment, print_table
 
 import annotator
+from annotator.db import open_db
 from annotator.ingest import read_records
 from annotator.ingest.store import IngestSummary, ingest_paths
-from annotator.db import open_db
 
 # the write tables in the order an ingest fills them (parents first)
 TABLES = ("authors", "affiliations", "papers", "authorships", "paper_affiliations",

@@ -70,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
     from sqlalchemy import text
 
+    from annotator.db import open_db
+    from annotator.db.engine import writer
     from annotator.ingest import ingest_paths
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.prompts.admin import new_version
     from annotator.settings import get_settings
     from annotator.testing.fakeserver import FakeServerProcess
-    from annotator.db import open_db
-    from annotator.db.engine import writer
 
     db = str(work / "bench.db")
     engine = open_db(db)

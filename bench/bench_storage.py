@@ -51,8 +51,8 @@ def timed(fn, runs: int) -> float:
 
 def ingest_rate(tmp: Path, n: int) -> float:
     """Papers/s through ``ingest_paths`` (parsing, validation, authors, upserts)."""
-    from annotator.ingest import ingest_paths
     from annotator.db import open_db
+    from annotator.ingest import ingest_paths
 
     path = tmp / "ingest.jsonl"
     with open(path, "w", encoding="utf-8") as fh:
@@ -197,9 +197,9 @@ def query_timings(db: str, info: dict, runs: int) -> tuple[list[tuple], str]:
 def queue_timings(db: str, n: int, runs: int) -> list[tuple]:
     from sqlalchemy import text
 
-    from annotator.jobs import queue
     from annotator.db import open_db
     from annotator.db.engine import writer
+    from annotator.jobs import queue
 
     engine = open_db(db)
     with writer(engine).begin() as conn:

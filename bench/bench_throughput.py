@@ -75,9 +75,9 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
 
 def runner(db: str, base_url: str, concurrency: int, limit: int) -> tuple[float, int]:
     """papers/s of ``annotate`` at one concurrency (a fresh model name: a fresh queue)."""
+    from annotator.db import open_db
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
-    from annotator.db import open_db
 
     settings = get_settings(base_url=base_url, api_key="sk-bench")
     opts = AnnotateOptions(model=f"bench-c{concurrency}", concurrency=concurrency, limit=limit,
@@ -135,9 +135,9 @@ def _cpu(ms: float | None) -> str:
 
 def _worker_process(db: str, base_url: str, model: str, concurrency: int, ready, go, out) -> None:
     """One of ``--workers`` processes: set up, wait for the start, run the shared queue dry."""
+    from annotator.db import open_db
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
-    from annotator.db import open_db
 
     settings = get_settings(base_url=base_url, api_key="sk-bench")
     engine = open_db(db)
@@ -154,9 +154,9 @@ def workers_run(db: str, base_url: str, concurrency: int, limit: int, workers: i
     queue of ``limit`` papers queued beforehand (timed from a common start to the last exit)."""
     import multiprocessing
 
+    from annotator.db import open_db
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
-    from annotator.db import open_db
 
     model = f"bench-c{concurrency}x{workers}"
     # limit 0: queue every paper, judge none (the runner stops before its first claim)
@@ -211,10 +211,10 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     os.environ.setdefault("ANNOTATOR_RETRY_WAIT_SCALE", "1")
 
-    from annotator.ingest import ingest_paths
-    from annotator.testing.fakeserver import FakeServerProcess
     from annotator.db import open_db
     from annotator.db.engine import dispose_all
+    from annotator.ingest import ingest_paths
+    from annotator.testing.fakeserver import FakeServerProcess
 
     print(f"throughput: {papers} papers at {args.latency_ms:.0f} ms latency; {environment()}",
           flush=True)

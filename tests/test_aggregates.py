@@ -17,10 +17,10 @@ from annotator.biblio import aggregates
 from annotator.biblio.aggregates import refresh
 from annotator.biblio.profiles import leaderboard
 from annotator.biblio.save import import_paths
+from annotator.db import open_db
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
-from annotator.db import open_db
 
 NAMES = [f"Writer {chr(65 + i)}{i}" for i in range(24)]
 AFFILIATIONS = ["MIT", "Tsinghua", "ETH Zurich", "Inria", "Mila", "tsinghua university"]

@@ -13,10 +13,10 @@ from sqlalchemy import text
 from annotator.biblio.profiles import author_profile, leaderboard
 from annotator.biblio.report import biblio_report
 from annotator.biblio.save import import_paths, link_feed_pages
+from annotator.db import open_db
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.settings import get_settings
-from annotator.db import open_db
 
 FIX = Path(__file__).parent / "fixtures" / "biblio"
 

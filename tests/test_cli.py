@@ -11,9 +11,9 @@ from conftest import SEED_PAGE
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from annotator.cli import app
 from annotator.demo import SAMPLE
 from annotator.judge.schema import JudgmentReply
-from annotator.cli import app
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from annotator.judge.schema import JudgmentReply
 from annotator.cli import app
 from annotator.db import open_db
+from annotator.judge.schema import JudgmentReply
 
 pytestmark = pytest.mark.slow
 

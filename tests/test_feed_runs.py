@@ -18,10 +18,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from annotator import cli
+from annotator.db import open_db
 from annotator.feed.arxiv_api import page_meta
 from annotator.feed.lock import FeedLocked, Lease
 from annotator.feed.replay import ReplayServer
-from annotator.db import open_db
 
 RECORDED = Path(__file__).parent / "data" / "recorded"
 ROUTES = RECORDED / "routes.json"

@@ -11,10 +11,10 @@ from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
 from sqlalchemy import text
 from sqlmodel import select
 
-from annotator.ingest import ingest_paths, store
 from annotator.db import open_db
 from annotator.db.engine import session_for
 from annotator.db.models import Author, Authorship, Paper, PaperMetric
+from annotator.ingest import ingest_paths, store
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

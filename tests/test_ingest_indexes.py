@@ -25,11 +25,11 @@ from test_schema import freeze_oldest
 from annotator.biblio.match import Matcher
 from annotator.biblio.profiles import find_author
 from annotator.biblio.sources import AuthorMetrics, PaperMetrics
-from annotator.errors import InputError
-from annotator.ingest.store import ingest_paths
 from annotator.db import open_db
 from annotator.db.engine import database_url, make_engine
 from annotator.db.migrations import migrate
+from annotator.errors import InputError
+from annotator.ingest.store import ingest_paths
 
 
 def _papers(path: Path, n: int = 60) -> Path:

@@ -9,15 +9,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import SEED_PAGE
 from _pg import pg_server_url, pg_url  # noqa: F401  (fixtures)
+from conftest import SEED_PAGE
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from annotator.ingest import ingest_paths, read_records, store
 from annotator.db import open_db
 from annotator.db.engine import session_for
 from annotator.db.models import Affiliation, Author, AuthorMetric, Authorship, Paper, PaperAffiliation, PaperMetric
+from annotator.ingest import ingest_paths, read_records, store
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"

@@ -8,10 +8,10 @@ import statistics
 import pytest
 from typer.testing import CliRunner
 
+from annotator.cli import app
 from annotator.injection import detect as injection
 from annotator.injection.suite import CLEAN, INJECTIONS, pairs, run_suite
 from annotator.testing import _replies as R
-from annotator.cli import app
 
 
 def _user_text(record: dict) -> str:

@@ -13,13 +13,13 @@ import pytest
 from _pg import db_url, fetch, ingest, paper_row, pg_server_url, pg_url, snapshot, write_jsonl, write_papers  # noqa: F401
 from sqlalchemy import text
 
+from annotator.db import open_db
+from annotator.db.engine import database_url, writer
+from annotator.db.migrations import MIGRATIONS, applied_migrations, migrate
 from annotator.jobs import queue
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.schema import JudgmentReply
 from annotator.settings import get_settings
-from annotator.db import open_db
-from annotator.db.engine import database_url, writer
-from annotator.db.migrations import MIGRATIONS, applied_migrations, migrate
 
 
 def _queue(db: str, n: int, tmp_path) -> int:

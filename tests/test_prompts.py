@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from annotator.db.engine import session_for
+from annotator.db.models import Judgment, Paper
 from annotator.errors import PromptError
 from annotator.prompts.admin import new_version
 from annotator.prompts.files import PROMPTS_DIR, content_hash, load_prompt, parse_prompt
 from annotator.prompts.registry import activate, active_version, register_prompt
-from annotator.db.engine import session_for
-from annotator.db.models import Judgment, Paper
 
 GOOD = """---
 name: t

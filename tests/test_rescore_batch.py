@@ -237,8 +237,8 @@ def test_batch_and_cost_report_on_both_databases(db_url, tmp_path, monkeypatch, 
     """The same batch round trip and cost report on SQLite and PostgreSQL."""
     from collections import Counter
 
-    from annotator.judge.spend import cost_report
     from annotator.db import open_db
+    from annotator.judge.spend import cost_report
 
     private_prompts(tmp_path, monkeypatch)
     engine = open_db(db_url)

@@ -17,6 +17,8 @@ from _pg import db_url, pg_server_url, pg_url  # noqa: F401  (fixtures: SQLite, 
 from _rescore import annotate, ingest_papers, private_prompts, rows
 from sqlalchemy import text
 
+from annotator.db.engine import session_for, writer
+from annotator.db.models import Paper, PromptVersion
 from annotator.errors import AnnotatorError, ConfigError, StorageError
 from annotator.jobs import queue
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes
@@ -26,8 +28,6 @@ from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
 from annotator.judge.schema import JudgmentReply
 from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
-from annotator.db.engine import session_for, writer
-from annotator.db.models import Paper, PromptVersion
 
 MESSAGES = [{"role": "system", "content": "judge"},
             {"role": "user", "content": "Title: A\n\nAbstract: something new"}]

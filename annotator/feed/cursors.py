@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 import annotator.db.models  # noqa: F401  (registers the tables)
-from annotator.errors import AnnotatorError
 from annotator.db.engine import writer
+from annotator.errors import AnnotatorError
 
 CURSORS: Table = SQLModel.metadata.tables["fetch_cursors"]
 

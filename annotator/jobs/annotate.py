@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
+from annotator.db.engine import writer
 from annotator.jobs import queue
 from annotator.jobs.runner import Reporter, RunOptions, RunSummary, run_queue
 from annotator.judge.cache import make_cache_lookup
@@ -30,7 +31,6 @@ from annotator.judge.ratelimit import RateLimiter
 from annotator.prompts.files import Prompt, load_prompt
 from annotator.prompts.registry import active_version, register_prompt
 from annotator.settings import Settings
-from annotator.db.engine import writer
 
 
 @dataclass

@@ -21,6 +21,8 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
+from annotator.db.engine import writer
+from annotator.db.models import PromptVersion
 from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
 from annotator.jobs.batch_types import TERMINAL, BatchResult, BatchRow, CollectSummary, batch_owner
@@ -34,8 +36,6 @@ from annotator.judge.schema import parse_reply
 from annotator.prompts.files import parse_prompt
 from annotator.provenance import code_version
 from annotator.settings import Settings
-from annotator.db.engine import writer
-from annotator.db.models import PromptVersion
 
 _ROWS = ("SELECT b.*, pv.name AS prompt_name, pv.version AS prompt_version FROM batches b "
          "JOIN prompt_versions pv ON pv.id = b.prompt_version_id")

@@ -26,6 +26,8 @@ import openai
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from annotator.db.engine import writer
+from annotator.db.models import Batch, BatchItem, PromptVersion
 from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
 from annotator.jobs.annotate import resolve_prompt
@@ -41,8 +43,6 @@ from annotator.prompts.registry import register_prompt
 from annotator.provenance import code_version
 from annotator.redact import redact_url
 from annotator.settings import Settings
-from annotator.db.engine import writer
-from annotator.db.models import Batch, BatchItem, PromptVersion
 
 SUBMIT_LEASE_S = 3600.0  # while the file is written and uploaded
 BATCH_LEASE_S = 72 * 3600.0  # 24 h completion window plus two days to collect

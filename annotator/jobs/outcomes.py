@@ -17,14 +17,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
+from annotator.db.engine import writer
+from annotator.db.models import Judgment, LLMCall, PromptVersion
 from annotator.injection.detect import detect
 from annotator.jobs import queue
 from annotator.jobs.queue import ClaimedTask, TaskState
 from annotator.judge.client import Attempt, JudgeResult
 from annotator.judge.methods.sampling import combine_samples
 from annotator.judge.stored_replies import pack_reply
-from annotator.db.engine import writer
-from annotator.db.models import Judgment, LLMCall, PromptVersion
 from annotator.redact import redact_url
 
 

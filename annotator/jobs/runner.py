@@ -21,6 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from annotator.db.models import PromptVersion
 from annotator.errors import StorageError
 from annotator.jobs import queue
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, paper_flags, save_outcomes
@@ -30,7 +31,6 @@ from annotator.judge.methods.interface import MethodContext, PaperInput
 from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.prompts.files import Prompt
 from annotator.provenance import code_version
-from annotator.db.models import PromptVersion
 
 
 class Reporter(Protocol):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields
 
 from sqlalchemy.engine import Engine
 
+from annotator.db.models import PromptVersion
 from annotator.jobs import queue
 from annotator.jobs.annotate import AnnotateOptions, resolve_prompt, run_setup
 from annotator.jobs.runner import Runner, RunOptions, RunSummary
@@ -37,7 +38,6 @@ from annotator.judge.endpoint import endpoint
 from annotator.prompts.files import Prompt
 from annotator.prompts.registry import register_prompt
 from annotator.settings import Settings
-from annotator.db.models import PromptVersion
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 

@@ -9,10 +9,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from annotator.errors import PromptError
-from annotator.prompts.files import Prompt
 from annotator.db.engine import session_for, writer
 from annotator.db.models import Judgment, PromptVersion
+from annotator.errors import PromptError
+from annotator.prompts.files import Prompt
 
 
 def register_prompt(engine: Engine, prompt: Prompt) -> PromptVersion:
