@@ -519,4 +519,6 @@ def test_demo_json(db_path):
     data = json.loads(result.stdout)
     assert data["model"] == "smollm2-135m-instruct" and len(data["judgments"]) == 6
     assert data["summary"]["done"] == 6
-    assert rows(__import__("annotator.db", fromlist=["open_db"]).open_db(db_path), "SELECT COUNT(*) FROM judgments") == [(6,)]
+    from annotator.db import open_db
+
+    assert rows(open_db(db_path), "SELECT COUNT(*) FROM judgments") == [(6,)]
