@@ -24,7 +24,7 @@ import openai
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer, response_format  # noqa: E402
-from annotator.judge.schema import JudgmentReply, strict_json_schema  # noqa: E402
+from annotator.prompts.schema import JudgmentReply, strict_json_schema  # noqa: E402
 
 SCHEMA = strict_json_schema(JudgmentReply)  # the schema the client sends (rationale maxLength 1200)
 RESPONSE_FORMAT = response_format(SCHEMA)  # json_object + grammar-safe schema

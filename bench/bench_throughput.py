@@ -58,8 +58,8 @@ def naive_loop(base_url: str, papers: list[tuple[str, str]]) -> float:
     """papers/s of the sequential openai + json.loads + pydantic loop."""
     import openai
 
-    from annotator.judge.schema import JudgmentReply
     from annotator.prompts.files import load_prompt
+    from annotator.prompts.schema import JudgmentReply
 
     prompt = load_prompt("score")
     client = openai.OpenAI(base_url=base_url, api_key="sk-bench")

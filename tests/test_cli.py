@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from annotator.cli import app
 from annotator.demo import SAMPLE
-from annotator.judge.schema import JudgmentReply
+from annotator.prompts.schema import JudgmentReply
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from annotator.cli import app
 from annotator.db import open_db
-from annotator.judge.schema import JudgmentReply
+from annotator.prompts.schema import JudgmentReply
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 
 from annotator.errors import ReplayMiss
 from annotator.judge.client import ModelClient
-from annotator.judge.schema import JudgmentReply
+from annotator.prompts.schema import JudgmentReply
 
 MESSAGES = [{"role": "system", "content": "judge"},
             {"role": "user", "content": "Title: A\n\nAbstract: something new"}]

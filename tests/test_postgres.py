@@ -18,7 +18,7 @@ from annotator.db.engine import database_url, writer
 from annotator.db.migrations import MIGRATIONS, applied_migrations, migrate
 from annotator.jobs import queue
 from annotator.jobs.annotate import AnnotateOptions, annotate
-from annotator.judge.schema import JudgmentReply
+from annotator.prompts.schema import JudgmentReply
 from annotator.settings import get_settings
 
 

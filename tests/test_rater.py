@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from annotator.judge.schema import output_model, strict_json_schema
+from annotator.prompts.schema import output_model, strict_json_schema
 
 
 def _ask(server, title: str, *, scale=(1, 9), top=5, **extra):

@@ -9,7 +9,7 @@ import openai
 import pytest
 from scipy.stats import spearmanr
 
-from annotator.judge.schema import output_model, strict_json_schema
+from annotator.prompts.schema import output_model, strict_json_schema
 
 COARSE = {"coarse": [0.6, 0.7, 0.8], "noise": 0.1, "paper_noise": 0.05}
 LABELS = {f"Paper {i}": 1.0 + 9.0 * i / 59 for i in range(60)}

@@ -17,7 +17,7 @@ from _pg import fetch, ingest, write_papers
 
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.client import request_hash
-from annotator.judge.schema import JudgmentReply, parse_reply
+from annotator.prompts.schema import JudgmentReply, parse_reply
 from annotator.settings import get_settings
 from annotator.testing import _replies as R
 from annotator.testing.fakeserver import FakeServerProcess

@@ -14,9 +14,9 @@ from scipy import stats as sps
 from typer.testing import CliRunner
 
 from annotator.errors import ConfigError, PromptError
-from annotator.judge.schema import OUTPUT_SCHEMAS
 from annotator.prompts.admin import new_version
 from annotator.prompts.diff import diff_prompts
+from annotator.prompts.schema import OUTPUT_SCHEMAS
 from annotator.prompts.versions import compare_versions
 
 MODEL = "fake-model"

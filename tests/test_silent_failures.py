@@ -25,9 +25,9 @@ from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
-from annotator.judge.schema import JudgmentReply
 from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
+from annotator.prompts.schema import JudgmentReply
 
 MESSAGES = [{"role": "system", "content": "judge"},
             {"role": "user", "content": "Title: A\n\nAbstract: something new"}]

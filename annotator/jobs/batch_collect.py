@@ -32,8 +32,8 @@ from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.endpoint import files_client
 from annotator.judge.messages import task_messages
 from annotator.judge.prices import cost_usd
-from annotator.judge.schema import parse_reply
 from annotator.prompts.files import parse_prompt
+from annotator.prompts.schema import parse_reply
 from annotator.provenance import code_version
 from annotator.settings import Settings
 

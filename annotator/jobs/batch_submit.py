@@ -38,8 +38,8 @@ from annotator.judge.client import Attempt, JudgeResult, build_request_body, req
 from annotator.judge.endpoint import files_client, remote_model
 from annotator.judge.messages import task_messages
 from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
-from annotator.judge.schema import parse_reply
 from annotator.prompts.registry import register_prompt
+from annotator.prompts.schema import parse_reply
 from annotator.provenance import code_version
 from annotator.redact import redact_url
 from annotator.settings import Settings

@@ -41,6 +41,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from annotator.db.clock import epoch_now_sql
 from annotator.db.engine import writer
+from annotator.prompts.registry import version_key
 
 log = logging.getLogger("annotator")
 
@@ -330,12 +331,6 @@ def retry_failed(engine: Engine, *, prompt_version_id: int | None = None,
             "UPDATE tasks SET state = :pending, attempts = 0, last_error = NULL, "
             "lease_owner = NULL, lease_expires = NULL WHERE " + " AND ".join(where)
         ), params).rowcount or 0
-
-
-def version_key(version: str | None) -> tuple[int, int, str]:
-    """Sorts prompt versions as numbers ("2" before "10"); other text after them."""
-    text_ = str(version or "")
-    return (0, int(text_), "") if text_.isdigit() else (1, 0, text_)
 
 
 def counts(engine: Engine) -> list[QueueCount]:

@@ -47,9 +47,9 @@ from annotator.judge.completion import read_completion
 from annotator.judge.local_model import response_format as grammar_response_format
 from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.judge.ratelimit import RateLimiter
-from annotator.judge.schema import parse_reply, strict_json_schema, validation_feedback
 from annotator.judge.stored_replies import unpack_reply
 from annotator.judge.transport import http_client, timed_out
+from annotator.prompts.schema import parse_reply, strict_json_schema, validation_feedback
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _CONNECTIONS_PER_POOL = 8

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError
-from annotator.jobs.queue import version_key
+from annotator.prompts.registry import version_key
 
 GROUPS = ("prompt", "model", "day", "mode")
 DEFAULT_GROUPS = ("prompt", "model", "day", "mode")

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from annotator.errors import PromptError
-from annotator.judge.schema import strict_json_schema
 from annotator.prompts.files import Prompt, load_prompt, parse_prompt, parse_ref
+from annotator.prompts.schema import strict_json_schema
 
 
 @dataclass

@@ -41,8 +41,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from annotator.errors import PromptError
-from annotator.judge.schema import output_model
 from annotator.packaged import data_path
+from annotator.prompts.schema import output_model
 
 PROMPTS_DIR = data_path("prompts")  # the defaults shipped in the package
 LOCAL_DIR = "prompts"  # a project's own prompts, in the current folder

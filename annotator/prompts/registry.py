@@ -1,4 +1,4 @@
-"""Prompt versions in the database: registration, the changed-content guard, activation."""
+"""Prompt versions in the database: registration, the changed-content guard, activation, their order."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from annotator.db.engine import session_for, writer
 from annotator.db.models import Judgment, PromptVersion
 from annotator.errors import PromptError
 from annotator.prompts.files import Prompt
+
+
+def version_key(version: str | None) -> tuple[int, int, str]:
+    """Sorts prompt versions as numbers ("2" before "10"); other text after them."""
+    text_ = str(version or "")
+    return (0, int(text_), "") if text_.isdigit() else (1, 0, text_)
 
 
 def register_prompt(engine: Engine, prompt: Prompt) -> PromptVersion:

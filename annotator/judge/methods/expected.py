@@ -24,7 +24,7 @@ from annotator.judge.methods.score_tokens import (
     score_distribution,
     to_percent,
 )
-from annotator.judge.schema import RUBRIC_CRITERIA
+from annotator.prompts.schema import RUBRIC_CRITERIA
 
 TOP_LOGPROBS = 20
 FALLBACK = ("method 'expected' needs token log-probabilities; use a prompt version with "
