@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from annotator.evaluation.items import load_items  # noqa: E402
 from annotator.evaluation.suites import load_suite  # noqa: E402
 from annotator.heads.text import prompt_text  # noqa: E402
-from annotator.judge.embeddings import EmbeddingsClient, text_hash  # noqa: E402
+from annotator.judge.embeddings import DEFAULT_BATCH, EmbeddingsClient, text_hash  # noqa: E402
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer  # noqa: E402
 from annotator.prompts.files import load_prompt  # noqa: E402
 
@@ -105,8 +105,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prompt", default="embed@1")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "smollm2-embeddings.jsonl")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=16)
+    # the local server's defaults: one single-thread process per core (at most 2), 32 texts
+    # a request spread over them; --n-batch is also where llama.cpp cuts a text, so another
+    # value changes the vectors of long texts
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--replicas", type=int, default=None, help="server processes (default: "
+                    "one per core, at most 2)")
+    ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--n-batch", type=int, default=512)
     ap.add_argument("--shard", default="0/1", help="I/N: embed every N-th paper from the I-th "
@@ -123,7 +128,8 @@ def main() -> None:
         work = args.work if count == 1 else args.work.with_stem(f"{args.work.stem}-{index}")
         cache = FileCache(work)
         start = time.monotonic()
-        with LocalModelServer(threads=args.threads, n_batch=args.n_batch, embedding=True) as server:
+        with LocalModelServer(threads=args.threads, n_batch=args.n_batch, embedding=True,
+                              replicas=args.replicas) as server:
             client = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=args.batch,
                                       cache=cache)
 

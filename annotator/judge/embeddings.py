@@ -7,13 +7,24 @@ every caller sees one vector per text. Texts already in the cache (keyed by the
 model name and the sha256 of the text) are never sent again; the cache is any
 object with ``get_many`` and ``put_many`` (:class:`MemoryCache` here, the
 database table in ``annotator.heads.vector_store``).
+
+When the endpoint is the embedded model started with several server processes
+(``annotator.judge.local_model.replica_urls``), one call's texts are cut into
+batches of at most ``batch_size`` and sent to every process at once, one request
+per process at a time (each answers one request at a time): a call of 32 texts on
+two processes is two requests of 16 running side by side. Every other endpoint
+gets one request at a time, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import queue
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,7 +32,7 @@ import numpy as np
 import openai
 
 from annotator.errors import ModelError
-from annotator.judge.base_url import client_options
+from annotator.judge.local_model import replica_urls
 from annotator.judge.prices import estimate_tokens
 
 DEFAULT_BATCH = 32
@@ -82,19 +93,39 @@ class EmbeddingsClient:
         self.batch_size = max(1, int(batch_size))
         self.cache = cache
         self.stats = EmbedStats()
-        self._client = openai.OpenAI(**client_options(base_url), api_key=api_key or "not-needed",
+        self.base_url, self._api_key = base_url, api_key
+        self._timeout_s, self._max_retries = timeout_s, max_retries
+        self._replicas: dict[str, openai.OpenAI] = {}  # another process's URL -> its client
+        self._stats_lock = threading.Lock()
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                                      timeout=timeout_s, max_retries=max_retries)
 
     def close(self) -> None:
         self._client.close()
+        for client in self._replicas.values():
+            client.close()
 
-    def _request(self, texts: list[str]) -> tuple[list[np.ndarray], list[int]]:
+    def _clients(self) -> list[openai.OpenAI]:
+        """A client for every process serving this endpoint (see ``replica_urls``)."""
+        clients = [self._client]
+        for url in replica_urls(self.base_url)[1:]:
+            if url is None:
+                continue
+            if url not in self._replicas:
+                self._replicas[url] = openai.OpenAI(  # a local server's plain URL
+                    base_url=url, api_key=self._api_key or "not-needed",
+                    timeout=self._timeout_s, max_retries=self._max_retries)
+            clients.append(self._replicas[url])
+        return clients
+
+    def _request(self, texts: list[str], client: openai.OpenAI | None = None
+                 ) -> tuple[list[np.ndarray], list[int]]:
         """(one vector per text, the tokens billed for each: the request's usage shared
         out by text length, or estimated when the server reports none)."""
         start = time.monotonic()
         try:
             # encoding_format float: llama.cpp and other servers ignore base64
-            resp = self._client.embeddings.with_raw_response.create(
+            resp = (client or self._client).embeddings.with_raw_response.create(
                 model=self.model, input=texts, encoding_format="float")
         except openai.APIStatusError as exc:
             raise ModelError(f"embeddings request failed with HTTP {exc.status_code}: "
@@ -108,9 +139,10 @@ class EmbeddingsClient:
                              f"{len(texts)} texts")
         total = int((body.get("usage") or {}).get("prompt_tokens") or 0)
         shares = share_tokens(total, texts) if total else [estimate_tokens(t) for t in texts]
-        self.stats.requests += 1
-        self.stats.tokens += sum(shares)
-        self.stats.seconds += time.monotonic() - start
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.tokens += sum(shares)
+            self.stats.seconds += time.monotonic() - start
         return [pooled(d.get("embedding")) for d in data], shares
 
     def embed(self, texts: Sequence[str],
@@ -133,9 +165,7 @@ class EmbeddingsClient:
         pending = list(todo.items())
         done = 0
         billed: dict[str, int] = {}
-        for i in range(0, len(pending), self.batch_size):
-            chunk = pending[i:i + self.batch_size]
-            rows, shares = self._request([t for _, t in chunk])
+        for chunk, rows, shares in self._batches(pending):
             vectors = dict(zip([k for k, _ in chunk], rows))
             billed.update(zip([k for k, _ in chunk], shares))
             if self.cache is not None:
@@ -151,6 +181,38 @@ class EmbeddingsClient:
             raise ModelError(f"the embeddings endpoint gave vectors of different sizes: {sorted(dims)}")
         tokens: list[int | None] = [billed.pop(k, None) for k in keys]  # a repeat is billed once
         return np.vstack([found[k] for k in keys]).astype(np.float32), tokens
+
+    def _batches(self, pending: list[tuple[str, str]]
+                 ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
+        """(chunk, vectors, billed tokens) per request, as the requests finish: one at a
+        time on one process, else spread over every process, one request each at once."""
+        clients = self._clients() if pending else []
+        if len(clients) < 2 or len(pending) < 2:
+            for i in range(0, len(pending), self.batch_size):
+                chunk = pending[i:i + self.batch_size]
+                yield (chunk, *self._request([t for _, t in chunk]))
+            return
+        size = min(self.batch_size, math.ceil(len(pending) / len(clients)))
+        chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+        free: queue.Queue[openai.OpenAI] = queue.Queue()
+        for client in clients:
+            free.put(client)
+
+        def send(chunk: list[tuple[str, str]]) -> tuple[list[np.ndarray], list[int]]:
+            client = free.get()  # never waits long: as many workers as clients
+            try:
+                return self._request([t for _, t in chunk], client)
+            finally:
+                free.put(client)
+
+        with ThreadPoolExecutor(len(clients), thread_name_prefix="embeddings") as pool:
+            futures = {pool.submit(send, chunk): chunk for chunk in chunks}
+            try:
+                for future in as_completed(futures):
+                    yield (futures[future], *future.result())
+            finally:
+                for future in futures:
+                    future.cancel()
 
 
 def share_tokens(total: int, texts: Sequence[str]) -> list[int]:

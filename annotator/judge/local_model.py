@@ -14,6 +14,20 @@ The grammar does not enforce integer ``minimum``/``maximum``, lets strings
 contain raw control characters, and crashes the server (SIGSEGV) when a
 string ``maxLength`` is above about 1000; :func:`grammar_schema` rewrites a
 JSON schema so the grammar guarantees what the schema says.
+
+Embedding throughput (measured with ``bench/bench_embeddings.py``): llama-cpp-python's
+server answers one request at a time and ``Llama.embed`` packs sequences into
+decodes of at most ``n_batch`` tokens, cutting every text to ``n_batch`` tokens. So
+``n_batch``/``n_ubatch`` stay 512: a larger batch packs several abstracts into one
+decode whose attention spans the whole batch (4096 was 3-6x slower per abstract),
+and it would also change the vectors of texts longer than 512 tokens, which the
+shipped head was fitted on; a smaller ``n_ubatch`` splits one text over several
+decodes, and the mean pooling of llama.cpp then averages only the last part. What
+helps on a small CPU is using every core without llama.cpp's spinning threads:
+an embedding server starts ``replicas`` processes of one thread each (default: one
+per core, at most 2; ``ANNOTATOR_LOCAL_REPLICAS`` overrides), and
+:class:`~annotator.judge.embeddings.EmbeddingsClient` spreads a request's batches
+over them (:func:`replica_urls`). The chat path keeps using the first process.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -72,6 +87,38 @@ _SERVER_ENV_VARS = {
     "HF_TOKENIZER_CONFIG_PATH", "HF_PRETRAINED_MODEL_NAME_OR_PATH", "HF_MODEL_REPO_ID",
     "DRAFT_MODEL", "DRAFT_MODEL_NUM_PRED_TOKENS", "TYPE_K", "TYPE_V", "VERBOSE",
 }
+
+
+REPLICAS_ENV = "ANNOTATOR_LOCAL_REPLICAS"
+MAX_DEFAULT_REPLICAS = 2
+
+# first base URL of a running embedding server -> every replica's base URL that answers
+_REPLICAS: dict[str, list[str]] = {}
+_REPLICAS_LOCK = threading.Lock()
+
+
+def default_replicas() -> int:
+    """Server processes for embeddings: ``ANNOTATOR_LOCAL_REPLICAS``, else one per core
+    up to ``MAX_DEFAULT_REPLICAS`` (each holds its own copy of the model, about 0.5 GB)."""
+    value = os.environ.get(REPLICAS_ENV, "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ConfigError(f"{REPLICAS_ENV} must be a whole number, not {value!r}") from None
+    return max(1, min(MAX_DEFAULT_REPLICAS, os.cpu_count() or 1))
+
+
+def replica_urls(base_url: str | None) -> list[str | None]:
+    """The base URLs that serve the same embeddings as ``base_url``: every started
+    replica of a local embedding server that is ready, else ``base_url`` alone."""
+    if base_url:
+        with _REPLICAS_LOCK:
+            found = _REPLICAS.get(base_url.rstrip("/"))
+            if found:
+                urls: list[str | None] = [u for u in found]
+                return urls
+    return [base_url]
 
 
 def _require_llama_cpp() -> None:
@@ -164,7 +211,9 @@ class LocalModelServer:
     The server's output goes to a temporary log file (``.log_path``); its tail is
     included in the error if the server dies or does not answer within
     ``startup_timeout_s``. ``embedding=True`` starts it for ``/v1/embeddings``
-    (mean-pooled, see ``EMBEDDING_FLAGS``).
+    (mean-pooled, see ``EMBEDDING_FLAGS``), plus ``replicas - 1`` more processes with
+    the same settings (not waited for: each joins :func:`replica_urls` when it answers,
+    and one that fails to start is left out; its log stays).
 
     Defaults suit a small shared CPU box: ``n_ctx=4096`` fits the longest abstract
     the prompt allows (12,000 characters is about 2,700 tokens; with 2048 such a
@@ -182,6 +231,7 @@ class LocalModelServer:
         startup_timeout_s: float = 60.0,
         embedding: bool = False,
         logprobs: bool = False,
+        replicas: int | None = None,
     ):
         self.port = port
         self.embedding = embedding
@@ -192,8 +242,13 @@ class LocalModelServer:
         self.startup_timeout_s = startup_timeout_s
         self.model_path: Path | None = None
         self.log_path: Path | None = None
+        self.replicas = (default_replicas() if replicas is None else max(1, int(replicas))
+                         ) if embedding else 1
         self._proc: subprocess.Popen | None = None
         self._log: BinaryIO | None = None
+        self._extras: list[LocalModelServer] = []
+        self._extras_thread: threading.Thread | None = None
+        self._cancel = threading.Event()  # set by stop(): a start in progress gives up
 
     @property
     def base_url(self) -> str:
@@ -236,7 +291,39 @@ class LocalModelServer:
         except BaseException:
             self.stop()
             raise
+        if self.replicas > 1:
+            with _REPLICAS_LOCK:
+                _REPLICAS[self.base_url] = [self.base_url]
+            self._extras = [LocalModelServer(
+                n_ctx=self.n_ctx, threads=self.threads, n_batch=self.n_batch,
+                startup_timeout_s=self.startup_timeout_s, embedding=True, replicas=1)
+                for _ in range(self.replicas - 1)]
+            self._extras_thread = threading.Thread(target=self._start_extras, daemon=True)
+            self._extras_thread.start()
         return self
+
+    def _start_extras(self) -> None:
+        """Start the extra replicas one after another, each joining when it answers."""
+        for extra in self._extras:
+            with _REPLICAS_LOCK:
+                if self.base_url not in _REPLICAS:  # stopped meanwhile
+                    return
+            try:
+                extra.start()
+            except (ConfigError, OSError):
+                continue  # the first process serves alone; the replica's log is kept
+            with _REPLICAS_LOCK:
+                urls = _REPLICAS.get(self.base_url)
+                if urls is None:  # stopped while this one started
+                    extra.stop(keep_log=False)
+                    return
+                urls.append(extra.base_url)
+
+    def wait_for_replicas(self, timeout_s: float | None = None) -> list[str | None]:
+        """Wait until every replica has started or failed; the URLs that answer."""
+        if self._extras_thread is not None:
+            self._extras_thread.join(timeout_s)
+        return replica_urls(self.base_url)
 
     def _wait_ready(self) -> None:
         assert self._proc is not None  # started
@@ -255,6 +342,8 @@ class LocalModelServer:
                     return
             except httpx.HTTPError:
                 pass
+            if self._cancel.is_set():
+                raise ConfigError("the local model server was stopped while starting")
             if time.monotonic() > deadline:
                 raise ConfigError(
                     f"the local model server did not answer on {url} within "
@@ -272,7 +361,18 @@ class LocalModelServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, keep_log: bool = True) -> None:
-        """SIGTERM the server, SIGKILL it if it is still there after a few seconds."""
+        """SIGTERM the server (and its replicas), SIGKILL one still there after a few seconds."""
+        if self.port is not None:
+            with _REPLICAS_LOCK:
+                _REPLICAS.pop(self.base_url, None)
+        for extra in self._extras:
+            extra._cancel.set()
+        if self._extras_thread is not None:
+            self._extras_thread.join()  # a replica being started gives up and stops itself
+            self._extras_thread = None
+        for extra in self._extras:
+            extra.stop(keep_log=keep_log)
+        self._extras = []
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

