@@ -36,8 +36,8 @@ from annotator.heads.fit import fit_linear, make_split  # noqa: E402
 from annotator.heads.labelled import load_labelled  # noqa: E402
 from annotator.heads.shipped import load_shipped, load_text, text_inputs, training_vectors  # noqa: E402
 from annotator.heads.text_fit import counts, features, held_out, other_suites, top_columns  # noqa: E402
-from annotator.heads.text_head import ALPHA, MAX_FEATURES  # noqa: E402
 from annotator.heads.text_model import key  # noqa: E402
+from annotator.heads.text_shipped import ALPHA, MAX_FEATURES  # noqa: E402
 
 N_BOOT = 1000
 CACHE = ROOT / "build" / "head-figures"

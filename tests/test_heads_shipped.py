@@ -20,7 +20,7 @@ from annotator.heads.shipped import (
     shipped_path,
     text_path,
 )
-from annotator.heads.text_head import MODEL as TEXT_MODEL
+from annotator.heads.text_shipped import MODEL as TEXT_MODEL
 from annotator.judge.endpoint import TEXT_MODEL as ENDPOINT_TEXT_MODEL
 from annotator.judge.local_model import MODEL_NAME
 from annotator.prompts.files import load_prompt

@@ -10,6 +10,6 @@ scores for exports and profiles), ``explain`` (rationales), ``fit_report`` (figu
 
 The shipped heads: ``labelled`` (every labelled paper, targets as percentiles within each
 venue-year), ``text_model`` (TF-IDF features and linear maps), ``text_fit`` (sparse ridge
-fits, out-of-fold and across suites), ``text_head`` (the text head), ``text_words`` (its
+fits, out-of-fold and across suites), ``text_shipped`` (the text head), ``text_words`` (its
 words), ``shipped`` (both heads, rebuilt byte for byte by ``make head``).
 """

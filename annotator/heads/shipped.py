@@ -4,7 +4,7 @@ Two heads, both fitted on the labelled papers of ``heads.labelled`` with targets
 percentiles within each venue-year:
 
 - ``text/head.json`` (prompt ``text-head@1``): TF-IDF of title and abstract
-  (``heads.text_head``), every labelled paper. The judge without the ``local`` extra.
+  (``heads.text_shipped``), every labelled paper. The judge without the ``local`` extra.
 - ``smollm2/head.json`` (prompt ``embed@1``): SmolLM2-135M embeddings of title and
   abstract plus the text head's two predictions as features (stacking), fitted on the
   papers with vectors. A paper's text features are its out-of-fold text predictions, so
@@ -37,10 +37,10 @@ from .fit import LinearMap, Split, TargetFit, fit_linear, fit_targets, make_spli
 from .labelled import Labelled, load_labelled
 from .model import Head, Neighbours
 from .text import prompt_text
-from .text_head import MODEL as TEXT_MODEL
-from .text_head import PROMPT as TEXT_PROMPT
-from .text_head import TARGETS, TEXT_DIR, build_text_head, suite_metrics
 from .text_model import key
+from .text_shipped import MODEL as TEXT_MODEL
+from .text_shipped import PROMPT as TEXT_PROMPT
+from .text_shipped import TARGETS, TEXT_DIR, build_text_head, suite_metrics
 from .text_words import WHAT
 from .vector_store import SHIPPED_DIR, VECTORS_DIR
 
@@ -49,7 +49,7 @@ VECTORS = VECTORS_DIR / "smollm2"
 PROMPT = "embed@1"
 N_NEIGHBOURS = 1000
 # the code each head's bytes depend on (its sha256 is in the head's provenance)
-TEXT_CODE = ("fit.py", "model.py", "labelled.py", "text_fit.py", "text_head.py", "text_model.py")
+TEXT_CODE = ("fit.py", "model.py", "labelled.py", "text_fit.py", "text_shipped.py", "text_model.py")
 FIT_CODE = TEXT_CODE + ("shipped.py",)
 
 
