@@ -10,7 +10,8 @@ compares a watermark with the database and runs ``refresh`` when they differ;
 ``annotator authors refresh`` runs it by hand. The watermark (``agg_marks``) is cheap
 to read: the highest judgment, paper, author-snapshot and paper-snapshot ids (those
 rows are only ever added), the number of author-paper links, and a counter that ingest
-raises when it rewrites a stored paper's authors, affiliations or eval flag.
+raises (``db.derived.bump_links``) when it rewrites a stored paper's authors,
+affiliations or eval flag.
 
 A refresh adds what is new since the watermark: judgments above the last id are
 grouped per (prompt version, model, author/affiliation) and added to the sums; new
@@ -42,9 +43,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from annotator.biblio import snapshots as S
 from annotator.biblio.hindex import h_index_from
+from annotator.db.derived import LINKS_CHANGED
 from annotator.db.engine import writer
 
-LINKS_CHANGED = "links_changed"  # raised by ingest (``bump_links``)
 SOURCES = {  # watermark name -> SQL giving its current value
     "judgments": "SELECT MAX(id) FROM judgments",
     "papers": "SELECT MAX(id) FROM papers",
@@ -93,12 +94,6 @@ def ensure_fresh(engine: Engine) -> RefreshReport | None:
         if not is_stale(conn):
             return None
     return refresh(engine)
-
-
-def bump_links(conn: Connection) -> None:
-    """Say that stored papers' authors, affiliations or eval flags were rewritten (ingest
-    calls this in its transaction); the next refresh rebuilds the aggregates."""
-    conn.execute(text("UPDATE agg_marks SET value = value + 1 WHERE name = :n"), {"n": LINKS_CHANGED})
 
 
 def refresh(engine: Engine, *, full: bool = False) -> RefreshReport:

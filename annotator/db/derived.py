@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Text, text
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from annotator.db.clock import utcnow
@@ -77,6 +78,16 @@ class AggregateMark(SQLModel, table=True):
 
     name: str = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     value: int = Field(default=0, sa_type=BigInteger)
+
+
+LINKS_CHANGED = "links_changed"  # the mark raised by ``bump_links``
+
+
+def bump_links(conn: Connection) -> None:
+    """Say that stored papers' authors, affiliations or eval flags were rewritten (ingest
+    and the tournament's re-fit call this in their transaction); the next refresh of the
+    aggregates (``annotator.biblio.aggregates``) rebuilds them."""
+    conn.execute(text("UPDATE agg_marks SET value = value + 1 WHERE name = :n"), {"n": LINKS_CHANGED})
 
 
 class Calibration(SQLModel, table=True):

@@ -25,7 +25,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from annotator.biblio.aggregates import bump_links
+from annotator.db.derived import bump_links
 from annotator.db.models import (
     AuthorMetric,
     AuthorPaper,

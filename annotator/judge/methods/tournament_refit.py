@@ -9,7 +9,7 @@ fit, seconds for thousands of papers.
 
 Rewriting stored scores is what a tournament means (a paper's strength depends on
 comparisons made after it was judged), and the leaderboards' aggregates add judgments
-by id: the re-fit therefore marks them stale (``aggregates.bump_links``) in the same
+by id: the re-fit therefore marks them stale (``db.derived.bump_links``) in the same
 transaction, so the next board rebuilds them from the new scores.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.biblio.aggregates import bump_links
+from annotator.db.derived import bump_links
 from annotator.db.engine import writer
 from annotator.errors import ConfigError
 from annotator.judge.methods.anchors import load_anchors
