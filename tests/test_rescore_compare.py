@@ -14,10 +14,10 @@ from scipy import stats as sps
 from typer.testing import CliRunner
 
 from annotator.errors import ConfigError, PromptError
+from annotator.evaluation.versions import compare_versions
 from annotator.prompts.admin import new_version
 from annotator.prompts.diff import diff_prompts
 from annotator.prompts.schema import OUTPUT_SCHEMAS
-from annotator.prompts.versions import compare_versions
 
 MODEL = "fake-model"
 N = 30

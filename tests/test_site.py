@@ -195,7 +195,7 @@ def test_untrusted_text_is_escaped(built):
 
 def test_prompt_comparison_as_compare_gives_it(built):
     from annotator.db import open_db
-    from annotator.prompts.versions import compare_versions
+    from annotator.evaluation.versions import compare_versions
 
     c = compare_versions(open_db(built.db), "score@1", "score@2", model=MODEL)
     html = (built.root / "prompts" / "score-v1-to-v2.html").read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ def compare(ctx: typer.Context,
                 None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."),
             png: Path | None = typer.Option(None, "--png", help="Write a histogram of the shifts here.")):
     """Compare two prompt versions over the papers both judged with the same model."""
-    from annotator.prompts import versions as cmp
+    from annotator.evaluation import versions as cmp
 
     c = cmp.compare_versions(engine_of(ctx), a, b, model=model, threshold=threshold, top=top)
     if is_stdout(json_path):

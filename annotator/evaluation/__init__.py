@@ -16,8 +16,9 @@ label), ``stats``/``metrics`` (agreement with bootstrap intervals), ``ceiling`` 
 ceiling), ``baselines`` (constant and TF-IDF), ``calibration`` (isotonic map),
 ``thresholds``, ``results`` (the EvalResult and Provenance models), ``pipeline``
 (``evaluate``), ``reports``/``figures`` (writers), ``paired`` (paired comparison of two
-runs), ``reference`` (human ceiling and baselines of a suite's data), ``run`` (judging a
-suite's papers through the queue).
+runs), ``reference`` (human ceiling and baselines of a suite's data), ``versions`` (two
+prompt versions compared over the papers both judged), ``method_table`` (eval results side
+by side). Judging a suite's papers through the queue is ``annotator.evalrun``.
 
 This file only re-exports; no module of the package imports it.
 """

@@ -1,1 +1,2 @@
-"""Prompt files: loading and validating versions, the registry in the database, diffs and version comparisons."""
+"""Prompt files: loading and validating versions, their reply schemas, the registry in the database
+and the order of versions, diffs."""

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import AnnotatorError
+from annotator.evaluation.versions import FIELDS, VersionComparison, compare_versions
 from annotator.prompts.diff import PromptDiff, diff_prompts
-from annotator.prompts.versions import FIELDS, VersionComparison, compare_versions
 from annotator.site.render import SiteWriter
 
 HIST_W, HIST_H = 320, 120
