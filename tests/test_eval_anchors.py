@@ -11,7 +11,7 @@ from _methods import PAIR, labelled_papers, prompt_dir, prompt_text, rater, writ
 from typer.testing import CliRunner
 
 from annotator.cli import app
-from annotator.judge.methods.anchors import load_anchors
+from annotator.methods.anchors import load_anchors
 from annotator.prompts.files import AnchorSpec
 
 N = 24

@@ -26,7 +26,7 @@ from _methods import (
 from scipy.stats import spearmanr
 from sqlalchemy import text
 
-from annotator.judge.methods.bradley_terry import Comparison, fit_bradley_terry
+from annotator.methods.bradley_terry import Comparison, fit_bradley_terry
 
 N = 60
 

@@ -29,8 +29,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from annotator.cli import app
-from annotator.judge.methods.anchors import load_anchors
-from annotator.judge.methods.bradley_terry import Comparison, fit_bradley_terry
+from annotator.methods.anchors import load_anchors
+from annotator.methods.bradley_terry import Comparison, fit_bradley_terry
 from annotator.prompts.files import AnchorSpec
 
 OWN = 5  # calls a paper pays for: comparisons 10 / 2

@@ -48,7 +48,7 @@ def annotate(ctx: typer.Context,
                                         "comparisons again and rewrite the scores; call nothing.")):
     """Judge every paper that lacks a judgment for this prompt version and model."""
     if refit:
-        from annotator.judge.methods.tournament_refit import refit as refit_tournament
+        from annotator.methods.tournament_refit import refit as refit_tournament
 
         engine = engine_of(ctx)
         done = refit_tournament(engine, resolve_prompt(engine, prompt),

@@ -7,7 +7,7 @@ re-run with an unchanged prompt is answered from stored calls (``--replay``
 makes that strict: no HTTP at all).
 
 A pairwise prompt's anchors are taken out of the suite's papers before the sample
-is drawn (``judge.methods.anchors``): an anchor is never among the papers a report
+is drawn (``methods.anchors``): an anchor is never among the papers a report
 scores, and the report names the anchors (``anchors`` in the JSON, a section in the
 Markdown).
 
@@ -36,7 +36,7 @@ from annotator.ingest.records import PaperRecord
 from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
 from annotator.jobs.runner import Reporter, RunSummary
 from annotator.judge.endpoint import Endpoint, default_prompt
-from annotator.judge.methods.anchors import load_anchors, without_anchors
+from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
 from annotator.settings import Settings
 

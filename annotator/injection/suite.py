@@ -31,8 +31,8 @@ from sqlalchemy.engine import Engine
 
 from annotator.injection import detect as injection
 from annotator.judge.endpoint import default_prompt, endpoint, model_client
-from annotator.judge.methods.dispatch import method_for
-from annotator.judge.methods.interface import JudgingMethod, MethodContext, PaperInput, Verdict
+from annotator.methods.dispatch import method_for
+from annotator.methods.interface import JudgingMethod, MethodContext, PaperInput, Verdict
 from annotator.prompts.files import load_prompt
 from annotator.redact import redact_url
 from annotator.settings import get_settings
@@ -273,7 +273,7 @@ def run_suite(*, base_url: str | None = None, api_key: str | None = None,
               concurrency: int = 4, engine: Engine | None = None) -> InjectionReport:
     """Run the suite against an endpoint (the embedded local model when none is set).
 
-    Every method judges through its own path (``annotator.judge.methods``): without an
+    Every method judges through its own path (``annotator.methods``): without an
     endpoint and a prompt, that is the embedding judge; name ``score@1`` for the chat path.
     ``engine``: where heads fitted with ``eval fit`` are looked up (default: shipped heads).
     """

@@ -24,10 +24,10 @@ from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import ModelClient
 from annotator.judge.endpoint import Endpoint, endpoint, model_client
 from annotator.judge.local_model import MODEL_NAME
-from annotator.judge.methods.dispatch import method_for
-from annotator.judge.methods.interface import MethodContext, PaperInput
 from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.judge.ratelimit import RateLimiter
+from annotator.methods.dispatch import method_for
+from annotator.methods.interface import MethodContext, PaperInput
 from annotator.prompts.files import Prompt, load_prompt
 from annotator.prompts.registry import active_version, register_prompt
 from annotator.settings import Settings

@@ -23,8 +23,8 @@ from annotator.injection.detect import detect
 from annotator.jobs import queue
 from annotator.jobs.queue import ClaimedTask, TaskState
 from annotator.judge.client import Attempt, JudgeResult
-from annotator.judge.methods.sampling import combine_samples
 from annotator.judge.stored_replies import pack_reply
+from annotator.methods.sampling import combine_samples
 from annotator.redact import redact_url
 
 

@@ -26,9 +26,9 @@ from annotator.errors import StorageError
 from annotator.jobs import queue
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, paper_flags, save_outcomes
 from annotator.judge.client import ModelClient
-from annotator.judge.methods.dispatch import method_for
-from annotator.judge.methods.interface import MethodContext, PaperInput
 from annotator.judge.prices import cost_usd, require_price, warn_unpriced
+from annotator.methods.dispatch import method_for
+from annotator.methods.interface import MethodContext, PaperInput
 from annotator.prompts.files import Prompt
 from annotator.provenance import code_version
 

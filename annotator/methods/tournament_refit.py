@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 from annotator.db.derived import bump_links
 from annotator.db.engine import writer
 from annotator.errors import ConfigError
-from annotator.judge.methods.anchors import load_anchors
-from annotator.judge.methods.sampling import round_half_up
-from annotator.judge.methods.tournament_board import TARGETS, load_board, paper_item, prompt_version_id
+from annotator.methods.anchors import load_anchors
+from annotator.methods.sampling import round_half_up
+from annotator.methods.tournament_board import TARGETS, load_board, paper_item, prompt_version_id
 from annotator.prompts.files import Prompt
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from annotator.judge.client import JudgeResult
-from annotator.judge.methods.interface import JudgingMethod, PaperInput, Verdict
-from annotator.judge.methods.sampling import combine_samples
+from annotator.methods.interface import JudgingMethod, PaperInput, Verdict
+from annotator.methods.sampling import combine_samples
 
 
 class DirectMethod(JudgingMethod):

@@ -22,8 +22,8 @@ from annotator.heads.head_store import StoredHead, find_head
 from annotator.heads.text import prompt_text
 from annotator.heads.text_words import rationale
 from annotator.judge.embeddings import text_hash
-from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
-from annotator.judge.methods.sampling import round_half_up
+from annotator.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.methods.sampling import round_half_up
 
 
 class TextHeadMethod(JudgingMethod):

@@ -20,11 +20,11 @@ import numpy as np
 from annotator.injection.detect import fence
 from annotator.judge.client import JudgeResult
 from annotator.judge.messages import prepare_abstract
-from annotator.judge.methods.anchors import Anchor, AnchorSet, load_anchors
-from annotator.judge.methods.bradley_terry import Comparison, fit_bradley_terry, place_on_scale
-from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
-from annotator.judge.methods.sampling import round_half_up
 from annotator.judge.prices import estimate_messages_tokens
+from annotator.methods.anchors import Anchor, AnchorSet, load_anchors
+from annotator.methods.bradley_terry import Comparison, fit_bradley_terry, place_on_scale
+from annotator.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.methods.sampling import round_half_up
 
 PARALLEL_CALLS = 4  # comparisons of one paper in flight at once
 _REPLY_TOKENS = 60  # "A"/"B" twice and a short rationale

@@ -26,8 +26,8 @@ from sqlalchemy.engine import Engine
 
 from annotator.judge.client import Attempt, ModelClient
 from annotator.judge.messages import task_messages
-from annotator.judge.methods.related import RelatedIndex
 from annotator.judge.prices import estimate_messages_tokens
+from annotator.methods.related import RelatedIndex
 from annotator.prompts.files import Prompt
 
 # completion tokens of a typical reply, for estimates (a rationale is most of it)

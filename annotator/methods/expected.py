@@ -15,10 +15,10 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from annotator.judge.methods.direct import DirectMethod
-from annotator.judge.methods.interface import PaperInput, Verdict
-from annotator.judge.methods.sampling import SCORE_FIELDS, combine_samples
-from annotator.judge.methods.score_tokens import (
+from annotator.methods.direct import DirectMethod
+from annotator.methods.interface import PaperInput, Verdict
+from annotator.methods.sampling import SCORE_FIELDS, combine_samples
+from annotator.methods.score_tokens import (
     ScoreTokenError,
     expected_value,
     score_distribution,

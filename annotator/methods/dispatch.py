@@ -1,6 +1,6 @@
 """Which class judges for a method name: the registry, loaded by module name.
 
-Each method lives in its own module under ``annotator.judge.methods`` and
+Each method lives in its own module under ``annotator.methods`` and
 defines ``METHOD``, a ``JudgingMethod`` subclass. Adding a method is one
 module and one line in ``METHOD_MODULES`` (and its name in the prompt front
 matter's ``method`` choices, ``annotator.prompts.files.METHODS``).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 from annotator.errors import ConfigError
-from annotator.judge.methods.interface import JudgingMethod, MethodContext
+from annotator.methods.interface import JudgingMethod, MethodContext
 
 METHOD_MODULES: dict[str, str] = {
     "direct": "direct",
@@ -28,9 +28,9 @@ def method_class(name: str) -> type[JudgingMethod]:
     if module_name is None:
         raise ConfigError(f"unknown judging method '{name}'; known: {', '.join(sorted(METHOD_MODULES))}")
     try:
-        module = importlib.import_module(f"annotator.judge.methods.{module_name}")
+        module = importlib.import_module(f"annotator.methods.{module_name}")
     except ModuleNotFoundError as exc:
-        if exc.name != f"annotator.judge.methods.{module_name}":
+        if exc.name != f"annotator.methods.{module_name}":
             raise
         raise ConfigError(f"judging method '{name}' is not available in this version") from None
     cls: type[JudgingMethod] = module.METHOD

@@ -44,10 +44,11 @@ from typing import Any
 from annotator.injection.detect import fence
 from annotator.judge.client import JudgeResult
 from annotator.judge.messages import prepare_abstract
-from annotator.judge.methods.anchors import AnchorSet, load_anchors
-from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
-from annotator.judge.methods.sampling import round_half_up
-from annotator.judge.methods.tournament_board import (
+from annotator.judge.prices import estimate_messages_tokens
+from annotator.methods.anchors import AnchorSet, load_anchors
+from annotator.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.methods.sampling import round_half_up
+from annotator.methods.tournament_board import (
     PAIR_KEY,
     TARGETS,
     Board,
@@ -56,8 +57,7 @@ from annotator.judge.methods.tournament_board import (
     paper_item,
     prompt_version_id,
 )
-from annotator.judge.methods.tournament_refit import rationale, refit
-from annotator.judge.prices import estimate_messages_tokens
+from annotator.methods.tournament_refit import rationale, refit
 
 DEFAULT_COMPARISONS = 10
 _REPLY_TOKENS = 60  # "A"/"B" twice and a short rationale

@@ -33,8 +33,8 @@ import numpy as np
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
-from annotator.judge.methods.anchors import AnchorSet, text_key
-from annotator.judge.methods.bradley_terry import Comparison, fit_bradley_terry, place_item
+from annotator.methods.anchors import AnchorSet, text_key
+from annotator.methods.bradley_terry import Comparison, fit_bradley_terry, place_item
 
 TARGETS = {"ai_score": "better", "novelty": "more_novel"}  # stored field -> reply field
 PAIR_KEY = "_pair"  # the request body's key naming the two items, first shown first

@@ -25,9 +25,9 @@ from annotator.heads.text import prompt_text
 from annotator.heads.vector_store import DbCache
 from annotator.judge.client import Attempt
 from annotator.judge.embeddings import EmbeddingsClient, text_hash
-from annotator.judge.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
-from annotator.judge.methods.sampling import round_half_up
 from annotator.judge.prices import cost_usd
+from annotator.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.methods.sampling import round_half_up
 
 BATCH = 32
 WAIT_S = 0.02  # how long a text waits for others to share its request
