@@ -5,16 +5,15 @@
     python bench/bench_embeddings.py --demo-runs 0        # embeddings only
 
 "old" is one llama.cpp server process with one thread, 32 texts per request (the
-settings before replicas); "new" is ``LocalModelServer``'s defaults now: one
-single-thread process per core (at most 2, ``ANNOTATOR_LOCAL_REPLICAS``) with each
-call's batches spread over them. Both run at once and embed the same N abstracts of
+settings before replicas); "new" is two single-thread processes (``--replicas``)
+with each call's batches spread over them. Both run at once and embed the same N abstracts of
 ``evals/data/iclr2026_sample.jsonl`` (the ``embed@1`` text) in alternating rounds, so
 a busy machine slows both alike; the table gives the median abstracts per second of
 each, their ratio, the servers' CPU seconds per abstract (what two idle cores would
 give is about cores / that figure), the load average during the run, and the smallest
 cosine similarity of old and new vectors of the same text (the shipped head needs
 them equal). Then ``annotator demo --json`` runs end to end, alternately with one
-process and with the defaults, in a fresh database each time.
+process and with two, in a fresh database each time.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from annotator.judge.embeddings import DEFAULT_BATCH, EmbeddingsClient
 from annotator.judge.local_model import MODEL_NAME, REPLICAS_ENV, LocalModelServer
 from annotator.prompts.files import load_prompt
 
+REPLICAS = 2
 SAMPLE = CODE / "evals" / "data" / "iclr2026_sample.jsonl"
 
 
@@ -59,7 +59,7 @@ def cpu_seconds(server: LocalModelServer) -> float:
 
 def embed_rounds(n: int, rounds: int) -> dict:
     texts = abstracts(n)
-    setups = {"old": dict(replicas=1, batch=DEFAULT_BATCH), "new": dict(replicas=None, batch=DEFAULT_BATCH)}
+    setups = {"old": dict(replicas=1, batch=DEFAULT_BATCH), "new": dict(replicas=REPLICAS, batch=DEFAULT_BATCH)}
     servers: dict[str, LocalModelServer] = {}
     try:
         for name, cfg in setups.items():
@@ -99,15 +99,12 @@ def embed_rounds(n: int, rounds: int) -> dict:
 
 
 def demo_runs(runs: int, concurrency: int) -> dict:
-    """Wall-clock seconds of ``annotator demo --json`` with one server process and with the defaults."""
+    """Wall-clock seconds of ``annotator demo --json`` with one server process and with two."""
     times: dict[str, list[float]] = {"old": [], "new": []}
     for r in range(runs):
         for name in (["old", "new"] if r % 2 == 0 else ["new", "old"]):
             env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-            if name == "old":
-                env[REPLICAS_ENV] = "1"
-            else:
-                env.pop(REPLICAS_ENV, None)
+            env[REPLICAS_ENV] = "1" if name == "old" else str(REPLICAS)
             env["PYTHONPATH"] = str(CODE)
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.monotonic()

@@ -105,12 +105,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prompt", default="embed@1")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "smollm2-embeddings.jsonl")
-    # the local server's defaults: one single-thread process per core (at most 2), 32 texts
-    # a request spread over them; --n-batch is also where llama.cpp cuts a text, so another
-    # value changes the vectors of long texts
+    # one thread per server process (llama.cpp's spinning threads stall on busy cores), 32
+    # texts a request spread over --replicas processes; --n-batch is also where llama.cpp
+    # cuts a text, so another value changes the vectors of long texts
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--replicas", type=int, default=None, help="server processes (default: "
-                    "one per core, at most 2)")
+                    "ANNOTATOR_LOCAL_REPLICAS, else 1); 2 uses both cores of an idle 2-core machine")
     ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--n-batch", type=int, default=512)

@@ -34,12 +34,9 @@ TEXTS = [
 ]
 
 
-def test_replicas_default_to_the_cores_and_follow_the_environment(monkeypatch):
+def test_replicas_follow_the_environment(monkeypatch):
     monkeypatch.delenv(REPLICAS_ENV, raising=False)
-    monkeypatch.setattr(local_model.os, "cpu_count", lambda: 8)
-    assert local_model.default_replicas() == local_model.MAX_DEFAULT_REPLICAS
-    monkeypatch.setattr(local_model.os, "cpu_count", lambda: 1)
-    assert local_model.default_replicas() == 1
+    assert local_model.default_replicas() == local_model.DEFAULT_REPLICAS == 1
     monkeypatch.setenv(REPLICAS_ENV, "3")
     assert local_model.default_replicas() == 3
     assert LocalModelServer(embedding=True).replicas == 3

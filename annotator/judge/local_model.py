@@ -24,8 +24,9 @@ and it would also change the vectors of texts longer than 512 tokens, which the
 shipped head was fitted on; a smaller ``n_ubatch`` splits one text over several
 decodes, and the mean pooling of llama.cpp then averages only the last part. What
 helps on a small CPU is using every core without llama.cpp's spinning threads:
-an embedding server starts ``replicas`` processes of one thread each (default: one
-per core, at most 2; ``ANNOTATOR_LOCAL_REPLICAS`` overrides), and
+an embedding server can start ``replicas`` processes of one thread each
+(``ANNOTATOR_LOCAL_REPLICAS``; default 1: on a busy 2-core machine two processes
+were not faster, 0.73x, and the demo, one text a request, gained nothing), and
 :class:`~annotator.judge.embeddings.EmbeddingsClient` spreads a request's batches
 over them (:func:`replica_urls`). The chat path keeps using the first process.
 """
@@ -90,7 +91,7 @@ _SERVER_ENV_VARS = {
 
 
 REPLICAS_ENV = "ANNOTATOR_LOCAL_REPLICAS"
-MAX_DEFAULT_REPLICAS = 2
+DEFAULT_REPLICAS = 1
 
 # first base URL of a running embedding server -> every replica's base URL that answers
 _REPLICAS: dict[str, list[str]] = {}
@@ -98,15 +99,15 @@ _REPLICAS_LOCK = threading.Lock()
 
 
 def default_replicas() -> int:
-    """Server processes for embeddings: ``ANNOTATOR_LOCAL_REPLICAS``, else one per core
-    up to ``MAX_DEFAULT_REPLICAS`` (each holds its own copy of the model, about 0.5 GB)."""
+    """Server processes for embeddings: ``ANNOTATOR_LOCAL_REPLICAS``, else ``DEFAULT_REPLICAS``
+    (each holds its own copy of the model, about 0.5 GB)."""
     value = os.environ.get(REPLICAS_ENV, "").strip()
     if value:
         try:
             return max(1, int(value))
         except ValueError:
             raise ConfigError(f"{REPLICAS_ENV} must be a whole number, not {value!r}") from None
-    return max(1, min(MAX_DEFAULT_REPLICAS, os.cpu_count() or 1))
+    return DEFAULT_REPLICAS
 
 
 def replica_urls(base_url: str | None) -> list[str | None]:
