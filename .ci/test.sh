@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Lint (ruff), type-check (mypy), then the whole test suite: starts a throwaway PostgreSQL server on loopback so the
-# storage and queue tests run against both databases, then runs pytest
+# Lint (ruff), type-check (mypy), check the floors (lint-imports), then the whole test suite:
+# starts a throwaway PostgreSQL server on loopback so the storage and queue tests run against
+# both databases, then runs pytest
 # (slow tests included: one starts the real local model server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# the linter and the type checker first: they take seconds and say exactly what is wrong
+# the linter, the type checker and the floors (imports go only downward, pyproject.toml's
+# [tool.importlinter]) first: they take seconds and say exactly what is wrong
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 source .ci/pg.sh
 pg_start
 trap pg_stop EXIT

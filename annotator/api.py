@@ -24,8 +24,8 @@ from sqlalchemy.engine import Engine
 from annotator.biblio.profile_models import AuthorProfile
 from annotator.biblio.profiles import author_profile
 from annotator.db import open_db
+from annotator.evalrun.run import EvalRunOptions, run_eval
 from annotator.evaluation.results import EvalResult
-from annotator.evaluation.run import EvalRunOptions, run_eval
 from annotator.export import iter_papers
 from annotator.ingest.store import IngestSummary, ingest_paths
 from annotator.jobs.annotate import AnnotateOptions

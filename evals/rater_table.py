@@ -15,8 +15,9 @@ import tempfile
 from pathlib import Path
 
 from annotator.db import open_db
+from annotator.evalrun.run import EvalRunOptions, run_eval
 from annotator.evaluation.method_table import add_usage, method_table, run_usage
-from annotator.evaluation.run import EvalRunOptions, load_result, run_eval
+from annotator.evaluation.results import load_result
 from annotator.settings import get_settings
 from annotator.testing.fakeserver import FakeServer
 

@@ -1,4 +1,9 @@
-"""The shape of the code: no import cycles, small modules, no clashing names.
+"""The shape of the code: no import cycles between modules, small modules, no clashing
+class names, and the floors documented as they are enforced.
+
+The floors themselves (which package may import which) are import-linter's layers
+contract in ``pyproject.toml``, checked by ``lint-imports`` in ``.ci/test.sh``; here
+the table in ``docs/architecture.md`` is held to it.
 
 The import graph is read from the source (``ast``), imports inside functions
 included: an import that is deferred to a function still makes a cycle.
@@ -8,6 +13,8 @@ Imports under ``if TYPE_CHECKING:`` are left out: they never run.
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
@@ -131,14 +138,6 @@ def test_modules_stay_small(module):
     assert lines <= MAX_LINES, f"{module} has {lines} lines"
 
 
-def test_no_two_modules_share_a_name():
-    by_name = defaultdict(list)
-    for module, path in source_files().items():
-        if path.name != "__init__.py" and module.startswith("annotator."):
-            by_name[path.stem].append(module)
-    assert {name: mods for name, mods in by_name.items() if len(mods) > 1} == {}
-
-
 def test_no_two_public_classes_share_a_name():
     by_name = defaultdict(list)
     for module, path in source_files().items():
@@ -146,3 +145,28 @@ def test_no_two_public_classes_share_a_name():
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 by_name[node.name].append(module)
     assert {name: mods for name, mods in by_name.items() if len(mods) > 1} == {}
+
+
+def contract_floors() -> list[set[str]]:
+    """The floors of the layers contract in pyproject.toml, top floor first."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (contract,) = [c for c in config["contracts"] if c["type"] == "layers"]
+    return [set(re.split(r"\s*[|:]\s*", floor.strip())) for floor in contract["layers"]]
+
+
+def documented_floors(text: str) -> list[set[str]]:
+    """The floors in the table of the "Floors" section, in its order (top floor first)."""
+    section = text.split("\n## Floors\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in section.splitlines() if re.match(r"\|\s*\d+\s*\|", line)]
+    return [set(re.findall(r"`([\w.]+)`", row[2])) for row in rows]
+
+
+def test_the_documented_floors_are_the_enforced_ones():
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert documented_floors(text) == contract_floors()
+
+
+def test_a_floor_documented_out_of_order_is_caught():
+    text = "# Doc\n\n## Floors\n\n| floor | packages | what |\n|---|---|---|\n| 2 | `b` | x |\n| 1 | `a`, `c` | y |\n"
+    assert documented_floors(text) == [{"b"}, {"a", "c"}]
+    assert documented_floors(text.replace("`a`, `c`", "`a`")) != [{"b"}, {"a", "c"}]

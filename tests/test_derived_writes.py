@@ -61,8 +61,8 @@ def test_calibrations_saved_at_once_stay_one_row_per_label(pg_url):
     from sqlalchemy import text
 
     from annotator.db import open_db
+    from annotator.evalrun.run import save_calibrations
     from annotator.evaluation.pipeline import evaluate
-    from annotator.evaluation.run import save_calibrations
     from annotator.evaluation.suite_types import EvalItem
     from annotator.prompts.files import load_prompt
     from annotator.prompts.registry import register_prompt

@@ -207,7 +207,7 @@ def test_endpoint_failure_fails_the_task_and_missing_head_names_the_fix(cli, fak
 
 
 def test_injection_suite_runs_against_the_embedding_judge(cli, fake_server, engine):
-    from annotator.injection.suite import run_suite
+    from annotator.evalrun.injection import run_suite
 
     configure(fake_server, labels=str(LABELS), signal=1.0, dim=16)
     fit(cli, ICLR22)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from _methods import prompt_dir, prompt_text
 
-from annotator.evaluation.run import EvalRunOptions, run_eval
+from annotator.evalrun.run import EvalRunOptions, run_eval
 from annotator.settings import get_settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from annotator.cli import app
+from annotator.evalrun.injection import CLEAN, INJECTIONS, pairs, run_suite
 from annotator.injection import detect as injection
-from annotator.injection.suite import CLEAN, INJECTIONS, pairs, run_suite
 from annotator.testing import _replies as R
 
 

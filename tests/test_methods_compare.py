@@ -9,7 +9,7 @@ from _methods import PAIR, prompt_dir, prompt_text, rows
 from typer.testing import CliRunner
 
 from annotator import cli
-from annotator.evaluation.run import EvalRunOptions, run_eval
+from annotator.evalrun.run import EvalRunOptions, run_eval
 from annotator.settings import get_settings
 
 SUITE = Path(__file__).resolve().parent / "fixtures" / "eval" / "synthetic.toml"

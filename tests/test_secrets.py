@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _pg import cli_env, fetch, pg_server_url, pg_url, run_cli, write_papers  # noqa: F401  (fixtures)
 
-from annotator.injection.suite import run_suite
+from annotator.evalrun.injection import run_suite
 from annotator.redact import MASK, redact_url
 
 KEY = "sk-test-SECRET-123"

@@ -41,7 +41,7 @@ def eval_run(ctx: typer.Context,
     """Judge the suite's papers, compute metrics with intervals, write the reports.
 
     Exits 1 when a threshold (from the suite or --fail-under) is breached."""
-    from annotator.evaluation.run import EvalRunOptions, run_eval
+    from annotator.evalrun.run import EvalRunOptions, run_eval
     from annotator.evaluation.thresholds import raise_for_thresholds
     from annotator.jobs.progress import RichReporter
 
@@ -128,7 +128,7 @@ def eval_compare(ctx: typer.Context,
     (95% intervals), failures, calls, tokens and cost per paper, beside the human
     ceiling and the baselines."""
     from annotator.evaluation.paired import compare
-    from annotator.evaluation.run import load_result
+    from annotator.evaluation.results import load_result
 
     if len(runs) < 2:
         raise typer.BadParameter("give at least two result.json files", param_hint="RUNS")

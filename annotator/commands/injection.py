@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from annotator.commands.common import err_console, is_stdout, print_json, wide_console
-from annotator.injection.suite import CLEAN, INJECTIONS, InjectionReport, run_suite
+from annotator.evalrun.injection import CLEAN, INJECTIONS, InjectionReport, run_suite
 
 app = typer.Typer()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from annotator.errors import InputError
 from annotator.provenance import code_version
 
 from .agreement import Agreement
@@ -142,3 +145,11 @@ class EvalResult(BaseModel):
     @property
     def failures(self) -> list[ThresholdCheck]:
         return [t for t in self.thresholds if not t.passed]
+
+
+def load_result(path: str) -> EvalResult:
+    """An eval result read back from its ``result.json``."""
+    try:
+        return EvalResult.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not an eval result JSON: {exc}", path=path) from None

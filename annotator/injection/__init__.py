@@ -1,1 +1,2 @@
-"""Prompt injection in abstracts: the detector and the suite that measures its effect on scores."""
+"""Prompt injection in abstracts: the detector and the fence (the suite that measures its effect
+on scores is ``annotator.evalrun.injection``)."""

@@ -1,2 +1,2 @@
-"""Judging one paper: the model client, output schema, messages, endpoint, rate limits,
+"""Judging one paper: the model client, messages, endpoint, rate limits,
 call cache, prices and the embedded local model."""

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from annotator.errors import AnnotatorError
 from annotator.evaluation.baselines import CONSTANT, TFIDF
-from annotator.evaluation.results import EvalResult
-from annotator.evaluation.run import load_result
+from annotator.evaluation.results import EvalResult, load_result
 from annotator.site.render import SiteWriter
 
 CHART_W, CHART_H = 150, 34

@@ -10,7 +10,7 @@ against one endpoint. The report gives the mean score shift
 (injected minus clean) overall and per kind, and how many abstracts
 ``annotator.injection.detect.detect`` flagged on each side.
 
-    from annotator.injection.suite import run_suite
+    from annotator.evalrun.injection import run_suite
     report = run_suite(base_url="http://127.0.0.1:8000/v1", model="gpt-4o-mini")
 
 On the command line: ``annotator injection-suite [--pairs N] [--kinds plain,fake_json]``

@@ -18,11 +18,9 @@ label (the last), never two.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -30,6 +28,14 @@ from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
 from annotator.errors import InputError
+from annotator.evaluation.items import data_hash, load_items, read_items, sample_items
+from annotator.evaluation.pipeline import evaluate
+from annotator.evaluation.reports import ReportFiles, write_reports
+from annotator.evaluation.results import EvalResult
+from annotator.evaluation.run_samples import attach_samples
+from annotator.evaluation.suite_types import EvalItem, Suite
+from annotator.evaluation.suites import load_suite
+from annotator.evaluation.thresholds import parse_fail_under
 from annotator.heads.evaluate import held_out
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
@@ -39,15 +45,6 @@ from annotator.judge.endpoint import Endpoint, default_prompt
 from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
 from annotator.settings import Settings
-
-from .items import data_hash, load_items, read_items, sample_items
-from .pipeline import evaluate
-from .reports import ReportFiles, write_reports
-from .results import EvalResult
-from .run_samples import attach_samples
-from .suite_types import EvalItem, Suite
-from .suites import load_suite
-from .thresholds import parse_fail_under
 
 
 @dataclass
@@ -190,10 +187,3 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
                  "lo": scale[0], "hi": scale[1], "j": calibration.map.to_json(),
                  "n": calibration.n_train})
     return len(rows)
-
-
-def load_result(path: str) -> EvalResult:
-    try:
-        return EvalResult.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"not an eval result JSON: {exc}", path=path) from None
