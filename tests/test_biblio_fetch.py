@@ -169,10 +169,6 @@ def test_choose_author_needs_an_exact_name():
 
 def test_fetch_through_the_cli(db_path, openalex, tmp_path):
     from annotator import cli
-    from annotator.commands import biblio
-
-    if not any(g.name == "biblio" for g in cli.app.registered_groups):
-        biblio.mount(cli.app)  # cli.py mounts these; this covers a checkout where it does not yet
     r = CliRunner().invoke(cli.app, [
         "--db", db_path, "biblio", "fetch", "--orcid", "0000-0000-0000-0042", "--base-url",
         openalex.base_url, "--mailto", "team@example.org", "--ingest", "--json"])

@@ -23,10 +23,6 @@ FIX = Path(__file__).parent / "fixtures" / "biblio"
 @pytest.fixture
 def cli_app():
     from annotator import cli
-    from annotator.commands import biblio
-
-    if not any(g.name == "authors" for g in cli.app.registered_groups):
-        biblio.mount(cli.app)  # cli.py mounts these; this covers a checkout where it does not yet
     return cli.app
 
 

@@ -161,10 +161,6 @@ def test_report_with_nothing_judged(engine):
 
 def test_report_through_the_cli(db_path, tmp_path):
     from annotator import cli
-    from annotator.commands import biblio
-
-    if not any(g.name == "report" for g in cli.app.registered_groups):
-        biblio.mount(cli.app)  # cli.py mounts these; this covers a checkout where it does not yet
     r = CliRunner().invoke(cli.app, [
         "--db", db_path, "report", "biblio", "--data", str(ICLR), "--score-field", "rating_mean",
         "--n-boot", "200", "--md", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json"),

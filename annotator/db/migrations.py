@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -183,9 +183,10 @@ def _one_paper_per_key(conn: Connection, column: str, prefix: str | None) -> Non
         cleared += others
         LOG.warning("papers %s share %s %r: it stays on paper %d only",
                     ", ".join(map(str, [keeper, *others])), column, value, keeper)
+    clear = text(f"UPDATE papers SET {column} = NULL WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
     for start in range(0, len(cleared), 500):
-        conn.execute(text(f"UPDATE papers SET {column} = NULL WHERE id IN "
-                          f"({', '.join(map(str, cleared[start:start + 500]))})"))
+        conn.execute(clear, {"ids": cleared[start:start + 500]})
 
 
 @migration

@@ -32,6 +32,7 @@ import numpy as np
 import openai
 
 from annotator.errors import ModelError
+from annotator.judge.base_url import client_options
 from annotator.judge.local_model import replica_urls
 from annotator.judge.prices import estimate_tokens
 
@@ -97,7 +98,7 @@ class EmbeddingsClient:
         self._timeout_s, self._max_retries = timeout_s, max_retries
         self._replicas: dict[str, openai.OpenAI] = {}  # another process's URL -> its client
         self._stats_lock = threading.Lock()
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
+        self._client = openai.OpenAI(**client_options(base_url), api_key=api_key or "not-needed",
                                      timeout=timeout_s, max_retries=max_retries)
 
     def close(self) -> None:
