@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Row
 
 from annotator.errors import PromptError
+from annotator.prompts.registry import version_key
 
 DEFAULT_PROMPT = "score"
 
@@ -41,11 +42,6 @@ class JudgmentSet:
                 "chosen_by": self.chosen_by, "method": self.method}
 
 
-def _version_key(version: str):
-    v = version.lstrip("v")
-    return (0, int(v), "") if v.isdigit() else (1, 0, v)
-
-
 def _rows(conn: Connection, where: str, **params: object) -> list[Row[Any]]:
     return list(conn.execute(text(
         f"SELECT id, name, version, content_hash, active FROM prompt_versions WHERE {where} "
@@ -56,7 +52,7 @@ def _pick(rows: list[Row[Any]], how: str) -> tuple[Row[Any], str]:
     active = [r for r in rows if r.active]
     if active:
         return active[0], "active" if how == "default" else how
-    return max(rows, key=lambda r: _version_key(r.version)), "latest" if how == "default" else how
+    return max(rows, key=lambda r: version_key(r.version)), "latest" if how == "default" else how
 
 
 def resolve(conn: Connection, prompt: str | None = None,

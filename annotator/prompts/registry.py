@@ -16,8 +16,9 @@ from annotator.prompts.files import Prompt
 
 
 def version_key(version: str | None) -> tuple[int, int, str]:
-    """Sorts prompt versions as numbers ("2" before "10"); other text after them."""
-    text_ = str(version or "")
+    """Sorts prompt versions as numbers ("2" before "10", "v2" the same as "2"); other text
+    after them. The one sort order of prompt versions: every list of versions uses it."""
+    text_ = str(version or "").lstrip("v")
     return (0, int(text_), "") if text_.isdigit() else (1, 0, text_)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from annotator.errors import AnnotatorError
 from annotator.evaluation.baselines import CONSTANT, TFIDF
 from annotator.evaluation.results import EvalResult, load_result
+from annotator.prompts.registry import version_key
 from annotator.site.render import SiteWriter
 
 CHART_W, CHART_H = 150, 34
@@ -57,8 +58,7 @@ def _slug(path: Path, result: EvalResult) -> str:
 
 
 def _version_order(run: StoredRun) -> tuple:
-    v = str(run.result.provenance.prompt_version or "")
-    return ((0, int(v), "") if v.isdigit() else (1, 0, v)), run.result.provenance.date or ""
+    return version_key(run.result.provenance.prompt_version), run.result.provenance.date or ""
 
 
 @dataclass

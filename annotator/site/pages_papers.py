@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from annotator.biblio import snapshots as S
 from annotator.biblio.selection import JudgmentSet
 from annotator.export import iter_papers
+from annotator.prompts.registry import version_key
 from annotator.site.render import ALL_LIST, SiteWriter, list_slugs, paper_path
 
 CHUNK = 500  # papers whose authors are read in one query
@@ -97,7 +98,7 @@ def _paper_page(site: SiteWriter, paper: dict, people: list[tuple[str, int]], js
                 author_pages: set[int]) -> ListRow:
     pick = chosen(paper["judgments"], jset)
     judgments = sorted(paper["judgments"], key=lambda j: (
-        j["prompt"], _version_key(j["prompt_version"]), j["model"]))
+        j["prompt"], version_key(j["prompt_version"]), j["model"]))
     site.page(paper_path(paper["id"]), "paper.html", paper=paper, judgments=judgments,
               chosen=pick, people=people, author_pages=author_pages)
     return ListRow(
@@ -107,11 +108,6 @@ def _paper_page(site: SiteWriter, paper: dict, people: list[tuple[str, int]], js
         affiliations=", ".join(paper["affiliations"]),
         ai_score=pick["ai_score"] if pick else None, novelty=pick["novelty"] if pick else None,
         key=paper["key"])
-
-
-def _version_key(version: object) -> tuple:
-    v = str(version).lstrip("v")
-    return (0, int(v), "") if v.isdigit() else (1, 0, v)
 
 
 def write_lists(site: SiteWriter, rows: list[ListRow], page_size: int) -> dict[str, tuple[str, int]]:

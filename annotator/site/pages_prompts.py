@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from annotator.errors import AnnotatorError
 from annotator.evaluation.versions import FIELDS, VersionComparison, compare_versions
 from annotator.prompts.diff import PromptDiff, diff_prompts
+from annotator.prompts.registry import version_key
 from annotator.site.render import SiteWriter
 
 HIST_W, HIST_H = 320, 120
@@ -39,11 +40,6 @@ class VersionInfo:
         return f"{self.name}-v{self.version}"
 
 
-def _version_key(v: VersionInfo) -> tuple:
-    s = v.version.lstrip("v")
-    return (v.name, 0, int(s), "") if s.isdigit() else (v.name, 1, 0, s)
-
-
 def load_versions(engine: Engine) -> list[VersionInfo]:
     with engine.connect() as conn:
         versions = {r.id: VersionInfo(r.id, r.name, str(r.version), r.content_hash, r.text,
@@ -56,7 +52,7 @@ def load_versions(engine: Engine) -> list[VersionInfo]:
                 "GROUP BY prompt_version_id, model ORDER BY model")):
             if pv in versions:
                 versions[pv].judged[model] = n
-    return sorted(versions.values(), key=_version_key)
+    return sorted(versions.values(), key=lambda v: (v.name, version_key(v.version)))
 
 
 def _params(raw: str | None) -> dict:
