@@ -16,42 +16,26 @@ runs may or may not be in it.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.biblio.snapshots import LATEST_PAPER_CITATIONS_SQL, latest_author_metrics_sql, with_lists
+from annotator.files import atomic_output
 from annotator.heads.apply import fitted_scores
+
+__all__ = ["atomic_output", "iter_papers", "write_csv", "write_jsonl", "safe_cell"]
 
 CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
               "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
               "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at",
               "fitted_ai_score", "fitted_novelty", "method", "ai_score_spread", "novelty_spread"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path | str) -> Iterator[TextIO]:
-    """A text file that replaces ``path`` whole when the block ends, and is removed if the
-    block fails: written as ``.NAME.<pid>.tmp`` beside it, flushed to disk, then renamed."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def safe_cell(value) -> str:

@@ -21,6 +21,8 @@ import numpy as np
 from pydantic import BaseModel
 from sklearn.isotonic import IsotonicRegression
 
+from annotator.files import write_atomic
+
 from .metrics import linear_fit
 from .stats import spearman
 
@@ -41,7 +43,7 @@ class CalibrationMap(BaseModel):
         return cls.model_validate_json(text)
 
     def save(self, path: Path | str) -> None:
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        write_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: Path | str) -> CalibrationMap:

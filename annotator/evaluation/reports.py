@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from annotator.files import write_atomic
+
 from .agreement import NO_DECISION
 from .baselines import CONSTANT, TFIDF
 from .metrics import MetricValue
@@ -256,9 +258,10 @@ def write_reports(result: EvalResult, out_dir: Path | str, *, plots: bool = True
     out.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(markdown=out / "report.md", json=out / "result.json",
                         junit=out / "junit.xml")
-    files.markdown.write_text(to_markdown(result), encoding="utf-8")
-    files.json.write_text(to_json(result) + "\n", encoding="utf-8")
-    files.junit.write_text(to_junit_xml(result), encoding="utf-8")
+    # each file replaced whole: a run killed while writing leaves the previous report
+    write_atomic(files.markdown, to_markdown(result))
+    write_atomic(files.json, to_json(result) + "\n")
+    write_atomic(files.junit, to_junit_xml(result))
     if plots:
         from .figures import write_plots  # matplotlib, only when plots are wanted
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import ConfigError, PromptError
 from annotator.evaluation.stats import MIN_RANK_PAIRS, spearman
+from annotator.files import write_atomic
 from annotator.prompts.diff import expand_ref
 from annotator.prompts.files import parse_ref
 
@@ -301,8 +302,7 @@ def to_markdown(c: VersionComparison) -> str:
 
 
 def write_json(c: VersionComparison, path: Path) -> None:
-    Path(path).write_text(json.dumps(c.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+    write_atomic(path, json.dumps(c.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
 def write_png(c: VersionComparison, path: Path) -> None:
