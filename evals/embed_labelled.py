@@ -1,6 +1,7 @@
 """Embed every labelled paper of the shipped suites with the embedded SmolLM2 model.
 
     python evals/embed_labelled.py            # resumable: vectors go to a work file first
+    python evals/embed_labelled.py --save-pending   # keep them in the repository, unfitted
 
 Writes ``evals/data/embeddings/smollm2/embeddings.npy`` (float16, one row per paper,
 in the order of ``ids.json``), the input of ``evals/fit_head.py`` (``make head``): training
@@ -37,6 +38,7 @@ SUITES = ("iclr2022", "iclr2017_2018", "neurips2023", "iclr2026")
 # every ICLR 2026 submission (the suite's file is a sample of it): embedded after the suites
 ICLR2026_ALL = ROOT / "evals" / "data" / "iclr2026_initial_reviews.jsonl.gz"
 OUT = ROOT / "evals" / "data" / "embeddings" / "smollm2"
+PENDING = OUT / "pending.npz"
 
 
 class FileCache:
@@ -88,13 +90,33 @@ def _jsonl_gz(path: Path) -> list[dict]:
 
 
 def shipped_vectors() -> dict[str, np.ndarray]:
-    """Text hash -> vector of the papers the shipped file already holds (not embedded again)."""
+    """Text hash -> vector of the papers already embedded (not embedded again): those of the
+    fitted file, and those kept in ``pending.npz`` (embedded, not yet in a fit)."""
+    found: dict[str, np.ndarray] = {}
     ids, npy = OUT / "ids.json", OUT / "embeddings.npy"
-    if not ids.exists() or not npy.exists():
-        return {}
-    papers = json.loads(ids.read_text())["papers"]
-    matrix = np.load(npy).astype(np.float32)
-    return {h: matrix[k] for k, (_, h) in enumerate(papers)}
+    if ids.exists() and npy.exists():
+        papers = json.loads(ids.read_text())["papers"]
+        matrix = np.load(npy).astype(np.float32)
+        found.update((h, matrix[k]) for k, (_, h) in enumerate(papers))
+    if PENDING.exists():
+        with np.load(PENDING, allow_pickle=False) as kept:
+            found.update(zip(kept["hashes"].tolist(), kept["vectors"].astype(np.float32)))
+    return found
+
+
+def save_pending(work: Path) -> None:
+    """Keep the work files' vectors that no fit uses yet in ``pending.npz`` (float16, like the
+    fitted file), so a clone resumes from them; the fitted files are left as they are."""
+    fitted = set()
+    if (OUT / "ids.json").exists():
+        fitted = {h for _, h in json.loads((OUT / "ids.json").read_text())["papers"]}
+    rows = {h: v for h, v in shipped_vectors().items() if h not in fitted}
+    for path in work_files(work):
+        rows.update((h, v) for h, v in FileCache(path).rows.items() if h not in fitted)
+    hashes = sorted(rows)
+    np.savez_compressed(PENDING, hashes=np.array(hashes),
+                        vectors=np.vstack([rows[h] for h in hashes]).astype(np.float16))
+    print(f"kept {len(hashes)} vectors not yet fitted in {PENDING.relative_to(ROOT)}")
 
 
 def work_files(work: Path) -> list[Path]:
@@ -118,7 +140,13 @@ def main() -> None:
                     "(run N processes at once); the last to finish, or --collect, writes the output")
     ap.add_argument("--collect", action="store_true",
                     help="write the output from the work files, embedding nothing")
+    ap.add_argument("--save-pending", action="store_true",
+                    help="keep the vectors no fit uses yet in pending.npz (for the repository), "
+                    "embedding nothing and leaving the fitted files as they are")
     args = ap.parse_args()
+    if args.save_pending:
+        save_pending(args.work)
+        return
     rows = labelled_texts(args.prompt)[:args.limit]
     args.work.parent.mkdir(parents=True, exist_ok=True)
     if not args.collect:
