@@ -40,6 +40,12 @@ class ModelError(AnnotatorError):
     exit_code = 5
 
 
+class FetchError(AnnotatorError):
+    """An HTTP API (OpenAlex, arXiv) failed in a way retries could not fix."""
+
+    exit_code = 5
+
+
 class ReplayMiss(ModelError):
     """--replay was asked for and a request has no stored answer."""
 

@@ -4,10 +4,10 @@
   serves identified clients faster and asks them to stay under 10 requests/s.
 * Paging: works are read with cursor paging (``cursor=*``, then ``meta.next_cursor``)
   200 at a time, until the cursor runs out or ``max_works`` is reached.
-* Rate limit: requests are spaced at least ``1/rps`` seconds apart.
-* Retries (tenacity): connection errors, timeouts, 429 and 5xx are retried with
-  exponential backoff, or after ``Retry-After`` when the server sends it;
-  ``ANNOTATOR_RETRY_WAIT_SCALE`` scales the waits (0 in tests). Other 4xx fail at once.
+* Rate limit and retries: the polite client's (``annotator.polite``): requests at
+  least ``1/rps`` seconds apart; connection errors, timeouts, 429 and 5xx retried with
+  exponential backoff or after ``Retry-After``; other 4xx fail at once (a 404 says
+  OpenAlex has nothing at that path).
 
 ``fetch_author`` resolves the author (OpenAlex id, ORCID, or a name search that
 must match the name exactly -- several exact matches take the one with the most
@@ -18,7 +18,6 @@ and ingests the works as papers, then imports the metrics (``store.import_bundle
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,136 +26,70 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from annotator.biblio.apijson import openalex_author, openalex_work
 from annotator.biblio.save import ImportReport, import_bundle
 from annotator.biblio.sources import Bundle, short_openalex, short_orcid
-from annotator.errors import AnnotatorError, InputError
-from annotator.http_retry import retry_after
+from annotator.errors import FetchError, InputError
 from annotator.ingest.records import normalise_name
 from annotator.ingest.store import ingest_paths
+from annotator.polite import PoliteClient
+from annotator.polite import Spacer as Spacer  # the spacing, as the tests read it
 from annotator.redact import redact_url
-from annotator.version import __version__
 
 DEFAULT_BASE_URL = "https://api.openalex.org"
 PER_PAGE = 200
-RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
-class FetchError(AnnotatorError):
-    """The bibliometrics API failed in a way retries could not fix."""
+class OpenAlexClient(PoliteClient):
+    """The polite client (``annotator.polite``) for OpenAlex's JSON API."""
 
-    exit_code = 5
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Spacer:
-    """At most ``rps`` requests per second, evenly spaced."""
-
-    def __init__(self, rps: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.interval = 1.0 / rps if rps and rps > 0 else 0.0
-        self.clock, self.sleep = clock, sleep
-        self._next = 0.0
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = self.clock()
-        if self._next > now:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
-
-
-class OpenAlexClient:
     def __init__(self, base_url: str | None = None, mailto: str | None = None, *,
                  rps: float = 8.0, max_attempts: int = 5, timeout_s: float = 30.0,
                  max_wait_s: float = 60.0, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep):
+        super().__init__("OpenAlex", interval_s=1.0 / rps if rps and rps > 0 else 0.0,
+                         max_attempts=max_attempts, timeout_s=timeout_s, max_wait_s=max_wait_s,
+                         transport=transport, mailto=mailto, sleep=sleep,
+                         headers={"Accept": "application/json"})
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.mailto = mailto
-        self.max_attempts, self.max_wait_s = max_attempts, max_wait_s
-        self.wait_scale = float(os.environ.get("ANNOTATOR_RETRY_WAIT_SCALE", "1"))
-        self.sleep = sleep
-        self.spacer = Spacer(rps, sleep=sleep)
-        agent = f"annotator/{__version__}" + (f" (mailto:{mailto})" if mailto else "")
-        self.http = httpx.Client(timeout=timeout_s, transport=transport,
-                                 headers={"User-Agent": agent, "Accept": "application/json"})
-        self.requests = 0  # HTTP attempts made, retries included
-
-    def close(self) -> None:
-        self.http.close()
 
     def __enter__(self) -> OpenAlexClient:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _wait(self, retry_state) -> float:
-        exc = retry_state.outcome.exception()
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            delay = exc.retry_after
-        else:
-            delay = min(self.max_wait_s, 0.5 * 2 ** (retry_state.attempt_number - 1))
-        return min(self.max_wait_s, delay) * self.wait_scale
-
-    def _once(self, url: str, params: dict) -> dict:
-        self.spacer.wait()
-        self.requests += 1
-        try:
-            response = self.http.get(url, params=params)
-        except httpx.TransportError as exc:
-            raise _Retryable(f"{exc.__class__.__name__}: {exc}") from exc
-        if response.status_code in RETRY_STATUS:
-            raise _Retryable(f"HTTP {response.status_code}", retry_after(response))
+    def refused(self, response: httpx.Response) -> FetchError:
         if response.status_code == 404:
-            raise FetchError(f"OpenAlex has nothing at {response.request.url.path}")
-        if response.status_code >= 400:
-            raise FetchError(f"OpenAlex answered HTTP {response.status_code} for "
-                             f"{redact_url(str(response.request.url))}: {response.text[:200]}")
+            return FetchError(f"OpenAlex has nothing at {response.request.url.path}")
+        return super().refused(response)
+
+    def get_json(self, path: str, **params: Any) -> dict:
+        """GET ``path`` with retries; ``mailto`` is added to every request."""
+        if self.mailto:
+            params["mailto"] = self.mailto
+        response = self.get(f"{self.base_url}/{path.lstrip('/')}", params)
         try:
             return response.json()
         except ValueError:
             raise FetchError("OpenAlex sent something that is not JSON for "
                              f"{redact_url(str(response.request.url))}") from None
 
-    def get(self, path: str, **params: Any) -> dict:
-        """GET ``path`` with retries; ``mailto`` is added to every request."""
-        if self.mailto:
-            params["mailto"] = self.mailto
-        url = f"{self.base_url}/{path.lstrip('/')}"
-        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                            retry=retry_if_exception_type(_Retryable), sleep=self.sleep,
-                            reraise=True)
-        try:
-            return retrying(self._once, url, params)
-        except _Retryable as exc:
-            raise FetchError(f"OpenAlex failed after {self.max_attempts} attempts: {exc}") from None
-
     # -- endpoints ---------------------------------------------------------------
     def author_by_id(self, openalex_id: str) -> dict:
-        return self.get(f"authors/{short_openalex(openalex_id)}")
+        return self.get_json(f"authors/{short_openalex(openalex_id)}")
 
     def author_by_orcid(self, orcid: str) -> dict:
-        return self.get(f"authors/orcid:{short_orcid(orcid)}")
+        return self.get_json(f"authors/orcid:{short_orcid(orcid)}")
 
     def search_authors(self, name: str, per_page: int = 25) -> list[dict]:
-        return list(self.get("authors", search=name, **{"per-page": per_page}).get("results") or [])
+        return list(self.get_json("authors", search=name, **{"per-page": per_page}).get("results") or [])
 
     def iter_works(self, author_id: str, *, max_works: int | None = None,
                    per_page: int = PER_PAGE) -> Iterator[dict]:
         """The author's works, following ``meta.next_cursor`` until it is empty."""
         cursor, seen = "*", 0
         while cursor:
-            page = self.get("works", filter=f"author.id:{short_openalex(author_id)}",
+            page = self.get_json("works", filter=f"author.id:{short_openalex(author_id)}",
                             cursor=cursor, **{"per-page": per_page})
             results = page.get("results") or []
             for work in results:

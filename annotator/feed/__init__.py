@@ -6,7 +6,7 @@
     report = run_feed(engine, FeedOptions(categories=["cs.CL"], days=2))   # FeedSummary
 
 Modules: ``feed_settings`` (intervals, page sizes, endpoints from the environment),
-``polite`` (spaced GETs with retries), ``cursors`` (where each query stands),
+``cursors`` (where each query stands),
 ``lock`` (a lease on a cursor row: one fetch of a query, one feed run, at a time),
 ``pages`` (one fetched page through the ingest readers and writer), ``arxiv_api``
 and ``openalex_api`` (the two sources), ``refresh`` (bibliometrics of the authors

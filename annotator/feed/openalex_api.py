@@ -23,14 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from sqlalchemy.engine import Engine
 
-from annotator.biblio.fetch import FetchError
-from annotator.errors import InputError
+from annotator.errors import FetchError, InputError
 from annotator.feed.cursors import Cursor, read_cursor, save_cursor
 from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
 from annotator.feed.pages import FetchSummary, PageStore
-from annotator.feed.polite import PoliteClient
 from annotator.ingest.openalex import read_openalex
+from annotator.polite import PoliteClient
 
 DATE_FILTERS = ("from_publication_date", "to_publication_date")
 

@@ -1,11 +1,18 @@
 """Spaced GET requests with bounded retries, for APIs that ask clients to go slowly.
 
-The spacing (``Spacer``), the retryable statuses and the Retry-After reading are
-the bibliometrics fetcher's (``annotator.biblio.fetch``); this client returns the
-raw response, since arXiv answers in Atom rather than JSON. Connection errors,
-timeouts, 429 and 5xx are retried with exponential backoff, or after the
-server's ``Retry-After`` (cut to ``max_wait_s``); ``ANNOTATOR_RETRY_WAIT_SCALE``
-scales the waits (0 in tests). Other 4xx fail at once.
+One polite client for every API the project reads (OpenAlex for bibliometrics and
+for the feed, arXiv for the feed):
+
+* Spacing: requests at least ``interval_s`` seconds apart (``Spacer``).
+* Identity: ``annotator/<version>`` as User-Agent, with ``(mailto:...)`` when given.
+* Retries (tenacity): connection errors, timeouts, 429 and 5xx are retried with
+  exponential backoff, or after the server's ``Retry-After`` (``http_retry``), each
+  wait cut to ``max_wait_s``; ``ANNOTATOR_RETRY_WAIT_SCALE`` scales the waits (0 in
+  tests). Other 4xx fail at once with ``FetchError``.
+
+The client returns the raw response (arXiv answers in Atom, OpenAlex in JSON);
+``refused`` words the failure for a 4xx and may be overridden by a client that
+knows its API better.
 """
 
 from __future__ import annotations
@@ -18,10 +25,31 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from annotator.biblio.fetch import RETRY_STATUS, FetchError, Spacer
+from annotator.errors import FetchError
 from annotator.http_retry import retry_after
 from annotator.redact import redact_url
 from annotator.version import __version__
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class Spacer:
+    """At most ``rps`` requests per second, evenly spaced."""
+
+    def __init__(self, rps: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / rps if rps and rps > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock()
+        if self._next > now:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
 
 
 class _Again(Exception):
@@ -36,7 +64,8 @@ class PoliteClient:
     def __init__(self, name: str, *, interval_s: float, max_attempts: int = 5,
                  timeout_s: float = 60.0, max_wait_s: float = 120.0,
                  transport: httpx.BaseTransport | None = None, mailto: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 headers: dict[str, str] | None = None):
         self.name = name
         self.max_attempts, self.max_wait_s = max_attempts, max_wait_s
         self.wait_scale = float(os.environ.get("ANNOTATOR_RETRY_WAIT_SCALE", "1"))
@@ -44,7 +73,7 @@ class PoliteClient:
         self.spacer = Spacer(1.0 / interval_s if interval_s > 0 else 0.0, sleep=sleep)
         agent = f"annotator/{__version__}" + (f" (mailto:{mailto})" if mailto else "")
         self.http = httpx.Client(timeout=timeout_s, transport=transport,
-                                 headers={"User-Agent": agent})
+                                 headers={"User-Agent": agent, **(headers or {})})
         self.requests = 0  # HTTP attempts, retries included
         self.retries = 0
         self.waits: list[float] = []  # the back-off waits, before scaling
@@ -57,6 +86,11 @@ class PoliteClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def refused(self, response: httpx.Response) -> FetchError:
+        """The error for a 4xx answer that retrying will not change."""
+        return FetchError(f"{self.name} answered HTTP {response.status_code} for "
+                          f"{redact_url(str(response.request.url))}: {response.text[:200]}")
 
     def _wait(self, retry_state: Any) -> float:
         exc = retry_state.outcome.exception()
@@ -79,8 +113,7 @@ class PoliteClient:
         if response.status_code in RETRY_STATUS:
             raise _Again(f"HTTP {response.status_code}", retry_after(response))
         if response.status_code >= 400:
-            raise FetchError(f"{self.name} answered HTTP {response.status_code} for "
-                             f"{redact_url(str(response.request.url))}: {response.text[:200]}")
+            raise self.refused(response)
         return response
 
     def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
@@ -91,5 +124,5 @@ class PoliteClient:
         try:
             return retrying(self._once, url, params)
         except _Again as exc:
-            raise FetchError(f"{self.name} failed after {self.max_attempts} attempts "
-                             f"({redact_url(url)}): {exc}") from None
+            raise FetchError(f"{self.name} failed after {self.max_attempts} attempts: {exc} "
+                             f"({redact_url(url)})") from None
