@@ -159,7 +159,9 @@ def openalex_work(obj: dict, ref: str) -> PaperMetrics:
         as_of=_as_of(obj.get("updated_date")))
 
 
-def read_openalex(path: Path) -> Bundle:
+def read_openalex_metrics(path: Path) -> Bundle:
+    """An OpenAlex file's authors and works as bibliometrics (``ingest.openalex.read_openalex``
+    reads the same files as papers to judge)."""
     return openalex_bundle(load_json(path), str(path))
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from annotator.biblio.apijson import first_error, load_json, read_openalex, read_s2, sniff_json_source
+from annotator.biblio.apijson import first_error, load_json, read_openalex_metrics, read_s2, sniff_json_source
 from annotator.biblio.sources import (
     AuthorMetrics,
     Bundle,
@@ -159,7 +159,7 @@ def read_feedpage_header(path: Path) -> Bundle:
 
 # -- dispatch ----------------------------------------------------------------------
 READERS: dict[str, Callable[[Path], Bundle]] = {
-    "openalex": read_openalex, "s2": read_s2, "csv": read_csv_metrics,
+    "openalex": read_openalex_metrics, "s2": read_s2, "csv": read_csv_metrics,
     "feedpage": read_feedpage_header,
 }
 
