@@ -37,6 +37,10 @@ def eval_run(ctx: typer.Context,
              no_cache: bool = typer.Option(False, "--no-cache"),
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
              no_plots: bool = typer.Option(False, "--no-plots"),
+             repeats: int = typer.Option(
+                 1, "--repeats", min=1, max=20,
+                 help="Judge every paper N times as independent runs (N times the calls) and report "
+                      "the mean absolute difference between runs."),
              as_json: bool = typer.Option(False, "--json", help="Print result.json instead of the Markdown report.")):
     """Judge the suite's papers, compute metrics with intervals, write the reports.
 
@@ -48,7 +52,7 @@ def eval_run(ctx: typer.Context,
     settings = settings_of(ctx)
     opts = EvalRunOptions(prompt=prompt, model=model, concurrency=concurrency, fail_under=tuple(fail_under),
                           out_dir=str(out), use_cache=not no_cache, replay=replay, n_boot=n_boot,
-                          sample_size=sample_size, plots=not no_plots)
+                          sample_size=sample_size, plots=not no_plots, repeats=repeats)
 
     def notice(ep):
         if ep.embedded and not replay:

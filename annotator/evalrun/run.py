@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
 from annotator.errors import InputError
+from annotator.evalrun.repeats import attach_repeats
 from annotator.evaluation.items import data_hash, load_items, read_items, sample_items
 from annotator.evaluation.pipeline import evaluate
 from annotator.evaluation.reports import ReportFiles, write_reports
@@ -59,6 +60,7 @@ class EvalRunOptions:
     n_boot: int = 1000
     sample_size: int | None = None
     plots: bool = True
+    repeats: int = 1  # above 1: judge every paper this many times as independent runs
 
 
 def _records(items: list[EvalItem], suite_name: str) -> list[PaperRecord]:
@@ -132,14 +134,15 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
         if on_endpoint:
             on_endpoint(ep)
 
-    summary = annotate(engine, settings, AnnotateOptions(
+    annotate_opts = AnnotateOptions(
         prompt=prompt_ref, model=opts.model, concurrency=opts.concurrency,
-        use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name),
-        reporter, on_endpoint=remember)
+        use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name)
+    summary = annotate(engine, settings, annotate_opts, reporter, on_endpoint=remember)
     prompt = resolve_prompt(engine, prompt_ref)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
     attach_samples(engine, suite.name, prompt.name, str(prompt.version), model, preds)
+    attach_repeats(engine, settings, prompt, model, suite.name, opts.repeats, annotate_opts, preds)
     provenance = {
         "model": model, "model_params": prompt.meta.params.model_dump(),
         "prompt_name": prompt.name, "prompt_version": str(prompt.version),

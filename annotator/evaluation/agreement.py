@@ -22,6 +22,9 @@ the judge is from a reviewer, not only from the mean of the reviewers.
 - **Run to run.** When a judgment holds several samples (``samples: K``) or a run
   is repeated, the mean absolute difference between two readings of the same paper
   on 0-100: per paper the mean over pairs of samples, then the mean over papers.
+  Samples and repeated runs are two figures: ``run_to_run`` (the samples inside one
+  judgment) and ``between_runs`` (the paper's final score in each of ``--repeats N``
+  independent runs, each request with its own cache identity so none is a replay).
 
 Intervals are 95 % percentile bootstraps over papers: the same resamples as the other
 metrics (same seed), expressed as how often each paper was drawn, so a pairwise
@@ -46,6 +49,9 @@ ALPHA_METHOD = ("Krippendorff's alpha (interval) of the score on the label's sca
                 "linearly) against each reviewer of the same paper (closed form for two-value units)")
 RUNS_METHOD = ("mean absolute difference between two readings of the same paper on 0-100 "
                "(pairs of samples or of runs), averaged over papers")
+REPEATS_METHOD = ("mean absolute difference on 0-100 between the paper's final score in two "
+                  "independent runs of the same prompt version and model (each request with its "
+                  "own cache identity, so no run is a replay), over pairs of runs, averaged over papers")
 
 
 class Figure(BaseModel):
@@ -63,7 +69,8 @@ class Agreement(BaseModel):
     margin: float  # pairwise accuracy counts pairs whose gold differs by at least this much
     pairwise_accuracy: Figure
     alpha: Figure
-    run_to_run: Figure | None = None  # only with samples or repeated runs
+    run_to_run: Figure | None = None  # only with samples
+    between_runs: Figure | None = None  # only with repeated runs (eval run --repeats N)
 
 
 def draw_counts(idx: np.ndarray, n: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 from .agreement import (
     ALPHA_METHOD,
     PAIRWISE_METHOD,
+    REPEATS_METHOD,
     RUNS_METHOD,
     Agreement,
     Figure,
@@ -32,7 +33,8 @@ from .stats import bootstrap_indices
 
 def judge_agreement(pred, gold, reviewers: Sequence[Sequence[float]], *,
                     scale: tuple[float, float] | None, samples: Sequence[Sequence[float]] | None = None,
-                    margin: float | None = None, n_boot: int = 1000, seed: int = 0,
+                    runs: Sequence[Sequence[float]] | None = None, margin: float | None = None,
+                    n_boot: int = 1000, seed: int = 0,
                     ceiling_draws: int = 10) -> Agreement:
     """The judge's figures (``pred`` 0-100 against ``gold`` and each reviewer of the same papers),
     each beside one reviewer's against the others (``human_agreement``)."""
@@ -57,17 +59,27 @@ def judge_agreement(pred, gold, reviewers: Sequence[Sequence[float]], *,
         boot = alpha_rows(unit_sums(first, second, paper, n), counts) if counts is not None else None
         alpha.judge = metric_value(a, boot, len(first), "too few or constant scores")
         alpha.human, alpha.human_method = human_alpha(lists, **common)
-    runs = None
-    if samples is not None and any(len(s) >= 2 for s in samples):
-        per = np.array([np.nan if (d := mean_abs_pair_difference(s)) is None else d for s in samples])
-        ok = np.isfinite(per)
-        boot = None
-        if counts is not None:
-            c = counts[:, ok]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                boot = (c @ per[ok]) / c.sum(axis=1)
-        runs = Figure(judge=metric_value(float(per[ok].mean()), boot, int(ok.sum()), "no samples"),
-                      method=RUNS_METHOD)
-        if lists and scale is not None:
-            runs.human, runs.human_method = human_run_to_run(lists, scale, n_boot=n_boot, seed=seed)
-    return Agreement(margin=margin, pairwise_accuracy=pairs, alpha=alpha, run_to_run=runs)
+    return Agreement(margin=margin, pairwise_accuracy=pairs, alpha=alpha,
+                     run_to_run=_spread(samples, RUNS_METHOD, counts, lists, scale, n_boot, seed),
+                     between_runs=_spread(runs, REPEATS_METHOD, counts, lists, scale, n_boot, seed))
+
+
+def _spread(readings: Sequence[Sequence[float]] | None, method: str, counts: np.ndarray | None,
+            lists: list[list[float]], scale: tuple[float, float] | None, n_boot: int,
+            seed: int) -> Figure | None:
+    """Mean absolute difference between two readings of a paper (samples, or runs), beside
+    two reviewers of the same paper; None when no paper has two readings."""
+    if readings is None or not any(len(s) >= 2 for s in readings):
+        return None
+    per = np.array([np.nan if (d := mean_abs_pair_difference(s)) is None else d for s in readings])
+    ok = np.isfinite(per)
+    boot = None
+    if counts is not None:
+        c = counts[:, ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot = (c @ per[ok]) / c.sum(axis=1)
+    fig = Figure(judge=metric_value(float(per[ok].mean()), boot, int(ok.sum()), "no readings"),
+                 method=method)
+    if lists and scale is not None:
+        fig.human, fig.human_method = human_run_to_run(lists, scale, n_boot=n_boot, seed=seed)
+    return fig

@@ -82,9 +82,11 @@ def _accepted(spec: LabelSpec, items, mask):
     return [it.accepted for it, m in zip(items, mask) if m]
 
 
-def _samples(predictions: Mapping[str, Any], items, key: str) -> list[list[float]] | None:
-    """Each paper's samples of ``key`` (``{"samples": {key: [...]}}`` in its prediction), if any."""
-    out = [list((rec.get("samples") or {}).get(key) or ()) if isinstance(rec := predictions.get(it.id), Mapping)
+def _samples(predictions: Mapping[str, Any], items, key: str,
+             where: str = "samples") -> list[list[float]] | None:
+    """Each paper's samples of ``key`` (``{"samples": {key: [...]}}`` in its prediction), if any;
+    ``where="runs"``: its scores in repeated runs."""
+    out = [list((rec.get(where) or {}).get(key) or ()) if isinstance(rec := predictions.get(it.id), Mapping)
            else [] for it in items]
     return out if any(len(s) > 1 for s in out) else None
 
@@ -139,6 +141,7 @@ def evaluate(items: Sequence[EvalItem], predictions: Mapping[str, Any], *,
         res.agreement = judge_agreement(
             pred[scored], gold[scored], [spec.reviewers(it) for it in sel] if spec.reviewers_field
             else [], scale=spec.scale, samples=_samples(predictions, sel, spec.pred_key),
+            runs=_samples(predictions, sel, spec.pred_key, "runs"),
             n_boot=n_boot, seed=seed, ceiling_draws=ceiling_draws)
         if spec.name in ("ai", "novelty"):
             res.calibration = calibrate_split(pred[scored], gold[scored], scale=spec.scale,

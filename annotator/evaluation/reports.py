@@ -128,6 +128,9 @@ def _agreement_rows(result: EvalResult) -> list[str]:
         if a.run_to_run is not None:
             figures.append(("run to run: mean abs. difference, 0-100 (lower is steadier)",
                             a.run_to_run))
+        if a.between_runs is not None:
+            figures.append(("between runs: mean abs. difference, 0-100 (lower is steadier)",
+                            a.between_runs))
         for name, f in figures:
             lines.append(f"| {lb} | {name} | {_mv(f.judge)} | {_mv(f.human)} |")
     return lines
@@ -147,6 +150,11 @@ def _agreement_methods(result: EvalResult) -> list[str]:
     else:
         out.append("- Run to run: not measured (one reply per paper); a version with `samples: K` "
                    "reports the spread between its samples.")
+    repeated = next((r.agreement.between_runs for r in result.labels.values()
+                     if r.agreement is not None and r.agreement.between_runs is not None), None)
+    if repeated is not None:
+        out.append(f"- Between runs (`--repeats N`): {repeated.method}. "
+                   f"Human: {repeated.human_method or '—'}.")
     return out
 
 

@@ -188,6 +188,8 @@ class ModelClient:
         self.limiter = limiter or RateLimiter()
         self.cache_lookup = cache_lookup
         self.replay = replay
+        # above 0: an independent repeat of a run (``eval run --repeats``), its own cache identity
+        self.repeat = 0
         # With httpx (the fallback transport), httpcore's pool walks every connection it
         # holds on each request and each response (a poll per idle socket): with hundreds
         # in one pool that walk costs more than the request. Small pools, taken in turn,
@@ -213,7 +215,10 @@ class ModelClient:
     # -- one request body ------------------------------------------------
     def build_request(self, messages: list[dict], output_model: type[BaseModel],
                       params: dict[str, Any], sample: int = 0) -> dict:
-        return build_request_body(self.model, self.mode, messages, output_model, params, sample)
+        body = build_request_body(self.model, self.mode, messages, output_model, params, sample)
+        if self.repeat:
+            body["_repeat"] = self.repeat  # stripped before sending, like ``_sample``
+        return body
 
     # -- the public call ---------------------------------------------------
     async def judge(self, messages: list[dict], output_model: type[BaseModel],
