@@ -31,12 +31,13 @@ from .agreement import (
     alpha_rows,
     draw_counts,
     mean_abs_pair_difference,
+    metric_value,
     pair_matrices,
     pairwise_rows,
     unit_sums,
 )
 from .metrics import MIN_PAPERS, MetricValue
-from .stats import bootstrap_indices, percentile_ci
+from .stats import bootstrap_indices
 
 PAIRWISE = ("one random reviewer against the mean of the others: pairwise accuracy with the same "
             "margin, averaged over draws")
@@ -56,16 +57,6 @@ def _grid(lists: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
 
 def _picks(counts: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((rng.random((n_draws, len(counts))) * counts).astype(np.int64), counts - 1)
-
-
-def _value(point: float, boot: np.ndarray | None, n: int, note: str) -> MetricValue:
-    if not np.isfinite(point):
-        return MetricValue(n=n, note=f"undefined: {note}")
-    lo = hi = None
-    n_ok = 0
-    if boot is not None:
-        lo, hi, n_ok = percentile_ci(boot)
-    return MetricValue(value=float(point), ci_low=lo, ci_high=hi, n=n, n_boot=n_ok)
 
 
 def human_pairwise(lists: Sequence[Sequence[float]], margin: float, *, n_boot: int = 1000,
@@ -89,7 +80,7 @@ def human_pairwise(lists: Sequence[Sequence[float]], margin: float, *, n_boot: i
         c = draw_counts(bootstrap_indices(m, reps, rng), m)
         with np.errstate(invalid="ignore"):
             boot = np.nanmean(np.vstack([pairwise_rows(w, k, c) for w, k in mats]), axis=0)
-    return _value(point, boot, m, f"no pair differs by {margin:g} or more"), PAIRWISE
+    return metric_value(point, boot, m, f"no pair differs by {margin:g} or more"), PAIRWISE
 
 
 def human_alpha(lists: Sequence[Sequence[float]], *, n_boot: int = 1000, seed: int = 0,
@@ -118,7 +109,7 @@ def human_alpha(lists: Sequence[Sequence[float]], *, n_boot: int = 1000, seed: i
         c = draw_counts(bootstrap_indices(m, n_boot, rng), m)
         with np.errstate(invalid="ignore"):
             boot = np.nanmean(np.vstack([alpha_rows(s, c) for s in sums]), axis=0)
-    return _value(point, boot, int(counts.sum() - m), "reviewers' scores are constant"), ALPHA
+    return metric_value(point, boot, int(counts.sum() - m), "reviewers' scores are constant"), ALPHA
 
 
 def human_run_to_run(lists: Sequence[Sequence[float]], scale: tuple[float, float], *,
@@ -132,4 +123,4 @@ def human_run_to_run(lists: Sequence[Sequence[float]], scale: tuple[float, float
     boot = None
     if n_boot > 0:
         boot = per[bootstrap_indices(m, n_boot, seed + 2)].mean(axis=1)
-    return _value(float(per.mean()), boot, m, "no reviewer scores"), RUNS
+    return metric_value(float(per.mean()), boot, m, "no reviewer scores"), RUNS
