@@ -12,15 +12,18 @@ from each of K equal-count strata of the AI gold score, so they cover its range.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from annotator.errors import ConfigError
 from annotator.evaluation.items import load_items, read_items
 from annotator.evaluation.suite_types import EvalItem
 from annotator.evaluation.suites import evaldata_dir, load_suite
+from annotator.methods.interface import JudgingMethod
 from annotator.prompts.files import AnchorSpec
 
 
@@ -83,3 +86,18 @@ def without_anchors(items: Sequence[EvalItem], anchors: AnchorSet) -> list[EvalI
     ids = {a.id for a in anchors.anchors}
     texts = {text_key(a.abstract) for a in anchors.anchors}
     return [it for it in items if it.id not in ids and text_key(it.abstract) not in texts]
+
+
+class AnchoredMethod(JudgingMethod):
+    """A method that places papers against the labelled anchors its front matter names
+    (``pairwise``, ``tournament``): the anchors are read once, before the first paper."""
+
+    @cached_property
+    def anchor_set(self) -> AnchorSet:
+        spec = self.ctx.prompt.meta.anchors
+        assert spec is not None  # the front matter check requires it
+        return load_anchors(spec)
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        await asyncio.to_thread(lambda: self.anchor_set)

@@ -12,7 +12,6 @@ suite's scale, then to 0-100.
 from __future__ import annotations
 
 import asyncio
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -21,27 +20,17 @@ from annotator.injection.detect import fence
 from annotator.judge.client import JudgeResult
 from annotator.judge.messages import prepare_abstract
 from annotator.judge.prices import estimate_messages_tokens
-from annotator.methods.anchors import Anchor, AnchorSet, load_anchors
+from annotator.methods.anchors import Anchor, AnchoredMethod
 from annotator.methods.bradley_terry import Comparison, fit_bradley_terry, place_on_scale
-from annotator.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.methods.interface import CallEstimate, PaperInput, Verdict
 from annotator.methods.sampling import round_half_up
 
 PARALLEL_CALLS = 4  # comparisons of one paper in flight at once
 _REPLY_TOKENS = 60  # "A"/"B" twice and a short rationale
 
 
-class PairwiseMethod(JudgingMethod):
+class PairwiseMethod(AnchoredMethod):
     name = "pairwise"
-
-    @cached_property
-    def anchor_set(self) -> AnchorSet:
-        spec = self.ctx.prompt.meta.anchors
-        assert spec is not None  # the front matter check requires it
-        return load_anchors(spec)
-
-    async def prepare(self) -> None:
-        await super().prepare()
-        await asyncio.to_thread(lambda: self.anchor_set)
 
     def calls_per_paper(self) -> int:
         return 2 * len(self.anchor_set.anchors) * self.ctx.samples

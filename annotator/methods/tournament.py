@@ -38,15 +38,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from functools import cached_property
 from typing import Any
 
 from annotator.injection.detect import fence
 from annotator.judge.client import JudgeResult
 from annotator.judge.messages import prepare_abstract
 from annotator.judge.prices import estimate_messages_tokens
-from annotator.methods.anchors import AnchorSet, load_anchors
-from annotator.methods.interface import CallEstimate, JudgingMethod, PaperInput, Verdict
+from annotator.methods.anchors import AnchoredMethod
+from annotator.methods.interface import CallEstimate, PaperInput, Verdict
 from annotator.methods.sampling import round_half_up
 from annotator.methods.tournament_board import (
     PAIR_KEY,
@@ -65,14 +64,8 @@ REFIT_GROWTH = 0.1  # during a run, a global fit again once the comparisons grew
 REFIT_MIN = 20  # ... and by at least this many
 
 
-class TournamentMethod(JudgingMethod):
+class TournamentMethod(AnchoredMethod):
     name = "tournament"
-
-    @cached_property
-    def anchor_set(self) -> AnchorSet:
-        spec = self.ctx.prompt.meta.anchors
-        assert spec is not None  # the front matter check requires it
-        return load_anchors(spec)
 
     @property
     def comparisons(self) -> int:
