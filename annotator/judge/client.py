@@ -44,7 +44,7 @@ from annotator.errors import ReplayMiss
 from annotator.http_retry import retry_after
 from annotator.judge.base_url import client_options
 from annotator.judge.completion import read_completion
-from annotator.judge.local_model import response_format as grammar_response_format
+from annotator.judge.grammar import response_format as grammar_response_format
 from annotator.judge.prices import cost_usd, estimate_messages_tokens
 from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.stored_replies import unpack_reply

@@ -126,7 +126,7 @@ def model_client(settings: Settings, ep: Endpoint, *, response_format: str = "au
         model=ep.model, base_url=ep.base_url, api_key=ep.api_key,
         timeout_s=settings.timeout_s, max_attempts=settings.max_retries,
         max_reasks=settings.max_reasks, max_wait_s=settings.retry_max_wait_s,
-        # llama-cpp-python needs its own schema shape (see local_model.grammar_schema)
+        # llama-cpp-python needs its own schema shape (see grammar.grammar_schema)
         response_format="grammar" if ep.embedded and response_format == "auto" else response_format,
         limiter=limiter, cache_lookup=cache_lookup, replay=replay,
         max_connections=max_connections, transport=settings.http_transport)
