@@ -22,10 +22,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TextIO
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.biblio.snapshots import LATEST_PAPER_CITATIONS_SQL, latest_author_metrics_sql, with_lists
+from annotator.db.queries import papers as P
+from annotator.db.queries.bibliometrics import latest_author_h_index, latest_paper_citations
 from annotator.files import atomic_output
 from annotator.heads.apply import fitted_scores
 
@@ -55,9 +55,7 @@ def iter_papers(engine: Engine, *, include_eval: bool = False,
                 prompt: str | None = None, model: str | None = None) -> Iterator[dict]:
     """Papers as dicts in the export schema, in id order."""
     with engine.connect() as conn:
-        ids = [r[0] for r in conn.execute(
-            text("SELECT id FROM papers" + ("" if include_eval else " WHERE is_eval = :f") + " ORDER BY id"),
-            {"f": False})]
+        ids = P.paper_ids(conn, include_eval)
         for chunk in _chunks(ids):
             yield from _load_chunk(conn, chunk, prompt, model)
 
@@ -65,37 +63,17 @@ def iter_papers(engine: Engine, *, include_eval: bool = False,
 def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> Iterator[dict]:
     authors, affs, judgments = defaultdict(list), defaultdict(list), defaultdict(list)
     h_index: dict[int, int] = {}
-    for pid, name, aid in conn.execute(with_lists(
-            "SELECT a.paper_id, au.name, au.id FROM authorships a JOIN authors au ON au.id = a.author_id "
-            "WHERE a.paper_id IN :ids ORDER BY a.paper_id, a.position", "ids"), {"ids": ids}):
+    for pid, name, aid in P.paper_authors(conn, ids):
         authors[pid].append(name)
         if len(authors[pid]) == 1:
             h_index[pid] = aid
-    for pid, name in conn.execute(with_lists(
-            "SELECT pa.paper_id, af.name FROM paper_affiliations pa JOIN affiliations af "
-            "ON af.id = pa.affiliation_id WHERE pa.paper_id IN :ids ORDER BY pa.paper_id, pa.position", "ids"),
-            {"ids": ids}):
+    for pid, name in P.paper_affiliations(conn, ids):
         affs[pid].append(name)
     # the snapshot that counts is the newest by date (then the last stored), as in profiles
-    citations = dict(conn.execute(with_lists(
-        f"SELECT paper_id, citations FROM ({LATEST_PAPER_CITATIONS_SQL}) latest "
-        "WHERE paper_id IN :ids", "ids"), {"ids": ids}).all())
-    author_h = dict(conn.execute(with_lists(
-        f"SELECT author_id, value FROM ({latest_author_metrics_sql('h_index', None)}) latest "
-        "WHERE author_id IN :ids", "ids"), {"ids": sorted(set(h_index.values()))}).all())
-    jsql = ("SELECT paper_id, prompt_name, prompt_version, prompt_hash, model, ai_score, novelty, "
-            "rationale, created_at, demo_quality, prompt_version_id, method, ai_score_spread, novelty_spread, "
-            "details_json FROM judgments WHERE paper_id IN :ids")
-    params: dict[str, object] = {"ids": ids}
-    if prompt:
-        name, _, version = prompt.partition("@")
-        jsql += " AND prompt_name = :pn" + (" AND prompt_version = :pver" if version else "")
-        params.update(pn=name, pver=version.lstrip("v"))
-    if model:
-        jsql += " AND model = :model"
-        params["model"] = model
+    citations = latest_paper_citations(conn, ids)
+    author_h = latest_author_h_index(conn, sorted(set(h_index.values())))
     fitted: dict[tuple[int, str], dict] = {}
-    for r in conn.execute(with_lists(jsql + " ORDER BY paper_id, id", "ids"), params):
+    for r in P.judgments_of_papers(conn, ids, prompt, model):
         key = (r[10], r[4])
         if key not in fitted:  # one head per prompt version and model
             fitted[key] = fitted_scores(conn.engine, r[10], r[4], ids)
@@ -109,9 +87,7 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
             # the method kept: spreads of samples, distributions, sub-scores, anchors
             "method": r[11], "ai_score_spread": r[12], "novelty_spread": r[13],
             "details": json.loads(r[14]) if r[14] else None})
-    for row in conn.execute(with_lists(
-            "SELECT id, key, title, abstract, categories, category, published, has_code, "
-            "authors_truncated FROM papers WHERE id IN :ids ORDER BY id", "ids"), {"ids": ids}).mappings():
+    for row in P.papers_by_id(conn, ids):
         pid = row["id"]
         yield {
             "id": pid, "key": row["key"], "title": row["title"], "abstract": row["abstract"],
@@ -120,7 +96,7 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
             "published": str(row["published"]) if row["published"] else None,
             "has_code": None if row["has_code"] is None else bool(row["has_code"]),
             "affiliations": affs[pid], "citations": citations.get(pid),
-            "first_author_h_index": author_h.get(h_index.get(pid)),
+            "first_author_h_index": author_h.get(h_index[pid]) if pid in h_index else None,
             "judgments": judgments[pid],
         }
 

@@ -15,11 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("annotator",)
 
-# constant subqueries that may follow "IN (": snapshots.author_paper_ids_sql(),
-# snapshots.EVAL_PAPERS_SQL, snapshots.authors_tagged_sql(), the author-paper
-# subquery of a profile (profiles.mine_sql) and the argument that carries it into
-# snapshots.latest_paper_citations (papers_sql); the aggregates' authors with new snapshots
-# (aggregates._author_metrics: touched) and an affiliation's ids by name (AFFILIATION_IDS)
+# constant subqueries that may follow "IN (" (all in annotator/db/queries/): bibliometrics'
+# author_paper_ids_sql(), EVAL_PAPERS_SQL and authors_tagged_sql(), the author-paper
+# subquery of a profile (bibliometrics._mine: mine_sql, papers_sql); the aggregates' authors
+# with new snapshots (bibliometrics_aggregates.renew_author_metrics: touched) and an
+# affiliation's ids by name (AFFILIATION_IDS)
 ALLOWED_SUBQUERIES = {"author_paper_ids_sql", "EVAL_PAPERS_SQL", "authors_tagged_sql",
                       "mine_sql", "papers_sql", "touched", "AFFILIATION_IDS"}
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from annotator.biblio.profile_models import CalibratedMean, FittedMean
 from annotator.biblio.selection import JudgmentSet
+from annotator.db.queries.bibliometrics import calibration_maps, has_judgment_head
 
 Fitted = dict[int, tuple[float | None, float | None]]
 
@@ -34,10 +34,7 @@ def calibrated_means(conn: Connection, jset: JudgmentSet | None, ai: list[int],
     from annotator.evaluation.calibration import CalibrationMap, apply
 
     out = {}
-    for suite, label, key, lo, hi, map_json in conn.execute(text(
-            "SELECT suite, label, pred_key, scale_low, scale_high, map_json FROM calibrations "
-            "WHERE prompt_version_id = :pv AND model = :m ORDER BY suite, label"),
-            {"pv": jset.prompt_version_id, "m": jset.model}):
+    for suite, label, key, lo, hi, map_json in calibration_maps(conn, jset.prompt_version_id, jset.model):
         values = ai if key == "ai_score" else nov
         mapped = apply(CalibrationMap.from_json(map_json), values)
         out[f"{suite}.{label}"] = CalibratedMean(
@@ -51,10 +48,7 @@ def fitted_by_paper(conn: Connection, jset: JudgmentSet | None, paper_ids: Seque
     embedding judge come from a head already: their raw score is the fitted one.)"""
     if jset is None or jset.model is None or not paper_ids:
         return {}
-    exists = conn.execute(text("SELECT 1 FROM fitted_heads WHERE prompt_version_id = :pv AND model = :m "
-                               "AND kind = 'judgment' LIMIT 1"),
-                          {"pv": jset.prompt_version_id, "m": jset.model}).first()
-    if exists is None:
+    if not has_judgment_head(conn, jset.prompt_version_id, jset.model):
         return {}
     from annotator.heads.apply import fitted_scores
 

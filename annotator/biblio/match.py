@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from annotator.biblio.snapshots import with_lists
 from annotator.biblio.sources import AuthorMetrics, PaperMetrics
+from annotator.db.queries import papers as P
 from annotator.ingest.records import normalise_name, normalise_text
 
 
@@ -44,24 +43,14 @@ class Matcher:
     def __init__(self, conn: Connection):
         self.conn = conn
 
-    def _ids(self, sql: str, **params) -> list[int]:
-        return sorted({r[0] for r in self.conn.execute(text(sql), params)})
-
     # -- papers ------------------------------------------------------------------
     def paper(self, rec: PaperMetrics) -> Match:
-        checks = (
-            ("doi", rec.doi, "SELECT id FROM papers WHERE doi = :v OR key = 'doi:' || :v"),
-            ("arxiv", rec.arxiv_id, "SELECT id FROM papers WHERE arxiv_id = :v"),
-            ("openalex", rec.openalex_id, "SELECT id FROM papers WHERE openalex_id = :v"),
-            ("s2", rec.s2_id,
-             "SELECT id FROM papers WHERE external_id = :v OR external_id = 's2:' || :v"),
-            ("external_id", rec.external_id,
-             "SELECT id FROM papers WHERE external_id = :v OR key = 'ext:' || :v"),
-        )
-        for by, value, sql in checks:
+        checks = (("doi", rec.doi), ("arxiv", rec.arxiv_id), ("openalex", rec.openalex_id),
+                  ("s2", rec.s2_id), ("external_id", rec.external_id))
+        for by, value in checks:
             if not value:
                 continue
-            found = self._ids(sql, v=value)
+            found = P.paper_ids_by(self.conn, by, value)
             if len(found) == 1:
                 return Match(found[0], by)
             if len(found) > 1:
@@ -72,7 +61,7 @@ class Matcher:
         if not rec.title:
             return Match(reason="no stored paper has its ids, and it has no title")
         norm = normalise_text(rec.title)
-        found = self._ids("SELECT id FROM papers WHERE norm_title = :t", t=norm)
+        found = P.paper_ids_titled(self.conn, norm)
         if not found:
             return Match(reason="no stored paper has its ids or title")
         narrowed = self._narrow(found, rec) if len(found) > 1 else found
@@ -83,15 +72,12 @@ class Matcher:
     def _narrow(self, ids: list[int], rec: PaperMetrics) -> list[int]:
         keep = ids
         if rec.year:
-            years = {pid: y for pid, y in self.conn.execute(with_lists(
-                "SELECT id, published FROM papers WHERE id IN :ids", "ids"), {"ids": ids})}
+            years = P.published_dates(self.conn, ids)
             close = [pid for pid in keep if _within_a_year(year_of(years.get(pid)), rec.year)]
             keep = close or keep
         if len(keep) > 1 and rec.first_author:
             first = normalise_name(rec.first_author)
-            rows = self.conn.execute(with_lists(
-                "SELECT s.paper_id, a.norm_name FROM authorships s JOIN authors a ON a.id = s.author_id "
-                "WHERE s.position = 0 AND s.paper_id IN :ids", "ids"), {"ids": keep})
+            rows = P.first_author_names(self.conn, keep)
             same = [pid for pid, name in rows if name == first]
             keep = same or keep
         return keep
@@ -102,7 +88,7 @@ class Matcher:
                   ("orcid", "orcid", rec.orcid))
         for by, column, value in checks:
             if value:
-                found = self._ids(f"SELECT id FROM authors WHERE {column} = :v", v=value)
+                found = P.author_ids_by(self.conn, column, value)
                 if len(found) == 1:
                     return Match(found[0], by)
                 if len(found) > 1:
@@ -112,9 +98,7 @@ class Matcher:
                     return Match(reason=f"{len(found)} stored authors share {by} {value}")
         if not rec.name:
             return Match(reason="no stored author has its ids, and it has no name")
-        rows = self.conn.execute(text(
-            "SELECT id, openalex_id, s2_id, orcid FROM authors WHERE norm_name = :n"),
-            {"n": normalise_name(rec.name)}).all()
+        rows = P.authors_named(self.conn, normalise_name(rec.name))
         candidates = [r.id for r in rows if all(
             not mine or not theirs or mine == theirs
             for mine, theirs in ((rec.openalex_id, r.openalex_id), (rec.s2_id, r.s2_id),
@@ -135,12 +119,7 @@ class Matcher:
         papers = sorted(set(paper_ids))
         if not papers:
             return None
-        counts: dict[int, int] = dict(self.conn.execute(with_lists(
-            "SELECT author_id, COUNT(*) FROM (SELECT author_id, paper_id FROM authorships "
-            "WHERE author_id IN :authors AND paper_id IN :papers UNION "
-            "SELECT author_id, paper_id FROM author_papers WHERE author_id IN :authors "
-            "AND paper_id IN :papers) x GROUP BY author_id", "authors", "papers"),
-            {"authors": author_ids, "papers": papers}).all())
+        counts = P.papers_written(self.conn, author_ids, papers)
         if not counts:
             return None
         top = max(counts.values())

@@ -22,7 +22,6 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from annotator.biblio import aggregates as G
@@ -44,6 +43,9 @@ from annotator.biblio.profile_models import (
     Reported,
 )
 from annotator.biblio.selection import JudgmentSet, resolve
+from annotator.db.queries import bibliometrics as B
+from annotator.db.queries import bibliometrics_boards as R
+from annotator.db.queries import papers as P
 from annotator.errors import InputError
 from annotator.ingest.records import normalise_name
 
@@ -71,31 +73,25 @@ def find_author(conn: Connection, query: str) -> int:
     for prefix in ("#", "id:"):
         if q.startswith(prefix) and q[len(prefix):].isdigit():
             aid = int(q[len(prefix):])
-            if conn.execute(text("SELECT 1 FROM authors WHERE id = :i"), {"i": aid}).first():
+            if P.author_exists(conn, aid):
                 return aid
             raise InputError(f"no author with id {aid}")
     for column, prefix in (("openalex_id", "openalex:"), ("orcid", "orcid:"), ("s2_id", "s2:")):
         if q.lower().startswith(prefix):
-            row = conn.execute(text(f"SELECT id FROM authors WHERE {column} = :v"),
-                               {"v": q[len(prefix):]}).first()
-            if row is None:
+            found = P.author_ids_by(conn, column, q[len(prefix):])
+            if not found:
                 raise InputError(f"no author with {column} {q[len(prefix):]}")
-            return row[0]
+            return found[0]
     norm = normalise_name(q)
-    rows = conn.execute(text("SELECT id, name FROM authors WHERE norm_name = :n ORDER BY id"),
-                        {"n": norm}).all()
+    rows = P.authors_named(conn, norm)
     if len(rows) == 1:
         return rows[0][0]
     if rows:
-        counts: dict[int, int] = dict(conn.execute(S.with_lists(
-            "SELECT author_id, COUNT(*) FROM authorships WHERE author_id IN :ids GROUP BY author_id", "ids"),
-            {"ids": [r[0] for r in rows]}).all())
+        counts = P.authorship_counts(conn, [r[0] for r in rows])
         listed = "; ".join(f"#{r[0]} ({counts.get(r[0], 0)} papers)" for r in rows[:10])
         raise InputError(f"{len(rows)} authors are named {q!r}: {listed}. Pass one as '#ID'")
     first = norm.split(" ")[0] if norm else ""
-    near = [r[0] for r in conn.execute(text(
-        "SELECT name FROM authors WHERE norm_name >= :lo AND norm_name < :hi ORDER BY norm_name LIMIT 5"),
-        {"lo": first, "hi": first + "\uffff"})] if first else []
+    near = P.author_names_from(conn, first, 5) if first else []
     hint = f"; did you mean: {', '.join(near)}" if near else ""
     raise InputError(f"no author named {q!r}{hint}")
 
@@ -117,36 +113,21 @@ def author_profile(engine: Engine, query: str, *, prompt: str | None = None,
 
 def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_source: str | None,
              max_papers: int | None, n_boot: int, seed: int) -> AuthorProfile:
-    author = conn.execute(text("SELECT id, name, primary_category FROM authors WHERE id = :a"),
-                          {"a": aid}).mappings().one()
-    papers = conn.execute(text(
-        "SELECT id, title, category, published, has_code, authors_truncated FROM papers "
-        f"WHERE id IN ({S.author_paper_ids_sql()}) AND is_eval = :f"),
-        {"author": aid, "f": False}).mappings().all()
-    papers = sorted(papers, key=lambda p: (str(p["published"] or ""), p["id"]), reverse=True)
+    author = P.author_row(conn, aid)
+    papers = sorted(B.author_papers(conn, aid), key=lambda p: (str(p["published"] or ""), p["id"]),
+                    reverse=True)
     pids = [p["id"] for p in papers]
-    mine_sql = f"SELECT p.id FROM papers p WHERE p.id IN ({S.author_paper_ids_sql()}) AND p.is_eval = :f"
-    mine_params = {"author": aid, "f": False}
     listed = papers[:max_papers] if max_papers is not None else papers
-    shown = {"ids": [p["id"] for p in listed]}
+    shown = [p["id"] for p in listed]
     names, affs = defaultdict(list), defaultdict(list)
-    for pid, name in conn.execute(S.with_lists(
-            "SELECT s.paper_id, a.name FROM authorships s JOIN authors a ON a.id = s.author_id "
-            "WHERE s.paper_id IN :ids ORDER BY s.paper_id, s.position", "ids"), shown):
+    for pid, name, _ in P.paper_authors(conn, shown):
         names[pid].append(name)
-    for pid, name in conn.execute(S.with_lists(
-            "SELECT pa.paper_id, af.name FROM paper_affiliations pa JOIN affiliations af "
-            "ON af.id = pa.affiliation_id WHERE pa.paper_id IN :ids "
-            "ORDER BY pa.paper_id, pa.position", "ids"), shown):
+    for pid, name in P.paper_affiliations(conn, shown):
         affs[pid].append(name)
     scores: dict[int, tuple[int, int]] = {}
     if jset is not None and jset.model is not None and pids:
-        for pid, ai, nov in conn.execute(text(
-                "SELECT paper_id, ai_score, novelty FROM judgments WHERE prompt_version_id = :pv "
-                f"AND model = :m AND paper_id IN ({mine_sql})"),
-                {"pv": jset.prompt_version_id, "m": jset.model, **mine_params}):
-            scores[pid] = (ai, nov)
-    cites = S.latest_paper_citations(conn, mine_sql, mine_params)
+        scores = B.author_paper_scores(conn, aid, jset.prompt_version_id, jset.model)
+    cites = B.author_paper_citations(conn, aid)
     metrics = S.author_metrics(conn, aid, metrics_source)
 
     ai = [scores[p][0] for p in pids if p in scores]
@@ -245,15 +226,6 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
                        judgments=_used(jset), rows=rows)
 
 
-def _aff_filter(affiliation: str | None, column: str) -> str:
-    return f" AND {column} IN ({S.authors_tagged_sql()})" if affiliation else ""
-
-
-def _params(jset: JudgmentSet | None, **extra: object) -> dict[str, object]:
-    return {"pv": jset.prompt_version_id if jset else None, "m": jset.model if jset else None,
-            "is_eval_true": True, **extra}
-
-
 def _score_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int, limit: int,
                  affiliation: str | None, n_boot: int, seed: int, agg: bool) -> list[BoardRow]:
     if jset is None or jset.model is None:
@@ -262,13 +234,9 @@ def _score_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers
         ids = G.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
                                    affiliation)
         return _fill_rows(conn, ids, jset, None, n_boot, seed, agg=True)
-    sql = (f"SELECT x.author_id, COUNT(*) AS n, AVG(x.ai_score) AS ai, AVG(x.novelty) AS nov "
-           f"FROM ({S.JUDGED_PAIRS_SQL}) x WHERE 1 = 1{_aff_filter(affiliation, 'x.author_id')} "
-           "GROUP BY x.author_id HAVING COUNT(*) >= :min "
-           f"ORDER BY {'ai' if by == 'ai_score' else 'nov'} DESC, n DESC, x.author_id LIMIT :limit")
-    top = conn.execute(text(sql), _params(jset, min=max(1, min_papers), limit=limit,
-                                          aff=affiliation)).all()
-    return _fill_rows(conn, [r[0] for r in top], jset, None, n_boot, seed)
+    top = R.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
+                               affiliation)
+    return _fill_rows(conn, top, jset, None, n_boot, seed)
 
 
 def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
@@ -277,21 +245,7 @@ def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_paper
         ids = G.top_metric_authors(conn, by, min_papers, limit, affiliation)
         return _fill_rows(conn, ids, jset, source, 0, 0, agg=True)
     field = "h_index" if by == "h_index" else "citations"
-    sql = (f"SELECT lm.author_id FROM ({S.latest_author_metrics_sql(field, source)}) lm "
-           f"WHERE 1=1{_aff_filter(affiliation, 'lm.author_id')} ORDER BY lm.value DESC, lm.author_id")
-    chosen: list[int] = []
-    result = conn.execute(text(sql), _params(jset, source=source, aff=affiliation))
-    count_sql = text(f"SELECT COUNT(*) FROM papers WHERE id IN ({S.author_paper_ids_sql()}) "
-                     "AND is_eval = :f")
-    for (aid,) in result:
-        if min_papers > 0:
-            n = conn.execute(count_sql, {"author": aid, "f": False}).scalar_one()
-            if n < min_papers:
-                continue
-        chosen.append(aid)
-        if len(chosen) >= limit:
-            break
-    result.close()
+    chosen = R.top_metric_authors(conn, field, source, min_papers, limit, affiliation)
     return _fill_rows(conn, chosen, jset, source, 0, 0)
 
 
@@ -301,24 +255,17 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
     ``agg``: counts and sums from the aggregates (judged pairs are read for intervals only)."""
     if not author_ids:
         return []
-    info = {r.id: r for r in conn.execute(S.with_lists(
-        "SELECT id, name, primary_category FROM authors WHERE id IN :authors", "authors"),
-        {"authors": author_ids})}
+    info = P.authors_by_id(conn, author_ids)
     pv, model = (jset.prompt_version_id, jset.model) if jset is not None else (None, None)
     sums: dict[int, tuple[int, int, int]] = {}
     if agg:
         papers = G.papers_stored(conn, author_ids)
         sums = G.author_sums(conn, pv, model, author_ids) if pv is not None and model else {}
     else:
-        papers = dict(conn.execute(S.with_lists(
-            f"SELECT x.author_id, COUNT(*) FROM ({S.AUTHOR_PAIRS_SQL}) x GROUP BY x.author_id", "authors"),
-            {"is_eval_true": True, "authors": author_ids}).all())
+        papers = R.author_pair_counts(conn, author_ids)
     scores: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     if model is not None and (n_boot or not agg):
-        for aid, pid, ai, nov in conn.execute(S.with_lists(
-                f"SELECT x.author_id, x.paper_id, j.ai_score, j.novelty FROM ({S.AUTHOR_PAIRS_SQL}) x "
-                "JOIN judgments j ON j.paper_id = x.paper_id AND j.prompt_version_id = :pv AND j.model = :m",
-                "authors"), _params(jset, authors=author_ids)):
+        for aid, pid, ai, nov in R.author_pair_scores(conn, pv, model, author_ids):
             scores[aid].append((pid, ai, nov))
     if not agg:
         sums = {a: (len(v), sum(x[1] for x in v), sum(x[2] for x in v)) for a, v in scores.items()}
@@ -349,31 +296,19 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
 
 def _affiliation_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
                        limit: int, affiliation: str | None, agg: bool) -> list[BoardRow]:
-    where = (f"WHERE pa.paper_id NOT IN ({S.EVAL_PAPERS_SQL})"
-             + (" AND lower(af.name) = lower(:aff)" if affiliation else ""))
-    tagged = "FROM paper_affiliations pa JOIN affiliations af ON af.id = pa.affiliation_id "
-    params = _params(jset, aff=affiliation, min=max(1, min_papers), limit=limit)
     if by in ("ai_score", "novelty"):
         if jset is None or jset.model is None:
             return []
-        col = "ai" if by == "ai_score" else "nov"
-        top = G.affiliation_scores(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
-                                   affiliation) if agg else conn.execute(text(
-            f"SELECT af.name, COUNT(*) AS n, AVG(j.ai_score) AS ai, AVG(j.novelty) AS nov {tagged}"
-            "JOIN judgments j ON j.paper_id = pa.paper_id AND j.prompt_version_id = :pv "
-            f"AND j.model = :m {where} GROUP BY af.id, af.name HAVING COUNT(*) >= :min "
-            f"ORDER BY {col} DESC, n DESC, af.name LIMIT :limit"), params).all()
+        top = (G.affiliation_scores if agg else R.affiliation_scores)(
+            conn, jset.prompt_version_id, jset.model, by, min_papers, limit, affiliation)
         return [AffiliationScoreRow(rank=i, affiliation=name, n_judged=n, ai_score=_r(ai),
                                     novelty=_r(nv)) for i, (name, n, ai, nv) in enumerate(top, start=1)]
     ranked: list[tuple[int | None, int, str, int]] = []  # (h-index, citations, name, papers)
     if agg:
         ranked = G.affiliation_stats(conn, min_papers, affiliation)
     per_aff: dict[str, list[int]] = defaultdict(list)
-    for name, cites in [] if agg else conn.execute(text(
-            f"SELECT af.name, lc.citations {tagged}"
-            f"JOIN ({S.LATEST_PAPER_CITATIONS_SQL}) lc ON lc.paper_id = pa.paper_id {where}"),
-            params):
-        per_aff[name].append(cites)
+    for name, count in [] if agg else R.affiliation_citations(conn, affiliation):
+        per_aff[name].append(count)
     for name, cites in per_aff.items():
         if len(cites) >= max(1, min_papers):
             h, n = h_index_from(cites)

@@ -36,19 +36,20 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from annotator.biblio import snapshots as S
 from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman_ci
 from annotator.biblio.match import year_of as _year
 from annotator.biblio.scatter import Points, scatter_plots
 from annotator.biblio.selection import JudgmentSet, resolve
+from annotator.db.queries.bibliometrics import author_scores_and_h_index, judged_paper_citations
+from annotator.db.queries.papers import eval_paper_keys, judged_column
 from annotator.errors import InputError
 from annotator.evaluation.items import data_hash, json_rows
 from annotator.evaluation.stats import spearman
@@ -113,11 +114,7 @@ def correlate_within_year(scores, citations, years, *, n_boot: int = DEFAULT_BOO
 
 # -- rows from the database ------------------------------------------------------
 def _paper_rows(conn, jset: JudgmentSet, keep_zero: bool) -> tuple[list[tuple], dict]:
-    rows = conn.execute(text(
-        "SELECT p.id, p.published, j.ai_score, lc.citations FROM papers p "
-        "JOIN judgments j ON j.paper_id = p.id AND j.prompt_version_id = :pv AND j.model = :m "
-        f"LEFT JOIN ({S.LATEST_PAPER_CITATIONS_SQL}) lc ON lc.paper_id = p.id "
-        "WHERE p.is_eval = :f"), {"pv": jset.prompt_version_id, "m": jset.model, "f": False}).all()
+    rows = judged_paper_citations(conn, jset.prompt_version_id, jset.model)
     return _keep(((pid, _year(pub), ai, c) for pid, pub, ai, c in rows), keep_zero)
 
 
@@ -138,15 +135,9 @@ def _keep(rows, keep_zero: bool) -> tuple[list[tuple], dict]:
     return kept, dropped
 
 
-def _author_rows(conn, jset: JudgmentSet, min_papers: int, source: str | None) -> list[tuple]:
-    sql = (f"SELECT sc.author_id, a.name, sc.n, sc.ai, lm.value FROM ("
-           f"SELECT x.author_id, COUNT(*) AS n, AVG(x.ai_score) AS ai FROM ({S.JUDGED_PAIRS_SQL}) x "
-           "GROUP BY x.author_id HAVING COUNT(*) >= :min) sc "
-           f"JOIN ({S.latest_author_metrics_sql('h_index', source)}) lm ON lm.author_id = sc.author_id "
-           "JOIN authors a ON a.id = sc.author_id ORDER BY sc.author_id")
-    return conn.execute(text(sql), {"pv": jset.prompt_version_id, "m": jset.model,
-                                    "is_eval_true": True, "min": max(1, min_papers),
-                                    "source": source}).all()
+def _author_rows(conn, jset: JudgmentSet, min_papers: int, source: str | None) -> Sequence[tuple]:
+    return author_scores_and_h_index(conn, jset.prompt_version_id, jset.model,
+                                     max(1, min_papers), source)
 
 
 # -- rows from a file ------------------------------------------------------------
@@ -196,13 +187,12 @@ def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[di
         return {}, 0
     by_ext: dict[str, int] = {}
     by_title: dict[str, int] = {}
-    for pid, ext, key, norm in conn.execute(text(
-            "SELECT id, external_id, key, norm_title FROM papers WHERE is_eval = :t"), {"t": True}):
+    for stored, ext, key, norm in eval_paper_keys(conn):
         if ext:
-            by_ext.setdefault(ext, pid)
+            by_ext.setdefault(ext, stored)
         if key and key.startswith("ext:"):
-            by_ext.setdefault(key[4:], pid)
-        by_title.setdefault(norm, pid)
+            by_ext.setdefault(key[4:], stored)
+        by_title.setdefault(norm, stored)
     paper_of = {}
     for r in rows:
         pid = by_ext.get(r["id"]) if r["id"] else None
@@ -213,11 +203,8 @@ def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[di
     scores = {}
     ids = sorted(set(paper_of.values()))
     for start in range(0, len(ids), 500):
-        for pid, ai in conn.execute(S.with_lists(
-                "SELECT paper_id, ai_score FROM judgments WHERE prompt_version_id = :pv AND model = :m "
-                "AND paper_id IN :ids", "ids"),
-                {"pv": jset.prompt_version_id, "m": jset.model, "ids": ids[start:start + 500]}):
-            scores[pid] = ai
+        scores.update(judged_column(conn, "ai_score", jset.prompt_version_id, jset.model,
+                                    ids[start:start + 500]))
     return {rid: scores[pid] for rid, pid in paper_of.items() if pid in scores}, len(paper_of)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -31,6 +31,7 @@ from annotator.biblio.match import Match, Matcher
 from annotator.biblio.sources import Bundle, PaperMetrics
 from annotator.db.engine import writer
 from annotator.db.models import AuthorMetric, AuthorPaper, PaperMetric
+from annotator.db.queries import papers as P
 
 AM, PM, AP = (SQLModel.metadata.tables[str(m.__tablename__)]
               for m in (AuthorMetric, PaperMetric, AuthorPaper))
@@ -128,25 +129,18 @@ def _same(a, b) -> bool:
 def _fill(conn: Connection, table: str, row_id: int, values: dict[str, str | None]) -> int:
     """Set columns that are empty on the row, unless another row already has the value."""
     filled = 0
-    current = conn.execute(text(f"SELECT {', '.join(values)} FROM {table} WHERE id = :i"),
-                           {"i": row_id}).mappings().one()
+    current = P.stored_ids(conn, table, row_id, list(values))
     for column, value in values.items():
         if not value or current[column]:
             continue
-        taken = conn.execute(text(f"SELECT 1 FROM {table} WHERE {column} = :v LIMIT 1"),
-                             {"v": value}).first()
-        if taken is None:
-            conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :i"),
-                         {"v": value, "i": row_id})
+        if not P.id_taken(conn, table, column, value):
+            P.set_id(conn, table, row_id, column, value)
             filled += 1
     return filled
 
 
 def _link(conn: Connection, author_id: int, paper_id: int, source: str) -> int:
-    exists = conn.execute(text(
-        "SELECT 1 FROM author_papers WHERE author_id = :a AND paper_id = :p"),
-        {"a": author_id, "p": paper_id}).first()
-    if exists:
+    if P.author_paper_linked(conn, author_id, paper_id):
         return 0
     conn.execute(insert(AP).values(author_id=author_id, paper_id=paper_id, source=source,
                                    created_at=datetime.now(UTC)))
@@ -187,9 +181,8 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Connection | None = N
         report.ids_filled += _fill(conn, "authors", found.id, {
             "openalex_id": author.openalex_id, "s2_id": author.s2_id, "orcid": author.orcid})
         if author.primary_category:  # the feed page's category wins; others only fill a gap
-            conn.execute(text("UPDATE authors SET primary_category = :c WHERE id = :i" + (
-                "" if author.source == "feedpage" else " AND primary_category IS NULL")),
-                {"c": author.primary_category, "i": found.id})
+            P.set_primary_category(conn, found.id, author.primary_category,
+                                   overwrite=author.source == "feedpage")
         if author.has_metrics():
             report.author_metrics_added += _add_snapshot(
                 conn, AM, "author_id", found.id, author.source, author.as_of or today,

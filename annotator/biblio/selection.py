@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection, Row
 
+from annotator.db.queries import bibliometrics as B
+from annotator.db.queries.prompt_versions import version_rows
 from annotator.errors import PromptError
 from annotator.prompts.registry import version_key
 
@@ -42,12 +43,6 @@ class JudgmentSet:
                 "chosen_by": self.chosen_by, "method": self.method}
 
 
-def _rows(conn: Connection, where: str, **params: object) -> list[Row[Any]]:
-    return list(conn.execute(text(
-        f"SELECT id, name, version, content_hash, active FROM prompt_versions WHERE {where} "
-        "ORDER BY id"), params).all())
-
-
 def _pick(rows: list[Row[Any]], how: str) -> tuple[Row[Any], str]:
     active = [r for r in rows if r.active]
     if active:
@@ -63,36 +58,30 @@ def resolve(conn: Connection, prompt: str | None = None,
     if prompt:
         name, _, version = prompt.partition("@")
         if version:
-            rows = _rows(conn, "name = :n AND version = :v", n=name, v=version.lstrip("v"))
+            rows = version_rows(conn, name=name, version=version.lstrip("v"))
             if not rows:
                 raise PromptError(f"no judgments under {name}@{version.lstrip('v')}: it has never "
                                   "been used (see annotator prompts list)")
             row, how = rows[0], "--prompt"
         else:
-            rows = _rows(conn, "name = :n", n=name)
+            rows = version_rows(conn, name=name)
             if not rows:
                 raise PromptError(f"no prompt named {name!r} has been used yet")
             row, how = _pick(rows, "--prompt")
     else:
-        rows = _rows(conn, "name = :n", n=DEFAULT_PROMPT)
+        rows = version_rows(conn, name=DEFAULT_PROMPT)
         if rows:
             row, how = _pick(rows, "default")
         else:
-            rows = _rows(conn, "active = :t", t=True)
+            rows = version_rows(conn, active=True)
             if rows:
                 row, how = rows[0], "active"
             else:
-                last = conn.execute(text(
-                    "SELECT prompt_version_id FROM judgments ORDER BY id DESC LIMIT 1")).first()
+                last = B.prompt_version_of_last_judgment(conn)
                 if last is None:
                     return None
-                row, how = _rows(conn, "id = :i", i=last[0])[0], "most recent judgment"
+                row, how = version_rows(conn, version_id=last)[0], "most recent judgment"
     if model is None:
-        found = conn.execute(text(
-            "SELECT model FROM judgments WHERE prompt_version_id = :pv ORDER BY id DESC LIMIT 1"),
-            {"pv": row.id}).first()
-        model = found[0] if found else None
-    method = conn.execute(text(
-        "SELECT method FROM judgments WHERE prompt_version_id = :pv AND model = :m "
-        "ORDER BY id DESC LIMIT 1"), {"pv": row.id, "m": model}).scalar() if model else None
+        model = B.model_of_last_judgment(conn, row.id)
+    method = B.method_of_last_judgment(conn, row.id, model) if model else None
     return JudgmentSet(row.id, f"{row.name}@{row.version}", row.content_hash, model, how, method)

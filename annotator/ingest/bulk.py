@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection
+
+from annotator.db.queries.papers import reserve_sequence_ids
 
 # (dialect, table, columns) -> (SQL, positions of the columns in it or None for named
 # placeholders, converters by position in ``columns``); None: SQLAlchemy fills defaults
@@ -68,9 +70,7 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
     if conn.dialect.name == "sqlite":
         start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
         return list(range(start, start + count))
-    return list(conn.execute(text(
-        "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-        {"t": table.name, "n": count}).scalars())
+    return reserve_sequence_ids(conn, table.name, count)
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict], check: str) -> list[int]:

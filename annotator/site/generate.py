@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.biblio.selection import resolve
+from annotator.db.queries.prompt_versions import version_hashes
 from annotator.errors import InputError
 from annotator.provenance import code_version
 from annotator.redact import redact_url
@@ -65,8 +65,7 @@ def database_label(engine: Engine) -> str:
 
 def _footer(engine: Engine) -> dict:
     with engine.connect() as conn:
-        hashes = [f"{n}@{v} {h[:12]}" for n, v, h in conn.execute(text(
-            "SELECT name, version, content_hash FROM prompt_versions ORDER BY name, id"))]
+        hashes = [f"{n}@{v} {h[:12]}" for n, v, h in version_hashes(conn)]
         jset = resolve(conn)
     return {"database": database_label(engine), "prompts": hashes, "code": code_version().label,
             "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

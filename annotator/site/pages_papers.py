@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from annotator.biblio import snapshots as S
 from annotator.biblio.selection import JudgmentSet
+from annotator.db.queries.papers import paper_authors
 from annotator.export import iter_papers
 from annotator.prompts.registry import version_key
 from annotator.site.render import ALL_LIST, SiteWriter, list_slugs, paper_path
@@ -62,9 +62,7 @@ def _people(engine: Engine, paper_ids: list[int]) -> dict[int, list[tuple[str, i
     authors called Wei Wang are two rows of ``authors``), so links go by id."""
     out: dict[int, list[tuple[str, int]]] = defaultdict(list)
     with engine.connect() as conn:
-        for pid, name, aid in conn.execute(S.with_lists(
-                "SELECT a.paper_id, au.name, au.id FROM authorships a JOIN authors au ON au.id = a.author_id "
-                "WHERE a.paper_id IN :ids ORDER BY a.paper_id, a.position", "ids"), {"ids": paper_ids}):
+        for pid, name, aid in paper_authors(conn, paper_ids):
             out[pid].append((name, aid))
     return out
 

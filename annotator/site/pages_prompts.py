@@ -7,9 +7,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries.prompt_versions import all_versions, judgments_per_version_and_model
 from annotator.errors import AnnotatorError
 from annotator.evaluation.versions import FIELDS, VersionComparison, compare_versions
 from annotator.prompts.diff import PromptDiff, diff_prompts
@@ -44,12 +44,8 @@ def load_versions(engine: Engine) -> list[VersionInfo]:
     with engine.connect() as conn:
         versions = {r.id: VersionInfo(r.id, r.name, str(r.version), r.content_hash, r.text,
                                       _params(r.params_json), bool(r.active), str(r.created_at)[:19])
-                    for r in conn.execute(text(
-                        "SELECT id, name, version, content_hash, text, params_json, active, created_at "
-                        "FROM prompt_versions"))}
-        for pv, model, n in conn.execute(text(
-                "SELECT prompt_version_id, model, COUNT(*) FROM judgments "
-                "GROUP BY prompt_version_id, model ORDER BY model")):
+                    for r in all_versions(conn)}
+        for pv, model, n in judgments_per_version_and_model(conn):
             if pv in versions:
                 versions[pv].judged[model] = n
     return sorted(versions.values(), key=lambda v: (v.name, version_key(v.version)))

@@ -7,8 +7,10 @@ Each module owns the queries of one aggregate:
 - ``papers``: papers, their authors and affiliations (what ingest writes, what pages read)
 - ``judgments``: judgments and the model calls behind them
 - ``bibliometrics``: author and paper metrics, their snapshots, leaderboards
+  (``bibliometrics_boards`` from the raw tables, ``bibliometrics_aggregates`` from ``agg_*``)
 - ``derived``: derived tables (aggregates, calibrations, heads, the embedding cache)
-- prompt versions: ``annotator/prompts/registry.py`` (they are read by the prompt resolver)
+- prompt versions: ``annotator/prompts/registry.py`` (they are read by the prompt resolver);
+  ``prompt_versions`` holds what pages and the judgment set read of them
 - tasks: ``annotator/jobs/queue.py`` (the only code that changes a task's state)
 
 :func:`sql` is the one helper for statements with list parameters.
