@@ -59,8 +59,8 @@ def run(ctx: typer.Context,
     """Fetch new papers, judge them, refresh their authors' metrics, build the site.
 
     Exit 6 when another run holds the lock, 5 when a step failed (the summary says which)."""
-    from annotator.feed.feed_settings import feed_settings
     from annotator.feed.feedrun import FeedOptions, run_feed
+    from annotator.settings import feed_settings
 
     opts = FeedOptions(categories=category, openalex_filters=openalex_filter,
                        since=first_day(since, days), until=until.date() if until else None,

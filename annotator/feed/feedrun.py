@@ -28,7 +28,6 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import AnnotatorError, ConfigError, InputError
 from annotator.feed.arxiv_api import fetch_arxiv
-from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
 from annotator.feed.openalex_api import fetch_openalex
 from annotator.feed.pages import FetchSummary
@@ -36,7 +35,7 @@ from annotator.feed.refresh import RefreshSummary, refresh_authors
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.judge.endpoint import Endpoint
 from annotator.provenance import code_version
-from annotator.settings import Settings
+from annotator.settings import FeedSettings, Settings, feed_settings
 
 
 @dataclass
