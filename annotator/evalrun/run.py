@@ -41,6 +41,7 @@ from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
 from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
 from annotator.jobs.runner import Reporter, RunSummary
+from annotator.jobspec import JobSpec
 from annotator.judge.endpoint import Endpoint, default_prompt
 from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
@@ -48,10 +49,9 @@ from annotator.settings import Settings, current
 
 
 @dataclass
-class EvalRunOptions:
-    prompt: str | None = None
-    model: str | None = None
-    concurrency: int = 8
+class EvalRunOptions(JobSpec):
+    """The job (prompt, model, concurrency) and the run's own options."""
+
     fail_under: tuple[str, ...] = ()
     out_dir: str = "eval-report"
     use_cache: bool = True
