@@ -168,7 +168,7 @@ class LazyGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AnnotatorError as exc:
-            if os.environ.get("ANNOTATOR_DEBUG"):
+            if _debug():
                 raise
             from rich.console import Console
             from rich.markup import escape
@@ -177,6 +177,16 @@ class LazyGroup(TyperGroup):
             Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
                                        soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+
+
+def _debug() -> bool:
+    """``ANNOTATOR_DEBUG``: errors raise with their traceback."""
+    from annotator.settings import current
+
+    try:
+        return current().debug
+    except AnnotatorError:  # a bad variable: the error being reported is likely its own
+        return False
 
 
 app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True,

@@ -17,7 +17,6 @@ knows its API better.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from annotator.errors import FetchError
 from annotator.http_retry import retry_after
 from annotator.redact import redact_url
+from annotator.settings import current
 from annotator.version import __version__
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -68,7 +68,7 @@ class PoliteClient:
                  headers: dict[str, str] | None = None):
         self.name = name
         self.max_attempts, self.max_wait_s = max_attempts, max_wait_s
-        self.wait_scale = float(os.environ.get("ANNOTATOR_RETRY_WAIT_SCALE", "1"))
+        self.wait_scale = current().retry_wait_scale
         self.sleep = sleep
         self.spacer = Spacer(1.0 / interval_s if interval_s > 0 else 0.0, sleep=sleep)
         agent = f"annotator/{__version__}" + (f" (mailto:{mailto})" if mailto else "")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from annotator.settings import current
 from annotator.version import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def _git(repo: Path, *args: str) -> str | None:
 def _read(repo: Path) -> CodeVersion:
     commit = _git(repo, "rev-parse", "HEAD")
     if not commit:
-        return CodeVersion(commit=os.environ.get("GITHUB_SHA") or None)
+        return CodeVersion(commit=current().github_sha or None)
     status = _git(repo, "status", "--porcelain", "--untracked-files=no")
     return CodeVersion(commit=commit, dirty=None if status is None else bool(status))
 

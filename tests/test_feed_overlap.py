@@ -17,10 +17,10 @@ from test_feed_runs import RECORDED
 
 from annotator.feed.arxiv_api import fetch_arxiv
 from annotator.feed.cursors import read_cursor
-from annotator.feed.feed_settings import feed_settings
 from annotator.feed.replay import ReplayServer
 from annotator.ingest.arxiv import is_arxiv_category, read_arxiv
 from annotator.ingest.store import ingest_paths
+from annotator.settings import feed_settings
 
 DATA = RECORDED.parent / "recorded_overlap"
 SINCE, UNTIL = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 24, 23, 59, tzinfo=UTC)

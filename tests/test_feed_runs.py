@@ -219,9 +219,8 @@ def test_a_failed_judgment_is_counted_and_judged_on_no_later_run(feed_env, fake_
 def test_a_feed_run_through_an_injected_transport(engine, tmp_path):
     """No socket at all: the arXiv and OpenAlex requests (fetches and the authors'
     refresh) go through the httpx transport given to ``run_feed``."""
-    from annotator.feed.feed_settings import feed_settings
     from annotator.feed.feedrun import FeedOptions, run_feed
-    from annotator.settings import get_settings
+    from annotator.settings import feed_settings, get_settings
 
     replay = ReplayServer(ROUTES)
     try:

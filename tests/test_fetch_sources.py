@@ -15,9 +15,9 @@ from annotator.biblio.fetch import FetchError
 from annotator.errors import InputError
 from annotator.feed.arxiv_api import fetch_arxiv
 from annotator.feed.cursors import read_cursor
-from annotator.feed.feed_settings import feed_settings
 from annotator.feed.openalex_api import fetch_openalex, query_key
 from annotator.feed.replay import ReplayServer
+from annotator.settings import feed_settings
 
 SINCE, UNTIL = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 24, 23, 59, tzinfo=UTC)
 FILTER = "primary_location.source.id:S4306400194"

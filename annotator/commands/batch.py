@@ -17,6 +17,13 @@ from annotator.commands.common import (
     settings_of,
     wide_console,
 )
+from annotator.commands.job_options import (
+    DEFAULT_SAMPLES,
+    MaxCostOption,
+    ModelOption,
+    PromptOption,
+    SamplesOption,
+)
 from annotator.jobs.batch_collect import cancel_batch, collect_batches, list_batches
 from annotator.jobs.batch_submit import submit_batches
 from annotator.jobs.batch_types import MAX_REQUESTS, BatchOptions, BatchResult
@@ -27,13 +34,11 @@ app = typer.Typer(no_args_is_help=True, help="The Batch API: half price, answers
 
 @app.command("submit")
 def batch_submit(ctx: typer.Context,
-                 prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
-                 model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
+                 prompt: PromptOption = None,
+                 model: ModelOption = None,
                  limit: int | None = typer.Option(None, min=0, help="Send at most this many papers."),
-                 samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
-                 max_cost: float | None = typer.Option(None,
-                                                       help="Send no more than this estimated cost "
-                                                            "(USD, batch prices)."),
+                 samples: SamplesOption = DEFAULT_SAMPLES,
+                 max_cost: MaxCostOption = None,
                  no_cache: bool = typer.Option(False, "--no-cache",
                                                help="Send even requests answered in stored calls."),
                  response_format: str = typer.Option("auto",

@@ -17,6 +17,12 @@ from annotator.commands.common import (
     settings_of,
     wide_console,
 )
+from annotator.commands.job_options import (
+    DEFAULT_CONCURRENCY,
+    ConcurrencyOption,
+    ModelOption,
+    PromptOption,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled eval suites.")
 
@@ -25,9 +31,9 @@ app = typer.Typer(no_args_is_help=True, help="Check judgments against labelled e
 def eval_run(ctx: typer.Context,
              suite: Path = typer.Argument(
                  ..., help="A suite file, or a shipped suite's name (iclr2022, neurips2023, ...)."),
-             prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
-             model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
-             concurrency: int = typer.Option(8, min=1, max=1024),
+             prompt: PromptOption = None,
+             model: ModelOption = None,
+             concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
              fail_under: list[str] = typer.Option(
                  [], "--fail-under", help="METRIC=VALUE, e.g. spearman_ai=0.3 (repeatable)."),
              out: Path = typer.Option(
@@ -92,7 +98,7 @@ def eval_fit(ctx: typer.Context,
              suites: list[Path] = typer.Argument(
                  ..., help="Suite files or shipped suites' names, e.g. iclr2022 evals/neurips2023.toml."),
              prompt: str = typer.Option(..., help="NAME@VERSION whose judgments (or embeddings) the head reads."),
-             model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL"),
+             model: ModelOption = None,
              folds: int = typer.Option(5, "--folds", min=2, max=20, help="Folds of the recorded split."),
              seed: int = typer.Option(0),
              sample: bool = typer.Option(False, "--sample", help="Embedding heads: only each suite's sample."),

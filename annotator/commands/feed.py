@@ -20,6 +20,13 @@ from annotator.commands.fetching import (
     first_day,
     report_errors,
 )
+from annotator.commands.job_options import (
+    DEFAULT_CONCURRENCY,
+    ConcurrencyOption,
+    MaxCostOption,
+    ModelOption,
+    PromptOption,
+)
 
 app = typer.Typer(no_args_is_help=True, help="A scheduled paper feed: fetch, judge, publish.")
 
@@ -42,10 +49,10 @@ def run(ctx: typer.Context,
         days: int | None = DAYS, until: datetime | None = UNTIL, limit: int | None = LIMIT,
         refetch: bool = REFETCH,
         judge: bool = typer.Option(True, "--judge/--no-judge", help="Judge what lacks a judgment."),
-        prompt: str | None = typer.Option(None, "--prompt", help="NAME@VERSION (default: active score)."),
-        model: str | None = typer.Option(None, "--model", envvar="ANNOTATOR_MODEL"),
-        concurrency: int = typer.Option(8, "--concurrency", min=1),
-        max_cost: float | None = typer.Option(None, "--max-cost", help="Stop judging past this many USD."),
+        prompt: PromptOption = None,
+        model: ModelOption = None,
+        concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+        max_cost: MaxCostOption = None,
         biblio: bool = typer.Option(True, "--biblio/--no-biblio",
                                     help="Refresh the seen authors' metrics from OpenAlex."),
         max_authors: int = typer.Option(100, "--max-authors", min=0, help="Authors refreshed per run."),
@@ -59,8 +66,8 @@ def run(ctx: typer.Context,
     """Fetch new papers, judge them, refresh their authors' metrics, build the site.
 
     Exit 6 when another run holds the lock, 5 when a step failed (the summary says which)."""
-    from annotator.feed.feed_settings import feed_settings
     from annotator.feed.feedrun import FeedOptions, run_feed
+    from annotator.settings import feed_settings
 
     opts = FeedOptions(categories=category, openalex_filters=openalex_filter,
                        since=first_day(since, days), until=until.date() if until else None,

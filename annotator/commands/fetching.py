@@ -80,8 +80,8 @@ def arxiv(ctx: typer.Context,
           as_json: bool = AS_JSON, allow_rejects: bool = REJECTS):
     """New and replaced papers of arXiv categories since the stored cursor (else --since/--days)."""
     from annotator.feed.arxiv_api import fetch_arxiv
-    from annotator.feed.feed_settings import feed_settings
     from annotator.feed.feedrun import end_of, start_of
+    from annotator.settings import feed_settings
 
     day = first_day(since, days)
     settings = feed_settings(arxiv_url=base_url, arxiv_interval_s=interval, arxiv_page_size=page_size)
@@ -103,8 +103,8 @@ def openalex(ctx: typer.Context,
                                                     help="OpenAlex API root."),
              as_json: bool = AS_JSON, allow_rejects: bool = REJECTS):
     """Works matching an OpenAlex filter published since the stored cursor (else --since/--days)."""
-    from annotator.feed.feed_settings import feed_settings
     from annotator.feed.openalex_api import fetch_openalex
+    from annotator.settings import feed_settings
 
     settings = feed_settings(openalex_url=base_url, mailto=mailto)
     result = fetch_openalex(engine_of(ctx), filter_, since=first_day(since, days),

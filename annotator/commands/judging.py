@@ -17,6 +17,17 @@ from annotator.commands.common import (
     print_run_summary,
     settings_of,
 )
+from annotator.commands.job_options import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_SAMPLES,
+    ConcurrencyOption,
+    MaxCostOption,
+    ModelOption,
+    PromptOption,
+    RpmOption,
+    SamplesOption,
+    TpmOption,
+)
 from annotator.jobs.annotate import AnnotateOptions, resolve_prompt
 from annotator.jobs.annotate import annotate as run
 from annotator.jobs.annotate import dry_run as estimate
@@ -30,15 +41,15 @@ app = typer.Typer()
 
 @app.command()
 def annotate(ctx: typer.Context,
-             prompt: str | None = typer.Option(None, help="NAME@VERSION (default: active or latest 'score')."),
-             model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
-             concurrency: int = typer.Option(8, min=1, max=1024),
+             prompt: PromptOption = None,
+             model: ModelOption = None,
+             concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
              limit: int | None = typer.Option(None, min=0, help="Judge at most this many papers."),
              dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls, tokens and cost; call nothing."),
-             samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
-             max_cost: float | None = typer.Option(None, help="Stop before spending more than this (USD)."),
-             rpm: float | None = typer.Option(None, help="Request limit per minute."),
-             tpm: float | None = typer.Option(None, help="Token limit per minute."),
+             samples: SamplesOption = DEFAULT_SAMPLES,
+             max_cost: MaxCostOption = None,
+             rpm: RpmOption = None,
+             tpm: TpmOption = None,
              no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
              replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
              response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),

@@ -5,6 +5,16 @@ from __future__ import annotations
 import typer
 
 from annotator.commands.common import console, engine_of, err_console, print_run_summary, settings_of
+from annotator.commands.job_options import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_SAMPLES,
+    ConcurrencyOption,
+    ModelOption,
+    PromptOption,
+    RpmOption,
+    SamplesOption,
+    TpmOption,
+)
 from annotator.jobs.annotate import AnnotateOptions
 from annotator.jobs.runner import RunSummary
 from annotator.jobs.worker import WorkerOptions, run_worker
@@ -19,19 +29,18 @@ def _round_line(n: int, s: RunSummary) -> None:
 
 @app.command()
 def worker(ctx: typer.Context,
-           prompt: str | None = typer.Option(None, help="NAME@VERSION to serve (default: the active, "
-                                             "else latest, 'score' version at start-up)."),
-           model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
-           concurrency: int = typer.Option(8, min=1, max=1024),
+           prompt: PromptOption = None,
+           model: ModelOption = None,
+           concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
            poll: float = typer.Option(2.0, "--poll", min=0.01, help="Seconds between looks at an idle queue."),
            grace: float = typer.Option(30.0, "--grace", min=0.0,
                                        help="After SIGTERM/SIGINT: seconds to finish the calls in flight "
                                        "before giving their tasks back."),
            exit_when_idle: bool = typer.Option(False, "--exit-when-idle",
                                                help="Exit once the queue has nothing to run."),
-           samples: int = typer.Option(1, min=1, max=20, help="Ask K times per paper; store the median."),
-           rpm: float | None = typer.Option(None, help="Request limit per minute (this worker)."),
-           tpm: float | None = typer.Option(None, help="Token limit per minute (this worker)."),
+           samples: SamplesOption = DEFAULT_SAMPLES,
+           rpm: RpmOption = None,
+           tpm: TpmOption = None,
            no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
            response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none.")):
     """Judge queued tasks of ONE prompt version and model as they arrive, until stopped.

@@ -7,7 +7,6 @@ migrations on top (this module knows nothing of them).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import event
@@ -15,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from annotator.errors import ConfigError
+from annotator.settings import DEFAULT_DB, current
 
-DEFAULT_DB = "annotator.db"
 BUSY_TIMEOUT_MS = 30_000
 
 _engines: dict[str, Engine] = {}
@@ -24,7 +23,7 @@ _engines: dict[str, Engine] = {}
 
 def database_url(value: str | None = None) -> str:
     """Turn ``--db``/``ANNOTATOR_DB`` (a URL or a path) into a SQLAlchemy URL."""
-    value = value or os.environ.get("ANNOTATOR_DB") or DEFAULT_DB
+    value = value or current().db or DEFAULT_DB
     if "://" in value:
         if value.startswith("postgres://"):
             value = "postgresql://" + value[len("postgres://"):]

@@ -18,7 +18,6 @@ label (the last), never two.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,17 +41,17 @@ from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
 from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
 from annotator.jobs.runner import Reporter, RunSummary
+from annotator.jobspec import JobSpec
 from annotator.judge.endpoint import Endpoint, default_prompt
 from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
-from annotator.settings import Settings
+from annotator.settings import Settings, current
 
 
 @dataclass
-class EvalRunOptions:
-    prompt: str | None = None
-    model: str | None = None
-    concurrency: int = 8
+class EvalRunOptions(JobSpec):
+    """The job (prompt, model, concurrency) and the run's own options."""
+
     fail_under: tuple[str, ...] = ()
     out_dir: str = "eval-report"
     use_cache: bool = True
@@ -157,7 +156,7 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     result.anchors = anchors
     save_calibrations(engine, result, suite.name, prompt.name, str(prompt.version), model)
     files = write_reports(result, opts.out_dir, plots=opts.plots)
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    summary_file = current().github_step_summary
     if summary_file:  # GitHub Actions shows this file as the job summary
         with open(summary_file, "a", encoding="utf-8") as fh:
             fh.write(files.markdown.read_text(encoding="utf-8"))

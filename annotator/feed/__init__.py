@@ -5,7 +5,7 @@
     summary = fetch_arxiv(engine, ["cs.CL"], since=date(2026, 11, 20))   # FetchSummary
     report = run_feed(engine, FeedOptions(categories=["cs.CL"], days=2))   # FeedSummary
 
-Modules: ``feed_settings`` (intervals, page sizes, endpoints from the environment),
+Modules (the feed's settings are ``settings.FeedSettings``, ``Settings.feed``):
 ``cursors`` (where each query stands),
 ``lock`` (a lease on a cursor row: one fetch of a query, one feed run, at a time),
 ``pages`` (one fetched page through the ingest readers and writer), ``arxiv_api``

@@ -39,11 +39,11 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import FetchError, InputError
 from annotator.feed.cursors import Cursor, raise_versions, read_cursor, save_cursor, versions_of
-from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
 from annotator.feed.pages import FetchSummary, PageStore
 from annotator.ingest.arxiv import ATOM, read_arxiv
 from annotator.polite import PoliteClient
+from annotator.settings import FeedSettings, feed_settings
 
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 VERSIONS = "arxiv-version"  # fetch_cursors rows: an arXiv id -> the newest version stored

@@ -28,19 +28,21 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import AnnotatorError, ConfigError, InputError
 from annotator.feed.arxiv_api import fetch_arxiv
-from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
 from annotator.feed.openalex_api import fetch_openalex
 from annotator.feed.pages import FetchSummary
 from annotator.feed.refresh import RefreshSummary, refresh_authors
 from annotator.jobs.annotate import AnnotateOptions, annotate
+from annotator.jobspec import JobSpec
 from annotator.judge.endpoint import Endpoint
 from annotator.provenance import code_version
-from annotator.settings import Settings
+from annotator.settings import FeedSettings, Settings, feed_settings
 
 
 @dataclass
-class FeedOptions:
+class FeedOptions(JobSpec):
+    """The judging job (prompt, model, concurrency, cost limit) and the feed's own options."""
+
     categories: list[str] = field(default_factory=list)  # arXiv, one query for all
     openalex_filters: list[str] = field(default_factory=list)  # one query each
     since: date | None = None  # first run (no cursor yet); later runs start at the cursor
@@ -48,10 +50,6 @@ class FeedOptions:
     refetch: bool = False
     limit: int | None = None  # entries per query
     judge: bool = True
-    prompt: str | None = None
-    model: str | None = None
-    concurrency: int = 8
-    max_cost: float | None = None
     biblio: bool = True
     max_authors: int = 100
     site_dir: Path | None = None

@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import FetchError, InputError
 from annotator.feed.cursors import Cursor, read_cursor, save_cursor
-from annotator.feed.feed_settings import FeedSettings, feed_settings
 from annotator.feed.lock import Lease
 from annotator.feed.pages import FetchSummary, PageStore
 from annotator.ingest.openalex import read_openalex
 from annotator.polite import PoliteClient
+from annotator.settings import FeedSettings, feed_settings
 
 DATE_FILTERS = ("from_publication_date", "to_publication_date")
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.biblio.fetch import FetchError, OpenAlexClient, fetch_author
 from annotator.feed.cursors import stamp_many, stamps_of
-from annotator.feed.feed_settings import FeedSettings
+from annotator.settings import FeedSettings
 
 SOURCE = "openalex-author"
 AUTHORS_OF = text("SELECT DISTINCT a.id, a.name, a.openalex_id, a.orcid FROM authorships s "

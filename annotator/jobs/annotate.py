@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from annotator.db.engine import writer
 from annotator.jobs import queue
 from annotator.jobs.runner import Reporter, RunOptions, RunSummary, run_queue
+from annotator.jobspec import JobSpec
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import ModelClient
 from annotator.judge.endpoint import Endpoint, endpoint, model_client
@@ -34,15 +35,10 @@ from annotator.settings import Settings
 
 
 @dataclass
-class AnnotateOptions:
-    prompt: str | None = None  # NAME@VERSION; default: active or latest "score"
-    model: str | None = None
-    concurrency: int = 8
+class AnnotateOptions(JobSpec):
+    """The job (prompt, model, concurrency, samples, cost and rate limits) and annotate's own."""
+
     limit: int | None = None
-    samples: int = 1
-    max_cost: float | None = None
-    rpm: float | None = None
-    tpm: float | None = None
     use_cache: bool = True
     replay: bool = False
     response_format: str = "auto"

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from annotator.jobspec import JobSpec
+
 CHAT_PATH: Final = "/v1/chat/completions"
 OWNER_PREFIX = "batch:"  # tasks in a batch are leased to "batch:<batch id>"
 MAX_REQUESTS = 50_000  # OpenAI's limit per batch file
@@ -27,12 +29,11 @@ def custom_id(task_id: int, sample: int, samples: int) -> str:
 
 
 @dataclass
-class BatchOptions:
-    prompt: str | None = None  # NAME@VERSION; default: active or latest "score"
-    model: str | None = None
+class BatchOptions(JobSpec):
+    """The job (prompt, model, samples; max_cost estimated at batch prices) and the batch's own
+    options; concurrency and rate limits do not apply to the Batch API."""
+
     limit: int | None = None  # at most this many tasks (papers)
-    samples: int = 1
-    max_cost: float | None = None  # estimated, at batch prices
     use_cache: bool = True  # judge tasks answered in llm_calls locally, never send them
     response_format: str = "auto"  # auto means json_schema (no fallback inside a batch)
     eval_suite: str | None = None

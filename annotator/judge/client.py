@@ -21,7 +21,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from annotator.judge.ratelimit import RateLimiter
 from annotator.judge.stored_replies import unpack_reply
 from annotator.judge.transport import http_client, timed_out
 from annotator.prompts.schema import parse_reply, strict_json_schema, validation_feedback
+from annotator.settings import current
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _CONNECTIONS_PER_POOL = 8
@@ -182,7 +182,7 @@ class ModelClient:
         self.max_attempts = max_attempts
         self.max_reasks = max_reasks
         self.max_wait_s = max_wait_s
-        self.wait_scale = float(os.environ.get("ANNOTATOR_RETRY_WAIT_SCALE", "1"))
+        self.wait_scale = current().retry_wait_scale
         self.mode = "json_schema" if response_format == "auto" else response_format
         self._auto_format = response_format == "auto"
         self.limiter = limiter or RateLimiter()

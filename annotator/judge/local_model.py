@@ -41,6 +41,7 @@ from typing import BinaryIO
 import httpx
 
 from annotator.errors import ConfigError
+from annotator.settings import Settings, current
 
 MODEL_NAME = "smollm2-135m-instruct"
 """The model name the server answers to and that is stored on judgments."""
@@ -83,7 +84,7 @@ _SERVER_ENV_VARS = {
 
 
 REPLICAS_ENV = "ANNOTATOR_LOCAL_REPLICAS"
-DEFAULT_REPLICAS = 1
+DEFAULT_REPLICAS = Settings.model_fields["local_replicas"].default
 
 # first base URL of a running embedding server -> every replica's base URL that answers
 _REPLICAS: dict[str, list[str]] = {}
@@ -93,13 +94,7 @@ _REPLICAS_LOCK = threading.Lock()
 def default_replicas() -> int:
     """Server processes for embeddings: ``ANNOTATOR_LOCAL_REPLICAS``, else ``DEFAULT_REPLICAS``
     (each holds its own copy of the model, about 0.5 GB)."""
-    value = os.environ.get(REPLICAS_ENV, "").strip()
-    if value:
-        try:
-            return max(1, int(value))
-        except ValueError:
-            raise ConfigError(f"{REPLICAS_ENV} must be a whole number, not {value!r}") from None
-    return DEFAULT_REPLICAS
+    return current().local_replicas
 
 
 def replica_urls(base_url: str | None) -> list[str | None]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from functools import lru_cache
 
 from annotator.errors import ConfigError
+from annotator.settings import current
 
 log = logging.getLogger("annotator")
 
@@ -61,7 +61,7 @@ def _load_prices(source: str | None) -> dict[str, tuple[float, float]]:
 
 
 def prices() -> dict[str, tuple[float, float]]:
-    return _load_prices(os.environ.get("ANNOTATOR_PRICES"))
+    return _load_prices(current().prices)
 
 
 def known_price(model: str) -> tuple[float, float] | None:

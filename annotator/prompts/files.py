@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from annotator.errors import PromptError
 from annotator.packaged import data_path
 from annotator.prompts.schema import output_model
+from annotator.settings import current
 
 PROMPTS_DIR = data_path("prompts")  # the defaults shipped in the package
 LOCAL_DIR = "prompts"  # a project's own prompts, in the current folder
@@ -50,7 +51,7 @@ _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.M)
 
 
 def _named_dir(override: str | os.PathLike | None) -> Path | None:
-    named = override or os.environ.get("ANNOTATOR_PROMPTS")
+    named = override or current().prompts
     return Path(named) if named else None
 
 
