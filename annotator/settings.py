@@ -40,3 +40,8 @@ def get_settings(**overrides: Any) -> Settings:
         raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
     values = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**values)
+
+
+def endpoint_configured(settings: Settings) -> bool:
+    """Whether a model endpoint is set: a base URL, or an API key (then OpenAI itself)."""
+    return bool(settings.base_url or (settings.api_key and settings.api_key.get_secret_value()))

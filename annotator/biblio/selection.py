@@ -4,9 +4,9 @@ One prompt version and one model, so a mean never mixes two prompts or two
 models:
 
 * prompt version: ``--prompt NAME@VERSION``; ``--prompt NAME`` is that name's
-  active version, else its highest version; by default the active version of
-  ``score``, else the highest ``score`` version, else any active version, else
-  the version of the most recent judgment.
+  active version, else its highest version (the rule of ``prompts.resolve``, applied to
+  the versions stored: one never used has nothing to read); by default the same for
+  ``score``, else any active version, else the version of the most recent judgment.
 * model: ``--model``; by default the model of the most recent judgment under that
   prompt version.
 
@@ -23,9 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Row
 
 from annotator.errors import PromptError
-from annotator.prompts.registry import version_key
-
-DEFAULT_PROMPT = "score"
+from annotator.prompts import registry
+from annotator.prompts.resolve import DEFAULT_NAME, pick_version
 
 
 @dataclass(frozen=True)
@@ -42,17 +41,19 @@ class JudgmentSet:
                 "chosen_by": self.chosen_by, "method": self.method}
 
 
-def _rows(conn: Connection, where: str, **params: object) -> list[Row[Any]]:
-    return list(conn.execute(text(
-        f"SELECT id, name, version, content_hash, active FROM prompt_versions WHERE {where} "
-        "ORDER BY id"), params).all())
-
-
 def _pick(rows: list[Row[Any]], how: str) -> tuple[Row[Any], str]:
-    active = [r for r in rows if r.active]
-    if active:
-        return active[0], "active" if how == "default" else how
-    return max(rows, key=lambda r: version_key(r.version)), "latest" if how == "default" else how
+    active = next((r.version for r in rows if r.active), None)
+    chosen = pick_version(active, (r.version for r in rows))
+    row = next(r for r in rows if r.version == chosen)
+    if how != "default":
+        return row, how
+    return row, "active" if active is not None else "latest"
+
+
+def _by_id(conn: Connection, pv_id: int) -> Row[Any]:
+    row = registry.row_by_id(conn, pv_id)
+    assert row is not None  # referenced by a judgment or just found
+    return row
 
 
 def resolve(conn: Connection, prompt: str | None = None,
@@ -63,22 +64,22 @@ def resolve(conn: Connection, prompt: str | None = None,
     if prompt:
         name, _, version = prompt.partition("@")
         if version:
-            rows = _rows(conn, "name = :n AND version = :v", n=name, v=version.lstrip("v"))
-            if not rows:
+            pv_id = registry.version_id(conn, name, version.lstrip("v"))
+            if pv_id is None:
                 raise PromptError(f"no judgments under {name}@{version.lstrip('v')}: it has never "
                                   "been used (see annotator prompts list)")
-            row, how = rows[0], "--prompt"
+            row, how = _by_id(conn, pv_id), "--prompt"
         else:
-            rows = _rows(conn, "name = :n", n=name)
+            rows = registry.version_rows(conn, name)
             if not rows:
                 raise PromptError(f"no prompt named {name!r} has been used yet")
             row, how = _pick(rows, "--prompt")
     else:
-        rows = _rows(conn, "name = :n", n=DEFAULT_PROMPT)
+        rows = registry.version_rows(conn, DEFAULT_NAME)
         if rows:
             row, how = _pick(rows, "default")
         else:
-            rows = _rows(conn, "active = :t", t=True)
+            rows = registry.active_rows(conn)
             if rows:
                 row, how = rows[0], "active"
             else:
@@ -86,7 +87,7 @@ def resolve(conn: Connection, prompt: str | None = None,
                     "SELECT prompt_version_id FROM judgments ORDER BY id DESC LIMIT 1")).first()
                 if last is None:
                     return None
-                row, how = _rows(conn, "id = :i", i=last[0])[0], "most recent judgment"
+                row, how = _by_id(conn, last[0]), "most recent judgment"
     if model is None:
         found = conn.execute(text(
             "SELECT model FROM judgments WHERE prompt_version_id = :pv ORDER BY id DESC LIMIT 1"),

@@ -40,11 +40,12 @@ from annotator.evaluation.thresholds import parse_fail_under
 from annotator.heads.evaluate import held_out
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
-from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.jobs.runner import Reporter, RunSummary
-from annotator.judge.endpoint import Endpoint, default_prompt
+from annotator.judge.endpoint import Endpoint
 from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
+from annotator.prompts.resolve import choose_prompt
 from annotator.settings import Settings
 
 
@@ -123,8 +124,8 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     suite = load_suite(suite_path)
     if opts.sample_size is not None:
         suite = suite.model_copy(update={"sample_size": opts.sample_size})
-    prompt_ref = default_prompt(settings, opts.prompt)
-    items, anchors = _papers(suite, resolve_prompt(engine, prompt_ref))
+    prompt = choose_prompt(engine, settings, opts.prompt)
+    items, anchors = _papers(suite, prompt)
     ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}",
                    is_eval=True, eval_suite=suite.name)
     endpoint_seen: dict[str, str] = {}
@@ -135,10 +136,9 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
             on_endpoint(ep)
 
     annotate_opts = AnnotateOptions(
-        prompt=prompt_ref, model=opts.model, concurrency=opts.concurrency,
+        prompt=prompt.ref, model=opts.model, concurrency=opts.concurrency,
         use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name)
     summary = annotate(engine, settings, annotate_opts, reporter, on_endpoint=remember)
-    prompt = resolve_prompt(engine, prompt_ref)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
     attach_samples(engine, suite.name, prompt.name, str(prompt.version), model, preds)

@@ -28,7 +28,7 @@ def custom_id(task_id: int, sample: int, samples: int) -> str:
 
 @dataclass
 class BatchOptions:
-    prompt: str | None = None  # NAME@VERSION; default: active or latest "score"
+    prompt: str | None = None  # NAME@VERSION or NAME; None: the default (prompts.resolve)
     model: str | None = None
     limit: int | None = None  # at most this many tasks (papers)
     samples: int = 1

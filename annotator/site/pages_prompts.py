@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from annotator.errors import AnnotatorError
 from annotator.evaluation.versions import FIELDS, VersionComparison, compare_versions
 from annotator.prompts.diff import PromptDiff, diff_prompts
-from annotator.prompts.registry import version_key
+from annotator.prompts.registry import described, version_key
 from annotator.site.render import SiteWriter
 
 HIST_W, HIST_H = 320, 120
@@ -44,9 +44,7 @@ def load_versions(engine: Engine) -> list[VersionInfo]:
     with engine.connect() as conn:
         versions = {r.id: VersionInfo(r.id, r.name, str(r.version), r.content_hash, r.text,
                                       _params(r.params_json), bool(r.active), str(r.created_at)[:19])
-                    for r in conn.execute(text(
-                        "SELECT id, name, version, content_hash, text, params_json, active, created_at "
-                        "FROM prompt_versions"))}
+                    for r in described(conn)}
         for pv, model, n in conn.execute(text(
                 "SELECT prompt_version_id, model, COUNT(*) FROM judgments "
                 "GROUP BY prompt_version_id, model ORDER BY model")):
