@@ -45,6 +45,7 @@ from annotator.jobs.runner import Reporter, RunSummary
 from annotator.judge.endpoint import Endpoint
 from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
+from annotator.prompts.registry import lock_version_id
 from annotator.prompts.resolve import choose_prompt
 from annotator.settings import Settings
 
@@ -174,10 +175,8 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
     # one transaction: killed halfway, the old maps stay. Two runs at once: SQLite's writer
     # lock serialises them; on PostgreSQL the prompt version's row is locked first, so the
     # second run's DELETE sees the first one's rows (else both insert: two maps a label)
-    lock = " FOR UPDATE" if engine.dialect.name == "postgresql" else ""
     with writer(engine).begin() as conn:
-        pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v" + lock),
-                          {"n": prompt_name, "v": prompt_version}).scalar_one()
+        pv = lock_version_id(conn, prompt_name, prompt_version)
         for label, pred_key, scale, calibration in rows:
             conn.execute(text("DELETE FROM calibrations WHERE prompt_version_id = :pv AND model = :m "
                               "AND suite = :s AND label = :l"),

@@ -104,6 +104,14 @@ def version_id(conn: Connection, name: str, version: int | str) -> int | None:
                         {"n": name, "v": str(version).lstrip("v")}).scalar()
 
 
+def lock_version_id(conn: Connection, name: str, version: int | str) -> int:
+    """The id of a stored ``name@version``, its row locked until the transaction ends on
+    PostgreSQL (SQLite's writer lock serialises writers anyway)."""
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    return conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v" + lock),
+                        {"n": name, "v": str(version)}).scalar_one()
+
+
 def version_rows(conn: Connection, name: str) -> list[Row[Any]]:
     """Every stored version of ``name`` (id, name, version, content_hash, active), by id."""
     return list(conn.execute(text(
