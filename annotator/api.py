@@ -31,7 +31,6 @@ from annotator.ingest.store import IngestSummary, ingest_paths
 from annotator.jobs.annotate import AnnotateOptions
 from annotator.jobs.annotate import annotate as run_annotate
 from annotator.jobs.runner import RunSummary
-from annotator.judge.endpoint import default_prompt
 from annotator.settings import get_settings
 
 __all__ = ["open_db", "ingest_files", "annotate", "judged_papers", "profile", "evaluate_suite"]
@@ -56,8 +55,8 @@ def annotate(db: Database, *, prompt: str | None = None, model: str | None = Non
              api_key: str | None = None) -> RunSummary:
     """Judge every paper that lacks a judgment for this prompt version and model."""
     settings = get_settings(base_url=base_url, api_key=api_key)
-    # as the CLI does: without an endpoint the default judge is the embedding judge
-    opts = AnnotateOptions(prompt=default_prompt(settings, prompt), model=model,
+    # prompt None: the default judge of annotator.prompts.resolve, as on the command line
+    opts = AnnotateOptions(prompt=prompt, model=model,
                            concurrency=concurrency, limit=limit, samples=samples,
                            max_cost=max_cost)
     return run_annotate(_engine(db), settings, opts)

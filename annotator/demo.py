@@ -16,8 +16,9 @@ from annotator.heads.shipped import about_lines, load_shipped
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.jobs.runner import RunSummary
-from annotator.judge.endpoint import EMBEDDED_PROMPT, Endpoint
+from annotator.judge.endpoint import Endpoint
 from annotator.judge.local_model import DEMO_NOTICE
+from annotator.prompts.resolve import EMBEDDED_REF
 from annotator.redact import redact_url
 from annotator.settings import get_settings
 
@@ -41,12 +42,12 @@ class DemoResult:
     db: str
     judgments: list[DemoJudgment]
     summary: RunSummary
-    prompt: str = EMBEDDED_PROMPT
+    prompt: str = EMBEDDED_REF
     about: list[str] | None = None  # what the scores are, with held-out figures
 
 
 def run_demo(db: str | None = None, *, concurrency: int = 1,
-             console: Console | None = None, prompt: str = EMBEDDED_PROMPT) -> DemoResult:
+             console: Console | None = None, prompt: str = EMBEDDED_REF) -> DemoResult:
     """Ingest the sample, judge it on the embedded model, return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")
@@ -57,7 +58,7 @@ def run_demo(db: str | None = None, *, concurrency: int = 1,
 
     def notice(ep: Endpoint) -> None:
         if console is not None:
-            if prompt != EMBEDDED_PROMPT:
+            if prompt != EMBEDDED_REF:
                 console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
             console.print(f"database: {redact_url(db)}", highlight=False)
 
@@ -69,6 +70,6 @@ def run_demo(db: str | None = None, *, concurrency: int = 1,
             "JOIN papers p ON p.id = j.paper_id ORDER BY p.id")).all()
     judgments = [DemoJudgment(*r) for r in rows]
     model = judgments[0].model if judgments else "local model"
-    head = load_shipped() if prompt == EMBEDDED_PROMPT else None
+    head = load_shipped() if prompt == EMBEDDED_REF else None
     return DemoResult(model=model, db=db, judgments=judgments, summary=summary, prompt=prompt,
                       about=about_lines(head) if head is not None else None)

@@ -21,7 +21,7 @@ DEFAULT_SAMPLES = 1
 
 @dataclass(kw_only=True)
 class JobSpec:
-    prompt: str | None = None  # NAME@VERSION; default: active or latest "score"
+    prompt: str | None = None  # NAME@VERSION or NAME; None: the default (prompts.resolve)
     model: str | None = None  # default: ANNOTATOR_MODEL, else the endpoint's
     concurrency: int = DEFAULT_CONCURRENCY
     samples: int = DEFAULT_SAMPLES  # above 1: ask K times, store the median; 1: the prompt's own

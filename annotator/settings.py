@@ -140,3 +140,8 @@ def feed_settings(**overrides: Any) -> FeedSettings:
         raise TypeError(f"unknown feed settings: {', '.join(sorted(unknown))}")
     values = {k: v for k, v in overrides.items() if v is not None}
     return FeedSettings.model_validate({**current().feed.model_dump(), **values})
+
+
+def endpoint_configured(settings: Settings) -> bool:
+    """Whether a model endpoint is set: a base URL, or an API key (then OpenAI itself)."""
+    return bool(settings.base_url or (settings.api_key and settings.api_key.get_secret_value()))

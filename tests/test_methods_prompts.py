@@ -54,11 +54,13 @@ def test_rationale_first_puts_it_first_in_the_schema_and_rubric_has_subscores():
 
 
 def test_shipped_method_prompts_load_and_score_stays_the_default(engine):
-    from annotator.jobs.annotate import resolve_prompt
+    from annotator.prompts.resolve import choose_prompt
+    from annotator.settings import Settings
     for ref, method in (("score-samples@1", "direct"), ("score-expected@1", "expected"),
                         ("score-pairwise@1", "pairwise"), ("score-rubric@1", "direct")):
         assert load_prompt(ref).meta.method == method
-    assert resolve_prompt(engine, None).ref == "score@1"
+    at_endpoint = Settings(base_url="http://127.0.0.1:9/v1", api_key=None)
+    assert choose_prompt(engine, at_endpoint, None).ref == "score@1"
 
 
 def test_dry_run_counts_calls_per_paper_by_method(engine, tmp_path, monkeypatch):

@@ -9,7 +9,8 @@ import annotator
 from annotator.evaluation.items import load_items
 from annotator.evaluation.suites import load_suite
 from annotator.heads.shipped import load_text
-from annotator.judge.endpoint import EMBEDDED_PROMPT, TEXT_PROMPT, default_prompt, local_model_installed
+from annotator.packaged import local_model_file
+from annotator.prompts.resolve import EMBEDDED_REF, TEXT_REF, choose_prompt, default_ref
 from annotator.settings import Settings
 
 # nothing listens here: a judge that asked an endpoint would fail
@@ -34,7 +35,7 @@ def test_text_head_judges_without_any_model(tmp_path):
               "authors": ["C. Author"]}]
     annotator.ingest_files(db, _papers(tmp_path, rows))
     # an endpoint is configured but unreachable: the text head never asks it
-    summary = annotator.annotate(db, prompt=TEXT_PROMPT, base_url=DEAD_URL, api_key="sk-x")
+    summary = annotator.annotate(db, prompt=TEXT_REF, base_url=DEAD_URL, api_key="sk-x")
     assert (summary.done, summary.failed) == (4, 0)
     head = load_text()
     assert head is not None and head.text is not None
@@ -54,7 +55,8 @@ def test_text_head_judges_without_any_model(tmp_path):
 
 def test_the_default_without_an_endpoint_follows_the_local_extra():
     settings = Settings(base_url=None, api_key=None)
-    expected = EMBEDDED_PROMPT if local_model_installed() else TEXT_PROMPT
-    assert default_prompt(settings, None) == expected
-    assert default_prompt(settings, "score@1") == "score@1"
-    assert default_prompt(Settings(base_url=DEAD_URL, api_key=None), None) is None
+    expected = EMBEDDED_REF if local_model_file() is not None else TEXT_REF
+    assert default_ref(settings) == expected
+    assert choose_prompt(None, settings, None).ref == expected
+    assert choose_prompt(None, settings, "score@1").ref == "score@1"
+    assert default_ref(Settings(base_url=DEAD_URL, api_key=None)) == "score"

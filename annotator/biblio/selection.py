@@ -4,9 +4,9 @@ One prompt version and one model, so a mean never mixes two prompts or two
 models:
 
 * prompt version: ``--prompt NAME@VERSION``; ``--prompt NAME`` is that name's
-  active version, else its highest version; by default the active version of
-  ``score``, else the highest ``score`` version, else any active version, else
-  the version of the most recent judgment.
+  active version, else its highest version (the rule of ``prompts.resolve``, applied to
+  the versions stored: one never used has nothing to read); by default the same for
+  ``score``, else any active version, else the version of the most recent judgment.
 * model: ``--model``; by default the model of the most recent judgment under that
   prompt version.
 
@@ -22,11 +22,9 @@ from typing import Any
 from sqlalchemy.engine import Connection, Row
 
 from annotator.db.queries import bibliometrics as B
-from annotator.db.queries.prompt_versions import version_rows
 from annotator.errors import PromptError
-from annotator.prompts.registry import version_key
-
-DEFAULT_PROMPT = "score"
+from annotator.prompts import registry
+from annotator.prompts.resolve import DEFAULT_NAME, pick_version
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,18 @@ class JudgmentSet:
 
 
 def _pick(rows: list[Row[Any]], how: str) -> tuple[Row[Any], str]:
-    active = [r for r in rows if r.active]
-    if active:
-        return active[0], "active" if how == "default" else how
-    return max(rows, key=lambda r: version_key(r.version)), "latest" if how == "default" else how
+    active = next((r.version for r in rows if r.active), None)
+    chosen = pick_version(active, (r.version for r in rows))
+    row = next(r for r in rows if r.version == chosen)
+    if how != "default":
+        return row, how
+    return row, "active" if active is not None else "latest"
+
+
+def _by_id(conn: Connection, pv_id: int) -> Row[Any]:
+    row = registry.row_by_id(conn, pv_id)
+    assert row is not None  # referenced by a judgment or just found
+    return row
 
 
 def resolve(conn: Connection, prompt: str | None = None,
@@ -58,29 +64,29 @@ def resolve(conn: Connection, prompt: str | None = None,
     if prompt:
         name, _, version = prompt.partition("@")
         if version:
-            rows = version_rows(conn, name=name, version=version.lstrip("v"))
-            if not rows:
+            pv_id = registry.version_id(conn, name, version.lstrip("v"))
+            if pv_id is None:
                 raise PromptError(f"no judgments under {name}@{version.lstrip('v')}: it has never "
                                   "been used (see annotator prompts list)")
-            row, how = rows[0], "--prompt"
+            row, how = _by_id(conn, pv_id), "--prompt"
         else:
-            rows = version_rows(conn, name=name)
+            rows = registry.version_rows(conn, name)
             if not rows:
                 raise PromptError(f"no prompt named {name!r} has been used yet")
             row, how = _pick(rows, "--prompt")
     else:
-        rows = version_rows(conn, name=DEFAULT_PROMPT)
+        rows = registry.version_rows(conn, DEFAULT_NAME)
         if rows:
             row, how = _pick(rows, "default")
         else:
-            rows = version_rows(conn, active=True)
+            rows = registry.active_rows(conn)
             if rows:
                 row, how = rows[0], "active"
             else:
                 last = B.prompt_version_of_last_judgment(conn)
                 if last is None:
                     return None
-                row, how = version_rows(conn, version_id=last)[0], "most recent judgment"
+                row, how = _by_id(conn, last), "most recent judgment"
     if model is None:
         model = B.model_of_last_judgment(conn, row.id)
     method = B.method_of_last_judgment(conn, row.id, model) if model else None

@@ -55,25 +55,24 @@ def eval_run(ctx: typer.Context,
     from annotator.evaluation.thresholds import raise_for_thresholds
     from annotator.jobs.progress import RichReporter
 
-    settings = settings_of(ctx)
+    settings, engine = settings_of(ctx), engine_of(ctx)
     opts = EvalRunOptions(prompt=prompt, model=model, concurrency=concurrency, fail_under=tuple(fail_under),
                           out_dir=str(out), use_cache=not no_cache, replay=replay, n_boot=n_boot,
                           sample_size=sample_size, plots=not no_plots, repeats=repeats)
 
     def notice(ep):
         if ep.embedded and not replay:
-            from annotator.judge.endpoint import default_prompt
             from annotator.judge.local_model import DEMO_NOTICE
-            from annotator.prompts.files import load_prompt
+            from annotator.prompts.resolve import choose_prompt
 
-            ref = default_prompt(settings, prompt)
+            method = choose_prompt(engine, settings, prompt).meta.method
             said = DEMO_NOTICE
-            if ref is not None and load_prompt(ref).meta.method == "text-head":
+            if method == "text-head":
                 said = ("Judged by the text head: the words of title and abstract (TF-IDF), scored by "
                         "a ridge head fitted on public ICLR and NeurIPS reviews; no model is used. "
                         "Papers it was fitted on are scored out-of-fold. Install the local extra or "
                         "set OPENAI_BASE_URL for a stronger judge.")
-            if ref is not None and load_prompt(ref).meta.method == "embedding-head":
+            if method == "embedding-head":
                 said = ("Judged by the embedding head: SmolLM2-135M embeddings of title and abstract, "
                         "scored by a ridge head fitted on public ICLR and NeurIPS reviews. It predicts "
                         "review scores; it is not a reviewer. Papers the head was fitted on are scored "
@@ -81,7 +80,7 @@ def eval_run(ctx: typer.Context,
                         "for a chat model.")
             err_console.print(f"[yellow]note:[/yellow] {said}", highlight=False)
 
-    run = run_eval(engine_of(ctx), settings, str(suite), opts, RichReporter(err_console, "eval"),
+    run = run_eval(engine, settings, str(suite), opts, RichReporter(err_console, "eval"),
                    on_endpoint=notice)
     if as_json:
         sys.stdout.write(run.files.json.read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from annotator.commands.common import err_console, is_stdout, print_json, wide_console
+from annotator.commands.common import db_of, engine_of, err_console, is_stdout, print_json, wide_console
 from annotator.evalrun.injection import CLEAN, INJECTIONS, InjectionReport, run_suite
 
 app = typer.Typer()
@@ -37,8 +37,10 @@ def report_table(report: InjectionReport) -> Table:
 
 @app.command("injection-suite")
 def injection_suite(
+        ctx: typer.Context,
         model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
-        prompt: str | None = typer.Option(None, help="NAME@VERSION (default: the latest 'score')."),
+        prompt: str | None = typer.Option(None, help="NAME@VERSION (default: as for annotate; the "
+                                          "active version counts when --db is given)."),
         n_pairs: int | None = typer.Option(
             None, "--pairs", min=1, help=f"Run only the first N pairs (all: {len(CLEAN) * len(INJECTIONS)})."),
         kinds: str | None = typer.Option(None, help=f"Comma-separated kinds: {', '.join(INJECTIONS)}."),
@@ -51,7 +53,7 @@ def injection_suite(
     """
     report = run_suite(model=model, prompt=prompt, n_pairs=n_pairs,
                        kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
-                       concurrency=concurrency)
+                       concurrency=concurrency, engine=engine_of(ctx) if db_of(ctx) else None)
     if is_stdout(json_path):
         print_json(report.to_dict())
         return

@@ -28,13 +28,14 @@ from annotator.commands.job_options import (
     SamplesOption,
     TpmOption,
 )
-from annotator.jobs.annotate import AnnotateOptions, resolve_prompt
+from annotator.jobs.annotate import AnnotateOptions
 from annotator.jobs.annotate import annotate as run
 from annotator.jobs.annotate import dry_run as estimate
 from annotator.jobs.batch_types import BatchOptions
 from annotator.jobs.progress import RichReporter
-from annotator.judge.endpoint import EMBEDDED_PROMPT, TEXT_PROMPT, Endpoint, default_model, default_prompt
+from annotator.judge.endpoint import Endpoint, default_model
 from annotator.judge.local_model import DEMO_NOTICE
+from annotator.prompts.resolve import EMBEDDED_REF, TEXT_REF, choose_prompt
 
 app = typer.Typer()
 
@@ -62,7 +63,7 @@ def annotate(ctx: typer.Context,
         from annotator.methods.tournament_refit import refit as refit_tournament
 
         engine = engine_of(ctx)
-        done = refit_tournament(engine, resolve_prompt(engine, prompt),
+        done = refit_tournament(engine, choose_prompt(engine, settings_of(ctx), prompt),
                                 default_model(settings_of(ctx), model))
         console.print(f"refit {done.fit_id}: {done.judgments} judgments from {done.comparisons} "
                       f"comparisons; position bias {done.position_bias:+.2f} logits")
@@ -74,12 +75,13 @@ def annotate(ctx: typer.Context,
         return
     settings = settings_of(ctx)
     engine = engine_of(ctx)
-    prompt = default_prompt(settings, prompt)  # no endpoint: the embedding judge
+    chosen = choose_prompt(engine, settings, prompt)  # no endpoint: the embedded default judge
+    prompt = chosen.ref
     opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
                            samples=samples, max_cost=max_cost, rpm=rpm, tpm=tpm,
                            use_cache=not no_cache, replay=replay, response_format=response_format)
     if dry_run:
-        d = estimate(engine, resolve_prompt(engine, prompt), default_model(settings, model), opts,
+        d = estimate(engine, chosen, default_model(settings, model), opts,
                      settings.max_abstract_chars)
         console.print(f"dry run: {d.calls} calls for {d.prompt_ref} on {d.model} ({d.papers} papers, "
                       f"method {d.method}); about "
@@ -98,14 +100,14 @@ def annotate(ctx: typer.Context,
 
 
 def embedded_notice(prompt: str | None) -> str:
-    if prompt == TEXT_PROMPT:
+    if prompt == TEXT_REF:
         from annotator.heads.shipped import load_text
         from annotator.heads.text_words import about_lines
 
         head = load_text()
         return "Using the text judge (no model installed or configured). " + " ".join(
             about_lines(head) if head is not None else [])
-    if prompt == EMBEDDED_PROMPT:
+    if prompt == EMBEDDED_REF:
         return ("Using the embedded default judge: SmolLM2-135M embeddings and a head fitted on "
                 "public ICLR and NeurIPS reviews. It predicts review scores; it is not a reviewer "
                 "('annotator demo' shows its held-out figures). Set OPENAI_BASE_URL for a chat "
@@ -117,7 +119,7 @@ def embedded_notice(prompt: str | None) -> str:
 def demo(ctx: typer.Context,
          concurrency: int = typer.Option(1, min=1,
                                          help="Parallel requests to the local model (it answers one at a time)."),
-         prompt: str = typer.Option(EMBEDDED_PROMPT, help="NAME@VERSION; score@1: the chat path on the "
+         prompt: str = typer.Option(EMBEDDED_REF, help="NAME@VERSION; score@1: the chat path on the "
                                     "embedded model (demo quality)."),
          as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
     """Ingest the bundled sample papers and judge them with the embedded local model."""

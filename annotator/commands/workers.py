@@ -55,7 +55,7 @@ def worker(ctx: typer.Context,
     job = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, samples=samples,
                           rpm=rpm, tpm=tpm, use_cache=not no_cache, response_format=response_format)
     opts = WorkerOptions(job=job, poll_s=poll, grace_s=grace, exit_when_idle=exit_when_idle)
-    err_console.print(f"worker: serving {job.prompt or 'the active score prompt'} "
+    err_console.print(f"worker: serving {job.prompt or 'the default prompt'} "
                       f"with concurrency {concurrency}; SIGTERM or Ctrl-C stops it", highlight=False)
     result = run_worker(engine_of(ctx), settings_of(ctx), opts, on_round=_round_line)
     print_run_summary(result.total)

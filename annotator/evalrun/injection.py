@@ -30,10 +30,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from annotator.injection import detect as injection
-from annotator.judge.endpoint import default_prompt, endpoint, model_client
+from annotator.judge.endpoint import endpoint, model_client
 from annotator.methods.dispatch import method_for
 from annotator.methods.interface import JudgingMethod, MethodContext, PaperInput, Verdict
-from annotator.prompts.files import load_prompt
+from annotator.prompts.resolve import choose_prompt
 from annotator.redact import redact_url
 from annotator.settings import get_settings
 
@@ -273,14 +273,15 @@ def run_suite(*, base_url: str | None = None, api_key: str | None = None,
               concurrency: int = 4, engine: Engine | None = None) -> InjectionReport:
     """Run the suite against an endpoint (the embedded local model when none is set).
 
-    Every method judges through its own path (``annotator.methods``): without an
-    endpoint and a prompt, that is the embedding judge; name ``score@1`` for the chat path.
-    ``engine``: where heads fitted with ``eval fit`` are looked up (default: shipped heads).
+    Every method judges through its own path (``annotator.methods``); the prompt version is
+    chosen by ``annotator.prompts.resolve`` (without an endpoint and a prompt: the embedded
+    default judge; name ``score@1`` for the chat path). ``engine``: where active prompt
+    versions and heads fitted with ``eval fit`` are looked up (default: none, shipped heads).
     """
     settings = get_settings(base_url=base_url, api_key=api_key)
     chosen = pairs(n_pairs, kinds)
-    loaded = load_prompt(default_prompt(settings, prompt) or "score")
-    with endpoint(settings, model) as ep:
+    loaded = choose_prompt(engine, settings, prompt)
+    with endpoint(settings, model, method=loaded.meta.method) as ep:
         client = model_client(settings, ep)
         params = loaded.meta.params.model_dump(exclude_none=True)
         method = method_for(MethodContext(client=client, prompt=loaded, params=params,

@@ -29,6 +29,7 @@ from annotator.judge.stored_replies import pack_reply
 from annotator.methods.dispatch import method_for
 from annotator.methods.interface import MethodContext, PaperInput, Verdict
 from annotator.prompts.files import Prompt
+from annotator.prompts.registry import version_id
 from annotator.settings import Settings
 
 
@@ -80,8 +81,8 @@ def attach_repeats(engine: Engine, settings: Settings, prompt: Prompt, model: st
     if repeats < 2:
         return 0
     with engine.connect() as conn:
-        pv_id = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
-                             {"n": prompt.name, "v": str(prompt.version)}).scalar_one()
+        pv_id = version_id(conn, prompt.name, prompt.version)
+    assert pv_id is not None  # registered by the run that judged these papers
     rows = _papers(engine, suite_name, prompt, model)
     runs: dict[str, dict[str, list[float]]] = {}
     for ext_id in (r[1] for r in rows):

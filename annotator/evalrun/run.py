@@ -39,12 +39,14 @@ from annotator.evaluation.thresholds import parse_fail_under
 from annotator.heads.evaluate import held_out
 from annotator.ingest import ingest_records
 from annotator.ingest.records import PaperRecord
-from annotator.jobs.annotate import AnnotateOptions, annotate, resolve_prompt
+from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.jobs.runner import Reporter, RunSummary
 from annotator.jobspec import JobSpec
-from annotator.judge.endpoint import Endpoint, default_prompt
+from annotator.judge.endpoint import Endpoint
 from annotator.methods.anchors import load_anchors, without_anchors
 from annotator.prompts.files import Prompt
+from annotator.prompts.registry import lock_version_id
+from annotator.prompts.resolve import choose_prompt
 from annotator.settings import Settings, current
 
 
@@ -122,8 +124,8 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     suite = load_suite(suite_path)
     if opts.sample_size is not None:
         suite = suite.model_copy(update={"sample_size": opts.sample_size})
-    prompt_ref = default_prompt(settings, opts.prompt)
-    items, anchors = _papers(suite, resolve_prompt(engine, prompt_ref))
+    prompt = choose_prompt(engine, settings, opts.prompt)
+    items, anchors = _papers(suite, prompt)
     ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}",
                    is_eval=True, eval_suite=suite.name)
     endpoint_seen: dict[str, str] = {}
@@ -134,10 +136,9 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
             on_endpoint(ep)
 
     annotate_opts = AnnotateOptions(
-        prompt=prompt_ref, model=opts.model, concurrency=opts.concurrency,
+        prompt=prompt.ref, model=opts.model, concurrency=opts.concurrency,
         use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name)
     summary = annotate(engine, settings, annotate_opts, reporter, on_endpoint=remember)
-    prompt = resolve_prompt(engine, prompt_ref)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
     attach_samples(engine, suite.name, prompt.name, str(prompt.version), model, preds)
@@ -173,10 +174,8 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
     # one transaction: killed halfway, the old maps stay. Two runs at once: SQLite's writer
     # lock serialises them; on PostgreSQL the prompt version's row is locked first, so the
     # second run's DELETE sees the first one's rows (else both insert: two maps a label)
-    lock = " FOR UPDATE" if engine.dialect.name == "postgresql" else ""
     with writer(engine).begin() as conn:
-        pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v" + lock),
-                          {"n": prompt_name, "v": prompt_version}).scalar_one()
+        pv = lock_version_id(conn, prompt_name, prompt_version)
         for label, pred_key, scale, calibration in rows:
             conn.execute(text("DELETE FROM calibrations WHERE prompt_version_id = :pv AND model = :m "
                               "AND suite = :s AND label = :l"),

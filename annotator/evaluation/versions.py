@@ -28,6 +28,7 @@ from annotator.evaluation.stats import MIN_RANK_PAIRS, spearman
 from annotator.files import write_atomic
 from annotator.prompts.diff import expand_ref
 from annotator.prompts.files import parse_ref
+from annotator.prompts.registry import version_id
 
 FIELDS = ("ai_score", "novelty")
 NOISE_SIGMAS = 2.0  # a shift beyond 2 x the combined sampling spread is not noise
@@ -153,11 +154,10 @@ def _version_id(conn, ref: str) -> int:
     name, version = parse_ref(ref)
     if version is None:
         raise PromptError(f"give a version: {name}@N")
-    row = conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
-                       {"n": name, "v": str(version)}).first()
-    if row is None:
+    found = version_id(conn, name, version)
+    if found is None:
         raise PromptError(f"{name}@{version} has no judgments in this database")
-    return row[0]
+    return found
 
 
 def _pick_model(conn, pv_a: int, pv_b: int, model: str | None, a: str, b: str) -> str:

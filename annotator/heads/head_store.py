@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from annotator.db.engine import writer
 from annotator.errors import ConfigError
 from annotator.prompts.files import Prompt
+from annotator.prompts.registry import version_id
 
 from .model import Head
 from .vector_store import SHIPPED_DIR
@@ -92,8 +93,7 @@ def shipped_heads() -> list[Path]:
 
 def prompt_version_id(engine: Engine, prompt: Prompt) -> int | None:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
-                            {"n": prompt.name, "v": str(prompt.version)}).scalar()
+        return version_id(conn, prompt.name, prompt.version)
 
 
 def find_head(engine: Engine | None, prompt: Prompt, model: str) -> StoredHead:

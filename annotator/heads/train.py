@@ -24,8 +24,8 @@ from annotator.evaluation.suite_types import EvalItem, Suite
 from annotator.evaluation.suites import load_suite
 from annotator.judge.embeddings import EmbeddingsClient
 from annotator.judge.endpoint import default_model, endpoint
-from annotator.prompts.files import Prompt, load_prompt
-from annotator.prompts.registry import register_prompt
+from annotator.prompts.files import Prompt
+from annotator.prompts.resolve import resolve
 from annotator.provenance import code_version
 from annotator.settings import Settings
 
@@ -83,9 +83,9 @@ def _judged(engine: Engine, suites: Sequence[Suite], pv: int, model: str, items:
 def fit_suites(engine: Engine, settings: Settings, suite_paths: Sequence[str],
                opts: FitOptions) -> StoredHead:
     suites = [load_suite(p) for p in suite_paths]
-    prompt: Prompt = load_prompt(opts.prompt)
-    pv = register_prompt(engine, prompt).id
-    assert pv is not None
+    resolved = resolve(engine, settings, opts.prompt)
+    prompt: Prompt = resolved.prompt
+    pv = resolved.id
     embedding = prompt.meta.method == "embedding-head"
     items, suite_of = _suite_items(suites, opts.sample or not embedding)
     provenance: dict[str, Any] = {"prompt": prompt.ref, "prompt_hash": prompt.content_hash,

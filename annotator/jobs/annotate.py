@@ -1,6 +1,6 @@
 """The main job as one library call: queue what lacks a judgment, then run it.
 
-``annotate()`` resolves the prompt version (registering it, with the
+``annotate()`` resolves the prompt version (``prompts.resolve``: registering it, with the
 changed-content guard), picks the endpoint (``judge.endpoint``: a configured
 OpenAI-compatible URL, OpenAI itself when only a key is set, or else the
 embedded local model), queues one task per paper that lacks one, and runs the
@@ -29,8 +29,8 @@ from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.judge.ratelimit import RateLimiter
 from annotator.methods.dispatch import method_for
 from annotator.methods.interface import MethodContext, PaperInput
-from annotator.prompts.files import Prompt, load_prompt
-from annotator.prompts.registry import active_version, register_prompt
+from annotator.prompts.files import Prompt
+from annotator.prompts.resolve import resolve
 from annotator.settings import Settings
 
 
@@ -56,13 +56,6 @@ class DryRun:
     prompt_ref: str
     calls: int = 0  # requests the run would send (calls per paper differ per method)
     method: str = "direct"
-
-
-def resolve_prompt(engine: Engine, ref: str | None) -> Prompt:
-    if ref:
-        return load_prompt(ref)
-    active = active_version(engine, "score")
-    return load_prompt(f"score@{active.version}" if active else "score")
 
 
 def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
@@ -103,9 +96,8 @@ def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
 def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
              reporter: Reporter | None = None,
              on_endpoint: Callable[[Endpoint], None] | None = None) -> RunSummary:
-    prompt = resolve_prompt(engine, opts.prompt)
-    pv = register_prompt(engine, prompt)
-    assert pv.id is not None  # stored
+    resolved = resolve(engine, settings, opts.prompt)
+    prompt, pv = resolved.prompt, resolved.row
     with endpoint(settings, opts.model, replay=opts.replay,
                   logprobs=prompt.meta.method == "expected", method=prompt.meta.method) as ep:
         if on_endpoint:
@@ -113,7 +105,7 @@ def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
         if opts.max_cost is not None and not ep.embedded:
             require_price(ep.model)  # before anything is queued; the runner warns if unpriced
         with writer(engine).begin() as conn:
-            queue.enqueue(conn, pv.id, ep.model, paper_ids=opts.paper_ids,
+            queue.enqueue(conn, resolved.id, ep.model, paper_ids=opts.paper_ids,
                           eval_suite=opts.eval_suite)
         client, run_opts = run_setup(engine, settings, ep, opts)
         return asyncio.run(run_queue(engine, client, prompt, pv, run_opts, reporter))

@@ -33,6 +33,7 @@ from annotator.judge.endpoint import files_client
 from annotator.judge.messages import task_messages
 from annotator.judge.prices import cost_usd
 from annotator.prompts.files import parse_prompt
+from annotator.prompts.registry import full_row
 from annotator.prompts.schema import parse_reply
 from annotator.provenance import code_version
 from annotator.settings import Settings
@@ -189,8 +190,7 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
     lines.update(_download(client, getattr(remote, "error_file_id", None)))
     task_ids = json.loads(row.task_ids)
     with engine.connect() as conn:
-        pv_row = conn.execute(text("SELECT * FROM prompt_versions WHERE id = :id"),
-                              {"id": row.prompt_version_id}).mappings().one()
+        pv_row = full_row(conn, row.prompt_version_id)
         items = [dict(r) for r in conn.execute(text(
             "SELECT custom_id, task_id, sample, request_hash, request_json FROM batch_items "
             "WHERE batch_pk = :pk ORDER BY task_id, sample"), {"pk": row.id}).mappings()]

@@ -30,7 +30,6 @@ from annotator.db.engine import writer
 from annotator.db.models import Batch, BatchItem, PromptVersion
 from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
-from annotator.jobs.annotate import resolve_prompt
 from annotator.jobs.batch_types import CHAT_PATH, BatchOptions, SubmitSummary, batch_owner, custom_id
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes, table_of
 from annotator.judge.cache import make_cache_lookup
@@ -39,6 +38,7 @@ from annotator.judge.endpoint import files_client, remote_model
 from annotator.judge.messages import task_messages
 from annotator.judge.prices import cost_usd, estimate_messages_tokens, require_price, warn_unpriced
 from annotator.prompts.registry import register_prompt
+from annotator.prompts.resolve import choose_prompt
 from annotator.prompts.schema import parse_reply
 from annotator.provenance import code_version
 from annotator.redact import redact_url
@@ -65,7 +65,8 @@ def submit_batches(engine: Engine, settings: Settings, opts: BatchOptions,
     model = remote_model(settings, opts.model)
     if opts.max_cost is not None:
         require_price(model)
-    prompt = resolve_prompt(engine, opts.prompt)
+    client = files_client(settings)  # no endpoint: say so before the default judge is refused below
+    prompt = choose_prompt(engine, settings, opts.prompt)
     if prompt.meta.method != "direct" or prompt.meta.related is not None or prompt.meta.samples > 1:
         raise ConfigError(
             f"{prompt.ref}: the Batch API path sends one plain request per sample, for method "
@@ -75,7 +76,6 @@ def submit_batches(engine: Engine, settings: Settings, opts: BatchOptions,
             "run it with 'annotator annotate' instead")
     pv = register_prompt(engine, prompt)
     assert pv.id is not None  # stored
-    client = files_client(settings)
     warn_unpriced(model)
     mode = "json_schema" if opts.response_format == "auto" else opts.response_format
     params = prompt.meta.params.model_dump(exclude_none=True)

@@ -1,8 +1,8 @@
 """A long-running worker: keeps claiming queued tasks until it is told to stop.
 
 One worker serves ONE prompt version and ONE model, fixed when it starts: the
-given ``NAME@VERSION`` (default: the active, else latest, ``score`` version)
-and the given model (default: the configured one, as for ``annotate``). It
+given ``NAME@VERSION`` (default: the one ``annotate`` judges with, by the rule of
+``prompts.resolve``) and the given model (default: the configured one, as for ``annotate``). It
 never queues anything itself; producers do (``annotate`` queues every paper
 lacking a task before it runs, ``annotate --limit 0`` queues without judging).
 
@@ -31,12 +31,12 @@ from sqlalchemy.engine import Engine
 
 from annotator.db.models import PromptVersion
 from annotator.jobs import queue
-from annotator.jobs.annotate import AnnotateOptions, resolve_prompt, run_setup
+from annotator.jobs.annotate import AnnotateOptions, run_setup
 from annotator.jobs.runner import Runner, RunOptions, RunSummary
 from annotator.judge.client import ModelClient
 from annotator.judge.endpoint import endpoint
 from annotator.prompts.files import Prompt
-from annotator.prompts.registry import register_prompt
+from annotator.prompts.resolve import resolve
 from annotator.settings import Settings
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -154,8 +154,8 @@ async def _first(task: asyncio.Task, event: asyncio.Event, timeout: float | None
 def run_worker(engine: Engine, settings: Settings, opts: WorkerOptions,
                on_round: Callable[[int, RunSummary], None] | None = None) -> WorkerSummary:
     """Serve the queue of one prompt version and model until a stop signal (or idle)."""
-    prompt = resolve_prompt(engine, opts.job.prompt)
-    pv = register_prompt(engine, prompt)
+    resolved = resolve(engine, settings, opts.job.prompt)
+    prompt, pv = resolved.prompt, resolved.row
     with endpoint(settings, opts.job.model, method=prompt.meta.method) as ep:
         client, run_opts = run_setup(engine, settings, ep, opts.job)
 

@@ -5,11 +5,8 @@ only a key is set, or else the embedded local model, started here and
 stopped when the ``endpoint`` block ends. The ``text-head`` method needs no
 model at all: its runs get :data:`TEXT_MODEL` and nothing is started.
 
-Which prompt version judges when none is named is decided in one place,
-:func:`default_prompt`: the active ``score`` version at a configured endpoint;
-without one the embedding judge (``embed@1``) when the ``local`` extra is
-installed, else the text-feature judge (``text-head@1``), so a plain
-``pip install`` judges at once instead of failing. ``model_client`` builds the async
+Which prompt version judges when none is named is decided by the prompt resolver
+(``annotator.prompts.resolve``), not here. ``model_client`` builds the async
 judging client from the settings; ``files_client`` the synchronous client the
 Batch API path uploads and downloads with.
 """
@@ -17,7 +14,6 @@ Batch API path uploads and downloads with.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -26,10 +22,10 @@ import openai
 from annotator.errors import ConfigError
 from annotator.judge.base_url import client_options
 from annotator.judge.client import ModelClient
-from annotator.judge.local_model import MODEL_NAME, LocalModelServer, gguf_path
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer
 from annotator.judge.ratelimit import RateLimiter
 from annotator.redact import is_redacted
-from annotator.settings import Settings
+from annotator.settings import Settings, endpoint_configured
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 FILE_TIMEOUT_S = 600.0  # batch files can be large
@@ -55,43 +51,14 @@ def remote_model(settings: Settings, model: str | None = None) -> str:
 
 def default_model(settings: Settings, model: str | None = None) -> str:
     """The model a run would use: at the configured endpoint, or the embedded one."""
-    if settings.base_url or api_key(settings):
+    if endpoint_configured(settings):
         return remote_model(settings, model)
     return model or settings.model or MODEL_NAME
 
 
-EMBEDDED_PROMPT = "embed@1"
-"""The default prompt version without an endpoint: SmolLM2 embeddings and the shipped head."""
-TEXT_PROMPT = "text-head@1"
-"""The default without an endpoint or the ``local`` extra: TF-IDF and the shipped text head."""
 TEXT_METHOD = "text-head"
 TEXT_MODEL = "tfidf"
 """The model name text-head judgments are stored under: no language model is involved."""
-
-
-def local_model_installed() -> bool:
-    """Whether the ``local`` extra is there: llama.cpp's server and the SmolLM2 GGUF file."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        return False
-    try:
-        gguf_path()
-    except ConfigError:
-        return False
-    return True
-
-
-def is_configured(settings: Settings) -> bool:
-    return bool(settings.base_url or api_key(settings))
-
-
-def default_prompt(settings: Settings, prompt: str | None) -> str | None:
-    """The prompt version a run uses: the one named; else at a configured endpoint None (the
-    active or latest ``score`` version); else the embedding judge when the ``local`` extra is
-    installed (the chat path on the embedded model stays available by naming it, e.g.
-    ``--prompt score@1``), else the text-feature judge."""
-    if prompt or is_configured(settings):
-        return prompt
-    return EMBEDDED_PROMPT if local_model_installed() else TEXT_PROMPT
 
 
 @contextlib.contextmanager

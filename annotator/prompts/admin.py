@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.errors import PromptError
 from annotator.prompts.files import list_prompts, load_prompt, prompts_dir
+from annotator.prompts.registry import version_key, with_counts
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,15 @@ class PromptRow:
     changed: bool  # the file differs from the text stored when it was first used
 
     @property
-    def sort_key(self) -> tuple[str, int]:
+    def sort_key(self) -> tuple[str, tuple[int, int, str]]:
         name, _, version = self.ref.partition("@")
-        return name, int(version)
+        return name, version_key(version)
 
 
 def prompt_rows(engine: Engine) -> list[PromptRow]:
     """Every version on disk or in the database, with how many papers it judged."""
     with engine.connect() as conn:
-        stored = {(r[0], r[1]): r for r in conn.execute(text(
-            "SELECT pv.name, pv.version, pv.content_hash, pv.active, pv.created_at, "
-            "(SELECT COUNT(*) FROM judgments j WHERE j.prompt_version_id = pv.id) "
-            "FROM prompt_versions pv"))}
+        stored = {(r[0], r[1]): r for r in with_counts(conn)}
     rows = []
     for p in list_prompts():
         db = stored.pop((p.name, str(p.version)), None)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from annotator.errors import PromptError
 from annotator.prompts.files import Prompt, load_prompt, parse_prompt, parse_ref
+from annotator.prompts.registry import stored_text
 from annotator.prompts.schema import strict_json_schema
 
 
@@ -55,7 +56,7 @@ def expand_ref(ref: str, like: str) -> str:
     return ref
 
 
-def resolve(ref: str, engine: Engine | None = None) -> Prompt:
+def file_or_stored(ref: str, engine: Engine | None = None) -> Prompt:
     """The prompt file for ``ref``; else the text stored when that version was used."""
     try:
         return load_prompt(ref)
@@ -63,15 +64,11 @@ def resolve(ref: str, engine: Engine | None = None) -> Prompt:
         if engine is None:
             raise
         name, version = parse_ref(ref)
-        from sqlalchemy import text
-
         with engine.connect() as conn:
-            row = conn.execute(text(
-                "SELECT text FROM prompt_versions WHERE name = :n AND version = :v"),
-                {"n": name, "v": str(version)}).first()
-        if row is None:
+            stored = stored_text(conn, name, str(version))
+        if stored is None:
             raise
-        return parse_prompt(row[0], f"{ref} (stored text)")
+        return parse_prompt(stored, f"{ref} (stored text)")
 
 
 def _lines(text: str) -> list[str]:
@@ -85,8 +82,8 @@ def _unified(a: str, b: str, name_a: str, name_b: str, context: int = 3) -> str:
 
 def diff_prompts(ref_a: str, ref_b: str, *, engine: Engine | None = None,
                  context: int = 3) -> PromptDiff:
-    a = resolve(ref_a, engine)
-    b = resolve(expand_ref(ref_b, a.ref), engine)
+    a = file_or_stored(ref_a, engine)
+    b = file_or_stored(expand_ref(ref_b, a.ref), engine)
     params_a, params_b = a.meta.params.model_dump(), b.meta.params.model_dump()
     params = {k: (params_a.get(k), params_b.get(k)) for k in sorted(set(params_a) | set(params_b))
               if params_a.get(k) != params_b.get(k)}

@@ -28,8 +28,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from annotator.biblio.selection import resolve
-from annotator.db.queries.prompt_versions import version_hashes
 from annotator.errors import InputError
+from annotator.prompts.registry import hashes as prompt_hashes
 from annotator.provenance import code_version
 from annotator.redact import redact_url
 from annotator.site.pages_authors import authors_with_pages, write_author_pages
@@ -65,7 +65,7 @@ def database_label(engine: Engine) -> str:
 
 def _footer(engine: Engine) -> dict:
     with engine.connect() as conn:
-        hashes = [f"{n}@{v} {h[:12]}" for n, v, h in version_hashes(conn)]
+        hashes = [f"{n}@{v} {h[:12]}" for n, v, h in prompt_hashes(conn)]
         jset = resolve(conn)
     return {"database": database_label(engine), "prompts": hashes, "code": code_version().label,
             "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

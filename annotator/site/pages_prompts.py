@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from annotator.db.queries.prompt_versions import all_versions, judgments_per_version_and_model
+from annotator.db.queries.prompt_versions import judgments_per_version_and_model
 from annotator.errors import AnnotatorError
 from annotator.evaluation.versions import FIELDS, VersionComparison, compare_versions
 from annotator.prompts.diff import PromptDiff, diff_prompts
-from annotator.prompts.registry import version_key
+from annotator.prompts.registry import described, version_key
 from annotator.site.render import SiteWriter
 
 HIST_W, HIST_H = 320, 120
@@ -44,7 +44,7 @@ def load_versions(engine: Engine) -> list[VersionInfo]:
     with engine.connect() as conn:
         versions = {r.id: VersionInfo(r.id, r.name, str(r.version), r.content_hash, r.text,
                                       _params(r.params_json), bool(r.active), str(r.created_at)[:19])
-                    for r in all_versions(conn)}
+                    for r in described(conn)}
         for pv, model, n in judgments_per_version_and_model(conn):
             if pv in versions:
                 versions[pv].judged[model] = n
