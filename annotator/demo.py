@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import text
 
 from annotator.db import open_db
+from annotator.db.queries.judgments import judgments_with_titles
 from annotator.heads.shipped import about_lines, load_shipped
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
@@ -65,9 +65,7 @@ def run_demo(db: str | None = None, *, concurrency: int = 1,
     summary = annotate(engine, settings, AnnotateOptions(prompt=prompt, concurrency=concurrency),
                        on_endpoint=notice)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.title, j.ai_score, j.novelty, j.rationale, j.model FROM judgments j "
-            "JOIN papers p ON p.id = j.paper_id ORDER BY p.id")).all()
+        rows = judgments_with_titles(conn)
     judgments = [DemoJudgment(*r) for r in rows]
     model = judgments[0].model if judgments else "local model"
     head = load_shipped() if prompt == EMBEDDED_REF else None

@@ -18,32 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED = ("annotator/db/queries/", "annotator/db/migrations.py", "annotator/db/copy.py",
            "annotator/jobs/queue.py", "annotator/prompts/registry.py")
 
-# moved by the query-module work in progress
-NOT_YET_MOVED = {
-    "annotator/db/derived.py",
-    "annotator/demo.py",
-    "annotator/evalrun/repeats.py",
-    "annotator/evalrun/run.py",
-    "annotator/evaluation/method_table.py",
-    "annotator/evaluation/run_samples.py",
-    "annotator/evaluation/versions.py",
-    "annotator/feed/refresh.py",
-    "annotator/heads/apply.py",
-    "annotator/heads/evaluate.py",
-    "annotator/heads/features.py",
-    "annotator/heads/head_store.py",
-    "annotator/heads/train.py",
-    "annotator/jobs/annotate.py",
-    "annotator/jobs/batch_collect.py",
-    "annotator/judge/cache.py",
-    "annotator/judge/spend.py",
-    "annotator/methods/related.py",
-    "annotator/methods/tournament_board.py",
-    "annotator/methods/tournament_refit.py",
-    "annotator/prompts/admin.py",
-    "annotator/prompts/diff.py",
-}
-
 _SQL = re.compile(r"\s*(select\s|insert\s+(or\s+\w+\s+)?into\s|update\s+\w+\s+set\s|delete\s+from\s"
                   r"|with\s+(recursive\s+)?\w+\s+as\s*\()", re.IGNORECASE)
 
@@ -108,13 +82,7 @@ def test_scanner_finds_sql_and_spares_prose():
 
 def test_sql_lives_in_the_query_modules():
     found = [f"{name}:{line}" for name, source in _modules().items()
-             if not name.startswith(ALLOWED) and name not in NOT_YET_MOVED
+             if not name.startswith(ALLOWED)
              for line in sql_lines(source)]
     assert found == [], ("SQL outside the query modules (move it into a named function of "
                          "annotator/db/queries/):\n" + "\n".join(found))
-
-
-def test_modules_not_yet_moved_still_have_sql():
-    modules = _modules()
-    done = sorted(name for name in NOT_YET_MOVED if not sql_lines(modules.get(name, "")))
-    assert done == [], "no SQL left here: take these out of NOT_YET_MOVED:\n" + "\n".join(done)

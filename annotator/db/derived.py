@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, text
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from annotator.db.clock import utcnow
+from annotator.db.queries.derived import raise_mark
 
 
 class AuthorScoreAggregate(SQLModel, table=True):
@@ -87,7 +88,7 @@ def bump_links(conn: Connection) -> None:
     """Say that stored papers' authors, affiliations or eval flags were rewritten (ingest
     and the tournament's re-fit call this in their transaction); the next refresh of the
     aggregates (``annotator.biblio.aggregates``) rebuilds them."""
-    conn.execute(text("UPDATE agg_marks SET value = value + 1 WHERE name = :n"), {"n": LINKS_CHANGED})
+    raise_mark(conn, LINKS_CHANGED)
 
 
 class Calibration(SQLModel, table=True):

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
 from annotator.db.models import LLMCall
+from annotator.db.queries import judgments
 from annotator.evaluation.run_samples import FIELDS
 from annotator.jobs.annotate import AnnotateOptions, run_setup
 from annotator.jobs.outcomes import table_of
@@ -36,14 +36,8 @@ from annotator.settings import Settings
 def _papers(engine: Engine, suite_name: str, prompt: Prompt, model: str) -> list[tuple]:
     """(paper id, external id, title, abstract, task id) of the suite's judged papers."""
     with engine.connect() as conn:
-        return list(conn.execute(text(
-            "SELECT p.id, p.external_id, p.title, p.abstract, t.id FROM papers p "
-            "JOIN prompt_versions pv ON pv.name = :name AND pv.version = :version "
-            "JOIN judgments j ON j.paper_id = p.id AND j.prompt_version_id = pv.id AND j.model = :model "
-            "JOIN tasks t ON t.paper_id = p.id AND t.prompt_version_id = pv.id AND t.model = :model "
-            "WHERE p.eval_suite = :suite ORDER BY p.id"),
-            {"name": prompt.name, "version": str(prompt.version), "model": model,
-             "suite": suite_name}).all())
+        return list(judgments.suite_judged_tasks(conn, suite_name, prompt.name,
+                                                 str(prompt.version), model))
 
 
 def _store(engine: Engine, pv_id: int, model: str, done: list[tuple[tuple, Verdict]]) -> None:

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
+from annotator.db.queries import derived, judgments
 from annotator.errors import InputError
 from annotator.evalrun.repeats import attach_repeats
 from annotator.evaluation.items import data_hash, load_items, read_items, sample_items
@@ -79,13 +79,7 @@ def predictions(engine: Engine, suite_name: str, prompt_name: str, prompt_versio
                 model: str) -> dict[str, dict]:
     """Stored judgments (or the reason there is none) for the suite's papers."""
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.external_id, j.ai_score, j.novelty, t.state, t.last_error FROM papers p "
-            "LEFT JOIN prompt_versions pv ON pv.name = :name AND pv.version = :version "
-            "LEFT JOIN judgments j ON j.paper_id = p.id AND j.prompt_version_id = pv.id AND j.model = :model "
-            "LEFT JOIN tasks t ON t.paper_id = p.id AND t.prompt_version_id = pv.id AND t.model = :model "
-            "WHERE p.eval_suite = :suite"),
-            {"name": prompt_name, "version": prompt_version, "model": model, "suite": suite_name}).all()
+        rows = judgments.suite_judgment_states(conn, suite_name, prompt_name, prompt_version, model)
     preds: dict[str, dict] = {}
     for ext_id, ai, nov, state, error in rows:
         if ai is not None:
@@ -177,14 +171,8 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
     with writer(engine).begin() as conn:
         pv = lock_version_id(conn, prompt_name, prompt_version)
         for label, pred_key, scale, calibration in rows:
-            conn.execute(text("DELETE FROM calibrations WHERE prompt_version_id = :pv AND model = :m "
-                              "AND suite = :s AND label = :l"),
-                         {"pv": pv, "m": model, "s": suite_name, "l": label})
-            conn.execute(text(
-                "INSERT INTO calibrations (prompt_version_id, model, suite, label, pred_key, scale_low, "
-                "scale_high, map_json, n_train, created_at) VALUES (:pv, :m, :s, :l, :k, :lo, :hi, :j, "
-                ":n, CURRENT_TIMESTAMP)"),
-                {"pv": pv, "m": model, "s": suite_name, "l": label, "k": pred_key,
-                 "lo": scale[0], "hi": scale[1], "j": calibration.map.to_json(),
-                 "n": calibration.n_train})
+            derived.replace_calibration(
+                conn, prompt_version_id=pv, model=model, suite=suite_name, label=label,
+                pred_key=pred_key, scale_low=scale[0], scale_high=scale[1],
+                map_json=calibration.map.to_json(), n_train=calibration.n_train)
     return len(rows)

@@ -19,9 +19,9 @@ import json
 from collections.abc import Sequence
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries import judgments
 from annotator.judge.prices import cost_usd
 
 from .metrics import MetricValue
@@ -103,22 +103,10 @@ def run_usage(engine: Engine, result: EvalResult,
     p = result.provenance
     if not (p.prompt_name and p.prompt_version and p.model and p.suite):
         return None
-    where = ("FROM llm_calls c JOIN prompt_versions pv ON pv.id = c.prompt_version_id "
-             "JOIN papers p ON p.id = c.paper_id WHERE pv.name = :name AND pv.version = :version "
-             "AND c.model = :model AND p.eval_suite = :suite")
-    params = {"name": p.prompt_name, "version": p.prompt_version, "model": p.model, "suite": p.suite}
+    run = (p.suite, p.prompt_name, p.prompt_version, p.model)
     with engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT COUNT(DISTINCT c.paper_id), "
-            "SUM(CASE WHEN c.outcome != 'cached' THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN c.outcome NOT IN ('ok', 'cached') THEN 1 ELSE 0 END), "
-            "SUM(c.prompt_tokens), SUM(c.completion_tokens), SUM(c.cost_usd) " + where),
-            params).one()
-        methods = conn.execute(text(
-            "SELECT j.method, MAX(j.params_json), COUNT(*) FROM judgments j JOIN prompt_versions pv "
-            "ON pv.id = j.prompt_version_id JOIN papers p ON p.id = j.paper_id "
-            "WHERE pv.name = :name AND pv.version = :version AND j.model = :model "
-            "AND p.eval_suite = :suite GROUP BY j.method ORDER BY COUNT(*) DESC"), params).all()
+        row = judgments.suite_call_usage(conn, *run)
+        methods = judgments.suite_judgment_methods(conn, *run)
     if not row[0]:
         return None
     pt, ct = int(row[3] or 0), int(row[4] or 0)

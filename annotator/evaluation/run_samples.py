@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from annotator.db.queries import judgments
 
 FIELDS = ("ai_score", "novelty")
 
@@ -38,12 +39,7 @@ def attach_samples(engine: Engine, suite_name: str, prompt_name: str, prompt_ver
                    model: str, preds: dict[str, dict]) -> int:
     """Add ``samples`` to the predictions of papers whose judgment holds several; returns how many."""
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.external_id, j.details_json FROM judgments j "
-            "JOIN prompt_versions pv ON pv.id = j.prompt_version_id JOIN papers p ON p.id = j.paper_id "
-            "WHERE pv.name = :name AND pv.version = :version AND j.model = :model "
-            "AND p.eval_suite = :suite AND j.details_json IS NOT NULL"),
-            {"name": prompt_name, "version": prompt_version, "model": model, "suite": suite_name}).all()
+        rows = judgments.suite_judgment_details(conn, suite_name, prompt_name, prompt_version, model)
     n = 0
     for ext_id, raw in rows:
         if ext_id not in preds or not isinstance(preds[ext_id], dict):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries import judgments
 from annotator.errors import ConfigError, PromptError
 from annotator.evaluation.stats import MIN_RANK_PAIRS, spearman
 from annotator.files import write_atomic
@@ -161,10 +161,7 @@ def _version_id(conn, ref: str) -> int:
 
 
 def _pick_model(conn, pv_a: int, pv_b: int, model: str | None, a: str, b: str) -> str:
-    rows = conn.execute(text(
-        "SELECT ja.model, COUNT(*) FROM judgments ja JOIN judgments jb ON jb.paper_id = ja.paper_id "
-        "AND jb.model = ja.model AND jb.prompt_version_id = :b WHERE ja.prompt_version_id = :a "
-        "GROUP BY ja.model ORDER BY COUNT(*) DESC, ja.model"), {"a": pv_a, "b": pv_b}).all()
+    rows = judgments.models_judged_by_both(conn, pv_a, pv_b)
     if model is not None:
         return model
     if not rows:
@@ -175,9 +172,6 @@ def _pick_model(conn, pv_a: int, pv_b: int, model: str | None, a: str, b: str) -
     return rows[0][0]
 
 
-_JCOLS = "j.ai_score, j.novelty, j.rationale, j.ai_score_spread, j.novelty_spread"
-
-
 def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | None = None,
                      threshold: float = 10.0, top: int = 10) -> VersionComparison:
     ref_b = expand_ref(ref_b, ref_a)
@@ -186,16 +180,8 @@ def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | Non
         if pv_a == pv_b:
             raise ConfigError(f"{ref_a} and {ref_b} are the same version")
         model = _pick_model(conn, pv_a, pv_b, model, ref_a, ref_b)
-        rows = conn.execute(text(
-            f"SELECT p.id, p.title, {_JCOLS.replace('j.', 'ja.')}, {_JCOLS.replace('j.', 'jb.')} "
-            "FROM judgments ja JOIN judgments jb ON jb.paper_id = ja.paper_id "
-            "AND jb.model = ja.model AND jb.prompt_version_id = :b "
-            "JOIN papers p ON p.id = ja.paper_id "
-            "WHERE ja.prompt_version_id = :a AND ja.model = :m ORDER BY p.id"),
-            {"a": pv_a, "b": pv_b, "m": model}).all()
-        counts = {pv: conn.execute(text(
-            "SELECT COUNT(*) FROM judgments WHERE prompt_version_id = :pv AND model = :m"),
-            {"pv": pv, "m": model}).scalar_one() for pv in (pv_a, pv_b)}
+        rows = judgments.paired_judgments(conn, pv_a, pv_b, model)
+        counts = {pv: judgments.judgment_count(conn, pv, model) for pv in (pv_a, pv_b)}
     if not rows:
         raise ConfigError(f"no paper was judged by both {ref_a} and {ref_b} with model {model}")
     n = len(rows)

@@ -16,17 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
 from annotator.biblio.fetch import FetchError, OpenAlexClient, fetch_author
+from annotator.db.queries.derived import authors_of_papers
 from annotator.feed.cursors import stamp_many, stamps_of
 from annotator.settings import FeedSettings
 
 SOURCE = "openalex-author"
-AUTHORS_OF = text("SELECT DISTINCT a.id, a.name, a.openalex_id, a.orcid FROM authorships s "
-                  "JOIN authors a ON a.id = s.author_id WHERE s.paper_id IN :ids ORDER BY a.id"
-                  ).bindparams(bindparam("ids", expanding=True))
 
 
 @dataclass
@@ -47,7 +44,7 @@ def refresh_authors(engine: Engine, paper_ids: Sequence[int], settings: FeedSett
     if not paper_ids:
         return summary
     with engine.connect() as conn:
-        authors = conn.execute(AUTHORS_OF, {"ids": sorted(set(paper_ids))}).all()
+        authors = authors_of_papers(conn, sorted(set(paper_ids)))
     summary.authors = len(authors)
     done = stamps_of(engine, SOURCE)
     fresh_after = (datetime.now(UTC).date() - timedelta(days=max_age_days)).isoformat()

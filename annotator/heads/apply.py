@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
+
+from annotator.db.queries import judgments
 
 from .features import judgment_rows, matrix
 from .head_store import latest_head
@@ -21,16 +22,10 @@ Fitted = tuple[float | None, float | None]
 
 def _own_scores(engine: Engine, prompt_version_id: int, model: str,
                 paper_ids: Sequence[int]) -> dict[int, Fitted]:
-    query = text("SELECT paper_id, ai_score, novelty FROM judgments WHERE prompt_version_id = :pv "
-                 "AND model = :m AND method = 'embedding-head' AND paper_id IN :ids"
-                 ).bindparams(bindparam("ids", expanding=True))
-    out: dict[int, Fitted] = {}
     with engine.connect() as conn:
-        for i in range(0, len(paper_ids), 500):
-            chunk = [int(p) for p in paper_ids[i:i + 500]]
-            for pid, ai, nov in conn.execute(query, {"pv": prompt_version_id, "m": model, "ids": chunk}):
-                out[int(pid)] = (None if ai is None else float(ai), None if nov is None else float(nov))
-    return out
+        rows = judgments.embedding_head_scores(conn, prompt_version_id, model, paper_ids)
+    return {int(pid): (None if ai is None else float(ai), None if nov is None else float(nov))
+            for pid, ai, nov in rows}
 
 
 def fitted_scores(engine: Engine, prompt_version_id: int, model: str,

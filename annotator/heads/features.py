@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries import judgments
 from annotator.evaluation.suite_types import EvalItem
 from annotator.judge.embeddings import EmbeddingsClient, text_hash
 from annotator.prompts.files import Prompt
@@ -55,19 +55,13 @@ def detail_features(details_json: str | None) -> dict[str, float]:
 def judgment_rows(engine: Engine, prompt_version_id: int, model: str,
                   paper_ids: Sequence[int]) -> dict[int, dict[str, float]]:
     """Paper id -> feature name -> value, for papers with a judgment of this version and model."""
-    query = text(
-        "SELECT paper_id, ai_score, novelty, ai_score_spread, novelty_spread, details_json "
-        "FROM judgments WHERE prompt_version_id = :pv AND model = :m AND paper_id IN :ids"
-    ).bindparams(bindparam("ids", expanding=True))
     out: dict[int, dict[str, float]] = {}
     with engine.connect() as conn:
-        for i in range(0, len(paper_ids), 500):
-            chunk = [int(p) for p in paper_ids[i:i + 500]]
-            for row in conn.execute(query, {"pv": prompt_version_id, "m": model, "ids": chunk}):
-                feats = {name: v for name, raw in zip(COLUMNS, row[1:5])
-                         if (v := _number(raw)) is not None}
-                feats.update(detail_features(row[5]))
-                out[int(row[0])] = feats
+        rows = judgments.judgment_features(conn, prompt_version_id, model, paper_ids)
+    for row in rows:
+        feats = {name: v for name, raw in zip(COLUMNS, row[1:5]) if (v := _number(raw)) is not None}
+        feats.update(detail_features(row[5]))
+        out[int(row[0])] = feats
     return out
 
 

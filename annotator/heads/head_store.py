@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
+from annotator.db.queries import derived
 from annotator.errors import ConfigError
 from annotator.prompts.files import Prompt
 from annotator.prompts.registry import version_id
@@ -40,24 +40,19 @@ def save_head(engine: Engine, head: Head, prompt_version_id: int, model: str) ->
     body = head.dumps()
     digest = head.hash
     with writer(engine).begin() as conn:
-        row = conn.execute(text(
-            "INSERT INTO fitted_heads (prompt_version_id, model, kind, suites, data_hash, head_hash, "
-            "code_version, split_json, metrics_json, head_json, created_at) VALUES (:pv, :m, :k, :s, "
-            ":d, :h, :c, :split, :metrics, :body, :now) RETURNING id"),
-            {"pv": prompt_version_id, "m": model, "k": head.kind, "s": ",".join(head.suites),
-             "d": head.provenance.get("data_hash", ""), "h": digest,
-             "c": head.provenance.get("code_version", ""),
-             "split": json.dumps(head.split.to_json(), sort_keys=True),
-             "metrics": json.dumps(head.metrics, sort_keys=True), "body": body,
-             "now": datetime.now(UTC)}).scalar_one()
-    return StoredHead(head, int(row), digest, "database")
+        head_id = derived.insert_head(
+            conn, prompt_version_id=prompt_version_id, model=model, kind=head.kind,
+            suites=",".join(head.suites), data_hash=head.provenance.get("data_hash", ""),
+            head_hash=digest, code_version=head.provenance.get("code_version", ""),
+            split_json=json.dumps(head.split.to_json(), sort_keys=True),
+            metrics_json=json.dumps(head.metrics, sort_keys=True), head_json=body,
+            created_at=datetime.now(UTC))
+    return StoredHead(head, head_id, digest, "database")
 
 
 def latest_head(engine: Engine, prompt_version_id: int, model: str) -> StoredHead | None:
     with engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT id, head_hash, head_json FROM fitted_heads WHERE prompt_version_id = :pv "
-            "AND model = :m ORDER BY id DESC LIMIT 1"), {"pv": prompt_version_id, "m": model}).first()
+        row = derived.latest_head_row(conn, prompt_version_id, model)
     if row is None:
         return None
     return StoredHead(_loads(row[2], f"fitted_heads id {row[0]}"), int(row[0]), row[1], "database")

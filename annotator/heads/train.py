@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries import derived
 from annotator.errors import InputError
 from annotator.evaluation.items import data_hash, load_items
 from annotator.evaluation.suite_types import EvalItem, Suite
@@ -66,8 +66,7 @@ def _suite_items(suites: Sequence[Suite], sample: bool) -> tuple[list[EvalItem],
 def _judged(engine: Engine, suites: Sequence[Suite], pv: int, model: str, items: list[EvalItem],
             suite_of: dict[str, str]):
     with engine.connect() as conn:
-        ids = {(s, ext): pid for pid, ext, s in conn.execute(text(
-            "SELECT id, external_id, eval_suite FROM papers WHERE eval_suite IS NOT NULL"))}
+        ids = derived.suite_paper_ids(conn)
     paper_of = {it.id: ids[(suite_of[it.id], it.id)] for it in items if (suite_of[it.id], it.id) in ids}
     rows = judgment_rows(engine, pv, model, list(paper_of.values()))
     kept = [it for it in items if paper_of.get(it.id) in rows]

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
+from annotator.db.queries import judgments
 from annotator.jobs import queue
 from annotator.jobs.runner import Reporter, RunOptions, RunSummary, run_queue
 from annotator.jobspec import JobSpec
@@ -61,23 +60,12 @@ class DryRun:
 def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
             max_abstract_chars: int) -> DryRun:
     """What a run would cost, estimated offline (the messages as they would be sent); writes nothing."""
-    where = "p.eval_suite = :suite" if opts.eval_suite else "p.is_eval = :false"
-    sql = ("SELECT p.title, p.abstract FROM papers p WHERE " + where +
-           " AND NOT EXISTS (SELECT 1 FROM judgments j JOIN prompt_versions pv "
-           "ON pv.id = j.prompt_version_id WHERE j.paper_id = p.id AND pv.name = :name "
-           "AND pv.version = :version AND j.model = :model)")
-    params: dict[str, Any] = {"suite": opts.eval_suite, "false": False, "name": prompt.name,
-              "version": str(prompt.version), "model": model}
-    if opts.paper_ids is not None:
-        if not opts.paper_ids:
-            return DryRun(0, 0, 0, 0.0, model, prompt.ref)
-        sql += " AND p.id IN :ids"
-        params["ids"] = [int(i) for i in opts.paper_ids]
-    query = text(sql + " ORDER BY p.id")
-    if opts.paper_ids is not None:
-        query = query.bindparams(bindparam("ids", expanding=True))
+    if opts.paper_ids is not None and not opts.paper_ids:
+        return DryRun(0, 0, 0, 0.0, model, prompt.ref)
     with engine.connect() as conn:
-        rows = conn.execute(query, params).all()
+        rows = judgments.unjudged_papers(
+            conn, prompt_name=prompt.name, prompt_version=str(prompt.version), model=model,
+            eval_suite=opts.eval_suite, paper_ids=opts.paper_ids)
     if opts.limit is not None:
         rows = rows[: opts.limit]
     method = method_for(MethodContext(

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 
 import openai
 from pydantic import BaseModel
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
 from annotator.db.engine import writer
 from annotator.db.models import PromptVersion
+from annotator.db.queries import batches
 from annotator.errors import ConfigError, ModelError
 from annotator.jobs import queue
 from annotator.jobs.batch_types import TERMINAL, BatchResult, BatchRow, CollectSummary, batch_owner
@@ -38,25 +38,16 @@ from annotator.prompts.schema import parse_reply
 from annotator.provenance import code_version
 from annotator.settings import Settings
 
-_ROWS = ("SELECT b.*, pv.name AS prompt_name, pv.version AS prompt_version FROM batches b "
-         "JOIN prompt_versions pv ON pv.id = b.prompt_version_id")
-
 
 def open_batches(engine: Engine, batch_ids: list[str] | None = None) -> list[BatchRow]:
     """Batches not collected yet (only ``batch_ids``, if given), oldest first."""
-    query = text(_ROWS + " WHERE b.collected = :f" + (" AND b.batch_id IN :ids" if batch_ids else "")
-                 + " ORDER BY b.id")
-    if batch_ids:
-        query = query.bindparams(bindparam("ids", expanding=True))
     with engine.connect() as conn:
-        return [BatchRow.from_mapping(r)
-                for r in conn.execute(query, {"f": False, "ids": batch_ids or []}).mappings()]
+        return [BatchRow.from_mapping(r) for r in batches.open_batches(conn, batch_ids)]
 
 
 def list_batches(engine: Engine) -> list[BatchRow]:
     with engine.connect() as conn:
-        return [BatchRow.from_mapping(r)
-                for r in conn.execute(text(_ROWS + " ORDER BY b.id")).mappings()]
+        return [BatchRow.from_mapping(r) for r in batches.all_batches(conn)]
 
 
 def collect_batches(engine: Engine, settings: Settings, *, batch_ids: list[str] | None = None,
@@ -103,8 +94,7 @@ def _poll_one(engine: Engine, client: openai.OpenAI, row: BatchRow, settings: Se
     status = remote.status
     if status not in TERMINAL:
         with writer(engine).begin() as conn:
-            conn.execute(text("UPDATE batches SET status = :s, updated_at = :t WHERE id = :id"),
-                         {"s": status, "t": datetime.now(UTC), "id": row.id})
+            batches.set_batch_status(conn, row.id, status, datetime.now(UTC))
         return BatchResult(row.batch_id, status)
     return _collect_one(engine, client, row, remote, settings)
 
@@ -190,12 +180,9 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
     lines.update(_download(client, getattr(remote, "error_file_id", None)))
     task_ids = json.loads(row.task_ids)
     with engine.connect() as conn:
-        pv_row = full_row(conn, row.prompt_version_id)
-        items = [dict(r) for r in conn.execute(text(
-            "SELECT custom_id, task_id, sample, request_hash, request_json FROM batch_items "
-            "WHERE batch_pk = :pk ORDER BY task_id, sample"), {"pk": row.id}).mappings()]
+        pv = PromptVersion(**full_row(conn, row.prompt_version_id))
+        items = batches.batch_items(conn, row.id)
         tasks = {t.id: t for t in queue.tasks_by_id(conn, task_ids)}
-    pv = PromptVersion(**pv_row)
     prompt = parse_prompt(pv.text, f"{pv.name}@{pv.version} (stored text)")
     by_task: dict[int, list[dict]] = {}
     for item in items:
@@ -242,11 +229,7 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
     result.cost_usd = sum(a.cost_usd for a in calls)
     now = datetime.now(UTC)
     with writer(engine).begin() as conn:
-        claimed = conn.execute(text(
-            "UPDATE batches SET collected = :t, status = :s, updated_at = :now "
-            "WHERE id = :id AND collected = :f"),
-            {"t": True, "f": False, "s": status, "now": now, "id": row.id}).rowcount
-        if not claimed:  # another process collected it meanwhile
+        if not batches.claim_batch(conn, row.id, status, now):  # another process collected it meanwhile
             result.judged = result.requeued = result.calls = 0
             return result
         lost = save_outcomes(engine, outcomes, pv=pv, model=row.model, owner=batch_owner(batch_id),
@@ -257,14 +240,10 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
             result.judged -= sum(1 for o in gone if o.judgment is not None)
             result.requeued -= sum(1 for o in gone if o.judgment is None)
             result.reasons.append(f"{len(lost)} task(s) not stored: their lease had passed on")
-        conn.execute(text(
-            "UPDATE batches SET output_file_id = :o, error_file_id = :e, succeeded = :ok, "
-            "requeued = :rq, cost_usd = :c, error = :err, collected_at = :now WHERE id = :id"),
-            {"o": getattr(remote, "output_file_id", None),
-             "e": getattr(remote, "error_file_id", None), "ok": result.judged,
-             "rq": result.requeued, "c": result.cost_usd, "err": result.error, "now": now,
-             "id": row.id})
-        conn.execute(text("DELETE FROM batch_items WHERE batch_pk = :pk"), {"pk": row.id})
+        batches.finish_batch(conn, row.id, output_file_id=getattr(remote, "output_file_id", None),
+                               error_file_id=getattr(remote, "error_file_id", None),
+                               succeeded=result.judged, requeued=result.requeued,
+                               cost_usd=result.cost_usd, error=result.error, now=now)
     return result
 
 
@@ -279,6 +258,5 @@ def cancel_batch(engine: Engine, settings: Settings, batch_id: str) -> str:
     except openai.OpenAIError as exc:
         raise ModelError(f"cannot cancel batch {batch_id}: {exc}") from exc
     with writer(engine).begin() as conn:
-        conn.execute(text("UPDATE batches SET status = :s WHERE id = :id"),
-                     {"s": remote.status, "id": rows[0].id})
+        batches.set_batch_status(conn, rows[0].id, remote.status)
     return remote.status

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.elements import TextClause
 
 from annotator.db.clock import epoch_now_sql
 from annotator.db.engine import writer
+from annotator.db.queries import sql
 from annotator.prompts.registry import version_key
 
 log = logging.getLogger("annotator")
@@ -78,12 +78,6 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _sql(sql: str, *expanding: str) -> TextClause:
-    """``text(sql)`` whose named list parameters expand to ``IN (...)`` lists."""
-    clause = text(sql)
-    return clause.bindparams(*(bindparam(name, expanding=True) for name in expanding))
-
-
 def _states(**extra: Any) -> dict[str, Any]:
     """The state names as bound parameters (plus ``extra``)."""
     return {"pending": TaskState.PENDING.value, "running": TaskState.RUNNING.value,
@@ -111,7 +105,7 @@ def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
         where.append("p.id IN :ids")
         params["ids"] = ids
         expanding.append("ids")
-    sql = (
+    statement = (
         "INSERT INTO tasks (paper_id, prompt_version_id, model, state, attempts, created_at, updated_at) "
         # typed casts: PostgreSQL cannot infer one type for a parameter used twice
         "SELECT p.id, CAST(:pv AS INTEGER), CAST(:model AS VARCHAR), CAST(:pending AS VARCHAR), 0, "
@@ -119,8 +113,8 @@ def enqueue(conn: Connection, prompt_version_id: int, model: str, *,
         + " AND ".join(where) + " ORDER BY p.id"
     )
     if conn.dialect.name == "postgresql":  # two processes queueing the same papers at once
-        sql += " ON CONFLICT DO NOTHING"
-    return conn.execute(_sql(sql, *expanding), params).rowcount or 0
+        statement += " ON CONFLICT DO NOTHING"
+    return conn.execute(sql(statement, *expanding), params).rowcount or 0
 
 
 def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_id: int,
@@ -143,20 +137,20 @@ def claim(engine: Engine, owner: str, n: int, lease_s: float, *, prompt_version_
     lapsed = base + f"state = :running AND lease_expires <= {now}{scope} ORDER BY id LIMIT :n{lock}"
     pending = base + f"state = :pending{scope} ORDER BY id LIMIT :n{lock}"
     with writer(engine).begin() as conn:
-        ids = [r[0] for r in conn.execute(_sql(lapsed, *expanding), params)]
+        ids = [r[0] for r in conn.execute(sql(lapsed, *expanding), params)]
         if len(ids) < n:
-            more = conn.execute(_sql(pending, *expanding), {**params, "n": n - len(ids)})
+            more = conn.execute(sql(pending, *expanding), {**params, "n": n - len(ids)})
             ids += [r[0] for r in more]
         if not ids:
             return []
-        conn.execute(_sql(
+        conn.execute(sql(
             f"UPDATE tasks SET state = :running, lease_owner = :owner, lease_expires = {now} + :lease, "
             "attempts = attempts + 1, updated_at = CURRENT_TIMESTAMP WHERE id IN :ids", "ids"),
             {**params, "ids": ids})
         claimed = tasks_by_id(conn, ids)
         poisoned = [t.id for t in claimed if t.attempts > MAX_TAKES]
         if poisoned:
-            conn.execute(_sql(
+            conn.execute(sql(
                 "UPDATE tasks SET state = :failed, lease_owner = NULL, lease_expires = NULL, "
                 "last_error = :taken WHERE id IN :ids", "ids"), {**params, "ids": poisoned})
     return [t for t in claimed if t.attempts <= MAX_TAKES]
@@ -166,7 +160,7 @@ def tasks_by_id(conn: Connection, task_ids: Sequence[int]) -> list[ClaimedTask]:
     """The tasks with their papers' title and abstract, in id order."""
     if not task_ids:
         return []
-    rows = conn.execute(_sql(
+    rows = conn.execute(sql(
         "SELECT t.id, t.paper_id, p.title, p.abstract, t.attempts FROM tasks t "
         "JOIN papers p ON p.id = t.paper_id WHERE t.id IN :ids ORDER BY t.id", "ids"),
         {"ids": [int(i) for i in task_ids]}).all()
@@ -188,7 +182,7 @@ def renew(engine: Engine, owner: str, task_ids: list[int], lease_s: float) -> No
         return
     now = epoch_now_sql(engine.dialect.name)
     with writer(engine).begin() as conn:
-        conn.execute(_sql(
+        conn.execute(sql(
             f"UPDATE tasks SET lease_expires = {now} + :lease WHERE lease_owner = :owner "
             "AND state = :running AND id IN :ids", "ids"),
             _states(lease=float(lease_s), owner=owner, ids=[int(i) for i in task_ids]))
@@ -200,7 +194,7 @@ def hand_over(conn: Connection, task_ids: Sequence[int], old_owner: str, new_own
     if not task_ids:
         return 0
     now = epoch_now_sql(conn.dialect.name)
-    return conn.execute(_sql(
+    return conn.execute(sql(
         f"UPDATE tasks SET lease_owner = :new, lease_expires = {now} + :lease, "
         "updated_at = CURRENT_TIMESTAMP WHERE lease_owner = :old AND state = :running "
         "AND id IN :ids", "ids"),
@@ -216,7 +210,7 @@ def release(engine: Engine, owner: str, task_ids: list[int] | None = None) -> in
             return 0
         scope, expanding = " AND id IN :ids", ["ids"]
     with writer(engine).begin() as conn:
-        return conn.execute(_sql(
+        return conn.execute(sql(
             "UPDATE tasks SET state = :pending, lease_owner = NULL, lease_expires = NULL, "
             "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
             f"WHERE lease_owner = :owner AND state = :running{scope}", *expanding),
@@ -232,7 +226,7 @@ def held(conn: Connection, task_ids: Sequence[int], owner: str) -> set[int]:
     if not task_ids:
         return set()
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    return {r[0] for r in conn.execute(_sql(
+    return {r[0] for r in conn.execute(sql(
         "SELECT id FROM tasks WHERE lease_owner = :owner AND state = :running "
         f"AND id IN :ids{lock}", "ids"),
         _states(owner=owner, ids=[int(i) for i in task_ids]))}
@@ -242,7 +236,7 @@ def mark_done(conn: Connection, task_ids: Sequence[int], owner: str) -> None:
     """Tasks judged: ``done``, lease cleared (caller's transaction, after ``held``)."""
     if not task_ids:
         return
-    conn.execute(_sql(
+    conn.execute(sql(
         "UPDATE tasks SET state = :done, lease_owner = NULL, lease_expires = NULL, "
         "last_error = NULL, updated_at = CURRENT_TIMESTAMP "
         "WHERE lease_owner = :owner AND id IN :ids", "ids"),

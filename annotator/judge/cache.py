@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from annotator.db.queries.judgments import cached_reply
 
 
 def make_cache_lookup(engine: Engine) -> Callable[[str], str | None]:
@@ -14,12 +15,9 @@ def make_cache_lookup(engine: Engine) -> Callable[[str], str | None]:
     It blocks on the database, so async callers run it in a thread
     (``ModelClient`` does): on the event loop, every lookup would stall every worker.
     """
-    sql = text("SELECT response_text FROM llm_calls WHERE request_hash = :h "
-               "AND outcome IN ('ok', 'cached') ORDER BY id DESC LIMIT 1")
 
     def lookup(request_hash: str) -> str | None:
         with engine.connect() as conn:
-            row = conn.execute(sql, {"h": request_hash}).first()
-        return row[0] if row else None
+            return cached_reply(conn, request_hash)
 
     return lookup

@@ -16,9 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries.judgments import call_costs
 from annotator.errors import ConfigError
 from annotator.prompts.registry import version_key
 
@@ -55,12 +55,6 @@ class CostReport:
                 "total": asdict(self.total)}
 
 
-def _day_sql(engine: Engine) -> str:
-    if engine.dialect.name == "postgresql":
-        return "to_char(c.created_at, 'YYYY-MM-DD')"
-    return "substr(CAST(c.created_at AS TEXT), 1, 10)"
-
-
 def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
                 prompt: str | None = None, model: str | None = None,
                 since: date | None = None, until: date | None = None) -> CostReport:
@@ -72,45 +66,12 @@ def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
     unknown = [g for g in by if g not in GROUPS]
     if unknown:
         raise ConfigError(f"cannot group costs by {', '.join(unknown)}; use {', '.join(GROUPS)}")
-    day = _day_sql(engine)
-    keys = {"prompt": ("pv.name", "pv.version"), "model": ("c.model",), "day": (day,),
-            "mode": ("CASE WHEN c.batch_id IS NULL THEN 'sync' ELSE 'batch' END",)}
-    cols = [expr for g in by for expr in keys[g]]
-    where, params = [], {}
-    if prompt:
-        name, _, version = prompt.partition("@")
-        where.append("pv.name = :pname")
-        params["pname"] = name
-        if version:
-            where.append("pv.version = :pversion")
-            params["pversion"] = version.lstrip("v")
-    if model:
-        where.append("c.model = :model")
-        params["model"] = model
-    if since:
-        where.append(f"{day} >= :since")
-        params["since"] = since.isoformat()
-    if until:
-        where.append(f"{day} <= :until")
-        params["until"] = until.isoformat()
-    sums = (
-        "COUNT(*), "
-        "SUM(CASE WHEN c.outcome <> 'cached' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN c.outcome = 'cached' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN c.attempt > 1 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN c.reask > 0 AND c.attempt = 1 AND c.outcome <> 'cached' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN c.outcome IN ('http_error', 'timeout', 'connection') THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN c.outcome = 'invalid' THEN 1 ELSE 0 END), "
-        "COALESCE(SUM(c.prompt_tokens), 0), COALESCE(SUM(c.completion_tokens), 0), "
-        "COALESCE(SUM(c.cost_usd), 0)")
-    sql = (f"SELECT {', '.join(cols + [sums])} FROM llm_calls c "
-           "LEFT JOIN prompt_versions pv ON pv.id = c.prompt_version_id")
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    if cols:
-        sql += f" GROUP BY {', '.join(cols)} ORDER BY {', '.join(cols)}"
+    name, _, version = (prompt or "").partition("@")
     with engine.connect() as conn:
-        result = conn.execute(text(sql), params).all()
+        result = call_costs(conn, by, prompt_name=name if prompt else None,
+                            prompt_version=version.lstrip("v") if prompt and version else None,
+                            model=model or None, since=since.isoformat() if since else None,
+                            until=until.isoformat() if until else None)
     keyed = []
     for result_row in result:
         r = list(result_row)
@@ -124,7 +85,7 @@ def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
                 value = r.pop(0)
                 setattr(row, g, value)
                 key.append((value is None, str(value or "")))
-        if not cols and r[0] == 0:
+        if not by and r[0] == 0:
             continue  # no calls at all
         (row.calls, row.http, row.cached, row.retries, row.reasks, row.errors, row.invalid,
          row.prompt_tokens, row.completion_tokens) = (int(v or 0) for v in r[:9])

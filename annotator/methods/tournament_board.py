@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
+from annotator.db.queries import derived, judgments
 from annotator.methods.anchors import AnchorSet, text_key
 from annotator.methods.bradley_terry import Comparison, fit_bradley_terry, place_item
 from annotator.prompts.registry import version_id
@@ -260,18 +260,13 @@ def load_board(engine: Engine, anchors: AnchorSet, pv_id: int | None, model: str
     board = Board(anchors)
     if pv_id is None:
         return board
-    sql = text("SELECT paper_id, request_json, response_text FROM llm_calls WHERE prompt_version_id = :pv "
-               "AND model = :model AND outcome IN ('ok', 'cached') ORDER BY id")
     with engine.connect() as conn:
-        for owner, request_json, response_text in conn.execute(sql, {"pv": pv_id, "model": model}):
+        for owner, request_json, response_text in judgments.answered_calls(conn, pv_id, model):
             match = parse_match(request_json, response_text, owner)
             if match is not None:
                 board.add(match)  # a later copy of the same pair (a cache hit) is the same answer
         ids = sorted({pid for m in board.matches.values() for i in (m.first, m.second)
                       if (pid := paper_id_of(i)) is not None})
-        query = text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
-            bindparam("ids", expanding=True))
-        for k in range(0, len(ids), 500):
-            for pid, title, abstract in conn.execute(query, {"ids": ids[k:k + 500]}):
-                board.texts[paper_item(pid)] = (title, abstract)
+        for pid, title, abstract in derived.paper_texts(conn, ids):
+            board.texts[paper_item(pid)] = (title, abstract)
     return board

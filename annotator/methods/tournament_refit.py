@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from annotator.db.derived import bump_links
 from annotator.db.engine import writer
+from annotator.db.queries import judgments
 from annotator.errors import ConfigError
 from annotator.methods.anchors import load_anchors
 from annotator.methods.sampling import round_half_up
@@ -59,9 +59,7 @@ def refit(engine: Engine, prompt: Prompt, model: str) -> RefitReport:
     fits = board.fit(errors=True)
     fit_info = {"kind": "refit", "comparisons": len(board.matches), "id": board.fit_id()}
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT id, paper_id, details_json FROM judgments "
-                                   "WHERE prompt_version_id = :pv AND model = :model"),
-                              {"pv": pv, "model": model}).all()
+        stored = judgments.judgment_details(conn, pv, model)
     updates = []
     for jid, paper_id, details_json in stored:
         item = paper_item(paper_id)
@@ -78,8 +76,6 @@ def refit(engine: Engine, prompt: Prompt, model: str) -> RefitReport:
                         "rationale": rationale(details),
                         "details": json.dumps({"tournament": details}, sort_keys=True)})
     with writer(engine).begin() as conn:
-        if updates:
-            conn.execute(text("UPDATE judgments SET ai_score = :ai_score, novelty = :novelty, "
-                              "rationale = :rationale, details_json = :details WHERE id = :id"), updates)
+        judgments.rewrite_judgment_scores(conn, updates)
         bump_links(conn)
     return RefitReport(len(updates), len(board.matches), board.fit_id(), fits["ai_score"].gamma)

@@ -6,6 +6,7 @@ Each module owns the queries of one aggregate:
 
 - ``papers``: papers, their authors and affiliations (what ingest writes, what pages read)
 - ``judgments``: judgments and the model calls behind them
+- ``batches``: the Batch API's batches and their requests
 - ``bibliometrics``: author and paper metrics, their snapshots, leaderboards
   (``bibliometrics_boards`` from the raw tables, ``bibliometrics_aggregates`` from ``agg_*``)
 - ``derived``: derived tables (aggregates, calibrations, heads, the embedding cache)
