@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from annotator.biblio.fetch import FetchError, OpenAlexClient, fetch_author
-from annotator.db.queries.derived import authors_of_papers
+from annotator.db.queries.papers import authors_of_papers
 from annotator.feed.cursors import stamp_many, stamps_of
 from annotator.settings import FeedSettings
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from annotator.db.queries import derived
+from annotator.db.queries import papers
 from annotator.errors import ConfigError
 from annotator.evaluation.metrics import compute_metrics
 from annotator.evaluation.suite_types import EvalItem
@@ -128,7 +128,7 @@ def _summary(metrics: Mapping[str, Any]) -> str:
 def _judgment(engine: Engine, stored: StoredHead, pv: int, model: str, items, n_boot: int) -> HeldOut:
     head = stored.head
     with engine.connect() as conn:
-        ids = derived.eval_paper_ids(conn)
+        ids = papers.eval_paper_ids(conn)
     paper_of = {it.id: ids[it.id] for it in items if it.id in ids}
     rows = judgment_rows(engine, pv, model, list(paper_of.values()))
     judged = [it for it in items if paper_of.get(it.id) in rows]

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from annotator.db.queries import derived
+from annotator.db.queries import papers
 from annotator.errors import InputError
 from annotator.evaluation.items import data_hash, load_items
 from annotator.evaluation.suite_types import EvalItem, Suite
@@ -66,7 +66,7 @@ def _suite_items(suites: Sequence[Suite], sample: bool) -> tuple[list[EvalItem],
 def _judged(engine: Engine, suites: Sequence[Suite], pv: int, model: str, items: list[EvalItem],
             suite_of: dict[str, str]):
     with engine.connect() as conn:
-        ids = derived.suite_paper_ids(conn)
+        ids = papers.suite_paper_ids(conn)
     paper_of = {it.id: ids[(suite_of[it.id], it.id)] for it in items if (suite_of[it.id], it.id) in ids}
     rows = judgment_rows(engine, pv, model, list(paper_of.values()))
     kept = [it for it in items if paper_of.get(it.id) in rows]

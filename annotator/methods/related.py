@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from annotator.db.queries import derived
+from annotator.db.queries import papers
 from annotator.injection.detect import fence
 
 NONE_FOUND = "(no earlier papers in the collection)"
@@ -49,7 +49,7 @@ class RelatedIndex:
                 return
             if self.engine is not None:
                 with self.engine.connect() as conn:
-                    found = derived.all_paper_texts(conn)
+                    found = papers.all_paper_texts(conn)
                 self.rows = [_Row(r[0], r[1], r[2], _as_date(r[3])) for r in found]
             self._by_id = {r.id: i for i, r in enumerate(self.rows)}
             if self.rows:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from annotator.db.queries import derived, judgments
+from annotator.db.queries import judgments, papers
 from annotator.methods.anchors import AnchorSet, text_key
 from annotator.methods.bradley_terry import Comparison, fit_bradley_terry, place_item
 from annotator.prompts.registry import version_id
@@ -267,6 +267,6 @@ def load_board(engine: Engine, anchors: AnchorSet, pv_id: int | None, model: str
                 board.add(match)  # a later copy of the same pair (a cache hit) is the same answer
         ids = sorted({pid for m in board.matches.values() for i in (m.first, m.second)
                       if (pid := paper_id_of(i)) is not None})
-        for pid, title, abstract in derived.paper_texts(conn, ids):
+        for pid, title, abstract in papers.paper_texts(conn, ids):
             board.texts[paper_item(pid)] = (title, abstract)
     return board

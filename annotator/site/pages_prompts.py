@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from annotator.db.queries.prompt_versions import judgments_per_version_and_model
+from annotator.db.queries.judgments import judgments_per_version_and_model
 from annotator.errors import AnnotatorError
 from annotator.evaluation.versions import FIELDS, VersionComparison, compare_versions
 from annotator.prompts.diff import PromptDiff, diff_prompts

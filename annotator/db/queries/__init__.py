@@ -1,5 +1,5 @@
 """Named queries, one module per aggregate: the only place (with the migrations, the
-``db copy`` command's table copier and the task queue, ``annotator/jobs/queue.py``) where
+``db copy`` command's table copier, the task queue and the prompt registry) where
 SQL is written as text. Everything else calls these functions.
 
 Each module owns the queries of one aggregate:
@@ -10,8 +10,7 @@ Each module owns the queries of one aggregate:
 - ``bibliometrics``: author and paper metrics, their snapshots, leaderboards
   (``bibliometrics_boards`` from the raw tables, ``bibliometrics_aggregates`` from ``agg_*``)
 - ``derived``: derived tables (aggregates, calibrations, heads, the embedding cache)
-- prompt versions: ``annotator/prompts/registry.py`` (they are read by the prompt resolver);
-  ``prompt_versions`` holds what pages and the judgment set read of them
+- prompt versions: ``annotator/prompts/registry.py`` (the prompt resolver reads them there)
 - tasks: ``annotator/jobs/queue.py`` (the only code that changes a task's state)
 
 :func:`sql` is the one helper for statements with list parameters.

@@ -268,3 +268,10 @@ def judgments_with_titles(conn: Connection) -> Sequence[Row]:
     return conn.execute(text(
         "SELECT p.title, j.ai_score, j.novelty, j.rationale, j.model FROM judgments j "
         "JOIN papers p ON p.id = j.paper_id ORDER BY p.id")).all()
+
+
+def judgments_per_version_and_model(conn: Connection) -> list[Row[int, str, int]]:
+    """(prompt version id, model, judgments) for every pair with judgments, by model."""
+    return list(conn.execute(text(
+        "SELECT prompt_version_id, model, COUNT(*) FROM judgments "
+        "GROUP BY prompt_version_id, model ORDER BY model")))

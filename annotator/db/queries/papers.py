@@ -254,3 +254,42 @@ def judged_column(conn: Connection, column: str, pv: int, model: str,
     return dict(conn.execute(sql(
         f"SELECT paper_id, {column} FROM judgments WHERE prompt_version_id = :pv "
         "AND model = :m AND paper_id IN :ids", "ids"), {"pv": pv, "m": model, "ids": list(ids)}).all())
+
+
+# -- texts, eval ids and authors by paper ------------------------------------------------
+# the reads of the heads, the methods and the feed
+CHUNK = 500  # ids bound per statement
+
+
+def paper_texts(conn: Connection, paper_ids: Sequence[int]) -> list[Row]:
+    """(id, title, abstract) of the papers with these ids."""
+    query = sql("SELECT id, title, abstract FROM papers WHERE id IN :ids", "ids")
+    rows: list[Row] = []
+    for k in range(0, len(paper_ids), CHUNK):
+        rows += conn.execute(query, {"ids": list(paper_ids[k:k + CHUNK])}).all()
+    return rows
+
+
+def all_paper_texts(conn: Connection) -> Sequence[Row]:
+    """(id, title, abstract, published) of every paper, in id order."""
+    return conn.execute(text("SELECT id, title, abstract, published FROM papers ORDER BY id")).all()
+
+
+def eval_paper_ids(conn: Connection) -> dict[str, int]:
+    """External id -> paper id of the eval papers that have an external id."""
+    return dict(conn.execute(text("SELECT external_id, id FROM papers WHERE is_eval AND "
+                                  "external_id IS NOT NULL")).all())
+
+
+def suite_paper_ids(conn: Connection) -> dict[tuple[str, str], int]:
+    """(suite, external id) -> paper id of every paper of an eval suite."""
+    return {(s, ext): pid for pid, ext, s in conn.execute(text(
+        "SELECT id, external_id, eval_suite FROM papers WHERE eval_suite IS NOT NULL"))}
+
+
+def authors_of_papers(conn: Connection, paper_ids: Sequence[int]) -> Sequence[Row]:
+    """(id, name, openalex_id, orcid) of the authors of these papers, each once, by id."""
+    return conn.execute(sql(
+        "SELECT DISTINCT a.id, a.name, a.openalex_id, a.orcid FROM authorships s "
+        "JOIN authors a ON a.id = s.author_id WHERE s.paper_id IN :ids ORDER BY a.id", "ids"),
+        {"ids": list(paper_ids)}).all()
