@@ -9,7 +9,8 @@ extras. A spec is checked once, when it is made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from annotator.errors import ConfigError
 
@@ -38,3 +39,8 @@ class JobSpec:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"{name} cannot be negative: {value}")
+
+    def spec(self, **changes: Any) -> JobSpec:
+        """The job alone (an options type's own extras left out), with ``changes`` applied."""
+        values = {f.name: getattr(self, f.name) for f in fields(JobSpec)}
+        return JobSpec(**{**values, **changes})

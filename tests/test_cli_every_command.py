@@ -10,6 +10,8 @@ checking what each prints and what it stores, and records which commands really 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -498,8 +500,12 @@ def test_version():
 def test_shell_completion_is_enabled():
     help_text = CliRunner().invoke(cli.app, ["--help"]).stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
-    result = CliRunner().invoke(cli.app, ["--show-completion", "bash"], prog_name="annotator")
-    assert result.exit_code == 0, result.output
+    # the installed command under a real bash: typer finds the shell in the process tree (a
+    # run detached from any shell, such as under nohup, would find none)
+    command = Path(sys.executable).with_name("annotator")
+    result = subprocess.run(["bash", "-c", f"'{command}' --show-completion"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "_ANNOTATOR_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _annotator_completion annotator" in result.stdout
 

@@ -20,7 +20,8 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_SAMPLES", "ConcurrencyOption", "MaxCo
            "ModelOption", "PromptOption", "RpmOption", "SamplesOption", "TpmOption"]
 
 PromptOption = Annotated[str | None, typer.Option(
-    "--prompt", help="NAME@VERSION (default: the active, else latest, 'score' version).")]
+    "--prompt", help="NAME@VERSION or NAME (a name: its active, else latest, version). Default: 'score' "
+    "with an endpoint, the embedded judge without one (docs/prompts.md).")]
 ModelOption = Annotated[str | None, typer.Option(
     "--model", envvar="ANNOTATOR_MODEL", help="Model name at the endpoint.")]
 ConcurrencyOption = Annotated[int, typer.Option(

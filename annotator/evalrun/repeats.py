@@ -92,7 +92,7 @@ def attach_repeats(engine: Engine, settings: Settings, prompt: Prompt, model: st
                 client=client, prompt=prompt, params=prompt.meta.params.model_dump(exclude_none=True),
                 samples=samples, max_abstract_chars=run_opts.max_abstract_chars, engine=engine))
 
-            done = asyncio.run(_judge_all(method, client, rows, run_opts.concurrency))
+            done = asyncio.run(_judge_all(method, client, rows, run_opts.job.concurrency))
         _store(engine, pv_id, model, done)
         for row, verdict in done:
             fields = verdict.fields or {}

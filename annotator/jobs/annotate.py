@@ -109,7 +109,6 @@ def run_setup(engine: Engine, settings: Settings, ep: Endpoint,
         replay=opts.replay, max_connections=max(64, opts.concurrency * 2))
     # the embedded server answers one request at a time; more only queues there
     concurrency = min(opts.concurrency, 2) if ep.embedded else opts.concurrency
-    return client, RunOptions(concurrency=concurrency, limit=opts.limit, samples=opts.samples,
-                              max_cost=opts.max_cost, lease_s=settings.lease_s,
+    return client, RunOptions(job=opts.spec(concurrency=concurrency), limit=opts.limit, lease_s=settings.lease_s,
                               max_abstract_chars=settings.max_abstract_chars,
                               demo_quality=ep.embedded)

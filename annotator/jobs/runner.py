@@ -25,6 +25,7 @@ from annotator.db.models import PromptVersion
 from annotator.errors import StorageError
 from annotator.jobs import queue
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, paper_flags, save_outcomes
+from annotator.jobspec import JobSpec
 from annotator.judge.client import ModelClient
 from annotator.judge.prices import cost_usd, require_price, warn_unpriced
 from annotator.methods.dispatch import method_for
@@ -47,10 +48,11 @@ class _Silent:
 
 @dataclass
 class RunOptions:
-    concurrency: int = 8
+    """One run of the queue: the job (its concurrency already fitted to the endpoint) and the
+    runner's own settings."""
+
+    job: JobSpec = field(default_factory=JobSpec)
     limit: int | None = None
-    samples: int = 1  # above 1: --samples K asked for (the median is stored); else the prompt's
-    max_cost: float | None = None
     lease_s: float = 120.0
     max_abstract_chars: int = 12_000
     demo_quality: bool = False
@@ -99,10 +101,10 @@ class Runner:
         self._results: asyncio.Queue = asyncio.Queue()
         self._params = prompt.meta.params.model_dump(exclude_none=True)
         self._code_version = code_version().label
-        self.samples = options.samples if options.samples > 1 else prompt.meta.samples
+        self.samples = options.job.samples if options.job.samples > 1 else prompt.meta.samples
         self.method = method_for(MethodContext(
             client=client, prompt=prompt, params=self._params, samples=self.samples,
-            aggregate="median" if options.samples > 1 else "mean",
+            aggregate="median" if options.job.samples > 1 else "mean",
             max_abstract_chars=options.max_abstract_chars, engine=engine))
 
     def stop(self, reason: str) -> None:
@@ -114,17 +116,17 @@ class Runner:
     # -- the run -------------------------------------------------------------
     async def run(self) -> RunSummary:
         started = time.perf_counter()
-        if self.opts.max_cost is not None and not self.opts.demo_quality:
+        if self.opts.job.max_cost is not None and not self.opts.demo_quality:
             require_price(self.client.model)
         if not self.opts.demo_quality:  # the embedded model runs here, for free
             warn_unpriced(self.client.model)
         queue.reclaim_dead(self.engine)
         await self.method.prepare()
         self.reporter.start(self._runnable())
-        tasks: asyncio.Queue = asyncio.Queue(maxsize=self.opts.concurrency)
+        tasks: asyncio.Queue = asyncio.Queue(maxsize=self.opts.job.concurrency)
         writer_task = asyncio.create_task(self._writer())
         heartbeat = asyncio.create_task(self._heartbeat())
-        workers = [asyncio.create_task(self._worker(tasks)) for _ in range(self.opts.concurrency)]
+        workers = [asyncio.create_task(self._worker(tasks)) for _ in range(self.opts.job.concurrency)]
         try:
             await self._feed(tasks)
             for _ in workers:
@@ -157,7 +159,7 @@ class Runner:
     async def _feed(self, tasks: asyncio.Queue) -> None:
         taken = 0
         while self._stop is None:
-            want = self.opts.concurrency
+            want = self.opts.job.concurrency
             if self.opts.limit is not None:
                 want = min(want, self.opts.limit - taken)
                 if want <= 0:
@@ -208,10 +210,10 @@ class Runner:
         paper = PaperInput(task.paper_id, task.title, task.abstract)
         plan = self.method.estimate(paper)
         estimate = cost_usd(self.client.model, plan.prompt_tokens, plan.completion_tokens)
-        if self.opts.max_cost is not None:
+        if self.opts.job.max_cost is not None:
             spent = self.summary.cost_usd + self._reserved
-            if spent + estimate > self.opts.max_cost:
-                self._stop = f"budget: ${self.opts.max_cost:.4f} would be crossed"
+            if spent + estimate > self.opts.job.max_cost:
+                self._stop = f"budget: ${self.opts.job.max_cost:.4f} would be crossed"
                 return None
         self._reserved += estimate
         try:
