@@ -22,6 +22,7 @@ from annotator.db.models import Paper, PromptVersion
 from annotator.errors import AnnotatorError, ConfigError, StorageError
 from annotator.jobs import queue
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, judgment_fields, save_outcomes
+from annotator.jobs.owners import new_owner
 from annotator.judge.cache import make_cache_lookup
 from annotator.judge.client import Attempt, JudgeResult, ModelClient
 from annotator.judge.prices import DEFAULT_PRICES, cost_usd, known_price
@@ -142,7 +143,7 @@ def test_a_worker_whose_lease_was_taken_over_stores_nothing(db_url):  # noqa: F8
 
     engine = open_db(db_url)
     pv = _one_task(engine)
-    late, new = queue.new_owner(), queue.new_owner()
+    late, new = new_owner(), new_owner()
     (stale,) = queue.claim(engine, late, 1, -1.0, prompt_version_id=pv.id, model="m")  # lapses
     (fresh,) = queue.claim(engine, new, 1, 60.0, prompt_version_id=pv.id, model="m")
     assert stale.id == fresh.id

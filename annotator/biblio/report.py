@@ -46,12 +46,13 @@ from sqlalchemy.engine import Engine
 
 from annotator.biblio.bootstrap import DEFAULT_BOOT, DEFAULT_SEED, pooled_within, spearman_ci
 from annotator.biblio.match import year_of as _year
+from annotator.biblio.report_file import FileSpec, file_spec, read_file
 from annotator.biblio.scatter import Points, scatter_plots
 from annotator.biblio.selection import JudgmentSet, resolve
 from annotator.db.queries.bibliometrics import author_scores_and_h_index, judged_paper_citations
 from annotator.db.queries.papers import eval_paper_keys, judged_column
 from annotator.errors import InputError
-from annotator.evaluation.items import data_hash, json_rows
+from annotator.evaluation.items import data_hash
 from annotator.evaluation.stats import spearman
 from annotator.evaluation.suites import load_suite
 from annotator.ingest.records import normalise_text
@@ -140,47 +141,6 @@ def _author_rows(conn, jset: JudgmentSet, min_papers: int, source: str | None) -
                                      max(1, min_papers), source)
 
 
-# -- rows from a file ------------------------------------------------------------
-@dataclass
-class FileSpec:
-    path: Path
-    id_field: str = "id"
-    title_field: str = "title"
-    year_field: str = "year"
-    citations_field: str = "citations"
-    score_field: str | None = None  # None: stored judgments of the eval papers
-    suite_name: str | None = None
-
-
-def _number(row: dict, name: str, path: Path, line: int) -> float | None:
-    value = row.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"expected a number or null, got {value!r}", path=str(path), line=line,
-                         field=name)
-    return float(value)
-
-
-def _read_file(spec: FileSpec) -> list[dict]:
-    if not spec.path.is_file():
-        raise InputError("data file not found", path=str(spec.path))
-    rows = []
-    for line_no, row in json_rows(spec.path):
-        year = row.get(spec.year_field)
-        rows.append({
-            "id": str(row.get(spec.id_field)) if row.get(spec.id_field) is not None else None,
-            "title": row.get(spec.title_field) or "",
-            "year": int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
-            "citations": _number(row, spec.citations_field, spec.path, line_no),
-            "score": _number(row, spec.score_field, spec.path, line_no) if spec.score_field else None,
-        })
-    if rows and all(r["citations"] is None for r in rows):
-        raise InputError(f"no row has a value in {spec.citations_field!r}", path=str(spec.path),
-                         field=spec.citations_field)
-    return rows
-
-
 def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[dict, int]:
     """{row id: ai_score} from judgments of eval papers; and how many rows matched a paper."""
     if jset is None or jset.model is None:
@@ -217,7 +177,7 @@ def biblio_report(engine: Engine | None = None, *, data: Path | str | None = Non
                   min_papers: int = 3, metrics_source: str | None = None,
                   n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> BiblioReport:
     """The correlation report; see the module docstring. ``data``/``suite_file``: file mode."""
-    spec = _file_spec(data, suite_file, score_field, id_field, year_field, citations_field)
+    spec = file_spec(data, suite_file, score_field, id_field, year_field, citations_field)
     if spec is not None and keep_zero_citations is None and suite_file is not None:
         cit = load_suite(suite_file).citations
         keep_zero_citations = not cit.zero_is_missing if cit else False
@@ -264,29 +224,8 @@ def biblio_report(engine: Engine | None = None, *, data: Path | str | None = Non
     return report
 
 
-def _file_spec(data, suite_file, score_field, id_field, year_field, citations_field) -> FileSpec | None:
-    if data is None and suite_file is None:
-        return None
-    spec = FileSpec(path=Path(data) if data else Path())
-    if suite_file is not None:
-        suite = load_suite(suite_file)
-        spec.path = Path(data) if data else suite.data_path
-        spec.id_field, spec.title_field = suite.fields.id, suite.fields.title
-        spec.year_field = suite.fields.year or spec.year_field
-        if suite.citations is None and citations_field is None:
-            raise InputError("the suite has no [citations] table; pass --citations-field",
-                             path=str(suite_file))
-        spec.citations_field = suite.citations.field if suite.citations else spec.citations_field
-        spec.suite_name = suite.name
-    spec.id_field = id_field or spec.id_field
-    spec.year_field = year_field or spec.year_field
-    spec.citations_field = citations_field or spec.citations_field
-    spec.score_field = score_field
-    return spec
-
-
 def _file_section(report: BiblioReport, engine, spec: FileSpec, jset, keep_zero, n_boot, seed) -> None:
-    rows = _read_file(spec)
+    rows = read_file(spec)
     matched = None
     if spec.score_field is None:
         if engine is None:

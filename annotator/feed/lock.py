@@ -31,7 +31,7 @@ from annotator.db.clock import epoch_now
 from annotator.db.engine import writer
 from annotator.errors import AnnotatorError
 from annotator.feed.cursors import CURSORS, ensure_row
-from annotator.jobs.queue import local_pid, new_owner, process_alive
+from annotator.jobs.owners import local_pid, new_owner, process_alive
 
 log = logging.getLogger("annotator")
 

@@ -56,8 +56,9 @@ from annotator.db.engine import writer as db_writer
 from annotator.errors import InputError
 from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.formats import SUFFIXES, detect_format, iter_items
+from annotator.ingest.merging import PM
 from annotator.ingest.records import PaperRecord
-from annotator.ingest.writer import PM, PaperWriter
+from annotator.ingest.writer import PaperWriter
 
 # records a transaction: each commit rewrites the index pages the batch touched, and
 # 5,000 costs about 5 % less than 2,000 a row while holding the write lock for ~2 s

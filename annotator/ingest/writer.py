@@ -18,71 +18,36 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
 from annotator.db.derived import bump_links
-from annotator.db.models import (
-    AuthorMetric,
-    AuthorPaper,
-    Authorship,
-    Paper,
-    PaperAffiliation,
-    PaperMetric,
-)
 from annotator.ingest.author_index import A, AuthorMatching, short_id
 from annotator.ingest.bulk import insert_plain, reserve_ids
 from annotator.ingest.feedpage import PageHeader
+from annotator.ingest.merging import (
+    AM,
+    AP,
+    AS,
+    GUARDED,
+    KEY_RANK,
+    MATCHED,
+    PA,
+    PAPER_COLUMNS,
+    PM,
+    SELECT_AFFS,
+    SELECT_AUTHORS,
+    SELECT_PAPER,
+    SELECT_STORED,
+    STORED,
+    STORED_ROW,
+    P,
+    better_authors,
+    merged,
+)
 from annotator.ingest.records import AuthorRef, PaperRecord, normalise_text
-
-
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-P, AS, PA = _table(Paper), _table(Authorship), _table(PaperAffiliation)
-AM, PM, AP = _table(AuthorMetric), _table(PaperMetric), _table(AuthorPaper)
-KEY_RANK = {"arxiv": 0, "doi": 1, "ext": 2, "title": 3}
-# what a merge compares: every column a record can set, and the ones that decide how
-STORED = ("id", "key", "title", "norm_title", "abstract", "content_hash", "category",
-          "categories", "published", "has_code", "venue", "arxiv_id", "doi", "external_id",
-          "openalex_id", "title_key", "authors_truncated", "source_format", "is_eval",
-          "eval_suite")
-MATCHED = ("key", "arxiv_id", "doi", "openalex_id", "title_key")  # unique in the database
-GUARDED = MATCHED[1:]  # an update never gives a paper the identifier another one holds
-SELECT_STORED = select(*(P.c[c] for c in STORED))
-SELECT_PAPER = SELECT_STORED.where(P.c.id == bindparam("pid"))
-SELECT_AUTHORS = (select(AS.c.author_id).where(AS.c.paper_id == bindparam("pid"))
-                  .order_by(AS.c.position))
-SELECT_AFFS = (select(PA.c.affiliation_id).where(PA.c.paper_id == bindparam("pid"))
-               .order_by(PA.c.position))
-PAPER_COLUMNS = STORED + ("source_ref", "created_at", "updated_at")
-_ROW = itemgetter(*STORED, "source_ref")  # a new paper's row, but for its two timestamps
-
-
-def _merged(stored, value, owner: bool):
-    """A field after a merge: the owning format overwrites, another one only fills gaps."""
-    if value is None:
-        return stored
-    return value if owner or stored in (None, "", "[]") else stored
-
-
-def _better_authors(rec: PaperRecord, stored_truncated: bool, stored_count: int,
-                    owner: bool) -> bool:
-    """Whether the record's author list should replace the stored one. A list cut
-    short ("et al.") never replaces a longer complete one; from another format a
-    list only fills a gap or completes a truncated one."""
-    if not rec.authors:
-        return False
-    if owner:
-        return not (rec.authors_truncated and not stored_truncated
-                    and stored_count >= len(rec.authors))
-    return stored_count == 0 or (stored_truncated and not rec.authors_truncated
-                                 and len(rec.authors) >= stored_count)
 
 
 class PaperWriter(AuthorMatching):
@@ -224,8 +189,8 @@ class PaperWriter(AuthorMatching):
             old, old_authors, old_affs = self._stored(pid)
             owner = old["source_format"] == fmt
             new = ({k: old[k] if v is None else v for k, v in values.items()} if owner else
-                   {k: _merged(old[k], v, owner) for k, v in values.items()})
-            if _better_authors(rec, old["authors_truncated"], len(old_authors), owner):
+                   {k: merged(old[k], v, owner) for k, v in values.items()})
+            if better_authors(rec, old["authors_truncated"], len(old_authors), owner):
                 authors = self.author_ids(rec.authors)
                 new["authors_truncated"] = rec.authors_truncated
                 new["title_key"] = self.title_key(rec, str(new["norm_title"]))
@@ -273,7 +238,7 @@ class PaperWriter(AuthorMatching):
         if self.pending_papers:
             now = datetime.now(UTC)
             insert_plain(self.conn, P, PAPER_COLUMNS, [
-                (*_ROW(r), now, now) for r in self.pending_papers.values()])
+                (*STORED_ROW(r), now, now) for r in self.pending_papers.values()])
             self.pending_papers = {}
 
     def metric(self, table, owner: str, owner_id: int, source: str, values: dict,

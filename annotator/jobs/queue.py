@@ -27,9 +27,7 @@ workers on machines whose clocks disagree still agree on who holds what.
 from __future__ import annotations
 
 import logging
-import os
 import socket
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,6 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from annotator.db.clock import epoch_now_sql
 from annotator.db.engine import writer
 from annotator.db.queries import sql
+from annotator.jobs.owners import like_prefix, local_pid, process_alive
 from annotator.prompts.registry import version_key
 
 log = logging.getLogger("annotator")
@@ -72,10 +71,6 @@ class QueueCount:
     model: str
     state: str
     count: int
-
-
-def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _states(**extra: Any) -> dict[str, Any]:
@@ -281,34 +276,6 @@ def reclaim_dead(engine: Engine, *, host: str | None = None) -> int:
                 "UPDATE tasks SET state = :pending, lease_owner = NULL, lease_expires = NULL "
                 "WHERE lease_owner = :o AND state = :running"), _states(o=owner))
     return len(dead)
-
-
-def like_prefix(prefix: str) -> str:
-    """A ``LIKE ... ESCAPE '!'`` pattern matching strings that start with ``prefix``."""
-    return prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-
-
-def local_pid(owner: str | None, host: str | None = None) -> int | None:
-    """The process id in ``owner`` ("host:pid:tag") when it names a process of ``host``
-    (default: this machine); None for another host or an owner of another form."""
-    host = host or socket.gethostname()
-    if not owner or not owner.startswith(host + ":"):
-        return None
-    pid = owner[len(host) + 1:].split(":", 1)[0]
-    return int(pid) if pid.isascii() and pid.isdigit() else None
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process of this machine with that id is running (this one always is)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def retry_failed(engine: Engine, *, prompt_version_id: int | None = None,

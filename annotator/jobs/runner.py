@@ -25,6 +25,7 @@ from annotator.db.models import PromptVersion
 from annotator.errors import StorageError
 from annotator.jobs import queue
 from annotator.jobs.outcomes import JudgmentProvenance, Outcome, paper_flags, save_outcomes
+from annotator.jobs.owners import new_owner
 from annotator.jobspec import JobSpec
 from annotator.judge.client import ModelClient
 from annotator.judge.prices import cost_usd, require_price, warn_unpriced
@@ -88,7 +89,7 @@ class Runner:
         self.pv_id: int = pv.id
         self.opts = options
         self.reporter = reporter or _Silent()
-        self.owner = queue.new_owner()
+        self.owner = new_owner()
         self.summary = RunSummary()
         self._in_flight: set[int] = set()
         self._calls: set[asyncio.Future] = set()  # judge calls running now

@@ -8,20 +8,11 @@ client. Nothing is downloaded at run time.
 
 Structured output for this server's grammar: :mod:`annotator.judge.grammar`.
 
-Embedding throughput (measured with ``bench/bench_embeddings.py``): llama-cpp-python's
-server answers one request at a time and ``Llama.embed`` packs sequences into
-decodes of at most ``n_batch`` tokens, cutting every text to ``n_batch`` tokens. So
-``n_batch``/``n_ubatch`` stay 512: a larger batch packs several abstracts into one
-decode whose attention spans the whole batch (4096 was 3-6x slower per abstract),
-and it would also change the vectors of texts longer than 512 tokens, which the
-shipped head was fitted on; a smaller ``n_ubatch`` splits one text over several
-decodes, and the mean pooling of llama.cpp then averages only the last part. What
-helps on a small CPU is using every core without llama.cpp's spinning threads:
-an embedding server can start ``replicas`` processes of one thread each
-(``ANNOTATOR_LOCAL_REPLICAS``; default 1: on a busy 2-core machine two processes
-were not faster, 0.73x, and the demo, one text a request, gained nothing), and
-:class:`~annotator.judge.embeddings.EmbeddingsClient` spreads a request's batches
-over them (:func:`replica_urls`). The chat path keeps using the first process.
+Embedding: ``n_batch`` stays 512, which is also where llama.cpp cuts a text (the shipped
+vectors depend on it); ``replicas`` starts one-thread processes that
+:class:`~annotator.judge.embeddings.EmbeddingsClient` spreads a request's batches over
+(:func:`replica_urls`); the chat path uses the first. Why, and the measured speeds:
+docs/judges.md ("Embedding speed").
 """
 
 from __future__ import annotations
