@@ -17,12 +17,13 @@ those embedded so far. The training vectors are repository-only
 (``evals/data/embeddings/smollm2/``, written by ``evals/embed_labelled.py``); the wheel
 carries the fitted heads and, for rationales, the unit vectors of at most
 ``N_NEIGHBOURS`` labelled papers. Provenance names the package version and the sha256
-of the fitting code and of the inputs rather than a git commit, so the same inputs give
-the same bytes.
+of the fitting code (its syntax tree, so reformatting leaves it alone) and of the inputs
+rather than a git commit, so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -57,11 +58,27 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fit_code_hash(names: tuple[str, ...] = FIT_CODE) -> str:
-    here = Path(__file__).resolve().parent
+def normalised_code(source: str) -> str:
+    """What a module does, not how it is laid out: its syntax tree without positions,
+    comments or docstrings, so reformatting (``ruff format``) leaves it unchanged."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
+def fit_code_hash(names: tuple[str, ...] = FIT_CODE, folder: Path | None = None) -> str:
+    """The sha256 of the fitting code (the modules ``names`` in ``folder``, by default this
+    package), normalised by :func:`normalised_code`."""
+    here = folder or Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for name in names:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+        code = normalised_code((here / name).read_text(encoding="utf-8"))
+        digest.update(name.encode() + b"\0" + code.encode("utf-8") + b"\0")
     return digest.hexdigest()
 
 
