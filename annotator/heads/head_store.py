@@ -71,18 +71,18 @@ def _loads(body: str, where: str) -> Head:
 
 @lru_cache(maxsize=8)
 def shipped_head(path: Path) -> StoredHead:
-    """A shipped head; one that names the text head (``text_ref``) gets its text model, or
-    with its own text weights the vocabulary and idf, from the shipped head of that hash."""
+    """A shipped head; one that stacks on the text head (``text_ref``) gets its text model
+    from the shipped head of that hash."""
     body = path.read_text(encoding="utf-8")
     head = _loads(body, str(path))
     digest = head.hash
-    if head.text_ref is not None and (head.text is None or head.own_text_weights):
+    if head.text_ref is not None and head.text is None:
         found = [shipped_head(p).head for p in shipped_heads() if p != path]
         text_head = next((h for h in found if h.hash == head.text_ref), None)
         if text_head is None or text_head.text is None:
-            raise ConfigError(f"{path}: the text head it builds on ({head.text_ref[:12]}) is "
+            raise ConfigError(f"{path}: the text head it stacks on ({head.text_ref[:12]}) is "
                               "not shipped beside it; rebuild both with: make head")
-        head.text = head.text.with_vocabulary(text_head.text) if head.text is not None else text_head.text
+        head.text = text_head.text
     return StoredHead(head, None, digest, f"annotator/data/heads/{path.parent.name}/{path.name}")
 
 

@@ -78,13 +78,10 @@ class Head:
     neighbours: Neighbours | None = None
     suite_of: dict[str, str] = field(default_factory=dict)  # paper id -> suite
     # text features: kind "text" scores the text model's predictions alone; an embedding
-    # head with one appends them to the vector. ``text_ref`` names a shipped text head by hash
-    # instead of carrying it (see head_store.shipped_head): its whole text model (stacking),
-    # or with ``own_text_weights`` its vocabulary and idf only, under this head's own weights
-    # (concatenation: one ridge over the word features and the vector).
+    # head with one appends them to the vector (stacking). ``text_ref`` names a shipped text
+    # head by hash instead of carrying it (see head_store.shipped_head).
     text: TextModel | None = None
     text_ref: str | None = None
-    own_text_weights: bool = False
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -92,8 +89,6 @@ class Head:
             extra["text"] = self.text.to_json()
         if self.text_ref is not None:
             extra["text_ref"] = self.text_ref
-            if self.own_text_weights and self.text is not None:
-                extra["text_weights"] = self.text.to_json(vocabulary=False)
         return extra | {
             "format": FORMAT, "kind": self.kind, "suites": self.suites, "labels": self.labels,
             "provenance": self.provenance, "feature_names": self.feature_names,
@@ -124,9 +119,8 @@ class Head:
             feature_means=list(data.get("feature_means") or []), metrics=dict(data.get("metrics") or {}),
             neighbours=Neighbours.from_json(data["neighbours"]) if data.get("neighbours") else None,
             suite_of=dict(data.get("suite_of") or {}),
-            text=TextModel.from_json(data.get("text") or data["text_weights"])
-            if data.get("text") or data.get("text_weights") else None,
-            text_ref=data.get("text_ref"), own_text_weights=bool(data.get("text_weights")))
+            text=TextModel.from_json(data["text"]) if data.get("text") else None,
+            text_ref=data.get("text_ref"))
 
     @classmethod
     def loads(cls, text: str) -> Head:

@@ -5,18 +5,19 @@ percentiles within each venue-year:
 
 - ``text/head.json`` (prompt ``text-head@1``): TF-IDF of title and abstract
   (``heads.text_shipped``), every labelled paper. The judge without the ``local`` extra.
-- ``smollm2/head.json`` (prompt ``embed@1``): one ridge per target over the text head's
-  word features beside the SmolLM2-135M embedding of title and abstract (concatenation),
-  fitted on every labelled paper, a paper without a vector yet at the mean vector. It
-  names the text head by hash (``text_ref``) for the vocabulary and idf and carries its
-  own weights.
+- ``smollm2/head.json`` (prompt ``embed@1``): SmolLM2-135M embeddings of title and
+  abstract plus the text head's two predictions as features (stacking), fitted on the
+  papers with vectors. A paper's text features are its out-of-fold text predictions, so
+  the ridge learns how far to trust the text head on papers it did not see. The head
+  names the text head by hash (``text_ref``) instead of carrying its weights.
 
-Concatenation won over stacking (the vectors' ridge, then a ridge on its out-of-fold
-predictions and the text head's) out of fold: ``python evals/head_figures.py --select``,
-figures in ``docs/heads.md``. The training vectors are repository-only
-(``evals/data/embeddings/smollm2/``, written by ``evals/embed_labelled.py``); the wheel
-carries the fitted heads and, for rationales, the unit vectors of at most
-``N_NEIGHBOURS`` labelled papers. Provenance names the package version and the sha256
+Stacking and concatenation (one ridge over the TF-IDF columns beside the vectors) are level
+out of fold (``python evals/head_figures.py --select``, ``docs/heads.md``): stacking is ahead
+on ICLR 2026 and on novelty and reuses the text head's weights, so it ships. The vectors'
+ridge sees the papers it was fitted on in-sample; their text features are out of fold.
+The training vectors are repository-only (``evals/data/embeddings/smollm2/``, written by
+``evals/embed_labelled.py``); the wheel carries the fitted heads and, for rationales, the
+unit vectors of at most ``N_NEIGHBOURS`` labelled papers. Provenance names the package version and the sha256
 of the fitting code (its syntax tree, so reformatting leaves it alone) and of the inputs
 rather than a git commit, so the same inputs give the same bytes.
 """
@@ -29,20 +30,19 @@ import json
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from annotator.judge.local_model import MODEL_NAME
 from annotator.prompts.files import load_prompt
 from annotator.version import __version__
 
-from .fit import RESIDUAL_LEVEL, LinearMap, Split, TargetFit, make_split
+from .fit import LinearMap, Split, TargetFit, fit_linear, fit_targets, make_split
 from .labelled import Labelled, load_labelled
 from .model import Head, Neighbours
 from .text import prompt_text
-from .text_model import TextModel, key, tfidf
-from .text_shipped import ALPHA, MAX_FEATURES, SEED, TARGETS, TEXT_DIR, K, build_text_head, suite_metrics
+from .text_model import key
 from .text_shipped import MODEL as TEXT_MODEL
 from .text_shipped import PROMPT as TEXT_PROMPT
+from .text_shipped import TARGETS, TEXT_DIR, build_text_head, suite_metrics
 from .text_words import WHAT
 from .vector_store import SHIPPED_DIR, VECTORS_DIR
 
@@ -50,7 +50,6 @@ SHIPPED = SHIPPED_DIR / "smollm2"
 VECTORS = VECTORS_DIR / "smollm2"
 PROMPT = "embed@1"
 N_NEIGHBOURS = 1000
-VECTOR_WEIGHT = 1.0  # the vector block beside the word features: alpha / VECTOR_WEIGHT**2 for it
 # the code each head's bytes depend on (its sha256 is in the head's provenance)
 TEXT_CODE = ("fit.py", "model.py", "labelled.py", "text_fit.py", "text_shipped.py", "text_model.py")
 FIT_CODE = TEXT_CODE + ("shipped.py",)
@@ -115,56 +114,36 @@ def training_vectors(folder: Path = VECTORS) -> tuple[list[tuple[str, str]], np.
                                                        allow_pickle=False).astype(np.float64)
 
 
-def concat_fits(lab: Labelled, texts: list[str], text: TextModel, rows: list[int], v: np.ndarray
-                ) -> tuple[Split, dict[str, TargetFit], TextModel]:
-    """One ridge per target (alpha ``ALPHA``) over the text head's word features of every
-    labelled paper beside its standardised vector scaled by ``VECTOR_WEIGHT / sqrt(dim)``
-    (zeros, the mean vector, where a paper has none yet), on the text head's split. Folded
-    into this head's own text weights (over the text head's vocabulary and idf) and a linear
-    map over [vector, text predictions]. ``held`` gives each labelled paper the text part that
-    makes its score out of fold: the out-of-fold prediction minus the vector part of the
-    vector it was fitted with (the mean when it had none, so its live vector counts)."""
-    from .text_fit import counts, fit_ridge, held_out, top_columns
-
-    x_counts, vocab = counts(texts)
-    cols = top_columns(x_counts, MAX_FEATURES)
-    assert [vocab[c] for c in cols] == text.vocabulary, "the text head's columns differ"
-    x_text = tfidf(x_counts[:, cols], text.idf)
-    mean, scale = v.mean(axis=0), v.std(axis=0)
-    scale[scale < 1e-12] = 1.0
-    factor = VECTOR_WEIGHT / np.sqrt(v.shape[1]) / scale
-    fitted_with = np.tile(mean, (len(texts), 1))
-    fitted_with[rows] = v
-    x = sp.hstack([x_text, sp.csr_matrix((fitted_with - mean) * factor)]).tocsr()
-    split = make_split(lab.ids, K, SEED)
-    folds = np.array([split.folds[i] for i in lab.ids])
-    names = sorted(TARGETS)
-    weights, intercepts, held, fits = {}, {}, {}, {}
+def stacked_fits(ids: list[str], v: np.ndarray, text: np.ndarray,
+                 targets: dict[str, np.ndarray]) -> tuple[Split, dict[str, TargetFit]]:
+    """Two levels, folded into one linear map per target over [vector, text predictions]:
+    a ridge per target on the vectors (its out-of-fold predictions on the recorded split),
+    then a ridge on those and the text head's out-of-fold predictions. The second level has
+    four inputs, so the text features are not shrunk among 576 vector columns."""
+    split = make_split(ids, 5, 0)
+    folds = np.array([split.folds[i] for i in ids])
+    names = sorted(targets)
+    level1, oof1 = {}, np.full((len(ids), len(names)), np.nan)
     for j, name in enumerate(names):
-        y = lab.targets()[name]
+        y = targets[name]
         ok = np.isfinite(y)
-        oof = held_out(x, y, folds, ALPHA)
-        w, b = fit_ridge(x[ok], y[ok], ALPHA)
-        w_v = LinearMap(w[x_text.shape[1]:] * factor, 0.0, ALPHA).to_json()["weights"]
-        weights[name], intercepts[name] = w[:x_text.shape[1]], b - float(mean @ np.asarray(w_v))
-        held[name] = oof - fitted_with @ np.asarray(w_v)
-        pick = np.zeros(len(names))
-        pick[j] = 1.0
-        e = [r for r in rows if np.isfinite(y[r])]
-        resid = y[e] - oof[e]
-        lo = (1 - RESIDUAL_LEVEL) / 2
-        fits[name] = TargetFit(name, LinearMap(np.concatenate([w_v, pick]), 0.0, ALPHA),
-                               {lab.ids[r]: float(oof[r]) for r in e}, {},
-                               np.quantile(oof[e], np.linspace(0, 1, 101)).tolist(),
-                               (float(np.quantile(resid, lo)), float(np.quantile(resid, 1 - lo))), int(ok.sum()))
-    model = TextModel(text.vocabulary, text.idf, text.ngram_range, weights, intercepts, ALPHA,
-                      {key(t): [float(held[n][i]) for n in names] for i, t in enumerate(texts)})
-    return Split(K, SEED, {lab.ids[r]: split.folds[lab.ids[r]] for r in rows}), fits, model
+        for f in range(split.k):
+            test = folds == f
+            oof1[test, j] = fit_linear(v[~test & ok], y[~test & ok]).predict(v[test])
+        level1[name] = fit_linear(v[ok], y[ok])
+    _, fits = fit_targets(ids, np.hstack([oof1, text]), targets, k=5, seed=0)
+    for fit in fits.values():
+        a = fit.model.weights
+        w_v = sum(a[j] * level1[n].weights for j, n in enumerate(names))
+        b = fit.model.intercept + sum(a[j] * level1[n].intercept for j, n in enumerate(names))
+        folded = LinearMap(np.concatenate([w_v, a[len(names):]]), float(b), fit.model.alpha)
+        fit.model = LinearMap.from_json(folded.to_json())
+    return split, fits
 
 
 def build_shipped(text_head: Head | None = None, folder: Path = VECTORS, n_boot: int = 1000,
                   lab: Labelled | None = None) -> Head:
-    """The concatenation head, from the training vectors and the shipped text head."""
+    """The stacked embedding head, from the training vectors and the shipped text head."""
     text_head = text_head or load_text()
     assert text_head is not None and text_head.text is not None, "no text head"
     text_head = Head.loads(text_head.dumps())  # as stored: rounded, so a rebuild matches
@@ -175,8 +154,11 @@ def build_shipped(text_head: Head | None = None, folder: Path = VECTORS, n_boot:
     keep = [k for k, (pid, _) in enumerate(papers) if pid in row]
     rows = [row[papers[k][0]] for k in keep]
     assert text_head.text is not None
-    split, fits, model = concat_fits(lab, texts, text_head.text, rows, vectors[keep])
+    held = text_head.text.held
+    stack = np.array([held[key(texts[r])] for r in rows], np.float64)
     ids = [lab.items[r].id for r in rows]
+    targets = {n: t[rows] for n, t in lab.targets().items()}
+    split, fits = stacked_fits(ids, vectors[keep], stack, targets)
     sub = Labelled([lab.items[r] for r in rows], lab.suite[rows], lab.group[rows])
     preds = {n: {"out_of_fold": np.array([fits[n].oof.get(i, np.nan) for i in ids])} for n in fits}
     pick = np.sort(np.random.default_rng(0).permutation(len(rows))[:N_NEIGHBOURS])
@@ -190,13 +172,13 @@ def build_shipped(text_head: Head | None = None, folder: Path = VECTORS, n_boot:
     provenance = _provenance(PROMPT, MODEL_NAME, lab, FIT_CODE)
     provenance.update(embeddings_model=MODEL_NAME, dim=int(vectors.shape[1]),
                       vectors_sha256=_sha256(folder / "embeddings.npy"),
-                      text_head=text_head.hash, vector_weight=VECTOR_WEIGHT,
+                      stacked_text_head=text_head.hash,
                       papers_embedded={s: int((sub.suite == s).sum()) for s in suites})
     labels = {name: {"scale": "percentile within venue-year", "fields": {}} for name in TARGETS}
     head = Head(kind="embedding", targets=fits, split=split, suites=suites, labels=labels,
                 provenance=provenance, metrics=suite_metrics(sub, preds, n_boot=n_boot),
                 neighbours=neighbours, suite_of={i: str(s) for i, s in zip(ids, sub.suite)},
-                text=model, text_ref=text_head.hash, own_text_weights=True)
+                text=text_head.text, text_ref=text_head.hash)
     return head
 
 
@@ -221,10 +203,10 @@ def _figure(metrics: dict, suite: str, target: str, how: str, kind: str) -> str 
 
 def about_lines(head: Head) -> list[str]:
     """What the embedded default judge's scores are, and how good, in plain words."""
-    n = head.targets["ai"].n_train
+    n = len(head.split.folds)
     lines = [
-        "What these scores are: SmolLM2-135M embeddings of title and abstract beside the words "
-        f"of both, scored by one ridge head fitted on the public reviews of {n:,} "
+        "What these scores are: SmolLM2-135M embeddings of title and abstract together with the "
+        f"text head's word features, scored by a ridge head fitted on the public reviews of {n:,} "
         "ICLR and NeurIPS papers. The AI score is where the paper's mean reviewer rating is "
         "predicted to rank among its venue's submissions, the novelty the same for the novelty "
         f"or contribution score, each as a percentile. It is {WHAT.replace('from the words', 'from the text')}: "

@@ -14,7 +14,7 @@ paper's out-of-fold prediction under the first 16 hex digits of its text hash, a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -78,14 +78,9 @@ class TextModel:
     def in_training(self, text: str) -> bool:
         return key(text) in self.held
 
-    def with_vocabulary(self, other: TextModel) -> TextModel:
-        """These weights over ``other``'s vocabulary and idf (a model stored without them)."""
-        return replace(self, vocabulary=other.vocabulary, idf=other.idf, _counter=None)
-
-    def to_json(self, vocabulary: bool = True) -> dict[str, Any]:
-        """``vocabulary=False``: without vocabulary and idf (another model's, named elsewhere)."""
-        words = {"vocabulary": self.vocabulary, "idf": round_sig(self.idf)} if vocabulary else {}
-        return words | {"ngram_range": list(self.ngram_range), "alpha": self.alpha,
+    def to_json(self) -> dict[str, Any]:
+        return {"vocabulary": self.vocabulary, "idf": round_sig(self.idf),
+                "ngram_range": list(self.ngram_range), "alpha": self.alpha,
                 "targets": {t: {"weights": round_sig(self.weights[t]),
                                 "intercept": round_sig([self.intercepts[t]])[0]}
                             for t in self.targets},
@@ -95,8 +90,7 @@ class TextModel:
     def from_json(cls, data: Mapping[str, Any]) -> TextModel:
         targets = data["targets"]
         lo, hi = data["ngram_range"]
-        return cls(list(data.get("vocabulary") or []), np.asarray(data.get("idf") or [], np.float64),
-                   (int(lo), int(hi)),
+        return cls(list(data["vocabulary"]), np.asarray(data["idf"], np.float64), (int(lo), int(hi)),
                    {t: np.asarray(v["weights"], np.float64) for t, v in targets.items()},
                    {t: float(v["intercept"]) for t, v in targets.items()}, float(data["alpha"]),
                    {k: list(v) for k, v in (data.get("held") or {}).items()})
