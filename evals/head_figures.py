@@ -149,21 +149,16 @@ def main() -> None:
         concat = sp.hstack([x_text, sp.csr_matrix(z)]).tocsr()
         cat = cached(f"concat-oof-{n}", [base, len(keep), n], lambda n=n, c=concat: held_out(
             c, targets[n], folds, ALPHA))[emb_rows]
-        # stacking fitted on the other suites: the text features of the training papers are
-        # out-of-fold within those suites, the test suite's from the text head fitted without it
-        stack_x = np.full(len(emb_rows), np.nan)
+        # ICLR 2017/18 from the other suites: two-level stacking as shipped (stack_cross), and
+        # the concatenation fitted without the suite
+        stack_x = cat_x = np.full(len(emb_rows), np.nan)
         if n == "ai":
-            test = suite == "iclr2017_2018"
-            inner = cached("text-oof-without-iclr2017", base + [n], lambda n=n, t=test: held_out(
-                x_text[~t], targets[n][~t], folds[~t], ALPHA))
-            feat = np.where(test, text_cross[n], 0.0)
-            feat[~test] = inner
-            e_test = e_suite == "iclr2017_2018"
-            xs = np.column_stack([v, feat[emb_rows]])
-            ok = np.isfinite(y) & ~e_test
-            stack_x[e_test] = fit_linear(xs[ok], y[ok]).predict(xs[e_test])
+            stack_x = cached("stack-cross", [base, len(keep), n], lambda: stack_cross(
+                v, x_text, targets, suite, emb_rows, folds, base))
+            cat_x = cached("concat-cross", [base, len(keep), n], lambda n=n, c=concat: other_suites(
+                c, targets[n], suite, ALPHA, only=["iclr2017_2018"]))[emb_rows]
         emb[n] = {"stack_oof": stack_oof, "alone": alone, "alone_x": alone_x, "concat": cat,
-                  "stack_x": stack_x}
+                  "stack_x": stack_x, "concat_x": cat_x}
 
     lines = ["# The shipped heads: held-out figures\n",
              f"Written by `{COMMAND}` (text head {text_head.hash[:12]}, embedding head "
@@ -202,7 +197,7 @@ def main() -> None:
                          f"{spearman(e['stack_oof'], g, rows)} | {spearman(e['concat'], g, rows)} | {ceil} |")
             lines.append(f"| {name} | {words} | {len(rows):,} | other suites | "
                          f"{spearman(text_cross[n][emb_rows], g, rows)} | {spearman(e['alone_x'], g, rows)} | "
-                         f"{spearman(e['stack_x'], g, rows)} | - | {ceil} |")
+                         f"{spearman(e['stack_x'], g, rows)} | {spearman(e['concat_x'], g, rows)} | {ceil} |")
     text = "\n".join(lines) + "\n"
     print(text + f"\n({time.monotonic() - start:.0f} s to compute.)")
     if args.out:
@@ -217,26 +212,135 @@ def main() -> None:
 
 SETTINGS = ((None, 3.0), (None, 10.0), (None, 30.0), (50_000, 3.0), (50_000, 10.0),
             (50_000, 30.0), (20_000, 3.0), (20_000, 10.0))
+# text blocks beside the shipped word TF-IDF: (name, title weight, character weight); a block
+# scaled by w in one ridge is that block with alpha / w**2 (alpha per block)
+BLOCKS = (("words (shipped)", 0.0, 0.0), ("words + title 0.5", 0.5, 0.0), ("words + title 1", 1.0, 0.0),
+          ("words + chars 0.5", 0.0, 0.5), ("words + chars 1", 0.0, 1.0))
+VECTOR_WEIGHTS = (0.5, 1.0, 2.0)  # the vector block's weight in a concatenation
+
+
+def char_counts(texts: list[str]) -> sp.csr_matrix:
+    """char_wb 3-5 grams (document frequency 3 or more, the 100,000 most frequent), cached."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+    path = ROOT / "build" / "text-counts" / f"char-{digest}.npz"
+    if path.is_file():
+        return sp.load_npz(path).tocsr()
+    x = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=100_000,
+                        dtype=np.float64).fit_transform(texts).tocsr()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sp.save_npz(path, x)
+    return x
+
+
+def row(label: str, pred: np.ndarray, gold: np.ndarray, suite: np.ndarray) -> str:
+    cells = [spearman(pred, gold, list(np.where(suite == s)[0])).split(" ")[0] for s, _ in SUITES]
+    return f"| {label} | " + " | ".join(cells) + " |"
 
 
 def select() -> None:
-    """Out-of-fold Spearman of TF-IDF ridge with the mean rating per suite, for the settings
-    tried (word uni- and bigrams with document frequency 3 or more; None: every such term)."""
+    """Out-of-fold Spearman per suite for the settings tried: the word TF-IDF settings (mean
+    rating), extra text blocks (rating, novelty), and on the papers with vectors, text,
+    embeddings, stacking and concatenation; all on the split of the figures."""
     lab = load_labelled()
     texts = text_inputs(lab)
     x_counts, _ = counts(texts)
-    y = lab.targets()["ai"]
-    gold = np.array([np.nan if it.gold_ai is None else it.gold_ai for it in lab.items])
+    targets = lab.targets()
+    gold = {"ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in lab.items]),
+            "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty for it in lab.items])}
     folds = fold_array(lab.ids)
     base = [len(texts), hashlib.sha256("".join(texts).encode()).hexdigest()]
-    print("| terms | alpha | " + " | ".join(name for _, name in SUITES) + " |")
-    print("|---|---|" + "---|" * len(SUITES))
+    names = " | ".join(name for _, name in SUITES)
+    print("Word TF-IDF, mean rating:\n\n| terms | alpha | " + names + " |\n|---|---|" + "---|" * len(SUITES))
     for n, alpha in SETTINGS:
         terms = n or x_counts.shape[1]
         x, _ = features(x_counts[:, top_columns(x_counts, terms)])
-        pred = cached("select", base + [terms, alpha], lambda x=x, alpha=alpha: held_out(x, y, folds, alpha))
-        cells = [spearman(pred, gold, list(np.where(lab.suite == s)[0])).split(" ")[0] for s, _ in SUITES]
-        print(f"| {terms:,} | {alpha:g} | " + " | ".join(cells) + " |")
+        pred = cached("select", base + [terms, alpha], lambda x=x, alpha=alpha: held_out(x, targets["ai"],
+                                                                                        folds, alpha))
+        print(row(f"{terms:,} | {alpha:g}", pred, gold["ai"], lab.suite))
+    words, _ = features(x_counts[:, top_columns(x_counts, MAX_FEATURES)])
+    title, _ = features(counts([it.title for it in lab.items], max_features=None)[0])
+    chars, _ = features(char_counts(texts))
+    text_oof = {}
+    print("\nText blocks beside the words (alpha 10; a block's weight w is alpha / w^2 for it):\n\n"
+          "| features | label | " + names + " |\n|---|---|" + "---|" * len(SUITES))
+    for label, w_title, w_char in BLOCKS:
+        parts = [words] + ([title * w_title] if w_title else []) + ([chars * w_char] if w_char else [])
+        x = sp.hstack(parts).tocsr()
+        for n, words_n in TARGETS:
+            pred = cached("select-blocks", base + [w_title, w_char, n], lambda x=x, n=n: held_out(
+                x, targets[n], folds, ALPHA))
+            text_oof[label, n] = pred
+            print(row(f"{label} | {words_n}", pred, gold[n], lab.suite))
+    select_combination(lab, words, text_oof, targets, gold, folds, base)
+
+
+def select_combination(lab, words, text_oof, targets, gold, folds, base) -> None:
+    """Papers with vectors: TF-IDF alone, embeddings alone, stacked (two levels, as shipped)
+    and concatenated (TF-IDF columns beside standardised vectors, one ridge on every paper,
+    zeros where no vector) with the vector block weighted 0.5, 1, 2; out of fold, and ICLR
+    2017/18 from a head fitted on the other suites."""
+    papers, vectors = training_vectors()
+    index = {i: k for k, i in enumerate(lab.ids)}
+    keep = [k for k, (pid, _) in enumerate(papers) if pid in index]
+    rows = np.array([index[papers[k][0]] for k in keep])
+    v, e_suite, e_folds = vectors[keep], lab.suite[rows], folds[rows]
+    key_e = base + [len(keep), hashlib.sha256(v.tobytes()).hexdigest()]
+    z = np.zeros((len(lab.ids), v.shape[1]))
+    z[rows] = StandardScaler().fit_transform(v) / np.sqrt(v.shape[1])
+    print(f"\nPapers with vectors ({len(rows):,}: " + ", ".join(
+        f"{name} {int((e_suite == s).sum()):,}" for s, name in SUITES) + "):\n\n"
+          "| features | label | protocol | " + " | ".join(name for _, name in SUITES) +
+          " |\n|---|---|---|" + "---|" * len(SUITES))
+    level1 = {n: cached("sel-emb", key_e + [n], lambda n=n: dense_oof(v, targets[n][rows], e_folds))
+              for n, _ in TARGETS}
+    text_feat = np.column_stack([text_oof["words (shipped)", n][rows] for n, _ in TARGETS])
+    stack_in = np.column_stack([level1[n] for n, _ in TARGETS] + [text_feat])
+    for n, words_n in TARGETS:
+        g, y = gold[n][rows], targets[n]
+        out = [("TF-IDF alone", "out-of-fold", text_oof["words (shipped)", n][rows]),
+               ("embeddings alone", "out-of-fold", level1[n]),
+               ("stacked", "out-of-fold", cached("sel-stack", key_e + [n], lambda y=y: dense_oof(
+                   stack_in, y[rows], e_folds)))]
+        for w in VECTOR_WEIGHTS:
+            x = sp.hstack([words, sp.csr_matrix(z * w)]).tocsr()
+            out.append((f"concatenated, vectors x{w:g}", "out-of-fold", cached(
+                "sel-concat", key_e + [w, n], lambda x=x, y=y: held_out(x, y, folds, ALPHA))[rows]))
+            if n == "ai":
+                out.append((f"concatenated, vectors x{w:g}", "other suites", cached(
+                    "sel-concat-x", key_e + [w, n], lambda x=x, y=y: other_suites(
+                        x, y, lab.suite, ALPHA, only=["iclr2017_2018"]))[rows]))
+        if n == "ai":
+            out.append(("stacked", "other suites", stack_cross(v, words, targets, lab.suite, rows, folds, base)))
+        for label, how, pred in out:
+            print(row(f"{label} | {words_n} | {how}", pred, g, e_suite))
+
+
+def stack_cross(v, words, targets, suite, rows, folds, base) -> np.ndarray:
+    """Stacking fitted on the suites other than ICLR 2017/18, scoring it: level one (vectors)
+    out of fold and level two within the training suites; at the test suite, level one fitted
+    on all training papers and the text features from the word ridge fitted without the suite."""
+    test, e_test = suite == "iclr2017_2018", suite[rows] == "iclr2017_2018"
+    l1, text = [], []
+    for n, _ in TARGETS:
+        y = targets[n]
+        t = np.full(len(y), np.nan)
+        t[~test] = cached("sel-text-inner", base + [n], lambda y=y: held_out(words[~test], y[~test],
+                                                                          folds[~test], ALPHA))
+        t[test] = other_suites(words, y, suite, ALPHA, only=["iclr2017_2018"])[test]
+        text.append(t[rows])
+        ye, ok = y[rows], np.isfinite(y[rows]) & ~e_test
+        col = np.full(len(rows), np.nan)
+        col[~e_test] = dense_oof(v[~e_test], ye[~e_test], folds[rows][~e_test])
+        col[e_test] = fit_linear(v[ok], ye[ok]).predict(v[e_test])
+        l1.append(col)
+    x = np.column_stack(l1 + text)
+    ye = targets["ai"][rows]
+    ok = np.isfinite(ye) & ~e_test
+    out = np.full(len(rows), np.nan)
+    out[e_test] = fit_linear(x[ok], ye[ok]).predict(x[e_test])
+    return out
 
 
 def speed(n: int, texts: list[str]) -> None:

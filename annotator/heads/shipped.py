@@ -11,18 +11,20 @@ percentiles within each venue-year:
   the ridge learns how far to trust the text head on papers it did not see. The head
   names the text head by hash (``text_ref``) instead of carrying its weights.
 
-Stacking won over concatenating the TF-IDF columns with the vectors out of fold (see
-``docs/heads.md``): the text part learns from all 21,000 papers, the vectors only from
-those embedded so far. The training vectors are repository-only
-(``evals/data/embeddings/smollm2/``, written by ``evals/embed_labelled.py``); the wheel
-carries the fitted heads and, for rationales, the unit vectors of at most
-``N_NEIGHBOURS`` labelled papers. Provenance names the package version and the sha256
-of the fitting code and of the inputs rather than a git commit, so the same inputs give
-the same bytes.
+Stacking and concatenation (one ridge over the TF-IDF columns beside the vectors) are level
+out of fold (``python evals/head_figures.py --select``, ``docs/heads.md``): stacking is ahead
+on ICLR 2026 and on novelty and reuses the text head's weights, so it ships. The vectors'
+ridge sees the papers it was fitted on in-sample; their text features are out of fold.
+The training vectors are repository-only (``evals/data/embeddings/smollm2/``, written by
+``evals/embed_labelled.py``); the wheel carries the fitted heads and, for rationales, the
+unit vectors of at most ``N_NEIGHBOURS`` labelled papers. Provenance names the package version and the sha256
+of the fitting code (its syntax tree, so reformatting leaves it alone) and of the inputs
+rather than a git commit, so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -57,11 +59,27 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fit_code_hash(names: tuple[str, ...] = FIT_CODE) -> str:
-    here = Path(__file__).resolve().parent
+def normalised_code(source: str) -> str:
+    """What a module does, not how it is laid out: its syntax tree without positions,
+    comments or docstrings, so reformatting (``ruff format``) leaves it unchanged."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
+def fit_code_hash(names: tuple[str, ...] = FIT_CODE, folder: Path | None = None) -> str:
+    """The sha256 of the fitting code (the modules ``names`` in ``folder``, by default this
+    package), normalised by :func:`normalised_code`."""
+    here = folder or Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for name in names:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+        code = normalised_code((here / name).read_text(encoding="utf-8"))
+        digest.update(name.encode() + b"\0" + code.encode("utf-8") + b"\0")
     return digest.hexdigest()
 
 
