@@ -42,41 +42,52 @@ def _engine(db: Database) -> Engine:
     return db if isinstance(db, Engine) else open_db(str(db))
 
 
-
-
 def ingest_files(db: Database, *paths: str | Path, fmt: str | None = None) -> IngestSummary:
     """Read papers from files (feed page, JSONL, CSV, arXiv Atom, OpenAlex); idempotent."""
     return ingest_paths(_engine(db), [str(p) for p in paths], fmt)
 
 
-def annotate(db: Database, *, prompt: str | None = None, model: str | None = None,
-             concurrency: int = 8, limit: int | None = None, samples: int = 1,
-             max_cost: float | None = None, base_url: str | None = None,
-             api_key: str | None = None) -> RunSummary:
+def annotate(
+    db: Database,
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    concurrency: int = 8,
+    limit: int | None = None,
+    samples: int = 1,
+    max_cost: float | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+) -> RunSummary:
     """Judge every paper that lacks a judgment for this prompt version and model."""
     settings = get_settings(base_url=base_url, api_key=api_key)
     # prompt None: the default judge of annotator.prompts.resolve, as on the command line
-    opts = AnnotateOptions(prompt=prompt, model=model,
-                           concurrency=concurrency, limit=limit, samples=samples,
-                           max_cost=max_cost)
+    opts = AnnotateOptions(
+        prompt=prompt, model=model, concurrency=concurrency, limit=limit, samples=samples, max_cost=max_cost
+    )
     return run_annotate(_engine(db), settings, opts)
 
 
-def judged_papers(db: Database, *, prompt: str | None = None,
-                  model: str | None = None) -> Iterator[dict[str, Any]]:
+def judged_papers(db: Database, *, prompt: str | None = None, model: str | None = None) -> Iterator[dict[str, Any]]:
     """Papers with their judgments, as ``annotator export`` writes them, in id order."""
     return iter_papers(_engine(db), prompt=prompt, model=model)
 
 
-def profile(db: Database, author: str, *, prompt: str | None = None,
-            model: str | None = None) -> AuthorProfile:
+def profile(db: Database, author: str, *, prompt: str | None = None, model: str | None = None) -> AuthorProfile:
     """An author's profile: h-index, papers, citations, mean AI score and novelty, papers."""
     return author_profile(_engine(db), author, prompt=prompt, model=model)
 
 
-def evaluate_suite(db: Database, suite: str | Path, *, model: str | None = None,
-                   prompt: str | None = None, out_dir: str | Path = "eval-report",
-                   base_url: str | None = None, api_key: str | None = None) -> EvalResult:
+def evaluate_suite(
+    db: Database,
+    suite: str | Path,
+    *,
+    model: str | None = None,
+    prompt: str | None = None,
+    out_dir: str | Path = "eval-report",
+    base_url: str | None = None,
+    api_key: str | None = None,
+) -> EvalResult:
     """Judge an eval suite's papers and score the judgments against its labels.
 
     Returns the result (metrics with intervals, thresholds, provenance); the

@@ -36,37 +36,41 @@ from annotator.version import __version__
 class Mount(NamedTuple):
     """One top-level word of the command line and where it comes from."""
 
-    name: str    # the word: a command or a group
+    name: str  # the word: a command or a group
     module: str  # its module in annotator/commands/
     group: bool  # True: the module's app is the group ``name``; False: ``name`` is one of its commands
-    help: str    # the command's own one-line help (the first paragraph of its docstring or help=)
+    help: str  # the command's own one-line help (the first paragraph of its docstring or help=)
 
 
 COMMANDS: tuple[Mount, ...] = (
-    Mount("ingest", "papers", False,
-          "Read papers into the database (idempotent: re-ingesting changes nothing)."),
-    Mount("export", "papers", False,
-          "Write papers with their judgments as JSONL (one paper a line) or CSV."),
-    Mount("annotate", "judging", False,
-          "Judge every paper that lacks a judgment for this prompt version and model."),
-    Mount("demo", "judging", False,
-          "Ingest the bundled sample papers and judge them with the embedded local model."),
+    Mount("ingest", "papers", False, "Read papers into the database (idempotent: re-ingesting changes nothing)."),
+    Mount("export", "papers", False, "Write papers with their judgments as JSONL (one paper a line) or CSV."),
+    Mount("annotate", "judging", False, "Judge every paper that lacks a judgment for this prompt version and model."),
+    Mount("demo", "judging", False, "Ingest the bundled sample papers and judge them with the embedded local model."),
     Mount("queue", "tasks", True, "The durable task queue."),
     Mount("batch", "batch", True, "The Batch API: half price, answers within 24 hours."),
     Mount("prompts", "prompts", True, "Versioned prompt files."),
-    Mount("compare", "compare", False,
-          "Compare two prompt versions over the papers both judged with the same model."),
-    Mount("costs", "costs", False,
-          "Tokens and cost of every stored model call (retries included) by prompt version, model and day."),
+    Mount("compare", "compare", False, "Compare two prompt versions over the papers both judged with the same model."),
+    Mount(
+        "costs",
+        "costs",
+        False,
+        "Tokens and cost of every stored model call (retries included) by prompt version, model and day.",
+    ),
     Mount("biblio", "biblio", True, "Bibliometrics: import and fetch author and paper metrics."),
     Mount("authors", "authors", True, "Author profiles and leaderboards."),
     Mount("report", "biblio_report", True, "Reports."),
     Mount("eval", "evals", True, "Check judgments against labelled eval suites."),
-    Mount("injection-suite", "injection", False,
-          "Pair clean abstracts with injected copies and report the score shift and the flags."),
+    Mount(
+        "injection-suite",
+        "injection",
+        False,
+        "Pair clean abstracts with injected copies and report the score shift and the flags.",
+    ),
     Mount("db", "dbcopy", True, "Whole databases: copy one to another."),
-    Mount("worker", "workers", False,
-          "Judge queued tasks of ONE prompt version and model as they arrive, until stopped."),
+    Mount(
+        "worker", "workers", False, "Judge queued tasks of ONE prompt version and model as they arrive, until stopped."
+    ),
     Mount("site", "site", True, "A static site of the results: authors, papers, boards, prompts, evals."),
     Mount("fetch", "fetching", True, "Fetch new papers from arXiv or OpenAlex (a stored cursor per query)."),
     Mount("feed", "feed", True, "A scheduled paper feed: fetch, judge, publish."),
@@ -174,8 +178,7 @@ class LazyGroup(TyperGroup):
             from rich.markup import escape
 
             # the message is text, not markup: "pip install -e '.[local]'" must keep its brackets
-            Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
-                                       soft_wrap=True)
+            Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -189,8 +192,9 @@ def _debug() -> bool:
         return False
 
 
-app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True,
-                  help="LLM-assisted paper annotation and scoring.")
+app = typer.Typer(
+    cls=LazyGroup, no_args_is_help=True, add_completion=True, help="LLM-assisted paper annotation and scoring."
+)
 
 
 def package_version() -> str:
@@ -210,14 +214,22 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def root(ctx: typer.Context,
-         db: str | None = typer.Option(None, "--db", envvar="ANNOTATOR_DB",
-                                          help="Database: a path (SQLite) or a SQLAlchemy URL."),
-         prompts: str | None = typer.Option(
-             None, "--prompts", envvar="ANNOTATOR_PROMPTS", metavar="DIR",
-             help="Prompt folder (default: ./prompts when present, then the packaged prompts)."),
-         version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                      help="Print the version and exit.")) -> None:
+def root(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None, "--db", envvar="ANNOTATOR_DB", help="Database: a path (SQLite) or a SQLAlchemy URL."
+    ),
+    prompts: str | None = typer.Option(
+        None,
+        "--prompts",
+        envvar="ANNOTATOR_PROMPTS",
+        metavar="DIR",
+        help="Prompt folder (default: ./prompts when present, then the packaged prompts).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
+) -> None:
     if prompts:  # read wherever a prompt is loaded, worker processes included
         os.environ["ANNOTATOR_PROMPTS"] = prompts
     ctx.obj = {"db": db}

@@ -46,8 +46,9 @@ class DemoResult:
     about: list[str] | None = None  # what the scores are, with held-out figures
 
 
-def run_demo(db: str | None = None, *, concurrency: int = 1,
-             console: Console | None = None, prompt: str = EMBEDDED_REF) -> DemoResult:
+def run_demo(
+    db: str | None = None, *, concurrency: int = 1, console: Console | None = None, prompt: str = EMBEDDED_REF
+) -> DemoResult:
     """Ingest the sample, judge it on the embedded model, return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")
@@ -62,12 +63,17 @@ def run_demo(db: str | None = None, *, concurrency: int = 1,
                 console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
             console.print(f"database: {redact_url(db)}", highlight=False)
 
-    summary = annotate(engine, settings, AnnotateOptions(prompt=prompt, concurrency=concurrency),
-                       on_endpoint=notice)
+    summary = annotate(engine, settings, AnnotateOptions(prompt=prompt, concurrency=concurrency), on_endpoint=notice)
     with engine.connect() as conn:
         rows = judgments_with_titles(conn)
     judgments = [DemoJudgment(*r) for r in rows]
     model = judgments[0].model if judgments else "local model"
     head = load_shipped() if prompt == EMBEDDED_REF else None
-    return DemoResult(model=model, db=db, judgments=judgments, summary=summary, prompt=prompt,
-                      about=about_lines(head) if head is not None else None)
+    return DemoResult(
+        model=model,
+        db=db,
+        judgments=judgments,
+        summary=summary,
+        prompt=prompt,
+        about=about_lines(head) if head is not None else None,
+    )

@@ -18,8 +18,7 @@ class InputError(AnnotatorError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 field: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, field: str | None = None):
         self.path, self.line, self.field = path, line, field
         where = ":".join(str(p) for p in (path, line) if p is not None)
         parts = [where] if where else []

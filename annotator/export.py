@@ -31,10 +31,32 @@ from annotator.heads.apply import fitted_scores
 
 __all__ = ["atomic_output", "iter_papers", "write_csv", "write_jsonl", "safe_cell"]
 
-CSV_FIELDS = ["id", "key", "title", "abstract", "authors", "categories", "published", "has_code",
-              "affiliations", "citations", "first_author_h_index", "prompt", "prompt_version",
-              "prompt_hash", "model", "ai_score", "novelty", "rationale", "judged_at",
-              "fitted_ai_score", "fitted_novelty", "method", "ai_score_spread", "novelty_spread"]
+CSV_FIELDS = [
+    "id",
+    "key",
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "published",
+    "has_code",
+    "affiliations",
+    "citations",
+    "first_author_h_index",
+    "prompt",
+    "prompt_version",
+    "prompt_hash",
+    "model",
+    "ai_score",
+    "novelty",
+    "rationale",
+    "judged_at",
+    "fitted_ai_score",
+    "fitted_novelty",
+    "method",
+    "ai_score_spread",
+    "novelty_spread",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -48,11 +70,12 @@ def safe_cell(value) -> str:
 
 def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
-def iter_papers(engine: Engine, *, include_eval: bool = False,
-                prompt: str | None = None, model: str | None = None) -> Iterator[dict]:
+def iter_papers(
+    engine: Engine, *, include_eval: bool = False, prompt: str | None = None, model: str | None = None
+) -> Iterator[dict]:
     """Papers as dicts in the export schema, in id order."""
     with engine.connect() as conn:
         ids = P.paper_ids(conn, include_eval)
@@ -78,24 +101,42 @@ def _load_chunk(conn, ids: list[int], prompt: str | None, model: str | None) -> 
         if key not in fitted:  # one head per prompt version and model
             fitted[key] = fitted_scores(conn.engine, r[10], r[4], ids)
         fit_ai, fit_nov = fitted[key].get(r[0], (None, None))
-        judgments[r[0]].append({
-            "prompt": r[1], "prompt_version": r[2], "prompt_hash": r[3], "model": r[4],
-            "ai_score": r[5], "novelty": r[6], "rationale": r[7],
-            "created_at": str(r[8]), "demo_quality": bool(r[9]),
-            "fitted_ai_score": fit_ai, "fitted_novelty": fit_nov,
-            # how the judgment was made (direct, expected, pairwise, embedding-head) and what
-            # the method kept: spreads of samples, distributions, sub-scores, anchors
-            "method": r[11], "ai_score_spread": r[12], "novelty_spread": r[13],
-            "details": json.loads(r[14]) if r[14] else None})
+        judgments[r[0]].append(
+            {
+                "prompt": r[1],
+                "prompt_version": r[2],
+                "prompt_hash": r[3],
+                "model": r[4],
+                "ai_score": r[5],
+                "novelty": r[6],
+                "rationale": r[7],
+                "created_at": str(r[8]),
+                "demo_quality": bool(r[9]),
+                "fitted_ai_score": fit_ai,
+                "fitted_novelty": fit_nov,
+                # how the judgment was made (direct, expected, pairwise, embedding-head) and what
+                # the method kept: spreads of samples, distributions, sub-scores, anchors
+                "method": r[11],
+                "ai_score_spread": r[12],
+                "novelty_spread": r[13],
+                "details": json.loads(r[14]) if r[14] else None,
+            }
+        )
     for row in P.papers_by_id(conn, ids):
         pid = row["id"]
         yield {
-            "id": pid, "key": row["key"], "title": row["title"], "abstract": row["abstract"],
-            "authors": authors[pid], "authors_truncated": bool(row["authors_truncated"]),
-            "category": row["category"], "categories": json.loads(row["categories"] or "[]"),
+            "id": pid,
+            "key": row["key"],
+            "title": row["title"],
+            "abstract": row["abstract"],
+            "authors": authors[pid],
+            "authors_truncated": bool(row["authors_truncated"]),
+            "category": row["category"],
+            "categories": json.loads(row["categories"] or "[]"),
             "published": str(row["published"]) if row["published"] else None,
             "has_code": None if row["has_code"] is None else bool(row["has_code"]),
-            "affiliations": affs[pid], "citations": citations.get(pid),
+            "affiliations": affs[pid],
+            "citations": citations.get(pid),
             "first_author_h_index": author_h.get(h_index[pid]) if pid in h_index else None,
             "judgments": judgments[pid],
         }
@@ -115,14 +156,39 @@ def write_csv(papers: Iterator[dict], out: TextIO) -> int:
     w.writerow(CSV_FIELDS)
     n = 0
     for p in papers:
-        base = [p["id"], p["key"], p["title"], p["abstract"], "; ".join(p["authors"]),
-                "; ".join(p["categories"]), p["published"], p["has_code"],
-                "; ".join(p["affiliations"]), p["citations"], p["first_author_h_index"]]
+        base = [
+            p["id"],
+            p["key"],
+            p["title"],
+            p["abstract"],
+            "; ".join(p["authors"]),
+            "; ".join(p["categories"]),
+            p["published"],
+            p["has_code"],
+            "; ".join(p["affiliations"]),
+            p["citations"],
+            p["first_author_h_index"],
+        ]
         for j in p["judgments"] or [None]:
-            extra = ([j["prompt"], j["prompt_version"], j["prompt_hash"], j["model"], j["ai_score"],
-                      j["novelty"], j["rationale"], j["created_at"], j["fitted_ai_score"],
-                      j["fitted_novelty"], j["method"], j["ai_score_spread"], j["novelty_spread"]]
-                     if j else [None] * 13)
+            extra = (
+                [
+                    j["prompt"],
+                    j["prompt_version"],
+                    j["prompt_hash"],
+                    j["model"],
+                    j["ai_score"],
+                    j["novelty"],
+                    j["rationale"],
+                    j["created_at"],
+                    j["fitted_ai_score"],
+                    j["fitted_novelty"],
+                    j["method"],
+                    j["ai_score_spread"],
+                    j["novelty_spread"],
+                ]
+                if j
+                else [None] * 13
+            )
             w.writerow([safe_cell(v) for v in base + extra])
         n += 1
     return n

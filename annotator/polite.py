@@ -36,8 +36,9 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 class Spacer:
     """At most ``rps`` requests per second, evenly spaced."""
 
-    def __init__(self, rps: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, rps: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
         self.interval = 1.0 / rps if rps and rps > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
@@ -61,19 +62,28 @@ class _Again(Exception):
 class PoliteClient:
     """GETs to one API: at most one every ``interval_s`` seconds, retried when it says so."""
 
-    def __init__(self, name: str, *, interval_s: float, max_attempts: int = 5,
-                 timeout_s: float = 60.0, max_wait_s: float = 120.0,
-                 transport: httpx.BaseTransport | None = None, mailto: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        interval_s: float,
+        max_attempts: int = 5,
+        timeout_s: float = 60.0,
+        max_wait_s: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+        mailto: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        headers: dict[str, str] | None = None,
+    ):
         self.name = name
         self.max_attempts, self.max_wait_s = max_attempts, max_wait_s
         self.wait_scale = current().retry_wait_scale
         self.sleep = sleep
         self.spacer = Spacer(1.0 / interval_s if interval_s > 0 else 0.0, sleep=sleep)
         agent = f"annotator/{__version__}" + (f" (mailto:{mailto})" if mailto else "")
-        self.http = httpx.Client(timeout=timeout_s, transport=transport,
-                                 headers={"User-Agent": agent, **(headers or {})})
+        self.http = httpx.Client(
+            timeout=timeout_s, transport=transport, headers={"User-Agent": agent, **(headers or {})}
+        )
         self.requests = 0  # HTTP attempts, retries included
         self.retries = 0
         self.waits: list[float] = []  # the back-off waits, before scaling
@@ -89,8 +99,10 @@ class PoliteClient:
 
     def refused(self, response: httpx.Response) -> FetchError:
         """The error for a 4xx answer that retrying will not change."""
-        return FetchError(f"{self.name} answered HTTP {response.status_code} for "
-                          f"{redact_url(str(response.request.url))}: {response.text[:200]}")
+        return FetchError(
+            f"{self.name} answered HTTP {response.status_code} for "
+            f"{redact_url(str(response.request.url))}: {response.text[:200]}"
+        )
 
     def _wait(self, retry_state: Any) -> float:
         exc = retry_state.outcome.exception()
@@ -118,11 +130,16 @@ class PoliteClient:
 
     def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
         """GET ``url`` with ``params``: the response once it is not an error."""
-        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                            retry=retry_if_exception_type(_Again), sleep=self.sleep,
-                            reraise=True)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Again),
+            sleep=self.sleep,
+            reraise=True,
+        )
         try:
             return retrying(self._once, url, params)
         except _Again as exc:
-            raise FetchError(f"{self.name} failed after {self.max_attempts} attempts: {exc} "
-                             f"({redact_url(url)})") from None
+            raise FetchError(
+                f"{self.name} failed after {self.max_attempts} attempts: {exc} ({redact_url(url)})"
+            ) from None

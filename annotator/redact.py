@@ -28,10 +28,25 @@ from typing import overload
 from urllib.parse import unquote
 
 MASK = "***"
-SECRET_PARAMS = frozenset({
-    "password", "sslpassword", "passwd", "pwd", "api-key", "api_key", "apikey", "key",
-    "token", "access_token", "auth_token", "sig", "signature", "secret", "client_secret",
-})
+SECRET_PARAMS = frozenset(
+    {
+        "password",
+        "sslpassword",
+        "passwd",
+        "pwd",
+        "api-key",
+        "api_key",
+        "apikey",
+        "key",
+        "token",
+        "access_token",
+        "auth_token",
+        "sig",
+        "signature",
+        "secret",
+        "client_secret",
+    }
+)
 
 _URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<authority>[^/?#]*)(?P<rest>.*)", re.S)
 

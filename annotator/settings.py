@@ -51,12 +51,11 @@ class FeedSettings(BaseModel):
 
 class Settings(BaseSettings):
     # "_" splits once: ANNOTATOR_FEED_ARXIV_URL is feed.arxiv_url
-    model_config = SettingsConfigDict(env_prefix="ANNOTATOR_", extra="ignore", populate_by_name=True,
-                                      env_nested_delimiter="_", env_nested_max_split=1)
-
-    base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ANNOTATOR_BASE_URL")
+    model_config = SettingsConfigDict(
+        env_prefix="ANNOTATOR_", extra="ignore", populate_by_name=True, env_nested_delimiter="_", env_nested_max_split=1
     )
+
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ANNOTATOR_BASE_URL"))
     api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "ANNOTATOR_API_KEY")
     )
@@ -105,8 +104,7 @@ def _build(**values: Any) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        bad = "; ".join(f"ANNOTATOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                        for e in exc.errors())
+        bad = "; ".join(f"ANNOTATOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings: {bad}") from None
 
 

@@ -30,13 +30,11 @@ def worktree(ref: str) -> Iterator[Path]:
     """The tree of ``ref`` in a temporary folder (removed afterwards)."""
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         path = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--quiet", "--detach",
-                        str(path), ref], check=True)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--quiet", "--detach", str(path), ref], check=True)
         try:
             yield path
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
-                           check=False)
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
 
 
 def measure(script: Path, argv: Sequence[str], code: Path | None) -> dict:
@@ -47,8 +45,7 @@ def measure(script: Path, argv: Sequence[str], code: Path | None) -> dict:
         env["ANNOTATOR_BENCH_CODE"] = str(code)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
-        subprocess.run([sys.executable, str(script), *argv, "--json", str(out)], env=env,
-                       check=True, cwd=ROOT)
+        subprocess.run([sys.executable, str(script), *argv, "--json", str(out)], env=env, check=True, cwd=ROOT)
         return json.loads(out.read_text())
 
 
@@ -66,5 +63,6 @@ def side_by_side(script: Path, argv: Sequence[str], ref: str, rounds: int) -> li
 
 
 def commit_of(ref: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True, text=True, check=True
+    ).stdout.strip()

@@ -16,8 +16,7 @@ if str(CODE) not in sys.path:
 
 
 def environment() -> str:
-    return (f"python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-            f"{os.cpu_count()} CPUs")
+    return f"python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence], notes: Iterable[str] = ()) -> None:

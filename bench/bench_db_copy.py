@@ -66,12 +66,22 @@ def drop_pg(server: str, name: str) -> None:
 def add_embeddings(path: str, n: int, dim: int = 576) -> int:
     """``n`` cached embeddings in the source, split between two model names."""
     vector = base64.b64encode(bytes(4 * dim)).decode()
-    rows = [(("smollm2", "SmolLM2-135M")[i % 2], hashlib.sha256(str(i).encode()).hexdigest(),
-             dim, vector, "2024-05-01 00:00:00") for i in range(n)]
+    rows = [
+        (
+            ("smollm2", "SmolLM2-135M")[i % 2],
+            hashlib.sha256(str(i).encode()).hexdigest(),
+            dim,
+            vector,
+            "2024-05-01 00:00:00",
+        )
+        for i in range(n)
+    ]
     con = sqlite3.connect(path)
     with con:
-        con.executemany("INSERT OR IGNORE INTO embedding_cache (model, text_hash, dim, vector, "
-                        "created_at) VALUES (?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "INSERT OR IGNORE INTO embedding_cache (model, text_hash, dim, vector, created_at) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
     con.close()
     return n
 
@@ -81,8 +91,13 @@ def timed_copy(label: str, src: str, dst: str, chunk: int) -> tuple:
     report = copy_database(src, dst, chunk=chunk)
     seconds = time.perf_counter() - started
     print(f"  {label}: {report.rows:,} rows in {seconds:.1f} s", flush=True)
-    return (label, f"{report.rows:,}", f"{seconds:.1f} s", f"{report.rows / seconds:,.0f}",
-            "yes" if report.ok else "NO")
+    return (
+        label,
+        f"{report.rows:,}",
+        f"{seconds:.1f} s",
+        f"{report.rows / seconds:,.0f}",
+        "yes" if report.ok else "NO",
+    )
 
 
 def main() -> None:
@@ -102,8 +117,7 @@ def main() -> None:
         if not (args.keep and os.path.exists(src)):
             info = build(Path(src), n)
             cached = add_embeddings(src, n // 10)
-            print(f"  source built: {info['rows'] + cached:,} rows in {info['load_s']:.1f} s",
-                  flush=True)
+            print(f"  source built: {info['rows'] + cached:,} rows in {info['load_s']:.1f} s", flush=True)
         dispose_all()
         rows = [timed_copy("SQLite -> SQLite", src, str(Path(tmp) / "copy.db"), args.chunk)]
         notes = ["times include counting and hashing both sides at the end"]
@@ -117,12 +131,24 @@ def main() -> None:
         else:
             notes.append(f"PostgreSQL skipped: {PG_ENV} is not set")
         dispose_all()
-        print_table(f"db copy: {n:,} papers + {2 * n:,} judgments",
-                    ("direction", "rows", "time", "rows/s", "checksums equal"), rows, notes)
+        print_table(
+            f"db copy: {n:,} papers + {2 * n:,} judgments",
+            ("direction", "rows", "time", "rows/s", "checksums equal"),
+            rows,
+            notes,
+        )
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps(
-                {"papers": n, "columns": ["direction", "rows", "time", "rows/s", "checksums equal"],
-                 "rows": rows, "notes": notes}, indent=2))
+            Path(args.json_out).write_text(
+                json.dumps(
+                    {
+                        "papers": n,
+                        "columns": ["direction", "rows", "time", "rows/s", "checksums equal"],
+                        "rows": rows,
+                        "notes": notes,
+                    },
+                    indent=2,
+                )
+            )
         if args.db and not args.keep:
             for p in (src, src + "-wal", src + "-shm"):
                 if os.path.exists(p):

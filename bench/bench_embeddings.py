@@ -70,9 +70,10 @@ def embed_rounds(n: int, rounds: int) -> dict:
         vectors: dict[str, np.ndarray] = {}
         loads = []
         for r in range(rounds):
-            for name in (list(setups) if r % 2 == 0 else list(setups)[::-1]):
-                client = EmbeddingsClient(MODEL_NAME, base_url=servers[name].base_url,
-                                          batch_size=setups[name]["batch"])  # no cache: every round embeds
+            for name in list(setups) if r % 2 == 0 else list(setups)[::-1]:
+                client = EmbeddingsClient(
+                    MODEL_NAME, base_url=servers[name].base_url, batch_size=setups[name]["batch"]
+                )  # no cache: every round embeds
                 c0, t0 = cpu_seconds(servers[name]), time.monotonic()
                 vectors[name] = client.embed(texts)
                 seconds = time.monotonic() - t0
@@ -80,8 +81,7 @@ def embed_rounds(n: int, rounds: int) -> dict:
                 rates[name].append(n / seconds)
                 loads.append(os.getloadavg()[0])
                 client.close()
-                print(f"  round {r + 1} {name}: {n / seconds:.3f} abstracts/s, load {loads[-1]:.1f}",
-                      flush=True)
+                print(f"  round {r + 1} {name}: {n / seconds:.3f} abstracts/s, load {loads[-1]:.1f}", flush=True)
         old, new = vectors["old"], vectors["new"]
         cos = (old * new).sum(1) / np.linalg.norm(old, axis=1) / np.linalg.norm(new, axis=1)
         processes = {k: len(servers[k].wait_for_replicas()) for k in setups}
@@ -89,7 +89,9 @@ def embed_rounds(n: int, rounds: int) -> dict:
         for s in servers.values():
             s.stop(keep_log=False)
     return {
-        "abstracts": n, "rounds": rounds, "processes": processes,
+        "abstracts": n,
+        "rounds": rounds,
+        "processes": processes,
         "median_per_s": {k: statistics.median(v) for k, v in rates.items()},
         "rates": rates,
         "cpu_s_per_abstract": {k: statistics.median(v) for k, v in cpu.items()},
@@ -102,19 +104,36 @@ def demo_runs(runs: int, concurrency: int) -> dict:
     """Wall-clock seconds of ``annotator demo --json`` with one server process and with two."""
     times: dict[str, list[float]] = {"old": [], "new": []}
     for r in range(runs):
-        for name in (["old", "new"] if r % 2 == 0 else ["new", "old"]):
+        for name in ["old", "new"] if r % 2 == 0 else ["new", "old"]:
             env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
             env[REPLICAS_ENV] = "1" if name == "old" else str(REPLICAS)
             env["PYTHONPATH"] = str(CODE)
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.monotonic()
-                subprocess.run([sys.executable, "-m", "annotator.cli", "--db", str(Path(tmp) / "d.db"),
-                                "demo", "--json", "--concurrency", str(concurrency)],
-                               env=env, check=True, capture_output=True, cwd=tmp)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "annotator.cli",
+                        "--db",
+                        str(Path(tmp) / "d.db"),
+                        "demo",
+                        "--json",
+                        "--concurrency",
+                        str(concurrency),
+                    ],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    cwd=tmp,
+                )
                 times[name].append(time.monotonic() - t0)
             print(f"  demo {r + 1} {name}: {times[name][-1]:.1f} s", flush=True)
-    return {"concurrency": concurrency, "seconds": times,
-            "median_s": {k: statistics.median(v) for k, v in times.items() if v}}
+    return {
+        "concurrency": concurrency,
+        "seconds": times,
+        "median_s": {k: statistics.median(v) for k, v in times.items() if v},
+    }
 
 
 def main() -> None:
@@ -128,19 +147,30 @@ def main() -> None:
     print(f"embeddings: old vs new settings; {environment()}", flush=True)
     fig = {"environment": environment(), "embeddings": embed_rounds(args.n, args.rounds)}
     e = fig["embeddings"]
-    rows = [(k, e["processes"][k], f"{e['median_per_s'][k]:.3f}",
-             f"{e['cpu_s_per_abstract'][k]:.2f}") for k in ("old", "new")]
+    rows = [
+        (k, e["processes"][k], f"{e['median_per_s'][k]:.3f}", f"{e['cpu_s_per_abstract'][k]:.2f}")
+        for k in ("old", "new")
+    ]
     ratio = e["median_per_s"]["new"] / e["median_per_s"]["old"]
     e["ratio"] = ratio
-    notes = [f"new/old: {ratio:.2f}x; load average {e['load_avg']['min']:.1f}-{e['load_avg']['max']:.1f} "
-             f"on {os.cpu_count()} CPUs", f"smallest cosine old vs new: {e['min_cosine']:.6f}"]
+    notes = [
+        f"new/old: {ratio:.2f}x; load average {e['load_avg']['min']:.1f}-{e['load_avg']['max']:.1f} "
+        f"on {os.cpu_count()} CPUs",
+        f"smallest cosine old vs new: {e['min_cosine']:.6f}",
+    ]
     if args.demo_runs:
         fig["demo"] = demo_runs(args.demo_runs, args.demo_concurrency)
         d = fig["demo"]["median_s"]
-        notes.append(f"annotator demo end to end (median, concurrency {args.demo_concurrency}): "
-                     f"old {d['old']:.1f} s, new {d['new']:.1f} s")
-    print_table(f"embedding {args.n} abstracts x {args.rounds} rounds",
-                ["settings", "processes", "abstracts/s (median)", "CPU s per abstract"], rows, notes)
+        notes.append(
+            f"annotator demo end to end (median, concurrency {args.demo_concurrency}): "
+            f"old {d['old']:.1f} s, new {d['new']:.1f} s"
+        )
+    print_table(
+        f"embedding {args.n} abstracts x {args.rounds} rounds",
+        ["settings", "processes", "abstracts/s (median)", "CPU s per abstract"],
+        rows,
+        notes,
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(fig, indent=1))
 

@@ -49,30 +49,132 @@ from annotator.ingest import read_records
 from annotator.ingest.store import IngestSummary, ingest_paths
 
 # the write tables in the order an ingest fills them (parents first)
-TABLES = ("authors", "affiliations", "papers", "authorships", "paper_affiliations",
-          "paper_metrics")
+TABLES = ("authors", "affiliations", "papers", "authorships", "paper_affiliations", "paper_metrics")
 FLOOR_BATCH = 2000
 
-FIRST = ("Ana", "Bo", "Chen", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon",
-         "Kofi", "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tomás",
-         "Uma", "Vera", "Wei", "Ximena", "Yusuf", "Zoë")
-LAST = ("Adams", "Becker", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Hansen", "Ito",
-        "Jensen", "Kim", "López", "Müller", "Nakamura", "Okafor", "Petrov", "Quint", "Rossi",
-        "Schmidt", "Tanaka", "Ueda", "Varga", "Wang", "Xu", "Yamada", "Zhang")
+FIRST = (
+    "Ana",
+    "Bo",
+    "Chen",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jon",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tomás",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+)
+LAST = (
+    "Adams",
+    "Becker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kim",
+    "López",
+    "Müller",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quint",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Wang",
+    "Xu",
+    "Yamada",
+    "Zhang",
+)
 PLACES = ("University", "Institute of Technology", "Research Lab", "College", "Centre")
-CITIES = ("Berlin", "Tokyo", "Toronto", "Lagos", "Lyon", "Austin", "Seoul", "Madrid", "Oslo",
-          "Cairo", "Lima", "Pune", "Perth", "Zurich", "Boston", "Kyoto", "Prague", "Nairobi")
+CITIES = (
+    "Berlin",
+    "Tokyo",
+    "Toronto",
+    "Lagos",
+    "Lyon",
+    "Austin",
+    "Seoul",
+    "Madrid",
+    "Oslo",
+    "Cairo",
+    "Lima",
+    "Pune",
+    "Perth",
+    "Zurich",
+    "Boston",
+    "Kyoto",
+    "Prague",
+    "Nairobi",
+)
 CATS = ("cs.CL", "cs.LG", "cs.AI", "cs.CV", "stat.ML", "cs.IR", "cs.RO", "math.OC", "q-bio.NC")
-WORDS = ("model", "language", "learning", "graph", "transformer", "attention", "robust",
-         "sparse", "retrieval", "reasoning", "benchmark", "dataset", "training", "inference",
-         "scaling", "alignment", "policy", "gradient", "kernel", "latent", "diffusion", "token",
-         "we", "propose", "show", "that", "the", "a", "of", "and", "with", "for", "on", "in")
+WORDS = (
+    "model",
+    "language",
+    "learning",
+    "graph",
+    "transformer",
+    "attention",
+    "robust",
+    "sparse",
+    "retrieval",
+    "reasoning",
+    "benchmark",
+    "dataset",
+    "training",
+    "inference",
+    "scaling",
+    "alignment",
+    "policy",
+    "gradient",
+    "kernel",
+    "latent",
+    "diffusion",
+    "token",
+    "we",
+    "propose",
+    "show",
+    "that",
+    "the",
+    "a",
+    "of",
+    "and",
+    "with",
+    "for",
+    "on",
+    "in",
+)
 
 
 def _names() -> list[str]:
     """A pool of about 40,000 names, drawn with skewed popularity."""
-    return [f"{FIRST[i % 26]} {chr(65 + (i // 26) % 26)}. {LAST[(i // 676) % 26]}"
-            + (f" {i // 17576}" if i >= 17576 else "") for i in range(40_000)]
+    return [
+        f"{FIRST[i % 26]} {chr(65 + (i // 26) % 26)}. {LAST[(i // 676) % 26]}"
+        + (f" {i // 17576}" if i >= 17576 else "")
+        for i in range(40_000)
+    ]
 
 
 def _text(rng: random.Random, chars: int) -> str:
@@ -92,19 +194,27 @@ def make_rows(n: int, seed: int = 7) -> list[str]:
     affs = [f"{c} {p}" for c in CITIES for p in PLACES]
     lines = []
     for i in range(n):
-        picks = list(dict.fromkeys(
-            min(int(rng.paretovariate(0.6)) - 1, len(names) - 1) if rng.random() < 0.3
-            else rng.randrange(len(names)) for _ in range(rng.randint(3, 8))))
+        picks = list(
+            dict.fromkeys(
+                min(int(rng.paretovariate(0.6)) - 1, len(names) - 1)
+                if rng.random() < 0.3
+                else rng.randrange(len(names))
+                for _ in range(rng.randint(3, 8))
+            )
+        )
         authors: list[object] = [names[k] for k in picks]
         if picks[0] % 5 == 0:  # some authors always come with their ORCID
             authors[0] = {"name": names[picks[0]], "orcid": f"0000-0002-{picks[0]:08d}"}
         cats = rng.sample(CATS, rng.randint(1, 3))
         row: dict[str, object] = {
-            "title": f"{_text(rng, 60)} ({i})", "abstract": _text(rng, 1000),
-            "authors": authors, "affiliations": rng.sample(affs, rng.randint(1, 3)),
-            "categories": cats, "published": f"20{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-"
-                                             f"{rng.randint(1, 28):02d}",
-            "citations": rng.randint(0, 500), "venue": rng.choice(["NeurIPS", "ICML", "ACL", None]),
+            "title": f"{_text(rng, 60)} ({i})",
+            "abstract": _text(rng, 1000),
+            "authors": authors,
+            "affiliations": rng.sample(affs, rng.randint(1, 3)),
+            "categories": cats,
+            "published": f"20{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "citations": rng.randint(0, 500),
+            "venue": rng.choice(["NeurIPS", "ICML", "ACL", None]),
         }
         kind = i % 3
         if kind == 0:
@@ -172,11 +282,14 @@ def sqlite_floor(stored: str, empty: str) -> tuple[float, float]:
     batches = []
     for lo in range(0, len(ids), FLOOR_BATCH):
         first, last = ids[lo], ids[min(lo + FLOOR_BATCH, len(ids)) - 1]
-        batches.append({"papers": data["papers"][lo:lo + FLOOR_BATCH], **{
-            t: [r for r in data[t] if first <= r[col] <= last] for t, col in by_paper.items()}})
+        batches.append(
+            {
+                "papers": data["papers"][lo : lo + FLOOR_BATCH],
+                **{t: [r for r in data[t] if first <= r[col] <= last] for t, col in by_paper.items()},
+            }
+        )
     dst = sqlite3.connect(empty, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                   "cache_size=-65536"):
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "cache_size=-65536"):
         dst.execute(f"PRAGMA {pragma}")
     sql = {t: f"INSERT INTO {t} VALUES ({', '.join('?' * width[t])})" for t in TABLES}
     start, cpu = time.perf_counter(), cpu_now()
@@ -214,37 +327,58 @@ def measure(n: int, profile: bool) -> dict:
     if first.new != n - bad or first.rejected != bad or len(first.errors) != bad:
         problems.append(f"first pass: new {first.new}, rejected {first.rejected}")
     if again.new or again.updated or again.unchanged != n - bad or again.rejected != bad:
-        problems.append(f"second pass: new {again.new}, updated {again.updated}, "
-                        f"unchanged {again.unchanged}, rejected {again.rejected}")
+        problems.append(
+            f"second pass: new {again.new}, updated {again.updated}, "
+            f"unchanged {again.unchanged}, rejected {again.rejected}"
+        )
     if any(e.line is None or e.path is None for e in first.errors):
         problems.append("an error without its file and line")
     return {
-        "rows": n, "code": str(Path(annotator.__file__).parent.parent), "problems": problems,
-        "fresh": {"seconds": first_s, "cpu": first_cpu,
-                  "result": f"{first.new:,} new, {first.rejected} rejected"},
-        "again": {"seconds": again_s, "cpu": again_cpu,
-                  "result": f"{again.unchanged:,} unchanged, {again.updated} updated, "
-                            f"{again.rejected} rejected"},
+        "rows": n,
+        "code": str(Path(annotator.__file__).parent.parent),
+        "problems": problems,
+        "fresh": {"seconds": first_s, "cpu": first_cpu, "result": f"{first.new:,} new, {first.rejected} rejected"},
+        "again": {
+            "seconds": again_s,
+            "cpu": again_cpu,
+            "result": f"{again.unchanged:,} unchanged, {again.updated} updated, {again.rejected} rejected",
+        },
         "reading": {"seconds": read_s, "cpu": read_cpu},
         "floor": {"seconds": floor_s, "cpu": floor_cpu},
     }
 
 
-PASSES = (("fresh", "fresh database"), ("again", "same file again"),
-          ("reading", "reading + validating only"), ("floor", "SQLite floor (bare executemany)"))
+PASSES = (
+    ("fresh", "fresh database"),
+    ("again", "same file again"),
+    ("reading", "reading + validating only"),
+    ("floor", "SQLite floor (bare executemany)"),
+)
 
 
 def print_one(fig: dict) -> None:
     n = fig["rows"]
-    print_table(f"ingest_paths, {n:,} JSONL rows into SQLite", [
-        "pass", "seconds", "rows/s", "CPU s", "rows/CPU s", "ms/row CPU", "result"], [
-        [label, f"{fig[k]['seconds']:.1f}", f"{n / fig[k]['seconds']:,.0f}",
-         f"{fig[k]['cpu']:.1f}", f"{n / fig[k]['cpu']:,.0f}", f"{fig[k]['cpu'] / n * 1e3:.3f}",
-         fig[k].get("result", "")] for k, label in PASSES],
-        notes=fig["problems"] or [
+    print_table(
+        f"ingest_paths, {n:,} JSONL rows into SQLite",
+        ["pass", "seconds", "rows/s", "CPU s", "rows/CPU s", "ms/row CPU", "result"],
+        [
+            [
+                label,
+                f"{fig[k]['seconds']:.1f}",
+                f"{n / fig[k]['seconds']:,.0f}",
+                f"{fig[k]['cpu']:.1f}",
+                f"{n / fig[k]['cpu']:,.0f}",
+                f"{fig[k]['cpu'] / n * 1e3:.3f}",
+                fig[k].get("result", ""),
+            ]
+            for k, label in PASSES
+        ],
+        notes=fig["problems"]
+        or [
             "second pass changed nothing; every bad row reported with file and line",
-            "CPU s: this process and the children it waited for; steadier than wall time "
-            "on a busy machine"])
+            "CPU s: this process and the children it waited for; steadier than wall time on a busy machine",
+        ],
+    )
 
 
 def print_pairs(pairs: list[tuple[dict, dict]], ref: str) -> None:
@@ -260,24 +394,38 @@ def print_pairs(pairs: list[tuple[dict, dict]], ref: str) -> None:
     for key, label in PASSES[:2]:
         wall_b, wall_a = med(0, key, "seconds"), med(1, key, "seconds")
         cpu_b, cpu_a = med(0, key, "cpu"), med(1, key, "cpu")
-        rows.append([label, f"{wall_b:,.0f}", f"{wall_a:,.0f}", f"{cpu_b:,.0f}",
-                     f"{cpu_a:,.0f}", f"{cpu_a / cpu_b:.2f}x"])
+        rows.append(
+            [label, f"{wall_b:,.0f}", f"{wall_a:,.0f}", f"{cpu_b:,.0f}", f"{cpu_a:,.0f}", f"{cpu_a / cpu_b:.2f}x"]
+        )
     for key, label in PASSES[2:]:  # the same script's work on either side's code and schema
-        rows.append([label, f"{med(0, key, 'seconds'):,.0f}", f"{med(1, key, 'seconds'):,.0f}",
-                     f"{med(0, key, 'cpu'):,.0f}", f"{med(1, key, 'cpu'):,.0f}",
-                     f"{med(1, key, 'cpu') / med(0, key, 'cpu'):.2f}x"])
-    problems = [f"{side}: {p}" for before, after in pairs
-                for side, fig in (("before", before), ("after", after)) for p in fig["problems"]]
-    print_table(f"ingest_paths, {n:,} JSONL rows into SQLite: {ref} ({commit_of(ref)}) and "
-                f"the current code, {len(pairs)} round(s)",
-                ["pass", "before rows/s", "after rows/s", "before rows/CPU s",
-                 "after rows/CPU s", "CPU ratio"], rows,
-                notes=problems or [
-                    "median over rounds; the two sides of a round ran back to back",
-                    "both passes gave the expected counts on both sides; bad rows reported "
-                    "with file and line",
-                    "reading: each side's reader; floor: the same inserts into each side's "
-                    "schema (see the module doc)"])
+        rows.append(
+            [
+                label,
+                f"{med(0, key, 'seconds'):,.0f}",
+                f"{med(1, key, 'seconds'):,.0f}",
+                f"{med(0, key, 'cpu'):,.0f}",
+                f"{med(1, key, 'cpu'):,.0f}",
+                f"{med(1, key, 'cpu') / med(0, key, 'cpu'):.2f}x",
+            ]
+        )
+    problems = [
+        f"{side}: {p}"
+        for before, after in pairs
+        for side, fig in (("before", before), ("after", after))
+        for p in fig["problems"]
+    ]
+    print_table(
+        f"ingest_paths, {n:,} JSONL rows into SQLite: {ref} ({commit_of(ref)}) and "
+        f"the current code, {len(pairs)} round(s)",
+        ["pass", "before rows/s", "after rows/s", "before rows/CPU s", "after rows/CPU s", "CPU ratio"],
+        rows,
+        notes=problems
+        or [
+            "median over rounds; the two sides of a round ran back to back",
+            "both passes gave the expected counts on both sides; bad rows reported with file and line",
+            "reading: each side's reader; floor: the same inserts into each side's schema (see the module doc)",
+        ],
+    )
 
 
 def main() -> int:
@@ -285,8 +433,7 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=None, help="JSONL rows (default 20,000)")
     ap.add_argument("--full", action="store_true", help="100,000 rows")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of each pass")
-    ap.add_argument("--baseline", metavar="REF",
-                    help="also measure this commit's code (git worktree), side by side")
+    ap.add_argument("--baseline", metavar="REF", help="also measure this commit's code (git worktree), side by side")
     ap.add_argument("--rounds", type=int, default=1, help="with --baseline: rounds (default 1)")
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     args = ap.parse_args()
@@ -302,9 +449,11 @@ def main() -> int:
                 raise SystemExit("the baseline run imported the current code")
         print_pairs(pairs, args.baseline)
         if args.json:
-            Path(args.json).write_text(json.dumps(
-                {"baseline": args.baseline, "rounds": [{"before": b, "after": a}
-                                                       for b, a in pairs]}, indent=1))
+            Path(args.json).write_text(
+                json.dumps(
+                    {"baseline": args.baseline, "rounds": [{"before": b, "after": a} for b, a in pairs]}, indent=1
+                )
+            )
         return 1 if any(b["problems"] or a["problems"] for b, a in pairs) else 0
     fig = measure(n, args.profile)
     if str(CODE) != fig["code"]:

@@ -31,15 +31,18 @@ def labelled_flags() -> dict:
     start = time.perf_counter()
     flagged = [r["id"] for r in rows if detect(f"{r['title']}\n{r['abstract']}")]
     seconds = time.perf_counter() - start
-    return {"abstracts": len(rows), "flagged": len(flagged), "flagged_ids": flagged,
-            "ms_per_abstract": round(1000 * seconds / max(1, len(rows)), 2)}
+    return {
+        "abstracts": len(rows),
+        "flagged": len(flagged),
+        "flagged_ids": flagged,
+        "ms_per_abstract": round(1000 * seconds / max(1, len(rows)), 2),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default=str(ROOT / "evals" / "injection"))
-    parser.add_argument("--labelled", action="store_true",
-                        help="also count flags on the labelled eval abstracts")
+    parser.add_argument("--labelled", action="store_true", help="also count flags on the labelled eval abstracts")
     parser.add_argument("--min", type=float, default=0.9, help="fail below this precision/recall")
     parser.add_argument("--json", dest="json_out", help="write the figures to this file")
     args = parser.parse_args()
@@ -47,11 +50,14 @@ def main() -> int:
     m = corpus_metrics(args.corpus)
     rows = [(f, r["flagged"], r["total"], f"{r['recall']:.2f}") for f, r in m["by_family"].items()]
     rows.append(("all injected", m["true_positives"], m["injected"], f"{m['recall']:.2f}"))
-    print_table("injection detector: recall by family", ["family", "flagged", "total", "recall"],
-                rows, notes=[environment()])
-    print(f"precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
-          f"({m['true_positives']}/{m['injected']} injected flagged, "
-          f"{m['false_positives']}/{m['clean']} clean flagged)")
+    print_table(
+        "injection detector: recall by family", ["family", "flagged", "total", "recall"], rows, notes=[environment()]
+    )
+    print(
+        f"precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+        f"({m['true_positives']}/{m['injected']} injected flagged, "
+        f"{m['false_positives']}/{m['clean']} clean flagged)"
+    )
     for name in m["missed"]:
         print(f"  missed: {name}")
     for name in m["false_positive_ids"]:
@@ -59,8 +65,10 @@ def main() -> int:
     if args.labelled:
         m["labelled"] = labelled_flags()
         lab = m["labelled"]
-        print(f"labelled eval abstracts flagged: {lab['flagged']}/{lab['abstracts']} "
-              f"({lab['ms_per_abstract']} ms per abstract)")
+        print(
+            f"labelled eval abstracts flagged: {lab['flagged']}/{lab['abstracts']} "
+            f"({lab['ms_per_abstract']} ms per abstract)"
+        )
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as fh:
             json.dump(m, fh, indent=1, ensure_ascii=False)

@@ -47,27 +47,46 @@ def main() -> None:
 
     from annotator.testing.fakeserver import FakeServerProcess
 
-    print(f"rate limit: --rpm {args.rpm}, {papers} papers (~{seconds:.0f} s); {environment()}",
-          flush=True)
-    with tempfile.TemporaryDirectory() as tmp, \
-            FakeServerProcess(rpm=args.rpm, rpm_window_s=60.0,
-                              latency_s=args.latency_ms / 1000) as fs:
+    print(f"rate limit: --rpm {args.rpm}, {papers} papers (~{seconds:.0f} s); {environment()}", flush=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeServerProcess(rpm=args.rpm, rpm_window_s=60.0, latency_s=args.latency_ms / 1000) as fs,
+    ):
         db = str(Path(tmp) / "rate.db")
         corpus = Path(tmp) / "papers.jsonl"
         with open(corpus, "w", encoding="utf-8") as fh:
             for i in range(papers):
-                fh.write(json.dumps({"id": f"r{i}", "title": f"Rate paper {i}",
-                                     "abstract": f"Abstract number {i} about rate limits."}) + "\n")
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL")}
-        env.update(ANNOTATOR_DB=db, OPENAI_BASE_URL=fs.base_url, OPENAI_API_KEY="sk-bench",
-                   PYTHONPATH=str(ROOT))
-        subprocess.run(cli() + ["ingest", str(corpus)], env=env, check=True,
-                       capture_output=True, cwd=tmp)
+                fh.write(
+                    json.dumps(
+                        {
+                            "id": f"r{i}",
+                            "title": f"Rate paper {i}",
+                            "abstract": f"Abstract number {i} about rate limits.",
+                        }
+                    )
+                    + "\n"
+                )
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL")}
+        env.update(ANNOTATOR_DB=db, OPENAI_BASE_URL=fs.base_url, OPENAI_API_KEY="sk-bench", PYTHONPATH=str(ROOT))
+        subprocess.run(cli() + ["ingest", str(corpus)], env=env, check=True, capture_output=True, cwd=tmp)
         started = time.monotonic()
-        run = subprocess.run(cli() + ["annotate", "--model", "rate-bench", "--rpm", str(args.rpm),
-                                      "--concurrency", str(args.concurrency), "--no-cache"],
-                             env=env, capture_output=True, text=True, cwd=tmp)
+        run = subprocess.run(
+            cli()
+            + [
+                "annotate",
+                "--model",
+                "rate-bench",
+                "--rpm",
+                str(args.rpm),
+                "--concurrency",
+                str(args.concurrency),
+                "--no-cache",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         wall = time.monotonic() - started
         if run.returncode != 0:
             raise SystemExit(f"annotate failed ({run.returncode}):\n{run.stderr[-2000:]}")
@@ -81,19 +100,42 @@ def main() -> None:
     n429 = stats["status_429"]
     share = achieved / args.rpm
     ok = share >= 0.90 and n429 == 0
-    rows = [("requests sent", len(times)), ("429 responses", n429),
-            ("achieved rate (rpm)", f"{achieved:.1f}"), ("limit (rpm)", args.rpm),
-            ("achieved / limit", f"{share:.1%}"), ("most in any 60 s window", window),
-            ("first to last request (s)", f"{span:.1f}"), ("annotate wall time (s)", f"{wall:.1f}")]
-    print_table(f"annotate --rpm {args.rpm}", ("rate-limit adherence", "value"), rows, [
-        f"server enforces {args.rpm} requests per sliding 60 s window, {args.latency_ms:.0f} ms latency, "
-        f"client concurrency {args.concurrency}",
-        "achieved rate = (requests - 1) / (last - first request time), from the server's records",
-        f"target: >= 90% of the limit and 0 x 429 -> {'PASS' if ok else 'FAIL'}"])
+    rows = [
+        ("requests sent", len(times)),
+        ("429 responses", n429),
+        ("achieved rate (rpm)", f"{achieved:.1f}"),
+        ("limit (rpm)", args.rpm),
+        ("achieved / limit", f"{share:.1%}"),
+        ("most in any 60 s window", window),
+        ("first to last request (s)", f"{span:.1f}"),
+        ("annotate wall time (s)", f"{wall:.1f}"),
+    ]
+    print_table(
+        f"annotate --rpm {args.rpm}",
+        ("rate-limit adherence", "value"),
+        rows,
+        [
+            f"server enforces {args.rpm} requests per sliding 60 s window, {args.latency_ms:.0f} ms latency, "
+            f"client concurrency {args.concurrency}",
+            "achieved rate = (requests - 1) / (last - first request time), from the server's records",
+            f"target: >= 90% of the limit and 0 x 429 -> {'PASS' if ok else 'FAIL'}",
+        ],
+    )
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({
-            "rpm": args.rpm, "requests": len(times), "status_429": n429, "achieved_rpm": achieved,
-            "max_in_window": window, "span_s": span, "target_pass": ok}, indent=2))
+        Path(args.json_out).write_text(
+            json.dumps(
+                {
+                    "rpm": args.rpm,
+                    "requests": len(times),
+                    "status_429": n429,
+                    "achieved_rpm": achieved,
+                    "max_in_window": window,
+                    "span_s": span,
+                    "target_pass": ok,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -30,23 +30,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TOPICS = ("graph neural networks", "speech translation", "protein folding", "code generation",
-          "robot grasping", "causal discovery", "federated learning", "image compression")
+TOPICS = (
+    "graph neural networks",
+    "speech translation",
+    "protein folding",
+    "code generation",
+    "robot grasping",
+    "causal discovery",
+    "federated learning",
+    "image compression",
+)
 
 
 def write_papers(path: Path, n: int) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for i in range(n):
             topic = TOPICS[i % len(TOPICS)]
-            fh.write(json.dumps({
-                "id": f"bench-{i}",
-                "title": f"Paper {i}: revisiting {topic}",
-                "abstract": (f"We revisit {topic} (instance {i}). Building on prior work we "
-                             f"propose a simple method, evaluate it on {2 + i % 6} public "
-                             f"benchmarks and improve the best reported result by {i % 13} "
-                             "points. We release code and data. " * 3).strip(),
-                "authors": [f"Author {i % 97}", f"Author {(i * 7) % 89}"],
-            }) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"bench-{i}",
+                        "title": f"Paper {i}: revisiting {topic}",
+                        "abstract": (
+                            f"We revisit {topic} (instance {i}). Building on prior work we "
+                            f"propose a simple method, evaluate it on {2 + i % 6} public "
+                            f"benchmarks and improve the best reported result by {i % 13} "
+                            "points. We release code and data. " * 3
+                        ).strip(),
+                        "authors": [f"Author {i % 97}", f"Author {(i * 7) % 89}"],
+                    }
+                )
+                + "\n"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,9 +100,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def scores(version: str) -> dict:
         with engine.connect() as conn:
-            return {r[0]: (r[1], r[2]) for r in conn.execute(text(
-                "SELECT j.paper_id, j.ai_score, j.novelty FROM judgments j JOIN prompt_versions pv "
-                "ON pv.id = j.prompt_version_id WHERE pv.version = :v"), {"v": version})}
+            return {
+                r[0]: (r[1], r[2])
+                for r in conn.execute(
+                    text(
+                        "SELECT j.paper_id, j.ai_score, j.novelty FROM judgments j JOIN prompt_versions pv "
+                        "ON pv.id = j.prompt_version_id WHERE pv.version = :v"
+                    ),
+                    {"v": version},
+                )
+            }
 
     results = []
     ok = True
@@ -98,14 +120,22 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal ok
             fs.reset(keep_config=True)
             started = time.perf_counter()
-            summary = annotate(engine, settings, AnnotateOptions(
-                model=args.model, concurrency=args.concurrency, **opts))
+            summary = annotate(
+                engine, settings, AnnotateOptions(model=args.model, concurrency=args.concurrency, **opts)
+            )
             seconds = time.perf_counter() - started
             http = len(fs.requests())
-            results.append({"phase": label, "papers": summary.done, "failed": summary.failed,
-                            "http_requests": http, "cached": summary.cached,
-                            "seconds": round(seconds, 3),
-                            "papers_per_s": round(summary.done / seconds, 1) if seconds else None})
+            results.append(
+                {
+                    "phase": label,
+                    "papers": summary.done,
+                    "failed": summary.failed,
+                    "http_requests": http,
+                    "cached": summary.cached,
+                    "seconds": round(seconds, 3),
+                    "papers_per_s": round(summary.done / seconds, 1) if seconds else None,
+                }
+            )
             if summary.done != args.n or summary.failed:
                 ok = False
 
@@ -113,35 +143,50 @@ def main(argv: list[str] | None = None) -> int:
         stored = scores("1")
 
         path = new_version("score")
-        path.write_text(path.read_text().replace("description: AI score",
-                                                 "description: Relabelled. AI score", 1))
+        path.write_text(path.read_text().replace("description: AI score", "description: Relabelled. AI score", 1))
         run("replay: score@2, identical requests", prompt="score@2", replay=True)
         same_v2 = scores("2") == stored
 
         with writer(engine).begin() as conn:
             pv = conn.execute(text("SELECT id FROM prompt_versions WHERE version = '1'")).scalar_one()
             conn.execute(text("DELETE FROM judgments WHERE prompt_version_id = :pv"), {"pv": pv})
-            conn.execute(text("UPDATE tasks SET state = 'pending', attempts = 0 "
-                              "WHERE prompt_version_id = :pv"), {"pv": pv})
+            conn.execute(
+                text("UPDATE tasks SET state = 'pending', attempts = 0 WHERE prompt_version_id = :pv"), {"pv": pv}
+            )
         run("replay: score@1 rebuilt, judgments deleted", prompt="score@1", replay=True)
         same_v1 = scores("1") == stored
 
-    table = Table("phase", "papers", "HTTP requests", "seconds", "papers/s",
-                  title=f"replay of {args.n:,} judgments (concurrency {args.concurrency})")
+    table = Table(
+        "phase",
+        "papers",
+        "HTTP requests",
+        "seconds",
+        "papers/s",
+        title=f"replay of {args.n:,} judgments (concurrency {args.concurrency})",
+    )
     for r in results:
-        table.add_row(r["phase"], f"{r['papers']:,}", f"{r['http_requests']:,}", f"{r['seconds']:.2f}",
-                      f"{r['papers_per_s']:,.0f}")
+        table.add_row(
+            r["phase"],
+            f"{r['papers']:,}",
+            f"{r['http_requests']:,}",
+            f"{r['seconds']:.2f}",
+            f"{r['papers_per_s']:,.0f}",
+        )
     Console(width=120).print(table)
     replays = results[1:]
-    checks = {"replays sent no HTTP request": all(r["http_requests"] == 0 for r in replays),
-              "replay of score@2 equals the stored scores": same_v2,
-              "rebuilt score@1 equals the stored scores": same_v1,
-              "every run judged every paper": ok}
+    checks = {
+        "replays sent no HTTP request": all(r["http_requests"] == 0 for r in replays),
+        "replay of score@2 equals the stored scores": same_v2,
+        "rebuilt score@1 equals the stored scores": same_v1,
+        "every run judged every paper": ok,
+    }
     for name, passed in checks.items():
         print(f"{'ok  ' if passed else 'FAIL'} {name}")
     if args.json:
-        args.json.write_text(json.dumps({"n": args.n, "concurrency": args.concurrency,
-                                         "results": results, "checks": checks}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"n": args.n, "concurrency": args.concurrency, "results": results, "checks": checks}, indent=2)
+            + "\n"
+        )
     if args.keep:
         print(f"kept {work}")
     else:

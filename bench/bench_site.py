@@ -70,8 +70,12 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=None, help="Synthetic database file (default: a temp file).")
     ap.add_argument("--keep", action="store_true", help="Keep the synthetic database; reuse it when it exists.")
     ap.add_argument("--min-author-papers", type=int, nargs="+", default=[20])
-    ap.add_argument("--work-dir", type=Path, default=ROOT / "build",
-                    help="Where the sites are written (then removed); file creation is slow on some /tmp mounts.")
+    ap.add_argument(
+        "--work-dir",
+        type=Path,
+        default=ROOT / "build",
+        help="Where the sites are written (then removed); file creation is slow on some /tmp mounts.",
+    )
     ap.add_argument("--page-size", type=int, default=100)
     ap.add_argument("--skip-seed", action="store_true")
     ap.add_argument("--json", dest="json_out", default=None, help="Write the table here as JSON too.")
@@ -96,10 +100,22 @@ def main() -> None:
             for minimum in minimums:
                 s, cpu, mb = one_build(db, tmp / "site", minimum, args.page_size)
                 t = s.timings
-                rows.append([name, f">= {minimum}", f"{s.authors:,}", f"{s.pages:,}", f"{s.seconds:.1f}",
-                             f"{cpu:.1f}", f"{os.getloadavg()[0]:.1f}",
-                             f"{t['paper pages']:.1f}", f"{t['paper lists']:.1f}", f"{t['author pages']:.1f}",
-                             f"{t['leaderboards']:.1f}", f"{mb:,.0f}"])
+                rows.append(
+                    [
+                        name,
+                        f">= {minimum}",
+                        f"{s.authors:,}",
+                        f"{s.pages:,}",
+                        f"{s.seconds:.1f}",
+                        f"{cpu:.1f}",
+                        f"{os.getloadavg()[0]:.1f}",
+                        f"{t['paper pages']:.1f}",
+                        f"{t['paper lists']:.1f}",
+                        f"{t['author pages']:.1f}",
+                        f"{t['leaderboards']:.1f}",
+                        f"{mb:,.0f}",
+                    ]
+                )
                 print(" | ".join(rows[-1]), flush=True)
     finally:
         if args.db is None or not args.keep:
@@ -108,12 +124,26 @@ def main() -> None:
                 args.db.unlink(missing_ok=True)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    columns = ["database", "author pages for", "authors", "pages", "total s", "CPU s", "load", "paper pages s",
-               "lists s", "author pages s", "boards s", "MB"]
-    notes = [f"{args.page_size} papers a list page; one page per paper (folders of 1,000)",
-             "total: wall-clock seconds, prompt and eval pages and the front page included; "
-             "CPU s: this process's CPU time (on a shared machine the wall clock also measures "
-             "the others: load is the 1-minute load average at the end)"]
+    columns = [
+        "database",
+        "author pages for",
+        "authors",
+        "pages",
+        "total s",
+        "CPU s",
+        "load",
+        "paper pages s",
+        "lists s",
+        "author pages s",
+        "boards s",
+        "MB",
+    ]
+    notes = [
+        f"{args.page_size} papers a list page; one page per paper (folders of 1,000)",
+        "total: wall-clock seconds, prompt and eval pages and the front page included; "
+        "CPU s: this process's CPU time (on a shared machine the wall clock also measures "
+        "the others: load is the 1-minute load average at the end)",
+    ]
     print_table(f"site build ({environment()})", columns, rows, notes)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"columns": columns, "rows": rows, "notes": notes}, indent=1))

@@ -57,8 +57,7 @@ def child_env(db: Path) -> dict[str, str]:
 
 
 def annotator(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", RUN, *args], env=env, cwd=cwd,
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", RUN, *args], env=env, cwd=cwd, capture_output=True, text=True)
 
 
 def make_database(folder: Path, env: dict[str, str]) -> None:
@@ -66,16 +65,24 @@ def make_database(folder: Path, env: dict[str, str]) -> None:
     papers = folder / "papers.jsonl"
     with open(papers, "w", encoding="utf-8") as fh:
         for i in range(200):
-            fh.write(json.dumps({
-                "id": f"startup-{i}", "title": f"Start-up paper {i} on sparse attention",
-                "abstract": "We study a problem and propose a method with careful ablations. " * 4,
-                "authors": [f"Author {i % 20}", f"Author {(i * 7) % 20}"]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"startup-{i}",
+                        "title": f"Start-up paper {i} on sparse attention",
+                        "abstract": "We study a problem and propose a method with careful ablations. " * 4,
+                        "authors": [f"Author {i % 20}", f"Author {(i * 7) % 20}"],
+                    }
+                )
+                + "\n"
+            )
     # an endpoint that is never called: --limit 0 queues the papers and judges none
     queue_env = {**env, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "unused"}
-    for args, e in ((["ingest", str(papers)], env),
-                    (["annotate", "--limit", "0", "--model", "startup-bench"], queue_env)):
-        done = subprocess.run([sys.executable, "-c", RUN, *args], env=e, cwd=folder,
-                              capture_output=True, text=True)
+    for args, e in (
+        (["ingest", str(papers)], env),
+        (["annotate", "--limit", "0", "--model", "startup-bench"], queue_env),
+    ):
+        done = subprocess.run([sys.executable, "-c", RUN, *args], env=e, cwd=folder, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"annotator {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
@@ -102,8 +109,14 @@ def measure(runs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         folder = Path(tmp)
         env = child_env(folder / "startup.db")
-        where = subprocess.run([sys.executable, "-c", "import annotator; print(annotator.__file__)"],
-                               env=env, cwd=folder, capture_output=True, text=True, check=True)
+        where = subprocess.run(
+            [sys.executable, "-c", "import annotator; print(annotator.__file__)"],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         code = str(Path(where.stdout.strip()).parent.parent)
         make_database(folder, env)
         times: dict[str, list[float]] = {label: [] for label in COMMANDS}
@@ -115,22 +128,37 @@ def measure(runs: int) -> dict:
                 cpus[label].append(cpu)
                 if problem and problem not in problems:
                     problems.append(problem)
-    return {"environment": environment(), "code": code, "runs": runs,
-            "median_s": {k: round(statistics.median(v), 4) for k, v in times.items()},
-            "min_s": {k: round(min(v), 4) for k, v in times.items()},
-            "cpu_median_s": {k: round(statistics.median(v), 4) for k, v in cpus.items()},
-            "target_s": {k: TARGET_S for k in TARGETED}, "problems": problems}
+    return {
+        "environment": environment(),
+        "code": code,
+        "runs": runs,
+        "median_s": {k: round(statistics.median(v), 4) for k, v in times.items()},
+        "min_s": {k: round(min(v), 4) for k, v in times.items()},
+        "cpu_median_s": {k: round(statistics.median(v), 4) for k, v in cpus.items()},
+        "target_s": {k: TARGET_S for k in TARGETED},
+        "problems": problems,
+    }
 
 
 def print_one(fig: dict) -> None:
     base = fig["median_s"]["python -c pass"]
-    rows = [(label, f"{fig['median_s'][label]:.3f}", f"{fig['min_s'][label]:.3f}",
-             f"{fig['median_s'][label] - base:.3f}", f"{fig['cpu_median_s'][label]:.3f}",
-             (("yes" if fig["median_s"][label] < TARGET_S else "NO") if label in TARGETED else ""))
-            for label in COMMANDS]
-    print_table(f"start-up, median of {fig['runs']} runs (seconds): {fig['code']}",
-                ["command", "median", "fastest", "minus python", "CPU", f"< {TARGET_S} s"], rows,
-                notes=fig["problems"])
+    rows = [
+        (
+            label,
+            f"{fig['median_s'][label]:.3f}",
+            f"{fig['min_s'][label]:.3f}",
+            f"{fig['median_s'][label] - base:.3f}",
+            f"{fig['cpu_median_s'][label]:.3f}",
+            (("yes" if fig["median_s"][label] < TARGET_S else "NO") if label in TARGETED else ""),
+        )
+        for label in COMMANDS
+    ]
+    print_table(
+        f"start-up, median of {fig['runs']} runs (seconds): {fig['code']}",
+        ["command", "median", "fastest", "minus python", "CPU", f"< {TARGET_S} s"],
+        rows,
+        notes=fig["problems"],
+    )
 
 
 def print_pairs(pairs: list[tuple[dict, dict]], ref: str) -> None:
@@ -141,21 +169,30 @@ def print_pairs(pairs: list[tuple[dict, dict]], ref: str) -> None:
         for label in COMMANDS:
             b, a = before["median_s"][label], after["median_s"][label]
             bc, ac = before["cpu_median_s"][label], after["cpu_median_s"][label]
-            rows.append((f"{label} (round {i})" if len(pairs) > 1 else label, f"{b:.3f}", f"{a:.3f}",
-                         f"{b / a:.1f}x" if a else "-", f"{bc:.3f}", f"{ac:.3f}",
-                         (("yes" if a < TARGET_S else "NO") if label in TARGETED else "")))
+            rows.append(
+                (
+                    f"{label} (round {i})" if len(pairs) > 1 else label,
+                    f"{b:.3f}",
+                    f"{a:.3f}",
+                    f"{b / a:.1f}x" if a else "-",
+                    f"{bc:.3f}",
+                    f"{ac:.3f}",
+                    (("yes" if a < TARGET_S else "NO") if label in TARGETED else ""),
+                )
+            )
     runs = pairs[0][0]["runs"]
-    print_table(f"start-up, median of {runs} runs (seconds): {ref} ({commit_of(ref)}) and the current code",
-                ["command", "before", "after", "speed-up", "CPU before", "CPU after",
-                 f"after < {TARGET_S} s"], rows,
-                notes=[p for b, a in pairs for p in b["problems"] + a["problems"]])
+    print_table(
+        f"start-up, median of {runs} runs (seconds): {ref} ({commit_of(ref)}) and the current code",
+        ["command", "before", "after", "speed-up", "CPU before", "CPU after", f"after < {TARGET_S} s"],
+        rows,
+        notes=[p for b, a in pairs for p in b["problems"] + a["problems"]],
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=10, help="runs of each command (default 10)")
-    ap.add_argument("--baseline", metavar="REF",
-                    help="also measure this commit's code (git worktree), side by side")
+    ap.add_argument("--baseline", metavar="REF", help="also measure this commit's code (git worktree), side by side")
     ap.add_argument("--rounds", type=int, default=1, help="with --baseline: rounds (default 1)")
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     args = ap.parse_args()
@@ -163,16 +200,17 @@ def main() -> int:
     if args.baseline:
         from _baseline import side_by_side
 
-        pairs = side_by_side(Path(__file__).resolve(), ["--runs", str(args.runs)], args.baseline,
-                             args.rounds)
+        pairs = side_by_side(Path(__file__).resolve(), ["--runs", str(args.runs)], args.baseline, args.rounds)
         for before, after in pairs:
             if Path(before["code"]).resolve() == Path(after["code"]).resolve():
                 raise SystemExit("the baseline run imported the current code")
         print_pairs(pairs, args.baseline)
         if args.json:
-            Path(args.json).write_text(json.dumps(
-                {"baseline": args.baseline, "rounds": [{"before": b, "after": a} for b, a in pairs]},
-                indent=1))
+            Path(args.json).write_text(
+                json.dumps(
+                    {"baseline": args.baseline, "rounds": [{"before": b, "after": a} for b, a in pairs]}, indent=1
+                )
+            )
         return 1 if any(b["problems"] or a["problems"] for b, a in pairs) else 0
     fig = measure(args.runs)
     if Path(fig["code"]).resolve() != CODE.resolve():

@@ -51,8 +51,7 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="The issue's sizes where a script has them.")
     ap.add_argument("--only", default=None, help="Comma-separated names (e.g. throughput,storage).")
     ap.add_argument("--skip", default="", help="Comma-separated names to leave out.")
-    ap.add_argument("--no-docs", action="store_true",
-                    help="Store no results and leave docs/benchmarks.md as it is.")
+    ap.add_argument("--no-docs", action="store_true", help="Store no results and leave docs/benchmarks.md as it is.")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     skip = set(filter(None, args.skip.split(",")))
@@ -71,16 +70,17 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"{name}.json"
             started = time.monotonic()
-            rc = subprocess.run(cmd + (["--json", str(out)] if takes_json(path) else []),
-                                cwd=HERE.parent).returncode
+            rc = subprocess.run(cmd + (["--json", str(out)] if takes_json(path) else []), cwd=HERE.parent).returncode
             seconds = time.monotonic() - started
             figures = json.loads(out.read_text(encoding="utf-8")) if out.exists() else None
         if not args.no_docs:
-            store_result(name, ["python", *shown], seconds=seconds, exit_code=rc,
-                         environment=environment(), figures=figures)
+            store_result(
+                name, ["python", *shown], seconds=seconds, exit_code=rc, environment=environment(), figures=figures
+            )
         failed |= rc != 0
-        summary.append((name, "ok" if rc == 0 else f"failed ({rc})", f"{seconds:.0f}",
-                        "--full" if "--full" in cmd else "defaults"))
+        summary.append(
+            (name, "ok" if rc == 0 else f"failed ({rc})", f"{seconds:.0f}", "--full" if "--full" in cmd else "defaults")
+        )
         print(flush=True)
     print_table("benchmarks run", ("benchmark", "result", "seconds", "sizes"), summary)
     if not args.no_docs:

@@ -84,9 +84,17 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def store_result(name: str, command: Sequence[str], *, seconds: float, exit_code: int,
-                 environment: str, figures: Any, results: Path = RESULTS,
-                 started: datetime | None = None) -> Path:
+def store_result(
+    name: str,
+    command: Sequence[str],
+    *,
+    seconds: float,
+    exit_code: int,
+    environment: str,
+    figures: Any,
+    results: Path = RESULTS,
+    started: datetime | None = None,
+) -> Path:
     """Keep one script's run as ``results/<name>.json`` (replacing the previous one)."""
     results.mkdir(parents=True, exist_ok=True)
     record = {
@@ -169,8 +177,9 @@ def tables(figures: Any, caption: str = "") -> tuple[list[Table], list[str]]:
     scalars = [(k, v) for k, v in figures.items() if _scalar(v)]
     if scalars:
         out.append((caption, ["measure", "value"], [list(kv) for kv in scalars]))
-    flat_objects = {k: v for k, v in figures.items()
-                    if isinstance(v, dict) and v and all(_scalar(x) for x in v.values())}
+    flat_objects = {
+        k: v for k, v in figures.items() if isinstance(v, dict) and v and all(_scalar(x) for x in v.values())
+    }
     if flat_objects:
         out.append(_grid(caption, flat_objects))
     for key, value in figures.items():
@@ -202,8 +211,7 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> lis
     def cell(v: Any) -> str:
         return fmt(v).replace("|", "\\|").replace("\n", " ")
 
-    out = ["| " + " | ".join(cell(c) for c in columns) + " |",
-           "|" + "|".join("---" for _ in columns) + "|"]
+    out = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return out
 
@@ -241,9 +249,11 @@ def load_recorded(recorded: Path = RECORDED) -> dict[str, str]:
 
 
 def _run_section(run: dict) -> list[str]:
-    out = [f"`{run['command']}`, {run['date']}, commit {run.get('commit') or 'unknown'}; "
-           f"{run.get('environment', '')}; {run['seconds']} s, "
-           + ("exit 0." if run["exit_code"] == 0 else f"**exit {run['exit_code']}** (a check failed).")]
+    out = [
+        f"`{run['command']}`, {run['date']}, commit {run.get('commit') or 'unknown'}; "
+        f"{run.get('environment', '')}; {run['seconds']} s, "
+        + ("exit 0." if run["exit_code"] == 0 else f"**exit {run['exit_code']}** (a check failed).")
+    ]
     if run.get("figures") is None:
         out += ["", "This script prints its figures but writes no JSON."]
         return out

@@ -62,8 +62,9 @@ class FileCache:
         with self.path.open("a") as fh:
             for h, v in vectors.items():
                 self.rows[h] = v
-                fh.write(json.dumps({"h": h, "v": base64.b64encode(
-                    np.asarray(v, np.float32).tobytes()).decode()}) + "\n")
+                fh.write(
+                    json.dumps({"h": h, "v": base64.b64encode(np.asarray(v, np.float32).tobytes()).decode()}) + "\n"
+                )
 
 
 def labelled_texts(prompt_ref: str) -> list[tuple[str, str]]:
@@ -78,8 +79,11 @@ def labelled_texts(prompt_ref: str) -> list[tuple[str, str]]:
             (first if it.id in sample else rest).append((it.id, prompt_text(prompt, it.title, it.abstract)))
     order = np.random.default_rng(20261127).permutation(len(rest))
     seen = {i for i, _ in first} | {i for i, _ in rest}
-    extra = [(r["id"], prompt_text(prompt, r["title"], r["abstract"])) for r in _jsonl_gz(ICLR2026_ALL)
-             if r["id"] not in seen]
+    extra = [
+        (r["id"], prompt_text(prompt, r["title"], r["abstract"]))
+        for r in _jsonl_gz(ICLR2026_ALL)
+        if r["id"] not in seen
+    ]
     later = np.random.default_rng(20261204).permutation(len(extra))
     return first + [rest[i] for i in order] + [extra[i] for i in later]
 
@@ -114,8 +118,9 @@ def save_pending(work: Path) -> None:
     for path in work_files(work):
         rows.update((h, v) for h, v in FileCache(path).rows.items() if h not in fitted)
     hashes = sorted(rows)
-    np.savez_compressed(PENDING, hashes=np.array(hashes),
-                        vectors=np.vstack([rows[h] for h in hashes]).astype(np.float16))
+    np.savez_compressed(
+        PENDING, hashes=np.array(hashes), vectors=np.vstack([rows[h] for h in hashes]).astype(np.float16)
+    )
     print(f"kept {len(hashes)} vectors not yet fitted in {PENDING.relative_to(ROOT)}")
 
 
@@ -131,23 +136,34 @@ def main() -> None:
     # texts a request spread over --replicas processes; --n-batch is also where llama.cpp
     # cuts a text, so another value changes the vectors of long texts
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--replicas", type=int, default=None, help="server processes (default: "
-                    "ANNOTATOR_LOCAL_REPLICAS, else 1); 2 uses both cores of an idle 2-core machine")
+    ap.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        help="server processes (default: "
+        "ANNOTATOR_LOCAL_REPLICAS, else 1); 2 uses both cores of an idle 2-core machine",
+    )
     ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--n-batch", type=int, default=512)
-    ap.add_argument("--shard", default="0/1", help="I/N: embed every N-th paper from the I-th "
-                    "(run N processes at once); the last to finish, or --collect, writes the output")
-    ap.add_argument("--collect", action="store_true",
-                    help="write the output from the work files, embedding nothing")
-    ap.add_argument("--save-pending", action="store_true",
-                    help="keep the vectors no fit uses yet in pending.npz (for the repository), "
-                    "embedding nothing and leaving the fitted files as they are")
+    ap.add_argument(
+        "--shard",
+        default="0/1",
+        help="I/N: embed every N-th paper from the I-th "
+        "(run N processes at once); the last to finish, or --collect, writes the output",
+    )
+    ap.add_argument("--collect", action="store_true", help="write the output from the work files, embedding nothing")
+    ap.add_argument(
+        "--save-pending",
+        action="store_true",
+        help="keep the vectors no fit uses yet in pending.npz (for the repository), "
+        "embedding nothing and leaving the fitted files as they are",
+    )
     args = ap.parse_args()
     if args.save_pending:
         save_pending(args.work)
         return
-    rows = labelled_texts(args.prompt)[:args.limit]
+    rows = labelled_texts(args.prompt)[: args.limit]
     args.work.parent.mkdir(parents=True, exist_ok=True)
     if not args.collect:
         index, count = (int(x) for x in args.shard.split("/"))
@@ -156,10 +172,10 @@ def main() -> None:
         work = args.work if count == 1 else args.work.with_stem(f"{args.work.stem}-{index}")
         cache = FileCache(work)
         start = time.monotonic()
-        with LocalModelServer(threads=args.threads, n_batch=args.n_batch, embedding=True,
-                              replicas=args.replicas) as server:
-            client = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=args.batch,
-                                      cache=cache)
+        with LocalModelServer(
+            threads=args.threads, n_batch=args.n_batch, embedding=True, replicas=args.replicas
+        ) as server:
+            client = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=args.batch, cache=cache)
 
             def progress(done: int, total: int) -> None:
                 rate = done / max(time.monotonic() - start, 1e-9)
@@ -176,8 +192,9 @@ def main() -> None:
     matrix = np.vstack([found[h] for _, h in done])
     OUT.mkdir(parents=True, exist_ok=True)
     np.save(OUT / "embeddings.npy", matrix.astype(np.float16), allow_pickle=False)
-    (OUT / "ids.json").write_text(json.dumps(
-        {"model": MODEL_NAME, "prompt": args.prompt, "papers": done}, indent=0) + "\n")
+    (OUT / "ids.json").write_text(
+        json.dumps({"model": MODEL_NAME, "prompt": args.prompt, "papers": done}, indent=0) + "\n"
+    )
     print(f"wrote {matrix.shape[0]} of {len(rows)} vectors ({matrix.shape[1]} dims) to {OUT}")
 
 

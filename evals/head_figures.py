@@ -41,8 +41,12 @@ from annotator.heads.text_shipped import ALPHA, MAX_FEATURES  # noqa: E402
 
 N_BOOT = 1000
 CACHE = ROOT / "build" / "head-figures"
-SUITES = (("iclr2026", "ICLR 2026"), ("iclr2022", "ICLR 2022"), ("neurips2023", "NeurIPS 2023"),
-          ("iclr2017_2018", "ICLR 2017/18"))
+SUITES = (
+    ("iclr2026", "ICLR 2026"),
+    ("iclr2022", "ICLR 2022"),
+    ("neurips2023", "NeurIPS 2023"),
+    ("iclr2017_2018", "ICLR 2017/18"),
+)
 TARGETS = (("ai", "rating"), ("novelty", "novelty / contribution"))
 COMMAND = "python evals/head_figures.py"
 
@@ -116,8 +120,10 @@ def main() -> None:
     items, suite = lab.items, lab.suite
     texts = text_inputs(lab)
     targets = lab.targets()
-    gold = {"ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in items]),
-            "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty for it in items])}
+    gold = {
+        "ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in items]),
+        "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty for it in items]),
+    }
     folds = fold_array(lab.ids)
     held = text_head.text.held
     t_index = {n: k for k, n in enumerate(text_head.text.targets)}
@@ -125,8 +131,10 @@ def main() -> None:
     x_counts, vocab = counts(texts)
     x_text, _ = features(x_counts[:, top_columns(x_counts, MAX_FEATURES)])
     base = [len(texts), MAX_FEATURES, ALPHA, hashlib.sha256("".join(texts).encode()).hexdigest()]
-    text_cross = {n: cached(f"text-cross-{n}", base + [n], lambda n=n: other_suites(
-        x_text, targets[n], suite, ALPHA)) for n, _ in TARGETS}
+    text_cross = {
+        n: cached(f"text-cross-{n}", base + [n], lambda n=n: other_suites(x_text, targets[n], suite, ALPHA))
+        for n, _ in TARGETS
+    }
 
     # the papers with SmolLM2 vectors (the embedding and stacked heads)
     papers, vectors = training_vectors()
@@ -147,43 +155,64 @@ def main() -> None:
         z = np.zeros((len(texts), v.shape[1]))
         z[emb_rows] = StandardScaler().fit_transform(v) / np.sqrt(v.shape[1])
         concat = sp.hstack([x_text, sp.csr_matrix(z)]).tocsr()
-        cat = cached(f"concat-oof-{n}", [base, len(keep), n], lambda n=n, c=concat: held_out(
-            c, targets[n], folds, ALPHA))[emb_rows]
+        cat = cached(
+            f"concat-oof-{n}", [base, len(keep), n], lambda n=n, c=concat: held_out(c, targets[n], folds, ALPHA)
+        )[emb_rows]
         # ICLR 2017/18 from the other suites: two-level stacking as shipped (stack_cross), and
         # the concatenation fitted without the suite
         stack_x = cat_x = np.full(len(emb_rows), np.nan)
         if n == "ai":
-            stack_x = cached("stack-cross", [base, len(keep), n], lambda: stack_cross(
-                v, x_text, targets, suite, emb_rows, folds, base))
-            cat_x = cached("concat-cross", [base, len(keep), n], lambda n=n, c=concat: other_suites(
-                c, targets[n], suite, ALPHA, only=["iclr2017_2018"]))[emb_rows]
-        emb[n] = {"stack_oof": stack_oof, "alone": alone, "alone_x": alone_x, "concat": cat,
-                  "stack_x": stack_x, "concat_x": cat_x}
+            stack_x = cached(
+                "stack-cross",
+                [base, len(keep), n],
+                lambda: stack_cross(v, x_text, targets, suite, emb_rows, folds, base),
+            )
+            cat_x = cached(
+                "concat-cross",
+                [base, len(keep), n],
+                lambda n=n, c=concat: other_suites(c, targets[n], suite, ALPHA, only=["iclr2017_2018"]),
+            )[emb_rows]
+        emb[n] = {
+            "stack_oof": stack_oof,
+            "alone": alone,
+            "alone_x": alone_x,
+            "concat": cat,
+            "stack_x": stack_x,
+            "concat_x": cat_x,
+        }
 
-    lines = ["# The shipped heads: held-out figures\n",
-             f"Written by `{COMMAND}` (text head {text_head.hash[:12]}, embedding head "
-             f"{head.hash[:12]}). Spearman correlation with the mean rating and with the mean "
-             "novelty or contribution score, 95 % bootstrap intervals. Targets are percentiles "
-             "within each venue-year; every figure is on papers the scoring head was not fitted "
-             "on. Human ceiling: one reviewer against the mean of the others on the same papers "
-             "(`annotator/evaluation/ceiling.py`).\n",
-             "## The text head, on every labelled paper\n",
-             "| suite | label | papers | out-of-fold | fit on the other suites | human ceiling |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# The shipped heads: held-out figures\n",
+        f"Written by `{COMMAND}` (text head {text_head.hash[:12]}, embedding head "
+        f"{head.hash[:12]}). Spearman correlation with the mean rating and with the mean "
+        "novelty or contribution score, 95 % bootstrap intervals. Targets are percentiles "
+        "within each venue-year; every figure is on papers the scoring head was not fitted "
+        "on. Human ceiling: one reviewer against the mean of the others on the same papers "
+        "(`annotator/evaluation/ceiling.py`).\n",
+        "## The text head, on every labelled paper\n",
+        "| suite | label | papers | out-of-fold | fit on the other suites | human ceiling |",
+        "|---|---|---|---|---|---|",
+    ]
     for n, words in TARGETS:
         for s, name in SUITES:
             rows = [r for r in np.where(suite == s)[0] if np.isfinite(gold[n][r])]
             if not rows:
                 continue
-            lines.append(f"| {name} | {words} | {len(rows):,} | {spearman(text_oof[n], gold[n], rows)} | "
-                         f"{spearman(text_cross[n], gold[n], rows)} | {ceiling(items, rows, n)} |")
-    lines += ["", "## Papers with SmolLM2 vectors: text, embeddings, both\n",
-              f"{len(emb_rows):,} papers ({', '.join(f'{name} {int((e_suite == s).sum()):,}' for s, name in SUITES)}). "
-              "Stacked: the shipped embedding head (vectors plus the text head's out-of-fold "
-              "predictions); concatenated: one ridge on the TF-IDF columns beside the "
-              "standardised vectors.\n",
-              "| suite | label | papers | protocol | TF-IDF alone | embeddings alone | stacked (shipped) | "
-              "concatenated | human ceiling |", "|---|---|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {name} | {words} | {len(rows):,} | {spearman(text_oof[n], gold[n], rows)} | "
+                f"{spearman(text_cross[n], gold[n], rows)} | {ceiling(items, rows, n)} |"
+            )
+    lines += [
+        "",
+        "## Papers with SmolLM2 vectors: text, embeddings, both\n",
+        f"{len(emb_rows):,} papers ({', '.join(f'{name} {int((e_suite == s).sum()):,}' for s, name in SUITES)}). "
+        "Stacked: the shipped embedding head (vectors plus the text head's out-of-fold "
+        "predictions); concatenated: one ridge on the TF-IDF columns beside the "
+        "standardised vectors.\n",
+        "| suite | label | papers | protocol | TF-IDF alone | embeddings alone | stacked (shipped) | "
+        "concatenated | human ceiling |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for n, words in TARGETS:
         g = gold[n][emb_rows]
         for s, name in SUITES:
@@ -192,12 +221,16 @@ def main() -> None:
                 continue
             e = emb[n]
             ceil = ceiling(items, [emb_rows[k] for k in rows], n)
-            lines.append(f"| {name} | {words} | {len(rows):,} | out-of-fold | "
-                         f"{spearman(text_oof[n][emb_rows], g, rows)} | {spearman(e['alone'], g, rows)} | "
-                         f"{spearman(e['stack_oof'], g, rows)} | {spearman(e['concat'], g, rows)} | {ceil} |")
-            lines.append(f"| {name} | {words} | {len(rows):,} | other suites | "
-                         f"{spearman(text_cross[n][emb_rows], g, rows)} | {spearman(e['alone_x'], g, rows)} | "
-                         f"{spearman(e['stack_x'], g, rows)} | {spearman(e['concat_x'], g, rows)} | {ceil} |")
+            lines.append(
+                f"| {name} | {words} | {len(rows):,} | out-of-fold | "
+                f"{spearman(text_oof[n][emb_rows], g, rows)} | {spearman(e['alone'], g, rows)} | "
+                f"{spearman(e['stack_oof'], g, rows)} | {spearman(e['concat'], g, rows)} | {ceil} |"
+            )
+            lines.append(
+                f"| {name} | {words} | {len(rows):,} | other suites | "
+                f"{spearman(text_cross[n][emb_rows], g, rows)} | {spearman(e['alone_x'], g, rows)} | "
+                f"{spearman(e['stack_x'], g, rows)} | {spearman(e['concat_x'], g, rows)} | {ceil} |"
+            )
     text = "\n".join(lines) + "\n"
     print(text + f"\n({time.monotonic() - start:.0f} s to compute.)")
     if args.out:
@@ -210,12 +243,25 @@ def main() -> None:
         speed(args.speed, texts)
 
 
-SETTINGS = ((None, 3.0), (None, 10.0), (None, 30.0), (50_000, 3.0), (50_000, 10.0),
-            (50_000, 30.0), (20_000, 3.0), (20_000, 10.0))
+SETTINGS = (
+    (None, 3.0),
+    (None, 10.0),
+    (None, 30.0),
+    (50_000, 3.0),
+    (50_000, 10.0),
+    (50_000, 30.0),
+    (20_000, 3.0),
+    (20_000, 10.0),
+)
 # text blocks beside the shipped word TF-IDF: (name, title weight, character weight); a block
 # scaled by w in one ridge is that block with alpha / w**2 (alpha per block)
-BLOCKS = (("words (shipped)", 0.0, 0.0), ("words + title 0.5", 0.5, 0.0), ("words + title 1", 1.0, 0.0),
-          ("words + chars 0.5", 0.0, 0.5), ("words + chars 1", 0.0, 1.0))
+BLOCKS = (
+    ("words (shipped)", 0.0, 0.0),
+    ("words + title 0.5", 0.5, 0.0),
+    ("words + title 1", 1.0, 0.0),
+    ("words + chars 0.5", 0.0, 0.5),
+    ("words + chars 1", 0.0, 1.0),
+)
 VECTOR_WEIGHTS = (0.5, 1.0, 2.0)  # the vector block's weight in a concatenation
 
 
@@ -227,8 +273,11 @@ def char_counts(texts: list[str]) -> sp.csr_matrix:
     path = ROOT / "build" / "text-counts" / f"char-{digest}.npz"
     if path.is_file():
         return sp.load_npz(path).tocsr()
-    x = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=100_000,
-                        dtype=np.float64).fit_transform(texts).tocsr()
+    x = (
+        CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=100_000, dtype=np.float64)
+        .fit_transform(texts)
+        .tocsr()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     sp.save_npz(path, x)
     return x
@@ -247,8 +296,10 @@ def select() -> None:
     texts = text_inputs(lab)
     x_counts, _ = counts(texts)
     targets = lab.targets()
-    gold = {"ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in lab.items]),
-            "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty for it in lab.items])}
+    gold = {
+        "ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in lab.items]),
+        "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty for it in lab.items]),
+    }
     folds = fold_array(lab.ids)
     base = [len(texts), hashlib.sha256("".join(texts).encode()).hexdigest()]
     names = " | ".join(name for _, name in SUITES)
@@ -256,21 +307,25 @@ def select() -> None:
     for n, alpha in SETTINGS:
         terms = n or x_counts.shape[1]
         x, _ = features(x_counts[:, top_columns(x_counts, terms)])
-        pred = cached("select", base + [terms, alpha], lambda x=x, alpha=alpha: held_out(x, targets["ai"],
-                                                                                        folds, alpha))
+        pred = cached(
+            "select", base + [terms, alpha], lambda x=x, alpha=alpha: held_out(x, targets["ai"], folds, alpha)
+        )
         print(row(f"{terms:,} | {alpha:g}", pred, gold["ai"], lab.suite))
     words, _ = features(x_counts[:, top_columns(x_counts, MAX_FEATURES)])
     title, _ = features(counts([it.title for it in lab.items], max_features=None)[0])
     chars, _ = features(char_counts(texts))
     text_oof = {}
-    print("\nText blocks beside the words (alpha 10; a block's weight w is alpha / w^2 for it):\n\n"
-          "| features | label | " + names + " |\n|---|---|" + "---|" * len(SUITES))
+    print(
+        "\nText blocks beside the words (alpha 10; a block's weight w is alpha / w^2 for it):\n\n"
+        "| features | label | " + names + " |\n|---|---|" + "---|" * len(SUITES)
+    )
     for label, w_title, w_char in BLOCKS:
         parts = [words] + ([title * w_title] if w_title else []) + ([chars * w_char] if w_char else [])
         x = sp.hstack(parts).tocsr()
         for n, words_n in TARGETS:
-            pred = cached("select-blocks", base + [w_title, w_char, n], lambda x=x, n=n: held_out(
-                x, targets[n], folds, ALPHA))
+            pred = cached(
+                "select-blocks", base + [w_title, w_char, n], lambda x=x, n=n: held_out(x, targets[n], folds, ALPHA)
+            )
             text_oof[label, n] = pred
             print(row(f"{label} | {words_n}", pred, gold[n], lab.suite))
     select_combination(lab, words, text_oof, targets, gold, folds, base)
@@ -289,28 +344,52 @@ def select_combination(lab, words, text_oof, targets, gold, folds, base) -> None
     key_e = base + [len(keep), hashlib.sha256(v.tobytes()).hexdigest()]
     z = np.zeros((len(lab.ids), v.shape[1]))
     z[rows] = StandardScaler().fit_transform(v) / np.sqrt(v.shape[1])
-    print(f"\nPapers with vectors ({len(rows):,}: " + ", ".join(
-        f"{name} {int((e_suite == s).sum()):,}" for s, name in SUITES) + "):\n\n"
-          "| features | label | protocol | " + " | ".join(name for _, name in SUITES) +
-          " |\n|---|---|---|" + "---|" * len(SUITES))
-    level1 = {n: cached("sel-emb", key_e + [n], lambda n=n: dense_oof(v, targets[n][rows], e_folds))
-              for n, _ in TARGETS}
+    print(
+        f"\nPapers with vectors ({len(rows):,}: "
+        + ", ".join(f"{name} {int((e_suite == s).sum()):,}" for s, name in SUITES)
+        + "):\n\n"
+        "| features | label | protocol | "
+        + " | ".join(name for _, name in SUITES)
+        + " |\n|---|---|---|"
+        + "---|" * len(SUITES)
+    )
+    level1 = {
+        n: cached("sel-emb", key_e + [n], lambda n=n: dense_oof(v, targets[n][rows], e_folds)) for n, _ in TARGETS
+    }
     text_feat = np.column_stack([text_oof["words (shipped)", n][rows] for n, _ in TARGETS])
     stack_in = np.column_stack([level1[n] for n, _ in TARGETS] + [text_feat])
     for n, words_n in TARGETS:
         g, y = gold[n][rows], targets[n]
-        out = [("TF-IDF alone", "out-of-fold", text_oof["words (shipped)", n][rows]),
-               ("embeddings alone", "out-of-fold", level1[n]),
-               ("stacked", "out-of-fold", cached("sel-stack", key_e + [n], lambda y=y: dense_oof(
-                   stack_in, y[rows], e_folds)))]
+        out = [
+            ("TF-IDF alone", "out-of-fold", text_oof["words (shipped)", n][rows]),
+            ("embeddings alone", "out-of-fold", level1[n]),
+            (
+                "stacked",
+                "out-of-fold",
+                cached("sel-stack", key_e + [n], lambda y=y: dense_oof(stack_in, y[rows], e_folds)),
+            ),
+        ]
         for w in VECTOR_WEIGHTS:
             x = sp.hstack([words, sp.csr_matrix(z * w)]).tocsr()
-            out.append((f"concatenated, vectors x{w:g}", "out-of-fold", cached(
-                "sel-concat", key_e + [w, n], lambda x=x, y=y: held_out(x, y, folds, ALPHA))[rows]))
+            out.append(
+                (
+                    f"concatenated, vectors x{w:g}",
+                    "out-of-fold",
+                    cached("sel-concat", key_e + [w, n], lambda x=x, y=y: held_out(x, y, folds, ALPHA))[rows],
+                )
+            )
             if n == "ai":
-                out.append((f"concatenated, vectors x{w:g}", "other suites", cached(
-                    "sel-concat-x", key_e + [w, n], lambda x=x, y=y: other_suites(
-                        x, y, lab.suite, ALPHA, only=["iclr2017_2018"]))[rows]))
+                out.append(
+                    (
+                        f"concatenated, vectors x{w:g}",
+                        "other suites",
+                        cached(
+                            "sel-concat-x",
+                            key_e + [w, n],
+                            lambda x=x, y=y: other_suites(x, y, lab.suite, ALPHA, only=["iclr2017_2018"]),
+                        )[rows],
+                    )
+                )
         if n == "ai":
             out.append(("stacked", "other suites", stack_cross(v, words, targets, lab.suite, rows, folds, base)))
         for label, how, pred in out:
@@ -326,8 +405,9 @@ def stack_cross(v, words, targets, suite, rows, folds, base) -> np.ndarray:
     for n, _ in TARGETS:
         y = targets[n]
         t = np.full(len(y), np.nan)
-        t[~test] = cached("sel-text-inner", base + [n], lambda y=y: held_out(words[~test], y[~test],
-                                                                          folds[~test], ALPHA))
+        t[~test] = cached(
+            "sel-text-inner", base + [n], lambda y=y: held_out(words[~test], y[~test], folds[~test], ALPHA)
+        )
         t[test] = other_suites(words, y, suite, ALPHA, only=["iclr2017_2018"])[test]
         text.append(t[rows])
         ye, ok = y[rows], np.isfinite(y[rows]) & ~e_test
@@ -353,8 +433,10 @@ def speed(n: int, texts: list[str]) -> None:
             start = time.monotonic()
             client.embed(texts[:n])
             took = time.monotonic() - start
-        print(f"\nSmolLM2 embeddings, {threads} thread(s): {n} abstracts in {took:.1f} s = "
-              f"{n / took:.2f} abstracts per second")
+        print(
+            f"\nSmolLM2 embeddings, {threads} thread(s): {n} abstracts in {took:.1f} s = "
+            f"{n / took:.2f} abstracts per second"
+        )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,11 @@ from annotator.settings import get_settings
 from annotator.testing.fakeserver import FakeServer
 
 HERE = Path(__file__).resolve().parent
-SUITES = {"iclr2022": ("iclr2022_ratings_novelty.jsonl", [1, 10], "novelty_or_contribution_mean"),
-          "iclr2026": ("iclr2026_sample.jsonl", [0, 10], "contribution_mean")}
-PROMPTS = ["score@1", "score-rubric@1", "score-samples@1", "score-expected@1", "score-pairwise@1",
-           "score-tournament@1"]
+SUITES = {
+    "iclr2022": ("iclr2022_ratings_novelty.jsonl", [1, 10], "novelty_or_contribution_mean"),
+    "iclr2026": ("iclr2026_sample.jsonl", [0, 10], "contribution_mean"),
+}
+PROMPTS = ["score@1", "score-rubric@1", "score-samples@1", "score-expected@1", "score-pairwise@1", "score-tournament@1"]
 
 
 def main() -> None:
@@ -40,16 +41,35 @@ def main() -> None:
     with FakeServer(latency_s=0.0) as fs, tempfile.TemporaryDirectory() as tmp:
         settings = get_settings(base_url=fs.base_url, api_key="sk-test", timeout_s=30.0)
         for suite, (data, scale, novelty) in SUITES.items():
-            fs.configure(rater={"labels_path": str(HERE / "data" / data), "label_field": "rating_mean",
-                                "label_scale": scale, "novelty_field": novelty, "novelty_scale": [1, 4],
-                                "noise": args.noise, "paper_noise": args.noise / 2,
-                                "coarse": [0.6, 0.7, 0.8]})
+            fs.configure(
+                rater={
+                    "labels_path": str(HERE / "data" / data),
+                    "label_field": "rating_mean",
+                    "label_scale": scale,
+                    "novelty_field": novelty,
+                    "novelty_scale": [1, 4],
+                    "noise": args.noise,
+                    "paper_noise": args.noise / 2,
+                    "coarse": [0.6, 0.7, 0.8],
+                }
+            )
             engine = open_db(str(Path(tmp) / f"{suite}.db"))
             for prompt in args.prompts:
                 folder = out / f"{suite}-{prompt}"
-                run_eval(engine, settings, str(HERE / f"{suite}.toml"), EvalRunOptions(
-                    prompt=prompt, model="gpt-4o-mini", n_boot=300, plots=False,
-                    sample_size=args.n, out_dir=str(folder), concurrency=16))
+                run_eval(
+                    engine,
+                    settings,
+                    str(HERE / f"{suite}.toml"),
+                    EvalRunOptions(
+                        prompt=prompt,
+                        model="gpt-4o-mini",
+                        n_boot=300,
+                        plots=False,
+                        sample_size=args.n,
+                        out_dir=str(folder),
+                        concurrency=16,
+                    ),
+                )
                 results.append((engine, load_result(str(folder / "result.json"))))
         by_suite = [r for _, r in results]
         table = method_table(by_suite, price_model="gpt-4o-mini")

@@ -44,9 +44,18 @@ def main() -> None:
     if not all(same_model(first, v) for v in vectors):
         raise SystemExit("the probe changed between runs: no fingerprint recorded")
     out = SHIPPED_DIR / "smollm2" / "probe.json"
-    out.write_text(json.dumps({"model": MODEL_NAME, "text": PROBE_TEXT, "dim": int(first.shape[0]),
-                               "vector": [float(f"{v:.7g}") for v in first.tolist()]}) + "\n",
-                   encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "model": MODEL_NAME,
+                "text": PROBE_TEXT,
+                "dim": int(first.shape[0]),
+                "vector": [float(f"{v:.7g}") for v in first.tolist()],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {out.relative_to(ROOT)} ({first.shape[0]} values)")
 
 

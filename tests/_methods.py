@@ -9,8 +9,24 @@ from pathlib import Path
 from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parent.parent
-WORDS = ("graph", "speech", "protein", "code", "robot", "causal", "federated", "image",
-         "theorem", "weather", "music", "sparse", "kernel", "bandit", "vision", "privacy")
+WORDS = (
+    "graph",
+    "speech",
+    "protein",
+    "code",
+    "robot",
+    "causal",
+    "federated",
+    "image",
+    "theorem",
+    "weather",
+    "music",
+    "sparse",
+    "kernel",
+    "bandit",
+    "vision",
+    "privacy",
+)
 
 
 def labelled_papers(n: int, lo: float = 1.0, hi: float = 10.0, start: int = 0) -> list[dict]:
@@ -20,10 +36,16 @@ def labelled_papers(n: int, lo: float = 1.0, hi: float = 10.0, start: int = 0) -
         j = (i * 37) % n if start == 0 else i - start
         label = round(lo + (hi - lo) * (j + 0.5) / n, 4)
         topic = f"{WORDS[i % len(WORDS)]} {WORDS[(i * 7 + 3) % len(WORDS)]}"
-        rows.append({"id": f"p{i}", "title": f"Paper {i} on {topic}",
-                     "abstract": f"We study {topic} in setting {i}. We propose a method and "
-                                 f"evaluate it on {3 + i % 5} benchmarks.",
-                     "label": label, "published": f"20{10 + i % 12:02d}-01-15"})
+        rows.append(
+            {
+                "id": f"p{i}",
+                "title": f"Paper {i} on {topic}",
+                "abstract": f"We study {topic} in setting {i}. We propose a method and "
+                f"evaluate it on {3 + i % 5} benchmarks.",
+                "label": label,
+                "published": f"20{10 + i % 12:02d}-01-15",
+            }
+        )
     return rows
 
 
@@ -109,13 +131,25 @@ def annotate(engine, fs, prompt: str, **opts):
 def judged(engine, prompt_name: str) -> dict[str, dict]:
     """title -> stored judgment columns (details decoded) of one prompt name."""
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.title, j.ai_score, j.novelty, j.method, j.details_json, j.ai_score_spread, "
-            "j.rationale FROM judgments j JOIN papers p ON p.id = j.paper_id "
-            "WHERE j.prompt_name = :n"), {"n": prompt_name}).all()
-    return {r[0]: {"ai_score": r[1], "novelty": r[2], "method": r[3],
-                   "details": json.loads(r[4]) if r[4] else {}, "spread": r[5], "rationale": r[6]}
-            for r in rows}
+        rows = conn.execute(
+            text(
+                "SELECT p.title, j.ai_score, j.novelty, j.method, j.details_json, j.ai_score_spread, "
+                "j.rationale FROM judgments j JOIN papers p ON p.id = j.paper_id "
+                "WHERE j.prompt_name = :n"
+            ),
+            {"n": prompt_name},
+        ).all()
+    return {
+        r[0]: {
+            "ai_score": r[1],
+            "novelty": r[2],
+            "method": r[3],
+            "details": json.loads(r[4]) if r[4] else {},
+            "spread": r[5],
+            "rationale": r[6],
+        }
+        for r in rows
+    }
 
 
 def rmse(pairs: list[tuple[float, float]]) -> float:

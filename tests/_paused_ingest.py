@@ -23,8 +23,12 @@ from annotator.ingest.store import BATCH, ingest_records
 
 def items(path: str, filler: int) -> Iterator[object]:
     for i in range(filler):
-        yield PaperRecord(title=f"Filler paper {i}", abstract=f"Filler abstract {i}.",
-                          authors=[{"name": f"Filler Author {i % 50}"}], external_id=f"fill-{i}")
+        yield PaperRecord(
+            title=f"Filler paper {i}",
+            abstract=f"Filler abstract {i}.",
+            authors=[{"name": f"Filler Author {i % 50}"}],
+            external_id=f"fill-{i}",
+        )
     print("paused", flush=True)  # the filler's batch is committed when the next item is asked for
     sys.stdin.readline()
     yield from read_records(path, "jsonl")
@@ -34,9 +38,18 @@ def main() -> None:
     db, path = sys.argv[1], sys.argv[2]
     filler = int(sys.argv[3]) if len(sys.argv) > 3 else BATCH
     summary = ingest_records(open_db(db), items(path, filler), "jsonl")  # type: ignore[arg-type]
-    print(json.dumps({"new": summary.new, "updated": summary.updated,
-                      "unchanged": summary.unchanged, "rejected": summary.rejected,
-                      "errors": [str(e) for e in summary.errors]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "new": summary.new,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "rejected": summary.rejected,
+                "errors": [str(e) for e in summary.errors],
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -36,17 +36,25 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PG_ENV = "ANNOTATOR_TEST_PG_URL"
 PG_C_ENV = "ANNOTATOR_TEST_PG_URL_C"
-SECRET_ENV_VARS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL",
-                   "ANNOTATOR_BASE_URL", "ANNOTATOR_API_KEY", "ANNOTATOR_PROMPTS")
+SECRET_ENV_VARS = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "ANNOTATOR_DB",
+    "ANNOTATOR_MODEL",
+    "ANNOTATOR_BASE_URL",
+    "ANNOTATOR_API_KEY",
+    "ANNOTATOR_PROMPTS",
+)
 
 
 # -- PostgreSQL -------------------------------------------------------------------------
+
 
 def _admin_url(url: str) -> str:
     """A plain libpq URL (psycopg does not know SQLAlchemy's ``+psycopg``)."""
     for prefix in ("postgresql+psycopg://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 
@@ -61,8 +69,7 @@ def _with_database(url: str, name: str) -> str:
 def _server_url(env: str) -> str:
     url = os.environ.get(env)
     if not url:
-        message = (f"{env} is not set: PostgreSQL tests did not run "
-                   "(start a server with: source .ci/pg.sh && pg_start)")
+        message = f"{env} is not set: PostgreSQL tests did not run (start a server with: source .ci/pg.sh && pg_start)"
         if os.environ.get("ANNOTATOR_REQUIRE_PG") == "1":
             pytest.fail(message)
         pytest.skip(message)
@@ -84,7 +91,8 @@ def _locale_clause(conn) -> str:
     row = conn.execute(
         "SELECT datcollate, datctype, to_jsonb(d) ->> 'datlocprovider', "
         "COALESCE(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale') "
-        "FROM pg_database d WHERE datname = current_database()").fetchone()
+        "FROM pg_database d WHERE datname = current_database()"
+    ).fetchone()
     collate, ctype, provider, icu = row
 
     def quoted(value: str) -> str:
@@ -147,16 +155,22 @@ def db_url(request, tmp_path):
 
 # -- corpora ----------------------------------------------------------------------------
 
-WORDS = ("transformer graph diffusion protein retrieval kernel sparse attention "
-         "policy gradient robust causal federated quantum token benchmark").split()
+WORDS = (
+    "transformer graph diffusion protein retrieval kernel sparse attention "
+    "policy gradient robust causal federated quantum token benchmark"
+).split()
 
 
 def paper_row(i: int, *, prefix: str = "p") -> dict:
     words = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(12))
-    return {"id": f"{prefix}{i:06d}", "title": f"Paper {prefix}{i}: {WORDS[i % len(WORDS)]} study",
-            "abstract": f"We study {words}. Experiment {i} shows gains on task {i % 13}.",
-            "authors": [f"Author {i % 97}", f"Coauthor {i % 31}"],
-            "categories": ["cs.LG"], "published": "2024-05-01"}
+    return {
+        "id": f"{prefix}{i:06d}",
+        "title": f"Paper {prefix}{i}: {WORDS[i % len(WORDS)]} study",
+        "abstract": f"We study {words}. Experiment {i} shows gains on task {i % 13}.",
+        "authors": [f"Author {i % 97}", f"Coauthor {i % 31}"],
+        "categories": ["cs.LG"],
+        "published": "2024-05-01",
+    }
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
@@ -180,6 +194,7 @@ def ingest(db: str, path: Path) -> None:
 
 # -- the command line -------------------------------------------------------------------
 
+
 def cli_command() -> list[str]:
     script = Path(sys.executable).with_name("annotator")
     if script.exists():
@@ -188,8 +203,7 @@ def cli_command() -> list[str]:
     return [found] if found else [sys.executable, "-c", "from annotator.cli import main; main()"]
 
 
-def cli_env(*, db: str | None = None, base_url: str | None = None,
-            api_key: str | None = None, **extra: str) -> dict:
+def cli_env(*, db: str | None = None, base_url: str | None = None, api_key: str | None = None, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS}
     env["ANNOTATOR_RETRY_WAIT_SCALE"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
@@ -204,18 +218,22 @@ def cli_env(*, db: str | None = None, base_url: str | None = None,
     return env
 
 
-def run_cli(args: list[str], env: dict, *, timeout: float = 120,
-            cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_command() + list(args), env=env, cwd=cwd or REPO,
-                          capture_output=True, text=True, timeout=timeout)
+def run_cli(
+    args: list[str], env: dict, *, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cli_command() + list(args), env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def popen_cli(args: list[str], env: dict, *, cwd: Path | None = None) -> subprocess.Popen:
-    return subprocess.Popen(cli_command() + list(args), env=env, cwd=cwd or REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cli_command() + list(args), env=env, cwd=cwd or REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 # -- reading the store ------------------------------------------------------------------
+
 
 def fetch(db: str, sql: str, **params) -> list[tuple]:
     from sqlalchemy import text
@@ -226,7 +244,8 @@ def fetch(db: str, sql: str, **params) -> list[tuple]:
         return [tuple(r) for r in conn.execute(text(sql), params)]
 
 
-def snapshot(db: str, tables: Iterable[str] = ("papers", "authors", "authorships",
-                                                "judgments", "tasks", "llm_calls")) -> dict:
+def snapshot(
+    db: str, tables: Iterable[str] = ("papers", "authors", "authorships", "judgments", "tasks", "llm_calls")
+) -> dict:
     """Every row of ``tables`` (sorted), to compare before and after an operation."""
     return {t: sorted(fetch(db, f"SELECT * FROM {t}"), key=repr) for t in tables}

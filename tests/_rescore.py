@@ -11,22 +11,38 @@ from typing import Optional
 import typer
 
 REPO = Path(__file__).resolve().parent.parent
-TOPICS = ("graph neural networks", "speech translation", "protein folding", "code generation",
-          "robot grasping", "causal discovery", "federated learning", "image compression",
-          "theorem proving", "weather forecasting", "music generation", "sparse attention")
+TOPICS = (
+    "graph neural networks",
+    "speech translation",
+    "protein folding",
+    "code generation",
+    "robot grasping",
+    "causal discovery",
+    "federated learning",
+    "image compression",
+    "theorem proving",
+    "weather forecasting",
+    "music generation",
+    "sparse attention",
+)
 
 
 def write_papers(path: Path, n: int, start: int = 0) -> Path:
     with path.open("w", encoding="utf-8") as fh:
         for i in range(start, start + n):
             topic = TOPICS[i % len(TOPICS)]
-            fh.write(json.dumps({
-                "id": f"paper-{i}",
-                "title": f"Study {i}: a new approach to {topic}",
-                "abstract": f"We study {topic} (case {i}). We propose a method, evaluate it on "
-                            f"{3 + i % 5} benchmarks and report gains of {i % 17} points.",
-                "authors": [f"Author {i % 7}", f"Coauthor {i % 11}"],
-            }) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"paper-{i}",
+                        "title": f"Study {i}: a new approach to {topic}",
+                        "abstract": f"We study {topic} (case {i}). We propose a method, evaluate it on "
+                        f"{3 + i % 5} benchmarks and report gains of {i % 17} points.",
+                        "authors": [f"Author {i % 7}", f"Coauthor {i % 11}"],
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -56,8 +72,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def settings(db: str, fs, **overrides):
     from annotator.settings import get_settings
 
-    return get_settings(base_url=fs.base_url, api_key="sk-test", timeout_s=5.0,
-                        **overrides)
+    return get_settings(base_url=fs.base_url, api_key="sk-test", timeout_s=5.0, **overrides)
 
 
 def annotate(engine, db: str, fs, **opts):
@@ -78,8 +93,10 @@ def rows(engine, sql: str, **params) -> list[tuple]:
 def scores(engine, prompt: str, model: str | None = None) -> dict[int, tuple[int, int]]:
     """paper id -> (ai_score, novelty) for NAME@VERSION."""
     name, version = prompt.split("@")
-    sql = ("SELECT j.paper_id, j.ai_score, j.novelty FROM judgments j JOIN prompt_versions pv "
-           "ON pv.id = j.prompt_version_id WHERE pv.name = :n AND pv.version = :v")
+    sql = (
+        "SELECT j.paper_id, j.ai_score, j.novelty FROM judgments j JOIN prompt_versions pv "
+        "ON pv.id = j.prompt_version_id WHERE pv.name = :n AND pv.version = :v"
+    )
     params = {"n": name, "v": version}
     if model:
         sql += " AND j.model = :m"

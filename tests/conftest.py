@@ -15,8 +15,15 @@ SEED_PAGE = REPO / "tests" / "data" / "seed_profile.txt"
 def _isolated(monkeypatch, tmp_path):
     """No test sleeps on retries, reads the user's config, or reaches a real API."""
     monkeypatch.setenv("ANNOTATOR_RETRY_WAIT_SCALE", "0")
-    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANNOTATOR_DB", "ANNOTATOR_MODEL",
-                "ANNOTATOR_BASE_URL", "ANNOTATOR_API_KEY", "ANNOTATOR_PROMPTS"):
+    for var in (
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "ANNOTATOR_DB",
+        "ANNOTATOR_MODEL",
+        "ANNOTATOR_BASE_URL",
+        "ANNOTATOR_API_KEY",
+        "ANNOTATOR_PROMPTS",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield
     from annotator.db.engine import dispose_all
@@ -55,4 +62,3 @@ def settings_for(db_path):
         return get_settings(**values)
 
     return make
-

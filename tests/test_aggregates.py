@@ -25,12 +25,21 @@ from annotator.settings import get_settings
 NAMES = [f"Writer {chr(65 + i)}{i}" for i in range(24)]
 AFFILIATIONS = ["MIT", "Tsinghua", "ETH Zurich", "Inria", "Mila", "tsinghua university"]
 BOARDS = [
-    ("ai_score", {}), ("novelty", {}), ("ai_score", {"min_papers": 3}), ("novelty", {"min_papers": 0}),
-    ("ai_score", {"affiliation": "mit"}), ("novelty", {"affiliation": "Tsinghua", "min_papers": 2}),
-    ("h_index", {}), ("citations", {}), ("h_index", {"min_papers": 0}), ("citations", {"min_papers": 4}),
+    ("ai_score", {}),
+    ("novelty", {}),
+    ("ai_score", {"min_papers": 3}),
+    ("novelty", {"min_papers": 0}),
+    ("ai_score", {"affiliation": "mit"}),
+    ("novelty", {"affiliation": "Tsinghua", "min_papers": 2}),
+    ("h_index", {}),
+    ("citations", {}),
+    ("h_index", {"min_papers": 0}),
+    ("citations", {"min_papers": 4}),
     ("h_index", {"affiliation": "inria"}),
-    ("ai_score", {"group": "affiliation"}), ("novelty", {"group": "affiliation", "min_papers": 5}),
-    ("h_index", {"group": "affiliation"}), ("citations", {"group": "affiliation", "min_papers": 3}),
+    ("ai_score", {"group": "affiliation"}),
+    ("novelty", {"group": "affiliation", "min_papers": 5}),
+    ("h_index", {"group": "affiliation"}),
+    ("citations", {"group": "affiliation", "min_papers": 3}),
     ("ai_score", {"group": "affiliation", "affiliation": "MILA"}),
 ]
 
@@ -39,9 +48,13 @@ def _paper(i: int, rng: random.Random, prefix: str = "agg") -> dict:
     authors = rng.sample(NAMES[:12] if i % 3 else NAMES, rng.randint(1, 4))
     if i % 17 == 0:  # one name listed twice on a paper: the author counts once
         authors.append(authors[0])
-    row = {"id": f"{prefix}{i}", "title": f"Aggregate study {prefix} {i} of {rng.random():.6f}",
-           "abstract": f"We measure effect {i} with method {rng.randint(0, 10**6)}.",
-           "authors": authors, "affiliations": rng.sample(AFFILIATIONS, rng.randint(0, 2))}
+    row = {
+        "id": f"{prefix}{i}",
+        "title": f"Aggregate study {prefix} {i} of {rng.random():.6f}",
+        "abstract": f"We measure effect {i} with method {rng.randint(0, 10**6)}.",
+        "authors": authors,
+        "affiliations": rng.sample(AFFILIATIONS, rng.randint(0, 2)),
+    }
     if i % 4:
         row["citations"] = rng.randint(0, 300)
     return row
@@ -70,8 +83,7 @@ def _same(engine, model: str | None = None) -> int:
 
 def _dump(engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
-        return {t: sorted(tuple(r) for r in conn.execute(text(f"SELECT * FROM {t}")))
-                for t in aggregates.AGG_TABLES}
+        return {t: sorted(tuple(r) for r in conn.execute(text(f"SELECT * FROM {t}"))) for t in aggregates.AGG_TABLES}
 
 
 def test_aggregates_equal_the_raw_tables_as_data_arrives(db_url, fake_server, tmp_path, monkeypatch):  # noqa: F811
@@ -98,9 +110,15 @@ def test_aggregates_equal_the_raw_tables_as_data_arrives(db_url, fake_server, tm
 
     # author metrics (two sources, two dates) and new paper citation snapshots
     csv = tmp_path / "authors.csv"
-    csv.write_text("name,orcid,h_index,citations,works_count,as_of,source\n" + "".join(
-        f"{n},,{rng.randint(0, 40)},{rng.randint(0, 9000)},{rng.randint(1, 90)},2025-0{1 + k}-01,"
-        f"{'scholar' if k else 'csv'}\n" for k in range(2) for n in NAMES[::2]))
+    csv.write_text(
+        "name,orcid,h_index,citations,works_count,as_of,source\n"
+        + "".join(
+            f"{n},,{rng.randint(0, 40)},{rng.randint(0, 9000)},{rng.randint(1, 90)},2025-0{1 + k}-01,"
+            f"{'scholar' if k else 'csv'}\n"
+            for k in range(2)
+            for n in NAMES[::2]
+        )
+    )
     assert import_paths(engine, [csv]).authors_matched >= 20
     for row in first[:30]:
         row["citations"] = rng.randint(0, 500)

@@ -24,7 +24,8 @@ write_docs = _module("write_docs")
 def test_the_page_is_what_the_stored_results_render():
     page = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     assert page == write_docs.render(write_docs.load_results(), write_docs.load_recorded()), (
-        "docs/benchmarks.md was edited by hand: change bench/recorded/*.md and run python bench/write_docs.py")
+        "docs/benchmarks.md was edited by hand: change bench/recorded/*.md and run python bench/write_docs.py"
+    )
     assert "### Recorded earlier" in page
 
 
@@ -33,17 +34,27 @@ def test_a_run_becomes_tables_with_its_command_and_date(tmp_path):
     recorded.mkdir()
     (recorded / "throughput.md").write_text("An older figure: 4.86 papers/s.\n")
     figures = {  # the shapes the scripts write
-        "latency_ms": 200.0, "papers": 2000, "target_pass": False,
-        "runs": [{"concurrency": 8, "papers_per_s": 38.61, "cpu_ms": None},
-                 {"concurrency": 128, "papers_per_s": 1376.04, "cpu_ms": 3.5}],
+        "latency_ms": 200.0,
+        "papers": 2000,
+        "target_pass": False,
+        "runs": [
+            {"concurrency": 8, "papers_per_s": 38.61, "cpu_ms": None},
+            {"concurrency": 128, "papers_per_s": 1376.04, "cpu_ms": 3.5},
+        ],
         "passes": {"fresh": {"seconds": 12.5, "cpu": 10.0}, "again": {"seconds": 8.25, "cpu": 7.0}},
         "problems": [],
         "code": str(REPO / "annotator"),
     }
     store_result = write_docs.store_result
-    store_result("throughput", ["python", "bench/bench_throughput.py", "--full"], seconds=61.23,
-                 exit_code=0, environment="python 3.11 on Linux x86_64, 2 CPUs", figures=figures,
-                 results=results)
+    store_result(
+        "throughput",
+        ["python", "bench/bench_throughput.py", "--full"],
+        seconds=61.23,
+        exit_code=0,
+        environment="python 3.11 on Linux x86_64, 2 CPUs",
+        figures=figures,
+        results=results,
+    )
     stored = json.loads((results / "throughput.json").read_text())
     assert str(REPO) not in json.dumps(stored)  # no machine paths in the repository
     assert stored["figures"]["code"] == "./annotator"
@@ -61,8 +72,14 @@ def test_a_run_becomes_tables_with_its_command_and_date(tmp_path):
 
 
 def test_a_table_the_script_names_keeps_its_columns():
-    found, lines = write_docs.tables({"papers": 100000, "columns": ["direction", "rows/s"],
-                                      "rows": [["SQLite -> SQLite", "10,580"]], "notes": ["hashed"]})
+    found, lines = write_docs.tables(
+        {
+            "papers": 100000,
+            "columns": ["direction", "rows/s"],
+            "rows": [["SQLite -> SQLite", "10,580"]],
+            "notes": ["hashed"],
+        }
+    )
     assert found[0] == ("", ["direction", "rows/s"], [["SQLite -> SQLite", "10,580"]])
     assert ("", ["measure", "value"], [["papers", 100000]]) in found
     assert lines == ["hashed"]
@@ -73,5 +90,16 @@ def test_run_all_passes_json_to_every_script_that_writes_it(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))  # run_all imports its neighbours, as when run as a script
     run_all = _module("run_all")
     writes = {name for name, path in run_all.scripts() if run_all.takes_json(path)}
-    assert {"throughput", "ratelimit", "storage", "ingest", "db_copy", "replay", "startup",
-            "injection_detector", "site", "profiles", "local_model"} <= writes
+    assert {
+        "throughput",
+        "ratelimit",
+        "storage",
+        "ingest",
+        "db_copy",
+        "replay",
+        "startup",
+        "injection_detector",
+        "site",
+        "profiles",
+        "local_model",
+    } <= writes

@@ -33,22 +33,28 @@ def test_bench_database_and_leaderboards_agree_with_python(tmp_path):
         evals = {r[0] for r in conn.execute(text("SELECT id FROM papers WHERE is_eval"))}
         pairs = {(a, p) for a, p in conn.execute(text("SELECT author_id, paper_id FROM authorships"))}
         pairs |= {(a, p) for a, p in conn.execute(text("SELECT author_id, paper_id FROM author_papers"))}
-        score = {p: ai for p, ai in conn.execute(text("SELECT paper_id, ai_score FROM judgments "
-                                                      "WHERE model = :m"), {"m": board.judgments.model})}
+        score = {
+            p: ai
+            for p, ai in conn.execute(
+                text("SELECT paper_id, ai_score FROM judgments WHERE model = :m"), {"m": board.judgments.model}
+            )
+        }
         cites = dict(conn.execute(text("SELECT paper_id, citations FROM paper_metrics")).all())
     per_author = defaultdict(list)
     for a, p in pairs:
         if p not in evals and p in score:
             per_author[a].append(score[p])
-    ranked = sorted(((statistics.fmean(v), len(v), -a) for a, v in per_author.items()
-                     if len(v) >= 5), reverse=True)[:20]
+    ranked = sorted(((statistics.fmean(v), len(v), -a) for a, v in per_author.items() if len(v) >= 5), reverse=True)[
+        :20
+    ]
     rows = board.rows
-    assert [(r.ai_score, r.n_judged, r.author_id) for r in rows] == [
-        (round(m, 2), n, -a) for m, n, a in ranked]
+    assert [(r.ai_score, r.n_judged, r.author_id) for r in rows] == [(round(m, 2), n, -a) for m, n, a in ranked]
     prolific = author_profile(engine, f"#{info['prolific']}")
     mine = [p for a, p in pairs if a == info["prolific"] and p not in evals]
     assert prolific.papers_stored == len(mine)
     assert prolific.ai_score == round(statistics.fmean(score[p] for p in mine), 2)
     assert prolific.h_index_computed == h_index(cites[p] for p in mine)
-    assert leaderboard(engine, "h_index", limit=5).rows[0].h_index >= \
-        leaderboard(engine, "h_index", limit=5).rows[-1].h_index
+    assert (
+        leaderboard(engine, "h_index", limit=5).rows[0].h_index
+        >= leaderboard(engine, "h_index", limit=5).rows[-1].h_index
+    )

@@ -99,12 +99,19 @@ def test_fetch_by_name_pages_with_cursor_and_imports(engine, openalex):
 
 
 def test_fetch_and_ingest_into_an_empty_database(engine, openalex, tmp_path):
-    result = fetch_author(engine, openalex_id="https://openalex.org/A5000000042",
-                          client=client(openalex), ingest=True, save_dir=tmp_path / "raw")
+    result = fetch_author(
+        engine,
+        openalex_id="https://openalex.org/A5000000042",
+        client=client(openalex),
+        ingest=True,
+        save_dir=tmp_path / "raw",
+    )
     assert result.ingested == {"new": 5, "updated": 0, "unchanged": 0, "rejected": 0}
     assert result.report.to_dict()["matched_by"]["author:openalex"] == 1
     assert sorted(Path(p).name for p in result.saved) == [
-        "openalex_author_A5000000042.json", "openalex_works_A5000000042.json"]
+        "openalex_author_A5000000042.json",
+        "openalex_works_A5000000042.json",
+    ]
     p = author_profile(engine, "openalex:A5000000042")
     assert (p.h_index, p.papers, p.papers_stored) == (41, 61, 5)
     assert (p.h_index_computed, p.h_index_computed_from) == (4, 5)  # 6100, 2900, 120, 95, 3
@@ -169,9 +176,24 @@ def test_choose_author_needs_an_exact_name():
 
 def test_fetch_through_the_cli(db_path, openalex, tmp_path):
     from annotator import cli
-    r = CliRunner().invoke(cli.app, [
-        "--db", db_path, "biblio", "fetch", "--orcid", "0000-0000-0000-0042", "--base-url",
-        openalex.base_url, "--mailto", "team@example.org", "--ingest", "--json"])
+
+    r = CliRunner().invoke(
+        cli.app,
+        [
+            "--db",
+            db_path,
+            "biblio",
+            "fetch",
+            "--orcid",
+            "0000-0000-0000-0042",
+            "--base-url",
+            openalex.base_url,
+            "--mailto",
+            "team@example.org",
+            "--ingest",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["works"] == 5 and out["import"]["papers"]["matched"] == 5

@@ -51,8 +51,9 @@ def test_openalex_author_and_works_match_and_link(seeded):
     gnn = _paper_id(seeded, "Graph Neural Networks: A Review of Methods and Applications")
     assert not _one(seeded, "SELECT 1 FROM authorships WHERE paper_id = :p AND author_id = :a", p=gnn, a=author[0])
     # ingesting the page already linked it (the page is his profile); the works list agrees
-    assert _one(seeded, "SELECT source FROM author_papers WHERE paper_id = :p AND author_id = :a",
-                p=gnn, a=author[0]) == [("feedpage",)]
+    assert _one(
+        seeded, "SELECT source FROM author_papers WHERE paper_id = :p AND author_id = :a", p=gnn, a=author[0]
+    ) == [("feedpage",)]
     ernie = _one(seeded, "SELECT doi, arxiv_id, openalex_id FROM papers WHERE title LIKE 'ERNIE%'")[0]
     assert ernie == ("10.18653/v1/p19-1139", "1905.07129", "W2950000001")
     # importing again adds nothing and now matches by id
@@ -66,8 +67,11 @@ def test_semantic_scholar_and_csv_imports(seeded):
     s2 = import_paths(seeded, [FIX / "s2_author.json"]).to_dict()
     assert s2["authors"]["matched"] == 1 and s2["papers"] == {"read": 4, "matched": 3, "unmatched": 1}
     assert _one(seeded, "SELECT s2_id FROM authors WHERE norm_name = 'zhengyan zhang'") == [("2000000042",)]
-    rows = _one(seeded, "SELECT citations, influential_citations, source FROM paper_metrics m "
-                        "JOIN papers p ON p.id = m.paper_id WHERE p.title LIKE 'ERNIE%'")
+    rows = _one(
+        seeded,
+        "SELECT citations, influential_citations, source FROM paper_metrics m "
+        "JOIN papers p ON p.id = m.paper_id WHERE p.title LIKE 'ERNIE%'",
+    )
     assert rows == [(2750, 410, "semanticscholar")]
     batch = import_paths(seeded, [FIX / "s2_papers_batch.json"])
     assert batch.papers_matched == 2 and batch.errors
@@ -103,9 +107,12 @@ def test_precedence_latest_as_of_then_last_stored_field_by_field(seeded, tmp_pat
 def test_feed_page_links_hidden_papers(seeded):
     # named on only 28 of the 45 blocks ("et al."), but ingesting the page linked all 45
     with seeded.connect() as conn:
-        named = conn.execute(text(
-            "SELECT COUNT(*) FROM authorships s JOIN authors a ON a.id = s.author_id "
-            "WHERE a.norm_name = 'zhengyan zhang'")).scalar_one()
+        named = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM authorships s JOIN authors a ON a.id = s.author_id "
+                "WHERE a.norm_name = 'zhengyan zhang'"
+            )
+        ).scalar_one()
     assert named == 28
     assert author_profile(seeded, "Zhengyan Zhang").papers_stored == 45
     report = link_feed_pages(seeded, [SEED_PAGE])  # linking again adds nothing
@@ -118,7 +125,8 @@ def test_title_matching_tells_papers_apart_or_refuses(engine, tmp_path):
     page.write_text(
         '{"title": "Deep Nets", "abstract": "One.", "authors": ["Ann Lee"], "published": "2019-01-01"}\n'
         '{"title": "Deep  nets!", "abstract": "Two.", "authors": ["Bo Chen"], "published": "2023-01-01"}\n'
-        '{"title": "Deep Nets", "abstract": "Three.", "authors": ["Cy Dee"], "published": "2023-02-01"}\n')
+        '{"title": "Deep Nets", "abstract": "Three.", "authors": ["Cy Dee"], "published": "2023-02-01"}\n'
+    )
     assert ingest_paths(engine, [page]).new == 3
     with engine.connect() as conn:
         m = Matcher(conn)
@@ -136,7 +144,8 @@ def test_author_matching_by_id_name_and_ambiguity(engine, tmp_path):
     page = tmp_path / "papers.jsonl"
     page.write_text(
         '{"title": "P1", "abstract": "a", "authors": [{"name": "Wei Wang", "orcid": "0000-0000-0000-0001"}]}\n'
-        '{"title": "P2", "abstract": "b", "authors": [{"name": "Wei Wang", "orcid": "0000-0000-0000-0002"}]}\n')
+        '{"title": "P2", "abstract": "b", "authors": [{"name": "Wei Wang", "orcid": "0000-0000-0000-0002"}]}\n'
+    )
     ingest_paths(engine, [page])
     with engine.connect() as conn:
         m = Matcher(conn)
@@ -157,8 +166,12 @@ def test_export_carries_imported_metrics(seeded):
     ernie = rows["ERNIE: Enhanced Language Representation with Informative Entities"]
     assert ernie["citations"] == 2900
     assert ernie["first_author_h_index"] is not None
-    assert rows["CA-LoRA: Adapting Existing LoRA for Compressed LLMs to Enable Efficient "
-                "Multi-Tasking on Personal Devices"]["citations"] is None
+    assert (
+        rows[
+            "CA-LoRA: Adapting Existing LoRA for Compressed LLMs to Enable Efficient Multi-Tasking on Personal Devices"
+        ]["citations"]
+        is None
+    )
 
 
 def test_export_and_profile_agree_on_the_snapshot_that_counts(seeded):

@@ -47,11 +47,20 @@ def test_semantic_scholar_author_with_papers_claims_them():
     assert b.source == "semanticscholar"
     (a,) = b.authors
     assert (a.s2_id, a.orcid, a.h_index, a.citations, a.works_count) == (
-        "2000000042", "0000-0000-0000-0042", 39, 21950, 52)
+        "2000000042",
+        "0000-0000-0000-0042",
+        39,
+        21950,
+        52,
+    )
     assert len(b.papers) == 4 and all(p.claimed_by == 0 for p in b.papers)
     ernie = b.papers[0]
     assert (ernie.arxiv_id, ernie.doi, ernie.citations, ernie.influential_citations) == (
-        "1905.07129", "10.18653/v1/p19-1139", 2750, 410)
+        "1905.07129",
+        "10.18653/v1/p19-1139",
+        2750,
+        410,
+    )
 
 
 def test_semantic_scholar_batch_reports_null_entries():
@@ -63,7 +72,9 @@ def test_semantic_scholar_batch_reports_null_entries():
 def test_csv_author_and_paper_files():
     authors = read_bundle(FIX / "author_metrics.csv")
     assert [(a.name, a.h_index, a.source, a.as_of) for a in authors.authors] == [
-        ("Zhengyan Zhang", 45, "scholar", date(2025, 7, 1)), ("Nobody Known", 3, "scholar", date(2025, 7, 1))]
+        ("Zhengyan Zhang", 45, "scholar", date(2025, 7, 1)),
+        ("Nobody Known", 3, "scholar", date(2025, 7, 1)),
+    ]
     papers = read_bundle(FIX / "paper_metrics.csv")
     assert len(papers.papers) == 4 and papers.papers[0].citations == 12
     assert papers.papers[1].influential_citations is None and papers.papers[0].source == "csv"

@@ -27,8 +27,15 @@ def test_biblio_on_both_databases(db_url, fake_server):  # noqa: F811
     link_feed_pages(engine, [SEED_PAGE])
     settings = get_settings(base_url=fake_server.base_url, api_key="sk-test", timeout_s=5.0)
     assert annotate(engine, settings, AnnotateOptions(model="fake", concurrency=8)).failed == 0
-    imported = import_paths(engine, [FIX / "openalex_author.json", FIX / "openalex_works_page1.json",
-                                     FIX / "openalex_works_page2.json", FIX / "author_metrics.csv"])
+    imported = import_paths(
+        engine,
+        [
+            FIX / "openalex_author.json",
+            FIX / "openalex_works_page1.json",
+            FIX / "openalex_works_page2.json",
+            FIX / "author_metrics.csv",
+        ],
+    )
     assert (imported.papers_matched, imported.authors_matched) == (4, 2)
 
     p = author_profile(engine, "Zhengyan Zhang")

@@ -23,6 +23,7 @@ FIX = Path(__file__).parent / "fixtures" / "biblio"
 @pytest.fixture
 def cli_app():
     from annotator import cli
+
     return cli.app
 
 
@@ -41,9 +42,14 @@ def judged(engine, fake_server, settings_for):
 
 def _scores(engine, model="fake"):
     with engine.connect() as conn:
-        return dict(conn.execute(text(
-            "SELECT p.title, j.ai_score FROM judgments j JOIN papers p ON p.id = j.paper_id "
-            "WHERE j.model = :m"), {"m": model}).all())
+        return dict(
+            conn.execute(
+                text(
+                    "SELECT p.title, j.ai_score FROM judgments j JOIN papers p ON p.id = j.paper_id WHERE j.model = :m"
+                ),
+                {"m": model},
+            ).all()
+        )
 
 
 def test_done_when_profile_after_ingest_and_annotate(judged):
@@ -64,8 +70,17 @@ def test_done_when_profile_after_ingest_and_annotate(judged):
     assert author_profile(judged, "Zhengyan Zhang") == p  # the seeded bootstrap repeats
     first = p.paper_list[0]
     assert first.published >= p.paper_list[-1].published
-    assert set(first.model_dump()) >= {"category", "published", "has_code", "title", "authors",
-                          "authors_truncated", "affiliations", "ai_score", "novelty"}
+    assert set(first.model_dump()) >= {
+        "category",
+        "published",
+        "has_code",
+        "title",
+        "authors",
+        "authors_truncated",
+        "affiliations",
+        "ai_score",
+        "novelty",
+    }
 
 
 def test_done_when_through_the_cli(cli_app, db_path, fake_server, monkeypatch):
@@ -85,8 +100,7 @@ def test_done_when_through_the_cli(cli_app, db_path, fake_server, monkeypatch):
     assert (p["reported"]["novelty"], p["reported"]["ai_score"]) == (54, 55)
     assert 0 <= p["ai_score"] <= 100 and 0 <= p["novelty"] <= 100 and p["n_judged"] == 45
     assert len(p["ai_score_ci"]) == 2 and len(p["novelty_ci"]) == 2
-    r = runner.invoke(cli_app, ["--db", db_path, "authors", "show", "Zhengyan Zhang"],
-                      env={"COLUMNS": "200"})
+    r = runner.invoke(cli_app, ["--db", db_path, "authors", "show", "Zhengyan Zhang"], env={"COLUMNS": "200"})
     assert r.exit_code == 0
     assert "h-index 44" in r.output and "(page: 54%)" in r.output and "(page: 55)" in r.output
     assert "24,889 citations" in r.output and "et al." in r.output and "45 Papers" in r.output
@@ -97,14 +111,29 @@ def test_done_when_through_the_cli(cli_app, db_path, fake_server, monkeypatch):
 def test_eval_papers_are_left_out(judged, fake_server, settings_for, tmp_path):
     before = author_profile(judged, "Zhengyan Zhang")
     suite = tmp_path / "eval.jsonl"
-    suite.write_text("\n".join(json.dumps({
-        "id": f"ev{i}", "title": f"Eval paper {i}", "abstract": f"An eval abstract number {i}.",
-        "authors": ["Zhengyan Zhang", "Eval Only"]}) for i in range(5)) + "\n")
+    suite.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"ev{i}",
+                    "title": f"Eval paper {i}",
+                    "abstract": f"An eval abstract number {i}.",
+                    "authors": ["Zhengyan Zhang", "Eval Only"],
+                }
+            )
+            for i in range(5)
+        )
+        + "\n"
+    )
     ingest_paths(judged, [suite], is_eval=True, eval_suite="t")
     annotate(judged, settings_for(fake_server), AnnotateOptions(model="fake", eval_suite="t"))
     with judged.connect() as conn:
-        assert conn.execute(text("SELECT COUNT(*) FROM judgments j JOIN papers p ON p.id = j.paper_id "
-                                 "WHERE p.is_eval")).scalar() == 5
+        assert (
+            conn.execute(
+                text("SELECT COUNT(*) FROM judgments j JOIN papers p ON p.id = j.paper_id WHERE p.is_eval")
+            ).scalar()
+            == 5
+        )
     assert author_profile(judged, "Zhengyan Zhang") == before
     assert author_profile(judged, "Eval Only").papers_stored == 0
     names = [r.name for r in leaderboard(judged, "ai_score", limit=1000).rows]
@@ -146,8 +175,7 @@ def test_leaderboards(judged):
     assert [r.ai_score for r in rows] == sorted((r.ai_score for r in rows), reverse=True)
     zz = next(r for r in rows if r.name == "Zhengyan Zhang")
     prof = author_profile(judged, "Zhengyan Zhang")
-    assert (zz.ai_score, zz.novelty, zz.n_judged, zz.h_index) == (
-        prof.ai_score, prof.novelty, 45, 44)
+    assert (zz.ai_score, zz.novelty, zz.n_judged, zz.h_index) == (prof.ai_score, prof.novelty, 45, 44)
     assert zz.ai_score_ci == prof.ai_score_ci
     by_nov = leaderboard(judged, "novelty", min_papers=2, limit=50).rows
     assert [r.novelty for r in by_nov] == sorted((r.novelty for r in by_nov), reverse=True)
@@ -156,10 +184,16 @@ def test_leaderboards(judged):
     at = leaderboard(judged, "ai_score", affiliation="Princeton", limit=100).rows
     assert {r.name for r in at} >= {"Zichun Yu", "Tianyu Gao", "Zhengyan Zhang"}
     with judged.connect() as conn:
-        tagged = {n for (n,) in conn.execute(text(
-            "SELECT DISTINCT a.name FROM authors a JOIN authorships s ON s.author_id = a.id "
-            "JOIN paper_affiliations pa ON pa.paper_id = s.paper_id JOIN affiliations af "
-            "ON af.id = pa.affiliation_id WHERE af.name = 'princeton'"))}
+        tagged = {
+            n
+            for (n,) in conn.execute(
+                text(
+                    "SELECT DISTINCT a.name FROM authors a JOIN authorships s ON s.author_id = a.id "
+                    "JOIN paper_affiliations pa ON pa.paper_id = s.paper_id JOIN affiliations af "
+                    "ON af.id = pa.affiliation_id WHERE af.name = 'princeton'"
+                )
+            )
+        }
     assert {r.name for r in at} == tagged | {"Zhengyan Zhang"}
     # metric boards
     import_paths(judged, [FIX / "author_metrics.csv"])
@@ -172,10 +206,13 @@ def test_leaderboards(judged):
     assert {g.affiliation for g in groups} >= {"tsinghua", "princeton"}
     tsinghua = next(g for g in groups if g.affiliation == "tsinghua")
     with judged.connect() as conn:
-        mean = conn.execute(text(
-            "SELECT AVG(j.ai_score), COUNT(*) FROM judgments j JOIN paper_affiliations pa "
-            "ON pa.paper_id = j.paper_id JOIN affiliations af ON af.id = pa.affiliation_id "
-            "WHERE af.name = 'tsinghua'")).one()
+        mean = conn.execute(
+            text(
+                "SELECT AVG(j.ai_score), COUNT(*) FROM judgments j JOIN paper_affiliations pa "
+                "ON pa.paper_id = j.paper_id JOIN affiliations af ON af.id = pa.affiliation_id "
+                "WHERE af.name = 'tsinghua'"
+            )
+        ).one()
     assert (tsinghua.ai_score, tsinghua.n_judged) == (round(mean[0], 2), mean[1])
     with pytest.raises(InputError):
         leaderboard(judged, "fame")
@@ -183,13 +220,13 @@ def test_leaderboards(judged):
 
 def test_top_through_the_cli(cli_app, judged, db_path):
     runner = CliRunner()
-    r = runner.invoke(cli_app, ["--db", db_path, "authors", "top", "--by", "ai_score",
-                                "--min-papers", "3", "--limit", "5", "--json"])
+    r = runner.invoke(
+        cli_app, ["--db", db_path, "authors", "top", "--by", "ai_score", "--min-papers", "3", "--limit", "5", "--json"]
+    )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["rows"]
     assert 0 < len(rows) <= 5 and all(x["n_judged"] >= 3 for x in rows)
-    r = runner.invoke(cli_app, ["--db", db_path, "authors", "top", "--group", "affiliation"],
-                      env={"COLUMNS": "200"})
+    r = runner.invoke(cli_app, ["--db", db_path, "authors", "top", "--group", "affiliation"], env={"COLUMNS": "200"})
     assert r.exit_code == 0 and "tsinghua" in r.output
     r = runner.invoke(cli_app, ["--db", db_path, "authors", "top", "--by", "fame"])
     assert r.exit_code == 3 and "--by must be one of" in r.output
@@ -200,10 +237,10 @@ def test_profile_without_judgments_or_metrics(engine, tmp_path):
     page.write_text('{"title": "Solo", "abstract": "Alone.", "authors": ["Ann Lee"]}\n')
     ingest_paths(engine, [page])
     p = author_profile(engine, "Ann Lee")
-    assert (p.h_index, p.citations, p.papers, p.ai_score, p.judgments) == (
-        None, None, 1, None, None)
-    assert p.to_json()["reported"] == {k: None for k in ("ai_score", "novelty", "h_index",
-                                                         "citations", "papers", "source", "as_of")}
+    assert (p.h_index, p.citations, p.papers, p.ai_score, p.judgments) == (None, None, 1, None, None)
+    assert p.to_json()["reported"] == {
+        k: None for k in ("ai_score", "novelty", "h_index", "citations", "papers", "source", "as_of")
+    }
     assert leaderboard(engine, "ai_score").rows == []
 
 
@@ -211,16 +248,21 @@ def test_an_author_counts_each_paper_once(engine, fake_server, settings_for, tmp
     page = tmp_path / "p.jsonl"
     page.write_text(
         '{"title": "Twice", "abstract": "Two namesakes wrote this.", "authors": ["Wei Wang", "Wei Wang"]}\n'
-        '{"title": "Once", "abstract": "One author.", "authors": ["Wei Wang", "Li Na"]}\n')
+        '{"title": "Once", "abstract": "One author.", "authors": ["Wei Wang", "Li Na"]}\n'
+    )
     ingest_paths(engine, [page])
     with engine.connect() as conn:
         wang = conn.execute(text("SELECT id FROM authors WHERE norm_name = 'wei wang'")).scalar()
         once = conn.execute(text("SELECT id FROM papers WHERE title = 'Once'")).scalar()
-        assert conn.execute(text("SELECT COUNT(*) FROM authorships WHERE author_id = :a"),
-                            {"a": wang}).scalar() == 3
+        assert conn.execute(text("SELECT COUNT(*) FROM authorships WHERE author_id = :a"), {"a": wang}).scalar() == 3
     with engine.begin() as conn:  # a profile source also lists a paper he is already on
-        conn.execute(text("INSERT INTO author_papers (author_id, paper_id, source, created_at) "
-                          "VALUES (:a, :p, 'test', '2026-01-01 00:00:00')"), {"a": wang, "p": once})
+        conn.execute(
+            text(
+                "INSERT INTO author_papers (author_id, paper_id, source, created_at) "
+                "VALUES (:a, :p, 'test', '2026-01-01 00:00:00')"
+            ),
+            {"a": wang, "p": once},
+        )
     _judge(engine, settings_for(fake_server))
     rows = {r.name: r for r in leaderboard(engine, "ai_score").rows}
     assert rows["Wei Wang"].n_judged == 2 and rows["Wei Wang"].papers_stored == 2

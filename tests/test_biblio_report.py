@@ -27,8 +27,14 @@ def _rows():
 def _scipy_by_year(rows, score, keep_zero=False):
     out = {}
     for year in (2017, 2018):
-        pairs = [(r[score], r["citations"]) for r in rows if r["year"] == year and r[score] is not None
-                 and r["citations"] is not None and (keep_zero or r["citations"] > 0)]
+        pairs = [
+            (r[score], r["citations"])
+            for r in rows
+            if r["year"] == year
+            and r[score] is not None
+            and r["citations"] is not None
+            and (keep_zero or r["citations"] > 0)
+        ]
         out[year] = (len(pairs), spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic)
     return out
 
@@ -89,15 +95,18 @@ def test_report_files(tmp_path):
 def test_suite_file_with_stored_judgments_of_eval_papers(engine, fake_server, settings_for, tmp_path):
     rows = [r for r in _rows()[:80]]
     data = tmp_path / "eval.jsonl"
-    data.write_text("\n".join(json.dumps({"id": r["id"], "title": r["title"], "abstract": r["abstract"]})
-                              for r in rows) + "\n")
+    data.write_text(
+        "\n".join(json.dumps({"id": r["id"], "title": r["title"], "abstract": r["abstract"]}) for r in rows) + "\n"
+    )
     assert ingest_paths(engine, [data], is_eval=True, eval_suite="iclr1718").new == 80
     annotate(engine, settings_for(fake_server), AnnotateOptions(model="fake", eval_suite="iclr1718"))
     suite = tmp_path / "evals" / "iclr1718.toml"
     suite.parent.mkdir()
-    suite.write_text(f'name = "iclr1718"\ndata = "{ICLR.as_posix()}"\n'
-                     '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n'
-                     '[citations]\nfield = "citations"\nzero_is_missing = true\n')
+    suite.write_text(
+        f'name = "iclr1718"\ndata = "{ICLR.as_posix()}"\n'
+        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n'
+        '[citations]\nfield = "citations"\nzero_is_missing = true\n'
+    )
     report = biblio_report(engine, suite_file=suite, n_boot=200)
     p = report.data["papers"]
     assert p["matched_papers"] == 80 and p["suite"] == "iclr1718"
@@ -105,16 +114,17 @@ def test_suite_file_with_stored_judgments_of_eval_papers(engine, fake_server, se
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        stored = dict(conn.execute(text("SELECT p.external_id, j.ai_score FROM judgments j "
-                                        "JOIN papers p ON p.id = j.paper_id")).all())
+        stored = dict(
+            conn.execute(
+                text("SELECT p.external_id, j.ai_score FROM judgments j JOIN papers p ON p.id = j.paper_id")
+            ).all()
+        )
     for y in p["per_year"]:
-        pairs = [(stored[r["id"]], r["citations"]) for r in rows
-                 if r["year"] == y["year"] and r["citations"]]
+        pairs = [(stored[r["id"]], r["citations"]) for r in rows if r["year"] == y["year"] and r["citations"]]
         assert y["n"] == len(pairs)
         if y["rho"] is not None:
             assert y["rho"] == pytest.approx(spearmanr(*zip(*pairs)).statistic, abs=1e-4)
-    assert p["n"] + p["dropped"]["zero_citations"] + p["dropped"]["no_citations"] + \
-        p["dropped"]["no_score"] == 1474
+    assert p["n"] + p["dropped"]["zero_citations"] + p["dropped"]["no_citations"] + p["dropped"]["no_score"] == 1474
 
 
 def test_database_report_papers_and_authors(engine, fake_server, settings_for, tmp_path):
@@ -123,26 +133,35 @@ def test_database_report_papers_and_authors(engine, fake_server, settings_for, t
     lines = []
     for i in range(60):
         authors = [f"Author {i % 7}", f"Author {(i * 3) % 11 + 7}"]
-        lines.append(json.dumps({
-            "id": f"p{i}", "title": f"Paper number {i} on topic {i % 5}",
-            "abstract": f"We study problem {i} with method {i * 7 % 13}; results differ.",
-            "authors": authors, "published": f"{2019 + i % 3}-03-01",
-            "citations": int(rng.integers(0, 500))}))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"p{i}",
+                    "title": f"Paper number {i} on topic {i % 5}",
+                    "abstract": f"We study problem {i} with method {i * 7 % 13}; results differ.",
+                    "authors": authors,
+                    "published": f"{2019 + i % 3}-03-01",
+                    "citations": int(rng.integers(0, 500)),
+                }
+            )
+        )
     papers.write_text("\n".join(lines) + "\n")
     ingest_paths(engine, [papers])
     annotate(engine, settings_for(fake_server), AnnotateOptions(model="fake"))
     metrics = tmp_path / "authors.csv"
-    metrics.write_text("name,h_index,as_of\n" + "".join(f"Author {a},{a * 2 + 1},2025-01-01\n"
-                                                        for a in range(18)))
+    metrics.write_text("name,h_index,as_of\n" + "".join(f"Author {a},{a * 2 + 1},2025-01-01\n" for a in range(18)))
     assert import_paths(engine, [metrics]).authors_matched == 18
     report = biblio_report(engine, n_boot=300, min_papers=3)
     d = report.data
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        got = conn.execute(text(
-            "SELECT strftime('%Y', p.published), j.ai_score, m.citations FROM papers p "
-            "JOIN judgments j ON j.paper_id = p.id JOIN paper_metrics m ON m.paper_id = p.id")).all()
+        got = conn.execute(
+            text(
+                "SELECT strftime('%Y', p.published), j.ai_score, m.citations FROM papers p "
+                "JOIN judgments j ON j.paper_id = p.id JOIN paper_metrics m ON m.paper_id = p.id"
+            )
+        ).all()
     for y in d["papers"]["per_year"]:
         pairs = [(ai, c) for yr, ai, c in got if int(yr) == y["year"] and c > 0]
         assert y["n"] == len(pairs)
@@ -161,10 +180,28 @@ def test_report_with_nothing_judged(engine):
 
 def test_report_through_the_cli(db_path, tmp_path):
     from annotator import cli
-    r = CliRunner().invoke(cli.app, [
-        "--db", db_path, "report", "biblio", "--data", str(ICLR), "--score-field", "rating_mean",
-        "--n-boot", "200", "--md", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json"),
-        "--png-dir", str(tmp_path / "png")])
+
+    r = CliRunner().invoke(
+        cli.app,
+        [
+            "--db",
+            db_path,
+            "report",
+            "biblio",
+            "--data",
+            str(ICLR),
+            "--score-field",
+            "rating_mean",
+            "--n-boot",
+            "200",
+            "--md",
+            str(tmp_path / "r.md"),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--png-dir",
+            str(tmp_path / "png"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "pooled within-year ranks" in r.stdout
     data = json.loads((tmp_path / "r.json").read_text())

@@ -42,8 +42,11 @@ def test_ingest_annotate_export(run, engine, fake_server):
     result = run("annotate", "--model", "fake-model", "--concurrency", "8")
     assert result.exit_code == 0, result.output
     assert "done 51, failed 0" in result.output
-    judgments = _rows(engine, "SELECT paper_id, ai_score, novelty, rationale, model, prompt_name, "
-                              "prompt_version, prompt_hash, code_version FROM judgments")
+    judgments = _rows(
+        engine,
+        "SELECT paper_id, ai_score, novelty, rationale, model, prompt_name, "
+        "prompt_version, prompt_hash, code_version FROM judgments",
+    )
     assert len(judgments) == 51 == len({j[0] for j in judgments})
     for j in judgments:
         JudgmentReply(ai_score=j[1], novelty=j[2], rationale=j[3])
@@ -59,12 +62,29 @@ def test_ingest_annotate_export(run, engine, fake_server):
     papers = [json.loads(line) for line in out.splitlines()]
     assert len(papers) == 51
     first = papers[0]
-    for field in ("id", "title", "abstract", "authors", "categories", "published", "has_code",
-                  "affiliations", "judgments"):
+    for field in (
+        "id",
+        "title",
+        "abstract",
+        "authors",
+        "categories",
+        "published",
+        "has_code",
+        "affiliations",
+        "judgments",
+    ):
         assert field in first
     j = first["judgments"][0]
-    assert set(j) >= {"prompt", "prompt_version", "prompt_hash", "model", "ai_score", "novelty",
-                      "rationale", "created_at"}
+    assert set(j) >= {
+        "prompt",
+        "prompt_version",
+        "prompt_hash",
+        "model",
+        "ai_score",
+        "novelty",
+        "rationale",
+        "created_at",
+    }
     stored = dict(_rows(engine, "SELECT paper_id, ai_score FROM judgments"))
     assert all(p["judgments"][0]["ai_score"] == stored[p["id"]] for p in papers)
 
@@ -104,9 +124,12 @@ def test_failed_tasks_are_kept_with_reason_and_retried(run, engine, fake_server)
 def test_ingest_with_bad_rows_exits_non_zero_but_keeps_good_rows(run, engine, tmp_path):
     bad = tmp_path / "papers.jsonl"
     bad.write_text(
-        json.dumps({"title": "Good", "abstract": "Fine abstract.", "authors": ["A B"]}) + "\n"
+        json.dumps({"title": "Good", "abstract": "Fine abstract.", "authors": ["A B"]})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"title": "No abstract", "abstract": "", "authors": ["C D"]}) + "\n")
+        + json.dumps({"title": "No abstract", "abstract": "", "authors": ["C D"]})
+        + "\n"
+    )
     result = run("ingest", bad)
     assert result.exit_code == 3
     assert "papers.jsonl:2" in result.output and "papers.jsonl:3" in result.output

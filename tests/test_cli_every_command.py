@@ -32,7 +32,7 @@ MODEL = "gpt-4o-mini"  # what annotate picks by default when an endpoint is conf
 # Commands run by another test: path -> the test that runs it through the CLI.
 COVERED_ELSEWHERE = {
     "demo": "tests/test_demo.py::test_demo_judges_the_sample_with_the_local_model "
-            "(the real local model; test_demo_json below runs demo --json)",
+    "(the real local model; test_demo_json below runs demo --json)",
 }
 
 
@@ -101,6 +101,7 @@ def step(path: str):
     def register(fn):
         STEPS.append((path, fn))
         return fn
+
     return register
 
 
@@ -119,7 +120,8 @@ def _annotate(w: World) -> None:
     w.env.delenv("ANNOTATOR_MAX_REASKS")
     assert "done 5, failed 1" in r.stdout
     assert rows(w.engine, "SELECT DISTINCT model, prompt_name, prompt_version FROM judgments") == [
-        (MODEL, "score", "1")]
+        (MODEL, "score", "1")
+    ]
     assert w.count("SELECT COUNT(*) FROM judgments") == 5
 
 
@@ -129,7 +131,9 @@ def _queue(w: World) -> None:
     assert "score@1" in r.stdout and "failed" in r.stdout and "done" in r.stdout
     data = json.loads(w.run("queue", "--json").stdout)
     assert sorted((d["prompt"], d["model"], d["state"], d["count"]) for d in data) == [
-        ("score@1", MODEL, "done", 5), ("score@1", MODEL, "failed", 1)]
+        ("score@1", MODEL, "done", 5),
+        ("score@1", MODEL, "failed", 1),
+    ]
 
 
 @step("queue retry")
@@ -210,7 +214,7 @@ def _annotate_batch(w: World) -> None:
 
 @step("batch list")
 def _batch_list(w: World) -> None:
-    (batch_id,), = rows(w.engine, "SELECT batch_id FROM batches")
+    ((batch_id,),) = rows(w.engine, "SELECT batch_id FROM batches")
     assert batch_id[:12] in w.run("batch", "list").stdout
     data = json.loads(w.run("batch", "list", "--json").stdout)
     assert [(d["batch_id"], d["requests"], d["collected"]) for d in data] == [(batch_id, 4, False)]
@@ -220,8 +224,13 @@ def _batch_list(w: World) -> None:
 def _batch_collect(w: World) -> None:
     r = w.run("batch", "collect")
     assert "yes" in r.stdout
-    assert w.count("SELECT COUNT(*) FROM judgments j JOIN prompt_versions pv ON "
-                   "pv.id = j.prompt_version_id WHERE pv.version = '2'") == 10
+    assert (
+        w.count(
+            "SELECT COUNT(*) FROM judgments j JOIN prompt_versions pv ON "
+            "pv.id = j.prompt_version_id WHERE pv.version = '2'"
+        )
+        == 10
+    )
     assert "no open batches" in w.run("batch", "collect").stdout
 
 
@@ -230,7 +239,7 @@ def _batch_submit(w: World) -> None:
     w.run("ingest", write_papers(w.tmp / "last.jsonl", 2, start=10))
     r = w.run("batch", "submit")
     assert "score@2 on gpt-4o-mini: 1 batch(es), 2 papers" in r.stdout
-    (w.values["batch"],), = rows(w.engine, "SELECT batch_id FROM batches WHERE NOT collected")
+    ((w.values["batch"],),) = rows(w.engine, "SELECT batch_id FROM batches WHERE NOT collected")
 
 
 @step("batch cancel")
@@ -246,8 +255,7 @@ def _batch_cancel(w: World) -> None:
 @step("biblio import")
 def _biblio_import(w: World) -> None:
     csv = w.tmp / "authors.csv"
-    csv.write_text("name,orcid,h_index,citations,works_count,as_of,source\n"
-                   "Author 0,,12,3400,40,2025-07-01,scholar\n")
+    csv.write_text("name,orcid,h_index,citations,works_count,as_of,source\nAuthor 0,,12,3400,40,2025-07-01,scholar\n")
     r = w.run("biblio", "import", csv)
     assert "authors: 1 matched, 0 unmatched" in r.stdout
     assert rows(w.engine, "SELECT h_index, source FROM author_metrics") == [(12, "scholar")]
@@ -259,8 +267,7 @@ def _biblio_fetch(w: World) -> None:
     assert "(A5000000042)" in r.stdout and "h-index" in r.stdout
     assert "unmatched" in r.output  # the fetched author is not stored here
     papers = w.count("SELECT COUNT(*) FROM papers")
-    r = w.run("biblio", "fetch", "--openalex-id", "A5000000042", "--base-url", w.openalex_url,
-              "--ingest", "--json")
+    r = w.run("biblio", "fetch", "--openalex-id", "A5000000042", "--base-url", w.openalex_url, "--ingest", "--json")
     fetched = json.loads(r.stdout)
     assert fetched["ingested"]["new"] > 0
     assert w.count("SELECT COUNT(*) FROM papers") == papers + fetched["ingested"]["new"]
@@ -308,8 +315,7 @@ def _eval_run(w: World) -> None:
     assert "synthetic" in first.stdout
     assert w.count("SELECT COUNT(*) FROM papers WHERE is_eval") == 30
     calls = len(w.fake.chat_requests())
-    again = CliRunner().invoke(cli.app, ["eval", "run", str(SUITE), "--json", "--out", "again"],
-                               catch_exceptions=False)
+    again = CliRunner().invoke(cli.app, ["eval", "run", str(SUITE), "--json", "--out", "again"], catch_exceptions=False)
     assert again.exit_code == first.exit_code
     data = json.loads(again.stdout)
     assert data["counts"]["n_total"] == 30 and data["thresholds"] == result["thresholds"]
@@ -364,8 +370,10 @@ def _worker(w: World) -> None:
     out = w.run("worker", "--prompt", "score@1", "--exit-when-idle", "--poll", "0.05").stdout
     assert queued >= 2 and f"done {queued}, failed 0" in out and "stopped: idle" in out
     assert w.count("SELECT COUNT(*) FROM tasks WHERE state <> 'done' AND state <> 'failed'") == 0
-    assert w.count("SELECT COUNT(*) FROM judgments j JOIN papers p ON p.id = j.paper_id "
-                   "WHERE p.title LIKE 'Study 10_:%'") == 2
+    assert (
+        w.count("SELECT COUNT(*) FROM judgments j JOIN papers p ON p.id = j.paper_id WHERE p.title LIKE 'Study 10_:%'")
+        == 2
+    )
 
 
 @step("db copy")
@@ -398,8 +406,11 @@ def _site_serve(w: World) -> None:
     import urllib.request
 
     w.ran.append("site serve")
-    proc = subprocess.Popen([sys.executable, "-u", str(REPO / "cli.py"), "site", "serve", str(w.values["site"]),
-                             "--port", "0"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(REPO / "cli.py"), "site", "serve", str(w.values["site"]), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().split()[1]
@@ -424,8 +435,18 @@ def _replayed(w: World):
 @step("fetch arxiv")
 def _fetch_arxiv(w: World) -> None:
     with _replayed(w) as server:
-        args = ["fetch", "arxiv", "--category", "cs.CL", "--since", "2026-11-20",
-                "--until", "2026-11-24", "--base-url", f"{server.base_url}/api/query"]
+        args = [
+            "fetch",
+            "arxiv",
+            "--category",
+            "cs.CL",
+            "--since",
+            "2026-11-20",
+            "--until",
+            "2026-11-24",
+            "--base-url",
+            f"{server.base_url}/api/query",
+        ]
         r = w.run(*args, exit_code=3)  # one malformed entry: reported, the rest stored
         assert "field 'title'" in r.output and "cat:cs.CL" in r.stdout
         assert w.count("SELECT COUNT(*) FROM papers WHERE arxiv_id LIKE '2611.001%'") == 4
@@ -436,8 +457,18 @@ def _fetch_arxiv(w: World) -> None:
 @step("fetch openalex")
 def _fetch_openalex(w: World) -> None:
     with _replayed(w) as server:
-        args = ["fetch", "openalex", "--filter", "primary_location.source.id:S4306400194",
-                "--since", "2026-11-01", "--base-url", server.base_url, "--allow-rejects", "--json"]
+        args = [
+            "fetch",
+            "openalex",
+            "--filter",
+            "primary_location.source.id:S4306400194",
+            "--since",
+            "2026-11-01",
+            "--base-url",
+            server.base_url,
+            "--allow-rejects",
+            "--json",
+        ]
         got = json.loads(w.run(*args).stdout)
         assert (got["new"], got["rejected"], got["through"]) == (3, 1, "2026-11-18")
 
@@ -445,13 +476,30 @@ def _fetch_openalex(w: World) -> None:
 @step("feed run")
 def _feed_run(w: World) -> None:
     with _replayed(w) as server:
-        r = w.run("feed", "run", "--category", "cs.CL", "--until", "2026-11-27", "--site",
-                  w.tmp / "site", "--arxiv-url", f"{server.base_url}/api/query",
-                  "--openalex-url", server.base_url)
+        r = w.run(
+            "feed",
+            "run",
+            "--category",
+            "cs.CL",
+            "--until",
+            "2026-11-27",
+            "--site",
+            w.tmp / "site",
+            "--arxiv-url",
+            f"{server.base_url}/api/query",
+            "--openalex-url",
+            server.base_url,
+        )
         assert "feed run" in r.stdout and "authors:" in r.stdout
         assert (w.tmp / "site" / "index.html").exists()
-        assert w.count("SELECT COUNT(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM tasks t "
-                       "WHERE t.paper_id = p.id) AND p.is_eval = :f", f=False) == 0
+        assert (
+            w.count(
+                "SELECT COUNT(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM tasks t "
+                "WHERE t.paper_id = p.id) AND p.is_eval = :f",
+                f=False,
+            )
+            == 0
+        )
 
 
 @step("fetch status")
@@ -480,8 +528,14 @@ def test_every_command_runs(tmp_path, monkeypatch, fake_server, openalex, db_pat
     monkeypatch.setenv("ANNOTATOR_DB", db_path)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-    w = World(tmp=tmp_path, fake=fake_server, openalex_url=openalex.base_url, engine=engine,
-              prompts=private_prompts(tmp_path, monkeypatch), env=monkeypatch)
+    w = World(
+        tmp=tmp_path,
+        fake=fake_server,
+        openalex_url=openalex.base_url,
+        engine=engine,
+        prompts=private_prompts(tmp_path, monkeypatch),
+        env=monkeypatch,
+    )
     for path, fn in STEPS:
         before = len(w.ran)
         fn(w)
@@ -503,8 +557,9 @@ def test_shell_completion_is_enabled():
     # the installed command under a real bash: typer finds the shell in the process tree (a
     # run detached from any shell, such as under nohup, would find none)
     command = Path(sys.executable).with_name("annotator")
-    result = subprocess.run(["bash", "-c", f"'{command}' --show-completion"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "-c", f"'{command}' --show-completion"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "_ANNOTATOR_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _annotator_completion annotator" in result.stdout

@@ -52,8 +52,9 @@ TABLES = SQLModel.metadata.sorted_tables
 EMBEDDING_MODELS = ("SmolLM2-135M", "smollm2", "all-MiniLM_L6")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("en_US", marks=pytest.mark.postgres),
-                        pytest.param("C", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", pytest.param("en_US", marks=pytest.mark.postgres), pytest.param("C", marks=pytest.mark.postgres)]
+)
 def db_url(request, tmp_path):
     """A SQLite file, then PostgreSQL databases with collations en_US.UTF-8 and C."""
     if request.param == "sqlite":
@@ -65,8 +66,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
     """Every row of every table, in key order (text by code point, whatever the collation)."""
     engine = open_db(url)
     with engine.connect() as conn:
-        return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=_key_of(t))
-                for t in TABLES}
+        return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=_key_of(t)) for t in TABLES}
 
 
 def _key_of(table):
@@ -87,8 +87,10 @@ def fill(path: str, fake_server: FakeServer, tmp_path: Path) -> str:
     engine = open_db(path)
     for file in (SEED_PAGE, write_papers(tmp_path / "papers.jsonl", 30)):
         assert not ingest_paths(engine, [str(file)]).errors
-    import_paths(engine, [BIBLIO / "openalex_author.json", BIBLIO / "openalex_works_page1.json",
-                          BIBLIO / "openalex_works_page2.json"])
+    import_paths(
+        engine,
+        [BIBLIO / "openalex_author.json", BIBLIO / "openalex_works_page1.json", BIBLIO / "openalex_works_page2.json"],
+    )
     import_paths(engine, [BIBLIO / "paper_metrics.csv"])
     import_paths(engine, [BIBLIO / "author_metrics.csv"])
     link_feed_pages(engine, [SEED_PAGE])
@@ -98,19 +100,41 @@ def fill(path: str, fake_server: FakeServer, tmp_path: Path) -> str:
     assert done.done > 30
     cache = SQLModel.metadata.tables["embedding_cache"]
     with engine.begin() as conn:
-        conn.execute(insert(cache), [
-            {"model": model, "text_hash": f"{k}{i:x}", "dim": 4, "vector": f"v{i}",
-             "created_at": datetime(2024, 5, 1, tzinfo=UTC)}
-            for k, model in enumerate(EMBEDDING_MODELS) for i in range(20)])
+        conn.execute(
+            insert(cache),
+            [
+                {
+                    "model": model,
+                    "text_hash": f"{k}{i:x}",
+                    "dim": 4,
+                    "vector": f"v{i}",
+                    "created_at": datetime(2024, 5, 1, tzinfo=UTC),
+                }
+                for k, model in enumerate(EMBEDDING_MODELS)
+                for i in range(20)
+            ],
+        )
     refresh(engine, full=True)
     return path
 
 
 def test_the_source_fills_the_tables_a_copy_must_carry(source):
     rows = dump(source)
-    for name in ("papers", "authors", "authorships", "author_metrics", "paper_metrics",
-                 "author_papers", "prompt_versions", "tasks", "judgments", "llm_calls",
-                 "embedding_cache", "agg_author_scores", "agg_marks"):
+    for name in (
+        "papers",
+        "authors",
+        "authorships",
+        "author_metrics",
+        "paper_metrics",
+        "author_papers",
+        "prompt_versions",
+        "tasks",
+        "judgments",
+        "llm_calls",
+        "embedding_cache",
+        "agg_author_scores",
+        "agg_marks",
+    ):
         assert rows[name], name
     column = [c.name for c in SQLModel.metadata.tables["llm_calls"].columns].index("outcome")
     outcomes = {r[column] for r in rows["llm_calls"]}
@@ -128,7 +152,8 @@ def test_sqlite_to_postgres_and_back_keeps_every_row(source, pg_any_url, tmp_pat
     back = copy_database(pg_any_url, str(tmp_path / "back.db"))
     assert back.ok
     assert [(t.source_checksum, t.source_rows) for t in back.tables] == [
-        (t.dest_checksum, t.dest_rows) for t in there.tables]
+        (t.dest_checksum, t.dest_rows) for t in there.tables
+    ]
     assert dump(str(tmp_path / "back.db")) == dump(source)
 
 
@@ -147,7 +172,7 @@ def test_rows_added_after_a_copy_get_fresh_ids(source, db_url):
 def test_an_interrupted_copy_goes_on_without_duplicates(source, db_url):
     src, dst = open_db(source), open_db(db_url)
     partial = next(t for t in TABLES if t.name == "judgments")
-    for table in TABLES[:TABLES.index(partial)]:  # the copy got this far, then stopped
+    for table in TABLES[: TABLES.index(partial)]:  # the copy got this far, then stopped
         assert copy_table(src, dst, table).ok
     judgments = dump(source)["judgments"]
     names = [c.name for c in partial.columns]
@@ -207,13 +232,11 @@ def count(url: str, sql: str) -> int:
         return conn.execute(text(sql)).scalar_one()
 
 
-JUDGED_PENDING = ("SELECT COUNT(*) FROM judgments j JOIN tasks t ON t.id = j.task_id "
-                  "WHERE t.state = 'pending'")
+JUDGED_PENDING = "SELECT COUNT(*) FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.state = 'pending'"
 
 
 @pytest.mark.parametrize("dest_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_a_copy_reads_the_source_as_it_was_when_the_copy_began(db_url, dest_kind, fake_server,
-                                                                tmp_path, request):
+def test_a_copy_reads_the_source_as_it_was_when_the_copy_began(db_url, dest_kind, fake_server, tmp_path, request):
     """Workers finish tasks on the source while the copy runs (between its tables)."""
     engine = open_db(db_url)
     assert not ingest_paths(engine, [str(write_papers(tmp_path / "p.jsonl", 12))]).errors
@@ -231,8 +254,7 @@ def test_a_copy_reads_the_source_as_it_was_when_the_copy_began(db_url, dest_kind
     if dest_kind == "sqlite":
         dst = str(tmp_path / "dst.db")
     else:  # another database than the source's
-        dst = request.getfixturevalue("pg_url_c" if request.node.callspec.params["db_url"] == "en_US"
-                                      else "pg_url")
+        dst = request.getfixturevalue("pg_url_c" if request.node.callspec.params["db_url"] == "en_US" else "pg_url")
     report = copy_database(db_url, dst, progress=worker_between_tables)
     assert worked == [8] and count(db_url, "SELECT COUNT(*) FROM judgments") == 12
     assert report.ok

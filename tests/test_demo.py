@@ -24,8 +24,9 @@ def test_demo_judges_the_sample_with_the_embedding_judge(db_path):
     assert "judgments by smollm2-135m-instruct" in out
     assert "not a reviewer" in out and "out-of-fold" in out and "Spearman" in out
     with open_db(db_path).connect() as conn:
-        rows = conn.execute(text(
-            "SELECT ai_score, novelty, rationale, model, method, details_json FROM judgments")).all()
+        rows = conn.execute(
+            text("SELECT ai_score, novelty, rationale, model, method, details_json FROM judgments")
+        ).all()
         tasks = dict(conn.execute(text("SELECT state, COUNT(*) FROM tasks GROUP BY state")).all())
     assert tasks == {"done": 6}
     assert len({r[0] for r in rows}) > 1  # the scores differ between papers
@@ -37,13 +38,13 @@ def test_demo_judges_the_sample_with_the_embedding_judge(db_path):
 
 
 def test_demo_chat_path_stays_available(db_path):
-    result = CliRunner().invoke(app, ["--db", db_path, "demo", "--prompt", "score@1"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(app, ["--db", db_path, "demo", "--prompt", "score@1"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "demo quality" in result.output
     with open_db(db_path).connect() as conn:
-        rows = conn.execute(text(
-            "SELECT ai_score, novelty, rationale, model, demo_quality, params_json FROM judgments")).all()
+        rows = conn.execute(
+            text("SELECT ai_score, novelty, rationale, model, demo_quality, params_json FROM judgments")
+        ).all()
     assert len(rows) == 6
     for ai, nov, rationale, model, demo, params in rows:
         JudgmentReply(ai_score=ai, novelty=nov, rationale=rationale)

@@ -20,13 +20,21 @@ N_PAPERS = 4000
 
 def many_papers(engine) -> None:
     body = " ".join(f"word{i}" for i in range(400))
-    ingest_records(engine, [PaperRecord(title=f"Paper {i} on things", abstract=f"{body} {i}",
-                                        external_id=f"x{i}") for i in range(N_PAPERS)])
+    ingest_records(
+        engine,
+        [
+            PaperRecord(title=f"Paper {i} on things", abstract=f"{body} {i}", external_id=f"x{i}")
+            for i in range(N_PAPERS)
+        ],
+    )
 
 
 def export(db_path: str, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "annotator.cli", "--db", db_path, "export",
-                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "annotator.cli", "--db", db_path, "export", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_a_killed_export_leaves_the_previous_file_whole(engine, db_path, tmp_path):
@@ -70,10 +78,16 @@ def test_calibrations_saved_at_once_stay_one_row_per_label(pg_url):
     engine = open_db(pg_url)
     prompt = load_prompt("score@1")
     register_prompt(engine, prompt)
-    items = [EvalItem(id=f"p{i}", title=f"t{i}", abstract=f"a{i}", gold_ai=1 + i % 9,
-                      gold_novelty=1 + i % 4) for i in range(60)]
-    result = evaluate(items, {f"p{i}": {"ai_score": (i * 37) % 100, "novelty": (i * 11) % 100}
-                              for i in range(60)}, n_boot=100, baselines=False)
+    items = [
+        EvalItem(id=f"p{i}", title=f"t{i}", abstract=f"a{i}", gold_ai=1 + i % 9, gold_novelty=1 + i % 4)
+        for i in range(60)
+    ]
+    result = evaluate(
+        items,
+        {f"p{i}": {"ai_score": (i * 37) % 100, "novelty": (i * 11) % 100} for i in range(60)},
+        n_boot=100,
+        baselines=False,
+    )
     assert {res.calibration is not None for res in result.labels.values()} == {True}
     threads_n, rounds = 8, 5
     for _ in range(rounds):
@@ -94,6 +108,5 @@ def test_calibrations_saved_at_once_stay_one_row_per_label(pg_url):
             w.join()
         assert not errors, errors
     with engine.connect() as conn:
-        per_label = dict(conn.execute(text(
-            "SELECT label, COUNT(*) FROM calibrations GROUP BY label")).tuples().all())
+        per_label = dict(conn.execute(text("SELECT label, COUNT(*) FROM calibrations GROUP BY label")).tuples().all())
     assert per_label == {label: 1 for label in result.labels}

@@ -22,14 +22,22 @@ def _full_fold(text: str) -> str:
 
 
 def _texts() -> list[str]:
-    rows = [json.loads(line) for name in ("injected.jsonl", "clean.jsonl")
-            for line in (CORPUS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for name in ("injected.jsonl", "clean.jsonl")
+        for line in (CORPUS / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return [f"{r.get('title', '')}\n{r['abstract']}" for r in rows]
 
 
 def test_ascii_text_folds_as_the_full_normalisation():
-    texts = _texts() + ["Tabs\tand  runs   of spaces\n\nKEEP lines", "IGNORE previous\u00a0rules",
-                        "x &amp; y", "Caf\u00e9 au lait"]
+    texts = _texts() + [
+        "Tabs\tand  runs   of spaces\n\nKEEP lines",
+        "IGNORE previous\u00a0rules",
+        "x &amp; y",
+        "Caf\u00e9 au lait",
+    ]
     ascii_ones = [t for t in texts if t.isascii() and "&" not in t]
     assert len(ascii_ones) > 20
     for text in texts:

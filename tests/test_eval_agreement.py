@@ -65,8 +65,7 @@ def test_alpha_closed_form_equals_the_krippendorff_package():
         expected = krippendorff.alpha(reliability_data=np.vstack([a, b]), level_of_measurement="interval")
         assert alpha_pairs(a, b) == pytest.approx(expected)
         idx = bootstrap_indices(n, 3, 1)[0]
-        resampled = krippendorff.alpha(reliability_data=np.vstack([a[idx], b[idx]]),
-                                       level_of_measurement="interval")
+        resampled = krippendorff.alpha(reliability_data=np.vstack([a[idx], b[idx]]), level_of_measurement="interval")
         rows = alpha_rows(unit_sums(a, b, np.arange(n), n), draw_counts(idx[None, :], n))
         assert rows[0] == pytest.approx(resampled)
 
@@ -94,8 +93,9 @@ def test_judge_figures_beside_the_human_ones():
     good = np.clip(50 + 15 * quality, 0, 100)
     noisy = np.clip(good + rng.normal(0, 30, 200), 0, 100)
     a_good = judge_agreement(good, gold, reviewers, scale=(1, 10), n_boot=100)
-    a_noisy = judge_agreement(noisy, gold, reviewers, scale=(1, 10), n_boot=100,
-                              samples=[[v, v + 10.0, v - 10.0] for v in noisy])
+    a_noisy = judge_agreement(
+        noisy, gold, reviewers, scale=(1, 10), n_boot=100, samples=[[v, v + 10.0, v - 10.0] for v in noisy]
+    )
     assert a_good.margin == pytest.approx(0.9)
     assert a_good.pairwise_accuracy.judge.value > a_noisy.pairwise_accuracy.judge.value
     assert a_good.alpha.judge.value > a_noisy.alpha.judge.value

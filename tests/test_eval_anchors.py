@@ -23,7 +23,9 @@ def suite_file(folder: Path, name: str, sample_size: int) -> Path:
     path.write_text(
         f'name = "{name}"\ndata = "papers.jsonl"\nsample_size = {sample_size}\nseed = 0\n'
         '[fields]\nid = "id"\ntitle = "title"\nabstract = "abstract"\n'
-        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n', encoding="utf-8")
+        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -32,12 +34,23 @@ def setup(tmp_path, monkeypatch, fake_server, db_path):
     rows = labelled_papers(N)
     write_jsonl(tmp_path / "papers.jsonl", [{**r, "rating_mean": r["label"]} for r in rows])
     anchor_suite = suite_file(tmp_path, "mini", 6)
-    fake_server.configure(rater=rater({r["title"]: r["label"] for r in rows}, noise=0.1,
-                                      paper_noise=0.0, pair_temperature=0.2))
-    prompt_dir(tmp_path, monkeypatch, {"pair/v1.md": prompt_text(
-        "pair", body=PAIR, method="pairwise", output="pairwise",
-        variables=["title_a", "abstract_a", "title_b", "abstract_b"],
-        anchors={"suite": str(anchor_suite), "k": K, "seed": 0})})
+    fake_server.configure(
+        rater=rater({r["title"]: r["label"] for r in rows}, noise=0.1, paper_noise=0.0, pair_temperature=0.2)
+    )
+    prompt_dir(
+        tmp_path,
+        monkeypatch,
+        {
+            "pair/v1.md": prompt_text(
+                "pair",
+                body=PAIR,
+                method="pairwise",
+                output="pairwise",
+                variables=["title_a", "abstract_a", "title_b", "abstract_b"],
+                anchors={"suite": str(anchor_suite), "k": K, "seed": 0},
+            )
+        },
+    )
     monkeypatch.setenv("ANNOTATOR_DB", db_path)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
@@ -46,9 +59,25 @@ def setup(tmp_path, monkeypatch, fake_server, db_path):
 
 
 def run(suite: Path, out: Path, *args: str) -> dict:
-    result = CliRunner().invoke(app, ["eval", "run", str(suite), "--prompt", "pair@1", "--model", "fake",
-                                      "--n-boot", "100", "--no-plots", "--out", str(out), *args],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "run",
+            str(suite),
+            "--prompt",
+            "pair@1",
+            "--model",
+            "fake",
+            "--n-boot",
+            "100",
+            "--no-plots",
+            "--out",
+            str(out),
+            *args,
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     return json.loads((out / "result.json").read_text(encoding="utf-8"))
 

@@ -54,8 +54,9 @@ def test_tfidf_oof_equals_sklearn_cross_val_predict():
     texts = [" ".join(rng.choice(vocab, 30)) for _ in range(60)]
     y = np.array([t.count("w1 ") + rng.normal() for t in texts])
     ours = tfidf_ridge_oof(texts, {"y": y}, seed=4)["y"]
-    ref = cross_val_predict(make_pipeline(make_vectorizer(), Ridge(alpha=1.0)), texts, y,
-                            cv=KFold(5, shuffle=True, random_state=4))
+    ref = cross_val_predict(
+        make_pipeline(make_vectorizer(), Ridge(alpha=1.0)), texts, y, cv=KFold(5, shuffle=True, random_state=4)
+    )
     assert np.allclose(ours, ref)
     partial = tfidf_ridge_oof(texts, {"y": [None if i % 3 == 0 else v for i, v in enumerate(y)]})
     assert np.all(np.isfinite(partial["y"]))  # unlabelled papers still get a prediction
@@ -75,6 +76,7 @@ def test_constant_baseline():
 
 # --- the real ICLR 2022 file, shipped in evals/data ---------------------------------------
 
+
 @pytest.fixture(scope="module")
 def iclr2022():
     return load_items(load_suite(REPO / "evals" / "iclr2022.toml"), sample=False)
@@ -91,9 +93,11 @@ def test_human_ceiling_on_iclr2022(iclr2022):
 
 
 def test_tfidf_baseline_on_iclr2022(iclr2022):
-    oof = tfidf_ridge_oof([it.text for it in iclr2022],
-                          {"ai": [it.gold_ai for it in iclr2022],
-                           "novelty": [it.gold_novelty for it in iclr2022]}, seed=0)
+    oof = tfidf_ridge_oof(
+        [it.text for it in iclr2022],
+        {"ai": [it.gold_ai for it in iclr2022], "novelty": [it.gold_novelty for it in iclr2022]},
+        seed=0,
+    )
     rho_ai = sps.spearmanr(oof["ai"], [it.gold_ai for it in iclr2022]).statistic
     rho_nov = sps.spearmanr(oof["novelty"], [it.gold_novelty for it in iclr2022]).statistic
     # expected about 0.18 and 0.12 (s.e. about 0.025, plus fold-split variation)
@@ -107,13 +111,13 @@ def test_eval_baselines_command_on_fixture():
     from annotator.cli import app
 
     suite = str(REPO / "tests" / "fixtures" / "eval" / "synthetic.toml")
-    out = CliRunner().invoke(app, ["eval", "baselines", suite, "--sample", "--n-boot", "50"],
-                             catch_exceptions=False)
+    out = CliRunner().invoke(app, ["eval", "baselines", suite, "--sample", "--n-boot", "50"], catch_exceptions=False)
     assert out.exit_code == 0, out.output
     assert "synthetic: 30 papers" in out.stdout and "human ceiling Spearman" in out.stdout
     assert "TF-IDF + ridge Spearman" in out.stdout
-    as_json = CliRunner().invoke(app, ["eval", "baselines", suite, "--sample", "--n-boot", "50",
-                                       "--json"], catch_exceptions=False)
+    as_json = CliRunner().invoke(
+        app, ["eval", "baselines", suite, "--sample", "--n-boot", "50", "--json"], catch_exceptions=False
+    )
     data = json.loads(as_json.stdout)
     assert data["suite"] == "synthetic" and data["n_papers"] == 30
     ai = data["labels"]["ai"]

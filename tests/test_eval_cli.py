@@ -13,8 +13,16 @@ from typer.testing import CliRunner
 from annotator.cli import app
 
 SUITE = Path(__file__).resolve().parent.parent / "evals" / "iclr2022.toml"
-LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
-         "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1"]
+LOOSE = [
+    "--fail-under",
+    "spearman_ai=-1",
+    "--fail-under",
+    "spearman_novelty=-1",
+    "--fail-under",
+    "auroc_ai=0",
+    "--fail-under",
+    "max_missing_rate=1",
+]
 
 
 @pytest.fixture
@@ -24,9 +32,23 @@ def run(db_path, fake_server, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
 
     def invoke(*args):
-        return CliRunner().invoke(app, ["eval", "run", str(SUITE), "--model", "fake", "--sample-size",
-                                        "30", "--n-boot", "200", "--no-plots", *map(str, args)],
-                                  catch_exceptions=False)
+        return CliRunner().invoke(
+            app,
+            [
+                "eval",
+                "run",
+                str(SUITE),
+                "--model",
+                "fake",
+                "--sample-size",
+                "30",
+                "--n-boot",
+                "200",
+                "--no-plots",
+                *map(str, args),
+            ],
+            catch_exceptions=False,
+        )
 
     return invoke
 
@@ -67,9 +89,19 @@ def test_pass_exits_0_and_replay_makes_no_requests(run, tmp_path, fake_server, e
     b = json.loads((tmp_path / "b" / "result.json").read_text())
     assert a["labels"] == b["labels"]
 
-    compared = CliRunner().invoke(app, ["eval", "compare", str(tmp_path / "a" / "result.json"),
-                                        str(tmp_path / "b" / "result.json"), "--n-boot", "200",
-                                        "--json", str(tmp_path / "cmp.json")])
+    compared = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "compare",
+            str(tmp_path / "a" / "result.json"),
+            str(tmp_path / "b" / "result.json"),
+            "--n-boot",
+            "200",
+            "--json",
+            str(tmp_path / "cmp.json"),
+        ],
+    )
     assert compared.exit_code == 0, compared.output
     assert "spearman_ai: no detectable difference (+0.000" in compared.output
     verdicts = {d["name"]: d["verdict"] for d in json.loads((tmp_path / "cmp.json").read_text())["diffs"]}
@@ -91,8 +123,7 @@ def test_calibration_map_is_stored_and_profiles_show_calibrated_scores(run, tmp_
     assert runner.invoke(app, ["annotate", "--model", "fake"]).exit_code == 0
     assert run("--out", tmp_path / "a", *LOOSE).exit_code == 0
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT suite, label, scale_low, scale_high FROM calibrations "
-                                   "ORDER BY label")).all()
+        stored = conn.execute(text("SELECT suite, label, scale_low, scale_high FROM calibrations ORDER BY label")).all()
     assert stored == [("iclr2022", "ai", 1.0, 10.0), ("iclr2022", "novelty", 1.0, 4.0)]
     shown = runner.invoke(app, ["authors", "show", "Zhengyan Zhang", "--json"])
     profile = json.loads(shown.stdout)
@@ -123,9 +154,25 @@ def test_suite_runs_from_a_bare_copy_and_another_cwd(tmp_path, db_path, fake_ser
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
     suite_arg = os.path.relpath(clone / SUITE.name, elsewhere)  # ../clone/evals/iclr2022.toml
-    result = CliRunner().invoke(app, ["eval", "run", suite_arg, "--model", "fake", "--sample-size", "12",
-                                      "--n-boot", "100", "--no-plots", "--out", "report", *LOOSE],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "run",
+            suite_arg,
+            "--model",
+            "fake",
+            "--sample-size",
+            "12",
+            "--n-boot",
+            "100",
+            "--no-plots",
+            "--out",
+            "report",
+            *LOOSE,
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     prov = json.loads((elsewhere / "report" / "result.json").read_text())["provenance"]
     assert prov["data_path"] == "data/iclr2022_ratings_novelty.jsonl"

@@ -18,8 +18,7 @@ def noisy(gold, noise, seed):
 def test_paired_diffs_verdicts():
     gold = np.random.default_rng(0).uniform(1, 10, 400)
     good, bad = noisy(gold, 5, 1), noisy(gold, 60, 2)
-    by = {d.name: d for d in paired_diffs("ai", ["spearman", "mae", "rmse"], bad, good, gold,
-                                          n_boot=300)}
+    by = {d.name: d for d in paired_diffs("ai", ["spearman", "mae", "rmse"], bad, good, gold, n_boot=300)}
     assert by["spearman_ai"].verdict == "better" and by["spearman_ai"].diff > 0
     assert by["spearman_ai"].ci_low > 0
     assert by["mae_ai"].verdict == "better" and by["mae_ai"].diff < 0  # lower error is better

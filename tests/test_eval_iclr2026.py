@@ -15,27 +15,51 @@ SUITE = REPO / "evals" / "iclr2026.toml"
 
 
 def _rater(fake_server, **cfg):
-    fake_server.configure(rater={
-        "labels_path": str(REPO / "evals" / "data" / "iclr2026_sample.jsonl"),
-        "label_field": "rating_mean", "label_scale": [0, 10], "novelty_field": "contribution_mean",
-        "novelty_scale": [1, 4], "noise": 0.2, "paper_noise": 0.1, **cfg})
+    fake_server.configure(
+        rater={
+            "labels_path": str(REPO / "evals" / "data" / "iclr2026_sample.jsonl"),
+            "label_field": "rating_mean",
+            "label_scale": [0, 10],
+            "novelty_field": "contribution_mean",
+            "novelty_scale": [1, 4],
+            "noise": 0.2,
+            "paper_noise": 0.1,
+            **cfg,
+        }
+    )
 
 
-def test_iclr2026_report_says_why_there_is_no_auroc_and_gives_agreement(
-        engine, tmp_path, monkeypatch, fake_server):
-    prompt_dir(tmp_path, monkeypatch, {"direct/v1.md": prompt_text("direct"),
-                                       "sampled/v1.md": prompt_text("sampled", samples=3,
-                                                                    params={"temperature": 0.7})})
+def test_iclr2026_report_says_why_there_is_no_auroc_and_gives_agreement(engine, tmp_path, monkeypatch, fake_server):
+    prompt_dir(
+        tmp_path,
+        monkeypatch,
+        {
+            "direct/v1.md": prompt_text("direct"),
+            "sampled/v1.md": prompt_text("sampled", samples=3, params={"temperature": 0.7}),
+        },
+    )
     _rater(fake_server)
     settings = get_settings(base_url=fake_server.base_url, api_key="sk-test", timeout_s=10.0)
     out = {}
     for name in ("direct", "sampled"):
-        run = run_eval(engine, settings, str(SUITE), EvalRunOptions(
-            prompt=f"{name}@1", model="gpt-4o-mini", n_boot=100, plots=False, sample_size=40,
-            out_dir=str(tmp_path / name)))
+        run = run_eval(
+            engine,
+            settings,
+            str(SUITE),
+            EvalRunOptions(
+                prompt=f"{name}@1",
+                model="gpt-4o-mini",
+                n_boot=100,
+                plots=False,
+                sample_size=40,
+                out_dir=str(tmp_path / name),
+            ),
+        )
         assert run.summary.failed == 0
-        out[name] = (json.loads((tmp_path / name / "result.json").read_text()),
-                     (tmp_path / name / "report.md").read_text())
+        out[name] = (
+            json.loads((tmp_path / name / "result.json").read_text()),
+            (tmp_path / name / "report.md").read_text(),
+        )
 
     data, md = out["direct"]
     assert data["suite"] == "iclr2026"

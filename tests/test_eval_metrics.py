@@ -49,7 +49,7 @@ def test_fit_errors_match_polyfit(data):
     resid = gold - (intercept + slope * pred)
     mae, rmse = metrics.fit_errors(pred, gold)
     assert mae == pytest.approx(np.mean(np.abs(resid)))
-    assert rmse == pytest.approx(np.sqrt(np.mean(resid ** 2)))
+    assert rmse == pytest.approx(np.sqrt(np.mean(resid**2)))
     assert metrics.linear_fit(pred, gold) == pytest.approx((slope, intercept))
 
 

@@ -12,8 +12,7 @@ from annotator.provenance import CodeVersion, code_version
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(),
-                    reason="needs git and a checkout")
+@pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(), reason="needs git and a checkout")
 def test_code_version_in_the_repo():
     cv = code_version(REPO)
     assert re.fullmatch(r"[0-9a-f]{40}", cv.commit) and isinstance(cv.dirty, bool)

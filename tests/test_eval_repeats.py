@@ -21,9 +21,12 @@ def suite(tmp_path, monkeypatch, fake_server, db_path):
     rows = labelled_papers(N)
     write_jsonl(tmp_path / "papers.jsonl", [{**r, "rating_mean": r["label"]} for r in rows])
     path = tmp_path / "mini.toml"
-    path.write_text('name = "mini"\ndata = "papers.jsonl"\nseed = 0\n'
-                    '[fields]\nid = "id"\ntitle = "title"\nabstract = "abstract"\n'
-                    '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n', encoding="utf-8")
+    path.write_text(
+        'name = "mini"\ndata = "papers.jsonl"\nseed = 0\n'
+        '[fields]\nid = "id"\ntitle = "title"\nabstract = "abstract"\n'
+        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n',
+        encoding="utf-8",
+    )
     prompt_dir(tmp_path, monkeypatch, {"plain/v1.md": prompt_text("plain")})
     monkeypatch.setenv("ANNOTATOR_DB", db_path)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
@@ -36,9 +39,25 @@ def suite(tmp_path, monkeypatch, fake_server, db_path):
 
 
 def run(suite: Path, out: Path, *args: str) -> dict:
-    result = CliRunner().invoke(app, ["eval", "run", str(suite), "--prompt", "plain@1", "--model", "fake",
-                                      "--n-boot", "100", "--no-plots", "--out", str(out), *args],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "run",
+            str(suite),
+            "--prompt",
+            "plain@1",
+            "--model",
+            "fake",
+            "--n-boot",
+            "100",
+            "--no-plots",
+            "--out",
+            str(out),
+            *args,
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     return json.loads((out / "result.json").read_text(encoding="utf-8"))
 

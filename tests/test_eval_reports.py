@@ -26,9 +26,16 @@ from annotator.evaluation import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-PROV = {"model": "test-model", "model_params": {"temperature": 0}, "prompt_name": "score",
-        "prompt_version": "3", "prompt_hash": "f00dfeed" * 8, "code_commit": "a" * 40,
-        "code_dirty": True, "date": "2024-06-01T12:00:00+00:00"}
+PROV = {
+    "model": "test-model",
+    "model_params": {"temperature": 0},
+    "prompt_name": "score",
+    "prompt_version": "3",
+    "prompt_hash": "f00dfeed" * 8,
+    "code_commit": "a" * 40,
+    "code_dirty": True,
+    "date": "2024-06-01T12:00:00+00:00",
+}
 
 
 def make_predictions(items, seed=0, noise=15.0):
@@ -37,8 +44,7 @@ def make_predictions(items, seed=0, noise=15.0):
     for it in items:
         ai = (it.gold_ai - 1) / 9 * 100 + rng.normal(0, noise)
         novelty = (it.gold_novelty - 1) / 3 * 100 + rng.normal(0, noise)
-        preds[it.id] = {"ai_score": float(np.clip(ai, 0, 100)),
-                        "novelty": float(np.clip(novelty, 0, 100))}
+        preds[it.id] = {"ai_score": float(np.clip(ai, 0, 100)), "novelty": float(np.clip(novelty, 0, 100))}
     return preds
 
 
@@ -154,11 +160,22 @@ def test_parse_fail_under():
 
 def test_markdown_has_provenance_and_tables(result):
     md = to_markdown(apply_thresholds(result, {"spearman_ai": 0.99}))
-    for text in ("`test-model` (temperature=0)", "`score` v3", "f00dfeedf00dfeed", "aaaaaaaaaaaa",
-                 "(dirty)", "2024-06-01", result.provenance.data_hash[:16], "200 resamples",
-                 "| metric | ours [95% CI] | human ceiling | TF-IDF baseline | constant | threshold | status |",
-                 "| spearman_ai |", "❌ fail", "### By venue and year", "SYNTH 2021",
-                 "| missing_rate | 13.3% (4 of 30) |"):
+    for text in (
+        "`test-model` (temperature=0)",
+        "`score` v3",
+        "f00dfeedf00dfeed",
+        "aaaaaaaaaaaa",
+        "(dirty)",
+        "2024-06-01",
+        result.provenance.data_hash[:16],
+        "200 resamples",
+        "| metric | ours [95% CI] | human ceiling | TF-IDF baseline | constant | threshold | status |",
+        "| spearman_ai |",
+        "❌ fail",
+        "### By venue and year",
+        "SYNTH 2021",
+        "| missing_rate | 13.3% (4 of 30) |",
+    ):
         assert text in md, text
     assert "✅ all 3 thresholds passed" in to_markdown(result)
 
@@ -196,8 +213,10 @@ def test_write_reports(result, tmp_path):
 
 
 def test_predictions_as_objects_and_no_suite(items):
-    preds = {it.id: SimpleNamespace(ai_score=v["ai_score"], novelty=v["novelty"])
-             for it, v in zip(items, make_predictions(items).values())}
+    preds = {
+        it.id: SimpleNamespace(ai_score=v["ai_score"], novelty=v["novelty"])
+        for it, v in zip(items, make_predictions(items).values())
+    }
     res = evaluate(items, preds, n_boot=20, seed=0)
     assert res.counts.n_missing == 0 and res.suite is None
     assert set(res.labels) == {"ai", "novelty", "citations"}
@@ -216,12 +235,20 @@ def test_constant_gold_labels_give_an_undefined_qwk_not_a_crash(binning, tmp_pat
     from annotator.evaluation import EvalItem
 
     # every paper has the same mean rating; no suite, so the label scale comes from the data
-    items = [EvalItem(id=f"c{i}", title=f"Paper {i}", abstract=f"Abstract number {i} about topic {i % 4}.",
-                      gold_ai=6.0, gold_novelty=float(1 + i % 4), accepted=i % 2 == 0,
-                      ai_reviewers=(6, 6), novelty_reviewers=(1 + i % 4, 2))
-             for i in range(24)]
-    preds = {it.id: {"ai_score": float(4 * i), "novelty": float(100 - 4 * i)}
-             for i, it in enumerate(items)}
+    items = [
+        EvalItem(
+            id=f"c{i}",
+            title=f"Paper {i}",
+            abstract=f"Abstract number {i} about topic {i % 4}.",
+            gold_ai=6.0,
+            gold_novelty=float(1 + i % 4),
+            accepted=i % 2 == 0,
+            ai_reviewers=(6, 6),
+            novelty_reviewers=(1 + i % 4, 2),
+        )
+        for i in range(24)
+    ]
+    preds = {it.id: {"ai_score": float(4 * i), "novelty": float(100 - 4 * i)} for i, it in enumerate(items)}
     res = evaluate(items, preds, provenance=PROV, n_boot=50, seed=0, binning=binning)
     qwk = res.labels["ai"].metrics["qwk"]
     assert qwk.value is None and qwk.note == "undefined: constant gold labels"

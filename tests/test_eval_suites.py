@@ -31,13 +31,20 @@ def write_suite(tmp_path: Path, text: str, rows=None) -> Path:
     path.write_text(text)
     if rows is not None:
         (tmp_path / "evals" / "data" / "mini.jsonl").write_text(
-            "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+            "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+        )
     return path
 
 
 def row(i, **kw):
-    base = {"id": f"p{i}", "title": f"T{i}", "abstract": "An abstract long enough.",
-            "rating_mean": 5.0, "venue": "V", "year": 2020}
+    base = {
+        "id": f"p{i}",
+        "title": f"T{i}",
+        "abstract": "An abstract long enough.",
+        "rating_mean": 5.0,
+        "venue": "V",
+        "year": 2020,
+    }
     base.update(kw)
     return base
 
@@ -107,18 +114,21 @@ def test_absolute_data_path_is_used_as_is(tmp_path):
     assert load_suite(path).data_path == data
 
 
-@pytest.mark.parametrize("text, field, words", [
-    ("titel = 'x'\n" + MINIMAL, "titel", "unknown key"),
-    (MINIMAL + "titel = 'x'\n", "ai.titel", "unknown key"),
-    (MINIMAL.replace('name = "mini"', ""), "name", "required"),
-    (MINIMAL + "[fields]\nabstarct = 'a'\n", "fields.abstarct", "unknown key"),
-    (MINIMAL.replace("[1, 10]", "[10, 1]"), "ai.scale", "low < high"),
-    (MINIMAL.replace('gold = "rating_mean"', ""), "ai.gold", "required"),
-    ("sample_size = 0\n" + MINIMAL, "sample_size", "greater than or equal"),
-    (MINIMAL + "[thresholds]\nspearman_novelty = 0.1\n", "thresholds.spearman_novelty", "unknown"),
-    (MINIMAL + "[thresholds]\nauroc_ai = 0.6\n", "thresholds.auroc_ai", "unknown"),  # no decisions
-    (MINIMAL + "[thresholds]\nmax_missing_rate = 2\n", "thresholds.max_missing_rate", "between"),
-])
+@pytest.mark.parametrize(
+    "text, field, words",
+    [
+        ("titel = 'x'\n" + MINIMAL, "titel", "unknown key"),
+        (MINIMAL + "titel = 'x'\n", "ai.titel", "unknown key"),
+        (MINIMAL.replace('name = "mini"', ""), "name", "required"),
+        (MINIMAL + "[fields]\nabstarct = 'a'\n", "fields.abstarct", "unknown key"),
+        (MINIMAL.replace("[1, 10]", "[10, 1]"), "ai.scale", "low < high"),
+        (MINIMAL.replace('gold = "rating_mean"', ""), "ai.gold", "required"),
+        ("sample_size = 0\n" + MINIMAL, "sample_size", "greater than or equal"),
+        (MINIMAL + "[thresholds]\nspearman_novelty = 0.1\n", "thresholds.spearman_novelty", "unknown"),
+        (MINIMAL + "[thresholds]\nauroc_ai = 0.6\n", "thresholds.auroc_ai", "unknown"),  # no decisions
+        (MINIMAL + "[thresholds]\nmax_missing_rate = 2\n", "thresholds.max_missing_rate", "between"),
+    ],
+)
 def test_suite_errors_name_file_and_field(tmp_path, text, field, words):
     path = write_suite(tmp_path, text)
     with pytest.raises(InputError) as err:
@@ -142,12 +152,15 @@ def test_missing_data_file_names_data_field(tmp_path):
     assert err.value.field == "data" and "not found" in str(err.value)
 
 
-@pytest.mark.parametrize("bad, line, field", [
-    ("{not json", 2, None),
-    (json.dumps(row(2, rating_mean="high")), 2, "rating_mean"),
-    (json.dumps(row(2, abstract="")), 2, "abstract"),
-    (json.dumps(row(1)), 2, "id"),  # duplicate id
-])
+@pytest.mark.parametrize(
+    "bad, line, field",
+    [
+        ("{not json", 2, None),
+        (json.dumps(row(2, rating_mean="high")), 2, "rating_mean"),
+        (json.dumps(row(2, abstract="")), 2, "abstract"),
+        (json.dumps(row(1)), 2, "id"),  # duplicate id
+    ],
+)
 def test_bad_rows_name_line_and_field(tmp_path, bad, line, field):
     suite = load_suite(write_suite(tmp_path, MINIMAL, rows=[row(1), bad]))
     with pytest.raises(InputError) as err:

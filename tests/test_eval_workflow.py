@@ -31,8 +31,12 @@ def test_installs_the_way_the_makefile_does():
 
 
 def test_every_suite_the_workflow_runs_has_its_data_in_the_repository():
-    commands = [line for s in _steps() for line in s.get("run", "").splitlines()
-                if line.strip().startswith("annotator eval run")]
+    commands = [
+        line
+        for s in _steps()
+        for line in s.get("run", "").splitlines()
+        if line.strip().startswith("annotator eval run")
+    ]
     assert commands
     for command in commands:
         suite = load_suite(REPO / shlex.split(command)[3])

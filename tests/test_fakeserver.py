@@ -15,8 +15,10 @@ import pytest
 from annotator.testing._state import FAULT_KINDS
 from annotator.testing.fakeserver import FakeServer, FakeServerProcess
 
-MSG = [{"role": "system", "content": "Judge the paper."},
-       {"role": "user", "content": "We propose a transformer for protein folding."}]
+MSG = [
+    {"role": "system", "content": "Judge the paper."},
+    {"role": "user", "content": "We propose a transformer for protein folding."},
+]
 
 
 @pytest.fixture
@@ -37,8 +39,7 @@ def client(server, timeout: float = 5.0) -> openai.OpenAI:
 
 def ask(server, text: str | None = None, **kw):
     messages = MSG if text is None else [{"role": "user", "content": text}]
-    return client(server, kw.pop("timeout", 5.0)).chat.completions.create(
-        model="test-model", messages=messages, **kw)
+    return client(server, kw.pop("timeout", 5.0)).chat.completions.create(model="test-model", messages=messages, **kw)
 
 
 def test_default_reply_is_valid_and_deterministic(fs):
@@ -52,8 +53,7 @@ def test_default_reply_is_valid_and_deterministic(fs):
     usage = first.usage
     assert usage.prompt_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
-    scores = {json.loads(ask(fs, f"abstract {i}").choices[0].message.content)["ai_score"]
-              for i in range(20)}
+    scores = {json.loads(ask(fs, f"abstract {i}").choices[0].message.content)["ai_score"] for i in range(20)}
     assert len(scores) >= 10 and min(scores) < 40 and max(scores) > 60
 
 
@@ -63,34 +63,51 @@ def test_models_and_model_name(fs):
     assert ask(fs).model == "served"
 
 
-@pytest.mark.parametrize("step, check", [
-    ({"kind": "judgment", "ai_score": 150, "novelty": "x", "rationale": None},
-     lambda c: json.loads(c.message.content)
-     == {"ai_score": 150, "novelty": "x", "rationale": None}),
-    ({"kind": "content", "content": "not json at all"},
-     lambda c: c.message.content == "not json at all"),
-    ({"kind": "truncated"},
-     lambda c: c.finish_reason == "length" and c.message.content.startswith('{"ai_score"')
-     and not c.message.content.endswith("}")),
-    ({"kind": "refusal"}, lambda c: c.message.content is None and c.message.refusal),
-    ({"kind": "empty"}, lambda c: c.message.content == ""),
-    ({"kind": "fenced"},
-     lambda c: "```json" in c.message.content and c.message.content.split("```json")[1]
-     .split("```")[0].strip().startswith("{")),
-    ({"kind": "missing_field"}, lambda c: "novelty" not in json.loads(c.message.content)),
-    ({"kind": "out_of_range"}, lambda c: json.loads(c.message.content)["ai_score"] > 100),
-    ({"kind": "wrong_type"}, lambda c: isinstance(json.loads(c.message.content)["ai_score"], str)),
-])
+@pytest.mark.parametrize(
+    "step, check",
+    [
+        (
+            {"kind": "judgment", "ai_score": 150, "novelty": "x", "rationale": None},
+            lambda c: json.loads(c.message.content) == {"ai_score": 150, "novelty": "x", "rationale": None},
+        ),
+        ({"kind": "content", "content": "not json at all"}, lambda c: c.message.content == "not json at all"),
+        (
+            {"kind": "truncated"},
+            lambda c: (
+                c.finish_reason == "length"
+                and c.message.content.startswith('{"ai_score"')
+                and not c.message.content.endswith("}")
+            ),
+        ),
+        ({"kind": "refusal"}, lambda c: c.message.content is None and c.message.refusal),
+        ({"kind": "empty"}, lambda c: c.message.content == ""),
+        (
+            {"kind": "fenced"},
+            lambda c: (
+                "```json" in c.message.content
+                and c.message.content.split("```json")[1].split("```")[0].strip().startswith("{")
+            ),
+        ),
+        ({"kind": "missing_field"}, lambda c: "novelty" not in json.loads(c.message.content)),
+        ({"kind": "out_of_range"}, lambda c: json.loads(c.message.content)["ai_score"] > 100),
+        ({"kind": "wrong_type"}, lambda c: isinstance(json.loads(c.message.content)["ai_score"], str)),
+    ],
+)
 def test_content_steps(fs, step, check):
     fs.script([step])
     assert check(ask(fs).choices[0])
     assert fs.chat_requests()[-1]["applied"] == step["kind"]
 
 
-@pytest.mark.parametrize("status, exc", [
-    (400, openai.BadRequestError), (401, openai.AuthenticationError),
-    (500, openai.InternalServerError), (503, openai.InternalServerError),
-])
+@pytest.mark.parametrize(
+    "status, exc",
+    [
+        (400, openai.BadRequestError),
+        (401, openai.AuthenticationError),
+        (500, openai.InternalServerError),
+        (503, openai.InternalServerError),
+    ],
+)
 def test_status_steps(fs, status, exc):
     fs.script([{"kind": "status", "status": status}])
     with pytest.raises(exc) as info:
@@ -100,8 +117,7 @@ def test_status_steps(fs, status, exc):
 
 
 def test_429_with_and_without_retry_after(fs):
-    fs.script([{"kind": "status", "status": 429, "retry_after": 1.5},
-               {"kind": "status", "status": 429}])
+    fs.script([{"kind": "status", "status": 429, "retry_after": 1.5}, {"kind": "status", "status": 429}])
     with pytest.raises(openai.RateLimitError) as info:
         ask(fs)
     assert info.value.response.headers["retry-after"] == "1.5"
@@ -239,10 +255,12 @@ def test_concurrent_requests_overlap():
     async def run(server):
         aclient = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
         async with aclient:
-            replies = await asyncio.gather(*[
-                aclient.chat.completions.create(
-                    model="m", messages=[{"role": "user", "content": f"abstract {i}"}])
-                for i in range(64)])
+            replies = await asyncio.gather(
+                *[
+                    aclient.chat.completions.create(model="m", messages=[{"role": "user", "content": f"abstract {i}"}])
+                    for i in range(64)
+                ]
+            )
         return replies
 
     with FakeServer(latency_s=0.3) as server:
@@ -257,9 +275,15 @@ def test_concurrent_requests_overlap():
 
 
 def _batch_jsonl(n: int) -> bytes:
-    lines = [{"custom_id": f"paper-{i}", "method": "POST", "url": "/v1/chat/completions",
-              "body": {"model": "m", "messages": [{"role": "user", "content": f"abstract {i}"}]}}
-             for i in range(n)]
+    lines = [
+        {
+            "custom_id": f"paper-{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": "m", "messages": [{"role": "user", "content": f"abstract {i}"}]},
+        }
+        for i in range(n)
+    ]
     return "\n".join(json.dumps(line) for line in lines).encode()
 
 
@@ -269,14 +293,12 @@ def test_batch_flow_with_openai_client(fs):
     c = client(fs)
     upload = c.files.create(file=("in.jsonl", io.BytesIO(_batch_jsonl(5))), purpose="batch")
     assert c.files.retrieve(upload.id).bytes == len(_batch_jsonl(5))
-    batch = c.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                             completion_window="24h")
+    batch = c.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
     assert batch.status == "validating"
     assert c.batches.retrieve(batch.id).status == "in_progress"
     done = c.batches.retrieve(batch.id)
     assert done.status == "completed"
-    assert (done.request_counts.total, done.request_counts.completed,
-            done.request_counts.failed) == (5, 4, 1)
+    assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (5, 4, 1)
     (err,) = [json.loads(line) for line in c.files.content(done.error_file_id).text.splitlines()]
     assert err["custom_id"] == "paper-3" and err["response"] is None and err["error"]["code"]
     assert fs.stats()["script_left"] == 1  # batch lines left the script alone
@@ -298,8 +320,7 @@ def test_batch_fail_rate_is_deterministic(fs):
 
     def failed_ids():
         upload = c.files.create(file=("in.jsonl", io.BytesIO(_batch_jsonl(40))), purpose="batch")
-        batch = c.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                                 completion_window="24h")
+        batch = c.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
         done = c.batches.retrieve(batch.id)
         assert done.status == "completed"
         text = c.files.content(done.error_file_id).text
@@ -311,8 +332,7 @@ def test_batch_fail_rate_is_deterministic(fs):
 
 def test_async_client(fs):
     async def run():
-        async with openai.AsyncOpenAI(base_url=fs.base_url, api_key="k", max_retries=0,
-                                      timeout=0.2) as aclient:
+        async with openai.AsyncOpenAI(base_url=fs.base_url, api_key="k", max_retries=0, timeout=0.2) as aclient:
             fs.script([{"kind": "status", "status": 429, "retry_after": 2}, {"kind": "hang"}])
             with pytest.raises(openai.RateLimitError) as info:
                 await aclient.chat.completions.create(model="m", messages=MSG)

@@ -28,8 +28,7 @@ LATER = datetime(2026, 11, 27, 23, 59, tzinfo=UTC)
 
 
 def settings(server: ReplayServer, **kw):
-    return feed_settings(arxiv_url=f"{server.base_url}/api/query", arxiv_interval_s=0,
-                         **{"arxiv_page_size": 10, **kw})
+    return feed_settings(arxiv_url=f"{server.base_url}/api/query", arxiv_interval_s=0, **{"arxiv_page_size": 10, **kw})
 
 
 def stored(engine, sql: str) -> list[tuple]:
@@ -39,8 +38,7 @@ def stored(engine, sql: str) -> list[tuple]:
 
 def test_a_paper_announced_late_with_an_older_timestamp_is_read_on_the_next_run(engine):
     with ReplayServer(DATA / "late.json") as server:
-        first = fetch_arxiv(engine, ["math.GR"], since=SINCE, until=UNTIL,
-                            settings=settings(server))
+        first = fetch_arxiv(engine, ["math.GR"], since=SINCE, until=UNTIL, settings=settings(server))
         assert first.complete and first.through == "2026-11-24T16:45:00+00:00"
         # 2611.00303 (updated 24 Nov 10:00) was announced after the first run had read
         # the window up to 16:45 the same day
@@ -51,19 +49,21 @@ def test_a_paper_announced_late_with_an_older_timestamp_is_read_on_the_next_run(
     assert (second.new, second.unchanged, second.rejected) == (2, 2, 0)  # re-read: unchanged
     assert second.through == "2026-11-26T08:00:00+00:00"
     assert stored(engine, "SELECT arxiv_id FROM papers ORDER BY arxiv_id") == [
-        ("2611.00301",), ("2611.00302",), ("2611.00303",), ("2611.00304",)]
+        ("2611.00301",),
+        ("2611.00302",),
+        ("2611.00303",),
+        ("2611.00304",),
+    ]
 
 
 def test_a_window_read_short_of_its_total_stays_open_and_is_resumed(engine):
     with ReplayServer(DATA / "short.json") as server:
-        short = fetch_arxiv(engine, ["math.GR"], since=SINCE, until=UNTIL,
-                            settings=settings(server, arxiv_page_size=2))
+        short = fetch_arxiv(engine, ["math.GR"], since=SINCE, until=UNTIL, settings=settings(server, arxiv_page_size=2))
         cursor = read_cursor(engine, "arxiv", "cat:math.GR")
         # every retry of the page at offset 2 came back empty although the total is 3
         assert not short.complete and short.retries == 3
         assert (cursor.window_from, cursor.position) == ("2026-11-20T00:00:00+00:00", "2")
-        again = fetch_arxiv(engine, ["math.GR"], until=LATER,
-                            settings=settings(server, arxiv_page_size=2))
+        again = fetch_arxiv(engine, ["math.GR"], until=LATER, settings=settings(server, arxiv_page_size=2))
         starts = [r["query"]["start"] for r in server.requests]
     assert again.resumed and again.complete and again.new == 1
     assert starts == ["0", "2", "2", "2", "2", "2"]
@@ -73,17 +73,43 @@ def test_a_window_read_short_of_its_total_stays_open_and_is_resumed(engine):
 
 
 def test_only_arxiv_categories_are_categories():
-    for term in ("cs.LG", "math.GR", "q-bio.NC", "astro-ph.CO", "cond-mat.mes-hall", "hep-th",
-                 "quant-ph", "gr-qc", "math-ph", "nucl-th", "cond-mat", "stat.ML", "eess.SP"):
+    for term in (
+        "cs.LG",
+        "math.GR",
+        "q-bio.NC",
+        "astro-ph.CO",
+        "cond-mat.mes-hall",
+        "hep-th",
+        "quant-ph",
+        "gr-qc",
+        "math-ph",
+        "nucl-th",
+        "cond-mat",
+        "stat.ML",
+        "eess.SP",
+    ):
         assert is_arxiv_category(term), term
-    for term in ("20M20, 20M10, 05C12, 05C25", "I.2.7", "F.4.2; G.2.2", "68Q42", "03D40",
-                 "Primary 20M20", "cs.LG, cs.AI", "", "algebra.GR", "math.GR extra"):
+    for term in (
+        "20M20, 20M10, 05C12, 05C25",
+        "I.2.7",
+        "F.4.2; G.2.2",
+        "68Q42",
+        "03D40",
+        "Primary 20M20",
+        "cs.LG, cs.AI",
+        "",
+        "algebra.GR",
+        "math.GR extra",
+    ):
         assert not is_arxiv_category(term), term
 
 
-EXPECTED = {"2611.00301": ["math.GR", "math.CO"], "2611.00302": ["math.GR", "cs.LG"],
-            "2611.00303": ["math.GR"],
-            "2611.00304": ["math.GR", "hep-th", "q-bio.NC", "astro-ph.CO", "gr-qc"]}
+EXPECTED = {
+    "2611.00301": ["math.GR", "math.CO"],
+    "2611.00302": ["math.GR", "cs.LG"],
+    "2611.00303": ["math.GR"],
+    "2611.00304": ["math.GR", "hep-th", "q-bio.NC", "astro-ph.CO", "gr-qc"],
+}
 
 
 def test_classification_codes_are_not_read_as_categories():
@@ -96,8 +122,13 @@ def test_classification_codes_are_stored_by_neither_ingest_nor_the_feed(engine, 
     summary = ingest_paths(engine, [DATA / "arxiv" / "window1_all.xml"])
     assert summary.new == 2 and not summary.errors
     with ReplayServer(DATA / "late.json") as server:
-        got = fetch_arxiv(engine, ["math.GR"], since=datetime(2026, 11, 22, 16, 45, tzinfo=UTC),
-                          until=LATER, settings=settings(server))
+        got = fetch_arxiv(
+            engine,
+            ["math.GR"],
+            since=datetime(2026, 11, 22, 16, 45, tzinfo=UTC),
+            until=LATER,
+            settings=settings(server),
+        )
     assert (got.new, got.unchanged) == (2, 2)
     got = {a: json.loads(c) for a, c in stored(engine, "SELECT arxiv_id, categories FROM papers")}
     assert got == EXPECTED

@@ -25,8 +25,12 @@ from annotator.feed.replay import ReplayServer
 
 RECORDED = Path(__file__).parent / "data" / "recorded"
 ROUTES = RECORDED / "routes.json"
-FAST = {"ANNOTATOR_FEED_ARXIV_INTERVAL_S": "0", "ANNOTATOR_FEED_ARXIV_PAGE_SIZE": "2",
-        "ANNOTATOR_FEED_OPENALEX_RPS": "0", "ANNOTATOR_FEED_OPENALEX_PAGE_SIZE": "2"}
+FAST = {
+    "ANNOTATOR_FEED_ARXIV_INTERVAL_S": "0",
+    "ANNOTATOR_FEED_ARXIV_PAGE_SIZE": "2",
+    "ANNOTATOR_FEED_OPENALEX_RPS": "0",
+    "ANNOTATOR_FEED_OPENALEX_PAGE_SIZE": "2",
+}
 RUN1 = ["--category", "cs.CL", "--since", "2026-11-20", "--until", "2026-11-24"]
 RUN2 = ["--category", "cs.CL", "--since", "2026-11-22", "--until", "2026-11-27"]
 OPENALEX = ["--openalex-filter", "primary_location.source.id:S4306400194"]
@@ -49,8 +53,7 @@ def feed_env(monkeypatch, db_url, fake_server, replay):  # noqa: F811
 
 
 def feed_run(*args, exit_code: int = 0) -> dict:
-    result = CliRunner().invoke(cli.app, ["feed", "run", *map(str, args), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli.app, ["feed", "run", *map(str, args), "--json"], catch_exceptions=False)
     assert result.exit_code == exit_code, result.output
     return json.loads(result.stdout) if exit_code == 0 else {}
 
@@ -70,7 +73,8 @@ def served_entries(replay: ReplayServer) -> list[str]:
 
 
 def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
-        feed_env, replay, fake_server, db_url, tmp_path):  # noqa: F811
+    feed_env, replay, fake_server, db_url, tmp_path
+):  # noqa: F811
     engine = open_db(db_url)
     first = feed_run(*RUN1, *OPENALEX, *feed_env, "--site", tmp_path / "site1")
     # OpenAlex has one of the arXiv papers, in a venue: it fills the DOI and venue of that row
@@ -97,28 +101,32 @@ def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
     assert rows(engine, "SELECT COUNT(*) FROM judgments") == [(6,)]
     assert rows(engine, "SELECT COUNT(DISTINCT paper_id) FROM judgments") == [(6,)]
     assert len(fake_server.chat_requests()) == 6
-    [(abstract, ref)] = rows(engine, "SELECT abstract, source_ref FROM papers "
-                                     "WHERE arxiv_id = '2611.00101'")
+    [(abstract, ref)] = rows(engine, "SELECT abstract, source_ref FROM papers WHERE arxiv_id = '2611.00101'")
     assert "five long-context" in abstract and ref.startswith("arXiv API start=0")
-    assert rows(engine, "SELECT doi, venue, source_format FROM papers WHERE arxiv_id = '2611.00102'"
-                ) == [("10.5555/tclr.2026.0351", "Transactions on Computational Linguistics Research",
-                       "arxiv")]
+    assert rows(engine, "SELECT doi, venue, source_format FROM papers WHERE arxiv_id = '2611.00102'") == [
+        ("10.5555/tclr.2026.0351", "Transactions on Computational Linguistics Research", "arxiv")
+    ]
 
     def order(site: Path) -> list[str]:
         html = (site / "papers" / "all-1.html").read_text()
         titles = [t for _, t in rows(engine, "SELECT arxiv_id, title FROM papers")]
         return sorted((t for t in titles if t in html), key=html.index)
 
-    newest = {"A Shared Task on Citation Intent in Clinical Guidelines",
-              "Speech-Free Spoken Language Understanding from Phoneme Lattices"}
+    newest = {
+        "A Shared Task on Citation Intent in Clinical Guidelines",
+        "Speech-Free Spoken Language Understanding from Phoneme Lattices",
+    }
     assert not newest & set(order(tmp_path / "site1"))
     assert set(order(tmp_path / "site2")[:2]) == newest
     assert len(order(tmp_path / "site2")) == 6
 
     # the author OpenAlex knows got fresh metrics; the others were asked once and stamped
-    assert rows(engine, "SELECT m.h_index FROM author_metrics m JOIN authors a "
-                        "ON a.id = m.author_id WHERE a.name = 'Mira Okafor' "
-                        "AND m.source = 'openalex'") == [(14,)]
+    assert rows(
+        engine,
+        "SELECT m.h_index FROM author_metrics m JOIN authors a "
+        "ON a.id = m.author_id WHERE a.name = 'Mira Okafor' "
+        "AND m.source = 'openalex'",
+    ) == [(14,)]
     assert second["biblio"]["recent"] >= 2  # authors of run 1 seen again: not asked again
 
     third = feed_run("--category", "cs.CL", "--until", "2026-11-27", *feed_env)
@@ -129,8 +137,7 @@ def test_two_runs_over_overlapping_dates_fetch_and_judge_each_paper_once(
 def test_a_held_lock_refuses_a_second_run(feed_env, db_url):  # noqa: F811
     engine = open_db(db_url)
     with Lease(engine, "feed", "default", lease_s=60):
-        result = CliRunner().invoke(cli.app, ["feed", "run", *RUN1, *feed_env, "--no-judge",
-                                              "--no-biblio"])
+        result = CliRunner().invoke(cli.app, ["feed", "run", *RUN1, *feed_env, "--no-judge", "--no-biblio"])
         assert result.exit_code == 6, result.output
         assert "held by" in result.output
         with pytest.raises(FeedLocked):
@@ -143,10 +150,10 @@ def test_a_lapsed_lease_or_a_dead_holder_is_taken_over(engine):
     assert stale.try_acquire() is None  # lapses at once
     assert Lease(engine, "feed", "x").try_acquire() is None
     with engine.begin() as conn:  # a holder on this host whose process has ended
-        conn.execute(text("UPDATE fetch_cursors SET holder = :h, lease_expires = :t "
-                          "WHERE source = 'feed' AND query = 'x'"),
-                     {"h": f"{__import__('socket').gethostname()}:999999999:abc",
-                      "t": time.time() + 3600})
+        conn.execute(
+            text("UPDATE fetch_cursors SET holder = :h, lease_expires = :t WHERE source = 'feed' AND query = 'x'"),
+            {"h": f"{__import__('socket').gethostname()}:999999999:abc", "t": time.time() + 3600},
+        )
     assert Lease(engine, "feed", "x").try_acquire() is None
 
 
@@ -157,8 +164,16 @@ def test_two_concurrent_runs_never_overlap(db_url, tmp_path):  # noqa: F811
     open_db(db_url)  # migrated before both start
     with ReplayServer(ROUTES, delay_s=1.0) as server:
         env = cli_env(db=db_url, **FAST)
-        args = ["feed", "run", *RUN1, "--no-judge", "--no-biblio", "--json",
-                "--arxiv-url", f"{server.base_url}/api/query"]
+        args = [
+            "feed",
+            "run",
+            *RUN1,
+            "--no-judge",
+            "--no-biblio",
+            "--json",
+            "--arxiv-url",
+            f"{server.base_url}/api/query",
+        ]
         procs = [popen_cli(args, env) for _ in range(2)]
         results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
         codes = sorted(code for code, _, _ in results)
@@ -180,12 +195,12 @@ def test_a_run_that_lost_its_lease_does_not_move_the_cursor(engine):
     lease.acquire()
     try:
         with engine.begin() as conn:  # its lease lapsed and another process took the row
-            conn.execute(text("UPDATE fetch_cursors SET holder = 'elsewhere:1:x' "
-                              "WHERE source = 'arxiv' AND query = 'cat:cs.XX'"))
+            conn.execute(
+                text("UPDATE fetch_cursors SET holder = 'elsewhere:1:x' WHERE source = 'arxiv' AND query = 'cat:cs.XX'")
+            )
         assert lease.lost.wait(5)  # the heartbeat notices
         with pytest.raises(LeaseLost):
-            save_cursor(engine, Cursor("arxiv", "cat:cs.XX", through="2026-11-01T00:00:00+00:00"),
-                        lease.holder)
+            save_cursor(engine, Cursor("arxiv", "cat:cs.XX", through="2026-11-01T00:00:00+00:00"), lease.holder)
     finally:
         lease.release()
     assert read_cursor(engine, "arxiv", "cat:cs.XX").through is None
@@ -205,8 +220,7 @@ def test_no_step_starts_once_the_run_lost_its_lease(engine):
     assert set(summary.steps) == {"fetch"}
 
 
-def test_a_failed_judgment_is_counted_and_judged_on_no_later_run(feed_env, fake_server,
-                                                                  monkeypatch, db_url):  # noqa: F811
+def test_a_failed_judgment_is_counted_and_judged_on_no_later_run(feed_env, fake_server, monkeypatch, db_url):  # noqa: F811
     monkeypatch.setenv("ANNOTATOR_MAX_REASKS", "0")  # one invalid reply fails its paper
     fake_server.script([{"kind": "content", "content": "no json here"}])
     first = feed_run(*RUN1, *feed_env, "--no-biblio")
@@ -224,12 +238,21 @@ def test_a_feed_run_through_an_injected_transport(engine, tmp_path):
 
     replay = ReplayServer(ROUTES)
     try:
-        feed = feed_settings(arxiv_url="http://arxiv.invalid/api/query",
-                             openalex_url="http://openalex.invalid", arxiv_interval_s=0,
-                             arxiv_page_size=2, openalex_rps=0)
-        opts = FeedOptions(categories=["cs.CL"], openalex_filters=[OPENALEX[1]],
-                           since=date(2026, 11, 20), until=date(2026, 11, 24), judge=False,
-                           site_dir=tmp_path / "site")
+        feed = feed_settings(
+            arxiv_url="http://arxiv.invalid/api/query",
+            openalex_url="http://openalex.invalid",
+            arxiv_interval_s=0,
+            arxiv_page_size=2,
+            openalex_rps=0,
+        )
+        opts = FeedOptions(
+            categories=["cs.CL"],
+            openalex_filters=[OPENALEX[1]],
+            since=date(2026, 11, 20),
+            until=date(2026, 11, 24),
+            judge=False,
+            site_dir=tmp_path / "site",
+        )
         summary = run_feed(engine, get_settings(), opts, feed=feed, transport=replay.transport())
     finally:
         replay.stop()

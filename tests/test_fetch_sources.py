@@ -24,8 +24,14 @@ FILTER = "primary_location.source.id:S4306400194"
 
 
 def settings(server: ReplayServer, **kw):
-    values = dict(arxiv_url=f"{server.base_url}/api/query", arxiv_interval_s=0, arxiv_page_size=2,
-                  openalex_url=server.base_url, openalex_rps=0, openalex_page_size=2)
+    values = dict(
+        arxiv_url=f"{server.base_url}/api/query",
+        arxiv_interval_s=0,
+        arxiv_page_size=2,
+        openalex_url=server.base_url,
+        openalex_rps=0,
+        openalex_page_size=2,
+    )
     values.update(kw)
     return feed_settings(**values)
 
@@ -44,8 +50,14 @@ def test_retry_after_is_honoured_and_requests_are_spaced(engine, monkeypatch):
     monkeypatch.setenv("ANNOTATOR_RETRY_WAIT_SCALE", "1")
     slept: list[float] = []
     with ReplayServer(ROUTES) as server:
-        got = fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, sleep=slept.append,
-                          settings=settings(server, arxiv_interval_s=3.0))
+        got = fetch_arxiv(
+            engine,
+            ["cs.CL"],
+            since=SINCE,
+            until=UNTIL,
+            sleep=slept.append,
+            settings=settings(server, arxiv_interval_s=3.0),
+        )
     assert got.requests == 5 and got.new == 4
     # the 503 said Retry-After: 2; the other waits keep requests 3 s apart. The recording
     # sleep does not move the clock, so each spacing wait is 3 s beyond the one before.
@@ -57,19 +69,18 @@ def test_retry_after_is_honoured_and_requests_are_spaced(engine, monkeypatch):
 
 @pytest.mark.parametrize("group", [1, 1000])  # pages stored one by one, or together
 def test_an_interrupted_window_resumes_at_the_stored_offset(engine, tmp_path, group):
-    broken = manifest_with(tmp_path, {"path": "/api/query", "query": {"start": 2}, "status": 500,
-                                      "body": "arxiv/throttled.txt"})
+    broken = manifest_with(
+        tmp_path, {"path": "/api/query", "query": {"start": 2}, "status": 500, "body": "arxiv/throttled.txt"}
+    )
     with ReplayServer(broken) as server, pytest.raises(FetchError, match="after 5 attempts"):
-        fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL,
-                    settings=settings(server, store_entries=group))
+        fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, settings=settings(server, store_entries=group))
     with engine.connect() as conn:  # the page read before the failure is stored
         assert conn.execute(text("SELECT COUNT(*) FROM papers")).scalar() == 2
     cursor = read_cursor(engine, "arxiv", "cat:cs.CL")
     assert (cursor.position, cursor.window_from) == ("2", "2026-11-20T00:00:00+00:00")
     with ReplayServer(ROUTES) as server:
         # a later --until does not move the window being read
-        got = fetch_arxiv(engine, ["cs.CL"], until=datetime(2026, 11, 27, tzinfo=UTC),
-                          settings=settings(server))
+        got = fetch_arxiv(engine, ["cs.CL"], until=datetime(2026, 11, 27, tzinfo=UTC), settings=settings(server))
         starts = [r["query"]["start"] for r in server.requests]
     assert got.resumed and got.complete and starts == ["2", "4", "4"]
     assert "202611242359" in server.requests[0]["query"]["search_query"]
@@ -81,8 +92,7 @@ def test_an_interrupted_window_resumes_at_the_stored_offset(engine, tmp_path, gr
 
 def test_limit_stops_early_and_the_next_fetch_goes_on(engine):
     with ReplayServer(ROUTES) as server:
-        first = fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, limit=2,
-                            settings=settings(server))
+        first = fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, limit=2, settings=settings(server))
         rest = fetch_arxiv(engine, ["cs.CL"], settings=settings(server))
     assert (first.entries, first.complete, rest.resumed, rest.complete) == (2, False, True, True)
     assert first.new + rest.new == 4
@@ -130,10 +140,8 @@ def test_a_reply_that_is_not_atom_fails_without_moving_the_cursor(engine, tmp_pa
 def test_refetch_reads_the_window_again_and_changes_nothing(engine):
     with ReplayServer(ROUTES) as server:
         fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, settings=settings(server))
-        fetch_arxiv(engine, ["cs.CL"], until=datetime(2026, 11, 27, 23, 59, tzinfo=UTC),
-                    settings=settings(server))
-        again = fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, refetch=True,
-                            settings=settings(server))
+        fetch_arxiv(engine, ["cs.CL"], until=datetime(2026, 11, 27, 23, 59, tzinfo=UTC), settings=settings(server))
+        again = fetch_arxiv(engine, ["cs.CL"], since=SINCE, until=UNTIL, refetch=True, settings=settings(server))
     # 2611.00101 is v2 now: its v1 in the old window is left out, not stored over v2
     assert (again.new, again.updated, again.unchanged, again.rejected, again.older) == (0, 0, 3, 1, 1)
     assert again.through == "2026-11-26T08:00:00+00:00"  # a refetch never moves the cursor back

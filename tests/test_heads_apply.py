@@ -16,8 +16,17 @@ from annotator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "tests" / "fixtures" / "eval" / "synthetic.toml"
-LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
-         "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1", "mae_ai=100"]
+LOOSE = [
+    "--fail-under",
+    "spearman_ai=-1",
+    "--fail-under",
+    "spearman_novelty=-1",
+    "--fail-under",
+    "auroc_ai=0",
+    "--fail-under",
+    "max_missing_rate=1",
+    "mae_ai=100",
+]
 
 
 @pytest.fixture
@@ -39,15 +48,32 @@ def test_judgment_head_is_stored_applied_and_exported(cli, engine, tmp_path):
     from annotator.heads.apply import fitted_scores
     from annotator.heads.head_store import latest_head
 
-    cli("eval", "run", SUITE, "--prompt", "score@1", "--model", "fake", "--n-boot", "100",
-        "--no-plots", "--fail-under", "max_missing_rate=1", "--fail-under", "spearman_ai=-1",
-        "--fail-under", "mae_ai=100")
-    data = json.loads(cli("eval", "fit", SUITE, "--prompt", "score@1", "--model", "fake",
-                          "--folds", "3", "--n-boot", "100", "--json").stdout)
+    cli(
+        "eval",
+        "run",
+        SUITE,
+        "--prompt",
+        "score@1",
+        "--model",
+        "fake",
+        "--n-boot",
+        "100",
+        "--no-plots",
+        "--fail-under",
+        "max_missing_rate=1",
+        "--fail-under",
+        "spearman_ai=-1",
+        "--fail-under",
+        "mae_ai=100",
+    )
+    data = json.loads(
+        cli(
+            "eval", "fit", SUITE, "--prompt", "score@1", "--model", "fake", "--folds", "3", "--n-boot", "100", "--json"
+        ).stdout
+    )
     with engine.connect() as conn:
         pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = 'score'")).scalar_one()
-        row = conn.execute(text("SELECT kind, suites, head_hash, code_version, split_json "
-                                "FROM fitted_heads")).one()
+        row = conn.execute(text("SELECT kind, suites, head_hash, code_version, split_json FROM fitted_heads")).one()
         eval_ids = conn.execute(text("SELECT id FROM papers WHERE is_eval")).scalars().all()
     assert row[0] == "judgment" and row[1] == "synthetic" and row[2] == data["hash"] and row[3]
     split = json.loads(row[4])

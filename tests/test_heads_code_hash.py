@@ -26,8 +26,10 @@ def _copy(tmp_path: Path) -> Path:
 @pytest.mark.skipif(not RUFF.is_file(), reason="ruff is not installed")
 def test_ruff_format_leaves_the_fit_code_hash_alone(tmp_path):
     folder = _copy(tmp_path)
-    subprocess.run([str(RUFF), "format", "--quiet", "--no-cache", "--line-length", "88",
-                    *[str(folder / n) for n in FIT_CODE]], check=True)
+    subprocess.run(
+        [str(RUFF), "format", "--quiet", "--no-cache", "--line-length", "88", *[str(folder / n) for n in FIT_CODE]],
+        check=True,
+    )
     changed = [n for n in FIT_CODE if (folder / n).read_bytes() != (HEADS / n).read_bytes()]
     assert changed  # the formatter did rewrite the files
     assert fit_code_hash(folder=folder) == fit_code_hash()
@@ -39,9 +41,8 @@ def test_comments_docstrings_and_quotes_do_not_count_but_code_does(tmp_path):
     source = path.read_text(encoding="utf-8")
     old = '"""Fit a ridge head'
     assert source.startswith(old)
-    reworded = "# a comment\n'''Fit a linear head" + source[len(old):].replace('"""', "'''", 1)
-    path.write_text(reworded.replace("MIN_TRAIN = 10", "MIN_TRAIN = (\n    10  # as before\n)"),
-                    encoding="utf-8")
+    reworded = "# a comment\n'''Fit a linear head" + source[len(old) :].replace('"""', "'''", 1)
+    path.write_text(reworded.replace("MIN_TRAIN = 10", "MIN_TRAIN = (\n    10  # as before\n)"), encoding="utf-8")
     assert fit_code_hash(folder=folder) == fit_code_hash()
     path.write_text(source.replace("MIN_TRAIN = 10", "MIN_TRAIN = 11"), encoding="utf-8")
     assert fit_code_hash(folder=folder) != fit_code_hash()

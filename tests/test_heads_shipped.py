@@ -25,8 +25,7 @@ from annotator.judge.endpoint import TEXT_MODEL as ENDPOINT_TEXT_MODEL
 from annotator.judge.local_model import MODEL_NAME
 from annotator.prompts.files import load_prompt
 
-pytestmark = pytest.mark.skipif(not (shipped_path().is_file() and text_path().is_file()),
-                                reason="no shipped heads")
+pytestmark = pytest.mark.skipif(not (shipped_path().is_file() and text_path().is_file()), reason="no shipped heads")
 
 MAX_MB = 6.0  # both heads together, in the wheel
 

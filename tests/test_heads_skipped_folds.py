@@ -38,26 +38,44 @@ def small_suite(folder: Path, n: int) -> Path:
     lines = source.read_text(encoding="utf-8").splitlines()[:n]
     (folder / "data" / "small.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     toml = ICLR22.read_text(encoding="utf-8")
-    toml = toml.replace('name = "iclr2022"', 'name = "small"').replace(
-        "data/iclr2022_ratings_novelty.jsonl", "data/small.jsonl").replace("sample_size = 100", "")
-    toml = toml[:toml.index("[thresholds]")]  # too few papers for the shipped floors
+    toml = (
+        toml.replace('name = "iclr2022"', 'name = "small"')
+        .replace("data/iclr2022_ratings_novelty.jsonl", "data/small.jsonl")
+        .replace("sample_size = 100", "")
+    )
+    toml = toml[: toml.index("[thresholds]")]  # too few papers for the shipped floors
     path = folder / "small.toml"
     path.write_text(toml, encoding="utf-8")
     return path
 
 
-def test_papers_of_a_skipped_fold_are_dropped_and_counted_not_scored_in_sample(cli, fake_server,
-                                                                               tmp_path, db_path):
+def test_papers_of_a_skipped_fold_are_dropped_and_counted_not_scored_in_sample(cli, fake_server, tmp_path, db_path):
     suite = small_suite(tmp_path, 12)  # 5 folds of 12: two folds train on 9 < MIN_TRAIN papers
-    r = httpx.post(fake_server.url + "/_fake/embeddings", trust_env=False,
-                   json={"labels": str(tmp_path / "data" / "small.jsonl"), "signal": 1.0, "dim": 16})
+    r = httpx.post(
+        fake_server.url + "/_fake/embeddings",
+        trust_env=False,
+        json={"labels": str(tmp_path / "data" / "small.jsonl"), "signal": 1.0, "dim": 16},
+    )
     assert r.status_code == 200, r.text
-    head = json.loads(cli("eval", "fit", suite, "--prompt", "embed@1", "--model", "fake-embed",
-                          "--n-boot", "100", "--json").stdout)
+    head = json.loads(
+        cli("eval", "fit", suite, "--prompt", "embed@1", "--model", "fake-embed", "--n-boot", "100", "--json").stdout
+    )
     assert head["id"]
     out = tmp_path / "report"
-    cli("eval", "run", suite, "--prompt", "embed@1", "--model", "fake-embed", "--n-boot", "100",
-        "--no-plots", "--out", out)
+    cli(
+        "eval",
+        "run",
+        suite,
+        "--prompt",
+        "embed@1",
+        "--model",
+        "fake-embed",
+        "--n-boot",
+        "100",
+        "--no-plots",
+        "--out",
+        out,
+    )
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
 
     stored = stored_head(db_path)

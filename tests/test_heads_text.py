@@ -10,10 +10,14 @@ from annotator.heads.labelled import percentiles
 from annotator.heads.text_fit import counts, fit_ridge, held_out, top_columns
 from annotator.heads.text_model import TextModel, key, make_counter, smooth_idf, tfidf
 
-DOCS = ["Graph neural networks for molecules", "A study of graph attention and molecules",
-        "Reinforcement learning with sparse rewards", "Sparse attention for long documents",
-        "Molecules, graphs and sparse rewards in reinforcement learning",
-        "Attention is what transformers need"]
+DOCS = [
+    "Graph neural networks for molecules",
+    "A study of graph attention and molecules",
+    "Reinforcement learning with sparse rewards",
+    "Sparse attention for long documents",
+    "Molecules, graphs and sparse rewards in reinforcement learning",
+    "Attention is what transformers need",
+]
 
 
 def test_features_match_scikit_learn_tfidf():
@@ -49,8 +53,7 @@ def test_a_training_text_gets_its_held_out_prediction():
     oof = held_out(x, y, folds, 1.0)
     w, b = fit_ridge(x, y, 1.0)
     vocab = sorted(c.vocabulary_, key=c.vocabulary_.__getitem__)
-    model = TextModel(vocab, idf, (1, 1), {"ai": w}, {"ai": b}, 1.0,
-                      {key(t): [float(v)] for t, v in zip(texts, oof)})
+    model = TextModel(vocab, idf, (1, 1), {"ai": w}, {"ai": b}, 1.0, {key(t): [float(v)] for t, v in zip(texts, oof)})
     model = TextModel.from_json(model.to_json())
     assert np.allclose(model.predict(texts)[:, 0], oof, atol=1e-3)  # never in-sample
     in_sample = model.predict(texts, held_out=False)[:, 0]

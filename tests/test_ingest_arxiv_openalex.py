@@ -26,9 +26,9 @@ def test_arxiv_entries():
         "We study decentralised stochastic gradient descent in which every worker exchanges "
         "only a sparse sketch of its update with two neighbours. The sketch keeps the $k$ "
         "largest coordinates & an error-feedback buffer keeps the rest.\n\n"
-        "On ring and torus topologies the method matches all-reduce accuracy.")
-    assert [a.name for a in gossip.authors] == ["Mirela Quast", "Tomasz Ferreira",
-                                                "Aiyana Brook", "Lena Okafor"]
+        "On ring and torus topologies the method matches all-reduce accuracy."
+    )
+    assert [a.name for a in gossip.authors] == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook", "Lena Okafor"]
     assert gossip.affiliations == ["ETH Zurich", "EPFL"]
     assert (gossip.category, gossip.categories) == ("cs.LG", ["cs.LG", "cs.DC", "math.OC"])
     assert gossip.published == date(2021, 3, 3)
@@ -42,8 +42,10 @@ def test_arxiv_entries():
 
 def test_arxiv_refuses_entities_and_reports_broken_xml(tmp_path):
     bomb = tmp_path / "bomb.xml"
-    bomb.write_text('<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "aaaa">]>'
-                    '<feed xmlns="http://www.w3.org/2005/Atom"><entry>&a;</entry></feed>')
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "aaaa">]>'
+        '<feed xmlns="http://www.w3.org/2005/Atom"><entry>&a;</entry></feed>'
+    )
     (err,) = read_records(bomb, fmt="arxiv")
     assert isinstance(err, InputError) and "DOCTYPE" in str(err)
     broken = tmp_path / "broken.xml"
@@ -56,8 +58,9 @@ def test_arxiv_api_error_entry(tmp_path):
     path = tmp_path / "err.xml"
     path.write_text(
         '<feed xmlns="http://www.w3.org/2005/Atom"><entry>'
-        '<id>http://arxiv.org/api/errors#incorrect_id_format_for_1234</id>'
-        '<title>Error</title><summary>incorrect id format for 1234</summary></entry></feed>')
+        "<id>http://arxiv.org/api/errors#incorrect_id_format_for_1234</id>"
+        "<title>Error</title><summary>incorrect id format for 1234</summary></entry></feed>"
+    )
     (err,) = read_records(path, fmt="arxiv")
     assert isinstance(err, InputError) and "incorrect id format" in str(err)
 
@@ -67,20 +70,26 @@ def test_openalex_api_page():
     gossip, ellipsis, no_abstract = read_records(path)
     assert gossip.abstract == "We study gossip training; sparse sparse gossip works."
     assert (gossip.openalex_id, gossip.doi, gossip.arxiv_id) == (
-        "W4200000001", "10.5555/sparse.gossip.2021", "2103.01234")
+        "W4200000001",
+        "10.5555/sparse.gossip.2021",
+        "2103.01234",
+    )
     assert [(a.name, a.openalex_id, a.orcid) for a in gossip.authors] == [
         ("Mirela Quast", "A5000000001", "0000-0002-0000-0001"),
-        ("Tomasz Ferreira", "A5000000002", None), ("Aiyana Brook", "A5000000003", None),
-        ("Lena Okafor", "A5000000004", None)]
+        ("Tomasz Ferreira", "A5000000002", None),
+        ("Aiyana Brook", "A5000000003", None),
+        ("Lena Okafor", "A5000000004", None),
+    ]
     assert gossip.affiliations == ["ETH Zurich", "EPFL"]
     assert (gossip.category, gossip.categories) == (
-        "Distributed Optimization", ["Distributed Optimization", "Gradient Compression"])
+        "Distributed Optimization",
+        ["Distributed Optimization", "Gradient Compression"],
+    )
     assert (gossip.citations, gossip.published) == (37, date(2021, 3, 3))
     assert gossip.venue == "Imaginary Workshop on Optimisation"
     assert gossip.source_ref == f"{path}:4"
     assert ellipsis.abstract == "Ellipsis is frequent in conversational Quechua."  # tags stripped
-    assert (ellipsis.category, ellipsis.doi, ellipsis.source_ref) == (
-        "Computer science", None, f"{path}:32")
+    assert (ellipsis.category, ellipsis.doi, ellipsis.source_ref) == ("Computer science", None, f"{path}:32")
     assert isinstance(no_abstract, InputError)
     assert no_abstract.field == "abstract_inverted_index" and no_abstract.line == 44
     assert "W4200000003" in str(no_abstract) and "no abstract" in str(no_abstract)

@@ -18,22 +18,28 @@ def test_formats_listed():
     assert FORMATS == ("feedpage", "jsonl", "csv", "arxiv", "openalex")
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("feedpage_small.txt", "feedpage"),
-    ("papers.csv", "csv"),
-    ("arxiv_feed.xml", "arxiv"),
-    ("openalex_page.json", "openalex"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("feedpage_small.txt", "feedpage"),
+        ("papers.csv", "csv"),
+        ("arxiv_feed.xml", "arxiv"),
+        ("openalex_page.json", "openalex"),
+    ],
+)
 def test_by_extension(name, expected):
     assert detect_format(FIXTURES / name) == expected
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("feedpage_small.txt", "feedpage"),
-    ("papers.csv", "csv"),
-    ("arxiv_feed.xml", "arxiv"),
-    ("openalex_page.json", "openalex"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("feedpage_small.txt", "feedpage"),
+        ("papers.csv", "csv"),
+        ("arxiv_feed.xml", "arxiv"),
+        ("openalex_page.json", "openalex"),
+    ],
+)
 def test_by_content_without_extension(tmp_path, name, expected):
     target = tmp_path / "download"
     shutil.copy(FIXTURES / name, target)

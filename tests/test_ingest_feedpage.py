@@ -56,8 +56,9 @@ def test_seed_all_papers_and_no_errors(seed_items):
 
 def test_seed_first_paper(seed_items):
     first = _papers(seed_items)[0]
-    assert first.title == ("CA-LoRA: Adapting Existing LoRA for Compressed LLMs to Enable "
-                           "Efficient Multi-Tasking on Personal Devices")
+    assert first.title == (
+        "CA-LoRA: Adapting Existing LoRA for Compressed LLMs to Enable Efficient Multi-Tasking on Personal Devices"
+    )
     assert [a.name for a in first.authors] == ["Weilin Zhao", "Yuxiang Huang", "Xu Han"]
     assert first.authors_truncated is True
     assert first.affiliations == ["tsinghua"]
@@ -115,8 +116,7 @@ def test_malformed_blocks_name_file_line_field():
     path = FIXTURES / "feedpage_bad.txt"
     items = list(iter_items(path))
     errors = [i for i in items if isinstance(i, InputError)]
-    assert [(e.line, e.field) for e in errors] == [(10, "published"), (17, "abstract"),
-                                                   (22, "published")]
+    assert [(e.line, e.field) for e in errors] == [(10, "published"), (17, "abstract"), (22, "published")]
     assert all(e.path == str(path) for e in errors)
     assert "Feb 30, 2021" in str(errors[0])
     assert [p.title for p in _papers(items)] == ["A Good Paper Among Bad Ones"]

@@ -36,13 +36,22 @@ def _papers(path: Path, n: int = 60) -> Path:
     """JSONL rows with each kind of identifier, and an author with an ORCID."""
     rows = []
     for i in range(n):
-        ids = ({"arxiv_id": f"2401.{i:05d}"} if i % 3 == 0 else
-               {"doi": f"10.1/t{i}"} if i % 3 == 1 else {"id": f"own-{i}"})
+        ids = (
+            {"arxiv_id": f"2401.{i:05d}"} if i % 3 == 0 else {"doi": f"10.1/t{i}"} if i % 3 == 1 else {"id": f"own-{i}"}
+        )
         first = {"name": "Ana Kim", "orcid": "0000-0001-0000-0001"} if i % 4 == 0 else "Bo Li"
-        rows.append(json.dumps({
-            "title": f"Paper {i}", "abstract": f"About {i}.", **ids,
-            "authors": [first, f"Chen {i % 7}"], "affiliations": [f"Lab {i % 5}", "Lab X"],
-            "citations": i}))
+        rows.append(
+            json.dumps(
+                {
+                    "title": f"Paper {i}",
+                    "abstract": f"About {i}.",
+                    **ids,
+                    "authors": [first, f"Chen {i % 7}"],
+                    "affiliations": [f"Lab {i % 5}", "Lab X"],
+                    "citations": i,
+                }
+            )
+        )
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -66,19 +75,30 @@ def _selects(engine: Engine, run: Callable[[], object]) -> list[tuple[str, objec
 def _lookups(engine: Engine) -> list[tuple[str, object]]:
     """What matching imported metrics and finding authors ask, every id given and none
     found, so each look-up in the chain runs."""
+
     def run() -> None:
         with engine.connect() as conn:
             matcher = Matcher(conn)
-            assert not matcher.paper(PaperMetrics(
-                source="csv", title="Nothing", doi="10.9/none", arxiv_id="2999.00001", openalex_id="W1",
-                s2_id="abc", external_id="own-none")).ok
-            assert not matcher.author(AuthorMetrics(
-                source="csv", name="Nobody", openalex_id="A1", s2_id="9", orcid="0000-0009-0000-0000")).ok
+            assert not matcher.paper(
+                PaperMetrics(
+                    source="csv",
+                    title="Nothing",
+                    doi="10.9/none",
+                    arxiv_id="2999.00001",
+                    openalex_id="W1",
+                    s2_id="abc",
+                    external_id="own-none",
+                )
+            ).ok
+            assert not matcher.author(
+                AuthorMetrics(source="csv", name="Nobody", openalex_id="A1", s2_id="9", orcid="0000-0009-0000-0000")
+            ).ok
             for query in ("orcid:0000-0001-0000-0001", "openalex:A1", "s2:9"):
                 try:
                     find_author(conn, query)
                 except InputError:
                     pass
+
     return _selects(engine, run)
 
 
@@ -108,8 +128,7 @@ def test_an_ingest_again_reads_links_by_key_on_sqlite(tmp_path):
     engine = open_db(str(tmp_path / "p.db"))
     path = _papers(tmp_path / "p.jsonl")
     ingest_paths(engine, [path])
-    statements = [(s, p) for s, p in _selects(engine, lambda: ingest_paths(engine, [path]))
-                  if "WHERE" in s.upper()]
+    statements = [(s, p) for s, p in _selects(engine, lambda: ingest_paths(engine, [path])) if "WHERE" in s.upper()]
     assert any("authorships" in s for s, _ in statements)
     assert any("paper_affiliations" in s for s, _ in statements)
     assert any("paper_metrics" in s for s, _ in statements)
@@ -142,6 +161,7 @@ def test_identifier_lookups_seek_an_index_on_postgres(pg_url, tmp_path):  # noqa
 
 # -- migrated equals fresh, in what tests/test_schema.py does not compare ----------------
 
+
 @pytest.fixture
 def both(request, tmp_path) -> tuple[Engine, Engine]:
     """(fresh, oldest brought forward), on SQLite files or in two PostgreSQL schemas."""
@@ -151,8 +171,7 @@ def both(request, tmp_path) -> tuple[Engine, Engine]:
         url = database_url(request.getfixturevalue("pg_url"))
         with make_engine(url).begin() as conn:
             conn.execute(text("CREATE SCHEMA fresh; CREATE SCHEMA oldest"))
-        made = [create_engine(url, connect_args={"options": f"-csearch_path={n}"})
-                for n in ("fresh", "oldest")]
+        made = [create_engine(url, connect_args={"options": f"-csearch_path={n}"}) for n in ("fresh", "oldest")]
     migrate(made[0])
     freeze_oldest(made[1])
     migrate(made[1])
@@ -163,18 +182,16 @@ def _index_ddl(engine: Engine) -> dict[str, str]:
     """Every index's definition as the database reports it (the partial predicate too)."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+            rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
         else:
             rows = conn.exec_driver_sql(
                 "SELECT indexname, replace(indexdef, current_schema() || '.', '') FROM pg_indexes "
-                "WHERE schemaname = current_schema()")
-        return {name: " ".join(ddl.replace('"', "").replace("(", " ").replace(")", " ").split())
-                for name, ddl in rows}
+                "WHERE schemaname = current_schema()"
+            )
+        return {name: " ".join(ddl.replace('"', "").replace("(", " ").replace(")", " ").split()) for name, ddl in rows}
 
 
-@pytest.mark.parametrize("both", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize("both", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_migrated_database_has_the_partial_indexes(both):
     fresh, oldest = both
     want = _index_ddl(fresh)

@@ -43,17 +43,23 @@ def _paper(engine, title: str) -> Paper:
 
 def _authors_of(engine, paper_id: int) -> list[str]:
     with session_for(engine) as s:
-        rows = s.exec(select(Author.name).join(Authorship, Authorship.author_id == Author.id)
-                      .where(Authorship.paper_id == paper_id).order_by(Authorship.position))
+        rows = s.exec(
+            select(Author.name)
+            .join(Authorship, Authorship.author_id == Author.id)
+            .where(Authorship.paper_id == paper_id)
+            .order_by(Authorship.position)
+        )
         return list(rows)
 
 
 def _affiliations_of(engine, paper_id: int) -> list[str]:
     with session_for(engine) as s:
-        rows = s.exec(select(Affiliation.name)
-                      .join(PaperAffiliation, PaperAffiliation.affiliation_id == Affiliation.id)
-                      .where(PaperAffiliation.paper_id == paper_id)
-                      .order_by(PaperAffiliation.position))
+        rows = s.exec(
+            select(Affiliation.name)
+            .join(PaperAffiliation, PaperAffiliation.affiliation_id == Affiliation.id)
+            .where(PaperAffiliation.paper_id == paper_id)
+            .order_by(PaperAffiliation.position)
+        )
         return list(rows)
 
 
@@ -84,30 +90,36 @@ def test_seed_page_stored_field_by_field(engine):
     with session_for(engine) as s:
         (zhang,) = s.exec(select(Author).where(Author.norm_name == "zhengyan zhang")).all()
         assert zhang.primary_category == "CL"
-        zhang_papers = s.exec(select(func.count()).select_from(Authorship)
-                              .where(Authorship.author_id == zhang.id)).one()
+        zhang_papers = s.exec(
+            select(func.count()).select_from(Authorship).where(Authorship.author_id == zhang.id)
+        ).one()
         (metric,) = s.exec(select(AuthorMetric)).all()
         affiliation_names = set(s.exec(select(Affiliation.name)))
     assert zhang_papers == 28  # one author row, linked wherever the page lists him
-    assert (metric.author_id, metric.source, metric.h_index, metric.citations, metric.works_count,
-            metric.reported_novelty, metric.reported_ai_score) == (zhang.id, "feedpage", 44, 24889,
-                                                                   45, 54.0, 55.0)
-    assert affiliation_names == {"tsinghua", "princeton", "tencent-ai", "bytedance", "pku",
-                                 "stanford"}
+    assert (
+        metric.author_id,
+        metric.source,
+        metric.h_index,
+        metric.citations,
+        metric.works_count,
+        metric.reported_novelty,
+        metric.reported_ai_score,
+    ) == (zhang.id, "feedpage", 44, 24889, 45, 54.0, 55.0)
+    assert affiliation_names == {"tsinghua", "princeton", "tencent-ai", "bytedance", "pku", "stanford"}
     assert summary.headers[0].name == "Zhengyan Zhang" and summary.metrics_added == 1
 
 
 def test_reingest_is_idempotent(engine):
     page = FIXTURES / "feedpage_small.txt"
     first = ingest_paths(engine, [page])
-    counts = [_count(engine, m) for m in (Paper, Author, Authorship, Affiliation,
-                                          PaperAffiliation, AuthorMetric)]
+    counts = [_count(engine, m) for m in (Paper, Author, Authorship, Affiliation, PaperAffiliation, AuthorMetric)]
     again = ingest_paths(engine, [page])
     assert (first.new, first.updated, first.unchanged) == (3, 0, 0)
     assert (again.new, again.updated, again.unchanged, again.metrics_added) == (0, 0, 3, 0)
     assert again.paper_ids == first.paper_ids
-    assert [_count(engine, m) for m in (Paper, Author, Authorship, Affiliation,
-                                        PaperAffiliation, AuthorMetric)] == counts
+    assert [
+        _count(engine, m) for m in (Paper, Author, Authorship, Affiliation, PaperAffiliation, AuthorMetric)
+    ] == counts
     assert counts == [3, 4, 7, 4, 4, 1]
 
 
@@ -115,10 +127,12 @@ def test_changed_abstract_updates_row_and_hash(engine, tmp_path):
     page = tmp_path / "page.txt"
     shutil.copy(FIXTURES / "feedpage_small.txt", page)
     ingest_paths(engine, [page])
-    before = _paper(engine, "Grasping by Asking: Language-Conditioned Manipulation with "
-                            "Clarification Questions")
-    page.write_text(page.read_text().replace("halves failed grasps", "cuts failed grasps by 60%")
-                    .replace("AI Score48", "AI Score50"))
+    before = _paper(engine, "Grasping by Asking: Language-Conditioned Manipulation with Clarification Questions")
+    page.write_text(
+        page.read_text()
+        .replace("halves failed grasps", "cuts failed grasps by 60%")
+        .replace("AI Score48", "AI Score50")
+    )
     summary = ingest_paths(engine, [page])
     assert (summary.new, summary.updated, summary.unchanged) == (0, 1, 2)
     after = _paper(engine, before.title)
@@ -139,18 +153,15 @@ def test_same_paper_from_three_formats_merges(engine):
     merged = _paper(engine, title)
     assert merged.id == feed_row.id
     # Another format fills gaps and completes the author list; the page keeps its content.
-    assert (merged.arxiv_id, merged.doi, merged.key) == ("2103.01234", "10.5555/sparse.gossip.2021",
-                                                         "arxiv:2103.01234")
+    assert (merged.arxiv_id, merged.doi, merged.key) == ("2103.01234", "10.5555/sparse.gossip.2021", "arxiv:2103.01234")
     assert merged.venue == "Proc. Imaginary Workshop on Optimisation 2021"
     assert (merged.category, merged.categories, merged.has_code) == ("LG", '["LG"]', True)
     assert (merged.abstract, merged.content_hash) == (feed_row.abstract, feed_row.content_hash)
     assert (merged.source_format, merged.source_ref) == ("feedpage", feed_row.source_ref)
     assert merged.authors_truncated is False
-    assert _authors_of(engine, merged.id) == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook",
-                                              "Lena Okafor"]
+    assert _authors_of(engine, merged.id) == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook", "Lena Okafor"]
     assert _affiliations_of(engine, merged.id) == ["eth-zurich", "epfl", "inria"]
-    grasp = _paper(engine, "Grasping by Asking: Language-Conditioned Manipulation with "
-                           "Clarification Questions")
+    grasp = _paper(engine, "Grasping by Asking: Language-Conditioned Manipulation with Clarification Questions")
     assert grasp.arxiv_id == "2401.04567"
     assert _authors_of(engine, grasp.id) == ["Jun-seo Park", "Mirela Quast"]  # not shortened
 
@@ -163,26 +174,24 @@ def test_same_paper_from_three_formats_merges(engine):
     with session_for(engine) as s:
         (quast,) = s.exec(select(Author).where(Author.norm_name == "mirela quast")).all()
         (metric,) = s.exec(select(PaperMetric).where(PaperMetric.paper_id == merged.id)).all()
-    assert (quast.orcid, quast.openalex_id, quast.primary_category) == (
-        "0000-0002-0000-0001", "A5000000001", "LG")
+    assert (quast.orcid, quast.openalex_id, quast.primary_category) == ("0000-0002-0000-0001", "A5000000001", "LG")
     assert (metric.source, metric.citations) == ("openalex", 37)
 
-    sources = [FIXTURES / "feedpage_small.txt", FIXTURES / "arxiv_feed.xml",
-               FIXTURES / "openalex_page.json"]
+    sources = [FIXTURES / "feedpage_small.txt", FIXTURES / "arxiv_feed.xml", FIXTURES / "openalex_page.json"]
     again = ingest_paths(engine, sources + sources[::-1])
     assert (again.new, again.updated, again.unchanged, again.metrics_added) == (0, 0, 14, 0)
-    assert _authors_of(engine, merged.id) == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook",
-                                              "Lena Okafor"]
+    assert _authors_of(engine, merged.id) == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook", "Lena Okafor"]
 
 
 def test_owning_format_overwrites(engine, tmp_path):
-    path = _jsonl(tmp_path / "o.jsonl", [{"arxiv_id": "2103.01234", "title": "Old title",
-                                          "abstract": "Old.", "category": "cs.LG"}])
+    path = _jsonl(
+        tmp_path / "o.jsonl",
+        [{"arxiv_id": "2103.01234", "title": "Old title", "abstract": "Old.", "category": "cs.LG"}],
+    )
     ingest_paths(engine, [path])
     ingest_paths(engine, [FIXTURES / "arxiv_feed.xml"])  # another format: fills, keeps content
     assert _paper(engine, "Old title").abstract == "Old."
-    _jsonl(path, [{"arxiv_id": "2103.01234", "title": "New title", "abstract": "New.",
-                   "category": "cs.DC"}])
+    _jsonl(path, [{"arxiv_id": "2103.01234", "title": "New title", "abstract": "New.", "category": "cs.DC"}])
     summary = ingest_paths(engine, [path])
     assert summary.updated == 1
     row = _paper(engine, "New title")
@@ -204,32 +213,49 @@ def test_citation_snapshots_are_idempotent(engine, tmp_path):
 
 def test_authors_matched_by_ids_before_names(engine, tmp_path):
     rows = [
-        {"id": "a", "title": "One", "abstract": "A",
-         "authors": [{"name": "J. Smith", "orcid": "https://orcid.org/0000-0000-0000-0001"}]},
-        {"id": "b", "title": "Two", "abstract": "A",
-         "authors": [{"name": "John Smith", "orcid": "0000-0000-0000-0001"}]},
-        {"id": "c", "title": "Three", "abstract": "A",
-         "authors": [{"name": "John Smith", "openalex_id": "A2"}, "Ana Lima", "Ana  Lima"]},
-        {"id": "d", "title": "Four", "abstract": "A",
-         "authors": [{"name": "John Smith", "openalex_id": "A3"}]},
+        {
+            "id": "a",
+            "title": "One",
+            "abstract": "A",
+            "authors": [{"name": "J. Smith", "orcid": "https://orcid.org/0000-0000-0000-0001"}],
+        },
+        {
+            "id": "b",
+            "title": "Two",
+            "abstract": "A",
+            "authors": [{"name": "John Smith", "orcid": "0000-0000-0000-0001"}],
+        },
+        {
+            "id": "c",
+            "title": "Three",
+            "abstract": "A",
+            "authors": [{"name": "John Smith", "openalex_id": "A2"}, "Ana Lima", "Ana  Lima"],
+        },
+        {"id": "d", "title": "Four", "abstract": "A", "authors": [{"name": "John Smith", "openalex_id": "A3"}]},
     ]
     summary = ingest_paths(engine, [_jsonl(tmp_path / "a.jsonl", rows)])
     assert summary.new == 4
     with session_for(engine) as s:
-        authors = s.exec(select(Author.norm_name, Author.orcid, Author.openalex_id)
-                         .order_by(Author.id)).all()
+        authors = s.exec(select(Author.norm_name, Author.orcid, Author.openalex_id).order_by(Author.id)).all()
     # "John Smith" of row c takes the id-less name match (the ORCID author is "j smith");
     # row d's OpenAlex id clashes with it, so d is a different person.
-    assert authors == [("j smith", "0000-0000-0000-0001", None), ("john smith", None, "A2"),
-                       ("ana lima", None, None), ("john smith", None, "A3")]
+    assert authors == [
+        ("j smith", "0000-0000-0000-0001", None),
+        ("john smith", None, "A2"),
+        ("ana lima", None, None),
+        ("john smith", None, "A3"),
+    ]
     assert _authors_of(engine, summary.paper_ids[2]) == ["John Smith", "Ana Lima", "Ana Lima"]
 
 
 def test_rejected_rows_change_nothing_and_duplicates_rejected(engine, tmp_path):
     good = {"id": "p1", "title": "Kept Title", "abstract": "Kept abstract.", "authors": ["A B"]}
     ingest_paths(engine, [_jsonl(tmp_path / "one.jsonl", [good])])
-    bad = [dict(good, abstract=""), {"id": "p2", "title": "New", "abstract": "Fresh."},
-           {"id": "p2", "title": "New again", "abstract": "Dup."}]
+    bad = [
+        dict(good, abstract=""),
+        {"id": "p2", "title": "New", "abstract": "Fresh."},
+        {"id": "p2", "title": "New again", "abstract": "Dup."},
+    ]
     summary = ingest_paths(engine, [_jsonl(tmp_path / "two.jsonl", bad)])
     assert (summary.new, summary.updated, summary.rejected) == (1, 0, 2)
     assert [(e.line, e.field) for e in summary.errors] == [(1, "abstract"), (3, "id")]
@@ -239,23 +265,33 @@ def test_rejected_rows_change_nothing_and_duplicates_rejected(engine, tmp_path):
 
 
 def test_eval_flag_is_sticky(engine, tmp_path):
-    path = _jsonl(tmp_path / "e.jsonl", [{"id": "iclr:1", "title": "T", "abstract": "A",
-                                          "venue": "ICLR"}])
+    path = _jsonl(tmp_path / "e.jsonl", [{"id": "iclr:1", "title": "T", "abstract": "A", "venue": "ICLR"}])
     ingest_paths(engine, [path], is_eval=True, eval_suite="iclr2022")
     again = ingest_paths(engine, [path])
     assert again.unchanged == 1
     row = _paper(engine, "T")
-    assert (row.is_eval, row.eval_suite, row.external_id, row.key) == (True, "iclr2022", "iclr:1",
-                                                                       "ext:iclr:1")
+    assert (row.is_eval, row.eval_suite, row.external_id, row.key) == (True, "iclr2022", "iclr:1", "ext:iclr:1")
 
 
 def test_database_refusal_rejects_only_that_record(engine, tmp_path, monkeypatch):
     monkeypatch.setattr(store, "BATCH", 2)
     with engine.begin() as conn:  # the database refuses any paper with a second affiliation
-        conn.execute(text("CREATE TRIGGER no_second_affiliation BEFORE INSERT ON paper_affiliations "
-                          "WHEN NEW.position > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END"))
-    rows = [{"id": f"p{i}", "title": f"Paper {i}", "abstract": "A", "authors": [f"Author {i}"],
-             "affiliations": ["U1", "U2"] if i == 3 else ["U1"]} for i in range(5)]
+        conn.execute(
+            text(
+                "CREATE TRIGGER no_second_affiliation BEFORE INSERT ON paper_affiliations "
+                "WHEN NEW.position > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    rows = [
+        {
+            "id": f"p{i}",
+            "title": f"Paper {i}",
+            "abstract": "A",
+            "authors": [f"Author {i}"],
+            "affiliations": ["U1", "U2"] if i == 3 else ["U1"],
+        }
+        for i in range(5)
+    ]
     summary = ingest_paths(engine, [_jsonl(tmp_path / "t.jsonl", rows)])
     assert (summary.new, summary.rejected) == (4, 1)
     (error,) = summary.errors
@@ -269,9 +305,17 @@ def test_database_refusal_rejects_only_that_record(engine, tmp_path, monkeypatch
 
 
 def test_many_rows_across_batches(engine, tmp_path):
-    rows = [{"id": f"r{i}", "title": f"Row {i}", "abstract": f"Abstract {i}.",
-             "authors": [f"Person {i % 50}", f"Other {i % 7}"], "affiliations": [f"Lab {i % 3}"],
-             "citations": i % 4} for i in range(2500)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "title": f"Row {i}",
+            "abstract": f"Abstract {i}.",
+            "authors": [f"Person {i % 50}", f"Other {i % 7}"],
+            "affiliations": [f"Lab {i % 3}"],
+            "citations": i % 4,
+        }
+        for i in range(2500)
+    ]
     path = _jsonl(tmp_path / "many.jsonl", rows)
     first = ingest_paths(engine, [path])
     assert (first.new, first.rejected, first.metrics_added) == (2500, 0, 2500)
@@ -302,10 +346,23 @@ def test_folders_missing_files_and_unknown_formats(engine, tmp_path):
 @pytest.mark.postgres
 def test_postgres_round_trip(pg_url, tmp_path):
     engine = open_db(pg_url)
-    rows = [{"id": f"r{i}", "title": f"Row {i}", "abstract": "A.", "authors": [f"P {i % 40}"],
-             "affiliations": [f"Lab {i % 3}"], "citations": 1} for i in range(1500)]
-    sources = [FIXTURES / "feedpage_small.txt", FIXTURES / "arxiv_feed.xml",
-               FIXTURES / "openalex_page.json", _jsonl(tmp_path / "many.jsonl", rows)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "title": f"Row {i}",
+            "abstract": "A.",
+            "authors": [f"P {i % 40}"],
+            "affiliations": [f"Lab {i % 3}"],
+            "citations": 1,
+        }
+        for i in range(1500)
+    ]
+    sources = [
+        FIXTURES / "feedpage_small.txt",
+        FIXTURES / "arxiv_feed.xml",
+        FIXTURES / "openalex_page.json",
+        _jsonl(tmp_path / "many.jsonl", rows),
+    ]
     first = ingest_paths(engine, sources)
     assert (first.new, first.updated, first.rejected) == (1503, 4, 2)
     again = ingest_paths(engine, sources)
@@ -313,8 +370,7 @@ def test_postgres_round_trip(pg_url, tmp_path):
     assert (_count(engine, Paper), _count(engine, Author), _count(engine, Affiliation)) == (1503, 45, 9)
     merged = _paper(engine, "Sparse Gossip: Decentralised Training with Compressed Neighbour Updates")
     assert merged.arxiv_id == "2103.01234" and merged.openalex_id == "W4200000001"
-    assert _authors_of(engine, merged.id) == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook",
-                                              "Lena Okafor"]
+    assert _authors_of(engine, merged.id) == ["Mirela Quast", "Tomasz Ferreira", "Aiyana Brook", "Lena Okafor"]
 
 
 def test_megabyte_abstract_stored_whole(engine, tmp_path):

@@ -38,8 +38,7 @@ def test_detector_flags_every_injected_copy_and_no_clean_abstract():
 def test_suite_pairs_each_injected_reply_with_its_clean_one(fake_server):
     """Default fake replies are a hash of the prompt: the suite's arithmetic is checked
     pair by pair against what the server answered for each request."""
-    report = run_suite(base_url=fake_server.base_url, api_key="sk-test", model="fake-model",
-                       concurrency=4)
+    report = run_suite(base_url=fake_server.base_url, api_key="sk-test", model="fake-model", concurrency=4)
     records = fake_server.chat_requests()
     assert len(records) == len(CLEAN) + 50  # each clean abstract judged once
     clean_reply, injected_reply = {}, {}
@@ -62,14 +61,11 @@ def test_suite_pairs_each_injected_reply_with_its_clean_one(fake_server):
         assert row.injected_ai == reply["ai_score"]
         assert row.ai_shift == reply["ai_score"] - clean_reply[i]["ai_score"]
         assert row.novelty_shift == reply["novelty"] - clean_reply[i]["novelty"]
-    expected = statistics.fmean(r["ai_score"] - clean_reply[i]["ai_score"]
-                                for (i, _), r in injected_reply.items())
+    expected = statistics.fmean(r["ai_score"] - clean_reply[i]["ai_score"] for (i, _), r in injected_reply.items())
     assert report.mean_ai_shift == pytest.approx(expected, abs=1e-3)
     for kind in INJECTIONS:
-        mine = [r["novelty"] - clean_reply[i]["novelty"]
-                for (i, k), r in injected_reply.items() if k == kind]
-        assert report.by_kind[kind].mean_novelty_shift == pytest.approx(
-            statistics.fmean(mine), abs=1e-3)
+        mine = [r["novelty"] - clean_reply[i]["novelty"] for (i, k), r in injected_reply.items() if k == kind]
+        assert report.by_kind[kind].mean_novelty_shift == pytest.approx(statistics.fmean(mine), abs=1e-3)
         assert report.by_kind[kind].flagged == report.by_kind[kind].pairs == 10
     assert report.judged_pairs == 50 and not report.failures
     assert report.flagged_injected == report.injected == 50
@@ -81,15 +77,17 @@ def test_command_prints_table_and_json_for_a_model_that_obeys(fake_server, monke
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     n = 10  # one pair per clean abstract, every kind twice
-    fake_server.script([{"kind": "judgment", "ai_score": 40, "novelty": 30}] * n
-                       + [{"kind": "judgment", "ai_score": 100, "novelty": 95}] * n)
+    fake_server.script(
+        [{"kind": "judgment", "ai_score": 40, "novelty": 30}] * n
+        + [{"kind": "judgment", "ai_score": 100, "novelty": 95}] * n
+    )
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["injection-suite", "--pairs", str(n), "--model", "fake-model",
-                                      "--concurrency", "3", "--json", str(out)])
+    result = CliRunner().invoke(
+        app, ["injection-suite", "--pairs", str(n), "--model", "fake-model", "--concurrency", "3", "--json", str(out)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    printed = CliRunner().invoke(app, ["injection-suite", "--pairs", str(n), "--model", "fake-model",
-                                       "--json", "-"])
+    printed = CliRunner().invoke(app, ["injection-suite", "--pairs", str(n), "--model", "fake-model", "--json", "-"])
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout)["pairs"] == n
     assert report["mean_ai_shift"] == 60 and report["mean_novelty_shift"] == 65
@@ -104,8 +102,7 @@ def test_command_prints_table_and_json_for_a_model_that_obeys(fake_server, monke
 
 def test_failed_judgments_are_reported_not_counted(fake_server):
     fake_server.script([{"kind": "status", "status": 401}])  # the first clean abstract fails
-    report = run_suite(base_url=fake_server.base_url, api_key="sk-test", model="fake-model",
-                       n_pairs=2, concurrency=1)
+    report = run_suite(base_url=fake_server.base_url, api_key="sk-test", model="fake-model", n_pairs=2, concurrency=1)
     assert report.pairs == 2 and report.judged_pairs == 1
     assert len(report.failures) == 1 and "401" in report.failures[0]
     ok = [r for r in report.rows if r.ai_shift is not None]

@@ -46,16 +46,23 @@ INSTALL_LIMIT_S = 900
 
 def _env() -> dict[str, str]:
     """The caller's environment without anything that would leak its packages in."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
 
 
-def _run(args, cwd: Path, timeout: float = INSTALL_LIMIT_S,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=cwd, env={**_env(), **(env or {})},
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def _run(
+    args, cwd: Path, timeout: float = INSTALL_LIMIT_S, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env={**_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _check(result: subprocess.CompletedProcess) -> None:
@@ -71,10 +78,13 @@ def _pins(lock: Path) -> dict[str, str]:
     return pins
 
 
-@pytest.mark.parametrize("lock, extras", [
-    ("requirements.lock", set()),
-    ("requirements-all.lock", {"local", "postgres", "test"}),
-])
+@pytest.mark.parametrize(
+    "lock, extras",
+    [
+        ("requirements.lock", set()),
+        ("requirements-all.lock", {"local", "postgres", "test"}),
+    ],
+)
 def test_the_lock_pins_every_declared_package_within_its_bounds(lock, extras):
     """A dependency added to pyproject.toml without `make lock` fails here, by name."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
@@ -85,8 +95,9 @@ def test_the_lock_pins_every_declared_package_within_its_bounds(lock, extras):
     for requirement in declared:
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement} is declared but not in {lock}: run make lock"
-        assert requirement.specifier.contains(pins[name], prereleases=True), \
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"{lock} pins {name}=={pins[name]}, outside {requirement}: run make lock"
+        )
     assert set(project["optional-dependencies"]) == {"local", "postgres", "test"}
 
 
@@ -100,12 +111,30 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel built from a copy of the checkout (symlinks kept, as git stores them)."""
     root = tmp_path_factory.mktemp("wheel")
     source = root / "source"
-    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-        "*.db", "*.db-wal", "*.db-shm"))
+    shutil.copytree(
+        REPO,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".git",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            "*.db",
+            "*.db-wal",
+            "*.db-shm",
+        ),
+    )
     out = root / "dist"
-    _check(_run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *_where(),
-                 "--wheel-dir", out, source], cwd=root))
+    _check(
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *_where(), "--wheel-dir", out, source],
+            cwd=root,
+        )
+    )
     (built,) = out.glob("annotator-*.whl")
     return built
 
@@ -173,8 +202,7 @@ def test_annotator_help_runs_after_a_plain_install(venv, tmp_path):
 def test_annotator_ingest_runs_after_a_plain_install(venv, tmp_path):
     db = tmp_path / "x.db"
     annotator = venv / "bin" / "annotator"
-    result = _run([annotator, "--db", db, "ingest", FIXTURES / "feedpage_small.txt"],
-                  cwd=tmp_path, timeout=120)
+    result = _run([annotator, "--db", db, "ingest", FIXTURES / "feedpage_small.txt"], cwd=tmp_path, timeout=120)
     _check(result)
     assert "new 3, updated 0, unchanged 0, rejected 0" in result.stdout
     with sqlite3.connect(db) as conn:
@@ -213,14 +241,31 @@ def test_a_session_in_an_empty_folder_reads_only_the_installed_package(venv, tmp
     assert "done 45, failed 0" in annotated.stdout + annotated.stderr
 
     listed = {row["ref"]: row for row in json.loads(annotator("prompts", "list", "--json").stdout)}
-    assert {"score@1", "embed@1", "score-expected@1", "score-pairwise@1", "score-rubric@1",
-            "score-samples@1"} <= set(listed)
+    assert {"score@1", "embed@1", "score-expected@1", "score-pairwise@1", "score-rubric@1", "score-samples@1"} <= set(
+        listed
+    )
     assert listed["score@1"]["judged"] == 45
     assert "[system]" in annotator("prompts", "show", "score@1").stdout
 
-    annotator("eval", "run", "iclr2022", "--model", "gpt-4o-mini", "--sample-size", "5",
-              "--n-boot", "100", "--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
-              "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1")
+    annotator(
+        "eval",
+        "run",
+        "iclr2022",
+        "--model",
+        "gpt-4o-mini",
+        "--sample-size",
+        "5",
+        "--n-boot",
+        "100",
+        "--fail-under",
+        "spearman_ai=-1",
+        "--fail-under",
+        "spearman_novelty=-1",
+        "--fail-under",
+        "auroc_ai=0",
+        "--fail-under",
+        "max_missing_rate=1",
+    )
     result = json.loads((work / "eval-report" / "result.json").read_text())
     assert result["provenance"]["data_path"] == "data/iclr2022_ratings_novelty.jsonl"
     assert (work / "eval-report" / "report.md").read_text().strip()

@@ -15,11 +15,14 @@ from annotator.testing.fakeserver import FakeServerProcess
 
 
 def _annotate(db_path, server, extra=()):
-    env = dict(os.environ, ANNOTATOR_DB=db_path, OPENAI_BASE_URL=server.base_url,
-               OPENAI_API_KEY="sk-test-key")
-    return subprocess.Popen([sys.executable, "-m", "annotator.cli", "annotate", "--model", "m",
-                             "--concurrency", "2", *extra],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ, ANNOTATOR_DB=db_path, OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-test-key")
+    return subprocess.Popen(
+        [sys.executable, "-m", "annotator.cli", "annotate", "--model", "m", "--concurrency", "2", *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sigint_releases_leases_and_rerun_completes(db_path, engine):
@@ -46,6 +49,5 @@ def test_sigint_releases_leases_and_rerun_completes(db_path, engine):
         out, err = rerun.communicate(timeout=60)
         assert rerun.returncode == 0, err
     with engine.connect() as conn:
-        per_paper = conn.execute(text(
-            "SELECT COUNT(*) FROM judgments GROUP BY paper_id")).scalars().all()
+        per_paper = conn.execute(text("SELECT COUNT(*) FROM judgments GROUP BY paper_id")).scalars().all()
     assert per_paper == [1] * 6

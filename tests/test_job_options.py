@@ -35,8 +35,15 @@ def command(path: tuple[str, ...]) -> Any:
 
 
 def described(param: Any) -> tuple:
-    return (tuple(param.opts), param.help, param.default, param.envvar, param.min, param.max,
-            param.type_descriptor.annotation)
+    return (
+        tuple(param.opts),
+        param.help,
+        param.default,
+        param.envvar,
+        param.min,
+        param.max,
+        param.type_descriptor.annotation,
+    )
 
 
 def test_the_judging_commands_share_the_job_options():
@@ -52,13 +59,23 @@ def test_the_judging_commands_share_the_job_options():
     assert seen["samples"].popitem()[0][2] == JobSpec().samples
 
 
-ARGS = {("annotate",): [], ("worker",): [], ("batch", "submit"): [],
-        ("eval", "run"): ["iclr2022"], ("feed", "run"): ["--category", "cs.CL"],
-        ("eval", "fit"): ["iclr2022", "--prompt", "embed@1"]}
-VALUES = {"prompt": ("--prompt", "score@2", "score@2"), "model": ("--model", "m-1", "m-1"),
-          "concurrency": ("--concurrency", "3", 3), "samples": ("--samples", "5", 5),
-          "max_cost": ("--max-cost", "0.5", 0.5), "rpm": ("--rpm", "60", 60.0),
-          "tpm": ("--tpm", "1000", 1000.0)}
+ARGS = {
+    ("annotate",): [],
+    ("worker",): [],
+    ("batch", "submit"): [],
+    ("eval", "run"): ["iclr2022"],
+    ("feed", "run"): ["--category", "cs.CL"],
+    ("eval", "fit"): ["iclr2022", "--prompt", "embed@1"],
+}
+VALUES = {
+    "prompt": ("--prompt", "score@2", "score@2"),
+    "model": ("--model", "m-1", "m-1"),
+    "concurrency": ("--concurrency", "3", 3),
+    "samples": ("--samples", "5", 5),
+    "max_cost": ("--max-cost", "0.5", 0.5),
+    "rpm": ("--rpm", "60", 60.0),
+    "tpm": ("--tpm", "1000", 1000.0),
+}
 
 
 @pytest.mark.parametrize("path", list(JUDGING), ids=" ".join)
@@ -70,8 +87,7 @@ def test_each_command_parses_the_job_options(path):
     assert {n: ctx.params[n] for n in names} == {n: VALUES[n][2] for n in names}
 
 
-@pytest.mark.parametrize("path", [p for p, job in JUDGING.items() if "concurrency" in job],
-                         ids=" ".join)
+@pytest.mark.parametrize("path", [p for p, job in JUDGING.items() if "concurrency" in job], ids=" ".join)
 def test_the_same_range_is_kept_everywhere(path):
     result = CliRunner().invoke(app, [*path, *ARGS[path], "--concurrency", "0"])
     assert result.exit_code == 2 and "--concurrency" in result.output

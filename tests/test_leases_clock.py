@@ -49,9 +49,13 @@ def _queue(db: str, n: int, tmp_path) -> int:
     """``n`` papers queued for one prompt version and the model "m"; the version's id."""
     ingest(db, write_papers(tmp_path / "papers.jsonl", n))
     with writer(open_db(db)).begin() as conn:
-        conn.execute(text(
-            "INSERT INTO prompt_versions (name, version, content_hash, text, params_json, active, "
-            "created_at) VALUES ('t', '1', 'h', 'x', '{}', :f, CURRENT_TIMESTAMP)"), {"f": False})
+        conn.execute(
+            text(
+                "INSERT INTO prompt_versions (name, version, content_hash, text, params_json, active, "
+                "created_at) VALUES ('t', '1', 'h', 'x', '{}', :f, CURRENT_TIMESTAMP)"
+            ),
+            {"f": False},
+        )
         pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = 't'")).scalar_one()
         assert queue.enqueue(conn, pv, "m") == n
     return pv
@@ -115,8 +119,13 @@ def test_the_feed_lock_follows_the_database_clock(db_url, clock):
 
 def _worker(skew: float, env: dict) -> subprocess.Popen:
     args = ["worker", "--poll", "0.1", "--concurrency", "4", "--no-cache", "--exit-when-idle"]
-    return subprocess.Popen([sys.executable, str(LAUNCHER), str(skew), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(LAUNCHER), str(skew), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_workers_ten_minutes_apart_judge_each_paper_once(db_url, tmp_path):
@@ -130,10 +139,8 @@ def test_two_workers_ten_minutes_apart_judge_each_paper_once(db_url, tmp_path):
         assert run_cli(["annotate", "--limit", "0"], env).returncode == 0
         engine = open_db(db_url)
         ((pv, model),) = fetch(db_url, "SELECT DISTINCT prompt_version_id, model FROM tasks")
-        live = {t.id for t in queue.claim(engine, "elsewhere:1:live", 4, 600.0,
-                                          prompt_version_id=pv, model=model)}
-        dead = {t.id for t in queue.claim(engine, "elsewhere:2:dead", 4, 0.5,
-                                          prompt_version_id=pv, model=model)}
+        live = {t.id for t in queue.claim(engine, "elsewhere:1:live", 4, 600.0, prompt_version_id=pv, model=model)}
+        dead = {t.id for t in queue.claim(engine, "elsewhere:2:dead", 4, 0.5, prompt_version_id=pv, model=model)}
         time.sleep(0.7)  # the dead worker's lease lapses (by the database's clock too)
         procs = [_worker(SKEW_S, env), _worker(-SKEW_S, env)]
         outs = [p.communicate(timeout=180) for p in procs]
@@ -142,8 +149,7 @@ def test_two_workers_ten_minutes_apart_judge_each_paper_once(db_url, tmp_path):
         assert p.returncode == 0, err
         assert "Traceback" not in err, err
         assert set(re.findall(r"lost (\d+)", err)) <= {"0"}, err  # no result thrown away
-    rows = {i: (state, owner) for i, state, owner in
-            fetch(db_url, "SELECT id, state, lease_owner FROM tasks")}
+    rows = {i: (state, owner) for i, state, owner in fetch(db_url, "SELECT id, state, lease_owner FROM tasks")}
     assert all(rows[i] == ("running", "elsewhere:1:live") for i in live), rows
     assert all(rows[i] == ("done", None) for i in rows if i not in live), rows
     judged = Counter(t for (t,) in fetch(db_url, "SELECT task_id FROM judgments"))

@@ -106,8 +106,11 @@ def test_the_lease_outlives_postgres_refusing_connections(pg_url, pg_server_url,
         try:
             with psycopg.connect(_admin_url(pg_server_url), autocommit=True) as admin:
                 admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
                 time.sleep(lease.lease_s / 3 * 1.5)  # a renewal falls in the outage
                 admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
             time.sleep(lease.lease_s)

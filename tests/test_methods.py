@@ -46,9 +46,14 @@ def test_expected_beats_one_sampled_score_at_equal_noise(engine, tmp_path, monke
     rows = labelled_papers(N)
     ingest(engine, tmp_path, rows)
     fake_server.configure(rater=rater(_labels(rows), noise=0.2, paper_noise=0.02, seed=seed))
-    prompt_dir(tmp_path, monkeypatch, {
-        "sampled/v1.md": prompt_text("sampled", scale={"min": 1, "max": 9}),
-        "expected/v1.md": prompt_text("expected", method="expected", scale={"min": 1, "max": 9})})
+    prompt_dir(
+        tmp_path,
+        monkeypatch,
+        {
+            "sampled/v1.md": prompt_text("sampled", scale={"min": 1, "max": 9}),
+            "expected/v1.md": prompt_text("expected", method="expected", scale={"min": 1, "max": 9}),
+        },
+    )
     for name in ("sampled", "expected"):
         summary = annotate(engine, fake_server, f"{name}@1")
         assert (summary.done, summary.failed, summary.calls) == (N, 0, N)
@@ -70,8 +75,9 @@ def test_the_mean_of_k_samples_gets_closer_as_k_grows(engine, tmp_path, monkeypa
     ingest(engine, tmp_path, rows)
     fake_server.configure(rater=rater(_labels(rows), noise=0.15, paper_noise=0.0))
     ks = (1, 3, 9)
-    prompt_dir(tmp_path, monkeypatch, {
-        f"k{k}/v1.md": prompt_text(f"k{k}", samples=k, params={"temperature": 0.7}) for k in ks})
+    prompt_dir(
+        tmp_path, monkeypatch, {f"k{k}/v1.md": prompt_text(f"k{k}", samples=k, params={"temperature": 0.7}) for k in ks}
+    )
     errors = {}
     for k in ks:
         summary = annotate(engine, fake_server, f"k{k}@1")
@@ -98,28 +104,39 @@ def _pairwise_setup(tmp_path, monkeypatch, fake_server, position_bias: float, n:
     (tmp_path / "mini.toml").write_text(
         'name = "mini"\ndata = "anchors.jsonl"\nsample_size = 1\nseed = 0\n'
         '[fields]\nid = "id"\ntitle = "title"\nabstract = "abstract"\n'
-        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n', encoding="utf-8")
+        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n',
+        encoding="utf-8",
+    )
     labels = _labels(judged_rows) | _labels(anchors)
-    fake_server.configure(rater=rater(labels, noise=0.1, paper_noise=0.0, pair_temperature=0.2,
-                                      position_bias=position_bias))
-    prompt_dir(tmp_path, monkeypatch, {"pair/v1.md": prompt_text(
-        "pair", body=PAIR, method="pairwise", output="pairwise",
-        variables=["title_a", "abstract_a", "title_b", "abstract_b"],
-        anchors={"suite": str(tmp_path / "mini.toml"), "k": 8, "seed": 0})})
+    fake_server.configure(
+        rater=rater(labels, noise=0.1, paper_noise=0.0, pair_temperature=0.2, position_bias=position_bias)
+    )
+    prompt_dir(
+        tmp_path,
+        monkeypatch,
+        {
+            "pair/v1.md": prompt_text(
+                "pair",
+                body=PAIR,
+                method="pairwise",
+                output="pairwise",
+                variables=["title_a", "abstract_a", "title_b", "abstract_b"],
+                anchors={"suite": str(tmp_path / "mini.toml"), "k": 8, "seed": 0},
+            )
+        },
+    )
     return judged_rows
 
 
 @pytest.mark.parametrize("bias", [0.0, 1.5])
-def test_bradley_terry_recovers_the_ranking_and_cancels_position_bias(engine, tmp_path, monkeypatch,
-                                                                       fake_server, bias):
+def test_bradley_terry_recovers_the_ranking_and_cancels_position_bias(engine, tmp_path, monkeypatch, fake_server, bias):
     rows = _pairwise_setup(tmp_path, monkeypatch, fake_server, bias)
     ingest(engine, tmp_path, rows)
     summary = annotate(engine, fake_server, "pair@1")
     assert (summary.done, summary.failed, summary.calls) == (len(rows), 0, len(rows) * 16)
     assert _spearman(engine, "pair", rows) > 0.85
     got = judged(engine, "pair")
-    first_rate = np.mean([g["details"]["pairwise"]["position_bias"]["first_chosen_rate"]
-                          for g in got.values()])
+    first_rate = np.mean([g["details"]["pairwise"]["position_bias"]["first_chosen_rate"] for g in got.values()])
     gamma = np.mean([g["details"]["pairwise"]["position_bias"]["ai_score"] for g in got.values()])
     if bias:  # the rater prefers whatever is shown first, and the fit sees it
         assert first_rate > 0.6 and gamma > 0.5, (first_rate, gamma)
@@ -138,14 +155,22 @@ def test_position_bias_leaves_the_placement_where_it_was(engine, tmp_path, monke
     fair = {t: g["ai_score"] for t, g in judged(engine, "pair").items()}
     # the same papers under a new prompt version, with a rater that favours the first paper
     folder = tmp_path / "prompts" / "pair"
-    (folder / "v2.md").write_text((folder / "v1.md").read_text().replace("version: 1", "version: 2")
-                                  .replace("Paper A:", "First paper, A:"), encoding="utf-8")
+    (folder / "v2.md").write_text(
+        (folder / "v1.md").read_text().replace("version: 1", "version: 2").replace("Paper A:", "First paper, A:"),
+        encoding="utf-8",
+    )
     fake_server.configure(rater={**fake_server.config()["rater"], "position_bias": 1.5})
     annotate(engine, fake_server, "pair@2")
     with engine.connect() as conn:
-        biased = {t: (ai, json.loads(d)["pairwise"]) for t, ai, d in conn.execute(text(
-            "SELECT p.title, j.ai_score, j.details_json FROM judgments j JOIN papers p "
-            "ON p.id = j.paper_id WHERE j.prompt_version = '2'")).all()}
+        biased = {
+            t: (ai, json.loads(d)["pairwise"])
+            for t, ai, d in conn.execute(
+                text(
+                    "SELECT p.title, j.ai_score, j.details_json FROM judgments j JOIN papers p "
+                    "ON p.id = j.paper_id WHERE j.prompt_version = '2'"
+                )
+            ).all()
+        }
     # one order alone would be far off: shown first, a paper wins much more often
     first = sum(b["wins_by_order"]["ai_score"]["paper_first"] for _, b in biased.values())
     second = sum(b["wins_by_order"]["ai_score"]["paper_second"] for _, b in biased.values())
@@ -192,7 +217,8 @@ def test_judgments_record_method_and_provenance(engine, tmp_path, monkeypatch, f
     prompt_dir(tmp_path, monkeypatch, {"k3/v1.md": prompt_text("k3", samples=3)})
     annotate(engine, fake_server, "k3@1")
     with engine.connect() as conn:
-        params, method, code = conn.execute(text(
-            "SELECT params_json, method, code_version FROM judgments LIMIT 1")).one()
+        params, method, code = conn.execute(
+            text("SELECT params_json, method, code_version FROM judgments LIMIT 1")
+        ).one()
     assert method == "direct" and code
     assert json.loads(params)["samples"] == 3 and json.loads(params)["method"] == "direct"

@@ -22,37 +22,51 @@ def _run(engine, url: str, prompt: str):
 
     settings = get_settings(base_url=url, api_key="local", timeout_s=300.0)
     # "grammar": the schema as llama.cpp's grammar compiler can take it (as for the embedded model)
-    return annotate(engine, settings, AnnotateOptions(prompt=prompt, model=MODEL_NAME, concurrency=1,
-                                                      response_format="grammar"))
+    return annotate(
+        engine, settings, AnnotateOptions(prompt=prompt, model=MODEL_NAME, concurrency=1, response_format="grammar")
+    )
 
 
 @pytest.mark.slow
 @needs_local
 def test_expected_scores_from_a_real_tokenizer(engine, tmp_path, monkeypatch):
-    rows = [{"id": f"r{i}", "title": title, "abstract": abstract} for i, (title, abstract) in enumerate([
-        ("Pruning Attention Heads in Code Models",
-         "We show that half of the attention heads in a 1B-parameter code model can be removed "
-         "after training with less than one point of loss in pass@1 on two code benchmarks."),
-        ("Soil Moisture Forecasting with Weather Radar",
-         "We combine weather radar rainfall estimates with a recurrent network to forecast soil "
-         "moisture three days ahead at 400 field stations, reducing error by 18 percent."),
-    ])]
+    rows = [
+        {"id": f"r{i}", "title": title, "abstract": abstract}
+        for i, (title, abstract) in enumerate(
+            [
+                (
+                    "Pruning Attention Heads in Code Models",
+                    "We show that half of the attention heads in a 1B-parameter code model can be removed "
+                    "after training with less than one point of loss in pass@1 on two code benchmarks.",
+                ),
+                (
+                    "Soil Moisture Forecasting with Weather Radar",
+                    "We combine weather radar rainfall estimates with a recurrent network to forecast soil "
+                    "moisture three days ahead at 400 field stations, reducing error by 18 percent.",
+                ),
+            ]
+        )
+    ]
     ingest(engine, tmp_path, rows)
-    prompt_dir(tmp_path, monkeypatch, {
-        "exp/v1.md": prompt_text("exp", method="expected", scale={"min": 1, "max": 9},
-                                 params={"temperature": 0.0, "max_tokens": 120})})
+    prompt_dir(
+        tmp_path,
+        monkeypatch,
+        {
+            "exp/v1.md": prompt_text(
+                "exp", method="expected", scale={"min": 1, "max": 9}, params={"temperature": 0.0, "max_tokens": 120}
+            )
+        },
+    )
     # no endpoint configured: annotate starts the embedded server itself, keeping the logits
     # that log-probabilities need because the prompt's method is expected
     from annotator.jobs.annotate import AnnotateOptions, annotate
     from annotator.settings import get_settings
 
-    summary = annotate(engine, get_settings(timeout_s=300.0),
-                       AnnotateOptions(prompt="exp@1", concurrency=1))
+    summary = annotate(engine, get_settings(timeout_s=300.0), AnnotateOptions(prompt="exp@1", concurrency=1))
     assert (summary.done, summary.failed) == (2, 0), summary.failures
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT ai_score, novelty, method, details_json FROM judgments")).all()
-        replies = [r for (r,) in conn.execute(text(
-            "SELECT response_text FROM llm_calls WHERE outcome = 'ok'"))]
+        replies = [r for (r,) in conn.execute(text("SELECT response_text FROM llm_calls WHERE outcome = 'ok'"))]
     for ai, nov, method, details_json in stored:
         details = json.loads(details_json)
         assert method == "expected"
@@ -70,8 +84,7 @@ def test_expected_scores_from_a_real_tokenizer(engine, tmp_path, monkeypatch):
 @needs_local
 def test_a_server_without_logprobs_fails_with_the_fallback(engine, tmp_path, monkeypatch):
     ingest(engine, tmp_path, [{"id": "r0", "title": "A Small Study", "abstract": "We study a thing."}])
-    prompt_dir(tmp_path, monkeypatch, {
-        "exp/v1.md": prompt_text("exp", method="expected", params={"max_tokens": 80})})
+    prompt_dir(tmp_path, monkeypatch, {"exp/v1.md": prompt_text("exp", method="expected", params={"max_tokens": 80})})
     with LocalModelServer() as server:  # as shipped: logits for the last token only
         summary = _run(engine, server.base_url, "exp@1")
     assert summary.failed == 1

@@ -21,11 +21,26 @@ from annotator.evaluation import suites
 from annotator.prompts.files import PROMPTS_DIR
 
 REPO = Path(__file__).resolve().parent.parent
-LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
-         "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1"]
-PACKAGED = {"embed@1", "score@1", "score-expected@1", "score-pairwise@1", "score-rubric@1", "score-tournament@1",
-            "text-head@1",
-            "score-samples@1"}
+LOOSE = [
+    "--fail-under",
+    "spearman_ai=-1",
+    "--fail-under",
+    "spearman_novelty=-1",
+    "--fail-under",
+    "auroc_ai=0",
+    "--fail-under",
+    "max_missing_rate=1",
+]
+PACKAGED = {
+    "embed@1",
+    "score@1",
+    "score-expected@1",
+    "score-pairwise@1",
+    "score-rubric@1",
+    "score-tournament@1",
+    "text-head@1",
+    "score-samples@1",
+}
 
 
 @pytest.fixture
@@ -62,10 +77,10 @@ def test_a_local_prompts_folder_adds_to_the_packaged_ones_and_hides_their_namesa
     source = (REPO / "prompts" / "score" / "v1.md").read_text()
     (elsewhere / "prompts" / "score").mkdir(parents=True)
     (elsewhere / "prompts" / "score" / "v1.md").write_text(
-        source.replace("description: ", "description: Local copy. ", 1))
+        source.replace("description: ", "description: Local copy. ", 1)
+    )
     (elsewhere / "prompts" / "mine").mkdir()
-    (elsewhere / "prompts" / "mine" / "v1.md").write_text(
-        source.replace("name: score", "name: mine", 1))
+    (elsewhere / "prompts" / "mine" / "v1.md").write_text(source.replace("name: score", "name: mine", 1))
     rows = listed()
     assert set(rows) == PACKAGED | {"mine@1"}
     assert rows["score@1"]["description"].startswith("Local copy.")
@@ -105,8 +120,21 @@ def test_the_shipped_suites_are_the_suite_files_of_the_repository():
 def test_a_shipped_suite_is_run_by_its_name(elsewhere, fake_server, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-    cli("eval", "run", "iclr2022", "--model", "fake", "--sample-size", "5", "--n-boot", "100",
-        "--no-plots", "--out", "report", *LOOSE)
+    cli(
+        "eval",
+        "run",
+        "iclr2022",
+        "--model",
+        "fake",
+        "--sample-size",
+        "5",
+        "--n-boot",
+        "100",
+        "--no-plots",
+        "--out",
+        "report",
+        *LOOSE,
+    )
     result = json.loads((elsewhere / "report" / "result.json").read_text())
     assert result["provenance"]["data_path"] == "data/iclr2022_ratings_novelty.jsonl"
     assert len(fake_server.chat_requests()) == 5
@@ -125,10 +153,19 @@ def test_nothing_in_the_repository_reads_a_folder_beside_the_checkout():
     """A user's clone has nothing beside it: the seed page is tests/data/seed_profile.txt."""
     beside = "../" + "shared"
     variable = "ANNOTATOR_" + "SHARED"
-    files = [REPO / "README.md", REPO / "Makefile", *(REPO / ".ci").iterdir(),
-             *(REPO / "tests").glob("*.py"), *(REPO / "bench").glob("*.py")]
+    files = [
+        REPO / "README.md",
+        REPO / "Makefile",
+        *(REPO / ".ci").iterdir(),
+        *(REPO / "tests").glob("*.py"),
+        *(REPO / "bench").glob("*.py"),
+    ]
     assert len(files) > 50
-    found = [f"{path.relative_to(REPO)}:{n}" for path in files if path.is_file()
-             for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1)
-             if beside in line or variable in line]
+    found = [
+        f"{path.relative_to(REPO)}:{n}"
+        for path in files
+        if path.is_file()
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1)
+        if beside in line or variable in line
+    ]
     assert not found

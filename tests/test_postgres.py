@@ -27,9 +27,13 @@ def _queue(db: str, n: int, tmp_path) -> int:
     ingest(db, write_papers(tmp_path / "papers.jsonl", n))
     engine = open_db(db)
     with writer(engine).begin() as conn:
-        conn.execute(text(
-            "INSERT INTO prompt_versions (name, version, content_hash, text, params_json, active, "
-            "created_at) VALUES ('t', '1', 'h', 'x', '{}', :f, CURRENT_TIMESTAMP)"), {"f": False})
+        conn.execute(
+            text(
+                "INSERT INTO prompt_versions (name, version, content_hash, text, params_json, active, "
+                "created_at) VALUES ('t', '1', 'h', 'x', '{}', :f, CURRENT_TIMESTAMP)"
+            ),
+            {"f": False},
+        )
         pv = conn.execute(text("SELECT id FROM prompt_versions WHERE name = 't'")).scalar_one()
         assert queue.enqueue(conn, pv, "m") == n
         assert queue.enqueue(conn, pv, "m") == 0  # idempotent
@@ -117,8 +121,9 @@ def test_leases_lapse_release_and_dead_owners_are_reclaimed(db_url, tmp_path):
     import subprocess
     import sys
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     dead_owner = f"{socket.gethostname()}:{gone}:deadbeef"
     d = queue.claim(engine, dead_owner, 3, 600.0, prompt_version_id=pv, model="m")
     assert d and queue.reclaim_dead(engine) == 1
@@ -131,13 +136,13 @@ def test_leases_lapse_release_and_dead_owners_are_reclaimed(db_url, tmp_path):
 def test_annotate_end_to_end_on_both_databases(db_url, tmp_path, fake_server):
     ingest(db_url, write_papers(tmp_path / "papers.jsonl", 40))
     fake_server.configure(fault_rates={"503": 0.1, "bad_json": 0.1})
-    settings = get_settings(base_url=fake_server.base_url, api_key="sk-test",
-                            timeout_s=5.0)
+    settings = get_settings(base_url=fake_server.base_url, api_key="sk-test", timeout_s=5.0)
     engine = open_db(db_url)
     first = annotate(engine, settings, AnnotateOptions(model="fake-model", concurrency=8))
     assert first.done == 40 and first.failed == 0
-    rows = fetch(db_url, "SELECT paper_id, ai_score, novelty, rationale, abstract_truncated, "
-                         "prompt_tokens FROM judgments")
+    rows = fetch(
+        db_url, "SELECT paper_id, ai_score, novelty, rationale, abstract_truncated, prompt_tokens FROM judgments"
+    )
     assert len({r[0] for r in rows}) == 40 == len(rows)
     for r in rows:
         JudgmentReply(ai_score=r[1], novelty=r[2], rationale=r[3])

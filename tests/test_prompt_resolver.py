@@ -35,25 +35,42 @@ def prompts(tmp_path, monkeypatch) -> Path:
     shipped = (data_path("prompts") / "score" / "v1.md").read_text(encoding="utf-8")
     for v in (1, 2, 10):
         (folder / "score" / f"v{v}.md").write_text(
-            shipped.replace("version: 1\n", f"version: {v}\n", 1), encoding="utf-8")
+            shipped.replace("version: 1\n", f"version: {v}\n", 1), encoding="utf-8"
+        )
     monkeypatch.setenv("ANNOTATOR_PROMPTS", str(folder))
     return folder
 
 
 def _papers(engine, tmp_path, n: int) -> None:
     path = tmp_path / "papers.jsonl"
-    path.write_text("".join(json.dumps({"title": f"Paper {i} on graphs",
-                                        "abstract": f"We study problem {i} and improve results.",
-                                        "authors": ["A. Author"]}) + "\n" for i in range(n)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "title": f"Paper {i} on graphs",
+                    "abstract": f"We study problem {i} and improve results.",
+                    "authors": ["A. Author"],
+                }
+            )
+            + "\n"
+            for i in range(n)
+        ),
+        encoding="utf-8",
+    )
     assert not ingest_files(engine, path).errors
 
 
 def _queued(engine) -> set[str]:
     with engine.connect() as conn:
-        return {f"{n}@{v}" for n, v in conn.execute(text(
-            "SELECT DISTINCT pv.name, pv.version FROM tasks t "
-            "JOIN prompt_versions pv ON pv.id = t.prompt_version_id"))}
+        return {
+            f"{n}@{v}"
+            for n, v in conn.execute(
+                text(
+                    "SELECT DISTINCT pv.name, pv.version FROM tasks t "
+                    "JOIN prompt_versions pv ON pv.id = t.prompt_version_id"
+                )
+            )
+        }
 
 
 def test_at_an_endpoint_the_default_is_score_active_else_latest(engine, prompts):
@@ -108,14 +125,18 @@ def test_every_judging_path_picks_the_same_version(engine, prompts, fake_server,
     _papers(engine, tmp_path, 2)
     annotate(engine, settings, AnnotateOptions(model="fake", limit=0))
     assert _queued(engine) == {"score@2"}
-    served = run_worker(engine, settings, WorkerOptions(
-        job=AnnotateOptions(model="fake"), poll_s=0.01, exit_when_idle=True))
+    served = run_worker(
+        engine, settings, WorkerOptions(job=AnnotateOptions(model="fake"), poll_s=0.01, exit_when_idle=True)
+    )
     assert (served.prompt, served.total.done) == ("score@2", 2)
-    run = run_eval(engine, settings, "iclr2022", EvalRunOptions(
-        model="fake", sample_size=12, n_boot=100, plots=False, out_dir=str(tmp_path / "eval")))
+    run = run_eval(
+        engine,
+        settings,
+        "iclr2022",
+        EvalRunOptions(model="fake", sample_size=12, n_boot=100, plots=False, out_dir=str(tmp_path / "eval")),
+    )
     assert (run.result.provenance.prompt_name, run.result.provenance.prompt_version) == ("score", "2")
-    report = run_suite(base_url=fake_server.base_url, api_key="sk-test", model="fake", n_pairs=1,
-                       engine=engine)
+    report = run_suite(base_url=fake_server.base_url, api_key="sk-test", model="fake", n_pairs=1, engine=engine)
     assert report.prompt == "score@2"
 
 

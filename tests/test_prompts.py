@@ -41,13 +41,16 @@ def test_json_braces_need_no_escaping():
     assert 'Output {"ai_score": 1}.' in p.render(title="a", abstract="b")[0]["content"]
 
 
-@pytest.mark.parametrize("change, message", [
-    (("description: test", "description: test\ncolour: red"), "colour"),
-    (("variables: [title, abstract]", "variables: [title]"), "undeclared variable(s): abstract"),
-    (("variables: [title, abstract]", "variables: [title, abstract, venue]"), "never used: venue"),
-    (("version: 1", "version: one"), "version"),
-    (("[user]", "[usr]"), "[system] and one [user]"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("description: test", "description: test\ncolour: red"), "colour"),
+        (("variables: [title, abstract]", "variables: [title]"), "undeclared variable(s): abstract"),
+        (("variables: [title, abstract]", "variables: [title, abstract, venue]"), "never used: venue"),
+        (("version: 1", "version: one"), "version"),
+        (("[user]", "[usr]"), "[system] and one [user]"),
+    ],
+)
 def test_bad_prompt_files_are_refused(change, message):
     text = GOOD.replace(*change)
     with pytest.raises(PromptError) as err:
@@ -80,9 +83,19 @@ def test_changed_content_is_refused_once_judged(tmp_path, engine):
         paper = Paper(key="k", title="T", norm_title="t", abstract="A")
         s.add(paper)
         s.commit()
-        s.add(Judgment(paper_id=paper.id, prompt_version_id=pv.id, model="m", ai_score=1,
-                       novelty=2, rationale="r", prompt_name="t", prompt_version="1",
-                       prompt_hash=pv.content_hash))
+        s.add(
+            Judgment(
+                paper_id=paper.id,
+                prompt_version_id=pv.id,
+                model="m",
+                ai_score=1,
+                novelty=2,
+                rationale="r",
+                prompt_name="t",
+                prompt_version="1",
+                prompt_hash=pv.content_hash,
+            )
+        )
         s.commit()
     path.write_text(GOOD.replace("Score it.", "Score it badly."))
     with pytest.raises(PromptError, match="annotator prompts new t"):
@@ -127,20 +140,23 @@ def test_delimiter_lines_may_end_with_blanks_or_crlf():
     assert p.meta.name == "t" and p.meta.variables == ["title", "abstract"]
 
 
-@pytest.mark.parametrize("change, where, field, words", [
-    # a YAML syntax error: the list opened on line 5 is never closed
-    (("variables: [title, abstract]", "variables: [title, abstract"), ":5,", "variables", "not valid YAML"),
-    # a colon inside an unquoted description, line 4
-    (("description: test", "description: ratio: 3 to 1"), ":4,", "description", "not valid YAML"),
-    # a bad value on line 3
-    (("version: 1", "version: one"), ":3,", "version", "integer"),
-    # a misspelt key on line 5
-    (("variables:", "variabels: [title, abstract]\nvariables:"), ":5,", "variabels", "unknown key"),
-    # a nested bad value: params starts on line 5, temperature on line 6
-    (("variables:", "params:\n  temperature: 9\nvariables:"), ":6,", "params.temperature", "less than"),
-    # a YAML error inside a nested mapping, line 6
-    (("variables:", "params:\n  seed: [1\nvariables:"), ":6,", "params.seed", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "change, where, field, words",
+    [
+        # a YAML syntax error: the list opened on line 5 is never closed
+        (("variables: [title, abstract]", "variables: [title, abstract"), ":5,", "variables", "not valid YAML"),
+        # a colon inside an unquoted description, line 4
+        (("description: test", "description: ratio: 3 to 1"), ":4,", "description", "not valid YAML"),
+        # a bad value on line 3
+        (("version: 1", "version: one"), ":3,", "version", "integer"),
+        # a misspelt key on line 5
+        (("variables:", "variabels: [title, abstract]\nvariables:"), ":5,", "variabels", "unknown key"),
+        # a nested bad value: params starts on line 5, temperature on line 6
+        (("variables:", "params:\n  temperature: 9\nvariables:"), ":6,", "params.temperature", "less than"),
+        # a YAML error inside a nested mapping, line 6
+        (("variables:", "params:\n  seed: [1\nvariables:"), ":6,", "params.seed", "not valid YAML"),
+    ],
+)
 def test_malformed_front_matter_names_file_line_and_field(change, where, field, words):
     with pytest.raises(PromptError) as err:
         parse_prompt(GOOD.replace(*change), "prompts/t/v1.md")

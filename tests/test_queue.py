@@ -101,8 +101,7 @@ def _dead_pid() -> int:
 def _running(db_url: str) -> dict[str, int]:
     from _pg import fetch
 
-    return dict(fetch(db_url, "SELECT lease_owner, COUNT(*) FROM tasks WHERE state = 'running' "
-                              "GROUP BY lease_owner"))
+    return dict(fetch(db_url, "SELECT lease_owner, COUNT(*) FROM tasks WHERE state = 'running' GROUP BY lease_owner"))
 
 
 def test_reclaiming_reads_a_host_name_literally(db_url):  # noqa: F811

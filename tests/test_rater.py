@@ -16,9 +16,13 @@ def _ask(server, title: str, *, scale=(1, 9), top=5, **extra):
     schema = strict_json_schema(output_model("judgment", "last", scale))
     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
     return client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": f"<paper>\nTitle: {title}\n\nAbstract: x\n</paper>"}],
+        model="m",
+        messages=[{"role": "user", "content": f"<paper>\nTitle: {title}\n\nAbstract: x\n</paper>"}],
         response_format={"type": "json_schema", "json_schema": {"name": "j", "schema": schema}},
-        logprobs=True, top_logprobs=top, **extra)
+        logprobs=True,
+        top_logprobs=top,
+        **extra,
+    )
 
 
 def test_reply_tokens_spell_the_content_and_carry_the_distribution(fake_server):
@@ -45,8 +49,9 @@ def test_a_reply_without_a_logprob_request_has_none(fake_server):
 
 
 def test_unknown_rater_keys_are_refused(fake_server):
-    response = httpx.post(fake_server.base_url.removesuffix("/v1") + "/_fake/config",
-                          json={"rater": {"labels": {}, "nosie": 0.1}})
+    response = httpx.post(
+        fake_server.base_url.removesuffix("/v1") + "/_fake/config", json={"rater": {"labels": {}, "nosie": 0.1}}
+    )
     assert response.status_code == 400 and "nosie" in response.text
     with pytest.raises(ValueError, match="nosie"):
         fake_server.configure(rater={"nosie": 1})

@@ -19,9 +19,12 @@ def _ask(server, title: str, scale=(1, 9)):
     schema = strict_json_schema(output_model("judgment", "last", scale))
     client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
     return client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": f"<paper>\nTitle: {title}\n\nAbstract: x\n</paper>"}],
+        model="m",
+        messages=[{"role": "user", "content": f"<paper>\nTitle: {title}\n\nAbstract: x\n</paper>"}],
         response_format={"type": "json_schema", "json_schema": {"name": "j", "schema": schema}},
-        logprobs=True, top_logprobs=20)
+        logprobs=True,
+        top_logprobs=20,
+    )
 
 
 def _written_and_expected(server, scale=(1, 9)):

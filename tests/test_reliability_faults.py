@@ -24,10 +24,21 @@ from annotator.testing.fakeserver import FakeServerProcess
 
 N_PAPERS = 1000
 FAULTS = {
-    "429": 0.03, "429_no_retry_after": 0.03, "500": 0.03, "503": 0.03, "hang": 0.02,
-    "drop": 0.03, "bad_json": 0.03, "out_of_range": 0.03, "missing_field": 0.03,
-    "extra_field": 0.03, "wrong_type": 0.03, "truncated": 0.03, "refusal": 0.03,
-    "empty": 0.03, "fenced": 0.02,
+    "429": 0.03,
+    "429_no_retry_after": 0.03,
+    "500": 0.03,
+    "503": 0.03,
+    "hang": 0.02,
+    "drop": 0.03,
+    "bad_json": 0.03,
+    "out_of_range": 0.03,
+    "missing_field": 0.03,
+    "extra_field": 0.03,
+    "wrong_type": 0.03,
+    "truncated": 0.03,
+    "refusal": 0.03,
+    "empty": 0.03,
+    "fenced": 0.02,
 }
 TIMEOUT_S = 0.5
 MAX_RETRIES = 3
@@ -53,8 +64,11 @@ def _matches(call: tuple, record: dict) -> bool:
     if step["kind"] == "drop":
         return outcome == "connection"
     if step["kind"] == "status":
-        return (outcome == "http_error" and status == step["status"] == record["status"]
-                and (step.get("fault") != "429" or record["status"] == 429))
+        return (
+            outcome == "http_error"
+            and status == step["status"] == record["status"]
+            and (step.get("fault") != "429" or record["status"] == 429)
+        )
     return record["status"] == 200 and outcome in ("ok", "invalid")
 
 
@@ -84,13 +98,16 @@ def test_fault_injection_1000_papers(tmp_path):
     ingest(db, write_papers(tmp_path / "papers.jsonl", N_PAPERS))
     started = time.monotonic()
     with FakeServerProcess(fault_rates=FAULTS, seed=7, hang_s=5.0, fault_retry_after_s=2.0) as fs:
-        settings = get_settings(base_url=fs.base_url, api_key="sk-test-faults",
-                                timeout_s=TIMEOUT_S, max_retries=MAX_RETRIES,
-                                max_reasks=MAX_REASKS)
+        settings = get_settings(
+            base_url=fs.base_url,
+            api_key="sk-test-faults",
+            timeout_s=TIMEOUT_S,
+            max_retries=MAX_RETRIES,
+            max_reasks=MAX_REASKS,
+        )
         from annotator.db import open_db
 
-        summary = annotate(open_db(db), settings,
-                           AnnotateOptions(model="fake-model", concurrency=32, use_cache=False))
+        summary = annotate(open_db(db), settings, AnnotateOptions(model="fake-model", concurrency=32, use_cache=False))
         records = fs.chat_requests()
         stats = fs.stats()
     elapsed = time.monotonic() - started
@@ -113,15 +130,18 @@ def test_fault_injection_1000_papers(tmp_path):
     assert sorted(judged) == sorted(done)
 
     # every stored judgment is valid, and is the last valid reply the model sent
-    calls = fetch(db, "SELECT id, task_id, request_hash, outcome, status_code, attempt, reask, "
-                      "prompt_tokens, completion_tokens, response_text, error FROM llm_calls "
-                      "ORDER BY id")
+    calls = fetch(
+        db,
+        "SELECT id, task_id, request_hash, outcome, status_code, attempt, reask, "
+        "prompt_tokens, completion_tokens, response_text, error FROM llm_calls "
+        "ORDER BY id",
+    )
     by_task = defaultdict(list)
     for c in calls:
         by_task[c[1]].append(c)
     for task_id, ai, nov, rationale, p_tok, c_tok in fetch(
-            db, "SELECT task_id, ai_score, novelty, rationale, prompt_tokens, completion_tokens "
-                "FROM judgments"):
+        db, "SELECT task_id, ai_score, novelty, rationale, prompt_tokens, completion_tokens FROM judgments"
+    ):
         j = JudgmentReply.model_validate({"ai_score": ai, "novelty": nov, "rationale": rationale})
         assert isinstance(ai, int) and isinstance(nov, int) and rationale.strip()
         last_ok = [c for c in by_task[task_id] if c[3] == "ok"]
@@ -182,6 +202,16 @@ def test_fault_injection_1000_papers(tmp_path):
     # refusals and truncations are recorded as such
     notes = [c[10] or "" for c in calls if c[3] == "invalid"]
     assert any("refused" in n for n in notes) and any("truncated" in n for n in notes)
-    print(json.dumps({"papers": N_PAPERS, "states": dict(states), "calls": len(calls),
-                      "spurious_timeouts": spurious, "unseen_by_server": unseen,
-                      "seconds": round(elapsed, 1), "faults": applied}))
+    print(
+        json.dumps(
+            {
+                "papers": N_PAPERS,
+                "states": dict(states),
+                "calls": len(calls),
+                "spurious_timeouts": spurious,
+                "unseen_by_server": unseen,
+                "seconds": round(elapsed, 1),
+                "faults": applied,
+            }
+        )
+    )

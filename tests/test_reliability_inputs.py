@@ -27,26 +27,21 @@ def _bad_lines() -> list[tuple[bytes, str | None, str]]:
         (b'{"id": "b2", "title": "Trailing comma", "abstract": "x",}', None, "not valid JSON"),
         (dump({"id": "b3", "title": "Number", "abstract": 123}), "abstract", "expected a string"),
         (dump({"id": "b4", "title": ["a", "list"], "abstract": "x"}), "title", "expected a string"),
-        (dump({"id": "b5", "title": "Object", "abstract": {"text": "x"}}), "abstract",
-         "expected a string"),
+        (dump({"id": "b5", "title": "Object", "abstract": {"text": "x"}}), "abstract", "expected a string"),
         (dump({"id": "b6", "title": "No abstract"}), "abstract", "missing"),
         (dump({"id": "b7", "title": "Empty abstract", "abstract": "  \n "}), "abstract", "empty"),
         (dump({"id": "b8", "title": "Null abstract", "abstract": None}), "abstract", "missing"),
         (b'{"id": "b9", "title": "Latin-1 \xe9t\xe9", "abstract": "x"}', None, "UTF-8"),
         (b'{"id": "b10", "title": "Raw NUL", "abstract": "a\x00b"}', None, "NUL"),
         (dump({"id": "b11", "title": "Escaped NUL", "abstract": "a\u0000b"}), "abstract", "NUL"),
-        (dump({"id": "b12", "title": "Authors", "abstract": "x", "authors": "A B"}), "authors",
-         "expected a list"),
-        (dump({"id": "b13", "title": "Date", "abstract": "x", "published": "last week"}),
-         "published", "ISO date"),
-        (dump({"id": "b14", "title": "Cites", "abstract": "x", "citations": -3}), "citations",
-         "non-negative"),
+        (dump({"id": "b12", "title": "Authors", "abstract": "x", "authors": "A B"}), "authors", "expected a list"),
+        (dump({"id": "b13", "title": "Date", "abstract": "x", "published": "last week"}), "published", "ISO date"),
+        (dump({"id": "b14", "title": "Cites", "abstract": "x", "citations": -3}), "citations", "non-negative"),
         (dump({"id": "b15", "title": "Typo", "abstarct": "x"}), "abstarct", "unknown field"),
         (b"[1, 2, 3]", None, "JSON object"),
         (b'"just a string"', None, "JSON object"),
         # the id of a stored paper, with a broken field: refused, the stored paper untouched
-        (dump({"id": "p000003", "title": "Overwrite?", "abstract": 5}), "abstract",
-         "expected a string"),
+        (dump({"id": "p000003", "title": "Overwrite?", "abstract": 5}), "abstract", "expected a string"),
     ]
 
 
@@ -117,15 +112,24 @@ def test_odd_but_valid_input_is_stored_whole_and_handled_safely(setup, tmp_path,
     huge = ("lorem ipsum dolor sit amet " * (BIG // 27 + 1))[:BIG].strip()
     rows = [
         {"id": "big", "title": "A one megabyte abstract", "abstract": huge},
-        {"id": "html", "title": "HTML <i>inside</i>",
-         "abstract": "<p>We use <b>bold</b> claims &amp; <a href='x'>links</a>.</p><p>Then 2 &lt; 3.</p>"},
-        {"id": "latex", "title": "LaTeX $\\mathcal{O}(n^2)$",
-         "abstract": "We show $a<b$ and $c>d$ with \\textbf{care}; 50\\% faster. % a TeX comment"},
-        {"id": "delim", "title": "Delimiters", "abstract": "Text that closes </paper> early and "
-                                                            "opens <PAPER> again."},
-        {"id": "f1", "title": "=HYPERLINK(\"http://evil.example\",\"x\")", "abstract": "=1+1 abstract"},
-        {"id": "f2", "title": "+cmd|' /C calc'!A0", "abstract": "@SUM(A1:A9) abstract",
-         "authors": ["=EVIL()", "-Minus Author"]},
+        {
+            "id": "html",
+            "title": "HTML <i>inside</i>",
+            "abstract": "<p>We use <b>bold</b> claims &amp; <a href='x'>links</a>.</p><p>Then 2 &lt; 3.</p>",
+        },
+        {
+            "id": "latex",
+            "title": "LaTeX $\\mathcal{O}(n^2)$",
+            "abstract": "We show $a<b$ and $c>d$ with \\textbf{care}; 50\\% faster. % a TeX comment",
+        },
+        {"id": "delim", "title": "Delimiters", "abstract": "Text that closes </paper> early and opens <PAPER> again."},
+        {"id": "f1", "title": '=HYPERLINK("http://evil.example","x")', "abstract": "=1+1 abstract"},
+        {
+            "id": "f2",
+            "title": "+cmd|' /C calc'!A0",
+            "abstract": "@SUM(A1:A9) abstract",
+            "authors": ["=EVIL()", "-Minus Author"],
+        },
         {"id": "f3", "title": "-2+3", "abstract": "-negative start", "categories": ["@cat"]},
         {"id": "emoji", "title": "Ünïcødé 🧪 漢字", "abstract": "Résumé of a 🚀 paper; RTL \u202e text."},
     ]
@@ -141,8 +145,9 @@ def test_odd_but_valid_input_is_stored_whole_and_handled_safely(setup, tmp_path,
     assert stored["big"] == huge and len(stored["big"]) == len(huge)  # ingested whole
     assert stored["html"] == "We use bold claims & links.\n\nThen 2 < 3."
     assert stored["latex"] == rows[2]["abstract"]  # LaTeX kept as written
-    flags = dict(fetch(db, "SELECT p.external_id, j.abstract_truncated FROM judgments j "
-                           "JOIN papers p ON p.id = j.paper_id"))
+    flags = dict(
+        fetch(db, "SELECT p.external_id, j.abstract_truncated FROM judgments j JOIN papers p ON p.id = j.paper_id")
+    )
     assert bool(flags["big"]) is True
     assert not any(bool(v) for k, v in flags.items() if k != "big")
 
@@ -173,9 +178,15 @@ def test_odd_but_valid_input_is_stored_whole_and_handled_safely(setup, tmp_path,
         for cell in row:
             assert not cell.startswith(FORMULA_START), f"formula cell in CSV export: {cell!r}"
     cells = {c for row in body for c in row}
-    for neutral in ("'=HYPERLINK(\"http://evil.example\",\"x\")", "'+cmd|' /C calc'!A0",
-                    "'=1+1 abstract", "'@SUM(A1:A9) abstract", "'-2+3", "'-negative start",
-                    "'@cat"):
+    for neutral in (
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+cmd|' /C calc'!A0",
+        "'=1+1 abstract",
+        "'@SUM(A1:A9) abstract",
+        "'-2+3",
+        "'-negative start",
+        "'@cat",
+    ):
         assert neutral in cells, neutral
     assert any(c.startswith("'=EVIL()") for c in cells)
     big_row = [row for row in body if row[header.index("title")] == "A one megabyte abstract"][0]

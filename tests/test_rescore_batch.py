@@ -34,9 +34,15 @@ def two_dbs(tmp_path, monkeypatch):
 
 
 def _judgments(engine) -> dict[int, tuple]:
-    return {r[0]: r[1:] for r in rows(engine, """
+    return {
+        r[0]: r[1:]
+        for r in rows(
+            engine,
+            """
         SELECT paper_id, ai_score, novelty, rationale, abstract_truncated, injection_flag,
-               samples_json, ai_score_spread, prompt_hash, prompt_version, model FROM judgments""")}
+               samples_json, ai_score_spread, prompt_hash, prompt_version, model FROM judgments""",
+        )
+    }
 
 
 def test_batch_run_ends_with_the_same_judgments_as_the_synchronous_path(two_dbs, fake_server):
@@ -51,18 +57,18 @@ def test_batch_run_ends_with_the_same_judgments_as_the_synchronous_path(two_dbs,
     assert len(fake_server.chat_requests()) == sync_calls  # nothing sent one by one
     uploads = fake_server.requests(path="/v1/files")
     assert len(uploads) == 1 and uploads[0]["body"]["purpose"] == "batch"
-    created, = fake_server.requests(path="/v1/batches")
+    (created,) = fake_server.requests(path="/v1/batches")
     assert created["body"]["endpoint"] == "/v1/chat/completions"
-    lines = [json.loads(x) for x in fake_server.state.files[created["body"]["input_file_id"]][
-        "data"].decode().splitlines()]
+    lines = [
+        json.loads(x) for x in fake_server.state.files[created["body"]["input_file_id"]]["data"].decode().splitlines()
+    ]
     task_ids = [t for (t,) in rows(engine, "SELECT id FROM tasks ORDER BY id")]
-    assert sorted(ln["custom_id"] for ln in lines) == sorted(
-        f"task-{t}-s{k}" for t in task_ids for k in range(2))
+    assert sorted(ln["custom_id"] for ln in lines) == sorted(f"task-{t}-s{k}" for t in task_ids for k in range(2))
     assert all("_sample" not in ln["body"] for ln in lines)  # our keys never leave
     # the tasks are in the batch: running, leased to it, invisible to a synchronous run
     owner = f"batch:{s.batches[0]}"
     assert rows(engine, "SELECT DISTINCT state, lease_owner FROM tasks") == [("running", owner)]
-    (stored_ids,), = rows(engine, "SELECT task_ids FROM batches")
+    ((stored_ids,),) = rows(engine, "SELECT task_ids FROM batches")
     assert json.loads(stored_ids) == task_ids
     idle = annotate(engine, db, fake_server, model=MODEL)
     assert (idle.done, idle.calls) == (0, 0) and len(fake_server.chat_requests()) == sync_calls
@@ -73,15 +79,20 @@ def test_batch_run_ends_with_the_same_judgments_as_the_synchronous_path(two_dbs,
     assert scores(engine, "score@1") == scores(sync_engine, "score@1")
     assert rows(engine, "SELECT DISTINCT state, lease_owner FROM tasks") == [("done", None)]
     # the calls are stored like synchronous ones, with the same request hashes, at half price
-    batch_calls = rows(engine, "SELECT request_hash, prompt_tokens, completion_tokens, cost_usd, "
-                               "outcome, batch_id FROM llm_calls ORDER BY request_hash")
-    sync_calls_rows = rows(sync_engine, "SELECT request_hash, prompt_tokens, completion_tokens, "
-                                        "cost_usd FROM llm_calls ORDER BY request_hash")
+    batch_calls = rows(
+        engine,
+        "SELECT request_hash, prompt_tokens, completion_tokens, cost_usd, "
+        "outcome, batch_id FROM llm_calls ORDER BY request_hash",
+    )
+    sync_calls_rows = rows(
+        sync_engine,
+        "SELECT request_hash, prompt_tokens, completion_tokens, cost_usd FROM llm_calls ORDER BY request_hash",
+    )
     assert [r[:3] for r in batch_calls] == [r[:3] for r in sync_calls_rows]
     for b, sy in zip(batch_calls, sync_calls_rows):
         assert b[3] == pytest.approx(sy[3] * 0.5) and b[3] > 0
         assert b[4:] == ("ok", s.batches[0])
-    (collected, succeeded, cost), = rows(engine, "SELECT collected, succeeded, cost_usd FROM batches")
+    ((collected, succeeded, cost),) = rows(engine, "SELECT collected, succeeded, cost_usd FROM batches")
     assert (collected, succeeded) == (1, 8) and cost == pytest.approx(sum(r[3] for r in batch_calls))
     assert rows(engine, "SELECT COUNT(*) FROM batch_items") == [(0,)]
     # collecting again changes nothing
@@ -113,7 +124,8 @@ def test_failed_and_invalid_lines_go_back_to_the_queue(two_dbs, fake_server):
     assert (calls[bad_json], calls[http_500], calls[refused]) == ("invalid", "http_error", "http_error")
     assert rows(engine, "SELECT status_code FROM llm_calls WHERE task_id = :t", t=http_500) == [(500,)]
     assert set(scores(engine, "score@1")) == set(scores(sync_engine, "score@1")) - {
-        p for (p,) in rows(engine, f"SELECT paper_id FROM tasks WHERE id IN ({bad_json}, {http_500}, {refused})")}
+        p for (p,) in rows(engine, f"SELECT paper_id FROM tasks WHERE id IN ({bad_json}, {http_500}, {refused})")
+    }
 
     # the next run takes the three back, one request each, and the results match
     fake_server.reset()
@@ -131,26 +143,28 @@ def test_collect_waits_for_a_batch_still_running(two_dbs, fake_server):
     assert first.open == 1 and first.judged == 0 and first.batches[0].status == "in_progress"
     assert rows(engine, "SELECT status, collected FROM batches") == [("in_progress", 0)]
     polls = []
-    done = collect_batches(engine, settings(db, fake_server), wait=True, poll_s=0.0,
-                           on_poll=lambda results: polls.append([r.status for r in results]))
+    done = collect_batches(
+        engine,
+        settings(db, fake_server),
+        wait=True,
+        poll_s=0.0,
+        on_poll=lambda results: polls.append([r.status for r in results]),
+    )
     assert done.judged == 5 and done.open == 0 and polls[-1] == ["completed"]
     assert len(fake_server.requests(path=f"/v1/batches/{s.batches[0]}")) == 3
     # the three papers outside the limit were never claimed
-    assert rows(engine, "SELECT state, COUNT(*) FROM tasks GROUP BY state ORDER BY 1") == [
-        ("done", 5), ("pending", 3)]
+    assert rows(engine, "SELECT state, COUNT(*) FROM tasks GROUP BY state ORDER BY 1") == [("done", 5), ("pending", 3)]
 
 
-def test_requests_answered_in_stored_calls_are_not_sent(tmp_path, monkeypatch, engine, db_path,
-                                                        fake_server):
+def test_requests_answered_in_stored_calls_are_not_sent(tmp_path, monkeypatch, engine, db_path, fake_server):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 6)
     annotate(engine, db_path, fake_server, prompt="score@1", model=MODEL, limit=4)
     # v2 only relabels the prompt: its requests are v1's
     edit(new_version("score"), "description: AI score", "description: Relabelled. AI score")
-    s = submit_batches(engine, settings(db_path, fake_server),
-                       BatchOptions(prompt="score@2", model=MODEL))
+    s = submit_batches(engine, settings(db_path, fake_server), BatchOptions(prompt="score@2", model=MODEL))
     assert (s.cached, s.tasks, s.requests) == (4, 2, 2)
-    created, = fake_server.requests(path="/v1/batches")
+    (created,) = fake_server.requests(path="/v1/batches")
     data = fake_server.state.files[created["body"]["input_file_id"]]["data"].decode()
     assert len(data.splitlines()) == 2
     collect_batches(engine, settings(db_path, fake_server))
@@ -179,8 +193,7 @@ def test_max_cost_limits_what_is_sent(two_dbs, fake_server):
     s = submit_batches(engine, settings(db, fake_server), BatchOptions(model=MODEL, max_cost=0.0004))
     assert s.stopped and "budget" in s.stopped and 0 < s.tasks < 8
     assert s.estimated_cost_usd <= 0.0004
-    assert rows(engine, "SELECT COUNT(*) FROM tasks WHERE state = 'pending' AND attempts = 0") == [
-        (8 - s.tasks,)]
+    assert rows(engine, "SELECT COUNT(*) FROM tasks WHERE state = 'pending' AND attempts = 0") == [(8 - s.tasks,)]
 
 
 def test_batch_commands(two_dbs, fake_server, monkeypatch):
@@ -232,7 +245,6 @@ def test_migration_adds_batch_tables_to_an_older_database(db_path):
     assert migrate(engine) == []  # applied once, recorded
 
 
-
 def test_batch_and_cost_report_on_both_databases(db_url, tmp_path, monkeypatch, fake_server):
     """The same batch round trip and cost report on SQLite and PostgreSQL."""
     from collections import Counter
@@ -255,5 +267,5 @@ def test_batch_and_cost_report_on_both_databases(db_url, tmp_path, monkeypatch, 
     assert set(modes) == {"sync", "batch"} and (modes["sync"].http, modes["batch"].http) == (2, 4)
     days = Counter(str(t)[:10] for (t,) in rows(engine, "SELECT created_at FROM llm_calls"))
     assert {r.day: r.calls for r in cost_report(engine, by=["day"]).rows} == dict(days)
-    (total,), = rows(engine, "SELECT SUM(cost_usd) FROM llm_calls")
+    ((total,),) = rows(engine, "SELECT SUM(cost_usd) FROM llm_calls")
     assert report.total.cost_usd == pytest.approx(total) and report.total.calls == 6

@@ -61,10 +61,13 @@ def two_versions(tmp_path, monkeypatch, engine, db_path, fake_server):
         nov = min(100, max(0, 50 + (n1 - 50) // 2))  # pulled towards 50: many ties
         samples = [(max(0, ai - 2), nov), (ai, nov), (min(100, ai + rng.choice([1, 5])), nov + 1 if nov < 100 else nov)]
         for s_ai, s_nov in samples:
-            steps.append({"kind": "judgment", "ai_score": s_ai, "novelty": s_nov,
-                          "rationale": f"v2 reading of paper {pid}"})
-        intended[pid] = (int(round(statistics.median(s[0] for s in samples))),
-                         int(round(statistics.median(s[1] for s in samples))))
+            steps.append(
+                {"kind": "judgment", "ai_score": s_ai, "novelty": s_nov, "rationale": f"v2 reading of paper {pid}"}
+            )
+        intended[pid] = (
+            int(round(statistics.median(s[0] for s in samples))),
+            int(round(statistics.median(s[1] for s in samples))),
+        )
     fake_server.script(steps)
     annotate(engine, db_path, fake_server, prompt="score@2", model=MODEL, samples=3, concurrency=1)
     assert scores(engine, "score@2") == intended  # the script landed where meant
@@ -72,13 +75,16 @@ def two_versions(tmp_path, monkeypatch, engine, db_path, fake_server):
 
 
 def _pairs(engine):
-    return rows(engine, """
+    return rows(
+        engine,
+        """
         SELECT p.id, p.title, a.ai_score, b.ai_score, a.novelty, b.novelty, a.ai_score_spread,
                b.ai_score_spread, a.novelty_spread, b.novelty_spread, a.rationale, b.rationale
         FROM papers p
         JOIN judgments a ON a.paper_id = p.id JOIN prompt_versions pa ON pa.id = a.prompt_version_id
         JOIN judgments b ON b.paper_id = p.id JOIN prompt_versions pb ON pb.id = b.prompt_version_id
-        WHERE pa.version = '1' AND pb.version = '2' ORDER BY p.id""")
+        WHERE pa.version = '1' AND pb.version = '2' ORDER BY p.id""",
+    )
 
 
 def test_compare_figures_match_an_independent_computation(two_versions, engine):
@@ -100,8 +106,7 @@ def test_compare_figures_match_an_independent_computation(two_versions, engine):
         assert f.spearman == pytest.approx(rho) == pytest.approx(sps.spearmanr(a, b).statistic)
         tau = _kendall_tau_b(a, b)
         assert f.kendall == pytest.approx(tau) == pytest.approx(sps.kendalltau(a, b).statistic)
-        assert f.moved == int((np.abs(d) > 10).sum()) and f.share_moved == pytest.approx(
-            np.mean(np.abs(d) > 10))
+        assert f.moved == int((np.abs(d) > 10).sum()) and f.share_moved == pytest.approx(np.mean(np.abs(d) > 10))
         spread_b = np.array([r[sb] for r in data], float)
         assert all(r[sa] is None for r in data)  # v1 had one sample per paper
         assert (f.n_spread_a, f.spread_a, f.n_spread_b) == (0, None, N)
@@ -125,8 +130,9 @@ def test_compare_figures_match_an_independent_computation(two_versions, engine):
 
 def test_compare_command_writes_markdown_json_and_png(two_versions, engine, db_path, tmp_path):
     md, js, png = tmp_path / "c.md", tmp_path / "c.json", tmp_path / "c.png"
-    result = CliRunner().invoke(cli_app(), ["--db", db_path, "compare", "score@1", "2", "--md",
-                                            str(md), "--json", str(js), "--png", str(png)])
+    result = CliRunner().invoke(
+        cli_app(), ["--db", db_path, "compare", "score@1", "2", "--md", str(md), "--json", str(js), "--png", str(png)]
+    )
     assert result.exit_code == 0, result.output
     assert "Spearman" in result.output and "biggest movers" in result.output
     c = compare_versions(engine, "score@1", "score@2")
@@ -197,8 +203,7 @@ def test_prompts_diff_shows_text_params_and_schema(tmp_path, monkeypatch, db_pat
     assert (folder / "score" / "v4.md").exists()
 
 
-def test_prompts_diff_reads_a_deleted_version_from_the_database(tmp_path, monkeypatch, engine,
-                                                                db_path, fake_server):
+def test_prompts_diff_reads_a_deleted_version_from_the_database(tmp_path, monkeypatch, engine, db_path, fake_server):
     folder = private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 2)
     annotate(engine, db_path, fake_server, prompt="score@1", model=MODEL)

@@ -27,26 +27,33 @@ def _tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def test_costs_add_up_to_stored_usage_retries_included(tmp_path, monkeypatch, engine, db_path,
-                                                       fake_server):
+def test_costs_add_up_to_stored_usage_retries_included(tmp_path, monkeypatch, engine, db_path, fake_server):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 5)
     # transport failures and an invalid reply, all billed or counted as attempts
-    fake_server.script([{"kind": "status", "status": 429, "retry_after": 0},
-                        {"kind": "status", "status": 500}, {"kind": "ok"}, {"kind": "bad_json"}])
-    first = annotate(engine, db_path, fake_server, prompt="score@1", model="gpt-4o-mini",
-                     concurrency=1)
+    fake_server.script(
+        [
+            {"kind": "status", "status": 429, "retry_after": 0},
+            {"kind": "status", "status": 500},
+            {"kind": "ok"},
+            {"kind": "bad_json"},
+        ]
+    )
+    first = annotate(engine, db_path, fake_server, prompt="score@1", model="gpt-4o-mini", concurrency=1)
     assert (first.done, first.retries, first.reasks) == (5, 2, 1)
     edit(new_version("score"), "Judge this paper.", "Judge this paper, please.")
     annotate(engine, db_path, fake_server, prompt="score@2", model="gpt-4o", limit=3)
     # one call dated yesterday, so the report has two days
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE llm_calls SET created_at = '2025-01-01 23:59:59.000000' "
-                             "WHERE id = (SELECT MIN(id) FROM llm_calls WHERE outcome = 'ok')")
+        conn.exec_driver_sql(
+            "UPDATE llm_calls SET created_at = '2025-01-01 23:59:59.000000' "
+            "WHERE id = (SELECT MIN(id) FROM llm_calls WHERE outcome = 'ok')"
+        )
 
     report = cost_report(engine)
-    (n, pt, ct, cost), = rows(engine, "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), "
-                                      "SUM(cost_usd) FROM llm_calls")
+    ((n, pt, ct, cost),) = rows(
+        engine, "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd) FROM llm_calls"
+    )
     t = report.total
     assert (t.calls, t.prompt_tokens, t.completion_tokens) == (n, pt, ct)
     assert t.cost_usd == pytest.approx(cost, rel=1e-12)
@@ -76,8 +83,14 @@ def test_costs_add_up_to_stored_usage_retries_included(tmp_path, monkeypatch, en
     expected_by_day = dict(rows(engine, "SELECT substr(created_at, 1, 10), COUNT(*) FROM llm_calls GROUP BY 1"))
     assert {r.day: r.calls for r in cost_report(engine, by=["day"]).rows} == expected_by_day
     v1 = cost_report(engine, by=[], prompt="score@1").total
-    assert v1.calls == rows(engine, "SELECT COUNT(*) FROM llm_calls c JOIN prompt_versions pv ON "
-                                    "pv.id = c.prompt_version_id WHERE pv.version = '1'")[0][0]
+    assert (
+        v1.calls
+        == rows(
+            engine,
+            "SELECT COUNT(*) FROM llm_calls c JOIN prompt_versions pv ON "
+            "pv.id = c.prompt_version_id WHERE pv.version = '1'",
+        )[0][0]
+    )
     assert cost_report(engine, by=["model"], since=date(2025, 1, 2)).total.calls == n - 1
 
     out = tmp_path / "costs.json"

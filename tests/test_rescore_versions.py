@@ -25,8 +25,7 @@ def _user_texts(fs) -> list[str]:
     return [r["body"]["messages"][-1]["content"] for r in fs.chat_requests()]
 
 
-def test_new_version_calls_once_per_paper_and_never_for_the_old(tmp_path, monkeypatch, engine,
-                                                                db_path, fake_server):
+def test_new_version_calls_once_per_paper_and_never_for_the_old(tmp_path, monkeypatch, engine, db_path, fake_server):
     folder = private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 6)
     first = annotate(engine, db_path, fake_server, prompt="score@1", model=MODEL)
@@ -43,9 +42,11 @@ def test_new_version_calls_once_per_paper_and_never_for_the_old(tmp_path, monkey
     titles = [line for t in sent for line in t.splitlines() if line.startswith("Title:")]
     assert len(set(titles)) == 6  # one request per paper
     assert set(scores(engine, "score@1")) == set(scores(engine, "score@2"))
-    assert rows(engine, "SELECT pv.version, COUNT(*) FROM llm_calls c JOIN prompt_versions pv "
-                        "ON pv.id = c.prompt_version_id GROUP BY pv.version ORDER BY 1") == [
-        ("1", 6), ("2", 6)]
+    assert rows(
+        engine,
+        "SELECT pv.version, COUNT(*) FROM llm_calls c JOIN prompt_versions pv "
+        "ON pv.id = c.prompt_version_id GROUP BY pv.version ORDER BY 1",
+    ) == [("1", 6), ("2", 6)]
 
     fake_server.reset()
     for prompt in ("score@2", "score@1", None):  # everything is judged: nothing is sent
@@ -60,8 +61,9 @@ def test_new_version_calls_once_per_paper_and_never_for_the_old(tmp_path, monkey
     assert fake_server.chat_requests() == []
 
 
-def test_version_with_identical_requests_is_answered_from_stored_calls(tmp_path, monkeypatch,
-                                                                       engine, db_path, fake_server):
+def test_version_with_identical_requests_is_answered_from_stored_calls(
+    tmp_path, monkeypatch, engine, db_path, fake_server
+):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 5)
     annotate(engine, db_path, fake_server, prompt="score@1", model=MODEL)
@@ -82,8 +84,7 @@ def _copy_db(src: str, dst: str) -> None:
         a.backup(b)
 
 
-def test_replay_rebuilds_a_finished_annotation_with_zero_http(tmp_path, monkeypatch, db_path,
-                                                              engine, fake_server):
+def test_replay_rebuilds_a_finished_annotation_with_zero_http(tmp_path, monkeypatch, db_path, engine, fake_server):
     from annotator.db import open_db
 
     private_prompts(tmp_path, monkeypatch)
@@ -103,7 +104,9 @@ def test_replay_rebuilds_a_finished_annotation_with_zero_http(tmp_path, monkeypa
     assert (summary.done, summary.failed, summary.calls, summary.cached) == (8, 0, 0, 8)
     assert scores(engine2, "score@1") == expected
     assert rows(engine2, "SELECT outcome, COUNT(*) FROM llm_calls GROUP BY outcome ORDER BY 1") == [
-        ("cached", 8), ("ok", 8)]
+        ("cached", 8),
+        ("ok", 8),
+    ]
 
 
 def test_replay_miss_fails_clearly_without_http(tmp_path, monkeypatch, engine, db_path, fake_server):
@@ -118,8 +121,7 @@ def test_replay_miss_fails_clearly_without_http(tmp_path, monkeypatch, engine, d
 
     def run():
         try:
-            annotate(engine, db_path, fake_server, prompt="score@2", model=MODEL, replay=True,
-                     concurrency=1)
+            annotate(engine, db_path, fake_server, prompt="score@2", model=MODEL, replay=True, concurrency=1)
         except Exception as exc:  # noqa: BLE001  kept for the assertions below
             outcome["error"] = exc
 
@@ -132,38 +134,40 @@ def test_replay_miss_fails_clearly_without_http(tmp_path, monkeypatch, engine, d
 
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    result = CliRunner().invoke(cli_app(), ["--db", db_path, "annotate", "--replay", "--prompt",
-                                            "score@2", "--model", MODEL])
+    result = CliRunner().invoke(
+        cli_app(), ["--db", db_path, "annotate", "--replay", "--prompt", "score@2", "--model", MODEL]
+    )
     assert result.exit_code == 5, result.output
     assert "no stored answer" in result.output
     assert fake_server.requests() == []
     # nothing judged, nothing lost: the tasks wait in the queue
     assert scores(engine, "score@2") == {}
-    assert rows(engine, "SELECT t.state, COUNT(*) FROM tasks t JOIN prompt_versions pv "
-                        "ON pv.id = t.prompt_version_id WHERE pv.version = '2' GROUP BY t.state") == [
-        ("pending", 6)]
+    assert rows(
+        engine,
+        "SELECT t.state, COUNT(*) FROM tasks t JOIN prompt_versions pv "
+        "ON pv.id = t.prompt_version_id WHERE pv.version = '2' GROUP BY t.state",
+    ) == [("pending", 6)]
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
-def test_max_cost_stops_before_the_budget_is_crossed(tmp_path, monkeypatch, engine, db_path,
-                                                     fake_server, concurrency):
+def test_max_cost_stops_before_the_budget_is_crossed(tmp_path, monkeypatch, engine, db_path, fake_server, concurrency):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 20)
     model = "gpt-4o-mini"  # a priced model; the fake server answers for any name
     budget = 0.0012
-    summary = annotate(engine, db_path, fake_server, prompt="score@1", model=model,
-                       max_cost=budget, concurrency=concurrency)
+    summary = annotate(
+        engine, db_path, fake_server, prompt="score@1", model=model, max_cost=budget, concurrency=concurrency
+    )
     assert summary.stopped and "budget" in summary.stopped
     assert 0 < summary.done < 20 and summary.failed == 0
-    (spent, calls), = rows(engine, "SELECT SUM(cost_usd), COUNT(*) FROM llm_calls")
+    ((spent, calls),) = rows(engine, "SELECT SUM(cost_usd), COUNT(*) FROM llm_calls")
     assert calls == len(fake_server.chat_requests()) == summary.done
     assert 0 < spent <= budget
     assert spent == pytest.approx(summary.cost_usd)
     # ... and not far below it: the next paper (up to one per worker in flight), priced at
     # the worst-case estimate the check uses (max_tokens of output), would have crossed it
     requests = [json.loads(r) for (r,) in rows(engine, "SELECT request_json FROM llm_calls")]
-    estimate = max(cost_usd(model, estimate_messages_tokens(r["messages"]), r["max_tokens"])
-                   for r in requests)
+    estimate = max(cost_usd(model, estimate_messages_tokens(r["messages"]), r["max_tokens"]) for r in requests)
     assert spent + concurrency * estimate > budget
     pending = rows(engine, "SELECT COUNT(*) FROM tasks WHERE state = 'pending'")[0][0]
     assert pending == 20 - summary.done  # stopped tasks went back to the queue, none failed

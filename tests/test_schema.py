@@ -30,16 +30,16 @@ def describe(engine: Engine) -> dict:
         if table == "_migrations":
             continue
         out[table] = {
-            "columns": {c["name"]: (str(c["type"]).upper(), bool(c["nullable"]))
-                        for c in insp.get_columns(table)},
+            "columns": {c["name"]: (str(c["type"]).upper(), bool(c["nullable"])) for c in insp.get_columns(table)},
             "primary_key": tuple(insp.get_pk_constraint(table)["constrained_columns"]),
-            "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
-                                    tuple(fk["referred_columns"]))
-                                   for fk in insp.get_foreign_keys(table)),
-            "indexes": sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
-                              for ix in insp.get_indexes(table)),
-            "unique": sorted(tuple(u["column_names"])
-                             for u in insp.get_unique_constraints(table)),
+            "foreign_keys": sorted(
+                (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
+                for fk in insp.get_foreign_keys(table)
+            ),
+            "indexes": sorted(
+                (ix["name"], tuple(ix["column_names"]), bool(ix["unique"])) for ix in insp.get_indexes(table)
+            ),
+            "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(table)),
         }
     return out
 
@@ -62,8 +62,7 @@ def freeze_oldest(engine: Engine) -> None:
             column.type = column.type.as_generic()
     with engine.begin() as conn:
         old.create_all(conn)
-        conn.execute(text("CREATE TABLE _migrations (name VARCHAR(200) PRIMARY KEY, "
-                          "applied_at VARCHAR(40) NOT NULL)"))
+        conn.execute(text("CREATE TABLE _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"))
         conn.execute(text("INSERT INTO _migrations VALUES ('m001_initial', 'then')"))
 
 
@@ -83,8 +82,9 @@ def _both_ways(fresh: Engine, oldest: Engine) -> None:
 
 
 def test_sqlite_migrated_schema_equals_fresh(tmp_path):
-    _both_ways(make_engine(database_url(str(tmp_path / "fresh.db"))),
-               make_engine(database_url(str(tmp_path / "oldest.db"))))
+    _both_ways(
+        make_engine(database_url(str(tmp_path / "fresh.db"))), make_engine(database_url(str(tmp_path / "oldest.db")))
+    )
 
 
 @pytest.mark.postgres

@@ -23,9 +23,15 @@ def test_api_key_is_never_stored_or_printed(tmp_path, fake_server):
     work.mkdir()
     home.mkdir()
     db = work / "secrets.db"
-    env = cli_env(db=str(db), base_url=fake_server.base_url, api_key=KEY, HOME=str(home),
-                  XDG_CACHE_HOME=str(home / ".cache"), XDG_CONFIG_HOME=str(home / ".config"),
-                  TMPDIR=str(tmp_path / "tmp"))
+    env = cli_env(
+        db=str(db),
+        base_url=fake_server.base_url,
+        api_key=KEY,
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        TMPDIR=str(tmp_path / "tmp"),
+    )
     (tmp_path / "tmp").mkdir()
     papers = write_papers(work / "papers.jsonl", 40)
     fake_server.configure(fault_rates={"429": 0.1, "500": 0.1, "bad_json": 0.1, "refusal": 0.05})
@@ -60,8 +66,7 @@ def test_api_key_is_never_stored_or_printed(tmp_path, fake_server):
     (work / "injection.json").write_text(json.dumps(report.to_dict()))
 
     # the key was really used: the server (not us) saw it
-    assert any(rec["headers"].get("authorization") == f"Bearer {KEY}"
-               for rec in fake_server.chat_requests())
+    assert any(rec["headers"].get("authorization") == f"Bearer {KEY}" for rec in fake_server.chat_requests())
     assert db.exists() and (work / "export.csv").stat().st_size > 0
     for args, out, err in outputs:
         assert KEY not in out and KEY not in err, f"key printed by {args}"
@@ -80,12 +85,32 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "annotator" / "data" / "sample_papers.jsonl"
 SUITE = REPO / "evals" / "iclr2022.toml"
 RECORDED = Path(__file__).parent / "data" / "recorded"
-LOOSE = ["--fail-under", "spearman_ai=-1", "--fail-under", "spearman_novelty=-1",
-         "--fail-under", "auroc_ai=0", "--fail-under", "max_missing_rate=1"]
-FEED = ["--category", "cs.CL", "--since", "2026-11-20", "--until", "2026-11-24",
-        "--openalex-filter", "primary_location.source.id:S4306400194"]
-FAST_FEED = {"ANNOTATOR_FEED_ARXIV_INTERVAL_S": "0", "ANNOTATOR_FEED_ARXIV_PAGE_SIZE": "2",
-             "ANNOTATOR_FEED_OPENALEX_RPS": "0", "ANNOTATOR_FEED_OPENALEX_PAGE_SIZE": "2"}
+LOOSE = [
+    "--fail-under",
+    "spearman_ai=-1",
+    "--fail-under",
+    "spearman_novelty=-1",
+    "--fail-under",
+    "auroc_ai=0",
+    "--fail-under",
+    "max_missing_rate=1",
+]
+FEED = [
+    "--category",
+    "cs.CL",
+    "--since",
+    "2026-11-20",
+    "--until",
+    "2026-11-24",
+    "--openalex-filter",
+    "primary_location.source.id:S4306400194",
+]
+FAST_FEED = {
+    "ANNOTATOR_FEED_ARXIV_INTERVAL_S": "0",
+    "ANNOTATOR_FEED_ARXIV_PAGE_SIZE": "2",
+    "ANNOTATOR_FEED_OPENALEX_RPS": "0",
+    "ANNOTATOR_FEED_OPENALEX_PAGE_SIZE": "2",
+}
 SECRETS = {
     "database URL password": "pgpw-SECRET-userinfo-71",
     "database URL ?password=": "pgpw-SECRET-query-72",
@@ -103,15 +128,16 @@ def _with_secrets(pg: str) -> str:
     user = authority.rpartition("@")[0].partition(":")[0] if "@" in authority else "postgres"
     host = authority.rpartition("@")[2]
     sep = "&" if "?" in tail else "?"
-    return (f"{head}://{user}:{SECRETS['database URL password']}@{host}{slash}{tail}"
-            f"{sep}password={SECRETS['database URL ?password=']}")
+    return (
+        f"{head}://{user}:{SECRETS['database URL password']}@{host}{slash}{tail}"
+        f"{sep}password={SECRETS['database URL ?password=']}"
+    )
 
 
 def _gateway(server_url: str) -> str:
     """The fake server's base URL as a gateway hands it out: a key in the user-info and the query."""
     scheme, _, rest = server_url.partition("://")
-    return (f"{scheme}://{GATEWAY_USER}:{SECRETS['base URL password']}@{rest}"
-            f"?api-key={SECRETS['base URL ?api-key=']}")
+    return f"{scheme}://{GATEWAY_USER}:{SECRETS['base URL password']}@{rest}?api-key={SECRETS['base URL ?api-key=']}"
 
 
 def _database_text(db: str) -> str:
@@ -143,11 +169,17 @@ def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, f
     work, home = tmp_path / "work", tmp_path / "home"
     for d in (work, home, tmp_path / "tmp"):
         d.mkdir()
-    db = (_with_secrets(request.getfixturevalue("pg_url")) if backend == "postgres"
-          else str(work / "main.db"))
+    db = _with_secrets(request.getfixturevalue("pg_url")) if backend == "postgres" else str(work / "main.db")
     gateway = _gateway(fake_server.base_url)
-    env = cli_env(db=db, base_url=gateway, api_key=SECRETS["OPENAI_API_KEY"], HOME=str(home),
-                  XDG_CACHE_HOME=str(home / ".cache"), TMPDIR=str(tmp_path / "tmp"), **FAST_FEED)
+    env = cli_env(
+        db=db,
+        base_url=gateway,
+        api_key=SECRETS["OPENAI_API_KEY"],
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        TMPDIR=str(tmp_path / "tmp"),
+        **FAST_FEED,
+    )
     outputs: list[tuple] = []
 
     def cli(*args, ok=True, **extra):
@@ -163,8 +195,21 @@ def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, f
     cli("batch", "submit", "--model", "fake-model")
     cli("batch", "collect", "--wait", "--poll", "0")
     cli("batch", "list", "--json")
-    cli("eval", "run", SUITE, "--model", "fake-model", "--sample-size", "12", "--n-boot", "100",
-        "--no-plots", "--out", work / "report", *LOOSE)
+    cli(
+        "eval",
+        "run",
+        SUITE,
+        "--model",
+        "fake-model",
+        "--sample-size",
+        "12",
+        "--n-boot",
+        "100",
+        "--no-plots",
+        "--out",
+        work / "report",
+        *LOOSE,
+    )
     cli("queue")
     cli("costs", "--json", work / "costs.json")
     cli("export", "--format", "csv", "-o", work / "export.csv")
@@ -174,8 +219,18 @@ def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, f
     if backend == "postgres":  # the demo names its database (the embedded model judges)
         cli("demo", "--json")
     with ReplayServer(RECORDED / "routes.json") as replay:
-        cli("feed", "run", *FEED, "--arxiv-url", f"{replay.base_url}/api/query",
-            "--openalex-url", replay.base_url, "--site", work / "feed-site", "--json")
+        cli(
+            "feed",
+            "run",
+            *FEED,
+            "--arxiv-url",
+            f"{replay.base_url}/api/query",
+            "--openalex-url",
+            replay.base_url,
+            "--site",
+            work / "feed-site",
+            "--json",
+        )
     cli("db", "copy", db, work / "copy.db", "--json")
     cli("db", "copy", db, work / "copy-table.db")
     refused = cli("db", "copy", db, db, ok=False)  # an error message naming the database
@@ -184,8 +239,7 @@ def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, f
     # what a gateway needs went out with every request, though none of it is kept
     import base64
 
-    basic = "Basic " + base64.b64encode(
-        f"{GATEWAY_USER}:{SECRETS['base URL password']}".encode()).decode()
+    basic = "Basic " + base64.b64encode(f"{GATEWAY_USER}:{SECRETS['base URL password']}".encode()).decode()
     sent = [r for r in fake_server.requests() if r["path"].startswith("/v1/")]
     assert {r["path"] for r in sent} >= {"/v1/chat/completions", "/v1/files", "/v1/batches"}
     for r in sent:
@@ -193,7 +247,7 @@ def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, f
         assert r["headers"].get("authorization") == basic, r["path"]
     assert (work / "site" / "index.html").exists() and (work / "report" / "result.json").exists()
     judged = fetch(db, "SELECT base_url FROM judgments WHERE model = 'fake-model'")
-    assert judged and all(b == redact_url(gateway) for b, in judged)
+    assert judged and all(b == redact_url(gateway) for (b,) in judged)
 
     texts = [(f"output of {args}", (out + err).encode()) for args, out, err in outputs]
     texts += [(str(p), p.read_bytes()) for p in _files(tmp_path)]
@@ -207,28 +261,42 @@ def test_no_url_secret_is_shown_stored_or_exported(backend, request, tmp_path, f
 
 # -- the redaction itself ---------------------------------------------------------------
 
-@pytest.mark.parametrize("url, shown", [
-    ("postgresql+psycopg://annot:hunter2@db.example.org:5432/papers",
-     f"postgresql+psycopg://annot:{MASK}@db.example.org:5432/papers"),
-    ("postgresql://annot@db.example.org/papers?password=hunter2&sslmode=require",
-     f"postgresql://annot@db.example.org/papers?password={MASK}&sslmode=require"),
-    ("postgresql://annot:a%40b@h/p?sslpassword=x&PassWord=y&application_name=annotator",
-     f"postgresql://annot:{MASK}@h/p?sslpassword={MASK}&PassWord={MASK}&application_name=annotator"),
-    ("https://user:KEY@gateway.example.com/v1", f"https://user:{MASK}@gateway.example.com/v1"),
-    ("https://gw.example.com/openai/v1?api-key=K&deployment=gpt",
-     f"https://gw.example.com/openai/v1?api-key={MASK}&deployment=gpt"),
-    ("https://h/v1?API_KEY=a&apikey=b&Key=c&token=d&access_token=e&sig=f&secret=g",
-     f"https://h/v1?API_KEY={MASK}&apikey={MASK}&Key={MASK}&token={MASK}&access_token={MASK}"
-     f"&sig={MASK}&secret={MASK}"),
-    ("https://h/v1?api%2Dkey=a;model=m", f"https://h/v1?api%2Dkey={MASK};model=m"),
-    ("https://h/cb#state=1&access_token=t", f"https://h/cb#state=1&access_token={MASK}"),
-    ("https://pa:ss@w@h:8443/v1?q=1", f"https://pa:{MASK}@h:8443/v1?q=1"),  # the last '@' ends it
-    ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
-    ("https://user@h/v1?keyword=graph&monkey=1", "https://user@h/v1?keyword=graph&monkey=1"),
-    ("sqlite:////var/lib/annotator.db", "sqlite:////var/lib/annotator.db"),
-    ("papers/annotator.db", "papers/annotator.db"),
-    ("", ""),
-])
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (
+            "postgresql+psycopg://annot:hunter2@db.example.org:5432/papers",
+            f"postgresql+psycopg://annot:{MASK}@db.example.org:5432/papers",
+        ),
+        (
+            "postgresql://annot@db.example.org/papers?password=hunter2&sslmode=require",
+            f"postgresql://annot@db.example.org/papers?password={MASK}&sslmode=require",
+        ),
+        (
+            "postgresql://annot:a%40b@h/p?sslpassword=x&PassWord=y&application_name=annotator",
+            f"postgresql://annot:{MASK}@h/p?sslpassword={MASK}&PassWord={MASK}&application_name=annotator",
+        ),
+        ("https://user:KEY@gateway.example.com/v1", f"https://user:{MASK}@gateway.example.com/v1"),
+        (
+            "https://gw.example.com/openai/v1?api-key=K&deployment=gpt",
+            f"https://gw.example.com/openai/v1?api-key={MASK}&deployment=gpt",
+        ),
+        (
+            "https://h/v1?API_KEY=a&apikey=b&Key=c&token=d&access_token=e&sig=f&secret=g",
+            f"https://h/v1?API_KEY={MASK}&apikey={MASK}&Key={MASK}&token={MASK}&access_token={MASK}"
+            f"&sig={MASK}&secret={MASK}",
+        ),
+        ("https://h/v1?api%2Dkey=a;model=m", f"https://h/v1?api%2Dkey={MASK};model=m"),
+        ("https://h/cb#state=1&access_token=t", f"https://h/cb#state=1&access_token={MASK}"),
+        ("https://pa:ss@w@h:8443/v1?q=1", f"https://pa:{MASK}@h:8443/v1?q=1"),  # the last '@' ends it
+        ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
+        ("https://user@h/v1?keyword=graph&monkey=1", "https://user@h/v1?keyword=graph&monkey=1"),
+        ("sqlite:////var/lib/annotator.db", "sqlite:////var/lib/annotator.db"),
+        ("papers/annotator.db", "papers/annotator.db"),
+        ("", ""),
+    ],
+)
 def test_redact_url_masks_passwords_and_secret_parameters_only(url, shown):
     assert redact_url(url) == shown
     assert redact_url(shown) == shown  # redacting twice changes nothing
@@ -247,14 +315,16 @@ def test_a_fetch_error_names_the_url_without_its_password(tmp_path):
     env = cli_env(db=str(tmp_path / "fetch.db"), ANNOTATOR_FEED_OPENALEX_RPS="0")
     with ReplayServer(RECORDED / "routes.json") as replay:
         url = replay.base_url.replace("://", f"://proxy:{secret}@") + "/nowhere"
-        r = run_cli(["fetch", "openalex", "--filter", "type:article", "--since", "2026-11-20",
-                     "--base-url", url], env, cwd=tmp_path)
+        r = run_cli(
+            ["fetch", "openalex", "--filter", "type:article", "--since", "2026-11-20", "--base-url", url],
+            env,
+            cwd=tmp_path,
+        )
     assert r.returncode != 0 and "HTTP 404" in r.stderr and "/nowhere" in r.stderr, r.stderr
     assert secret not in r.stdout + r.stderr and f"proxy:{MASK}@" in r.stderr
 
 
-def test_collecting_a_gateway_batch_asks_for_the_url_the_database_does_not_keep(
-        tmp_path, engine, fake_server):
+def test_collecting_a_gateway_batch_asks_for_the_url_the_database_does_not_keep(tmp_path, engine, fake_server):
     """The batch row keeps the base URL without its key: collecting without OPENAI_BASE_URL
     is refused with what to set, instead of sending the masked key to the gateway."""
     from annotator.errors import ConfigError
@@ -268,10 +338,14 @@ def test_collecting_a_gateway_batch_asks_for_the_url_the_database_does_not_keep(
     gateway = _gateway(fake_server.base_url)
     submitted = submit_batches(engine, get_settings(base_url=gateway), BatchOptions(model="fake-model"))
     assert submitted.batches and fetch(str(engine.url.database), "SELECT base_url FROM batches") == [
-        (redact_url(gateway),)]
+        (redact_url(gateway),)
+    ]
     with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
         collect_batches(engine, get_settings(api_key=SECRETS["OPENAI_API_KEY"]))
     done = collect_batches(engine, get_settings(base_url=gateway))
     assert [b.batch_id for b in done.batches] == submitted.batches and done.batches[0].judged == 3
-    assert all(r["query"].get("api-key") == SECRETS["base URL ?api-key="]
-               for r in fake_server.requests() if r["path"].startswith("/v1/batches"))
+    assert all(
+        r["query"].get("api-key") == SECRETS["base URL ?api-key="]
+        for r in fake_server.requests()
+        if r["path"].startswith("/v1/batches")
+    )

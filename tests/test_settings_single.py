@@ -62,8 +62,11 @@ def _reads(path: Path) -> list[tuple[int, str]]:
             return  # os.environ[...] = value hands a value on (cli's --prompts)
         if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
             found.append((node.lineno, function))
-        elif isinstance(node, ast.ImportFrom) and node.module == "os" and any(
-                a.name in ("environ", "getenv", "environb") for a in node.names):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(a.name in ("environ", "getenv", "environb") for a in node.names)
+        ):
             found.append((node.lineno, function))
         for child in ast.iter_child_nodes(node):
             visit(child, function)
@@ -78,15 +81,15 @@ def test_no_module_reads_the_environment_for_itself():
         rel = path.relative_to(ROOT).as_posix()
         if rel == "annotator/settings.py":
             continue
-        bad += [f"{rel}:{line} (in {fn or 'the module'})" for line, fn in _reads(path)
-                if (rel, fn) not in HANDED_ON]
+        bad += [f"{rel}:{line} (in {fn or 'the module'})" for line, fn in _reads(path) if (rel, fn) not in HANDED_ON]
     assert not bad, "read the environment through annotator.settings instead:\n" + "\n".join(bad)
 
 
 def test_the_scan_finds_a_read(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("import os\n\ndef f():\n    os.environ['A'] = '1'\n"
-                      "    return os.environ.get('ANNOTATOR_X'), os.getenv('Y')\n")
+    sample.write_text(
+        "import os\n\ndef f():\n    os.environ['A'] = '1'\n    return os.environ.get('ANNOTATOR_X'), os.getenv('Y')\n"
+    )
     assert _reads(sample) == [(5, "f"), (5, "f")]
 
 

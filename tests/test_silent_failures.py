@@ -30,8 +30,7 @@ from annotator.prompts.files import load_prompt
 from annotator.prompts.registry import register_prompt
 from annotator.prompts.schema import JudgmentReply
 
-MESSAGES = [{"role": "system", "content": "judge"},
-            {"role": "user", "content": "Title: A\n\nAbstract: something new"}]
+MESSAGES = [{"role": "system", "content": "judge"}, {"role": "user", "content": "Title: A\n\nAbstract: something new"}]
 PARAMS = {"temperature": 0.0, "max_tokens": 200}
 UNPRICED = "house-model-7b"  # a model no price table knows
 
@@ -39,8 +38,7 @@ UNPRICED = "house-model-7b"  # a model no price table knows
 def _client(server, **kwargs) -> ModelClient:
     kwargs.setdefault("max_attempts", 3)
     kwargs.setdefault("max_reasks", 0)
-    return ModelClient(model="fake", base_url=server.base_url, api_key="k", timeout_s=5.0,
-                       **kwargs)
+    return ModelClient(model="fake", base_url=server.base_url, api_key="k", timeout_s=5.0, **kwargs)
 
 
 def _judge_all(client: ModelClient, conversations: list[list[dict]]) -> list[JudgeResult]:
@@ -55,22 +53,22 @@ def _judge_all(client: ModelClient, conversations: list[list[dict]]) -> list[Jud
 
 # -- 1. a storage failure stops the run -----------------------------------------------
 
+
 def _fail_judgment_inserts(engine) -> None:
     with engine.begin() as conn:
-        conn.execute(text("CREATE TRIGGER disk_full BEFORE INSERT ON judgments "
-                          "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        conn.execute(
+            text("CREATE TRIGGER disk_full BEFORE INSERT ON judgments BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        )
 
 
-def test_storage_failure_stops_the_run_and_gives_leases_back(tmp_path, monkeypatch, engine,
-                                                               db_path, fake_server):
+def test_storage_failure_stops_the_run_and_gives_leases_back(tmp_path, monkeypatch, engine, db_path, fake_server):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 40)
     _fail_judgment_inserts(engine)
     fake_server.configure(latency_s=1.0)  # calls still in flight when the first save fails
     concurrency = 4
     with pytest.raises(StorageError, match="disk full") as raised:
-        annotate(engine, db_path, fake_server, prompt="score@1", model="fake",
-                 concurrency=concurrency)
+        annotate(engine, db_path, fake_server, prompt="score@1", model="fake", concurrency=concurrency)
     assert raised.value.exit_code not in (0, None)
     # it stopped at once: the first batch, and at most the calls already in flight
     # (before the fix: 40 requests for 40 tasks, none stored)
@@ -81,8 +79,7 @@ def test_storage_failure_stops_the_run_and_gives_leases_back(tmp_path, monkeypat
     assert rows(engine, "SELECT COUNT(*) FROM judgments") == [(0,)]
 
 
-def test_storage_failure_exits_non_zero_with_the_reason(tmp_path, monkeypatch, engine, db_path,
-                                                        fake_server):
+def test_storage_failure_exits_non_zero_with_the_reason(tmp_path, monkeypatch, engine, db_path, fake_server):
     from typer.testing import CliRunner
 
     from annotator.cli import app
@@ -92,28 +89,29 @@ def test_storage_failure_exits_non_zero_with_the_reason(tmp_path, monkeypatch, e
     _fail_judgment_inserts(engine)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    result = CliRunner().invoke(app, ["--db", db_path, "annotate", "--model", "fake",
-                                      "--prompt", "score@1", "--concurrency", "2"])
+    result = CliRunner().invoke(
+        app, ["--db", db_path, "annotate", "--model", "fake", "--prompt", "score@1", "--concurrency", "2"]
+    )
     assert result.exit_code == StorageError.exit_code, result.output
     assert "disk full" in result.output
 
 
 # -- 2. concurrency does not change the response format ------------------------------
 
+
 def test_concurrent_rejections_fall_back_one_step_only(fake_server):
     fake_server.configure(reject_json_schema=True)
     client = _client(fake_server)
-    conversations = [[MESSAGES[0], {"role": "user", "content": f"Title: P{i}\n\nAbstract: x {i}"}]
-                     for i in range(8)]
+    conversations = [[MESSAGES[0], {"role": "user", "content": f"Title: P{i}\n\nAbstract: x {i}"}] for i in range(8)]
     results = _judge_all(client, conversations)
     assert [r.judgment is not None for r in results] == [True] * 8, [r.error for r in results]
     assert client.mode == "json_object"
-    kinds = Counter((r["body"].get("response_format") or {}).get("type")
-                    for r in fake_server.chat_requests())
+    kinds = Counter((r["body"].get("response_format") or {}).get("type") for r in fake_server.chat_requests())
     assert kinds == {"json_schema": 8, "json_object": 8}  # never down to plain text
 
 
 # -- 3. the lease is checked where results are stored -------------------------------
+
 
 def _one_task(engine):
     with session_for(engine) as s:
@@ -127,15 +125,20 @@ def _one_task(engine):
 
 def _outcome(task, score: int) -> Outcome:
     judged = JudgmentReply(ai_score=score, novelty=score, rationale=f"by {score}")
-    attempt = Attempt(request_hash=f"h{score}", request_json="{}", outcome="ok",
-                      response_text=judged.model_dump_json())
+    attempt = Attempt(request_hash=f"h{score}", request_json="{}", outcome="ok", response_text=judged.model_dump_json())
     fields = judgment_fields([JudgeResult(judged, [attempt])], task.title, task.abstract, False)
     return Outcome(task, [attempt], fields, None)
 
 
 def _save(engine, pv, outcome, owner):
-    return save_outcomes(engine, [outcome], pv=pv, model="m", owner=owner,
-                         provenance=JudgmentProvenance(params_json="{}", code_version="test", base_url=None))
+    return save_outcomes(
+        engine,
+        [outcome],
+        pv=pv,
+        model="m",
+        owner=owner,
+        provenance=JudgmentProvenance(params_json="{}", code_version="test", base_url=None),
+    )
 
 
 def test_a_worker_whose_lease_was_taken_over_stores_nothing(db_url):  # noqa: F811
@@ -157,12 +160,12 @@ def test_a_worker_whose_lease_was_taken_over_stores_nothing(db_url):  # noqa: F8
     assert _save(engine, pv, _outcome(fresh, 77), new) == set()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT ai_score FROM judgments")).all() == [(77,)]
-        assert conn.execute(text("SELECT response_text FROM llm_calls")).scalar_one().find(
-            '"ai_score":77') >= 0
+        assert conn.execute(text("SELECT response_text FROM llm_calls")).scalar_one().find('"ai_score":77') >= 0
         assert conn.execute(text("SELECT state FROM tasks")).scalar_one() == "done"
 
 
 # -- 4. Retry-After is capped by the maximum wait -----------------------------------
+
 
 def test_retry_after_is_capped_by_the_maximum_wait(fake_server):
     fake_server.script([{"kind": "status", "status": 429, "retry_after": 3600}])
@@ -182,6 +185,7 @@ def test_a_short_retry_after_is_still_honoured(fake_server):
 
 # -- 5. cache lookups run off the event loop ----------------------------------------
 
+
 def test_cache_lookups_run_off_the_event_loop(fake_server, engine):
     lookup = make_cache_lookup(engine)  # a real database query
     seen: list[int] = []
@@ -194,8 +198,12 @@ def test_cache_lookups_run_off_the_event_loop(fake_server, engine):
 
     async def go():
         try:
-            await asyncio.gather(*(client.judge([MESSAGES[0], {"role": "user", "content": f"x{i}"}],
-                                                JudgmentReply, PARAMS) for i in range(3)))
+            await asyncio.gather(
+                *(
+                    client.judge([MESSAGES[0], {"role": "user", "content": f"x{i}"}], JudgmentReply, PARAMS)
+                    for i in range(3)
+                )
+            )
             return threading.get_ident()
         finally:
             await client.close()
@@ -207,6 +215,7 @@ def test_cache_lookups_run_off_the_event_loop(fake_server, engine):
 
 # -- 6. prices: exact names and dated snapshots; unknown prices are said -------------
 
+
 def test_prices_match_exact_names_and_dated_snapshots_only():
     assert known_price("gpt-4o-mini-2024-07-18") == DEFAULT_PRICES["gpt-4o-mini"]
     assert known_price("gpt-4o-mini") == DEFAULT_PRICES["gpt-4o-mini"]
@@ -216,8 +225,7 @@ def test_prices_match_exact_names_and_dated_snapshots_only():
     assert cost_usd(UNPRICED, 1000, 1000) == 0.0
 
 
-def test_an_unknown_price_is_said_once_per_run(tmp_path, monkeypatch, engine, db_path,
-                                               fake_server, caplog):
+def test_an_unknown_price_is_said_once_per_run(tmp_path, monkeypatch, engine, db_path, fake_server, caplog):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 6)
     with caplog.at_level(logging.WARNING, logger="annotator"):
@@ -232,8 +240,7 @@ def test_an_unknown_price_is_said_once_per_run(tmp_path, monkeypatch, engine, db
     assert not [r for r in caplog.records if "no price known" in r.getMessage()]
 
 
-def test_max_cost_with_an_unknown_price_refuses_to_start(tmp_path, monkeypatch, engine,
-                                                         db_path, fake_server):
+def test_max_cost_with_an_unknown_price_refuses_to_start(tmp_path, monkeypatch, engine, db_path, fake_server):
     private_prompts(tmp_path, monkeypatch)
     ingest_papers(engine, tmp_path, 6)
     with pytest.raises(ConfigError, match="ANNOTATOR_PRICES") as raised:
@@ -246,8 +253,7 @@ def test_max_cost_with_an_unknown_price_refuses_to_start(tmp_path, monkeypatch, 
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({UNPRICED: [100.0, 400.0]}), encoding="utf-8")
     monkeypatch.setenv("ANNOTATOR_PRICES", str(prices))
-    summary = annotate(engine, db_path, fake_server, prompt="score@1", model=UNPRICED,
-                       max_cost=50.0)
+    summary = annotate(engine, db_path, fake_server, prompt="score@1", model=UNPRICED, max_cost=50.0)
     assert summary.done == 6 and 0 < summary.cost_usd <= 50.0
 
 
@@ -257,18 +263,17 @@ def test_prices_can_be_given_inline(monkeypatch):
     assert known_price(UNPRICED + "-2025-01-31") == (1.0, 2.0)
 
 
-def test_batch_submit_with_max_cost_and_an_unknown_price_refuses(engine, db_path, fake_server,
-                                                                 settings_for):
+def test_batch_submit_with_max_cost_and_an_unknown_price_refuses(engine, db_path, fake_server, settings_for):
     from annotator.jobs.batch_submit import submit_batches
     from annotator.jobs.batch_types import BatchOptions
 
     with pytest.raises(ConfigError, match="ANNOTATOR_PRICES"):
-        submit_batches(engine, settings_for(fake_server),
-                       BatchOptions(model=UNPRICED, max_cost=1.0, prompt="score@1"))
+        submit_batches(engine, settings_for(fake_server), BatchOptions(model=UNPRICED, max_cost=1.0, prompt="score@1"))
     assert fake_server.requests() == []
 
 
 # -- 7. rounding and version order --------------------------------------------------
+
 
 def _results(*scores: tuple[int, int]) -> list[JudgeResult]:
     return [JudgeResult(JudgmentReply(ai_score=a, novelty=n, rationale="r")) for a, n in scores]
@@ -294,11 +299,16 @@ def test_prompt_versions_sort_as_numbers(engine):
     with writer(engine).begin() as conn:
         for v in ("10", "2", "1"):
             queue.enqueue(conn, pvs[v], "m")
-            conn.execute(text("INSERT INTO llm_calls (prompt_version_id, model, request_hash, "
-                              "request_json, outcome, attempt, reask, prompt_tokens, "
-                              "completion_tokens, latency_ms, cost_usd, created_at) VALUES "
-                              "(:pv, 'm', :h, '{}', 'ok', 1, 0, 1, 1, 1.0, 0.0, "
-                              "CURRENT_TIMESTAMP)"), {"pv": pvs[v], "h": v})
+            conn.execute(
+                text(
+                    "INSERT INTO llm_calls (prompt_version_id, model, request_hash, "
+                    "request_json, outcome, attempt, reask, prompt_tokens, "
+                    "completion_tokens, latency_ms, cost_usd, created_at) VALUES "
+                    "(:pv, 'm', :h, '{}', 'ok', 1, 0, 1, 1, 1.0, 0.0, "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"pv": pvs[v], "h": v},
+            )
     order = ["score@1", "score@2", "score@10"]
     assert [c.prompt for c in queue.counts(engine)] == order
     assert [r.prompt for r in cost_report(engine, by=("prompt",)).rows] == order

@@ -40,12 +40,20 @@ class BuiltSite:
 
 
 def _hostile_papers(path: Path) -> Path:
-    path.write_text(json.dumps({
-        "id": "hostile-1", "title": HOSTILE_TITLE,
-        "abstract": f"An abstract that carries markup. {SCRIPT} It must show as text.",
-        "authors": ["Mallory <b>Bold</b>", "Eve Example"], "categories": ["cs.CR"],
-        "published": "2026-01-05",
-    }) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "id": "hostile-1",
+                "title": HOSTILE_TITLE,
+                "abstract": f"An abstract that carries markup. {SCRIPT} It must show as text.",
+                "authors": ["Mallory <b>Bold</b>", "Eve Example"],
+                "categories": ["cs.CR"],
+                "published": "2026-01-05",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -73,12 +81,12 @@ def build_world(tmp: Path) -> BuiltSite:
             assert annotator.annotate(engine, prompt="score@1", **kw).failed == 0
             annotator.evaluate_suite(engine, SUITE, prompt="score@1", out_dir=eval_dirs[0], **kw)
             v2 = new_version("score", prompts)
-            v2.write_text(v2.read_text(encoding="utf-8").replace("experienced reviewer", "strict reviewer"),
-                          encoding="utf-8")
+            v2.write_text(
+                v2.read_text(encoding="utf-8").replace("experienced reviewer", "strict reviewer"), encoding="utf-8"
+            )
             assert annotator.annotate(engine, prompt="score@2", **kw).failed == 0
             annotator.evaluate_suite(engine, SUITE, prompt="score@2", out_dir=eval_dirs[1], **kw)
-        site = build_site(engine, tmp / "site", min_author_papers=1, page_size=20,
-                          eval_dirs=[tmp / "evals"])
+        site = build_site(engine, tmp / "site", min_author_papers=1, page_size=20, eval_dirs=[tmp / "evals"])
     return BuiltSite(tmp / "site", db, site, eval_dirs, hostile_id)
 
 
@@ -136,17 +144,26 @@ def author_page(root: Path, name: str) -> Path:
 # -- the tests ----------------------------------------------------------------------
 def test_every_page_type_is_written(built):
     root, s = built.root, built.summary
-    for rel in ("index.html", "papers/all-1.html", "authors/index.html", "boards/min-1.html",
-                "boards/min-10.html", "prompts/index.html", "prompts/score-v1.html",
-                "prompts/score-v2.html", "prompts/score-v1-to-v2.html", "evals/index.html",
-                "static/site.css", "static/site.js"):
+    for rel in (
+        "index.html",
+        "papers/all-1.html",
+        "authors/index.html",
+        "boards/min-1.html",
+        "boards/min-10.html",
+        "prompts/index.html",
+        "prompts/score-v1.html",
+        "prompts/score-v2.html",
+        "prompts/score-v1-to-v2.html",
+        "evals/index.html",
+        "static/site.css",
+        "static/site.js",
+    ):
         assert (root / rel).is_file(), rel
     assert s.papers == 46 and s.prompt_versions == 2 and s.eval_runs == 2
     assert len(list((root / "paper").rglob("*.html"))) == 46
     assert len(list((root / "evals").glob("*.html"))) == 3  # the index and two runs
     # 46 papers at 20 a page: three list pages, newest first
-    assert sorted(p.name for p in (root / "papers").glob("all-*.html")) == ["all-1.html", "all-2.html",
-                                                                             "all-3.html"]
+    assert sorted(p.name for p in (root / "papers").glob("all-*.html")) == ["all-1.html", "all-2.html", "all-3.html"]
     assert s.pages == sum(1 for _ in root.rglob("*.html"))
 
 
@@ -222,9 +239,24 @@ def test_cli_build_and_serve(built, tmp_path):
     from annotator.site.serve import serve_in_thread
 
     out = tmp_path / "again"
-    r = CliRunner().invoke(cli.app, ["--db", built.db, "site", "build", "-o", str(out),
-                                     "--min-author-papers", "2", "--page-size", "50",
-                                     "--evals", str(built.eval_dirs[0])], catch_exceptions=False)
+    r = CliRunner().invoke(
+        cli.app,
+        [
+            "--db",
+            built.db,
+            "site",
+            "build",
+            "-o",
+            str(out),
+            "--min-author-papers",
+            "2",
+            "--page-size",
+            "50",
+            "--evals",
+            str(built.eval_dirs[0]),
+        ],
+        catch_exceptions=False,
+    )
     assert r.exit_code == 0, r.output
     assert "wrote" in r.output
     # only authors with two or more papers get a page

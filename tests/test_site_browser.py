@@ -25,8 +25,10 @@ from test_site import build_world
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("ANNOTATOR_ARTIFACTS") or REPO / "tests" / "artifacts")
-LINKS_JS = ("() => Array.from(document.querySelectorAll('a[href], img[src], link[href], script[src]'))"
-            ".map(e => e.href || e.src)")
+LINKS_JS = (
+    "() => Array.from(document.querySelectorAll('a[href], img[src], link[href], script[src]'))"
+    ".map(e => e.href || e.src)"
+)
 
 
 def _unavailable(reason: str):
@@ -84,19 +86,22 @@ class Watched:
     def __init__(self, browser, width: int = 1100, height: int = 900) -> None:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.problems: list[str] = []
-        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
-                     if m.type in ("error", "warning") else None)
+        self.page.on(
+            "console",
+            lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None,
+        )
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
-        self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}")
-                     if r.status >= 400 else None)
+        self.page.on(
+            "response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None
+        )
 
     def open(self, url: str) -> list[str]:
         self.problems.clear()
         self.page.goto(url, wait_until="load")
         broken_images = self.page.evaluate(
-            "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
-            ".map(i => i.src)")
+            "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+        )
         return self.problems + [f"broken image: {src}" for src in broken_images]
 
     def close(self) -> None:
@@ -130,14 +135,26 @@ def test_every_page_loads_clean_over_http(browser, served):
     assert not problems, problems[:20]
 
 
-PAGE_TYPES = ("index.html", "papers/all-1.html", "papers/all-2.html", "authors/index.html",
-              "boards/min-1.html", "boards/min-3.html", "prompts/index.html", "prompts/score-v1.html",
-              "prompts/score-v1-to-v2.html", "evals/index.html")
+PAGE_TYPES = (
+    "index.html",
+    "papers/all-1.html",
+    "papers/all-2.html",
+    "authors/index.html",
+    "boards/min-1.html",
+    "boards/min-3.html",
+    "prompts/index.html",
+    "prompts/score-v1.html",
+    "prompts/score-v1-to-v2.html",
+    "evals/index.html",
+)
 
 
 def test_every_page_type_loads_clean_from_the_file_system(browser, built):
-    extra = [next((built.root / "authors").glob("[0-9]*.html")), next((built.root / "paper").rglob("*.html")),
-             next(p for p in (built.root / "evals").glob("*.html") if p.name != "index.html")]
+    extra = [
+        next((built.root / "authors").glob("[0-9]*.html")),
+        next((built.root / "paper").rglob("*.html")),
+        next(p for p in (built.root / "evals").glob("*.html") if p.name != "index.html"),
+    ]
     w = Watched(browser)
     try:
         problems = {str(p): w.open(p.as_uri()) for p in [built.root / t for t in PAGE_TYPES] + extra}
@@ -173,8 +190,11 @@ def test_seed_author_page_shows_the_feed_numbers(browser, built):
 
 def test_paper_page_links_each_author_to_their_profile(browser, built):
     """Every author link on a paper page opens that author's profile, which lists the paper."""
-    paper = next(p for p in (built.root / "paper").rglob("*.html")
-                 if "CA-LoRA: Adapting Existing LoRA" in p.read_text(encoding="utf-8"))
+    paper = next(
+        p
+        for p in (built.root / "paper").rglob("*.html")
+        if "CA-LoRA: Adapting Existing LoRA" in p.read_text(encoding="utf-8")
+    )
     w = Watched(browser, 1200, 900)
     try:
         assert w.open(paper.as_uri()) == []
@@ -232,8 +252,9 @@ def test_list_filters_and_sorting(browser, built):
         assert w.page.locator("li.paper:visible").count() == with_code
         w.page.uncheck("input[name=code]")
         w.page.fill("input[name=ai_min]", "50")
-        shown = [int(a) for a in w.page.eval_on_selector_all(
-            "li.paper:not([hidden])", "els => els.map(e => e.dataset.ai)")]
+        shown = [
+            int(a) for a in w.page.eval_on_selector_all("li.paper:not([hidden])", "els => els.map(e => e.dataset.ai)")
+        ]
         assert shown and min(shown) >= 50
         w.page.fill("input[name=ai_min]", "")
         w.page.select_option("select[name=sort]", "ai")

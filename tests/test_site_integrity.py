@@ -25,8 +25,14 @@ MARKER = ".annotator-site"
 
 
 def _paper(n: int, *, authors: list, category: str = "cs.CL", title: str | None = None) -> dict:
-    return {"id": f"p{n}", "title": title or f"Paper number {n}", "abstract": f"Abstract of paper {n}.",
-            "authors": authors, "category": category, "published": f"2026-01-{1 + n % 28:02d}"}
+    return {
+        "id": f"p{n}",
+        "title": title or f"Paper number {n}",
+        "abstract": f"Abstract of paper {n}.",
+        "authors": authors,
+        "category": category,
+        "published": f"2026-01-{1 + n % 28:02d}",
+    }
 
 
 def _ingest(tmp: Path, db: str, papers: list[dict], name: str = "papers.jsonl"):
@@ -52,8 +58,7 @@ def _paper_page(root: Path, engine, title: str) -> Path:
 def _links_to(page: Path, name: str) -> list[Path]:
     """The pages that the links named ``name`` on ``page`` point at."""
     html = page.read_text(encoding="utf-8")
-    return [(page.parent / href).resolve()
-            for href in re.findall(rf'<a href="([^"]+)">{re.escape(name)}</a>', html)]
+    return [(page.parent / href).resolve() for href in re.findall(rf'<a href="([^"]+)">{re.escape(name)}</a>', html)]
 
 
 # -- authors are linked by id ---------------------------------------------------------
@@ -62,11 +67,15 @@ def test_same_name_authors_link_to_their_own_profiles(tmp_path):
 
     wei_a = {"name": "Wei Wang", "openalex_id": "A1111111111"}
     wei_b = {"name": "Wei Wang", "openalex_id": "A2222222222"}
-    engine = _ingest(tmp_path, str(tmp_path / "w.db"), [
-        _paper(1, authors=[wei_a, "Ann Other"], title="Alpha by the first Wei Wang"),
-        _paper(2, authors=[wei_b, "Bob Other"], title="Beta by the second Wei Wang"),
-        _paper(3, authors=[wei_b, wei_a], title="Gamma by both"),
-    ])
+    engine = _ingest(
+        tmp_path,
+        str(tmp_path / "w.db"),
+        [
+            _paper(1, authors=[wei_a, "Ann Other"], title="Alpha by the first Wei Wang"),
+            _paper(2, authors=[wei_b, "Bob Other"], title="Beta by the second Wei Wang"),
+            _paper(3, authors=[wei_b, wei_a], title="Gamma by both"),
+        ],
+    )
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM authors WHERE name = 'Wei Wang'")).scalar_one() == 2
     root = tmp_path / "site"
@@ -106,14 +115,15 @@ def test_every_category_gets_its_own_list_pages(tmp_path):
     assert sorted(everything) == sorted(p["title"] for p in papers)
     # each category's list, found from the front page's links, holds that category's papers only
     index = (root / "index.html").read_text(encoding="utf-8")
-    links = dict((cat, href) for href, cat in re.findall(
-        r'<a class="tag" href="(papers/[^"]+)">([^<]+?) <span>', index))
+    links = dict(
+        (cat, href) for href, cat in re.findall(r'<a class="tag" href="(papers/[^"]+)">([^<]+?) <span>', index)
+    )
     assert sorted(links) == sorted(cats)
     assert len(set(links.values())) == len(cats)
     for cat in cats:
         first = root / links[cat]
         assert first.name.endswith("-1.html")
-        pages = sorted(first.parent.glob(first.name[:-len("1.html")] + "*.html"))
+        pages = sorted(first.parent.glob(first.name[: -len("1.html")] + "*.html"))
         titles = [t for page in pages for t in _list_titles(page)]
         assert sorted(titles) == sorted(p["title"] for p in papers if p["category"] == cat), cat
         assert f"<h1>{cat} papers" in first.read_text(encoding="utf-8")
@@ -125,10 +135,14 @@ def test_every_category_gets_its_own_list_pages(tmp_path):
 def test_a_rebuild_drops_pages_of_removed_papers_and_authors(tmp_path):
     from annotator.site import build_site
 
-    engine = _ingest(tmp_path, str(tmp_path / "r.db"), [
-        _paper(1, authors=["Kept Author", "Lone Author"], title="To be removed"),
-        _paper(2, authors=["Kept Author"], title="Stays"),
-    ])
+    engine = _ingest(
+        tmp_path,
+        str(tmp_path / "r.db"),
+        [
+            _paper(1, authors=["Kept Author", "Lone Author"], title="To be removed"),
+            _paper(2, authors=["Kept Author"], title="Stays"),
+        ],
+    )
     root = tmp_path / "site"
     build_site(engine, root)
     gone = _paper_page(root, engine, "To be removed")
@@ -173,8 +187,15 @@ def _cli(db: str, out: Path) -> list[str]:
 
 
 def _many(tmp: Path, db: str, n: int, start: int = 0, name: str = "many.jsonl"):
-    return _ingest(tmp, db, [_paper(i, authors=[f"Author {i % 50}", f"Writer {i % 7}"],
-                                    category=f"cat.{i % 5}") for i in range(start, start + n)], name)
+    return _ingest(
+        tmp,
+        db,
+        [
+            _paper(i, authors=[f"Author {i % 50}", f"Writer {i % 7}"], category=f"cat.{i % 5}")
+            for i in range(start, start + n)
+        ],
+        name,
+    )
 
 
 def _stop_halfway(tmp: Path, cmd: list[str], sig: int, pages_before: int) -> int:
@@ -231,8 +252,10 @@ def test_two_builds_at_once_leave_one_whole_site(tmp_path):
     dispose_all()
     root = tmp_path / "site"
     env = {**os.environ, "ANNOTATOR_RETRY_WAIT_SCALE": "0"}
-    procs = [subprocess.Popen(_cli(db, root), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for _ in range(2)]
+    procs = [
+        subprocess.Popen(_cli(db, root), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     errors = [p.communicate(timeout=600)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("site")] == ["site"]

@@ -16,8 +16,6 @@ HEAVY = ("sklearn", "scipy", "matplotlib", "jinja2")
 
 
 def test_loading_the_cli_leaves_the_statistics_stack_unloaded():
-    code = ("import json, sys; import cli; "
-            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         check=True).stdout
+    code = f"import json, sys; import cli; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []

@@ -21,8 +21,20 @@ from typer.testing import CliRunner
 from annotator import cli
 
 REPO = Path(__file__).resolve().parent.parent
-HEAVY = ("openai", "sqlalchemy", "sqlmodel", "numpy", "sklearn", "scipy", "matplotlib", "jinja2",
-         "httpx", "aiohttp", "annotator.db", "annotator.commands.common")
+HEAVY = (
+    "openai",
+    "sqlalchemy",
+    "sqlmodel",
+    "numpy",
+    "sklearn",
+    "scipy",
+    "matplotlib",
+    "jinja2",
+    "httpx",
+    "aiohttp",
+    "annotator.db",
+    "annotator.commands.common",
+)
 
 # Run the installed entry point's function, then report which heavy modules it loaded.
 PROBE = """
@@ -43,17 +55,24 @@ print("\\nLOADED " + json.dumps({"code": code, "loaded": loaded}))
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, dict]:
     """stdout before the report, and the report: exit code and heavy modules loaded."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "100", **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "100", **(env or {})},
+    )
     assert proc.returncode == 0, proc.stderr
     out, _, report = proc.stdout.rpartition("\nLOADED ")
     return out, json.loads(report)
 
 
-@pytest.mark.parametrize(("args", "code"), [(("--help",), 0), (("--version",), 0), ((), 2),
-                                            (("queue", "--help"), 0)],
-                         ids=["help", "version", "no-args", "queue-help"])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(("--help",), 0), (("--version",), 0), ((), 2), (("queue", "--help"), 0)],
+    ids=["help", "version", "no-args", "queue-help"],
+)
 def test_help_and_version_leave_the_heavy_modules_unloaded(args, code):
     out, report = run_cli(*args)
     assert report["code"] in ((0, None) if code == 0 else (code,)), out
@@ -64,8 +83,11 @@ def test_help_and_version_leave_the_heavy_modules_unloaded(args, code):
     assert heavy == [], f"annotator {' '.join(args)} imported {heavy}"
 
 
-@pytest.mark.parametrize("args", [("ingest", "--help"), ("site", "serve", "--help"),
-                                  ("eval", "compare", "--help")], ids=lambda a: "-".join(a))
+@pytest.mark.parametrize(
+    "args",
+    [("ingest", "--help"), ("site", "serve", "--help"), ("eval", "compare", "--help")],
+    ids=lambda a: "-".join(a),
+)
 def test_the_help_of_a_light_command_leaves_the_database_layer_unloaded(args):
     """Their modules import their library inside the command; the shared helpers
     (``commands/common.py``) must not bring the database layer back."""
@@ -105,16 +127,23 @@ def test_completing_a_command_name_lists_the_table_without_loading_the_commands(
     assert report["loaded"] == []
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (("authors", "show", "Nobody"), 3, "error: no author named 'Nobody'"),
-    (("prompts", "show", "nope@9"), 4, "error: no prompt file nope/v9.md"),
-], ids=["input-error", "prompt-error"])
-def test_an_annotator_error_in_a_lazily_loaded_command_is_one_line_and_its_exit_code(
-        tmp_path, args, code, message):
-    proc = subprocess.run([sys.executable, "-c", "from annotator.cli import main; main()",
-                           "--db", str(tmp_path / "empty.db"), *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120,
-                          env={k: v for k, v in os.environ.items() if k != "ANNOTATOR_DEBUG"})
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("authors", "show", "Nobody"), 3, "error: no author named 'Nobody'"),
+        (("prompts", "show", "nope@9"), 4, "error: no prompt file nope/v9.md"),
+    ],
+    ids=["input-error", "prompt-error"],
+)
+def test_an_annotator_error_in_a_lazily_loaded_command_is_one_line_and_its_exit_code(tmp_path, args, code, message):
+    proc = subprocess.run(
+        [sys.executable, "-c", "from annotator.cli import main; main()", "--db", str(tmp_path / "empty.db"), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "ANNOTATOR_DEBUG"},
+    )
     assert proc.returncode == code, proc.stderr
     assert proc.stderr.startswith(message) and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 

@@ -37,8 +37,9 @@ def test_annotate_without_endpoint_or_local_model_uses_the_text_head(venv, tmp_p
     listed = {row["ref"]: row for row in json.loads(_prompts(venv, work))}
     assert listed["text-head@1"]["judged"] == 5
     with sqlite3.connect(work / "annotator.db") as conn:
-        rows = conn.execute("SELECT j.model, j.method, j.ai_score, j.novelty, j.details_json, "
-                            "j.rationale FROM judgments j").fetchall()
+        rows = conn.execute(
+            "SELECT j.model, j.method, j.ai_score, j.novelty, j.details_json, j.rationale FROM judgments j"
+        ).fetchall()
     assert len(rows) == 5
     for model, method, ai, novelty, details, rationale in rows:
         assert (model, method) == ("tfidf", "text-head")
@@ -50,7 +51,6 @@ def test_annotate_without_endpoint_or_local_model_uses_the_text_head(venv, tmp_p
 
 
 def _prompts(venv, work) -> str:  # noqa: F811
-    result = _run([venv / "bin" / "annotator", "prompts", "list", "--json"], cwd=work, timeout=120,
-                  env=NO_ENDPOINT)
+    result = _run([venv / "bin" / "annotator", "prompts", "list", "--json"], cwd=work, timeout=120, env=NO_ENDPOINT)
     _check(result)
     return result.stdout

@@ -27,12 +27,19 @@ def test_text_head_judges_without_any_model(tmp_path):
     db = annotator.open_db(str(tmp_path / "t.db"))
     labelled = load_items(load_suite("iclr2022"))[:2]
     rows = [{"title": it.title, "abstract": it.abstract, "authors": ["A. Author"]} for it in labelled]
-    rows += [{"title": "Graph transformers for protein folding at scale",
-              "abstract": "We propose a new architecture and evaluate it on three benchmarks, "
-                          "improving over prior work by a large margin.", "authors": ["B. Author"]},
-             {"title": "A note on notation",
-              "abstract": "We discuss notation used in some papers and suggest a convention.",
-              "authors": ["C. Author"]}]
+    rows += [
+        {
+            "title": "Graph transformers for protein folding at scale",
+            "abstract": "We propose a new architecture and evaluate it on three benchmarks, "
+            "improving over prior work by a large margin.",
+            "authors": ["B. Author"],
+        },
+        {
+            "title": "A note on notation",
+            "abstract": "We discuss notation used in some papers and suggest a convention.",
+            "authors": ["C. Author"],
+        },
+    ]
     annotator.ingest_files(db, _papers(tmp_path, rows))
     # an endpoint is configured but unreachable: the text head never asks it
     summary = annotator.annotate(db, prompt=TEXT_REF, base_url=DEAD_URL, api_key="sk-x")
@@ -49,8 +56,10 @@ def test_text_head_judges_without_any_model(tmp_path):
     for it in labelled:
         assert "out-of-fold" in judged[it.title]["rationale"]
     assert "out-of-fold" not in judged["A note on notation"]["rationale"]
-    assert judged["A note on notation"]["ai_score"] != judged[
-        "Graph transformers for protein folding at scale"]["ai_score"]
+    assert (
+        judged["A note on notation"]["ai_score"]
+        != judged["Graph transformers for protein folding at scale"]["ai_score"]
+    )
 
 
 def test_the_default_without_an_endpoint_follows_the_local_extra():

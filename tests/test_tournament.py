@@ -43,20 +43,33 @@ def _suite(tmp_path, n_anchors: int = 40):
     (tmp_path / "mini.toml").write_text(
         'name = "mini"\ndata = "anchors.jsonl"\nsample_size = 1\nseed = 0\n'
         '[fields]\nid = "id"\ntitle = "title"\nabstract = "abstract"\n'
-        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n', encoding="utf-8")
+        '[ai]\ngold = "rating_mean"\nscale = [1, 10]\n',
+        encoding="utf-8",
+    )
     return anchors
 
 
 def _setup(tmp_path, monkeypatch, fake_server, papers, **rater_cfg):
     anchors = _suite(tmp_path)
     labels = {r["title"]: r["label"] for r in papers + anchors}
-    fake_server.configure(rater=rater(labels, **{"noise": 0.1, "paper_noise": 0.0,
-                                                 "pair_temperature": 0.2, **rater_cfg}))
-    prompt_dir(tmp_path, monkeypatch, {
-        "tour/v1.md": prompt_text("tour", body=PAIR, method="tournament", output="pairwise",
-                                  variables=["title_a", "abstract_a", "title_b", "abstract_b"],
-                                  anchors={"suite": str(tmp_path / "mini.toml"), "k": 8, "seed": 0}),
-        "plain/v1.md": prompt_text("plain")})
+    fake_server.configure(
+        rater=rater(labels, **{"noise": 0.1, "paper_noise": 0.0, "pair_temperature": 0.2, **rater_cfg})
+    )
+    prompt_dir(
+        tmp_path,
+        monkeypatch,
+        {
+            "tour/v1.md": prompt_text(
+                "tour",
+                body=PAIR,
+                method="tournament",
+                output="pairwise",
+                variables=["title_a", "abstract_a", "title_b", "abstract_b"],
+                anchors={"suite": str(tmp_path / "mini.toml"), "k": 8, "seed": 0},
+            ),
+            "plain/v1.md": prompt_text("plain"),
+        },
+    )
     return anchors
 
 
@@ -67,8 +80,10 @@ def _spearman(engine, name, papers):
 
 def _pairs(engine) -> list[tuple[int, list[str]]]:
     """(paying paper, pair) of every stored call, in order."""
-    return [(pid, json.loads(body)["_pair"]) for pid, body in rows(
-        engine, "SELECT paper_id, request_json FROM llm_calls ORDER BY id")]
+    return [
+        (pid, json.loads(body)["_pair"])
+        for pid, body in rows(engine, "SELECT paper_id, request_json FROM llm_calls ORDER BY id")
+    ]
 
 
 def test_judged_through_the_queue_stored_and_replayed(engine, tmp_path, monkeypatch, fake_server):
@@ -104,8 +119,7 @@ def test_judged_through_the_queue_stored_and_replayed(engine, tmp_path, monkeypa
     assert judged(engine, "tour") == first
 
 
-def test_a_feed_increment_is_placed_without_redoing_old_comparisons(engine, tmp_path, monkeypatch,
-                                                                    fake_server):
+def test_a_feed_increment_is_placed_without_redoing_old_comparisons(engine, tmp_path, monkeypatch, fake_server):
     papers = labelled_papers(40)
     old, new = papers[:30], papers[30:]
     _setup(tmp_path, monkeypatch, fake_server, papers)
@@ -118,14 +132,14 @@ def test_a_feed_increment_is_placed_without_redoing_old_comparisons(engine, tmp_
     new_ids = ingest(engine, tmp_path, new, name="more.jsonl")
     summary = annotate(engine, fake_server, "tour@1")
     assert (summary.done, summary.failed, summary.calls, summary.cached) == (10, 0, 10 * OWN, 0)
-    sent_after = [json.dumps(r["body"]["messages"]) for r in fake_server.chat_requests()][len(sent_before):]
+    sent_after = [json.dumps(r["body"]["messages"]) for r in fake_server.chat_requests()][len(sent_before) :]
     assert len(sent_after) == 10 * OWN
     assert not set(sent_after) & set(sent_before)  # no old comparison asked again
     titles = [r["title"] for r in new]
     assert all(sum(t in body for t in titles) >= 1 for body in sent_after)
     after = _pairs(engine)
-    assert after[:len(before)] == before
-    increment = after[len(before):]
+    assert after[: len(before)] == before
+    increment = after[len(before) :]
     assert sorted({pid for pid, _ in increment}) == sorted(new_ids)
     # new papers meet old ones, which gain comparisons without paying for them
     assert sum(any(i.startswith("p:") and int(i[2:]) not in new_ids for i in p) for _, p in increment) >= 10
@@ -222,16 +236,17 @@ def _paired_bootstrap(a: np.ndarray, b: np.ndarray, gold: np.ndarray, n: int = 2
     return np.array(out)
 
 
-def test_tournament_ranks_better_than_direct_when_written_scores_are_coarse(engine, tmp_path, monkeypatch,
-                                                                            fake_server):
+def test_tournament_ranks_better_than_direct_when_written_scores_are_coarse(engine, tmp_path, monkeypatch, fake_server):
     papers = labelled_papers(80)
     _setup(tmp_path, monkeypatch, fake_server, papers, pair_temperature=0.1, seed=4, **COARSE)
     ingest(engine, tmp_path, papers)
     for name in ("tour", "plain"):
         assert annotate(engine, fake_server, f"{name}@1").failed == 0
     gold = np.array([r["label"] for r in papers])
-    scores = {name: np.array([judged(engine, name)[r["title"]]["ai_score"] for r in papers], dtype=float)
-              for name in ("tour", "plain")}
+    scores = {
+        name: np.array([judged(engine, name)[r["title"]]["ai_score"] for r in papers], dtype=float)
+        for name in ("tour", "plain")
+    }
     assert len(set(scores["plain"])) <= 3  # direct writes the three coarse points only
     gain = spearmanr(scores["tour"], gold).statistic - spearmanr(scores["plain"], gold).statistic
     # Not noise: the margin is the paired bootstrap over papers (both methods on the same

@@ -31,11 +31,14 @@ def _store(engine, versions: list[str]) -> None:
         session.commit()
 
 
-@pytest.mark.parametrize("versions, latest", [
-    (["10", "9", "v2"], "10"),
-    (["v2", "9"], "9"),
-    (TRICKY, "draft"),
-])
+@pytest.mark.parametrize(
+    "versions, latest",
+    [
+        (["10", "9", "v2"], "10"),
+        (["v2", "9"], "9"),
+        (TRICKY, "draft"),
+    ],
+)
 def test_site_and_selection_agree(engine, versions, latest):
     _store(engine, versions)
     listed = [(v.name, v.version) for v in load_versions(engine)]

@@ -74,8 +74,9 @@ def test_four_workers_and_a_producer_judge_each_paper_once(db_url, tmp_path):
         producer.start()
         producer.join(timeout=240)
         assert not producer.is_alive() and not errors, errors
-        _wait_until(lambda: _count(db_url, "SELECT COUNT(*) FROM tasks WHERE state = 'done'") == n,
-                    "the queue to drain")
+        _wait_until(
+            lambda: _count(db_url, "SELECT COUNT(*) FROM tasks WHERE state = 'done'") == n, "the queue to drain"
+        )
         outs = _stop(workers)
         chats = fs.chat_requests()
     per_worker = [_done(out) for out, _ in outs]
@@ -84,8 +85,11 @@ def test_four_workers_and_a_producer_judge_each_paper_once(db_url, tmp_path):
     assert all("stopped: SIGTERM" in out for out, _ in outs), outs
     per_paper = Counter(p for (p,) in fetch(db_url, "SELECT paper_id FROM judgments"))
     assert len(per_paper) == n and set(per_paper.values()) == {1}
-    keys = fetch(db_url, "SELECT paper_id, prompt_version_id, model, COUNT(*) FROM judgments "
-                 "GROUP BY paper_id, prompt_version_id, model HAVING COUNT(*) > 1")
+    keys = fetch(
+        db_url,
+        "SELECT paper_id, prompt_version_id, model, COUNT(*) FROM judgments "
+        "GROUP BY paper_id, prompt_version_id, model HAVING COUNT(*) > 1",
+    )
     assert keys == []
     assert Counter(s for (s,) in fetch(db_url, "SELECT state FROM tasks")) == Counter({"done": n})
     assert _count(db_url, "SELECT COUNT(*) FROM tasks WHERE lease_owner IS NOT NULL") == 0
@@ -108,7 +112,7 @@ def test_sigterm_with_calls_in_flight_finishes_them_and_gives_back_the_rest(db_u
     claimed but not sent goes back to pending, and the worker exits 0."""
     with FakeServerProcess(latency_s=1.5) as fs:
         worker = _queued_worker(db_url, tmp_path, fs, 20, "--grace", "60")
-        (out, err), = _stop([worker])
+        ((out, err),) = _stop([worker])
         sent = len(fs.chat_requests())
     assert "stopped: SIGTERM" in out and "abandoned" not in out, out
     states = Counter(s for (s,) in fetch(db_url, "SELECT state FROM tasks"))
@@ -125,7 +129,7 @@ def test_sigterm_past_the_grace_period_gives_the_calls_in_flight_back(tmp_path):
     db = str(tmp_path / "grace.db")
     with FakeServerProcess(latency_s=600) as fs:
         worker = _queued_worker(db, tmp_path, fs, 6, "--grace", "0.5")
-        (out, _err), = _stop([worker])
+        ((out, _err),) = _stop([worker])
     assert "stopped: SIGTERM; calls in flight abandoned, their tasks given back" in out, out
     assert fetch(db, "SELECT state, attempts, lease_owner FROM tasks") == [("pending", 0, None)] * 6
     assert _count(db, "SELECT COUNT(*) FROM judgments") == 0

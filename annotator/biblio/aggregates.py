@@ -54,9 +54,19 @@ from annotator.db.queries.bibliometrics_aggregates import (
     stored_marks,
 )
 
-__all__ = ["AGG_TABLES", "RefreshReport", "affiliation_scores", "affiliation_stats", "author_sums",
-           "ensure_fresh", "is_stale", "papers_stored", "refresh", "top_metric_authors",
-           "top_scored_authors"]
+__all__ = [
+    "AGG_TABLES",
+    "RefreshReport",
+    "affiliation_scores",
+    "affiliation_stats",
+    "author_sums",
+    "ensure_fresh",
+    "is_stale",
+    "papers_stored",
+    "refresh",
+    "top_metric_authors",
+    "top_scored_authors",
+]
 
 
 @dataclass
@@ -120,8 +130,7 @@ def _rebuild_reason(stored: dict[str, int], now: dict[str, int], full: bool) -> 
         return "stored papers' authors, affiliations or eval flags changed"
     if stored.get("author_papers") != now["author_papers"]:
         return "author-paper links changed"
-    behind = [k for k in ("judgments", "papers", "author_metrics", "paper_metrics")
-              if now[k] < stored.get(k, 0)]
+    behind = [k for k in ("judgments", "papers", "author_metrics", "paper_metrics") if now[k] < stored.get(k, 0)]
     return f"rows removed from {', '.join(behind)}" if behind else ""
 
 
@@ -165,18 +174,18 @@ def _ranked(conn: Connection, ranking: Ranking, limit: int, affiliation: str | N
         if not ids:
             break
         tagged = Q.tagged_among(conn, ids, affs)
-        chosen += [a for a in ids if a in tagged][:limit - len(chosen)]
+        chosen += [a for a in ids if a in tagged][: limit - len(chosen)]
         offset, page = offset + page, page * 2
     return chosen
 
 
-def top_scored_authors(conn: Connection, pv: int, model: str, by: str, min_papers: int, limit: int,
-                       affiliation: str | None) -> list[int]:
+def top_scored_authors(
+    conn: Connection, pv: int, model: str, by: str, min_papers: int, limit: int, affiliation: str | None
+) -> list[int]:
     """Author ids by mean score (then judged papers, then id), as the raw-table board ranks them."""
     return _ranked(conn, Q.scored_ranking(pv, model, by, min_papers), limit, affiliation)
 
 
-def top_metric_authors(conn: Connection, by: str, min_papers: int, limit: int,
-                       affiliation: str | None) -> list[int]:
+def top_metric_authors(conn: Connection, by: str, min_papers: int, limit: int, affiliation: str | None) -> list[int]:
     """Author ids by the h-index or citations that count (any source), then id."""
     return _ranked(conn, Q.metric_ranking(by, min_papers), limit, affiliation)

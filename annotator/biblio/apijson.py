@@ -57,8 +57,7 @@ def load_json(path: Path) -> list[Any]:
                 try:
                     docs.append(json.loads(line))
                 except json.JSONDecodeError as err:
-                    raise InputError(f"not valid JSON: {err.msg}", path=str(path),
-                                     line=lineno) from None
+                    raise InputError(f"not valid JSON: {err.msg}", path=str(path), line=lineno) from None
     out: list[Any] = []
     for doc in docs:
         out += unwrap(doc)
@@ -82,8 +81,9 @@ def sniff_json_source(objects: list[Any]) -> str | None:
         if any(k in obj for k in ("authorId", "paperId", "hIndex", "citationCount")):
             return "s2"
         ident = str(obj.get("id") or "")
-        if "openalex.org" in ident or any(k in obj for k in ("summary_stats", "cited_by_count",
-                                                              "authorships", "works_count")):
+        if "openalex.org" in ident or any(
+            k in obj for k in ("summary_stats", "cited_by_count", "authorships", "works_count")
+        ):
             return "openalex"
     return None
 
@@ -122,16 +122,22 @@ def openalex_author(obj: dict, ref: str) -> AuthorMetrics:
     topics = obj.get("topics") or obj.get("x_concepts") or []
     category = None
     if topics and isinstance(topics[0], dict):
-        category = ((topics[0].get("field") or {}).get("display_name")
-                    if isinstance(topics[0].get("field"), dict) else None) or topics[0].get("display_name")
+        category = (
+            (topics[0].get("field") or {}).get("display_name") if isinstance(topics[0].get("field"), dict) else None
+        ) or topics[0].get("display_name")
     ident = short_openalex(obj.get("id"))
     return AuthorMetrics(
-        source="openalex", ref=f"{ref}: openalex author {ident or '?'}",
-        name=obj.get("display_name") or None, openalex_id=ident,
+        source="openalex",
+        ref=f"{ref}: openalex author {ident or '?'}",
+        name=obj.get("display_name") or None,
+        openalex_id=ident,
         orcid=short_orcid(obj.get("orcid") or ids.get("orcid")),
         primary_category=category,
-        h_index=_int(stats.get("h_index")), citations=_int(obj.get("cited_by_count")),
-        works_count=_int(obj.get("works_count")), as_of=_as_of(obj.get("updated_date")))
+        h_index=_int(stats.get("h_index")),
+        citations=_int(obj.get("cited_by_count")),
+        works_count=_int(obj.get("works_count")),
+        as_of=_as_of(obj.get("updated_date")),
+    )
 
 
 def openalex_work(obj: dict, ref: str) -> PaperMetrics:
@@ -145,18 +151,28 @@ def openalex_work(obj: dict, ref: str) -> PaperMetrics:
                 arxiv = url.split("arxiv.org/abs/", 1)[1]
                 break
     authorships = [a for a in obj.get("authorships") or [] if isinstance(a, dict)]
-    first = next((a for a in authorships if a.get("author_position") == "first"),
-                 authorships[0] if authorships else None)
+    first = next(
+        (a for a in authorships if a.get("author_position") == "first"), authorships[0] if authorships else None
+    )
     first_name = ((first or {}).get("author") or {}).get("display_name") if first else None
-    author_ids = [f"openalex:{short_openalex((a.get('author') or {}).get('id'))}"
-                  for a in authorships if (a.get("author") or {}).get("id")]
+    author_ids = [
+        f"openalex:{short_openalex((a.get('author') or {}).get('id'))}"
+        for a in authorships
+        if (a.get("author") or {}).get("id")
+    ]
     return PaperMetrics(
-        source="openalex", ref=f"{ref}: openalex work {ident or '?'}",
+        source="openalex",
+        ref=f"{ref}: openalex work {ident or '?'}",
         title=obj.get("title") or obj.get("display_name") or None,
-        doi=short_doi(obj.get("doi") or ids.get("doi")), arxiv_id=short_arxiv(arxiv),
-        openalex_id=ident, year=_int(obj.get("publication_year")), first_author=first_name,
-        citations=_int(obj.get("cited_by_count")), author_ids=author_ids,
-        as_of=_as_of(obj.get("updated_date")))
+        doi=short_doi(obj.get("doi") or ids.get("doi")),
+        arxiv_id=short_arxiv(arxiv),
+        openalex_id=ident,
+        year=_int(obj.get("publication_year")),
+        first_author=first_name,
+        citations=_int(obj.get("cited_by_count")),
+        author_ids=author_ids,
+        as_of=_as_of(obj.get("updated_date")),
+    )
 
 
 def read_openalex_metrics(path: Path) -> Bundle:
@@ -172,8 +188,9 @@ def openalex_bundle(objects: list[Any], where: str) -> Bundle:
         else:
             bundle.papers.append(openalex_work(obj, where))
 
-    return collect_bundle(Bundle(source="openalex"), objects, where, add,
-                          not_object="expected an OpenAlex author or work object")
+    return collect_bundle(
+        Bundle(source="openalex"), objects, where, add, not_object="expected an OpenAlex author or work object"
+    )
 
 
 # -- Semantic Scholar --------------------------------------------------------------
@@ -182,14 +199,19 @@ def s2_paper(obj: dict, ref: str, claimed_by: int | None = None) -> PaperMetrics
     authors = [a for a in obj.get("authors") or [] if isinstance(a, dict)]
     pid = obj.get("paperId") or None
     return PaperMetrics(
-        source="semanticscholar", ref=f"{ref}: s2 paper {pid or '?'}",
-        title=obj.get("title") or None, doi=short_doi(ext.get("DOI")),
-        arxiv_id=short_arxiv(ext.get("ArXiv")), s2_id=pid, year=_int(obj.get("year")),
+        source="semanticscholar",
+        ref=f"{ref}: s2 paper {pid or '?'}",
+        title=obj.get("title") or None,
+        doi=short_doi(ext.get("DOI")),
+        arxiv_id=short_arxiv(ext.get("ArXiv")),
+        s2_id=pid,
+        year=_int(obj.get("year")),
         first_author=authors[0].get("name") if authors else None,
         citations=_int(obj.get("citationCount")),
         influential_citations=_int(obj.get("influentialCitationCount")),
         author_ids=[f"s2:{a['authorId']}" for a in authors if a.get("authorId")],
-        claimed_by=claimed_by)
+        claimed_by=claimed_by,
+    )
 
 
 def s2_author(obj: dict, ref: str) -> AuthorMetrics:
@@ -197,12 +219,17 @@ def s2_author(obj: dict, ref: str) -> AuthorMetrics:
     orcid = ext.get("ORCID")
     aid = obj.get("authorId") or None
     return AuthorMetrics(
-        source="semanticscholar", ref=f"{ref}: s2 author {aid or '?'}",
-        name=obj.get("name") or None, s2_id=str(aid) if aid else None,
-        orcid=short_orcid(str(orcid[0]) if isinstance(orcid, list) and orcid
-                          else orcid if isinstance(orcid, str) else None),
-        h_index=_int(obj.get("hIndex")), citations=_int(obj.get("citationCount")),
-        works_count=_int(obj.get("paperCount")))
+        source="semanticscholar",
+        ref=f"{ref}: s2 author {aid or '?'}",
+        name=obj.get("name") or None,
+        s2_id=str(aid) if aid else None,
+        orcid=short_orcid(
+            str(orcid[0]) if isinstance(orcid, list) and orcid else orcid if isinstance(orcid, str) else None
+        ),
+        h_index=_int(obj.get("hIndex")),
+        citations=_int(obj.get("citationCount")),
+        works_count=_int(obj.get("paperCount")),
+    )
 
 
 def read_s2(path: Path) -> Bundle:
@@ -221,14 +248,25 @@ def s2_bundle(objects: list[Any], where: str) -> Bundle:
             bundle.papers.append(s2_paper(obj, where))
 
     # the batch endpoints answer null for an unknown id
-    return collect_bundle(Bundle(source="semanticscholar"), objects, where, add,
-                          not_object="expected a Semantic Scholar author or paper object",
-                          null="null (an id Semantic Scholar did not know)")
+    return collect_bundle(
+        Bundle(source="semanticscholar"),
+        objects,
+        where,
+        add,
+        not_object="expected a Semantic Scholar author or paper object",
+        null="null (an id Semantic Scholar did not know)",
+    )
 
 
-def collect_bundle(bundle: Bundle, objects: list[Any], where: str,
-                   add: Callable[[Bundle, dict], None], *, not_object: str,
-                   null: str | None = None) -> Bundle:
+def collect_bundle(
+    bundle: Bundle,
+    objects: list[Any],
+    where: str,
+    add: Callable[[Bundle, dict], None],
+    *,
+    not_object: str,
+    null: str | None = None,
+) -> Bundle:
     """``add`` each JSON object to ``bundle``; an item that is not an object, or that fails
     validation, becomes an error naming its place (``null`` is the message for a JSON null)."""
     for i, obj in enumerate(objects, start=1):
@@ -247,4 +285,3 @@ def first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(x) for x in err["loc"])
     return f"field '{loc}': {err['msg']}" if loc else err["msg"]
-

@@ -12,8 +12,9 @@ DEFAULT_SEED = 0
 _MAX_CELLS = 4_000_000  # draws per chunk, so a prolific author does not need GBs
 
 
-def mean_cis(columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT,
-             seed: int = DEFAULT_SEED, level: float = 0.95) -> list[tuple[float, float] | None]:
+def mean_cis(
+    columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED, level: float = 0.95
+) -> list[tuple[float, float] | None]:
     """Percentile intervals of the means of equal-length columns, from one shared resample
     of the rows (a paper's AI score and novelty are drawn together); None below two rows."""
     x = np.asarray(columns, dtype=float).reshape(len(columns), -1)
@@ -27,7 +28,7 @@ def mean_cis(columns: Sequence[Sequence[float]], *, n_boot: int = DEFAULT_BOOT,
         b = min(step, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
         for i in range(k):
-            means[i, start:start + b] = x[i][idx].mean(axis=1)
+            means[i, start : start + b] = x[i][idx].mean(axis=1)
     tail = (1 - level) / 2 * 100
     out: list[tuple[float, float] | None] = []
     for i in range(k):
@@ -52,9 +53,15 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def spearman_ci(x: ArrayLike, y: ArrayLike, *, strata: ArrayLike | None = None,
-                n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-                level: float = 0.95) -> tuple[float, float] | None:
+def spearman_ci(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    strata: ArrayLike | None = None,
+    n_boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval of Spearman's rho, resampling pairs.
 
     With ``strata`` (e.g. publication years) pairs are resampled within each stratum,
@@ -72,13 +79,12 @@ def spearman_ci(x: ArrayLike, y: ArrayLike, *, strata: ArrayLike | None = None,
         for start in range(0, n_boot, step):
             b = min(step, n_boot - start)
             idx = rng.integers(0, n, size=(b, n))
-            stats[start:start + b] = _pearson_rows(rankdata(xa[idx], axis=1),
-                                                   rankdata(ya[idx], axis=1))
+            stats[start : start + b] = _pearson_rows(rankdata(xa[idx], axis=1), rankdata(ya[idx], axis=1))
     else:
         groups = _groups(strata)
         for start in range(0, n_boot, step):
             b = min(step, n_boot - start)
-            stats[start:start + b] = _pooled_rows(xa, ya, groups, rng, b)
+            stats[start : start + b] = _pooled_rows(xa, ya, groups, rng, b)
     ok = stats[np.isfinite(stats)]
     if ok.size < n_boot / 2:
         return None

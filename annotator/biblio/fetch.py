@@ -44,14 +44,29 @@ PER_PAGE = 200
 class OpenAlexClient(PoliteClient):
     """The polite client (``annotator.polite``) for OpenAlex's JSON API."""
 
-    def __init__(self, base_url: str | None = None, mailto: str | None = None, *,
-                 rps: float = 8.0, max_attempts: int = 5, timeout_s: float = 30.0,
-                 max_wait_s: float = 60.0, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
-        super().__init__("OpenAlex", interval_s=1.0 / rps if rps and rps > 0 else 0.0,
-                         max_attempts=max_attempts, timeout_s=timeout_s, max_wait_s=max_wait_s,
-                         transport=transport, mailto=mailto, sleep=sleep,
-                         headers={"Accept": "application/json"})
+    def __init__(
+        self,
+        base_url: str | None = None,
+        mailto: str | None = None,
+        *,
+        rps: float = 8.0,
+        max_attempts: int = 5,
+        timeout_s: float = 30.0,
+        max_wait_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        super().__init__(
+            "OpenAlex",
+            interval_s=1.0 / rps if rps and rps > 0 else 0.0,
+            max_attempts=max_attempts,
+            timeout_s=timeout_s,
+            max_wait_s=max_wait_s,
+            transport=transport,
+            mailto=mailto,
+            sleep=sleep,
+            headers={"Accept": "application/json"},
+        )
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.mailto = mailto
 
@@ -71,8 +86,9 @@ class OpenAlexClient(PoliteClient):
         try:
             return response.json()
         except ValueError:
-            raise FetchError("OpenAlex sent something that is not JSON for "
-                             f"{redact_url(str(response.request.url))}") from None
+            raise FetchError(
+                f"OpenAlex sent something that is not JSON for {redact_url(str(response.request.url))}"
+            ) from None
 
     # -- endpoints ---------------------------------------------------------------
     def author_by_id(self, openalex_id: str) -> dict:
@@ -84,13 +100,13 @@ class OpenAlexClient(PoliteClient):
     def search_authors(self, name: str, per_page: int = 25) -> list[dict]:
         return list(self.get_json("authors", search=name, **{"per-page": per_page}).get("results") or [])
 
-    def iter_works(self, author_id: str, *, max_works: int | None = None,
-                   per_page: int = PER_PAGE) -> Iterator[dict]:
+    def iter_works(self, author_id: str, *, max_works: int | None = None, per_page: int = PER_PAGE) -> Iterator[dict]:
         """The author's works, following ``meta.next_cursor`` until it is empty."""
         cursor, seen = "*", 0
         while cursor:
-            page = self.get_json("works", filter=f"author.id:{short_openalex(author_id)}",
-                            cursor=cursor, **{"per-page": per_page})
+            page = self.get_json(
+                "works", filter=f"author.id:{short_openalex(author_id)}", cursor=cursor, **{"per-page": per_page}
+            )
             results = page.get("results") or []
             for work in results:
                 yield work
@@ -105,13 +121,21 @@ class OpenAlexClient(PoliteClient):
 def choose_author(name: str, results: list[dict]) -> tuple[dict, list[dict]]:
     """The exact-name match with the most works, and the other exact matches."""
     want = normalise_name(name)
-    exact = [r for r in results if normalise_name(r.get("display_name") or "") == want
-             or want in {normalise_name(x) for x in r.get("display_name_alternatives") or []}]
+    exact = [
+        r
+        for r in results
+        if normalise_name(r.get("display_name") or "") == want
+        or want in {normalise_name(x) for x in r.get("display_name_alternatives") or []}
+    ]
     if not exact:
-        listed = "; ".join(f"{r.get('display_name')} ({short_openalex(r.get('id'))}, "
-                           f"{r.get('works_count', '?')} works)" for r in results[:5])
-        raise FetchError(f"OpenAlex has no author named exactly {name!r}"
-                         + (f"; closest: {listed}. Pass --openalex-id" if listed else ""))
+        listed = "; ".join(
+            f"{r.get('display_name')} ({short_openalex(r.get('id'))}, {r.get('works_count', '?')} works)"
+            for r in results[:5]
+        )
+        raise FetchError(
+            f"OpenAlex has no author named exactly {name!r}"
+            + (f"; closest: {listed}. Pass --openalex-id" if listed else "")
+        )
     exact.sort(key=lambda r: (-(r.get("works_count") or 0), str(r.get("id"))))
     return exact[0], exact[1:]
 
@@ -127,16 +151,30 @@ class FetchResult:
     ingested: dict | None = None
 
     def to_dict(self) -> dict:
-        return {"author": self.author, "works": self.works, "requests": self.requests,
-                "alternatives": self.alternatives, "saved": self.saved,
-                "ingested": self.ingested, "import": self.report.to_dict()}
+        return {
+            "author": self.author,
+            "works": self.works,
+            "requests": self.requests,
+            "alternatives": self.alternatives,
+            "saved": self.saved,
+            "ingested": self.ingested,
+            "import": self.report.to_dict(),
+        }
 
 
-def fetch_author(engine, *, name: str | None = None, orcid: str | None = None,
-                 openalex_id: str | None = None, mailto: str | None = None,
-                 base_url: str | None = None, max_works: int | None = None,
-                 save_dir: Path | None = None, ingest: bool = False,
-                 client: OpenAlexClient | None = None) -> FetchResult:
+def fetch_author(
+    engine,
+    *,
+    name: str | None = None,
+    orcid: str | None = None,
+    openalex_id: str | None = None,
+    mailto: str | None = None,
+    base_url: str | None = None,
+    max_works: int | None = None,
+    save_dir: Path | None = None,
+    ingest: bool = False,
+    client: OpenAlexClient | None = None,
+) -> FetchResult:
     """Fetch one author and their works from OpenAlex and import the metrics."""
     if sum(x is not None for x in (name, orcid, openalex_id)) != 1:
         raise InputError("give exactly one of --author, --orcid, --openalex-id")
@@ -150,8 +188,14 @@ def fetch_author(engine, *, name: str | None = None, orcid: str | None = None,
             author = client.author_by_orcid(orcid)
         elif name is not None:
             author, others = choose_author(name, client.search_authors(name))
-            alternatives = [{"openalex_id": short_openalex(o.get("id")), "name": o.get("display_name"),
-                             "works_count": o.get("works_count")} for o in others]
+            alternatives = [
+                {
+                    "openalex_id": short_openalex(o.get("id")),
+                    "name": o.get("display_name"),
+                    "works_count": o.get("works_count"),
+                }
+                for o in others
+            ]
         else:
             raise InputError("give exactly one of --author, --orcid, --openalex-id")
         aid = short_openalex(author.get("id"))
@@ -170,21 +214,39 @@ def fetch_author(engine, *, name: str | None = None, orcid: str | None = None,
             folder.mkdir(parents=True, exist_ok=True)
             author_path, works_path = folder / f"openalex_author_{aid}.json", folder / f"openalex_works_{aid}.json"
             author_path.write_text(json.dumps(author, ensure_ascii=False, indent=1), encoding="utf-8")
-            works_path.write_text(json.dumps({"meta": {"count": len(works)}, "results": works},
-                                             ensure_ascii=False, indent=1), encoding="utf-8")
+            works_path.write_text(
+                json.dumps({"meta": {"count": len(works)}, "results": works}, ensure_ascii=False, indent=1),
+                encoding="utf-8",
+            )
             if save_dir:
                 saved = [str(author_path), str(works_path)]
             if ingest:
                 summary = ingest_paths(engine, [works_path], "openalex")
-                ingested = {"new": summary.new, "updated": summary.updated,
-                            "unchanged": summary.unchanged, "rejected": summary.rejected}
-    bundle = Bundle(source="openalex", authors=[openalex_author(author, "openalex")],
-                    papers=[openalex_work(w, "openalex") for w in works if isinstance(w, dict)])
+                ingested = {
+                    "new": summary.new,
+                    "updated": summary.updated,
+                    "unchanged": summary.unchanged,
+                    "rejected": summary.rejected,
+                }
+    bundle = Bundle(
+        source="openalex",
+        authors=[openalex_author(author, "openalex")],
+        papers=[openalex_work(w, "openalex") for w in works if isinstance(w, dict)],
+    )
     report = import_bundle(engine, bundle)
     stats = author.get("summary_stats") or {}
     return FetchResult(
-        author={"openalex_id": aid, "name": author.get("display_name"),
-                "works_count": author.get("works_count"), "h_index": stats.get("h_index"),
-                "cited_by_count": author.get("cited_by_count")},
-        works=len(works), requests=requests, report=report, alternatives=alternatives,
-        saved=saved, ingested=ingested)
+        author={
+            "openalex_id": aid,
+            "name": author.get("display_name"),
+            "works_count": author.get("works_count"),
+            "h_index": stats.get("h_index"),
+            "cited_by_count": author.get("cited_by_count"),
+        },
+        works=len(works),
+        requests=requests,
+        report=report,
+        alternatives=alternatives,
+        saved=saved,
+        ingested=ingested,
+    )

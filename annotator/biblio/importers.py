@@ -42,24 +42,47 @@ IMPORT_SOURCES = ("openalex", "s2", "csv", "feedpage")
 
 # -- CSV ---------------------------------------------------------------------------
 AUTHOR_COLUMNS = {
-    "name": "name", "author": "name", "openalex_id": "openalex_id", "s2_id": "s2_id",
-    "s2_author_id": "s2_id", "orcid": "orcid", "primary_category": "primary_category",
-    "h_index": "h_index", "citations": "citations", "works_count": "works_count",
-    "papers": "works_count", "reported_ai_score": "reported_ai_score",
-    "reported_novelty": "reported_novelty", "as_of": "as_of", "source": "source",
+    "name": "name",
+    "author": "name",
+    "openalex_id": "openalex_id",
+    "s2_id": "s2_id",
+    "s2_author_id": "s2_id",
+    "orcid": "orcid",
+    "primary_category": "primary_category",
+    "h_index": "h_index",
+    "citations": "citations",
+    "works_count": "works_count",
+    "papers": "works_count",
+    "reported_ai_score": "reported_ai_score",
+    "reported_novelty": "reported_novelty",
+    "as_of": "as_of",
+    "source": "source",
 }
 PAPER_COLUMNS = {
-    "title": "title", "doi": "doi", "arxiv_id": "arxiv_id", "openalex_id": "openalex_id",
-    "s2_id": "s2_id", "s2_paper_id": "s2_id", "external_id": "external_id", "id": "external_id",
-    "year": "year", "first_author": "first_author", "citations": "citations",
-    "influential_citations": "influential_citations", "as_of": "as_of", "source": "source",
+    "title": "title",
+    "doi": "doi",
+    "arxiv_id": "arxiv_id",
+    "openalex_id": "openalex_id",
+    "s2_id": "s2_id",
+    "s2_paper_id": "s2_id",
+    "external_id": "external_id",
+    "id": "external_id",
+    "year": "year",
+    "first_author": "first_author",
+    "citations": "citations",
+    "influential_citations": "influential_citations",
+    "as_of": "as_of",
+    "source": "source",
 }
-PAPER_MARKERS = {"title", "doi", "arxiv_id", "s2_paper_id", "external_id", "id",
-                 "influential_citations"}
+PAPER_MARKERS = {"title", "doi", "arxiv_id", "s2_paper_id", "external_id", "id", "influential_citations"}
 _INT_FIELDS = {"h_index", "citations", "works_count", "year", "influential_citations"}
 _FLOAT_FIELDS = {"reported_ai_score", "reported_novelty"}
 _ID_CLEAN: dict[str, Callable[[str], str | None]] = {
-    "openalex_id": short_openalex, "orcid": short_orcid, "doi": short_doi, "arxiv_id": short_arxiv}
+    "openalex_id": short_openalex,
+    "orcid": short_orcid,
+    "doi": short_doi,
+    "arxiv_id": short_arxiv,
+}
 
 
 def _cell(field: str, raw: str) -> Any:
@@ -102,12 +125,14 @@ def read_csv_metrics(path: Path) -> Bundle:
     columns = PAPER_COLUMNS if kind == "papers" else AUTHOR_COLUMNS
     for name in names:
         if name not in columns and not name.startswith("extra"):
-            raise InputError(f"unknown column {name!r} in a {kind} metrics file; known: "
-                             f"{', '.join(sorted(columns))}", path=where, line=1, field=name)
-    if kind == "authors" and not {"name", "author", "openalex_id", "s2_id", "s2_author_id",
-                                  "orcid"} & set(names):
-        raise InputError("an author metrics file needs a name or an author id column",
-                         path=where, line=1)
+            raise InputError(
+                f"unknown column {name!r} in a {kind} metrics file; known: {', '.join(sorted(columns))}",
+                path=where,
+                line=1,
+                field=name,
+            )
+    if kind == "authors" and not {"name", "author", "openalex_id", "s2_id", "s2_author_id", "orcid"} & set(names):
+        raise InputError("an author metrics file needs a name or an author id column", path=where, line=1)
     bundle = Bundle(source="csv")
     for lineno, row in enumerate(reader, start=2):
         if not any(c.strip() for c in row):
@@ -138,20 +163,35 @@ def read_feedpage_header(path: Path) -> Bundle:
     owner: int | None = None
     for item in read_feedpage(path):
         if isinstance(item, PageHeader):
-            bundle.authors.append(AuthorMetrics(
-                source="feedpage", ref=item.source_ref or str(path), name=item.name,
-                primary_category=item.category, h_index=item.h_index,
-                citations=item.citations, works_count=item.papers,
-                reported_ai_score=item.ai_score, reported_novelty=item.novelty))
+            bundle.authors.append(
+                AuthorMetrics(
+                    source="feedpage",
+                    ref=item.source_ref or str(path),
+                    name=item.name,
+                    primary_category=item.category,
+                    h_index=item.h_index,
+                    citations=item.citations,
+                    works_count=item.papers,
+                    reported_ai_score=item.ai_score,
+                    reported_novelty=item.novelty,
+                )
+            )
             owner = len(bundle.authors) - 1
         elif isinstance(item, InputError):
             bundle.errors.append(str(item))
         else:
-            bundle.papers.append(PaperMetrics(
-                source="feedpage", ref=item.source_ref or str(path), title=item.title,
-                arxiv_id=item.arxiv_id, doi=item.doi,
-                year=item.published.year if item.published else None,
-                first_author=item.authors[0].name if item.authors else None, claimed_by=owner))
+            bundle.papers.append(
+                PaperMetrics(
+                    source="feedpage",
+                    ref=item.source_ref or str(path),
+                    title=item.title,
+                    arxiv_id=item.arxiv_id,
+                    doi=item.doi,
+                    year=item.published.year if item.published else None,
+                    first_author=item.authors[0].name if item.authors else None,
+                    claimed_by=owner,
+                )
+            )
     if not bundle.authors:
         raise InputError("no author header found on the page", path=str(path), line=1)
     return bundle
@@ -159,7 +199,9 @@ def read_feedpage_header(path: Path) -> Bundle:
 
 # -- dispatch ----------------------------------------------------------------------
 READERS: dict[str, Callable[[Path], Bundle]] = {
-    "openalex": read_openalex_metrics, "s2": read_s2, "csv": read_csv_metrics,
+    "openalex": read_openalex_metrics,
+    "s2": read_s2,
+    "csv": read_csv_metrics,
     "feedpage": read_feedpage_header,
 }
 
@@ -179,8 +221,9 @@ def detect_source(path: Path) -> str:
             return found
     elif looks_like_feedpage(head):
         return "feedpage"
-    raise InputError("cannot tell the source of this file; pass --source "
-                     f"({', '.join(IMPORT_SOURCES)})", path=str(path))
+    raise InputError(
+        f"cannot tell the source of this file; pass --source ({', '.join(IMPORT_SOURCES)})", path=str(path)
+    )
 
 
 def read_bundle(path: Path | str, source: str | None = None) -> Bundle:
@@ -192,6 +235,5 @@ def read_bundle(path: Path | str, source: str | None = None) -> Bundle:
         if source == "semanticscholar":
             source = "s2"
         if source not in READERS:
-            raise InputError(f"unknown source {source!r}; choose one of {', '.join(IMPORT_SOURCES)}",
-                             path=str(path))
+            raise InputError(f"unknown source {source!r}; choose one of {', '.join(IMPORT_SOURCES)}", path=str(path))
     return READERS[source or detect_source(path)](path)

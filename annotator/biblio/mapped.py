@@ -26,8 +26,9 @@ def _r(value: float, digits: int = 2) -> float:
     return round(value, digits)
 
 
-def calibrated_means(conn: Connection, jset: JudgmentSet | None, ai: list[int],
-                     nov: list[int]) -> dict[str, CalibratedMean]:
+def calibrated_means(
+    conn: Connection, jset: JudgmentSet | None, ai: list[int], nov: list[int]
+) -> dict[str, CalibratedMean]:
     """Mean scores mapped to each eval suite's label scale by the stored isotonic maps."""
     if jset is None or jset.model is None or not ai:
         return {}
@@ -38,7 +39,8 @@ def calibrated_means(conn: Connection, jset: JudgmentSet | None, ai: list[int],
         values = ai if key == "ai_score" else nov
         mapped = apply(CalibrationMap.from_json(map_json), values)
         out[f"{suite}.{label}"] = CalibratedMean(
-            value=_r(statistics.fmean(float(v) for v in mapped)), scale=[lo, hi], of=key)
+            value=_r(statistics.fmean(float(v) for v in mapped)), scale=[lo, hi], of=key
+        )
     return out
 
 
@@ -62,5 +64,8 @@ def fitted_mean(fitted: Fitted, paper_ids: Sequence[int]) -> FittedMean | None:
     nov = [v[1] for v in values if v[1] is not None]
     if not values:
         return None
-    return FittedMean(ai_score=_r(statistics.fmean(ai)) if ai else None,
-                      novelty=_r(statistics.fmean(nov)) if nov else None, n=len(values))
+    return FittedMean(
+        ai_score=_r(statistics.fmean(ai)) if ai else None,
+        novelty=_r(statistics.fmean(nov)) if nov else None,
+        n=len(values),
+    )

@@ -45,8 +45,13 @@ class Matcher:
 
     # -- papers ------------------------------------------------------------------
     def paper(self, rec: PaperMetrics) -> Match:
-        checks = (("doi", rec.doi), ("arxiv", rec.arxiv_id), ("openalex", rec.openalex_id),
-                  ("s2", rec.s2_id), ("external_id", rec.external_id))
+        checks = (
+            ("doi", rec.doi),
+            ("arxiv", rec.arxiv_id),
+            ("openalex", rec.openalex_id),
+            ("s2", rec.s2_id),
+            ("external_id", rec.external_id),
+        )
         for by, value in checks:
             if not value:
                 continue
@@ -84,8 +89,11 @@ class Matcher:
 
     # -- authors -----------------------------------------------------------------
     def author(self, rec: AuthorMetrics, paper_hint: Iterable[int] = ()) -> Match:
-        checks = (("openalex", "openalex_id", rec.openalex_id), ("s2", "s2_id", rec.s2_id),
-                  ("orcid", "orcid", rec.orcid))
+        checks = (
+            ("openalex", "openalex_id", rec.openalex_id),
+            ("s2", "s2_id", rec.s2_id),
+            ("orcid", "orcid", rec.orcid),
+        )
         for by, column, value in checks:
             if value:
                 found = P.author_ids_by(self.conn, column, value)
@@ -99,10 +107,14 @@ class Matcher:
         if not rec.name:
             return Match(reason="no stored author has its ids, and it has no name")
         rows = P.authors_named(self.conn, normalise_name(rec.name))
-        candidates = [r.id for r in rows if all(
-            not mine or not theirs or mine == theirs
-            for mine, theirs in ((rec.openalex_id, r.openalex_id), (rec.s2_id, r.s2_id),
-                                 (rec.orcid, r.orcid)))]
+        candidates = [
+            r.id
+            for r in rows
+            if all(
+                not mine or not theirs or mine == theirs
+                for mine, theirs in ((rec.openalex_id, r.openalex_id), (rec.s2_id, r.s2_id), (rec.orcid, r.orcid))
+            )
+        ]
         if not candidates:
             if rows:
                 return Match(reason=f"the stored authors named {rec.name!r} have other ids")
@@ -112,8 +124,10 @@ class Matcher:
         best = self._by_papers(candidates, paper_hint)
         if best is not None:
             return Match(best, "name")
-        return Match(reason=f"{len(candidates)} stored authors are named {rec.name!r} "
-                            f"(ids {', '.join(map(str, candidates))}); add an id to tell them apart")
+        return Match(
+            reason=f"{len(candidates)} stored authors are named {rec.name!r} "
+            f"(ids {', '.join(map(str, candidates))}); add an id to tell them apart"
+        )
 
     def _by_papers(self, author_ids: list[int], paper_ids: Iterable[int]) -> int | None:
         papers = sorted(set(paper_ids))

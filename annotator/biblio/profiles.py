@@ -71,16 +71,16 @@ def find_author(conn: Connection, query: str) -> int:
     """An author id from ``#12``/``id:12``, an OpenAlex/ORCID id, or a name."""
     q = query.strip()
     for prefix in ("#", "id:"):
-        if q.startswith(prefix) and q[len(prefix):].isdigit():
-            aid = int(q[len(prefix):])
+        if q.startswith(prefix) and q[len(prefix) :].isdigit():
+            aid = int(q[len(prefix) :])
             if P.author_exists(conn, aid):
                 return aid
             raise InputError(f"no author with id {aid}")
     for column, prefix in (("openalex_id", "openalex:"), ("orcid", "orcid:"), ("s2_id", "s2:")):
         if q.lower().startswith(prefix):
-            found = P.author_ids_by(conn, column, q[len(prefix):])
+            found = P.author_ids_by(conn, column, q[len(prefix) :])
             if not found:
-                raise InputError(f"no author with {column} {q[len(prefix):]}")
+                raise InputError(f"no author with {column} {q[len(prefix) :]}")
             return found[0]
     norm = normalise_name(q)
     rows = P.authors_named(conn, norm)
@@ -97,10 +97,17 @@ def find_author(conn: Connection, query: str) -> int:
 
 
 # -- one author ------------------------------------------------------------------
-def author_profile(engine: Engine, query: str, *, prompt: str | None = None,
-                   model: str | None = None, metrics_source: str | None = None,
-                   max_papers: int | None = None, n_boot: int = DEFAULT_BOOT,
-                   seed: int = DEFAULT_SEED) -> AuthorProfile:
+def author_profile(
+    engine: Engine,
+    query: str,
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    metrics_source: str | None = None,
+    max_papers: int | None = None,
+    n_boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+) -> AuthorProfile:
     """The profile of one author (fields: see the module docstring).
 
     ``max_papers``: list only the newest this many papers (the aggregates still use all).
@@ -111,11 +118,17 @@ def author_profile(engine: Engine, query: str, *, prompt: str | None = None,
         return _profile(conn, aid, jset, metrics_source, max_papers, n_boot, seed)
 
 
-def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_source: str | None,
-             max_papers: int | None, n_boot: int, seed: int) -> AuthorProfile:
+def _profile(
+    conn: Connection,
+    aid: int,
+    jset: JudgmentSet | None,
+    metrics_source: str | None,
+    max_papers: int | None,
+    n_boot: int,
+    seed: int,
+) -> AuthorProfile:
     author = P.author_row(conn, aid)
-    papers = sorted(B.author_papers(conn, aid), key=lambda p: (str(p["published"] or ""), p["id"]),
-                    reverse=True)
+    papers = sorted(B.author_papers(conn, aid), key=lambda p: (str(p["published"] or ""), p["id"]), reverse=True)
     pids = [p["id"] for p in papers]
     listed = papers[:max_papers] if max_papers is not None else papers
     shown = [p["id"] for p in listed]
@@ -158,18 +171,24 @@ def _profile(conn: Connection, aid: int, jset: JudgmentSet | None, metrics_sourc
         reported=Reported(**(metrics["reported"] or {})),
         judgments=_used(jset),
         bootstrap=Bootstrap(n_boot=n_boot, seed=seed),
-        paper_list=[ProfilePaper(
-            id=p["id"], title=p["title"], category=p["category"],
-            published=str(p["published"]) if p["published"] else None,
-            has_code=None if p["has_code"] is None else bool(p["has_code"]),
-            authors=names[p["id"]], authors_truncated=bool(p["authors_truncated"]),
-            affiliations=affs[p["id"]],
-            ai_score=scores[p["id"]][0] if p["id"] in scores else None,
-            novelty=scores[p["id"]][1] if p["id"] in scores else None,
-            citations=cites.get(p["id"]),
-            fitted_ai_score=fitted.get(p["id"], (None, None))[0],
-            fitted_novelty=fitted.get(p["id"], (None, None))[1],
-        ) for p in listed],
+        paper_list=[
+            ProfilePaper(
+                id=p["id"],
+                title=p["title"],
+                category=p["category"],
+                published=str(p["published"]) if p["published"] else None,
+                has_code=None if p["has_code"] is None else bool(p["has_code"]),
+                authors=names[p["id"]],
+                authors_truncated=bool(p["authors_truncated"]),
+                affiliations=affs[p["id"]],
+                ai_score=scores[p["id"]][0] if p["id"] in scores else None,
+                novelty=scores[p["id"]][1] if p["id"] in scores else None,
+                citations=cites.get(p["id"]),
+                fitted_ai_score=fitted.get(p["id"], (None, None))[0],
+                fitted_novelty=fitted.get(p["id"], (None, None))[1],
+            )
+            for p in listed
+        ],
     )
 
 
@@ -188,11 +207,21 @@ def _most_common(values) -> str | None:
 
 
 # -- leaderboards ----------------------------------------------------------------
-def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, limit: int = 20,
-                affiliation: str | None = None, group: str = "author",
-                prompt: str | None = None, model: str | None = None,
-                metrics_source: str | None = None, n_boot: int = DEFAULT_BOOT,
-                seed: int = DEFAULT_SEED, use_aggregates: bool = True) -> Leaderboard:
+def leaderboard(
+    engine: Engine,
+    by: str = "ai_score",
+    *,
+    min_papers: int = 1,
+    limit: int = 20,
+    affiliation: str | None = None,
+    group: str = "author",
+    prompt: str | None = None,
+    model: str | None = None,
+    metrics_source: str | None = None,
+    n_boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    use_aggregates: bool = True,
+) -> Leaderboard:
     """Top authors (or affiliations) by mean AI score, mean novelty, h-index or citations.
 
     ``min_papers``: authors need this many judged papers (``ai_score``/``novelty``) or
@@ -209,8 +238,7 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
         raise InputError(f"--by must be one of {', '.join(BOARDS)}", field="by")
     if group not in GROUPS:
         raise InputError(f"--group must be one of {', '.join(GROUPS)}", field="group")
-    agg = use_aggregates and (by in ("ai_score", "novelty") or group == "affiliation"
-                              or metrics_source is None)
+    agg = use_aggregates and (by in ("ai_score", "novelty") or group == "affiliation" or metrics_source is None)
     if agg:
         G.ensure_fresh(engine)
     with engine.connect() as conn:
@@ -221,26 +249,48 @@ def leaderboard(engine: Engine, by: str = "ai_score", *, min_papers: int = 1, li
             rows = _score_board(conn, by, jset, min_papers, limit, affiliation, n_boot, seed, agg)
         else:
             rows = _metric_board(conn, by, jset, min_papers, limit, affiliation, metrics_source, agg)
-    return Leaderboard(by=by, group=group, min_papers=min_papers, limit=limit,
-                       affiliation=affiliation, metrics_source=metrics_source,
-                       judgments=_used(jset), rows=rows)
+    return Leaderboard(
+        by=by,
+        group=group,
+        min_papers=min_papers,
+        limit=limit,
+        affiliation=affiliation,
+        metrics_source=metrics_source,
+        judgments=_used(jset),
+        rows=rows,
+    )
 
 
-def _score_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int, limit: int,
-                 affiliation: str | None, n_boot: int, seed: int, agg: bool) -> list[BoardRow]:
+def _score_board(
+    conn: Connection,
+    by: str,
+    jset: JudgmentSet | None,
+    min_papers: int,
+    limit: int,
+    affiliation: str | None,
+    n_boot: int,
+    seed: int,
+    agg: bool,
+) -> list[BoardRow]:
     if jset is None or jset.model is None:
         return []
     if agg:
-        ids = G.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
-                                   affiliation)
+        ids = G.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit, affiliation)
         return _fill_rows(conn, ids, jset, None, n_boot, seed, agg=True)
-    top = R.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit,
-                               affiliation)
+    top = R.top_scored_authors(conn, jset.prompt_version_id, jset.model, by, min_papers, limit, affiliation)
     return _fill_rows(conn, top, jset, None, n_boot, seed)
 
 
-def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
-                  limit: int, affiliation: str | None, source: str | None, agg: bool) -> list[BoardRow]:
+def _metric_board(
+    conn: Connection,
+    by: str,
+    jset: JudgmentSet | None,
+    min_papers: int,
+    limit: int,
+    affiliation: str | None,
+    source: str | None,
+    agg: bool,
+) -> list[BoardRow]:
     if agg:
         ids = G.top_metric_authors(conn, by, min_papers, limit, affiliation)
         return _fill_rows(conn, ids, jset, source, 0, 0, agg=True)
@@ -249,8 +299,15 @@ def _metric_board(conn: Connection, by: str, jset: JudgmentSet | None, min_paper
     return _fill_rows(conn, chosen, jset, source, 0, 0)
 
 
-def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None,
-               source: str | None, n_boot: int, seed: int, agg: bool = False) -> list[BoardRow]:
+def _fill_rows(
+    conn: Connection,
+    author_ids: list[int],
+    jset: JudgmentSet | None,
+    source: str | None,
+    n_boot: int,
+    seed: int,
+    agg: bool = False,
+) -> list[BoardRow]:
     """Leaderboard rows for these authors, in this order; with intervals when ``n_boot``.
     ``agg``: counts and sums from the aggregates (judged pairs are read for intervals only)."""
     if not author_ids:
@@ -271,38 +328,48 @@ def _fill_rows(conn: Connection, author_ids: list[int], jset: JudgmentSet | None
         sums = {a: (len(v), sum(x[1] for x in v), sum(x[2] for x in v)) for a, v in scores.items()}
     rows: list[BoardRow] = []
     all_metrics = S.authors_metrics(conn, author_ids, source)
-    fitted = M.fitted_by_paper(conn, jset, sorted({x[0] for v in scores.values() for x in v})) \
-        if n_boot else {}
+    fitted = M.fitted_by_paper(conn, jset, sorted({x[0] for v in scores.values() for x in v})) if n_boot else {}
     for rank, aid in enumerate(author_ids, start=1):
         metrics = all_metrics[aid]
         n, sum_ai, sum_nov = sums.get(aid, (0, 0, 0))
         row = AuthorRow(
-            rank=rank, author_id=aid, name=info[aid].name,
-            primary_category=info[aid].primary_category, n_judged=n,
-            ai_score=_r(sum_ai / n) if n else None, novelty=_r(sum_nov / n) if n else None,
+            rank=rank,
+            author_id=aid,
+            name=info[aid].name,
+            primary_category=info[aid].primary_category,
+            n_judged=n,
+            ai_score=_r(sum_ai / n) if n else None,
+            novelty=_r(sum_nov / n) if n else None,
             h_index=_value(metrics, "h_index"),
             citations=_value(metrics, "citations"),
-            papers=(_value(metrics, "works_count") if metrics["works_count"]
-                    else papers.get(aid, 0)),
+            papers=(_value(metrics, "works_count") if metrics["works_count"] else papers.get(aid, 0)),
             papers_stored=papers.get(aid, 0),
         )
         if n_boot:
             ai_ci, nov_ci = _cis(scores[aid], n_boot, seed)
-            row = AuthorScoreRow(**row.model_dump(), ai_score_ci=ai_ci, novelty_ci=nov_ci,
-                                 fitted=M.fitted_mean(fitted, [x[0] for x in scores[aid]]))
+            row = AuthorScoreRow(
+                **row.model_dump(),
+                ai_score_ci=ai_ci,
+                novelty_ci=nov_ci,
+                fitted=M.fitted_mean(fitted, [x[0] for x in scores[aid]]),
+            )
         rows.append(row)
     return rows
 
 
-def _affiliation_board(conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int,
-                       limit: int, affiliation: str | None, agg: bool) -> list[BoardRow]:
+def _affiliation_board(
+    conn: Connection, by: str, jset: JudgmentSet | None, min_papers: int, limit: int, affiliation: str | None, agg: bool
+) -> list[BoardRow]:
     if by in ("ai_score", "novelty"):
         if jset is None or jset.model is None:
             return []
         top = (G.affiliation_scores if agg else R.affiliation_scores)(
-            conn, jset.prompt_version_id, jset.model, by, min_papers, limit, affiliation)
-        return [AffiliationScoreRow(rank=i, affiliation=name, n_judged=n, ai_score=_r(ai),
-                                    novelty=_r(nv)) for i, (name, n, ai, nv) in enumerate(top, start=1)]
+            conn, jset.prompt_version_id, jset.model, by, min_papers, limit, affiliation
+        )
+        return [
+            AffiliationScoreRow(rank=i, affiliation=name, n_judged=n, ai_score=_r(ai), novelty=_r(nv))
+            for i, (name, n, ai, nv) in enumerate(top, start=1)
+        ]
     ranked: list[tuple[int | None, int, str, int]] = []  # (h-index, citations, name, papers)
     if agg:
         ranked = G.affiliation_stats(conn, min_papers, affiliation)
@@ -314,6 +381,7 @@ def _affiliation_board(conn: Connection, by: str, jset: JudgmentSet | None, min_
             h, n = h_index_from(cites)
             ranked.append((h, sum(cites), name, n))
     ranked.sort(key=lambda r: (-((r[0] or 0) if by == "h_index" else r[1]), r[2]))
-    return [AffiliationMetricRow(rank=i, affiliation=name, papers_with_citations=n, h_index=h,
-                                 citations=c)
-            for i, (h, c, name, n) in enumerate(ranked[:limit], start=1)]
+    return [
+        AffiliationMetricRow(rank=i, affiliation=name, papers_with_citations=n, h_index=h, citations=c)
+        for i, (h, c, name, n) in enumerate(ranked[:limit], start=1)
+    ]

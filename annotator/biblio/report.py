@@ -67,8 +67,7 @@ class BiblioReport:
     points: dict[str, Points] = field(default_factory=dict)
 
     def write_json(self, path: Path | str) -> None:
-        Path(path).write_text(json.dumps(self.data, indent=2, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
+        Path(path).write_text(json.dumps(self.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     def write_markdown(self, path: Path | str) -> None:
         path = Path(path)
@@ -88,8 +87,7 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def correlate_within_year(scores, citations, years, *, n_boot: int = DEFAULT_BOOT,
-                          seed: int = DEFAULT_SEED) -> dict:
+def correlate_within_year(scores, citations, years, *, n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> dict:
     """Pooled within-year rank correlation, per-year Spearman and the overall one."""
     x = np.asarray(scores, float)
     y = np.log1p(np.asarray(citations, float))
@@ -105,11 +103,16 @@ def correlate_within_year(scores, citations, years, *, n_boot: int = DEFAULT_BOO
     return {
         "n": int(x.size),
         "pooled_within_year": {
-            "rho": _r(pooled), "n": int(x.size),
-            "ci": _ci(spearman_ci(x, y, strata=g, n_boot=n_boot, seed=seed)) if pooled is not None else None},
+            "rho": _r(pooled),
+            "n": int(x.size),
+            "ci": _ci(spearman_ci(x, y, strata=g, n_boot=n_boot, seed=seed)) if pooled is not None else None,
+        },
         "per_year": per_year,
-        "overall": {"rho": _r(spearman(x, y)),
-                    "ci": _ci(spearman_ci(x, y, n_boot=n_boot, seed=seed)), "n": int(x.size)},
+        "overall": {
+            "rho": _r(spearman(x, y)),
+            "ci": _ci(spearman_ci(x, y, n_boot=n_boot, seed=seed)),
+            "n": int(x.size),
+        },
     }
 
 
@@ -137,8 +140,7 @@ def _keep(rows, keep_zero: bool) -> tuple[list[tuple], dict]:
 
 
 def _author_rows(conn, jset: JudgmentSet, min_papers: int, source: str | None) -> Sequence[tuple]:
-    return author_scores_and_h_index(conn, jset.prompt_version_id, jset.model,
-                                     max(1, min_papers), source)
+    return author_scores_and_h_index(conn, jset.prompt_version_id, jset.model, max(1, min_papers), source)
 
 
 def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[dict, int]:
@@ -163,19 +165,28 @@ def _stored_scores(conn, rows: list[dict], jset: JudgmentSet | None) -> tuple[di
     scores = {}
     ids = sorted(set(paper_of.values()))
     for start in range(0, len(ids), 500):
-        scores.update(judged_column(conn, "ai_score", jset.prompt_version_id, jset.model,
-                                    ids[start:start + 500]))
+        scores.update(judged_column(conn, "ai_score", jset.prompt_version_id, jset.model, ids[start : start + 500]))
     return {rid: scores[pid] for rid, pid in paper_of.items() if pid in scores}, len(paper_of)
 
 
 # -- the report ------------------------------------------------------------------
-def biblio_report(engine: Engine | None = None, *, data: Path | str | None = None,
-                  suite_file: Path | str | None = None, score_field: str | None = None,
-                  id_field: str | None = None, year_field: str | None = None,
-                  citations_field: str | None = None, keep_zero_citations: bool | None = None,
-                  prompt: str | None = None, model: str | None = None,
-                  min_papers: int = 3, metrics_source: str | None = None,
-                  n_boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED) -> BiblioReport:
+def biblio_report(
+    engine: Engine | None = None,
+    *,
+    data: Path | str | None = None,
+    suite_file: Path | str | None = None,
+    score_field: str | None = None,
+    id_field: str | None = None,
+    year_field: str | None = None,
+    citations_field: str | None = None,
+    keep_zero_citations: bool | None = None,
+    prompt: str | None = None,
+    model: str | None = None,
+    min_papers: int = 3,
+    metrics_source: str | None = None,
+    n_boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+) -> BiblioReport:
     """The correlation report; see the module docstring. ``data``/``suite_file``: file mode."""
     spec = file_spec(data, suite_file, score_field, id_field, year_field, citations_field)
     if spec is not None and keep_zero_citations is None and suite_file is not None:
@@ -190,11 +201,19 @@ def biblio_report(engine: Engine | None = None, *, data: Path | str | None = Non
         "kind": "biblio_report",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": code_version().model_dump(),
-        "settings": {"n_boot": n_boot, "seed": seed, "level": 0.95, "min_papers": min_papers,
-                     "zero_citations": "kept" if keep_zero else "missing",
-                     "metrics_source": metrics_source, "min_year_n": MIN_YEAR_N},
+        "settings": {
+            "n_boot": n_boot,
+            "seed": seed,
+            "level": 0.95,
+            "min_papers": min_papers,
+            "zero_citations": "kept" if keep_zero else "missing",
+            "metrics_source": metrics_source,
+            "min_year_n": MIN_YEAR_N,
+        },
         "judgments": jset.to_dict() if jset else None,
-        "papers": None, "authors": None, "plots": [],
+        "papers": None,
+        "authors": None,
+        "plots": [],
     }
     report = BiblioReport(out)
     if spec is not None:
@@ -208,18 +227,29 @@ def biblio_report(engine: Engine | None = None, *, data: Path | str | None = Non
     with engine.connect() as conn:
         kept, dropped = _paper_rows(conn, jset, keep_zero)
         authors = _author_rows(conn, jset, min_papers, metrics_source)
-    section = {"source": "database", "score": "ai_score", "citations": "paper_metrics (latest)",
-               "dropped": dropped, **correlate_within_year(
-                   [k[2] for k in kept], [k[3] for k in kept], [k[1] for k in kept],
-                   n_boot=n_boot, seed=seed)}
+    section = {
+        "source": "database",
+        "score": "ai_score",
+        "citations": "paper_metrics (latest)",
+        "dropped": dropped,
+        **correlate_within_year(
+            [k[2] for k in kept], [k[3] for k in kept], [k[1] for k in kept], n_boot=n_boot, seed=seed
+        ),
+    }
     out["papers"] = section
-    report.points["papers"] = Points([k[2] for k in kept], [math.log1p(k[3]) for k in kept],
-                                     [k[1] for k in kept], "AI score", "log(1 + citations)")
+    report.points["papers"] = Points(
+        [k[2] for k in kept], [math.log1p(k[3]) for k in kept], [k[1] for k in kept], "AI score", "log(1 + citations)"
+    )
     x = [float(a[3]) for a in authors]
     y = [float(a[4]) for a in authors]
-    out["authors"] = {"n": len(authors), "score": "mean ai_score", "metric": "h_index",
-                      "min_papers": min_papers, "rho": _r(spearman(x, y)),
-                      "ci": _ci(spearman_ci(x, y, n_boot=n_boot, seed=seed))}
+    out["authors"] = {
+        "n": len(authors),
+        "score": "mean ai_score",
+        "metric": "h_index",
+        "min_papers": min_papers,
+        "rho": _r(spearman(x, y)),
+        "ci": _ci(spearman_ci(x, y, n_boot=n_boot, seed=seed)),
+    }
     report.points["authors"] = Points(x, y, [], "mean AI score of the author's papers", "h-index")
     return report
 
@@ -236,15 +266,26 @@ def _file_section(report: BiblioReport, engine, spec: FileSpec, jset, keep_zero,
             r["score"] = scores.get(r["id"])
     kept, dropped = _keep(((r["id"], r["year"], r["score"], r["citations"]) for r in rows), keep_zero)
     report.data["papers"] = {
-        "source": "file", "data": spec.path.name, "data_sha256": data_hash(spec.path),
-        "suite": spec.suite_name, "rows": len(rows),
+        "source": "file",
+        "data": spec.path.name,
+        "data_sha256": data_hash(spec.path),
+        "suite": spec.suite_name,
+        "rows": len(rows),
         "score": spec.score_field or "ai_score (stored judgments of eval papers)",
-        "citations": spec.citations_field, "matched_papers": matched, "dropped": dropped,
-        **correlate_within_year([k[2] for k in kept], [k[3] for k in kept], [k[1] for k in kept],
-                                n_boot=n_boot, seed=seed)}
-    report.points["papers"] = Points([k[2] for k in kept], [math.log1p(k[3]) for k in kept],
-                                     [k[1] for k in kept], spec.score_field or "AI score",
-                                     f"log(1 + {spec.citations_field})")
+        "citations": spec.citations_field,
+        "matched_papers": matched,
+        "dropped": dropped,
+        **correlate_within_year(
+            [k[2] for k in kept], [k[3] for k in kept], [k[1] for k in kept], n_boot=n_boot, seed=seed
+        ),
+    }
+    report.points["papers"] = Points(
+        [k[2] for k in kept],
+        [math.log1p(k[3]) for k in kept],
+        [k[1] for k in kept],
+        spec.score_field or "AI score",
+        f"log(1 + {spec.citations_field})",
+    )
 
 
 # -- Markdown --------------------------------------------------------------------
@@ -259,13 +300,17 @@ def to_markdown(data: dict, relative_to: Path | None = None) -> str:
     lines = ["# Bibliometrics report", ""]
     cv = data.get("code_version") or {}
     j = data.get("judgments")
-    lines.append(f"Generated {data['generated_at']} by annotator {cv.get('version', '?')}"
-                 + (f" ({(cv.get('commit') or '')[:12]}{', dirty' if cv.get('dirty') else ''})"
-                    if cv.get("commit") else "") + ".")
+    lines.append(
+        f"Generated {data['generated_at']} by annotator {cv.get('version', '?')}"
+        + (f" ({(cv.get('commit') or '')[:12]}{', dirty' if cv.get('dirty') else ''})" if cv.get("commit") else "")
+        + "."
+    )
     if j:
         lines.append(f"Judgments: {j['prompt']} (hash {j['prompt_hash'][:12]}), model {j['model']}.")
-    lines.append(f"Spearman's rho with 95% bootstrap intervals ({s['n_boot']} draws, seed {s['seed']}); "
-                 f"citation counts of 0 are {'kept' if s['zero_citations'] == 'kept' else 'treated as missing'}.")
+    lines.append(
+        f"Spearman's rho with 95% bootstrap intervals ({s['n_boot']} draws, seed {s['seed']}); "
+        f"citation counts of 0 are {'kept' if s['zero_citations'] == 'kept' else 'treated as missing'}."
+    )
     lines.append("")
     for note in data.get("notes") or []:
         lines += [f"> {note}", ""]
@@ -273,8 +318,11 @@ def to_markdown(data: dict, relative_to: Path | None = None) -> str:
     if p:
         where = f"`{p['data']}`" if p["source"] == "file" else "the database"
         lines += [f"## Papers: {p['score']} against citations, within publication year ({where})", ""]
-        lines.append(f"{p['n']} papers used; left out: " + ", ".join(
-            f"{v} {k.replace('_', ' ')}" for k, v in p["dropped"].items()) + ".")
+        lines.append(
+            f"{p['n']} papers used; left out: "
+            + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in p["dropped"].items())
+            + "."
+        )
         if p.get("matched_papers") is not None:
             lines.append(f"{p['matched_papers']} of {p['rows']} rows matched a stored eval paper.")
         lines += ["", "| | n | rho [95% CI] |", "|---|---|---|"]
@@ -287,9 +335,13 @@ def to_markdown(data: dict, relative_to: Path | None = None) -> str:
         lines.append("")
     a = data.get("authors")
     if a:
-        lines += ["## Authors: mean AI score against h-index", "",
-                  f"{a['n']} authors with at least {a['min_papers']} judged papers and an h-index: "
-                  f"rho {_fmt(a['rho'], a['ci'])}.", ""]
+        lines += [
+            "## Authors: mean AI score against h-index",
+            "",
+            f"{a['n']} authors with at least {a['min_papers']} judged papers and an h-index: "
+            f"rho {_fmt(a['rho'], a['ci'])}.",
+            "",
+        ]
     for plot in data.get("plots") or []:
         link = os.path.relpath(plot, relative_to) if relative_to else plot
         lines.append(f"![{Path(plot).stem}]({Path(link).as_posix()})")

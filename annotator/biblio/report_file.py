@@ -29,8 +29,7 @@ def _number(row: dict, name: str, path: Path, line: int) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"expected a number or null, got {value!r}", path=str(path), line=line,
-                         field=name)
+        raise InputError(f"expected a number or null, got {value!r}", path=str(path), line=line, field=name)
     return float(value)
 
 
@@ -40,16 +39,19 @@ def read_file(spec: FileSpec) -> list[dict]:
     rows = []
     for line_no, row in json_rows(spec.path):
         year = row.get(spec.year_field)
-        rows.append({
-            "id": str(row.get(spec.id_field)) if row.get(spec.id_field) is not None else None,
-            "title": row.get(spec.title_field) or "",
-            "year": int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
-            "citations": _number(row, spec.citations_field, spec.path, line_no),
-            "score": _number(row, spec.score_field, spec.path, line_no) if spec.score_field else None,
-        })
+        rows.append(
+            {
+                "id": str(row.get(spec.id_field)) if row.get(spec.id_field) is not None else None,
+                "title": row.get(spec.title_field) or "",
+                "year": int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
+                "citations": _number(row, spec.citations_field, spec.path, line_no),
+                "score": _number(row, spec.score_field, spec.path, line_no) if spec.score_field else None,
+            }
+        )
     if rows and all(r["citations"] is None for r in rows):
-        raise InputError(f"no row has a value in {spec.citations_field!r}", path=str(spec.path),
-                         field=spec.citations_field)
+        raise InputError(
+            f"no row has a value in {spec.citations_field!r}", path=str(spec.path), field=spec.citations_field
+        )
     return rows
 
 
@@ -63,8 +65,7 @@ def file_spec(data, suite_file, score_field, id_field, year_field, citations_fie
         spec.id_field, spec.title_field = suite.fields.id, suite.fields.title
         spec.year_field = suite.fields.year or spec.year_field
         if suite.citations is None and citations_field is None:
-            raise InputError("the suite has no [citations] table; pass --citations-field",
-                             path=str(suite_file))
+            raise InputError("the suite has no [citations] table; pass --citations-field", path=str(suite_file))
         spec.citations_field = suite.citations.field if suite.citations else spec.citations_field
         spec.suite_name = suite.name
     spec.id_field = id_field or spec.id_field

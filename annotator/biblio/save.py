@@ -33,8 +33,7 @@ from annotator.db.engine import writer
 from annotator.db.models import AuthorMetric, AuthorPaper, PaperMetric
 from annotator.db.queries import papers as P
 
-AM, PM, AP = (SQLModel.metadata.tables[str(m.__tablename__)]
-              for m in (AuthorMetric, PaperMetric, AuthorPaper))
+AM, PM, AP = (SQLModel.metadata.tables[str(m.__tablename__)] for m in (AuthorMetric, PaperMetric, AuthorPaper))
 
 AUTHOR_VALUES = ("h_index", "citations", "works_count", "reported_ai_score", "reported_novelty")
 PAPER_VALUES = ("citations", "influential_citations")
@@ -78,13 +77,16 @@ class ImportReport:
     def to_dict(self) -> dict:
         return {
             "sources": self.sources,
-            "authors": {"read": self.authors_read, "matched": self.authors_matched,
-                        "unmatched": self.authors_unmatched},
-            "papers": {"read": self.papers_read, "matched": self.papers_matched,
-                       "unmatched": self.papers_unmatched},
+            "authors": {
+                "read": self.authors_read,
+                "matched": self.authors_matched,
+                "unmatched": self.authors_unmatched,
+            },
+            "papers": {"read": self.papers_read, "matched": self.papers_matched, "unmatched": self.papers_unmatched},
             "author_metrics_added": self.author_metrics_added,
             "paper_metrics_added": self.paper_metrics_added,
-            "links_added": self.links_added, "ids_filled": self.ids_filled,
+            "links_added": self.links_added,
+            "ids_filled": self.ids_filled,
             "matched_by": dict(self.matched_by),
             "unmatched": [u.__dict__ for u in self.unmatched],
             "errors": self.errors,
@@ -101,22 +103,31 @@ def _claimed(bundle: Bundle, paper: PaperMetrics) -> set[int]:
     if paper.author_ids:
         ids = set(paper.author_ids)
         for i, a in enumerate(bundle.authors):
-            if (a.openalex_id and f"openalex:{a.openalex_id}" in ids) or (
-                    a.s2_id and f"s2:{a.s2_id}" in ids):
+            if (a.openalex_id and f"openalex:{a.openalex_id}" in ids) or (a.s2_id and f"s2:{a.s2_id}" in ids):
                 owners.add(i)
     return owners
 
 
-def _add_snapshot(conn: Connection, table: Table, owner: str, owner_id: int, source: str,
-                  as_of: date, values: dict) -> int:
-    last = conn.execute(
-        select(*(table.c[k] for k in values)).where(table.c[owner] == owner_id,
-                                                   table.c.source == source)
-        .order_by(table.c.as_of.desc(), table.c.id.desc()).limit(1)).mappings().first()
+def _add_snapshot(
+    conn: Connection, table: Table, owner: str, owner_id: int, source: str, as_of: date, values: dict
+) -> int:
+    last = (
+        conn.execute(
+            select(*(table.c[k] for k in values))
+            .where(table.c[owner] == owner_id, table.c.source == source)
+            .order_by(table.c.as_of.desc(), table.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     if last is not None and all(_same(last[k], v) for k, v in values.items()):
         return 0
-    conn.execute(insert(table).values({owner: owner_id, "source": source, "as_of": as_of,
-                                       "created_at": datetime.now(UTC), **values}))
+    conn.execute(
+        insert(table).values(
+            {owner: owner_id, "source": source, "as_of": as_of, "created_at": datetime.now(UTC), **values}
+        )
+    )
     return 1
 
 
@@ -142,8 +153,7 @@ def _fill(conn: Connection, table: str, row_id: int, values: dict[str, str | Non
 def _link(conn: Connection, author_id: int, paper_id: int, source: str) -> int:
     if P.author_paper_linked(conn, author_id, paper_id):
         return 0
-    conn.execute(insert(AP).values(author_id=author_id, paper_id=paper_id, source=source,
-                                   created_at=datetime.now(UTC)))
+    conn.execute(insert(AP).values(author_id=author_id, paper_id=paper_id, source=source, created_at=datetime.now(UTC)))
     return 1
 
 
@@ -152,8 +162,12 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Connection | None = N
     if conn is None:
         with writer(engine).begin() as tx:
             return import_bundle(engine, bundle, conn=tx)
-    report = ImportReport(sources=[bundle.source], authors_read=len(bundle.authors),
-                          papers_read=len(bundle.papers), errors=list(bundle.errors))
+    report = ImportReport(
+        sources=[bundle.source],
+        authors_read=len(bundle.authors),
+        papers_read=len(bundle.papers),
+        errors=list(bundle.errors),
+    )
     matcher, today = Matcher(conn), _today()
 
     paper_matches: list[Match] = []
@@ -173,20 +187,25 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Connection | None = N
         found = matcher.author(author, hint)
         author_ids.append(found.id)
         if found.id is None:
-            report.unmatched.append(Unmatched("author", author.label(), author.ref,
-                                              found.reason or ""))
+            report.unmatched.append(Unmatched("author", author.label(), author.ref, found.reason or ""))
             continue
         report.authors_matched += 1
         report.matched_by[f"author:{found.by}"] += 1
-        report.ids_filled += _fill(conn, "authors", found.id, {
-            "openalex_id": author.openalex_id, "s2_id": author.s2_id, "orcid": author.orcid})
+        report.ids_filled += _fill(
+            conn, "authors", found.id, {"openalex_id": author.openalex_id, "s2_id": author.s2_id, "orcid": author.orcid}
+        )
         if author.primary_category:  # the feed page's category wins; others only fill a gap
-            P.set_primary_category(conn, found.id, author.primary_category,
-                                   overwrite=author.source == "feedpage")
+            P.set_primary_category(conn, found.id, author.primary_category, overwrite=author.source == "feedpage")
         if author.has_metrics():
             report.author_metrics_added += _add_snapshot(
-                conn, AM, "author_id", found.id, author.source, author.as_of or today,
-                {k: getattr(author, k) for k in AUTHOR_VALUES})
+                conn,
+                AM,
+                "author_id",
+                found.id,
+                author.source,
+                author.as_of or today,
+                {k: getattr(author, k) for k in AUTHOR_VALUES},
+            )
     report.author_ids = author_ids
 
     for paper, m, own in zip(bundle.papers, paper_matches, owners):
@@ -196,17 +215,23 @@ def import_bundle(engine: Engine, bundle: Bundle, *, conn: Connection | None = N
             owner_id = author_ids[i]
             if owner_id is not None:
                 report.links_added += _link(conn, owner_id, m.id, paper.source)
-        report.ids_filled += _fill(conn, "papers", m.id, {
-            "doi": paper.doi, "arxiv_id": paper.arxiv_id, "openalex_id": paper.openalex_id})
+        report.ids_filled += _fill(
+            conn, "papers", m.id, {"doi": paper.doi, "arxiv_id": paper.arxiv_id, "openalex_id": paper.openalex_id}
+        )
         if paper.citations is not None or paper.influential_citations is not None:
             report.paper_metrics_added += _add_snapshot(
-                conn, PM, "paper_id", m.id, paper.source, paper.as_of or today,
-                {k: getattr(paper, k) for k in PAPER_VALUES})
+                conn,
+                PM,
+                "paper_id",
+                m.id,
+                paper.source,
+                paper.as_of or today,
+                {k: getattr(paper, k) for k in PAPER_VALUES},
+            )
     return report
 
 
-def import_paths(engine: Engine, paths: Iterable[str | Path],
-                 source: str | None = None) -> ImportReport:
+def import_paths(engine: Engine, paths: Iterable[str | Path], source: str | None = None) -> ImportReport:
     """Read every file and import them together, so an author file and its works file
     (given in one call) link up."""
     bundle: Bundle | None = None

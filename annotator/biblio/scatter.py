@@ -29,12 +29,14 @@ def _title(section: dict[str, Any]) -> str:
     if s.get("rho") is None:
         return f"n = {section.get('n', 0)}: too few points for a correlation"
     ci = s.get("ci")
-    return f"{what} {s['rho']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "") + \
-        f", n = {section.get('n', s.get('n'))}"
+    return (
+        f"{what} {s['rho']:+.3f}"
+        + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "")
+        + f", n = {section.get('n', s.get('n'))}"
+    )
 
 
-def scatter_plots(points_by_key: dict[str, Points], sections: dict[str, Any],
-                  folder: Path) -> list[str]:
+def scatter_plots(points_by_key: dict[str, Points], sections: dict[str, Any], folder: Path) -> list[str]:
     """One PNG per correlation that has a section in the report; returns the paths."""
     import matplotlib  # slow to import: only when plots are asked for
 

@@ -37,8 +37,13 @@ class JudgmentSet:
     method: str | None = None  # how the judgments were made (direct, expected, embedding-head...)
 
     def to_dict(self) -> dict:
-        return {"prompt": self.prompt, "prompt_hash": self.prompt_hash, "model": self.model,
-                "chosen_by": self.chosen_by, "method": self.method}
+        return {
+            "prompt": self.prompt,
+            "prompt_hash": self.prompt_hash,
+            "model": self.model,
+            "chosen_by": self.chosen_by,
+            "method": self.method,
+        }
 
 
 def _pick(rows: list[Row[Any]], how: str) -> tuple[Row[Any], str]:
@@ -56,8 +61,7 @@ def _by_id(conn: Connection, pv_id: int) -> Row[Any]:
     return row
 
 
-def resolve(conn: Connection, prompt: str | None = None,
-            model: str | None = None) -> JudgmentSet | None:
+def resolve(conn: Connection, prompt: str | None = None, model: str | None = None) -> JudgmentSet | None:
     """The judgment set to use; None when nothing has been judged at all."""
     row: Row[Any]
     how = "default"
@@ -66,8 +70,10 @@ def resolve(conn: Connection, prompt: str | None = None,
         if version:
             pv_id = registry.version_id(conn, name, version.lstrip("v"))
             if pv_id is None:
-                raise PromptError(f"no judgments under {name}@{version.lstrip('v')}: it has never "
-                                  "been used (see annotator prompts list)")
+                raise PromptError(
+                    f"no judgments under {name}@{version.lstrip('v')}: it has never "
+                    "been used (see annotator prompts list)"
+                )
             row, how = _by_id(conn, pv_id), "--prompt"
         else:
             rows = registry.version_rows(conn, name)

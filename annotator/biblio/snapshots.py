@@ -47,12 +47,21 @@ def _chosen(rows: list) -> dict:
     out: dict = {}
     for field in AUTHOR_FIELDS:
         row = next((r for r in rows if r[field] is not None), None)
-        out[field] = None if row is None else {"value": row[field], "source": row["source"],
-                                               "as_of": _iso(row["as_of"])}
-    row = next((r for r in rows if r["reported_ai_score"] is not None
-                or r["reported_novelty"] is not None), None)
-    out["reported"] = None if row is None else {
-        "ai_score": row["reported_ai_score"], "novelty": row["reported_novelty"],
-        "h_index": row["h_index"], "citations": row["citations"], "papers": row["works_count"],
-        "source": row["source"], "as_of": _iso(row["as_of"])}
+        out[field] = (
+            None if row is None else {"value": row[field], "source": row["source"], "as_of": _iso(row["as_of"])}
+        )
+    row = next((r for r in rows if r["reported_ai_score"] is not None or r["reported_novelty"] is not None), None)
+    out["reported"] = (
+        None
+        if row is None
+        else {
+            "ai_score": row["reported_ai_score"],
+            "novelty": row["reported_novelty"],
+            "h_index": row["h_index"],
+            "citations": row["citations"],
+            "papers": row["works_count"],
+            "source": row["source"],
+            "as_of": _iso(row["as_of"]),
+        }
+    )
     return out

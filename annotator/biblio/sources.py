@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 def short_openalex(value: str | None) -> str | None:
     if not value or not str(value).strip():
         return None
-    return re.sub(r"^https?://(api\.)?openalex\.org/(authors/|works/)?", "", str(value).strip(),
-                  flags=re.I).upper() or None
+    return (
+        re.sub(r"^https?://(api\.)?openalex\.org/(authors/|works/)?", "", str(value).strip(), flags=re.I).upper()
+        or None
+    )
 
 
 def short_orcid(value: str | None) -> str | None:
@@ -73,12 +75,13 @@ class AuthorMetrics(_Record):
     reported_novelty: float | None = None
 
     def has_metrics(self) -> bool:
-        return any(v is not None for v in (self.h_index, self.citations, self.works_count,
-                                           self.reported_ai_score, self.reported_novelty))
+        return any(
+            v is not None
+            for v in (self.h_index, self.citations, self.works_count, self.reported_ai_score, self.reported_novelty)
+        )
 
     def label(self) -> str:
-        ids = [f"{k}={v}" for k, v in (("openalex", self.openalex_id), ("s2", self.s2_id),
-                                       ("orcid", self.orcid)) if v]
+        ids = [f"{k}={v}" for k, v in (("openalex", self.openalex_id), ("s2", self.s2_id), ("orcid", self.orcid)) if v]
         return " ".join([self.name or "?"] + ids)
 
 
@@ -106,8 +109,16 @@ class PaperMetrics(_Record):
     claimed_by: int | None = None
 
     def label(self) -> str:
-        ids = [f"{k}={v}" for k, v in (("doi", self.doi), ("arxiv", self.arxiv_id),
-                                       ("openalex", self.openalex_id), ("s2", self.s2_id)) if v]
+        ids = [
+            f"{k}={v}"
+            for k, v in (
+                ("doi", self.doi),
+                ("arxiv", self.arxiv_id),
+                ("openalex", self.openalex_id),
+                ("s2", self.s2_id),
+            )
+            if v
+        ]
         title = (self.title or "?")[:80]
         return " ".join([repr(title)] + ids)
 
@@ -124,6 +135,7 @@ class Bundle(BaseModel):
         offset = len(self.authors)
         self.authors += other.authors
         for p in other.papers:
-            self.papers.append(p if p.claimed_by is None
-                               else p.model_copy(update={"claimed_by": p.claimed_by + offset}))
+            self.papers.append(
+                p if p.claimed_by is None else p.model_copy(update={"claimed_by": p.claimed_by + offset})
+            )
         self.errors += other.errors

@@ -33,33 +33,48 @@ app = typer.Typer(no_args_is_help=True, help="The Batch API: half price, answers
 
 
 @app.command("submit")
-def batch_submit(ctx: typer.Context,
-                 prompt: PromptOption = None,
-                 model: ModelOption = None,
-                 limit: int | None = typer.Option(None, min=0, help="Send at most this many papers."),
-                 samples: SamplesOption = DEFAULT_SAMPLES,
-                 max_cost: MaxCostOption = None,
-                 no_cache: bool = typer.Option(False, "--no-cache",
-                                               help="Send even requests answered in stored calls."),
-                 response_format: str = typer.Option("auto",
-                                                     help="auto (json_schema), json_schema, json_object or none."),
-                 max_requests: int = typer.Option(MAX_REQUESTS, min=1, help="Lines per batch file.")):
+def batch_submit(
+    ctx: typer.Context,
+    prompt: PromptOption = None,
+    model: ModelOption = None,
+    limit: int | None = typer.Option(None, min=0, help="Send at most this many papers."),
+    samples: SamplesOption = DEFAULT_SAMPLES,
+    max_cost: MaxCostOption = None,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Send even requests answered in stored calls."),
+    response_format: str = typer.Option("auto", help="auto (json_schema), json_schema, json_object or none."),
+    max_requests: int = typer.Option(MAX_REQUESTS, min=1, help="Lines per batch file."),
+):
     """Queue what lacks a judgment and send it as one or more batches."""
-    submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
-        prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
-        use_cache=not no_cache, response_format=response_format, max_requests=max_requests))
+    submit_and_report(
+        engine_of(ctx),
+        settings_of(ctx),
+        BatchOptions(
+            prompt=prompt,
+            model=model,
+            limit=limit,
+            samples=samples,
+            max_cost=max_cost,
+            use_cache=not no_cache,
+            response_format=response_format,
+            max_requests=max_requests,
+        ),
+    )
 
 
 def submit_and_report(engine: Engine, settings: Settings, opts: BatchOptions) -> None:
     """Submit with ``annotator.jobs.batch_submit.submit_batches`` and print what was sent (``batch submit``
     and ``annotate --batch``)."""
+
     def sent(batch_id: str, lines: int) -> None:
         err_console.print(f"submitted {batch_id}: {lines} requests", highlight=False)
 
     s = submit_batches(engine, settings, opts, on_batch=sent)
-    console.print(f"{s.prompt} on {s.model}: {len(s.batches)} batch(es), {s.tasks} papers, "
-                  f"{s.requests} requests; {s.cached} answered from stored calls; estimated cost "
-                  f"${s.estimated_cost_usd:.4f} (batch prices)", highlight=False)
+    console.print(
+        f"{s.prompt} on {s.model}: {len(s.batches)} batch(es), {s.tasks} papers, "
+        f"{s.requests} requests; {s.cached} answered from stored calls; estimated cost "
+        f"${s.estimated_cost_usd:.4f} (batch prices)",
+        highlight=False,
+    )
     if s.stopped:
         console.print(f"stopped early: {s.stopped}")
     if s.batches:
@@ -67,33 +82,50 @@ def submit_and_report(engine: Engine, settings: Settings, opts: BatchOptions) ->
 
 
 @app.command("collect")
-def batch_collect(ctx: typer.Context,
-                  batch_ids: list[str] | None = typer.Argument(None, help="Batch ids (default: every open batch)."),
-                  wait: bool = typer.Option(False, "--wait", help="Poll until every batch has finished."),
-                  poll: float = typer.Option(30.0, min=0.0, help="Seconds between polls with --wait."),
-                  timeout: float | None = typer.Option(None, help="Give up waiting after this many seconds."),
-                  as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")):
+def batch_collect(
+    ctx: typer.Context,
+    batch_ids: list[str] | None = typer.Argument(None, help="Batch ids (default: every open batch)."),
+    wait: bool = typer.Option(False, "--wait", help="Poll until every batch has finished."),
+    poll: float = typer.Option(30.0, min=0.0, help="Seconds between polls with --wait."),
+    timeout: float | None = typer.Option(None, help="Give up waiting after this many seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+):
     """Store the answers of finished batches; failed lines go back to the queue."""
+
     def progress(results: list[BatchResult]) -> None:
         open_ = [r for r in results if not r.collected]
         if wait and open_:
-            err_console.print("waiting: " + ", ".join(f"{r.batch_id} {r.status}" for r in open_),
-                              highlight=False)
+            err_console.print("waiting: " + ", ".join(f"{r.batch_id} {r.status}" for r in open_), highlight=False)
 
-    s = collect_batches(engine_of(ctx), settings_of(ctx), batch_ids=batch_ids or None, wait=wait,
-                        poll_s=poll, timeout_s=timeout, on_poll=progress)
+    s = collect_batches(
+        engine_of(ctx),
+        settings_of(ctx),
+        batch_ids=batch_ids or None,
+        wait=wait,
+        poll_s=poll,
+        timeout_s=timeout,
+        on_poll=progress,
+    )
     if as_json:
-        print_json({"batches": [asdict(r) for r in s.batches], "judged": s.judged,
-                    "requeued": s.requeued, "open": s.open})
+        print_json(
+            {"batches": [asdict(r) for r in s.batches], "judged": s.judged, "requeued": s.requeued, "open": s.open}
+        )
         return
     if not s.batches:
         console.print("no open batches")
         return
     table = Table("batch", "status", "collected", "judged", "requeued", "calls", "tokens in/out", "cost")
     for r in s.batches:
-        table.add_row(r.batch_id, r.status, "yes" if r.collected else "",
-                      str(r.judged), str(r.requeued), str(r.calls),
-                      f"{r.prompt_tokens:,} / {r.completion_tokens:,}", f"${r.cost_usd:.4f}")
+        table.add_row(
+            r.batch_id,
+            r.status,
+            "yes" if r.collected else "",
+            str(r.judged),
+            str(r.requeued),
+            str(r.calls),
+            f"{r.prompt_tokens:,} / {r.completion_tokens:,}",
+            f"${r.cost_usd:.4f}",
+        )
     wide_console().print(table)
     for r in s.batches:
         for reason in r.reasons[:5]:
@@ -103,17 +135,40 @@ def batch_collect(ctx: typer.Context,
 
 
 @app.command("list")
-def batch_list(ctx: typer.Context,
-               as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
+def batch_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the batches as JSON.")):
     """Batches in this database, newest last."""
-    print_rows(list_batches(engine_of(ctx)), as_json,
-               ("batch", "prompt", "model", "status", "collected", "requests", "judged",
-                "requeued", "est. cost", "cost", "created"),
-               lambda r: (r.batch_id, f"{r.prompt_name}@{r.prompt_version}", r.model,
-                          r.status, "yes" if r.collected else "", str(r.requests),
-                          str(r.succeeded), str(r.requeued), f"${r.estimated_cost_usd:.4f}",
-                          f"${r.cost_usd:.4f}", str(r.created_at)[:19]),
-               out=wide_console(), empty="no batches")
+    print_rows(
+        list_batches(engine_of(ctx)),
+        as_json,
+        (
+            "batch",
+            "prompt",
+            "model",
+            "status",
+            "collected",
+            "requests",
+            "judged",
+            "requeued",
+            "est. cost",
+            "cost",
+            "created",
+        ),
+        lambda r: (
+            r.batch_id,
+            f"{r.prompt_name}@{r.prompt_version}",
+            r.model,
+            r.status,
+            "yes" if r.collected else "",
+            str(r.requests),
+            str(r.succeeded),
+            str(r.requeued),
+            f"${r.estimated_cost_usd:.4f}",
+            f"${r.cost_usd:.4f}",
+            str(r.created_at)[:19],
+        ),
+        out=wide_console(),
+        empty="no batches",
+    )
 
 
 @app.command("cancel")

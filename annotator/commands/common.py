@@ -65,9 +65,15 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def print_rows(rows: Sequence[Row], as_json: bool, columns: Sequence[str],
-               cells: Callable[[Row], Sequence[str]], *, out: Console = console,
-               empty: str | None = None) -> None:
+def print_rows(
+    rows: Sequence[Row],
+    as_json: bool,
+    columns: Sequence[str],
+    cells: Callable[[Row], Sequence[str]],
+    *,
+    out: Console = console,
+    empty: str | None = None,
+) -> None:
     """Dataclass rows for a ``--json`` flag: a JSON list of them, or else a table with
     ``cells(row)`` for each row (``empty`` instead of a table without rows, when given)."""
     if as_json:
@@ -89,7 +95,9 @@ def print_run_summary(s: Any) -> None:
     console.print(
         f"done {s.done}, failed {s.failed}; calls {s.calls} (cached {s.cached}, retries {s.retries}, "
         f"re-asks {s.reasks}); tokens {s.prompt_tokens:,} in / {s.completion_tokens:,} out; "
-        f"cost ${s.cost_usd:.4f}; {s.wall_s:.1f} s ({s.papers_per_s:.1f} papers/s)", highlight=False)
+        f"cost ${s.cost_usd:.4f}; {s.wall_s:.1f} s ({s.papers_per_s:.1f} papers/s)",
+        highlight=False,
+    )
     if s.stopped:
         console.print(f"stopped early: {s.stopped}")
     for failure in s.failures[:5]:

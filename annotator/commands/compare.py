@@ -12,16 +12,19 @@ app = typer.Typer()
 
 
 @app.command("compare")
-def compare(ctx: typer.Context,
-            a: str = typer.Argument(..., help="Baseline version, NAME@VERSION."),
-            b: str = typer.Argument(..., help="New version, NAME@VERSION (or just the version)."),
-            model: str | None = typer.Option(None, help="Model both versions ran with (needed when several did)."),
-            threshold: float = typer.Option(10.0, help="A paper 'moved' when a score shifts by more than this."),
-            top: int = typer.Option(10, min=0, help="How many biggest movers to list."),
-            md: Path | None = typer.Option(None, "--md", help="Write a Markdown report here."),
-            json_path: Path | None = typer.Option(
-                None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."),
-            png: Path | None = typer.Option(None, "--png", help="Write a histogram of the shifts here.")):
+def compare(
+    ctx: typer.Context,
+    a: str = typer.Argument(..., help="Baseline version, NAME@VERSION."),
+    b: str = typer.Argument(..., help="New version, NAME@VERSION (or just the version)."),
+    model: str | None = typer.Option(None, help="Model both versions ran with (needed when several did)."),
+    threshold: float = typer.Option(10.0, help="A paper 'moved' when a score shifts by more than this."),
+    top: int = typer.Option(10, min=0, help="How many biggest movers to list."),
+    md: Path | None = typer.Option(None, "--md", help="Write a Markdown report here."),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Write the figures as JSON here ('-': print them instead of the table)."
+    ),
+    png: Path | None = typer.Option(None, "--png", help="Write a histogram of the shifts here."),
+):
     """Compare two prompt versions over the papers both judged with the same model."""
     from annotator.evaluation import versions as cmp
 

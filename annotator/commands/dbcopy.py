@@ -19,11 +19,12 @@ def _progress(t: TableCopy) -> None:
 
 
 @app.command("copy")
-def db_copy(src: str = typer.Argument(..., help="Source: a SQLite path or a SQLAlchemy URL."),
-            dst: str = typer.Argument(..., help="Destination: a SQLite path or a SQLAlchemy URL."),
-            chunk: int = typer.Option(CHUNK_ROWS, "--chunk", min=1,
-                                      help="Rows per insert and per transaction."),
-            as_json: bool = typer.Option(False, "--json", help="Print the per-table report as JSON.")):
+def db_copy(
+    src: str = typer.Argument(..., help="Source: a SQLite path or a SQLAlchemy URL."),
+    dst: str = typer.Argument(..., help="Destination: a SQLite path or a SQLAlchemy URL."),
+    chunk: int = typer.Option(CHUNK_ROWS, "--chunk", min=1, help="Rows per insert and per transaction."),
+    as_json: bool = typer.Option(False, "--json", help="Print the per-table report as JSON."),
+):
     """Copy every table from SRC to DST (papers, authors, metrics, prompts, tasks, judgments,
     stored calls, batches, calibrations), keeping the ids.
 
@@ -39,17 +40,33 @@ def db_copy(src: str = typer.Argument(..., help="Source: a SQLite path or a SQLA
         print_json(asdict(report))
     else:
         if report.source_migrated:
-            err_console.print(f"source migrated first: {', '.join(report.source_migrated)}",
-                              highlight=False)
-        table = Table("table", "source rows", "dest rows", "copied", "source sha256",
-                      "dest sha256", "same", title=f"{report.source} -> {report.dest}")
+            err_console.print(f"source migrated first: {', '.join(report.source_migrated)}", highlight=False)
+        table = Table(
+            "table",
+            "source rows",
+            "dest rows",
+            "copied",
+            "source sha256",
+            "dest sha256",
+            "same",
+            title=f"{report.source} -> {report.dest}",
+        )
         for t in report.tables:
-            table.add_row(t.table, f"{t.source_rows:,}", f"{t.dest_rows:,}", f"{t.copied:,}",
-                          t.source_checksum[:16], t.dest_checksum[:16], "yes" if t.ok else "NO")
+            table.add_row(
+                t.table,
+                f"{t.source_rows:,}",
+                f"{t.dest_rows:,}",
+                f"{t.copied:,}",
+                t.source_checksum[:16],
+                t.dest_checksum[:16],
+                "yes" if t.ok else "NO",
+            )
         out = wide_console()
         out.print(table)
-        out.print(f"{report.rows:,} rows in {report.seconds:.1f} s "
-                  f"({report.rows / max(report.seconds, 1e-9):,.0f} rows/s)", highlight=False)
+        out.print(
+            f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rows / max(report.seconds, 1e-9):,.0f} rows/s)",
+            highlight=False,
+        )
     if not report.ok:
         bad = ", ".join(t.table for t in report.tables if not t.ok)
         raise CopyError(f"the copy differs from the source in: {bad}")

@@ -41,52 +41,84 @@ app = typer.Typer()
 
 
 @app.command()
-def annotate(ctx: typer.Context,
-             prompt: PromptOption = None,
-             model: ModelOption = None,
-             concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
-             limit: int | None = typer.Option(None, min=0, help="Judge at most this many papers."),
-             dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls, tokens and cost; call nothing."),
-             samples: SamplesOption = DEFAULT_SAMPLES,
-             max_cost: MaxCostOption = None,
-             rpm: RpmOption = None,
-             tpm: TpmOption = None,
-             no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
-             replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
-             response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),
-             batch: bool = typer.Option(False, "--batch", help="Send through the Batch API instead "
-                                        "(half price, within 24 h); then run 'annotator batch collect'."),
-             refit: bool = typer.Option(False, "--refit", help="Method 'tournament': fit the stored "
-                                        "comparisons again and rewrite the scores; call nothing.")):
+def annotate(
+    ctx: typer.Context,
+    prompt: PromptOption = None,
+    model: ModelOption = None,
+    concurrency: ConcurrencyOption = DEFAULT_CONCURRENCY,
+    limit: int | None = typer.Option(None, min=0, help="Judge at most this many papers."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls, tokens and cost; call nothing."),
+    samples: SamplesOption = DEFAULT_SAMPLES,
+    max_cost: MaxCostOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from stored calls."),
+    replay: bool = typer.Option(False, "--replay", help="Answer only from stored calls; fail on a miss."),
+    response_format: str = typer.Option("auto", help="auto, json_schema, json_object or none."),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="Send through the Batch API instead (half price, within 24 h); then run 'annotator batch collect'.",
+    ),
+    refit: bool = typer.Option(
+        False,
+        "--refit",
+        help="Method 'tournament': fit the stored comparisons again and rewrite the scores; call nothing.",
+    ),
+):
     """Judge every paper that lacks a judgment for this prompt version and model."""
     if refit:
         from annotator.methods.tournament_refit import refit as refit_tournament
 
         engine = engine_of(ctx)
-        done = refit_tournament(engine, choose_prompt(engine, settings_of(ctx), prompt),
-                                default_model(settings_of(ctx), model))
-        console.print(f"refit {done.fit_id}: {done.judgments} judgments from {done.comparisons} "
-                      f"comparisons; position bias {done.position_bias:+.2f} logits")
+        done = refit_tournament(
+            engine, choose_prompt(engine, settings_of(ctx), prompt), default_model(settings_of(ctx), model)
+        )
+        console.print(
+            f"refit {done.fit_id}: {done.judgments} judgments from {done.comparisons} "
+            f"comparisons; position bias {done.position_bias:+.2f} logits"
+        )
         return
     if batch:
-        submit_and_report(engine_of(ctx), settings_of(ctx), BatchOptions(
-            prompt=prompt, model=model, limit=limit, samples=samples, max_cost=max_cost,
-            use_cache=not no_cache, response_format=response_format))
+        submit_and_report(
+            engine_of(ctx),
+            settings_of(ctx),
+            BatchOptions(
+                prompt=prompt,
+                model=model,
+                limit=limit,
+                samples=samples,
+                max_cost=max_cost,
+                use_cache=not no_cache,
+                response_format=response_format,
+            ),
+        )
         return
     settings = settings_of(ctx)
     engine = engine_of(ctx)
     chosen = choose_prompt(engine, settings, prompt)  # no endpoint: the embedded default judge
     prompt = chosen.ref
-    opts = AnnotateOptions(prompt=prompt, model=model, concurrency=concurrency, limit=limit,
-                           samples=samples, max_cost=max_cost, rpm=rpm, tpm=tpm,
-                           use_cache=not no_cache, replay=replay, response_format=response_format)
+    opts = AnnotateOptions(
+        prompt=prompt,
+        model=model,
+        concurrency=concurrency,
+        limit=limit,
+        samples=samples,
+        max_cost=max_cost,
+        rpm=rpm,
+        tpm=tpm,
+        use_cache=not no_cache,
+        replay=replay,
+        response_format=response_format,
+    )
     if dry_run:
-        d = estimate(engine, chosen, default_model(settings, model), opts,
-                     settings.max_abstract_chars)
-        console.print(f"dry run: {d.calls} calls for {d.prompt_ref} on {d.model} ({d.papers} papers, "
-                      f"method {d.method}); about "
-                      f"{d.prompt_tokens:,} input and {d.completion_tokens:,} output tokens; "
-                      f"estimated cost ${d.cost_usd:.4f}")
+        d = estimate(engine, chosen, default_model(settings, model), opts, settings.max_abstract_chars)
+        console.print(
+            f"dry run: {d.calls} calls for {d.prompt_ref} on {d.model} ({d.papers} papers, "
+            f"method {d.method}); about "
+            f"{d.prompt_tokens:,} input and {d.completion_tokens:,} output tokens; "
+            f"estimated cost ${d.cost_usd:.4f}"
+        )
         return
 
     def notice(ep: Endpoint) -> None:
@@ -106,22 +138,27 @@ def embedded_notice(prompt: str | None) -> str:
 
         head = load_text()
         return "Using the text judge (no model installed or configured). " + " ".join(
-            about_lines(head) if head is not None else [])
+            about_lines(head) if head is not None else []
+        )
     if prompt == EMBEDDED_REF:
-        return ("Using the embedded default judge: SmolLM2-135M embeddings and a head fitted on "
-                "public ICLR and NeurIPS reviews. It predicts review scores; it is not a reviewer "
-                "('annotator demo' shows its held-out figures). Set OPENAI_BASE_URL for a chat "
-                "model, or name --prompt score@1 for the chat path on the embedded model.")
+        return (
+            "Using the embedded default judge: SmolLM2-135M embeddings and a head fitted on "
+            "public ICLR and NeurIPS reviews. It predicts review scores; it is not a reviewer "
+            "('annotator demo' shows its held-out figures). Set OPENAI_BASE_URL for a chat "
+            "model, or name --prompt score@1 for the chat path on the embedded model."
+        )
     return DEMO_NOTICE
 
 
 @app.command()
-def demo(ctx: typer.Context,
-         concurrency: int = typer.Option(1, min=1,
-                                         help="Parallel requests to the local model (it answers one at a time)."),
-         prompt: str = typer.Option(EMBEDDED_REF, help="NAME@VERSION; score@1: the chat path on the "
-                                    "embedded model (demo quality)."),
-         as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON.")):
+def demo(
+    ctx: typer.Context,
+    concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time)."),
+    prompt: str = typer.Option(
+        EMBEDDED_REF, help="NAME@VERSION; score@1: the chat path on the embedded model (demo quality)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON."),
+):
     """Ingest the bundled sample papers and judge them with the embedded local model."""
     # imported here: the demo loads the shipped head (numpy, scikit-learn), which every
     # other command would otherwise pay for at start-up

@@ -13,11 +13,12 @@ app = typer.Typer()
 
 
 @app.command()
-def ingest(ctx: typer.Context,
-           paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Files to read."),
-           fmt: str | None = typer.Option(None, "--format", help="feedpage, jsonl, csv, arxiv, openalex"),
-           allow_rejects: bool = typer.Option(False, "--allow-rejects",
-                                              help="Exit 0 even when some rows were rejected.")):
+def ingest(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Files to read."),
+    fmt: str | None = typer.Option(None, "--format", help="feedpage, jsonl, csv, arxiv, openalex"),
+    allow_rejects: bool = typer.Option(False, "--allow-rejects", help="Exit 0 even when some rows were rejected."),
+):
     """Read papers into the database (idempotent: re-ingesting changes nothing)."""
     from annotator.ingest import ingest_paths
 
@@ -26,19 +27,22 @@ def ingest(ctx: typer.Context,
         err_console.print(f"[yellow]rejected[/yellow] {error}", highlight=False, soft_wrap=True)
     if len(summary.errors) > 50:
         err_console.print(f"... and {len(summary.errors) - 50} more rejected rows")
-    console.print(f"new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, "
-                  f"rejected {summary.rejected}")
+    console.print(
+        f"new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, rejected {summary.rejected}"
+    )
     if summary.rejected and not allow_rejects:
         raise typer.Exit(3)
 
 
 @app.command()
-def export(ctx: typer.Context,
-           fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-           output: Path | None = typer.Option(None, "-o", "--output", help="File (default: stdout)."),
-           prompt: str | None = typer.Option(None, help="Only judgments of NAME or NAME@VERSION."),
-           model: str | None = typer.Option(None, help="Only judgments of this model."),
-           include_eval: bool = typer.Option(False, "--include-eval", help="Also eval-suite papers.")):
+def export(
+    ctx: typer.Context,
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File (default: stdout)."),
+    prompt: str | None = typer.Option(None, help="Only judgments of NAME or NAME@VERSION."),
+    model: str | None = typer.Option(None, help="Only judgments of this model."),
+    include_eval: bool = typer.Option(False, "--include-eval", help="Also eval-suite papers."),
+):
     """Write papers with their judgments as JSONL (one paper a line) or CSV."""
     from annotator.export import atomic_output, iter_papers, write_csv, write_jsonl
 

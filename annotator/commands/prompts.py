@@ -18,13 +18,14 @@ app = typer.Typer(no_args_is_help=True, help="Versioned prompt files.")
 
 
 @app.command("list")
-def prompts_list(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")):
+def prompts_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")):
     """Prompt versions on disk and in the database: hash, papers judged, active."""
-    print_rows(prompt_rows(engine_of(ctx)), as_json,
-               ("prompt", "hash", "judged", "active", "created", "description"),
-               lambda r: (r.ref, r.hash[:12], str(r.judged), "yes" if r.active else "",
-                          r.created or "", r.description))
+    print_rows(
+        prompt_rows(engine_of(ctx)),
+        as_json,
+        ("prompt", "hash", "judged", "active", "created", "description"),
+        lambda r: (r.ref, r.hash[:12], str(r.judged), "yes" if r.active else "", r.created or "", r.description),
+    )
 
 
 @app.command("show")
@@ -53,11 +54,13 @@ def prompts_activate(ctx: typer.Context, ref: str):
 
 
 @app.command("diff")
-def prompts_diff(ctx: typer.Context,
-                 a: str = typer.Argument(..., help="NAME@VERSION, e.g. score@1."),
-                 b: str = typer.Argument(..., help="NAME@VERSION, or just the version (2) for the same name."),
-                 context: int = typer.Option(3, min=0, help="Lines of context around changes."),
-                 as_json: bool = typer.Option(False, "--json", help="Print the diff as JSON.")):
+def prompts_diff(
+    ctx: typer.Context,
+    a: str = typer.Argument(..., help="NAME@VERSION, e.g. score@1."),
+    b: str = typer.Argument(..., help="NAME@VERSION, or just the version (2) for the same name."),
+    context: int = typer.Option(3, min=0, help="Lines of context around changes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the diff as JSON."),
+):
     """Show what changed between two prompt versions: text, params and output schema."""
     try:
         d = diff_prompts(a, b, context=context)

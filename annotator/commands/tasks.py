@@ -14,8 +14,7 @@ app = typer.Typer(no_args_is_help=False, help="The durable task queue.")
 
 
 @app.callback(invoke_without_command=True)
-def queue_status(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON.")):
+def queue_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON.")):
     """Task counts by prompt version, model and state."""
     if ctx.invoked_subcommand:
         return

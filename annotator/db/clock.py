@@ -41,11 +41,12 @@ def epoch_now_sql(dialect: str) -> str:
     try:
         return EPOCH_NOW_SQL[dialect]
     except KeyError:
-        raise ConfigError(f"leases need the database's clock; no reading of it is known for "
-                          f"{dialect} (SQLite and PostgreSQL are supported)") from None
+        raise ConfigError(
+            f"leases need the database's clock; no reading of it is known for "
+            f"{dialect} (SQLite and PostgreSQL are supported)"
+        ) from None
 
 
 def epoch_now(dialect: str) -> ColumnElement[float]:
     """``epoch_now_sql`` as a column expression for SQLAlchemy Core statements."""
     return literal_column(epoch_now_sql(dialect), Float)
-

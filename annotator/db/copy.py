@@ -128,6 +128,7 @@ def _row_normaliser(table: Table) -> Callable[[Sequence[Any]], tuple]:
             if values[i] is not None:
                 values[i] = fn(values[i])
         return tuple(values)
+
     return norm
 
 
@@ -139,8 +140,7 @@ def _hash(digest: Any, norm: Callable[[Sequence[Any]], tuple], rows: Sequence[Se
 def _ordered(table: Table, dialect: str) -> Any:
     """``table`` in key order, text keys in byte order (the same on every database)."""
     collation = BYTE_ORDER.get(dialect)
-    keys = [c.collate(collation) if collation and _is_text(c) else c
-            for c in table.primary_key.columns]
+    keys = [c.collate(collation) if collation and _is_text(c) else c for c in table.primary_key.columns]
     return select(table).order_by(*keys)
 
 
@@ -176,8 +176,7 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**options) if options else conn
         with conn.begin() as transaction:
             # the snapshot starts at the first read (BEGIN alone takes none)
-            conn.execute(text("SELECT COUNT(*) FROM sqlite_master" if engine.dialect.name == "sqlite"
-                              else "SELECT 1"))
+            conn.execute(text("SELECT COUNT(*) FROM sqlite_master" if engine.dialect.name == "sqlite" else "SELECT 1"))
             yield conn
             transaction.rollback()  # it only read
 
@@ -187,19 +186,24 @@ def _key(table: Table, row: Sequence[Any]) -> str:
     return ", ".join(f"{c.name}={row[names.index(c.name)]!r}" for c in table.primary_key.columns)
 
 
-def _skip_same_prefix(dst: Engine, table: Table, source: Rows,
-                      norm: Callable[[Sequence[Any]], tuple], digest: Any, chunk: int) -> int:
+def _skip_same_prefix(
+    dst: Engine, table: Table, source: Rows, norm: Callable[[Sequence[Any]], tuple], digest: Any, chunk: int
+) -> int:
     """Match the destination's rows against the source's first rows; their number."""
     n = 0
     for theirs in _stream_new(dst, table, chunk):
         ours = next(source, None)
         if ours is None:
-            raise CopyError(f"{table.name}: the destination holds a row the source does not "
-                            f"({_key(table, theirs)}); refusing to copy into it")
+            raise CopyError(
+                f"{table.name}: the destination holds a row the source does not "
+                f"({_key(table, theirs)}); refusing to copy into it"
+            )
         row = norm(ours)
         if row != norm(theirs):
-            raise CopyError(f"{table.name}: the destination's row {_key(table, theirs)} differs "
-                            f"from the source's row {_key(table, ours)}; refusing to copy into it")
+            raise CopyError(
+                f"{table.name}: the destination's row {_key(table, theirs)} differs "
+                f"from the source's row {_key(table, ours)}; refusing to copy into it"
+            )
         digest.update(f"{row!r}\n".encode())
         n += 1
     return n
@@ -211,10 +215,13 @@ def _reset_sequence(conn: Any, table: Table) -> None:
     if len(keys) != 1 or not keys[0].autoincrement:
         return
     name, key = table.name, keys[0].name
-    conn.execute(text(
-        f"SELECT setval(pg_get_serial_sequence('{name}', '{key}'), COALESCE(MAX({key}), 1), "
-        f"MAX({key}) IS NOT NULL) FROM {name} HAVING pg_get_serial_sequence('{name}', '{key}') "
-        "IS NOT NULL"))
+    conn.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{name}', '{key}'), COALESCE(MAX({key}), 1), "
+            f"MAX({key}) IS NOT NULL) FROM {name} HAVING pg_get_serial_sequence('{name}', '{key}') "
+            "IS NOT NULL"
+        )
+    )
 
 
 def checksum(engine: Engine, table: Table, chunk: int = CHUNK_ROWS) -> tuple[int, str]:
@@ -227,8 +234,7 @@ def checksum(engine: Engine, table: Table, chunk: int = CHUNK_ROWS) -> tuple[int
     return n, digest.hexdigest()
 
 
-def copy_table(src: Engine | Connection, dst: Engine, table: Table,
-               chunk: int = CHUNK_ROWS) -> TableCopy:
+def copy_table(src: Engine | Connection, dst: Engine, table: Table, chunk: int = CHUNK_ROWS) -> TableCopy:
     """Copy one table's rows the destination lacks (see the module's docstring).
 
     ``src`` is a connection in the source's snapshot, or an engine (a snapshot of this
@@ -253,8 +259,7 @@ def copy_table(src: Engine | Connection, dst: Engine, table: Table,
     report.source_rows = report.already + report.copied
     report.source_checksum = digest.hexdigest()
     report.dest_rows, report.dest_checksum = checksum(dst, table, chunk)
-    report.ok = (report.source_rows, report.source_checksum) == (report.dest_rows,
-                                                                 report.dest_checksum)
+    report.ok = (report.source_rows, report.source_checksum) == (report.dest_rows, report.dest_checksum)
     return report
 
 
@@ -272,8 +277,9 @@ def _shown(url: str) -> str:
     return redact_url(url)
 
 
-def copy_database(src: str, dst: str, *, chunk: int = CHUNK_ROWS,
-                  progress: Callable[[TableCopy], None] | None = None) -> CopyReport:
+def copy_database(
+    src: str, dst: str, *, chunk: int = CHUNK_ROWS, progress: Callable[[TableCopy], None] | None = None
+) -> CopyReport:
     """Copy every table from ``src`` to ``dst`` (paths or URLs); resumable; see the module."""
     if database_url(src) == database_url(dst):
         raise CopyError(f"source and destination are the same database: {_shown(database_url(src))}")

@@ -41,8 +41,10 @@ class AuthorStatAggregate(SQLModel, table=True):
     """Per author: stored non-eval papers; h-index and citations of the snapshots that count."""
 
     __tablename__ = "agg_author_stats"
-    __table_args__ = (Index("ix_agg_author_stats_h_index", "h_index", "author_id"),
-                      Index("ix_agg_author_stats_citations", "citations", "author_id"))
+    __table_args__ = (
+        Index("ix_agg_author_stats_h_index", "h_index", "author_id"),
+        Index("ix_agg_author_stats_citations", "citations", "author_id"),
+    )
 
     author_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     papers_stored: int = 0

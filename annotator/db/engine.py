@@ -26,9 +26,9 @@ def database_url(value: str | None = None) -> str:
     value = value or current().db or DEFAULT_DB
     if "://" in value:
         if value.startswith("postgres://"):
-            value = "postgresql://" + value[len("postgres://"):]
+            value = "postgresql://" + value[len("postgres://") :]
         if value.startswith("postgresql://"):
-            value = "postgresql+psycopg://" + value[len("postgresql://"):]
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
     path = Path(value).expanduser()
     if path.parent and not path.parent.exists():
@@ -70,9 +70,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except ModuleNotFoundError as exc:  # psycopg missing
-        raise ConfigError(
-            f"no driver for {url.split('://')[0]}: pip install 'annotator[postgres]' ({exc})"
-        ) from exc
+        raise ConfigError(f"no driver for {url.split('://')[0]}: pip install 'annotator[postgres]' ({exc})") from exc
 
 
 def cached_engine(url: str) -> tuple[Engine, bool]:

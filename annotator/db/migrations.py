@@ -71,9 +71,14 @@ def m001_initial(conn: Connection) -> None:
 @migration
 def m002_profile_indexes(conn: Connection) -> None:
     """Indexes for author profiles and leaderboards (see ``db.models``)."""
-    create_indexes(conn, "ix_judgments_pv_model_paper", "ix_authorships_paper_author",
-                   "ix_author_metrics_latest", "ix_paper_metrics_latest",
-                   "ix_paper_affiliations_affiliation")
+    create_indexes(
+        conn,
+        "ix_judgments_pv_model_paper",
+        "ix_authorships_paper_author",
+        "ix_author_metrics_latest",
+        "ix_paper_metrics_latest",
+        "ix_paper_affiliations_affiliation",
+    )
 
 
 @migration
@@ -104,8 +109,9 @@ def m006_calibrations(conn: Connection) -> None:
 def m007_author_aggregates(conn: Connection) -> None:
     """Author and affiliation aggregates behind the leaderboards (``annotator.biblio.aggregates``);
     empty here, filled by the first refresh."""
-    create_tables(conn, "agg_author_scores", "agg_author_stats", "agg_affiliation_scores",
-                  "agg_affiliation_stats", "agg_marks")
+    create_tables(
+        conn, "agg_author_scores", "agg_author_stats", "agg_affiliation_scores", "agg_affiliation_stats", "agg_marks"
+    )
 
 
 @migration
@@ -139,8 +145,9 @@ def m012_paper_indexes(conn: Connection) -> None:
     create_indexes(conn, "ix_papers_eval_ids")
 
 
-PARTIAL_ID_INDEXES = tuple(f"ix_papers_{c}" for c in ("arxiv_id", "doi", "openalex_id", "external_id")
-                           ) + tuple(f"ix_authors_{c}" for c in ("openalex_id", "s2_id", "orcid"))
+PARTIAL_ID_INDEXES = tuple(f"ix_papers_{c}" for c in ("arxiv_id", "doi", "openalex_id", "external_id")) + tuple(
+    f"ix_authors_{c}" for c in ("openalex_id", "s2_id", "orcid")
+)
 
 
 @migration
@@ -168,25 +175,31 @@ def _one_paper_per_key(conn: Connection, column: str, prefix: str | None) -> Non
     """Leave each value of ``column`` on one paper: the one whose key was made from it,
     else the oldest. The others lose the value (their rows, judgments and links stay)
     and each such clash is logged as a warning naming the papers."""
-    rows = conn.execute(text(
-        f"SELECT {column}, id, key FROM papers WHERE {column} IN (SELECT {column} FROM papers "
-        f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING COUNT(*) > 1) "
-        f"ORDER BY {column}, id")).all()
+    rows = conn.execute(
+        text(
+            f"SELECT {column}, id, key FROM papers WHERE {column} IN (SELECT {column} FROM papers "
+            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING COUNT(*) > 1) "
+            f"ORDER BY {column}, id"
+        )
+    ).all()
     groups: dict[str, list[tuple[int, str]]] = {}
     for value, pid, key in rows:
         groups.setdefault(value, []).append((pid, key))
     cleared: list[int] = []
     for value, papers in groups.items():
-        keeper = next((pid for pid, key in papers if prefix and key == prefix + value),
-                      papers[0][0])
+        keeper = next((pid for pid, key in papers if prefix and key == prefix + value), papers[0][0])
         others = [pid for pid, _ in papers if pid != keeper]
         cleared += others
-        LOG.warning("papers %s share %s %r: it stays on paper %d only",
-                    ", ".join(map(str, [keeper, *others])), column, value, keeper)
-    clear = text(f"UPDATE papers SET {column} = NULL WHERE id IN :ids").bindparams(
-        bindparam("ids", expanding=True))
+        LOG.warning(
+            "papers %s share %s %r: it stays on paper %d only",
+            ", ".join(map(str, [keeper, *others])),
+            column,
+            value,
+            keeper,
+        )
+    clear = text(f"UPDATE papers SET {column} = NULL WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
     for start in range(0, len(cleared), 500):
-        conn.execute(clear, {"ids": cleared[start:start + 500]})
+        conn.execute(clear, {"ids": cleared[start : start + 500]})
 
 
 @migration
@@ -196,10 +209,13 @@ def m014_unique_paper_keys(conn: Connection) -> None:
     twice. Papers that already share a key keep their rows; the key stays on one of them
     (see ``_one_paper_per_key``), so the migration cannot fail on a user's database."""
     add_column(conn, "papers", "title_key", "VARCHAR")
-    conn.execute(text(
-        "UPDATE papers SET title_key = norm_title || '|' || (SELECT NULLIF(a.norm_name, '') "
-        "FROM authorships s JOIN authors a ON a.id = s.author_id "
-        "WHERE s.paper_id = papers.id AND s.position = 0) WHERE title_key IS NULL"))
+    conn.execute(
+        text(
+            "UPDATE papers SET title_key = norm_title || '|' || (SELECT NULLIF(a.norm_name, '') "
+            "FROM authorships s JOIN authors a ON a.id = s.author_id "
+            "WHERE s.paper_id = papers.id AND s.position = 0) WHERE title_key IS NULL"
+        )
+    )
     for column, prefix in MATCH_KEYS.items():
         _one_paper_per_key(conn, column, prefix)
         conn.execute(text(f"DROP INDEX IF EXISTS ix_papers_{column}"))
@@ -216,9 +232,9 @@ def m015_embedding_cache_fingerprints(conn: Connection) -> None:
 
 
 def _ensure_table(conn: Connection) -> None:
-    conn.execute(text(
-        "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
-    ))
+    conn.execute(
+        text("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR(200) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)")
+    )
 
 
 def applied_migrations(engine: Engine) -> list[str]:
@@ -228,8 +244,10 @@ def applied_migrations(engine: Engine) -> list[str]:
 
 
 def _record(conn: Connection, name: str) -> None:
-    conn.execute(text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
-                 {"n": name, "t": datetime.now(UTC).isoformat()})
+    conn.execute(
+        text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
+        {"n": name, "t": datetime.now(UTC).isoformat()},
+    )
 
 
 def _lock(conn: Connection) -> None:
@@ -262,13 +280,10 @@ def migrate(engine: Engine) -> list[str]:
             continue
         with writer(engine).begin() as conn:
             _lock(conn)
-            already = conn.execute(
-                text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name}
-            ).first()
+            already = conn.execute(text("SELECT 1 FROM _migrations WHERE name = :n"), {"n": name}).first()
             if already:
                 continue
             fn(conn)
             _record(conn, name)
         applied.append(name)
     return applied
-

@@ -16,8 +16,7 @@ from annotator.db.clock import utcnow
 
 
 def _partial(name: str, column: str, where: str, unique: bool = False) -> Index:
-    return Index(name, column, unique=unique, sqlite_where=text(where),
-                 postgresql_where=text(where))
+    return Index(name, column, unique=unique, sqlite_where=text(where), postgresql_where=text(where))
 
 
 def _ids_index(table: str, column: str, unique: bool = False) -> Index:
@@ -33,10 +32,11 @@ class Paper(SQLModel, table=True):
     __tablename__ = "papers"
     # the few eval papers' ids without reading their rows (``NOT IN`` eval papers on
     # PostgreSQL); papers outside the suites add no entry. Added by ``m012_paper_indexes``.
-    __table_args__ = (_partial("ix_papers_eval_ids", "id", "is_eval"),
-                      _ids_index("papers", "external_id"),
-                      *(_ids_index("papers", c, unique=True) for c in (
-                          "arxiv_id", "doi", "openalex_id", "title_key")))
+    __table_args__ = (
+        _partial("ix_papers_eval_ids", "id", "is_eval"),
+        _ids_index("papers", "external_id"),
+        *(_ids_index("papers", c, unique=True) for c in ("arxiv_id", "doi", "openalex_id", "title_key")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # The identity used for idempotent re-ingest: "arxiv:2307.09782",
@@ -226,8 +226,7 @@ class Judgment(SQLModel, table=True):
         UniqueConstraint("paper_id", "prompt_version_id", "model"),
         # covering index: "judgments of one prompt version and model" for
         # profiles and leaderboards, in one pass
-        Index("ix_judgments_pv_model_paper", "prompt_version_id", "model", "paper_id",
-              "ai_score", "novelty"),
+        Index("ix_judgments_pv_model_paper", "prompt_version_id", "model", "paper_id", "ai_score", "novelty"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -294,9 +293,28 @@ from annotator.db.derived import (  # noqa: E402
 from annotator.db.operations import Batch, BatchItem, FetchCursor  # noqa: E402
 
 __all__ = [
-    "AffiliationScoreAggregate", "AffiliationStatAggregate", "AggregateMark", "Author",
-    "AuthorMetric", "AuthorPaper", "AuthorScoreAggregate", "AuthorStatAggregate", "Authorship",
-    "Affiliation", "Batch", "BatchItem", "Calibration", "EmbeddingCacheRow", "FetchCursor",
-    "FittedHead", "Judgment", "LLMCall", "Paper", "PaperAffiliation", "PaperMetric",
-    "PromptVersion", "Task", "utcnow",
+    "AffiliationScoreAggregate",
+    "AffiliationStatAggregate",
+    "AggregateMark",
+    "Author",
+    "AuthorMetric",
+    "AuthorPaper",
+    "AuthorScoreAggregate",
+    "AuthorStatAggregate",
+    "Authorship",
+    "Affiliation",
+    "Batch",
+    "BatchItem",
+    "Calibration",
+    "EmbeddingCacheRow",
+    "FetchCursor",
+    "FittedHead",
+    "Judgment",
+    "LLMCall",
+    "Paper",
+    "PaperAffiliation",
+    "PaperMetric",
+    "PromptVersion",
+    "Task",
+    "utcnow",
 ]

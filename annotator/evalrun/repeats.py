@@ -36,19 +36,33 @@ from annotator.settings import Settings
 def _papers(engine: Engine, suite_name: str, prompt: Prompt, model: str) -> list[tuple]:
     """(paper id, external id, title, abstract, task id) of the suite's judged papers."""
     with engine.connect() as conn:
-        return list(judgments.suite_judged_tasks(conn, suite_name, prompt.name,
-                                                 str(prompt.version), model))
+        return list(judgments.suite_judged_tasks(conn, suite_name, prompt.name, str(prompt.version), model))
 
 
 def _store(engine: Engine, pv_id: int, model: str, done: list[tuple[tuple, Verdict]]) -> None:
     """Every attempt of the repeats, under the paper's task (so the cache serves them later)."""
-    calls = [dict(task_id=row[4], paper_id=row[0], prompt_version_id=pv_id, model=model,
-                  request_hash=a.request_hash, request_json=a.request_json,
-                  response_text=pack_reply(a.response_text, a.logprobs), outcome=a.outcome,
-                  error=a.error, status_code=a.status_code, attempt=a.attempt, reask=a.reask,
-                  prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
-                  latency_ms=a.latency_ms, cost_usd=a.cost_usd)
-             for row, v in done for a in v.attempts]
+    calls = [
+        dict(
+            task_id=row[4],
+            paper_id=row[0],
+            prompt_version_id=pv_id,
+            model=model,
+            request_hash=a.request_hash,
+            request_json=a.request_json,
+            response_text=pack_reply(a.response_text, a.logprobs),
+            outcome=a.outcome,
+            error=a.error,
+            status_code=a.status_code,
+            attempt=a.attempt,
+            reask=a.reask,
+            prompt_tokens=a.prompt_tokens,
+            completion_tokens=a.completion_tokens,
+            latency_ms=a.latency_ms,
+            cost_usd=a.cost_usd,
+        )
+        for row, v in done
+        for a in v.attempts
+    ]
     if calls:
         with writer(engine).begin() as conn:
             conn.execute(table_of(LLMCall).insert(), calls)
@@ -68,8 +82,16 @@ async def _judge_all(method, client, rows: list[tuple], concurrency: int) -> lis
         await client.close()
 
 
-def attach_repeats(engine: Engine, settings: Settings, prompt: Prompt, model: str, suite_name: str,
-                   repeats: int, opts: AnnotateOptions, preds: dict[str, dict]) -> int:
+def attach_repeats(
+    engine: Engine,
+    settings: Settings,
+    prompt: Prompt,
+    model: str,
+    suite_name: str,
+    repeats: int,
+    opts: AnnotateOptions,
+    preds: dict[str, dict],
+) -> int:
     """Judge the suite's judged papers ``repeats - 1`` more times and add ``runs`` to their
     predictions (papers whose every run gave a score); returns how many papers have them."""
     if repeats < 2:
@@ -83,14 +105,22 @@ def attach_repeats(engine: Engine, settings: Settings, prompt: Prompt, model: st
         rec = preds.get(ext_id) or {}
         runs[ext_id] = {f: [float(rec[f])] for f in FIELDS if isinstance(rec.get(f), (int, float))}
     for r in range(1, repeats):
-        with endpoint(settings, model, replay=opts.replay, logprobs=prompt.meta.method == "expected",
-                      method=prompt.meta.method) as ep:
+        with endpoint(
+            settings, model, replay=opts.replay, logprobs=prompt.meta.method == "expected", method=prompt.meta.method
+        ) as ep:
             client, run_opts = run_setup(engine, settings, ep, opts)
             client.repeat = r
             samples = opts.samples if opts.samples > 1 else prompt.meta.samples
-            method = method_for(MethodContext(
-                client=client, prompt=prompt, params=prompt.meta.params.model_dump(exclude_none=True),
-                samples=samples, max_abstract_chars=run_opts.max_abstract_chars, engine=engine))
+            method = method_for(
+                MethodContext(
+                    client=client,
+                    prompt=prompt,
+                    params=prompt.meta.params.model_dump(exclude_none=True),
+                    samples=samples,
+                    max_abstract_chars=run_opts.max_abstract_chars,
+                    engine=engine,
+                )
+            )
 
             done = asyncio.run(_judge_all(method, client, rows, run_opts.job.concurrency))
         _store(engine, pv_id, model, done)

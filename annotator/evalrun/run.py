@@ -68,15 +68,21 @@ def _records(items: list[EvalItem], suite_name: str) -> list[PaperRecord]:
     out = []
     for it in items:
         try:
-            out.append(PaperRecord(title=it.title, abstract=it.abstract, external_id=it.id,
-                                   venue=it.venue, source_ref=f"{suite_name}:{it.id}"))
+            out.append(
+                PaperRecord(
+                    title=it.title,
+                    abstract=it.abstract,
+                    external_id=it.id,
+                    venue=it.venue,
+                    source_ref=f"{suite_name}:{it.id}",
+                )
+            )
         except ValueError as exc:
             raise InputError(f"eval item cannot be stored: {exc}", path=suite_name, field=it.id) from None
     return out
 
 
-def predictions(engine: Engine, suite_name: str, prompt_name: str, prompt_version: str,
-                model: str) -> dict[str, dict]:
+def predictions(engine: Engine, suite_name: str, prompt_name: str, prompt_version: str, model: str) -> dict[str, dict]:
     """Stored judgments (or the reason there is none) for the suite's papers."""
     with engine.connect() as conn:
         rows = judgments.suite_judgment_states(conn, suite_name, prompt_name, prompt_version, model)
@@ -98,8 +104,13 @@ def _papers(suite: Suite, prompt: Prompt) -> tuple[list[EvalItem], dict[str, Any
     anchor_set = load_anchors(spec)
     every = read_items(suite)
     pool = without_anchors(every, anchor_set)
-    about = {"suite": anchor_set.suite, "k": spec.k, "seed": spec.seed,
-             "ids": [a.id for a in anchor_set.anchors], "left_out": len(every) - len(pool)}
+    about = {
+        "suite": anchor_set.suite,
+        "k": spec.k,
+        "seed": spec.seed,
+        "ids": [a.id for a in anchor_set.anchors],
+        "left_out": len(every) - len(pool),
+    }
     return sample_items(pool, suite.sample_size, suite.seed), about
 
 
@@ -112,16 +123,20 @@ class EvalRun:
     summary: RunSummary
 
 
-def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunOptions,
-             reporter: Reporter | None = None,
-             on_endpoint: Callable[[Endpoint], None] | None = None) -> EvalRun:
+def run_eval(
+    engine: Engine,
+    settings: Settings,
+    suite_path: str,
+    opts: EvalRunOptions,
+    reporter: Reporter | None = None,
+    on_endpoint: Callable[[Endpoint], None] | None = None,
+) -> EvalRun:
     suite = load_suite(suite_path)
     if opts.sample_size is not None:
         suite = suite.model_copy(update={"sample_size": opts.sample_size})
     prompt = choose_prompt(engine, settings, opts.prompt)
     items, anchors = _papers(suite, prompt)
-    ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}",
-                   is_eval=True, eval_suite=suite.name)
+    ingest_records(engine, _records(items, suite.name), fmt=f"eval:{suite.name}", is_eval=True, eval_suite=suite.name)
     endpoint_seen: dict[str, str] = {}
 
     def remember(ep: Endpoint) -> None:
@@ -130,22 +145,37 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
             on_endpoint(ep)
 
     annotate_opts = AnnotateOptions(
-        prompt=prompt.ref, model=opts.model, concurrency=opts.concurrency,
-        use_cache=opts.use_cache, replay=opts.replay, eval_suite=suite.name)
+        prompt=prompt.ref,
+        model=opts.model,
+        concurrency=opts.concurrency,
+        use_cache=opts.use_cache,
+        replay=opts.replay,
+        eval_suite=suite.name,
+    )
     summary = annotate(engine, settings, annotate_opts, reporter, on_endpoint=remember)
     model = endpoint_seen["model"]
     preds = predictions(engine, suite.name, prompt.name, str(prompt.version), model)
     attach_samples(engine, suite.name, prompt.name, str(prompt.version), model, preds)
     attach_repeats(engine, settings, prompt, model, suite.name, opts.repeats, annotate_opts, preds)
     provenance = {
-        "model": model, "model_params": prompt.meta.params.model_dump(),
-        "prompt_name": prompt.name, "prompt_version": str(prompt.version),
-        "prompt_hash": prompt.content_hash, "suite": suite.name,
-        "data_path": suite.data, "data_hash": data_hash(suite.data_path),
+        "model": model,
+        "model_params": prompt.meta.params.model_dump(),
+        "prompt_name": prompt.name,
+        "prompt_version": str(prompt.version),
+        "prompt_hash": prompt.content_hash,
+        "suite": suite.name,
+        "data_path": suite.data,
+        "data_hash": data_hash(suite.data_path),
     }
     fitted = held_out(engine, prompt, model, items, preds, n_boot=opts.n_boot)
-    result = evaluate(items, fitted.predictions, suite=suite, provenance=provenance,
-                      n_boot=opts.n_boot, thresholds=parse_fail_under(list(opts.fail_under)))
+    result = evaluate(
+        items,
+        fitted.predictions,
+        suite=suite,
+        provenance=provenance,
+        n_boot=opts.n_boot,
+        thresholds=parse_fail_under(list(opts.fail_under)),
+    )
     result.notes[:0] = fitted.notes
     result.fitted_head = fitted.section
     result.anchors = anchors
@@ -158,13 +188,16 @@ def run_eval(engine: Engine, settings: Settings, suite_path: str, opts: EvalRunO
     return EvalRun(result=result, files=files, summary=summary)
 
 
-def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, prompt_name: str,
-                      prompt_version: str, model: str) -> int:
+def save_calibrations(
+    engine: Engine, result: EvalResult, suite_name: str, prompt_name: str, prompt_version: str, model: str
+) -> int:
     """Store each label's isotonic map with the prompt version and model (replacing older
     maps from the same suite), so profiles can show calibrated scores."""
-    rows = [(label, res.pred_key, res.scale, res.calibration)
-            for label, res in result.labels.items()
-            if res.calibration is not None and res.pred_key in ("ai_score", "novelty") and res.scale]
+    rows = [
+        (label, res.pred_key, res.scale, res.calibration)
+        for label, res in result.labels.items()
+        if res.calibration is not None and res.pred_key in ("ai_score", "novelty") and res.scale
+    ]
     # one transaction: killed halfway, the old maps stay. Two runs at once: SQLite's writer
     # lock serialises them; on PostgreSQL the prompt version's row is locked first, so the
     # second run's DELETE sees the first one's rows (else both insert: two maps a label)
@@ -172,7 +205,15 @@ def save_calibrations(engine: Engine, result: EvalResult, suite_name: str, promp
         pv = lock_version_id(conn, prompt_name, prompt_version)
         for label, pred_key, scale, calibration in rows:
             derived.replace_calibration(
-                conn, prompt_version_id=pv, model=model, suite=suite_name, label=label,
-                pred_key=pred_key, scale_low=scale[0], scale_high=scale[1],
-                map_json=calibration.map.to_json(), n_train=calibration.n_train)
+                conn,
+                prompt_version_id=pv,
+                model=model,
+                suite=suite_name,
+                label=label,
+                pred_key=pred_key,
+                scale_low=scale[0],
+                scale_high=scale[1],
+                map_json=calibration.map.to_json(),
+                n_train=calibration.n_train,
+            )
     return len(rows)

@@ -43,15 +43,23 @@ from .stats import percentile_ci
 
 NO_DECISION = "No accept/reject metrics (AUROC)"
 MARGIN_SHARE = 0.1  # the default margin: this share of the label's scale
-PAIRWISE_METHOD = ("share of paper pairs whose gold means differ by at least the margin that the "
-                   "score orders as the gold does (a tied score counts 1/2)")
-ALPHA_METHOD = ("Krippendorff's alpha (interval) of the score on the label's scale (0-100 mapped "
-                "linearly) against each reviewer of the same paper (closed form for two-value units)")
-RUNS_METHOD = ("mean absolute difference between two readings of the same paper on 0-100 "
-               "(pairs of samples or of runs), averaged over papers")
-REPEATS_METHOD = ("mean absolute difference on 0-100 between the paper's final score in two "
-                  "independent runs of the same prompt version and model (each request with its "
-                  "own cache identity, so no run is a replay), over pairs of runs, averaged over papers")
+PAIRWISE_METHOD = (
+    "share of paper pairs whose gold means differ by at least the margin that the "
+    "score orders as the gold does (a tied score counts 1/2)"
+)
+ALPHA_METHOD = (
+    "Krippendorff's alpha (interval) of the score on the label's scale (0-100 mapped "
+    "linearly) against each reviewer of the same paper (closed form for two-value units)"
+)
+RUNS_METHOD = (
+    "mean absolute difference between two readings of the same paper on 0-100 "
+    "(pairs of samples or of runs), averaged over papers"
+)
+REPEATS_METHOD = (
+    "mean absolute difference on 0-100 between the paper's final score in two "
+    "independent runs of the same prompt version and model (each request with its "
+    "own cache identity, so no run is a replay), over pairs of runs, averaged over papers"
+)
 
 
 class Figure(BaseModel):
@@ -129,7 +137,7 @@ def unit_sums(first: np.ndarray, second: np.ndarray, paper: np.ndarray, m: int) 
     np.add.at(out[0], paper, (first - second) ** 2)
     np.add.at(out[1], paper, 2.0)
     np.add.at(out[2], paper, first + second)
-    np.add.at(out[3], paper, first ** 2 + second ** 2)
+    np.add.at(out[3], paper, first**2 + second**2)
     return out
 
 
@@ -137,7 +145,7 @@ def alpha_rows(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Closed-form interval alpha of two-value units, per replicate (rows of ``counts``)."""
     d, n, s1, s2 = (counts @ sums[i] for i in range(4))
     with np.errstate(invalid="ignore", divide="ignore"):
-        ss = s2 - s1 ** 2 / n
+        ss = s2 - s1**2 / n
         ok = (n > 2) & (ss > 1e-12)
         return np.where(ok, 1.0 - (n - 1) * d / np.where(ok, n * ss, 1.0), np.nan)
 
@@ -178,7 +186,9 @@ def no_decision_note(items: Sequence, specs: Sequence) -> list[str]:
         return []
     if any(getattr(it, "accepted", None) is not None for it in items):
         return []
-    return [NO_DECISION + ": none of these papers has a decision; the suite "
-            "names no decision field because its reviews were collected before any decision "
-            "was made (ICLR 2026's first reviews, say). Agreement is measured against the "
-            "reviewers' scores only."]
+    return [
+        NO_DECISION + ": none of these papers has a decision; the suite "
+        "names no decision field because its reviews were collected before any decision "
+        "was made (ICLR 2026's first reviews, say). Agreement is measured against the "
+        "reviewers' scores only."
+    ]

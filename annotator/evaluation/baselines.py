@@ -37,12 +37,17 @@ class BaselineResult(BaseModel):
 
 
 def make_vectorizer() -> TfidfVectorizer:
-    return TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2),
-                           stop_words="english")
+    return TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), stop_words="english")
 
 
-def tfidf_ridge_oof(texts: Sequence[str], targets: Mapping[str, Sequence[float | None]], *,
-                    n_splits: int = 5, seed: int = 0, alpha: float = 1.0) -> dict[str, np.ndarray]:
+def tfidf_ridge_oof(
+    texts: Sequence[str],
+    targets: Mapping[str, Sequence[float | None]],
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+    alpha: float = 1.0,
+) -> dict[str, np.ndarray]:
     """Out-of-fold ridge predictions for each target (None/NaN targets are not trained on).
 
     The vectoriser is fit on each fold's training texts only. A paper whose fold has too
@@ -52,8 +57,7 @@ def tfidf_ridge_oof(texts: Sequence[str], targets: Mapping[str, Sequence[float |
     n = len(texts)
     if n < 2 * n_splits:
         raise ValueError(f"need at least {2 * n_splits} papers for {n_splits}-fold CV, got {n}")
-    ys = {name: np.array([np.nan if v is None else float(v) for v in vals])
-          for name, vals in targets.items()}
+    ys = {name: np.array([np.nan if v is None else float(v) for v in vals]) for name, vals in targets.items()}
     for name, y in ys.items():
         if len(y) != n:
             raise ValueError(f"target {name!r} has {len(y)} values for {n} texts")
@@ -76,28 +80,67 @@ def tfidf_ridge_oof(texts: Sequence[str], targets: Mapping[str, Sequence[float |
     return out
 
 
-def constant_baseline(gold, *, accepted=None, kinds: Sequence[str] = KINDS, bins: int = 5,
-                      binning: Binning = "quantile", gold_scale=None, n_boot: int = 1000,
-                      seed: int = 0) -> BaselineResult:
+def constant_baseline(
+    gold,
+    *,
+    accepted=None,
+    kinds: Sequence[str] = KINDS,
+    bins: int = 5,
+    binning: Binning = "quantile",
+    gold_scale=None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> BaselineResult:
     gold = np.asarray(gold, float)
-    metrics = compute_metrics(np.zeros(len(gold)), gold, accepted=accepted, kinds=kinds,
-                              bins=bins, binning=binning, gold_scale=gold_scale,
-                              n_boot=n_boot, seed=seed)
+    metrics = compute_metrics(
+        np.zeros(len(gold)),
+        gold,
+        accepted=accepted,
+        kinds=kinds,
+        bins=bins,
+        binning=binning,
+        gold_scale=gold_scale,
+        n_boot=n_boot,
+        seed=seed,
+    )
     return BaselineResult(name=CONSTANT, description=DESCRIPTIONS[CONSTANT], metrics=metrics)
 
 
-def tfidf_baseline(pred, gold, *, accepted=None, kinds: Sequence[str] = KINDS, bins: int = 5,
-                   binning: Binning = "quantile", gold_scale=None, n_boot: int = 1000,
-                   seed: int = 0, note: str | None = None) -> BaselineResult:
+def tfidf_baseline(
+    pred,
+    gold,
+    *,
+    accepted=None,
+    kinds: Sequence[str] = KINDS,
+    bins: int = 5,
+    binning: Binning = "quantile",
+    gold_scale=None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    note: str | None = None,
+) -> BaselineResult:
     """Metrics of out-of-fold TF-IDF predictions (on the label's scale) for the same papers."""
     pred = np.asarray(pred, float)
     gold = np.asarray(gold, float)
     ok = np.isfinite(pred)
     if not ok.all():
         missing = int((~ok).sum())
-        return BaselineResult(name=TFIDF, description=DESCRIPTIONS[TFIDF], metrics={},
-                              note=f"not computed: {missing} papers without an out-of-fold prediction")
-    metrics = compute_metrics(pred, gold, accepted=accepted, kinds=kinds, bins=bins,
-                              binning=binning, gold_scale=gold_scale, pred_scale=gold_scale,
-                              n_boot=n_boot, seed=seed)
+        return BaselineResult(
+            name=TFIDF,
+            description=DESCRIPTIONS[TFIDF],
+            metrics={},
+            note=f"not computed: {missing} papers without an out-of-fold prediction",
+        )
+    metrics = compute_metrics(
+        pred,
+        gold,
+        accepted=accepted,
+        kinds=kinds,
+        bins=bins,
+        binning=binning,
+        gold_scale=gold_scale,
+        pred_scale=gold_scale,
+        n_boot=n_boot,
+        seed=seed,
+    )
     return BaselineResult(name=TFIDF, description=DESCRIPTIONS[TFIDF], metrics=metrics, note=note)

@@ -50,17 +50,19 @@ class CalibrationMap(BaseModel):
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
-def fit_isotonic(scores, gold, *, label: str | None = None,
-                 scale: tuple[float, float] | None = None) -> CalibrationMap:
+def fit_isotonic(scores, gold, *, label: str | None = None, scale: tuple[float, float] | None = None) -> CalibrationMap:
     """Fit a non-decreasing map from ``scores`` to ``gold`` (clipped to ``scale`` if given)."""
     scores = np.asarray(scores, float)
     gold = np.asarray(gold, float)
     lo, hi = scale if scale else (None, None)
     iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=lo, y_max=hi)
     iso.fit(scores, gold)
-    return CalibrationMap(x=[float(v) for v in iso.X_thresholds_],
-                          y=[float(v) for v in iso.y_thresholds_], label=label,
-                          scale=tuple(scale) if scale else None)
+    return CalibrationMap(
+        x=[float(v) for v in iso.X_thresholds_],
+        y=[float(v) for v in iso.y_thresholds_],
+        label=label,
+        scale=tuple(scale) if scale else None,
+    )
 
 
 def apply(cmap: CalibrationMap | dict, score):
@@ -73,8 +75,11 @@ def apply(cmap: CalibrationMap | dict, score):
 
 def _errors(pred: np.ndarray, gold: np.ndarray) -> dict[str, float | None]:
     resid = pred - gold
-    return {"mae": float(np.mean(np.abs(resid))), "rmse": float(np.sqrt(np.mean(resid ** 2))),
-            "spearman": spearman(pred, gold)}
+    return {
+        "mae": float(np.mean(np.abs(resid))),
+        "rmse": float(np.sqrt(np.mean(resid**2))),
+        "spearman": spearman(pred, gold),
+    }
 
 
 class CalibrationReport(BaseModel):
@@ -92,9 +97,15 @@ def nominal_rescale(scores, scale: tuple[float, float]) -> np.ndarray:
     return lo + np.asarray(scores, float) / 100.0 * (hi - lo)
 
 
-def calibrate_split(scores, gold, *, scale: tuple[float, float] | None = None,
-                    label: str | None = None, test_fraction: float = 0.5,
-                    seed: int = 0) -> CalibrationReport | None:
+def calibrate_split(
+    scores,
+    gold,
+    *,
+    scale: tuple[float, float] | None = None,
+    label: str | None = None,
+    test_fraction: float = 0.5,
+    seed: int = 0,
+) -> CalibrationReport | None:
     """Fit on a seeded random split, report before/after on the held-out part (None if n < 10)."""
     scores = np.asarray(scores, float)
     gold = np.asarray(gold, float)
@@ -110,10 +121,10 @@ def calibrate_split(scores, gold, *, scale: tuple[float, float] | None = None,
     slope, intercept = linear_fit(scores[train], gold[train])
     g = gold[test]
     return CalibrationReport(
-        n_train=len(train), n_test=len(test),
+        n_train=len(train),
+        n_test=len(test),
         before=_errors(nominal_rescale(scores[test], scale), g),
         linear=_errors(intercept + slope * scores[test], g),
         after=_errors(apply(cmap, scores[test]), g),
         map=cmap,
     )
-

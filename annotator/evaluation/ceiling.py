@@ -20,8 +20,10 @@ from pydantic import BaseModel
 from .metrics import MIN_PAPERS, MetricValue
 from .stats import bootstrap_indices, percentile_ci, spearman_rows
 
-METHOD = ("leave-one-reviewer-out: Spearman of one random reviewer's score against the mean "
-          "of the other reviewers, averaged over random draws")
+METHOD = (
+    "leave-one-reviewer-out: Spearman of one random reviewer's score against the mean "
+    "of the other reviewers, averaged over random draws"
+)
 
 
 class CeilingResult(BaseModel):
@@ -31,8 +33,9 @@ class CeilingResult(BaseModel):
     method: str = METHOD
 
 
-def reviewer_draws(reviewer_lists: Sequence[Sequence[float]], n_draws: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def reviewer_draws(
+    reviewer_lists: Sequence[Sequence[float]], n_draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``(single, rest_mean)``, each ``(n_draws, m)``, for the m papers with 2+ reviewers."""
     lists = [list(map(float, rl)) for rl in reviewer_lists if len(rl) >= 2]
     m = len(lists)
@@ -50,8 +53,9 @@ def reviewer_draws(reviewer_lists: Sequence[Sequence[float]], n_draws: int,
     return single, rest
 
 
-def human_ceiling(reviewer_lists: Sequence[Sequence[float]], *, n_draws: int = 10,
-                  n_boot: int = 1000, seed: int = 0) -> CeilingResult:
+def human_ceiling(
+    reviewer_lists: Sequence[Sequence[float]], *, n_draws: int = 10, n_boot: int = 1000, seed: int = 0
+) -> CeilingResult:
     """Leave-one-reviewer-out Spearman over the papers with two or more reviewers."""
     rng = np.random.default_rng(seed)
     single, rest = reviewer_draws(reviewer_lists, n_draws, rng)

@@ -55,13 +55,13 @@ def scatter_plot(result: EvalResult, res: LabelResult, path: Path) -> Path:
     ax.scatter(x + jitter, y, s=12, alpha=0.5)
     slope, intercept = linear_fit(x, y)
     grid = np.linspace(0, 100, 50)
-    ax.plot(grid, intercept + slope * grid, color="C3",
-            label=f"least squares: {intercept:.2f} + {slope:.3f}·score")
+    ax.plot(grid, intercept + slope * grid, color="C3", label=f"least squares: {intercept:.2f} + {slope:.3f}·score")
     rho = res.metrics.get("spearman")
     if rho is not None and rho.value is not None:
         ax.plot([], [], " ", label=f"Spearman {rho.value:.3f} (n={len(x)})")
-    _label_axes(ax, f"predicted {res.pred_key} (0-100)", f"gold {res.gold_field}",
-                _title(result, res, "predicted vs gold"))
+    _label_axes(
+        ax, f"predicted {res.pred_key} (0-100)", f"gold {res.gold_field}", _title(result, res, "predicted vs gold")
+    )
     return _save(fig, path)
 
 
@@ -78,10 +78,13 @@ def calibration_plot(result: EvalResult, res: LabelResult, path: Path, bins: int
         se.append(y[sel].std(ddof=1) / np.sqrt(sel.sum()) if sel.sum() > 1 else 0.0)
     ax.errorbar(mx, my, yerr=se, marker="o", capsize=3, label="mean gold per score bin (±1 s.e.)")
     scale = res.scale or (float(y.min()), float(y.max()))
-    ax.plot([0, 100], nominal_rescale([0, 100], scale), "--", color="grey",
-            label="nominal: 0-100 onto the label scale")
-    _label_axes(ax, f"predicted {res.pred_key}, binned (quantiles)", f"mean gold {res.gold_field}",
-                _title(result, res, "calibration by bins"))
+    ax.plot([0, 100], nominal_rescale([0, 100], scale), "--", color="grey", label="nominal: 0-100 onto the label scale")
+    _label_axes(
+        ax,
+        f"predicted {res.pred_key}, binned (quantiles)",
+        f"mean gold {res.gold_field}",
+        _title(result, res, "calibration by bins"),
+    )
     return _save(fig, path)
 
 

@@ -39,8 +39,9 @@ from .agreement import (
 from .metrics import MIN_PAPERS, MetricValue
 from .stats import bootstrap_indices
 
-PAIRWISE = ("one random reviewer against the mean of the others: pairwise accuracy with the same "
-            "margin, averaged over draws")
+PAIRWISE = (
+    "one random reviewer against the mean of the others: pairwise accuracy with the same margin, averaged over draws"
+)
 ALPHA = "one random reviewer against each other reviewer: Krippendorff's alpha (interval), averaged over draws"
 RUNS = "mean absolute difference between two reviewers of the same paper, on 0-100"
 _BUDGET = 2e9
@@ -59,8 +60,9 @@ def _picks(counts: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.nda
     return np.minimum((rng.random((n_draws, len(counts))) * counts).astype(np.int64), counts - 1)
 
 
-def human_pairwise(lists: Sequence[Sequence[float]], margin: float, *, n_boot: int = 1000,
-                   seed: int = 0, n_draws: int = 10) -> tuple[MetricValue, str]:
+def human_pairwise(
+    lists: Sequence[Sequence[float]], margin: float, *, n_boot: int = 1000, seed: int = 0, n_draws: int = 10
+) -> tuple[MetricValue, str]:
     grid, counts = _grid(lists)
     m = len(counts)
     if m < MIN_PAPERS:
@@ -83,8 +85,9 @@ def human_pairwise(lists: Sequence[Sequence[float]], margin: float, *, n_boot: i
     return metric_value(point, boot, m, f"no pair differs by {margin:g} or more"), PAIRWISE
 
 
-def human_alpha(lists: Sequence[Sequence[float]], *, n_boot: int = 1000, seed: int = 0,
-                n_draws: int = 10) -> tuple[MetricValue, str]:
+def human_alpha(
+    lists: Sequence[Sequence[float]], *, n_boot: int = 1000, seed: int = 0, n_draws: int = 10
+) -> tuple[MetricValue, str]:
     grid, counts = _grid(lists)
     m = len(counts)
     if m < MIN_PAPERS:
@@ -112,8 +115,9 @@ def human_alpha(lists: Sequence[Sequence[float]], *, n_boot: int = 1000, seed: i
     return metric_value(point, boot, int(counts.sum() - m), "reviewers' scores are constant"), ALPHA
 
 
-def human_run_to_run(lists: Sequence[Sequence[float]], scale: tuple[float, float], *,
-                     n_boot: int = 1000, seed: int = 0) -> tuple[MetricValue, str]:
+def human_run_to_run(
+    lists: Sequence[Sequence[float]], scale: tuple[float, float], *, n_boot: int = 1000, seed: int = 0
+) -> tuple[MetricValue, str]:
     lo, hi = scale
     per = np.array([d for rl in lists if (d := mean_abs_pair_difference(rl)) is not None])
     per = per * 100.0 / (hi - lo) if hi > lo else per * np.nan

@@ -98,8 +98,7 @@ def read_items(suite: Suite) -> list[EvalItem]:
     """Every row of the suite's data file, in file order."""
     path = suite.data_path
     if not path.is_file():
-        raise InputError(f"data file not found: {path}",
-                         path=str(suite.path) if suite.path else None, field="data")
+        raise InputError(f"data file not found: {path}", path=str(suite.path) if suite.path else None, field="data")
     f, ai, nov = suite.fields, suite.ai, suite.novelty
     cites = suite.citations.field if suite.citations else None
     items: list[EvalItem] = []
@@ -110,19 +109,21 @@ def read_items(suite: Suite) -> list[EvalItem]:
         if item_id in seen:
             raise row.fail(f.id, f"duplicate id {item_id!r} (first on line {seen[item_id]})")
         seen[item_id] = lineno
-        items.append(EvalItem(
-            id=item_id,
-            title=row.optional_text(f.title) or "",
-            abstract=row.text(f.abstract),
-            gold_ai=row.number(ai.gold),
-            gold_novelty=row.number(nov.gold) if nov else None,
-            ai_reviewers=row.numbers(ai.reviewers),
-            novelty_reviewers=row.numbers(nov.reviewers) if nov else (),
-            accepted=row.decision(f.decision),
-            venue=row.optional_text(f.venue) if f.venue else None,
-            year=row.year(f.year),
-            citations=row.number(cites),
-        ))
+        items.append(
+            EvalItem(
+                id=item_id,
+                title=row.optional_text(f.title) or "",
+                abstract=row.text(f.abstract),
+                gold_ai=row.number(ai.gold),
+                gold_novelty=row.number(nov.gold) if nov else None,
+                ai_reviewers=row.numbers(ai.reviewers),
+                novelty_reviewers=row.numbers(nov.reviewers) if nov else (),
+                accepted=row.decision(f.decision),
+                venue=row.optional_text(f.venue) if f.venue else None,
+                year=row.year(f.year),
+                citations=row.number(cites),
+            )
+        )
     return items
 
 

@@ -52,18 +52,35 @@ def _citation_getter(zero_is_missing: bool) -> Callable[[EvalItem], float | None
 
 
 def _ai(gold_field: str, scale, reviewers_field, kinds) -> LabelSpec:
-    return LabelSpec("ai", "ai_score", gold_field, scale, reviewers_field, kinds,
-                     lambda it: it.gold_ai, lambda it: it.ai_reviewers)
+    return LabelSpec(
+        "ai", "ai_score", gold_field, scale, reviewers_field, kinds, lambda it: it.gold_ai, lambda it: it.ai_reviewers
+    )
 
 
 def _novelty(gold_field: str, scale, reviewers_field, kinds) -> LabelSpec:
-    return LabelSpec("novelty", "novelty", gold_field, scale, reviewers_field, kinds,
-                     lambda it: it.gold_novelty, lambda it: it.novelty_reviewers)
+    return LabelSpec(
+        "novelty",
+        "novelty",
+        gold_field,
+        scale,
+        reviewers_field,
+        kinds,
+        lambda it: it.gold_novelty,
+        lambda it: it.novelty_reviewers,
+    )
 
 
 def _citations(field: str, zero_is_missing: bool) -> LabelSpec:
-    return LabelSpec("citations", "ai_score", f"log1p({field})", None, None, CORRELATIONS,
-                     _citation_getter(zero_is_missing), lambda it: ())
+    return LabelSpec(
+        "citations",
+        "ai_score",
+        f"log1p({field})",
+        None,
+        None,
+        CORRELATIONS,
+        _citation_getter(zero_is_missing),
+        lambda it: (),
+    )
 
 
 def label_specs_for_suite(suite: Suite) -> list[LabelSpec]:
@@ -79,8 +96,7 @@ def label_specs_for_suite(suite: Suite) -> list[LabelSpec]:
 
 def known_thresholds(suite: Suite) -> list[str]:
     """Every threshold name the suite may set: its metrics, and ``max_missing_rate``."""
-    return [name for spec in label_specs_for_suite(suite) for name in spec.metric_names()] + [
-        "max_missing_rate"]
+    return [name for spec in label_specs_for_suite(suite) for name in spec.metric_names()] + ["max_missing_rate"]
 
 
 def _range(values: list[float]) -> tuple[float, float] | None:

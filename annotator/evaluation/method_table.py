@@ -64,8 +64,13 @@ class MethodTable(BaseModel):
 
     def columns(self) -> list[str]:
         tails = [f" {s}" for s in self.suites] if len(self.suites) > 1 else [""]
-        return [f"{k}_{label}{t}" for label in self.labels for k in TABLE_KINDS for t in tails
-                if any(f"{k}_{label}{t}" in r.metrics for r in self.rows)]
+        return [
+            f"{k}_{label}{t}"
+            for label in self.labels
+            for k in TABLE_KINDS
+            for t in tails
+            if any(f"{k}_{label}{t}" in r.metrics for r in self.rows)
+        ]
 
     def to_markdown(self) -> str:
         cols = self.columns()
@@ -77,10 +82,15 @@ class MethodTable(BaseModel):
             failed = "—" if r.kind != "run" else f"{r.failed_papers}/{r.n_papers}"
             if u is not None and u.failed_calls:
                 failed += f" ({u.failed_calls} calls)"
-            cells = [r.name, r.method or "—", *[_fmt(r.metrics.get(c)) for c in cols], failed,
-                     _num(u.per_paper(u.calls) if u else None, "{:.1f}"),
-                     _num(u.per_paper(u.prompt_tokens + u.completion_tokens) if u else None, "{:,.0f}"),
-                     _num(u.per_paper(u.cost_usd) if u else None, "{:.6f}")]
+            cells = [
+                r.name,
+                r.method or "—",
+                *[_fmt(r.metrics.get(c)) for c in cols],
+                failed,
+                _num(u.per_paper(u.calls) if u else None, "{:.1f}"),
+                _num(u.per_paper(u.prompt_tokens + u.completion_tokens) if u else None, "{:,.0f}"),
+                _num(u.per_paper(u.cost_usd) if u else None, "{:.6f}"),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes]) + "\n"
 
@@ -97,8 +107,7 @@ def _num(v: float | None, fmt: str) -> str:
     return "—" if v is None else fmt.format(v)
 
 
-def run_usage(engine: Engine, result: EvalResult,
-              price_model: str | None = None) -> tuple[Usage, str | None] | None:
+def run_usage(engine: Engine, result: EvalResult, price_model: str | None = None) -> tuple[Usage, str | None] | None:
     """Calls, tokens and cost of a result's run from the database, and its judging method."""
     p = result.provenance
     if not (p.prompt_name and p.prompt_version and p.model and p.suite):
@@ -111,8 +120,14 @@ def run_usage(engine: Engine, result: EvalResult,
         return None
     pt, ct = int(row[3] or 0), int(row[4] or 0)
     dollars = cost_usd(price_model, pt, ct) if price_model else float(row[5] or 0.0)
-    usage = Usage(papers=int(row[0]), calls=int(row[1] or 0), failed_calls=int(row[2] or 0),
-                  prompt_tokens=pt, completion_tokens=ct, cost_usd=dollars)
+    usage = Usage(
+        papers=int(row[0]),
+        calls=int(row[1] or 0),
+        failed_calls=int(row[2] or 0),
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        cost_usd=dollars,
+    )
     if not methods:
         return usage, None
     method, params_json = methods[0][0], methods[0][1]
@@ -130,8 +145,13 @@ def add_usage(a: Usage | None, b: Usage) -> Usage:
     return Usage(**{f: getattr(a, f) + getattr(b, f) for f in Usage.model_fields})
 
 
-def method_table(results: Sequence[EvalResult], *, names: Sequence[str] | None = None,
-                 engine: Engine | None = None, price_model: str | None = None) -> MethodTable:
+def method_table(
+    results: Sequence[EvalResult],
+    *,
+    names: Sequence[str] | None = None,
+    engine: Engine | None = None,
+    price_model: str | None = None,
+) -> MethodTable:
     """One row per run (per prompt version and model when the runs span several suites),
     then each suite's human ceiling and baselines."""
     if not results:
@@ -143,8 +163,10 @@ def method_table(results: Sequence[EvalResult], *, names: Sequence[str] | None =
     if len({r.provenance.sample_hash for r in results}) > 1 and not several:
         notes.append("the runs judged different papers (sample_hash differs): intervals are not paired")
     if several:
-        notes.append("columns per suite: " + ", ".join(suites) + "; each run's row holds the suites "
-                     "it was run on, calls and cost summed over them")
+        notes.append(
+            "columns per suite: " + ", ".join(suites) + "; each run's row holds the suites "
+            "it was run on, calls and cost summed over them"
+        )
     rows: dict[str, MethodRow] = {}
     for i, res in enumerate(results):
         p = res.provenance
@@ -163,8 +185,7 @@ def method_table(results: Sequence[EvalResult], *, names: Sequence[str] | None =
             row.usage = add_usage(row.usage, found[0])
             row.method = row.method or found[1]
     if engine is None or any(r.usage is None for r in rows.values()):
-        notes.append("calls, tokens and cost come from the database the runs were stored in; "
-                     "'—' where it has none")
+        notes.append("calls, tokens and cost come from the database the runs were stored in; '—' where it has none")
     ceiling = MethodRow(name="human ceiling (one reviewer vs the rest)", kind="ceiling")
     baselines: dict[str, MethodRow] = {}
     firsts = {r.suite or "": r for r in reversed(results)}
@@ -180,5 +201,4 @@ def method_table(results: Sequence[EvalResult], *, names: Sequence[str] | None =
                 brow = baselines.setdefault(bname, MethodRow(name=f"baseline: {bname}", kind="baseline"))
                 brow.metrics.update(_picked(b.metrics, label, tail))
     out = list(rows.values()) + [r for r in (ceiling, *baselines.values()) if r.metrics]
-    return MethodTable(labels=labels, rows=out, price_model=price_model, notes=notes,
-                       suites=suites if several else [])
+    return MethodTable(labels=labels, rows=out, price_model=price_model, notes=notes, suites=suites if several else [])

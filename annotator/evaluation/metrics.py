@@ -72,8 +72,9 @@ class Counts(BaseModel):
     @classmethod
     def of(cls, n_total: int, n_scored: int) -> Counts:
         missing = n_total - n_scored
-        return cls(n_total=n_total, n_scored=n_scored, n_missing=missing,
-                   missing_rate=(missing / n_total) if n_total else None)
+        return cls(
+            n_total=n_total, n_scored=n_scored, n_missing=missing, missing_rate=(missing / n_total) if n_total else None
+        )
 
 
 def _scalar(values: np.ndarray) -> float:
@@ -135,9 +136,15 @@ def qwk_gold_defined_rows(pred_bins, gold_bins, k: int) -> np.ndarray:
     return np.where(np.ptp(gold_rows, axis=1) > 0, qwk_rows(pred_bins, gold_bins, k), np.nan)
 
 
-def bin_pair(pred, gold, *, k: int = 5, binning: Binning = "quantile",
-             gold_scale: tuple[float, float] | None = None,
-             pred_scale: tuple[float, float] = (0.0, 100.0)) -> tuple[np.ndarray, np.ndarray]:
+def bin_pair(
+    pred,
+    gold,
+    *,
+    k: int = 5,
+    binning: Binning = "quantile",
+    gold_scale: tuple[float, float] | None = None,
+    pred_scale: tuple[float, float] = (0.0, 100.0),
+) -> tuple[np.ndarray, np.ndarray]:
     if binning == "quantile":
         return quantile_bins(pred, k), quantile_bins(gold, k)
     if gold_scale is None:
@@ -171,10 +178,18 @@ def _value(point: float, boot: np.ndarray | None, n: int, note_fn) -> MetricValu
     return MetricValue(value=float(point), ci_low=lo, ci_high=hi, n=n, n_boot=n_ok)
 
 
-def metric_rows(kind: str, pred: np.ndarray, gold: np.ndarray, idx: np.ndarray | None = None, *,
-                positive: np.ndarray | None = None, bins: int = 5, binning: Binning = "quantile",
-                gold_scale: tuple[float, float] | None = None,
-                pred_scale: tuple[float, float] | None = None) -> tuple[float, np.ndarray | None]:
+def metric_rows(
+    kind: str,
+    pred: np.ndarray,
+    gold: np.ndarray,
+    idx: np.ndarray | None = None,
+    *,
+    positive: np.ndarray | None = None,
+    bins: int = 5,
+    binning: Binning = "quantile",
+    gold_scale: tuple[float, float] | None = None,
+    pred_scale: tuple[float, float] | None = None,
+) -> tuple[float, np.ndarray | None]:
     """Point estimate and bootstrap replicates (rows of ``idx``; None without) of one metric.
 
     For ``auroc`` pass ``positive`` (bool per paper); ``gold`` is then unused.
@@ -186,21 +201,29 @@ def metric_rows(kind: str, pred: np.ndarray, gold: np.ndarray, idx: np.ndarray |
         j = 0 if kind == "mae" else 1
         fn = lambda p, g: fit_error_rows(p, g)[j]  # noqa: E731
     elif kind == "qwk":
-        pred, gold = bin_pair(pred, gold, k=bins, binning=binning, gold_scale=gold_scale,
-                              pred_scale=pred_scale or (0.0, 100.0))
+        pred, gold = bin_pair(
+            pred, gold, k=bins, binning=binning, gold_scale=gold_scale, pred_scale=pred_scale or (0.0, 100.0)
+        )
         fn = lambda p, g: qwk_gold_defined_rows(p, g, bins)  # noqa: E731
     else:
-        fn = {"spearman": spearman_rows, "kendall": kendall_rows,
-              "pearson": pearson_rows}[kind]
+        fn = {"spearman": spearman_rows, "kendall": kendall_rows, "pearson": pearson_rows}[kind]
     point = float(fn(pred, gold)[0])
     return point, (fn(pred[idx], gold[idx]) if idx is not None else None)
 
 
-def compute_metrics(pred, gold, *, accepted=None, kinds: Iterable[str] = KINDS,
-                    bins: int = 5, binning: Binning = "quantile",
-                    gold_scale: tuple[float, float] | None = None,
-                    pred_scale: tuple[float, float] | None = None,
-                    n_boot: int = 1000, seed: int = 0) -> dict[str, MetricValue]:
+def compute_metrics(
+    pred,
+    gold,
+    *,
+    accepted=None,
+    kinds: Iterable[str] = KINDS,
+    bins: int = 5,
+    binning: Binning = "quantile",
+    gold_scale: tuple[float, float] | None = None,
+    pred_scale: tuple[float, float] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, MetricValue]:
     """All requested metrics of ``pred`` (0-100) against ``gold``, with bootstrap CIs.
 
     ``pred`` and ``gold`` hold only scored papers (no NaN). ``accepted`` is aligned with
@@ -225,8 +248,9 @@ def compute_metrics(pred, gold, *, accepted=None, kinds: Iterable[str] = KINDS,
         elif n < MIN_PAPERS:
             out[kind] = MetricValue(n=n, note=f"undefined: too few papers (n={n}, need {MIN_PAPERS})")
         else:
-            point, boot = metric_rows(kind, pred, gold, idx, bins=bins, binning=binning,
-                                      gold_scale=gold_scale, pred_scale=pred_scale)
+            point, boot = metric_rows(
+                kind, pred, gold, idx, bins=bins, binning=binning, gold_scale=gold_scale, pred_scale=pred_scale
+            )
             out[kind] = _value(point, boot, n, lambda k=kind: _undefined_note(k, pred, gold))
     return out
 

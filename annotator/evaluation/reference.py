@@ -43,9 +43,9 @@ class ReferenceNumbers(BaseModel):
     labels: dict[str, LabelReference]
 
 
-def reference_numbers(suite: Suite, items: Sequence[EvalItem] | None = None, *,
-                      n_boot: int = 1000, seed: int = 0,
-                      ceiling_draws: int = 10) -> ReferenceNumbers:
+def reference_numbers(
+    suite: Suite, items: Sequence[EvalItem] | None = None, *, n_boot: int = 1000, seed: int = 0, ceiling_draws: int = 10
+) -> ReferenceNumbers:
     """Per label: human ceiling (Spearman) and out-of-fold TF-IDF + ridge correlations.
 
     ``items`` (default: the whole data file) are the papers scored; the TF-IDF model is
@@ -54,8 +54,9 @@ def reference_numbers(suite: Suite, items: Sequence[EvalItem] | None = None, *,
     pool = load_items(suite, sample=False)
     items = list(items) if items is not None else pool
     specs = label_specs_for_suite(suite)
-    oof_pool = tfidf_ridge_oof([it.text for it in pool], {s.name: [s.gold(it) for it in pool]
-                                                          for s in specs}, seed=seed)
+    oof_pool = tfidf_ridge_oof(
+        [it.text for it in pool], {s.name: [s.gold(it) for it in pool] for s in specs}, seed=seed
+    )
     row = {it.id: i for i, it in enumerate(pool)}
     take = np.array([row[it.id] for it in items])
     oof = {name: preds[take] for name, preds in oof_pool.items()}
@@ -65,12 +66,15 @@ def reference_numbers(suite: Suite, items: Sequence[EvalItem] | None = None, *,
         ok = np.isfinite(gold) & np.isfinite(oof[spec.name])
         ceiling = None
         if spec.reviewers_field:
-            ceiling = human_ceiling([spec.reviewers(it) for it, m in zip(items, ok) if m],
-                                    n_draws=ceiling_draws, n_boot=n_boot, seed=seed)
+            ceiling = human_ceiling(
+                [spec.reviewers(it) for it, m in zip(items, ok) if m], n_draws=ceiling_draws, n_boot=n_boot, seed=seed
+            )
         labels[spec.name] = LabelReference(
-            gold_field=spec.gold_field, n=int(ok.sum()), human_ceiling=ceiling,
-            tfidf_ridge=compute_metrics(oof[spec.name][ok], gold[ok], kinds=CORRELATIONS,
-                                        n_boot=n_boot, seed=seed))
+            gold_field=spec.gold_field,
+            n=int(ok.sum()),
+            human_ceiling=ceiling,
+            tfidf_ridge=compute_metrics(oof[spec.name][ok], gold[ok], kinds=CORRELATIONS, n_boot=n_boot, seed=seed),
+        )
     return ReferenceNumbers(suite=suite.name, n_papers=len(items), labels=labels)
 
 
@@ -88,7 +92,8 @@ def summary_lines(ref: ReferenceNumbers) -> list[str]:
         lines.append(f"  {label} ({e.gold_field}, n={e.n})")
         if e.human_ceiling is not None:
             hc = e.human_ceiling
-            lines.append(f"    human ceiling Spearman   {_fmt(hc.spearman)}  "
-                         f"({hc.n_papers} papers, {hc.n_draws} draws)")
+            lines.append(
+                f"    human ceiling Spearman   {_fmt(hc.spearman)}  ({hc.n_papers} papers, {hc.n_draws} draws)"
+            )
         lines.append(f"    TF-IDF + ridge Spearman  {_fmt(e.tfidf_ridge['spearman'])}")
     return lines

@@ -49,8 +49,7 @@ class Provenance(BaseModel):
 def complete(prov: Provenance | dict | None, **defaults: Any) -> Provenance:
     """Fill the fields left empty: ``defaults`` first, then date and code version."""
     prov = Provenance.model_validate(prov or {})
-    updates = {k: v for k, v in defaults.items()
-               if v is not None and getattr(prov, k, None) in (None, {}, "")}
+    updates = {k: v for k, v in defaults.items() if v is not None and getattr(prov, k, None) in (None, {}, "")}
     if prov.date is None:
         updates["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     if prov.code_commit is None and prov.code_dirty is None:

@@ -25,8 +25,7 @@ def sample_values(details: dict) -> dict[str, list[float]]:
     scale = details.get("scale")
     out: dict[str, list[float]] = {}
     for name in FIELDS:
-        values = [float(s[name]) for s in samples
-                  if isinstance(s, dict) and isinstance(s.get(name), (int, float))]
+        values = [float(s[name]) for s in samples if isinstance(s, dict) and isinstance(s.get(name), (int, float))]
         if scale and len(scale) == 2 and scale[1] > scale[0]:
             lo, hi = float(scale[0]), float(scale[1])
             values = [(v - lo) / (hi - lo) * 100.0 for v in values]
@@ -35,8 +34,9 @@ def sample_values(details: dict) -> dict[str, list[float]]:
     return out
 
 
-def attach_samples(engine: Engine, suite_name: str, prompt_name: str, prompt_version: str,
-                   model: str, preds: dict[str, dict]) -> int:
+def attach_samples(
+    engine: Engine, suite_name: str, prompt_name: str, prompt_version: str, model: str, preds: dict[str, dict]
+) -> int:
     """Add ``samples`` to the predictions of papers whose judgment holds several; returns how many."""
     with engine.connect() as conn:
         rows = judgments.suite_judgment_details(conn, suite_name, prompt_name, prompt_version, model)

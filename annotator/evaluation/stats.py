@@ -31,8 +31,9 @@ def bootstrap_indices(n: int, n_boot: int, seed: int | np.random.Generator) -> n
     return rng.integers(0, n, size=(n_boot, n))
 
 
-def percentile_ci(values: np.ndarray, level: float = 0.95,
-                  min_valid: float = 0.5) -> tuple[float | None, float | None, int]:
+def percentile_ci(
+    values: np.ndarray, level: float = 0.95, min_valid: float = 0.5
+) -> tuple[float | None, float | None, int]:
     """Percentile interval of the finite replicates, and how many were finite.
 
     No interval when fewer than ``min_valid`` of the replicates are defined.
@@ -105,14 +106,13 @@ def kendall_rows(x, y) -> np.ndarray:
     out = np.empty(b)
     step = max(1, _CHUNK_ELEMENTS // max(1, len(iu[0])))
     for start in range(0, b, step):
-        xs, ys = rx[start:start + step], ry[start:start + step]
+        xs, ys = rx[start : start + step], ry[start : start + step]
         sx = np.sign(xs[:, iu[0]] - xs[:, iu[1]]).astype(np.int8)
         sy = np.sign(ys[:, iu[0]] - ys[:, iu[1]]).astype(np.int8)
         num = (sx * sy).sum(axis=1, dtype=np.int64)
-        denom = np.sqrt(np.abs(sx).sum(axis=1, dtype=np.int64).astype(float)
-                        * np.abs(sy).sum(axis=1, dtype=np.int64))
+        denom = np.sqrt(np.abs(sx).sum(axis=1, dtype=np.int64).astype(float) * np.abs(sy).sum(axis=1, dtype=np.int64))
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:start + step] = np.where(denom > 0, num / np.where(denom > 0, denom, 1), np.nan)
+            out[start : start + step] = np.where(denom > 0, num / np.where(denom > 0, denom, 1), np.nan)
     return out
 
 
@@ -129,7 +129,7 @@ def fit_error_rows(x, y) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = np.where(sxx > 0, sxy / np.where(sxx > 0, sxx, 1.0), 0.0)
     resid = y - ym - slope[:, None] * xc
-    return np.abs(resid).mean(axis=1), np.sqrt((resid ** 2).mean(axis=1))
+    return np.abs(resid).mean(axis=1), np.sqrt((resid**2).mean(axis=1))
 
 
 def auroc_rows(scores, positive) -> np.ndarray:

@@ -87,9 +87,11 @@ def suite_path(suite: Path | str) -> Path:
     shipped = shipped_suites_dir() / f"{text}.toml"
     if shipped.is_file():
         return shipped
-    raise InputError(f"no suite file and no shipped suite of that name; shipped suites: "
-                     f"{', '.join(shipped_suite_names())} (or give a path to a .toml file)",
-                     path=text)
+    raise InputError(
+        f"no suite file and no shipped suite of that name; shipped suites: "
+        f"{', '.join(shipped_suite_names())} (or give a path to a .toml file)",
+        path=text,
+    )
 
 
 def threshold_problems(suite: Suite) -> list[tuple[str, str]]:
@@ -98,8 +100,7 @@ def threshold_problems(suite: Suite) -> list[tuple[str, str]]:
     problems = []
     for key, limit in suite.thresholds.items():
         if key not in known:
-            problems.append((f"thresholds.{key}",
-                             f"unknown threshold; known: {', '.join(known)}"))
+            problems.append((f"thresholds.{key}", f"unknown threshold; known: {', '.join(known)}"))
         elif key == "max_missing_rate" and not 0 <= limit <= 1:
             problems.append((f"thresholds.{key}", "must be between 0 and 1"))
     return problems

@@ -38,8 +38,7 @@ def parse_fail_under(values: str | Iterable[str] | None) -> dict[str, float]:
             try:
                 limit = float(number)
             except ValueError:
-                raise InputError(f"{name}: {number.strip()!r} is not a number",
-                                 field="--fail-under") from None
+                raise InputError(f"{name}: {number.strip()!r} is not a number", field="--fail-under") from None
             if not math.isfinite(limit):
                 raise InputError(f"{name}: limit must be finite", field="--fail-under")
             out[name] = limit
@@ -63,16 +62,32 @@ def _check(result: EvalResult, name: str, limit: float, source: str) -> Threshol
     if value is None:
         undefined = result.metric(name) if name != MISSING else None
         why = (undefined.note if undefined is not None else None) or "undefined"
-        return ThresholdCheck(name=name, limit=limit, direction=way, value=None, passed=False,
-                              source=source, message=f"{what} is {why}; cannot check {limit:g}")
+        return ThresholdCheck(
+            name=name,
+            limit=limit,
+            direction=way,
+            value=None,
+            passed=False,
+            source=source,
+            message=f"{what} is {why}; cannot check {limit:g}",
+        )
     passed = value >= limit if way == "min" else value <= limit
     op = (">=" if passed else "<") if way == "min" else ("<=" if passed else ">")
-    return ThresholdCheck(name=name, limit=limit, direction=way, value=value, passed=passed,
-                          source=source, message=f"{what} = {value:.3f} {op} {limit:g}")
+    return ThresholdCheck(
+        name=name,
+        limit=limit,
+        direction=way,
+        value=value,
+        passed=passed,
+        source=source,
+        message=f"{what} = {value:.3f} {op} {limit:g}",
+    )
 
 
-def check_thresholds(result: EvalResult, overrides: Mapping[str, float] | None = None,
-                     ) -> list[ThresholdCheck]:
+def check_thresholds(
+    result: EvalResult,
+    overrides: Mapping[str, float] | None = None,
+) -> list[ThresholdCheck]:
     """Check the suite's thresholds (kept in ``result.settings["thresholds"]``) plus overrides.
 
     Raises ConfigError for a name that is neither a metric of this result nor max_missing_rate.
@@ -82,15 +97,15 @@ def check_thresholds(result: EvalResult, overrides: Mapping[str, float] | None =
     known = set(result.metric_names()) | {MISSING}
     unknown = sorted(set(base) - known) + sorted(set(overrides) - known)
     if unknown:
-        raise ConfigError(f"unknown threshold {unknown[0]!r}; this evaluation has: "
-                          f"{', '.join(sorted(known))}")
+        raise ConfigError(f"unknown threshold {unknown[0]!r}; this evaluation has: {', '.join(sorted(known))}")
     merged = {**base, **overrides}
-    return [_check(result, name, limit, "override" if name in overrides else "suite")
-            for name, limit in merged.items()]
+    return [_check(result, name, limit, "override" if name in overrides else "suite") for name, limit in merged.items()]
 
 
-def apply_thresholds(result: EvalResult, overrides: Mapping[str, float] | None = None,
-                     ) -> EvalResult:
+def apply_thresholds(
+    result: EvalResult,
+    overrides: Mapping[str, float] | None = None,
+) -> EvalResult:
     """A copy of ``result`` whose ``thresholds`` are rechecked with ``overrides``."""
     return result.model_copy(update={"thresholds": check_thresholds(result, overrides)})
 
@@ -99,5 +114,4 @@ def raise_for_thresholds(result: EvalResult) -> None:
     """Raise ThresholdBreached naming every failed threshold (nothing if all passed)."""
     failed = result.failures
     if failed:
-        raise ThresholdBreached("evaluation thresholds breached: "
-                                + "; ".join(t.message for t in failed))
+        raise ThresholdBreached("evaluation thresholds breached: " + "; ".join(t.message for t in failed))

@@ -118,24 +118,28 @@ def field_stats(name: str, a, b, spread_a, spread_b, threshold: float) -> FieldS
     a, b = np.asarray(a, float), np.asarray(b, float)
     d = b - a
     n = len(d)
-    noise_rows = [(abs(s), sa or 0.0, sb or 0.0)
-                  for s, sa, sb in zip(d, spread_a, spread_b) if sa is not None or sb is not None]
+    noise_rows = [
+        (abs(s), sa or 0.0, sb or 0.0) for s, sa, sb in zip(d, spread_a, spread_b) if sa is not None or sb is not None
+    ]
     return FieldStats(
-        field=name, n=n,
-        mean_a=float(a.mean()) if n else math.nan, mean_b=float(b.mean()) if n else math.nan,
+        field=name,
+        n=n,
+        mean_a=float(a.mean()) if n else math.nan,
+        mean_b=float(b.mean()) if n else math.nan,
         mean_shift=float(d.mean()) if n else math.nan,
         median_shift=float(np.median(d)) if n else math.nan,
         mean_abs_shift=float(np.abs(d).mean()) if n else math.nan,
         sd_shift=float(d.std(ddof=1)) if n > 1 else None,
-        spearman=spearman(a, b), kendall=kendall(a, b),
+        spearman=spearman(a, b),
+        kendall=kendall(a, b),
         moved=int((np.abs(d) > threshold).sum()),
         share_moved=float((np.abs(d) > threshold).mean()) if n else math.nan,
-        spread_a=_mean_or_none(spread_a), spread_b=_mean_or_none(spread_b),
+        spread_a=_mean_or_none(spread_a),
+        spread_b=_mean_or_none(spread_b),
         n_spread_a=sum(s is not None for s in spread_a),
         n_spread_b=sum(s is not None for s in spread_b),
         n_noise_checked=len(noise_rows),
-        beyond_noise=sum(1 for s, sa, sb in noise_rows
-                         if s > NOISE_SIGMAS * math.sqrt(sa * sa + sb * sb)),
+        beyond_noise=sum(1 for s, sa, sb in noise_rows if s > NOISE_SIGMAS * math.sqrt(sa * sa + sb * sb)),
     )
 
 
@@ -172,8 +176,9 @@ def _pick_model(conn, pv_a: int, pv_b: int, model: str | None, a: str, b: str) -
     return rows[0][0]
 
 
-def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | None = None,
-                     threshold: float = 10.0, top: int = 10) -> VersionComparison:
+def compare_versions(
+    engine: Engine, ref_a: str, ref_b: str, *, model: str | None = None, threshold: float = 10.0, top: int = 10
+) -> VersionComparison:
     ref_b = expand_ref(ref_b, ref_a)
     with engine.connect() as conn:
         pv_a, pv_b = _version_id(conn, ref_a), _version_id(conn, ref_b)
@@ -187,16 +192,29 @@ def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | Non
     n = len(rows)
 
     def side(r, off: int) -> dict:
-        return {"ai_score": r[off], "novelty": r[off + 1], "rationale": r[off + 2],
-                "ai_score_spread": r[off + 3], "novelty_spread": r[off + 4]}
+        return {
+            "ai_score": r[off],
+            "novelty": r[off + 1],
+            "rationale": r[off + 2],
+            "ai_score_spread": r[off + 3],
+            "novelty_spread": r[off + 4],
+        }
 
     pairs = [(r[0], r[1], side(r, 2), side(r, 7)) for r in rows]
     stats, hist = [], {}
     for f in FIELDS:
         a = [pa[f] for _, _, pa, _ in pairs]
         b = [pb[f] for _, _, _, pb in pairs]
-        stats.append(field_stats(f, a, b, [pa[f + "_spread"] for _, _, pa, _ in pairs],
-                                 [pb[f + "_spread"] for _, _, _, pb in pairs], threshold))
+        stats.append(
+            field_stats(
+                f,
+                a,
+                b,
+                [pa[f + "_spread"] for _, _, pa, _ in pairs],
+                [pb[f + "_spread"] for _, _, _, pb in pairs],
+                threshold,
+            )
+        )
         d = np.asarray(b, float) - np.asarray(a, float)
         hist[f] = _histogram(d)
     movers = []
@@ -204,9 +222,18 @@ def compare_versions(engine: Engine, ref_a: str, ref_b: str, *, model: str | Non
         shift = {f: pb[f] - pa[f] for f in FIELDS}
         movers.append(Mover(pid, title, pa, pb, shift, sum(abs(v) for v in shift.values())))
     movers.sort(key=lambda m: (-m.total_shift, m.paper_id))
-    return VersionComparison(a=ref_a, b=ref_b, model=model, n=n, only_a=counts[pv_a] - n,
-                      only_b=counts[pv_b] - n, threshold=threshold, fields=stats,
-                      movers=movers[:top], histogram=hist)
+    return VersionComparison(
+        a=ref_a,
+        b=ref_b,
+        model=model,
+        n=n,
+        only_a=counts[pv_a] - n,
+        only_b=counts[pv_b] - n,
+        threshold=threshold,
+        fields=stats,
+        movers=movers[:top],
+        histogram=hist,
+    )
 
 
 # -- output -----------------------------------------------------------------------
@@ -235,14 +262,17 @@ def _rows(c: VersionComparison) -> list[tuple[str, list[str]]]:
         ("Kendall tau-b", [_fmt(f.kendall, 3) for f in fs]),
         (f"moved > {c.threshold:g} points", [f"{f.moved} ({f.share_moved:.1%})" for f in fs]),
         ("sampling spread A / B", [spread(f) for f in fs]),
-        ("shift beyond 2x spread", [f"{f.beyond_noise} of {f.n_noise_checked}" if f.n_noise_checked
-                                    else "n/a" for f in fs]),
+        (
+            "shift beyond 2x spread",
+            [f"{f.beyond_noise} of {f.n_noise_checked}" if f.n_noise_checked else "n/a" for f in fs],
+        ),
     ]
 
 
 def _title(c: VersionComparison) -> str:
-    return (f"{c.a} -> {c.b} on {c.model}: {c.n} papers judged by both "
-            f"({c.only_a} only by {c.a}, {c.only_b} only by {c.b})")
+    return (
+        f"{c.a} -> {c.b} on {c.model}: {c.n} papers judged by both ({c.only_a} only by {c.a}, {c.only_b} only by {c.b})"
+    )
 
 
 def render_rich(c: VersionComparison, console) -> None:
@@ -254,13 +284,25 @@ def render_rich(c: VersionComparison, console) -> None:
     console.print(table)
     if not c.movers:
         return
-    movers = Table("paper", "title", "ai_score", "novelty", "rationale A", "rationale B",
-                   title=f"biggest movers (top {len(c.movers)})", show_lines=True)
+    movers = Table(
+        "paper",
+        "title",
+        "ai_score",
+        "novelty",
+        "rationale A",
+        "rationale B",
+        title=f"biggest movers (top {len(c.movers)})",
+        show_lines=True,
+    )
     for m in c.movers:
-        movers.add_row(str(m.paper_id), m.title,
-                       f"{m.a['ai_score']} -> {m.b['ai_score']} ({m.shift['ai_score']:+d})",
-                       f"{m.a['novelty']} -> {m.b['novelty']} ({m.shift['novelty']:+d})",
-                       m.a["rationale"], m.b["rationale"])
+        movers.add_row(
+            str(m.paper_id),
+            m.title,
+            f"{m.a['ai_score']} -> {m.b['ai_score']} ({m.shift['ai_score']:+d})",
+            f"{m.a['novelty']} -> {m.b['novelty']} ({m.shift['novelty']:+d})",
+            m.a["rationale"],
+            m.b["rationale"],
+        )
     console.print(movers)
 
 
@@ -269,21 +311,28 @@ def _md_cell(value: str) -> str:
 
 
 def to_markdown(c: VersionComparison) -> str:
-    out = [f"# Prompt comparison: {c.a} -> {c.b}", "",
-           f"Model `{c.model}`; {c.n} papers judged by both versions "
-           f"({c.only_a} only by {c.a}, {c.only_b} only by {c.b}). Shifts are B - A.", "",
-           "| | " + " | ".join(f.field for f in c.fields) + " |",
-           "|---|" + "---|" * len(c.fields)]
-    out += [f"| {_md_cell(label)} | " + " | ".join(_md_cell(v) for v in values) + " |"
-            for label, values in _rows(c)]
+    out = [
+        f"# Prompt comparison: {c.a} -> {c.b}",
+        "",
+        f"Model `{c.model}`; {c.n} papers judged by both versions "
+        f"({c.only_a} only by {c.a}, {c.only_b} only by {c.b}). Shifts are B - A.",
+        "",
+        "| | " + " | ".join(f.field for f in c.fields) + " |",
+        "|---|" + "---|" * len(c.fields),
+    ]
+    out += [f"| {_md_cell(label)} | " + " | ".join(_md_cell(v) for v in values) + " |" for label, values in _rows(c)]
     if c.movers:
         out += ["", f"## Biggest movers (top {len(c.movers)})", ""]
         for m in c.movers:
-            out += [f"### {_md_cell(m.title)} (paper {m.paper_id})", "",
-                    f"- ai_score {m.a['ai_score']} -> {m.b['ai_score']} ({m.shift['ai_score']:+d}), "
-                    f"novelty {m.a['novelty']} -> {m.b['novelty']} ({m.shift['novelty']:+d})",
-                    f"- {c.a}: {_md_cell(m.a['rationale'])}",
-                    f"- {c.b}: {_md_cell(m.b['rationale'])}", ""]
+            out += [
+                f"### {_md_cell(m.title)} (paper {m.paper_id})",
+                "",
+                f"- ai_score {m.a['ai_score']} -> {m.b['ai_score']} ({m.shift['ai_score']:+d}), "
+                f"novelty {m.a['novelty']} -> {m.b['novelty']} ({m.shift['novelty']:+d})",
+                f"- {c.a}: {_md_cell(m.a['rationale'])}",
+                f"- {c.b}: {_md_cell(m.b['rationale'])}",
+                "",
+            ]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -303,14 +352,20 @@ def write_png(c: VersionComparison, path: Path) -> None:
         h = c.histogram[f]
         if h["counts"]:
             edges = np.asarray(h["edges"])
-            ax.bar(edges[:-1], h["counts"], width=np.diff(edges), align="edge",
-                   color="#4878a8", edgecolor="white", linewidth=0.5)
+            ax.bar(
+                edges[:-1],
+                h["counts"],
+                width=np.diff(edges),
+                align="edge",
+                color="#4878a8",
+                edgecolor="white",
+                linewidth=0.5,
+            )
         for x in (-c.threshold, c.threshold):
             ax.axvline(x, color="#c44e52", linestyle="--", linewidth=1)
         ax.axvline(0, color="black", linewidth=0.8)
         st = c.field(f)
-        ax.set_title(f"{f}: mean {_fmt(st.mean_shift, 1, True)}, median "
-                     f"{_fmt(st.median_shift, 1, True)}", fontsize=10)
+        ax.set_title(f"{f}: mean {_fmt(st.mean_shift, 1, True)}, median {_fmt(st.median_shift, 1, True)}", fontsize=10)
         ax.set_xlabel(f"shift ({c.b} - {c.a})")
         ax.set_ylabel("papers")
     fig.suptitle(f"{c.a} -> {c.b} on {c.model} ({c.n} papers)", fontsize=11)

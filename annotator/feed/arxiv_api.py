@@ -80,19 +80,18 @@ def page_meta(body: bytes, label: str) -> tuple[int | None, list[tuple[str, date
     for entry in root.iter(f"{ATOM}entry"):
         ident = (entry.findtext(f"{ATOM}id") or "").strip()
         if "/api/errors" in ident:
-            raise FetchError(f"{label}: arXiv refused the query: "
-                             f"{(entry.findtext(f'{ATOM}summary') or '').strip()}")
+            raise FetchError(f"{label}: arXiv refused the query: {(entry.findtext(f'{ATOM}summary') or '').strip()}")
         try:
-            updated = datetime.fromisoformat((entry.findtext(f"{ATOM}updated") or "").strip()
-                                             .replace("Z", "+00:00"))
+            updated = datetime.fromisoformat((entry.findtext(f"{ATOM}updated") or "").strip().replace("Z", "+00:00"))
         except ValueError:
             updated = None
         entries.append((ident.rsplit("/abs/", 1)[-1] or "?", updated))
     return total, entries
 
 
-def _older(engine: Engine, entries: list[tuple[str, datetime | None]],
-           seen: dict[str, tuple[int, str]]) -> frozenset[int]:
+def _older(
+    engine: Engine, entries: list[tuple[str, datetime | None]], seen: dict[str, tuple[int, str]]
+) -> frozenset[int]:
     """Indexes of the entries older than the version stored (or seen in this group);
     the others' versions are added to ``seen``, recorded once the group is stored."""
     parsed = [VERSION.match(ident) for ident, _ in entries]
@@ -113,26 +112,37 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _window(cursor: Cursor, since: datetime | None, until: datetime,
-            refetch: bool) -> tuple[datetime, datetime, int, bool]:
+def _window(
+    cursor: Cursor, since: datetime | None, until: datetime, refetch: bool
+) -> tuple[datetime, datetime, int, bool]:
     """(start, end, offset, resumed) of the window to read."""
     if cursor.window_from and cursor.window_to and not refetch:
-        return (datetime.fromisoformat(cursor.window_from),
-                datetime.fromisoformat(cursor.window_to), int(cursor.position or "0"), True)
+        return (
+            datetime.fromisoformat(cursor.window_from),
+            datetime.fromisoformat(cursor.window_to),
+            int(cursor.position or "0"),
+            True,
+        )
     start = since
     if cursor.through and not refetch:
         after = datetime.fromisoformat(cursor.through).replace(second=0, microsecond=0)
         after -= OVERLAP
         start = max(start, after) if start else after
     if start is None:
-        raise InputError(f"no cursor is stored for {cursor.query!r} yet: give --since or --days",
-                         field="since")
+        raise InputError(f"no cursor is stored for {cursor.query!r} yet: give --since or --days", field="since")
     return start, until, 0, False
 
 
-def _pages(http: PoliteClient, s: FeedSettings, query: str, offset: int, summary: FetchSummary,
-           limit: int | None, open_window: bool, lost: threading.Event
-           ) -> Iterator[tuple[str, bytes, list[tuple[str, datetime | None]], int]]:
+def _pages(
+    http: PoliteClient,
+    s: FeedSettings,
+    query: str,
+    offset: int,
+    summary: FetchSummary,
+    limit: int | None,
+    open_window: bool,
+    lost: threading.Event,
+) -> Iterator[tuple[str, bytes, list[tuple[str, datetime | None]], int]]:
     """(label, body, entries, offset after it) for each page with entries, from ``offset``;
     sets ``summary.complete`` when the window has been read to its end: to the reported
     total, or to an empty page when the API reports none. Empty pages before the total,
@@ -140,8 +150,13 @@ def _pages(http: PoliteClient, s: FeedSettings, query: str, offset: int, summary
     summary.complete = not open_window
     empty = 0
     while open_window and (limit is None or summary.entries < limit) and not lost.is_set():
-        params = {"search_query": query, "start": offset, "max_results": s.arxiv_page_size,
-                  "sortBy": "lastUpdatedDate", "sortOrder": "ascending"}
+        params = {
+            "search_query": query,
+            "start": offset,
+            "max_results": s.arxiv_page_size,
+            "sortBy": "lastUpdatedDate",
+            "sortOrder": "ascending",
+        }
         body = http.get(s.arxiv_url, params).content
         label = f"arXiv API start={offset} [{query}]"
         total, entries = page_meta(body, label)
@@ -161,11 +176,18 @@ def _pages(http: PoliteClient, s: FeedSettings, query: str, offset: int, summary
             return
 
 
-def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | None = None,
-                until: datetime | None = None, limit: int | None = None, refetch: bool = False,
-                settings: FeedSettings | None = None,
-                transport: httpx.BaseTransport | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> FetchSummary:
+def fetch_arxiv(
+    engine: Engine,
+    categories: Sequence[str],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    refetch: bool = False,
+    settings: FeedSettings | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchSummary:
     """Fetch and store the categories' papers updated since the cursor (or ``since``).
 
     ``limit`` stops after that many entries (the cursor keeps the place); ``refetch``
@@ -173,13 +195,20 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
     s = settings or feed_settings()
     key = query_key(categories)
     summary = FetchSummary("arxiv", key)
-    with Lease(engine, "arxiv", key, lease_s=s.lease_s) as lease, PoliteClient(
-            "arXiv API", interval_s=s.arxiv_interval_s, max_attempts=s.max_attempts,
-            timeout_s=s.timeout_s, max_wait_s=s.max_wait_s, transport=transport,
-            sleep=sleep) as http:
+    with (
+        Lease(engine, "arxiv", key, lease_s=s.lease_s) as lease,
+        PoliteClient(
+            "arXiv API",
+            interval_s=s.arxiv_interval_s,
+            max_attempts=s.max_attempts,
+            timeout_s=s.timeout_s,
+            max_wait_s=s.max_wait_s,
+            transport=transport,
+            sleep=sleep,
+        ) as http,
+    ):
         cursor = read_cursor(engine, "arxiv", key)
-        start, end, offset, summary.resumed = _window(cursor, since, until or datetime.now(UTC),
-                                                      refetch)
+        start, end, offset, summary.resumed = _window(cursor, since, until or datetime.now(UTC), refetch)
         cursor.window_from, cursor.window_to = _stamp(start), _stamp(end)
         cursor.position = str(offset)
         summary.window_from, summary.window_to = cursor.window_from, cursor.window_to
@@ -193,12 +222,10 @@ def fetch_arxiv(engine: Engine, categories: Sequence[str], *, since: datetime | 
 
         store = PageStore(engine, read_arxiv, "arxiv", summary, s.store_entries)
         try:
-            for label, body, entries, after in _pages(http, s, query, offset, summary, limit,
-                                                      start <= end, lease.lost):
+            for label, body, entries, after in _pages(http, s, query, offset, summary, limit, start <= end, lease.lost):
                 store.add(body, label, [e[0] for e in entries], _older(engine, entries, seen))
                 stamps = [u for _, u in entries if u is not None]
-                if stamps and (cursor.through is None
-                               or max(stamps) > datetime.fromisoformat(cursor.through)):
+                if stamps and (cursor.through is None or max(stamps) > datetime.fromisoformat(cursor.through)):
                     cursor.through = _stamp(max(stamps))
                 cursor.position, cursor.pages = str(after), cursor.pages + 1
                 cursor.entries += len(entries)

@@ -50,15 +50,18 @@ class Cursor:
 def ensure_row(conn: Connection, source: str, query: str) -> None:
     """Create the row for (source, query) unless it exists (safe when two processes race)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(CURSORS).values(
-        source=source, query=query, pages=0, entries=0, updated_at=datetime.now(UTC)
-    ).on_conflict_do_nothing(index_elements=["source", "query"]))
+    conn.execute(
+        dialect.insert(CURSORS)
+        .values(source=source, query=query, pages=0, entries=0, updated_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["source", "query"])
+    )
 
 
 def read_cursor(engine: Engine, source: str, query: str) -> Cursor:
     with engine.connect() as conn:
-        row = conn.execute(select(CURSORS).where(CURSORS.c.source == source,
-                                                 CURSORS.c.query == query)).mappings().first()
+        row = (
+            conn.execute(select(CURSORS).where(CURSORS.c.source == source, CURSORS.c.query == query)).mappings().first()
+        )
     if row is None:
         return Cursor(source, query)
     return Cursor(**{k: row[k] for k in Cursor.__dataclass_fields__})
@@ -66,21 +69,23 @@ def read_cursor(engine: Engine, source: str, query: str) -> Cursor:
 
 def save_cursor(engine: Engine, cursor: Cursor, holder: str) -> None:
     """Store ``cursor`` if ``holder`` still holds the row's lease."""
-    values = {k: getattr(cursor, k) for k in Cursor.__dataclass_fields__
-              if k not in ("source", "query", "holder")}
+    values = {k: getattr(cursor, k) for k in Cursor.__dataclass_fields__ if k not in ("source", "query", "holder")}
     with writer(engine).begin() as conn:
-        done = conn.execute(update(CURSORS).where(
-            CURSORS.c.source == cursor.source, CURSORS.c.query == cursor.query,
-            CURSORS.c.holder == holder).values(**values, updated_at=datetime.now(UTC))).rowcount
+        done = conn.execute(
+            update(CURSORS)
+            .where(CURSORS.c.source == cursor.source, CURSORS.c.query == cursor.query, CURSORS.c.holder == holder)
+            .values(**values, updated_at=datetime.now(UTC))
+        ).rowcount
     if not done:
-        raise LeaseLost(f"the lease on {cursor.source} {cursor.query!r} passed to another "
-                        "process; this fetch stops without moving the cursor")
+        raise LeaseLost(
+            f"the lease on {cursor.source} {cursor.query!r} passed to another "
+            "process; this fetch stops without moving the cursor"
+        )
 
 
 def all_cursors(engine: Engine) -> list[Cursor]:
     with engine.connect() as conn:
-        rows = conn.execute(select(CURSORS).order_by(CURSORS.c.source, CURSORS.c.query)
-                            ).mappings().all()
+        rows = conn.execute(select(CURSORS).order_by(CURSORS.c.source, CURSORS.c.query)).mappings().all()
     return [Cursor(**{k: r[k] for k in Cursor.__dataclass_fields__}) for r in rows]
 
 
@@ -91,16 +96,21 @@ def stamp_many(engine: Engine, source: str, stamps: dict[str, str]) -> None:
     with writer(engine).begin() as conn:
         for query, through in stamps.items():
             ensure_row(conn, source, query)
-            conn.execute(update(CURSORS).where(CURSORS.c.source == source,
-                                               CURSORS.c.query == query)
-                         .values(through=through, updated_at=datetime.now(UTC)))
+            conn.execute(
+                update(CURSORS)
+                .where(CURSORS.c.source == source, CURSORS.c.query == query)
+                .values(through=through, updated_at=datetime.now(UTC))
+            )
 
 
 def stamps_of(engine: Engine, source: str) -> dict[str, str]:
     """``query -> through`` for every row of ``source``."""
     with engine.connect() as conn:
-        return {q: t for q, t in conn.execute(select(CURSORS.c.query, CURSORS.c.through)
-                                              .where(CURSORS.c.source == source)) if t}
+        return {
+            q: t
+            for q, t in conn.execute(select(CURSORS.c.query, CURSORS.c.through).where(CURSORS.c.source == source))
+            if t
+        }
 
 
 def versions_of(engine: Engine, source: str, keys: list[str]) -> dict[str, int]:
@@ -108,7 +118,8 @@ def versions_of(engine: Engine, source: str, keys: list[str]) -> dict[str, int]:
     if not keys:
         return {}
     query = select(CURSORS.c.query, CURSORS.c.position).where(
-        CURSORS.c.source == source, CURSORS.c.query.in_(sorted(set(keys))))
+        CURSORS.c.source == source, CURSORS.c.query.in_(sorted(set(keys)))
+    )
     with engine.connect() as conn:
         return {k: int(v) for k, v in conn.execute(query) if v and v.isdigit()}
 
@@ -123,8 +134,13 @@ def raise_versions(engine: Engine, source: str, versions: dict[str, tuple[int, s
         stmt = dialect.insert(CURSORS)
         stmt = stmt.on_conflict_do_update(
             index_elements=["source", "query"],
-            set_={"position": stmt.excluded.position, "through": stmt.excluded.through,
-                  "updated_at": now},
-            where=cast(CURSORS.c.position, Integer) < cast(stmt.excluded.position, Integer))
-        conn.execute(stmt, [dict(source=source, query=k, position=str(v), through=t, pages=0,
-                                 entries=0, updated_at=now) for k, (v, t) in versions.items()])
+            set_={"position": stmt.excluded.position, "through": stmt.excluded.through, "updated_at": now},
+            where=cast(CURSORS.c.position, Integer) < cast(stmt.excluded.position, Integer),
+        )
+        conn.execute(
+            stmt,
+            [
+                dict(source=source, query=k, position=str(v), through=t, pages=0, entries=0, updated_at=now)
+                for k, (v, t) in versions.items()
+            ],
+        )

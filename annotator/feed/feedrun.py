@@ -113,22 +113,46 @@ class _Steps:
             self.summary.errors.append(f"{name}: {exc}")
             return None
         finally:
-            self.summary.steps[name] = round(self.summary.steps.get(name, 0.0)
-                                             + time.monotonic() - started, 3)
+            self.summary.steps[name] = round(self.summary.steps.get(name, 0.0) + time.monotonic() - started, 3)
 
 
-def _fetch_all(engine: Engine, opts: FeedOptions, s: FeedSettings, steps: _Steps,
-               summary: FeedSummary, transport: httpx.BaseTransport | None) -> list[int]:
+def _fetch_all(
+    engine: Engine,
+    opts: FeedOptions,
+    s: FeedSettings,
+    steps: _Steps,
+    summary: FeedSummary,
+    transport: httpx.BaseTransport | None,
+) -> list[int]:
     paper_ids: list[int] = []
     jobs: list[Callable[[], FetchSummary]] = []
     if opts.categories:
-        jobs.append(lambda: fetch_arxiv(
-            engine, opts.categories, since=start_of(opts.since) if opts.since else None,
-            until=end_of(opts.until) if opts.until else None, limit=opts.limit,
-            refetch=opts.refetch, settings=s, transport=transport))
-    jobs += [partial(fetch_openalex, engine, f, since=opts.since, until=opts.until,
-                     limit=opts.limit, refetch=opts.refetch, settings=s, transport=transport)
-             for f in opts.openalex_filters]
+        jobs.append(
+            lambda: fetch_arxiv(
+                engine,
+                opts.categories,
+                since=start_of(opts.since) if opts.since else None,
+                until=end_of(opts.until) if opts.until else None,
+                limit=opts.limit,
+                refetch=opts.refetch,
+                settings=s,
+                transport=transport,
+            )
+        )
+    jobs += [
+        partial(
+            fetch_openalex,
+            engine,
+            f,
+            since=opts.since,
+            until=opts.until,
+            limit=opts.limit,
+            refetch=opts.refetch,
+            settings=s,
+            transport=transport,
+        )
+        for f in opts.openalex_filters
+    ]
     for job in jobs:
         got: FetchSummary | None = steps.run("fetch", job)
         if got is None:
@@ -140,35 +164,49 @@ def _fetch_all(engine: Engine, opts: FeedOptions, s: FeedSettings, steps: _Steps
     return paper_ids
 
 
-def run_feed(engine: Engine, settings: Settings, opts: FeedOptions, *,
-             feed: FeedSettings | None = None,
-             transport: httpx.BaseTransport | None = None) -> FeedSummary:
+def run_feed(
+    engine: Engine,
+    settings: Settings,
+    opts: FeedOptions,
+    *,
+    feed: FeedSettings | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> FeedSummary:
     """One feed run; see the module docstring. Raises ``FeedLocked`` when another holds the lock."""
     if not opts.categories and not opts.openalex_filters:
-        raise InputError("nothing to fetch: give --category and/or --openalex-filter",
-                         field="category")
+        raise InputError("nothing to fetch: give --category and/or --openalex-filter", field="category")
     s = feed or feed_settings()
     started = time.monotonic()
-    summary = FeedSummary(provenance={"code_version": code_version().model_dump(),
-                                      "started_at": datetime.now(UTC).isoformat()})
+    summary = FeedSummary(
+        provenance={"code_version": code_version().model_dump(), "started_at": datetime.now(UTC).isoformat()}
+    )
     steps = _Steps(summary)
     with Lease(engine, "feed", opts.name, lease_s=s.lease_s, wait_s=opts.wait_s) as steps.lease:
         paper_ids = _fetch_all(engine, opts, s, steps, summary, transport)
         if opts.judge:
+
             def judge() -> None:
                 def seen(ep: Endpoint) -> None:
                     summary.provenance["model"] = ep.model
-                run = annotate(engine, settings, AnnotateOptions(
-                    prompt=opts.prompt, model=opts.model, concurrency=opts.concurrency,
-                    max_cost=opts.max_cost), on_endpoint=seen)
+
+                run = annotate(
+                    engine,
+                    settings,
+                    AnnotateOptions(
+                        prompt=opts.prompt, model=opts.model, concurrency=opts.concurrency, max_cost=opts.max_cost
+                    ),
+                    on_endpoint=seen,
+                )
                 summary.judged, summary.failed, summary.cost_usd = run.done, run.failed, run.cost_usd
                 if run.stopped:
                     summary.errors.append(f"judge: stopped early: {run.stopped}")
+
             steps.run("judge", judge)
         if opts.biblio:
+
             def biblio() -> RefreshSummary:
-                return refresh_authors(engine, paper_ids, s, max_authors=opts.max_authors,
-                                       transport=transport)
+                return refresh_authors(engine, paper_ids, s, max_authors=opts.max_authors, transport=transport)
+
             refreshed: RefreshSummary | None = steps.run("biblio", biblio)
             summary.biblio = asdict(refreshed) if refreshed is not None else None
         if opts.site_dir is not None:

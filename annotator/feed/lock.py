@@ -56,9 +56,17 @@ class Lease:
     way the lease reaches the database.
     """
 
-    def __init__(self, engine: Engine, source: str, query: str, *, lease_s: float = 600.0,
-                 wait_s: float = 0.0, poll_s: float = 1.0,
-                 connect: Callable[[], AbstractContextManager[Connection]] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        source: str,
+        query: str,
+        *,
+        lease_s: float = 600.0,
+        wait_s: float = 0.0,
+        poll_s: float = 1.0,
+        connect: Callable[[], AbstractContextManager[Connection]] | None = None,
+    ):
         self.engine, self.source, self.query = engine, source, query
         self.connect = connect or writer(engine).begin
         self.lease_s, self.wait_s, self.poll_s = lease_s, wait_s, poll_s
@@ -79,22 +87,24 @@ class Lease:
         self._acquired = time.monotonic()
         with self.connect() as conn:
             ensure_row(conn, self.source, self.query)
-            current = conn.execute(select(CURSORS.c.holder, CURSORS.c.lease_expires)
-                                   .where(self._where())).one()
+            current = conn.execute(select(CURSORS.c.holder, CURSORS.c.lease_expires).where(self._where())).one()
             free = or_(CURSORS.c.holder.is_(None), CURSORS.c.lease_expires <= now)
             if _dead_here(current.holder):
                 free = or_(free, CURSORS.c.holder == current.holder)
-            taken = conn.execute(update(CURSORS).where(self._where(), free).values(
-                holder=self.holder, lease_expires=now + float(self.lease_s),
-                updated_at=datetime.now(UTC))).rowcount
+            taken = conn.execute(
+                update(CURSORS)
+                .where(self._where(), free)
+                .values(holder=self.holder, lease_expires=now + float(self.lease_s), updated_at=datetime.now(UTC))
+            ).rowcount
         return None if taken else current.holder
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.wait_s
         while (holder := self.try_acquire()) is not None:
             if time.monotonic() >= deadline:
-                raise FeedLocked(f"{self.source} {self.query!r} is held by {holder} "
-                                 "(another run is going on; --wait waits for it)")
+                raise FeedLocked(
+                    f"{self.source} {self.query!r} is held by {holder} (another run is going on; --wait waits for it)"
+                )
             time.sleep(self.poll_s)
         self._thread = threading.Thread(target=self._beat, name="feed-lease", daemon=True)
         self._thread.start()
@@ -102,10 +112,13 @@ class Lease:
     def _renew(self) -> bool:
         """One renewal; False when the row has another holder (or none) now."""
         with self.connect() as conn:
-            return bool(conn.execute(update(CURSORS).where(
-                self._where(), CURSORS.c.holder == self.holder
-            ).values(lease_expires=epoch_now(self.engine.dialect.name)
-                     + float(self.lease_s))).rowcount)
+            return bool(
+                conn.execute(
+                    update(CURSORS)
+                    .where(self._where(), CURSORS.c.holder == self.holder)
+                    .values(lease_expires=epoch_now(self.engine.dialect.name) + float(self.lease_s))
+                ).rowcount
+            )
 
     def _beat(self) -> None:
         """Renew every third of ``lease_s``. A renewal that fails is tried again every
@@ -116,8 +129,11 @@ class Lease:
         while not self._stop.wait(wait):
             lapses = renewed + self.lease_s - self.margin_s
             if time.monotonic() >= lapses:
-                log.warning("the lease on %s %r was not renewed in time; the run stops at "
-                            "its next step", self.source, self.query)
+                log.warning(
+                    "the lease on %s %r was not renewed in time; the run stops at its next step",
+                    self.source,
+                    self.query,
+                )
                 self.lost.set()
                 return
             sent = time.monotonic()
@@ -125,9 +141,13 @@ class Lease:
                 kept = self._renew()
             except Exception as exc:  # the database, or the way to it, failed this time
                 if not failing:
-                    log.warning("could not renew the lease on %s %r (%s); trying again for "
-                                "%.0f s", self.source, self.query,
-                                getattr(exc, "orig", None) or exc, lapses - time.monotonic())
+                    log.warning(
+                        "could not renew the lease on %s %r (%s); trying again for %.0f s",
+                        self.source,
+                        self.query,
+                        getattr(exc, "orig", None) or exc,
+                        lapses - time.monotonic(),
+                    )
                 failing = True
                 wait = max(0.0, min(self.retry_s, lapses - time.monotonic()))
                 continue
@@ -141,8 +161,11 @@ class Lease:
         if self._thread is not None:
             self._thread.join()
         with self.connect() as conn:
-            conn.execute(update(CURSORS).where(self._where(), CURSORS.c.holder == self.holder)
-                         .values(holder=None, lease_expires=None))
+            conn.execute(
+                update(CURSORS)
+                .where(self._where(), CURSORS.c.holder == self.holder)
+                .values(holder=None, lease_expires=None)
+            )
 
     def __enter__(self) -> Lease:
         self.acquire()

@@ -37,8 +37,7 @@ DATE_FILTERS = ("from_publication_date", "to_publication_date")
 def query_key(filter_: str) -> str:
     parts = [p.strip() for p in filter_.split(",") if p.strip()]
     if not parts:
-        raise InputError("give an OpenAlex --filter, e.g. primary_location.source.id:S4306420609",
-                         field="filter")
+        raise InputError("give an OpenAlex --filter, e.g. primary_location.source.id:S4306420609", field="filter")
     for p in parts:
         if ":" not in p:
             raise InputError(f"not an OpenAlex filter (name:value): {p!r}", field="filter")
@@ -47,8 +46,9 @@ def query_key(filter_: str) -> str:
     return ",".join(sorted(parts))
 
 
-def _window(cursor: Cursor, since: date | None, until: date | None,
-            refetch: bool) -> tuple[date, date | None, str, bool]:
+def _window(
+    cursor: Cursor, since: date | None, until: date | None, refetch: bool
+) -> tuple[date, date | None, str, bool]:
     """(start, end, paging cursor, resumed) of the window to read."""
     if cursor.in_window and not refetch:
         assert cursor.window_from
@@ -59,8 +59,7 @@ def _window(cursor: Cursor, since: date | None, until: date | None,
         after = date.fromisoformat(cursor.through) + timedelta(days=1)
         start = max(start, after) if start else after
     if start is None:
-        raise InputError(f"no cursor is stored for {cursor.query!r} yet: give --since or --days",
-                         field="since")
+        raise InputError(f"no cursor is stored for {cursor.query!r} yet: give --since or --days", field="since")
     return start, until, "*", False
 
 
@@ -83,19 +82,36 @@ def page_meta(body: bytes, label: str) -> tuple[str | None, list[tuple[str, date
     return (page.get("meta") or {}).get("next_cursor") or None, works
 
 
-def fetch_openalex(engine: Engine, filter_: str, *, since: date | None = None,
-                   until: date | None = None, limit: int | None = None, refetch: bool = False,
-                   settings: FeedSettings | None = None,
-                   transport: httpx.BaseTransport | None = None,
-                   sleep: Callable[[float], None] = time.sleep) -> FetchSummary:
+def fetch_openalex(
+    engine: Engine,
+    filter_: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int | None = None,
+    refetch: bool = False,
+    settings: FeedSettings | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchSummary:
     """Fetch and store the works matching ``filter_`` published since the cursor (or ``since``)."""
     s = settings or feed_settings()
     key = query_key(filter_)
     summary = FetchSummary("openalex", key)
     interval = 1.0 / s.openalex_rps if s.openalex_rps > 0 else 0.0
-    with Lease(engine, "openalex", key, lease_s=s.lease_s) as lease, PoliteClient(
-            "OpenAlex", interval_s=interval, max_attempts=s.max_attempts, timeout_s=s.timeout_s,
-            max_wait_s=s.max_wait_s, transport=transport, mailto=s.mailto, sleep=sleep) as http:
+    with (
+        Lease(engine, "openalex", key, lease_s=s.lease_s) as lease,
+        PoliteClient(
+            "OpenAlex",
+            interval_s=interval,
+            max_attempts=s.max_attempts,
+            timeout_s=s.timeout_s,
+            max_wait_s=s.max_wait_s,
+            transport=transport,
+            mailto=s.mailto,
+            sleep=sleep,
+        ) as http,
+    ):
         cursor = read_cursor(engine, "openalex", key)
         start, end, first, summary.resumed = _window(cursor, since, until, refetch)
         paging: str | None = first
@@ -103,14 +119,14 @@ def fetch_openalex(engine: Engine, filter_: str, *, since: date | None = None,
         cursor.window_to = summary.window_to = end.isoformat() if end else None
         dates = f"from_publication_date:{start}" + (f",to_publication_date:{end}" if end else "")
         url = f"{s.openalex_url.rstrip('/')}/works"
+
         def save() -> None:
             save_cursor(engine, cursor, lease.holder)
 
         store = PageStore(engine, read_openalex, "openalex", summary, s.store_entries)
         try:
             while paging and (limit is None or summary.entries < limit) and not lease.lost.is_set():
-                params = {"filter": f"{key},{dates}", "cursor": paging,
-                          "per-page": s.openalex_page_size}
+                params = {"filter": f"{key},{dates}", "cursor": paging, "per-page": s.openalex_page_size}
                 if s.mailto:
                     params["mailto"] = s.mailto
                 label = f"OpenAlex works cursor={paging} [{key},{dates}]"
@@ -120,8 +136,7 @@ def fetch_openalex(engine: Engine, filter_: str, *, since: date | None = None,
                     store.add(body, label, [w[0] for w in works])
                     today = datetime.now(UTC).date()
                     stamps = [d for _, d in works if d is not None and d <= today]
-                    if stamps and (cursor.through is None
-                                   or max(stamps) > date.fromisoformat(cursor.through)):
+                    if stamps and (cursor.through is None or max(stamps) > date.fromisoformat(cursor.through)):
                         cursor.through = max(stamps).isoformat()
                 paging = next_paging if works else None
                 cursor.position, cursor.pages = paging, cursor.pages + 1

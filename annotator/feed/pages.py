@@ -66,8 +66,7 @@ class PageStore:
     cursor never runs ahead of what is stored: a crash costs at most one group's
     requests, and those pages are stored again (idempotently) on the next run."""
 
-    def __init__(self, engine: Engine, reader: Reader, fmt: str, summary: FetchSummary,
-                 group: int = 1000):
+    def __init__(self, engine: Engine, reader: Reader, fmt: str, summary: FetchSummary, group: int = 1000):
         self.engine, self.reader, self.fmt = engine, reader, fmt
         self.summary, self.group = summary, group
         self.items: list[PaperRecord | InputError] = []
@@ -76,16 +75,17 @@ class PageStore:
     def due(self) -> bool:
         return len(self.items) >= self.group
 
-    def add(self, body: bytes, label: str, entry_ids: list[str],
-            skip: frozenset[int] = frozenset()) -> None:
+    def add(self, body: bytes, label: str, entry_ids: list[str], skip: frozenset[int] = frozenset()) -> None:
         """Parse one page; ``entry_ids`` (in page order, one per entry) name the entries
         in error messages, ``label`` names the response; entries at ``skip`` (older
         versions than the stored ones) are left out."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"page.{self.fmt}"
             path.write_bytes(body)
-            items = [_relabel(item, label, entry_ids[i] if i < len(entry_ids) else "?")
-                     for i, item in enumerate(self.reader(path))]
+            items = [
+                _relabel(item, label, entry_ids[i] if i < len(entry_ids) else "?")
+                for i, item in enumerate(self.reader(path))
+            ]
         self.items += [item for i, item in enumerate(items) if i not in skip]
         self.summary.pages += 1
         self.summary.entries += len(items)

@@ -37,9 +37,16 @@ class RefreshSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def refresh_authors(engine: Engine, paper_ids: Sequence[int], settings: FeedSettings, *,
-                    max_authors: int = 100, max_age_days: int = 7, max_works: int = 200,
-                    transport: httpx.BaseTransport | None = None) -> RefreshSummary:
+def refresh_authors(
+    engine: Engine,
+    paper_ids: Sequence[int],
+    settings: FeedSettings,
+    *,
+    max_authors: int = 100,
+    max_age_days: int = 7,
+    max_works: int = 200,
+    transport: httpx.BaseTransport | None = None,
+) -> RefreshSummary:
     summary = RefreshSummary()
     if not paper_ids:
         return summary
@@ -52,12 +59,23 @@ def refresh_authors(engine: Engine, paper_ids: Sequence[int], settings: FeedSett
     summary.recent = len(authors) - len(due)
     summary.over_limit = max(0, len(due) - max_authors)
     today, stamps = date.today().isoformat(), {}
-    with OpenAlexClient(settings.openalex_url, settings.mailto, rps=settings.openalex_rps,
-                        max_attempts=settings.max_attempts, timeout_s=settings.timeout_s,
-                        max_wait_s=settings.max_wait_s, transport=transport) as client:
+    with OpenAlexClient(
+        settings.openalex_url,
+        settings.mailto,
+        rps=settings.openalex_rps,
+        max_attempts=settings.max_attempts,
+        timeout_s=settings.timeout_s,
+        max_wait_s=settings.max_wait_s,
+        transport=transport,
+    ) as client:
         for author in due[:max_authors]:
-            how = ({"openalex_id": author.openalex_id} if author.openalex_id else
-                   {"orcid": author.orcid} if author.orcid else {"name": author.name})
+            how = (
+                {"openalex_id": author.openalex_id}
+                if author.openalex_id
+                else {"orcid": author.orcid}
+                if author.orcid
+                else {"name": author.name}
+            )
             try:
                 fetch_author(engine, client=client, max_works=max_works, **how)
                 summary.refreshed += 1

@@ -28,8 +28,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-TYPES = {".xml": "application/atom+xml; charset=utf-8", ".json": "application/json",
-         ".txt": "text/plain; charset=utf-8"}
+TYPES = {
+    ".xml": "application/atom+xml; charset=utf-8",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 
 class ReplayServer:
@@ -58,21 +61,25 @@ class ReplayServer:
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes, str]:
         """(status, headers, body, content type) for a request, recorded as served."""
         index, route = self.route_for(path, query)
-        body = (self.manifest.parent / route["body"]).read_bytes() if route.get(
-            "body") else route.get("text", "").encode()
+        body = (
+            (self.manifest.parent / route["body"]).read_bytes() if route.get("body") else route.get("text", "").encode()
+        )
         status = int(route.get("status", 200))
         with self._lock:
-            self.requests.append({"path": path, "query": query, "route": index,
-                                  "status": status, "body": route.get("body")})
+            self.requests.append(
+                {"path": path, "query": query, "route": index, "status": status, "body": route.get("body")}
+            )
         kind = TYPES.get(Path(route.get("body") or "x.txt").suffix, TYPES[".txt"])
         return status, {k: str(v) for k, v in (route.get("headers") or {}).items()}, body, kind
 
     def transport(self) -> httpx.MockTransport:
         """The same answers without a socket: an httpx transport to inject (any host)."""
+
         def handle(request: httpx.Request) -> httpx.Response:
             query = {k: v for k, v in request.url.params.items()}
             status, headers, body, kind = self.answer(request.url.path, query)
             return httpx.Response(status, headers={**headers, "Content-Type": kind}, content=body)
+
         return httpx.MockTransport(handle)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

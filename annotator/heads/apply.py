@@ -20,16 +20,13 @@ from .head_store import latest_head
 Fitted = tuple[float | None, float | None]
 
 
-def _own_scores(engine: Engine, prompt_version_id: int, model: str,
-                paper_ids: Sequence[int]) -> dict[int, Fitted]:
+def _own_scores(engine: Engine, prompt_version_id: int, model: str, paper_ids: Sequence[int]) -> dict[int, Fitted]:
     with engine.connect() as conn:
         rows = judgments.embedding_head_scores(conn, prompt_version_id, model, paper_ids)
-    return {int(pid): (None if ai is None else float(ai), None if nov is None else float(nov))
-            for pid, ai, nov in rows}
+    return {int(pid): (None if ai is None else float(ai), None if nov is None else float(nov)) for pid, ai, nov in rows}
 
 
-def fitted_scores(engine: Engine, prompt_version_id: int, model: str,
-                  paper_ids: Sequence[int]) -> dict[int, Fitted]:
+def fitted_scores(engine: Engine, prompt_version_id: int, model: str, paper_ids: Sequence[int]) -> dict[int, Fitted]:
     """Paper id -> (fitted AI score, fitted novelty), each 0-100 or None, for the papers
     judged by this prompt version and model that a head can score. Empty without a head."""
     own = _own_scores(engine, prompt_version_id, model, paper_ids)
@@ -45,5 +42,7 @@ def fitted_scores(engine: Engine, prompt_version_id: int, model: str,
         return {}
     scores = head.scores(matrix([rows[i] for i in ids], head.feature_names))
     ai, nov = scores.get("ai"), scores.get("novelty")
-    return {pid: (None if ai is None else round(float(ai[k]), 1),
-                  None if nov is None else round(float(nov[k]), 1)) for k, pid in enumerate(ids)}
+    return {
+        pid: (None if ai is None else round(float(ai[k]), 1), None if nov is None else round(float(nov[k]), 1))
+        for k, pid in enumerate(ids)
+    }

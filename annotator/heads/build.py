@@ -28,8 +28,7 @@ def _target_values(items: Sequence[EvalItem]) -> dict[str, np.ndarray]:
 
 def label_info(suites: Sequence[Suite]) -> dict[str, dict[str, Any]]:
     """Per target: the gold field of each suite and a common scale (for words, not maths)."""
-    info: dict[str, dict[str, Any]] = {"ai": {"fields": {}, "scale": None},
-                                       "novelty": {"fields": {}, "scale": None}}
+    info: dict[str, dict[str, Any]] = {"ai": {"fields": {}, "scale": None}, "novelty": {"fields": {}, "scale": None}}
     for s in suites:
         info["ai"]["fields"][s.name] = s.ai.gold
         info["ai"]["scale"] = list(s.ai.scale)
@@ -42,14 +41,13 @@ def label_info(suites: Sequence[Suite]) -> dict[str, dict[str, Any]]:
 def _metric_dict(pred, gold, accepted, n_boot: int, seed: int) -> dict[str, Any]:
     kinds = METRIC_KINDS if any(a is not None for a in accepted) else ("spearman",)
     acc = [np.nan if a is None else float(a) for a in accepted]
-    out = compute_metrics(np.asarray(pred), np.asarray(gold), accepted=acc, kinds=kinds,
-                          n_boot=n_boot, seed=seed)
-    return {k: {"value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high, "n": v.n}
-            for k, v in out.items()}
+    out = compute_metrics(np.asarray(pred), np.asarray(gold), accepted=acc, kinds=kinds, n_boot=n_boot, seed=seed)
+    return {k: {"value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high, "n": v.n} for k, v in out.items()}
 
 
-def held_out_metrics(head: Head, items: Sequence[EvalItem], suite_of: dict[str, str], *,
-                     n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+def held_out_metrics(
+    head: Head, items: Sequence[EvalItem], suite_of: dict[str, str], *, n_boot: int = 1000, seed: int = 0
+) -> dict[str, Any]:
     """Spearman and accept AUROC per suite and target, on out-of-fold predictions and (with
     several suites) on predictions of a head fitted on the other suites."""
     gold = _target_values(items)
@@ -63,14 +61,25 @@ def held_out_metrics(head: Head, items: Sequence[EvalItem], suite_of: dict[str, 
                     continue
                 pred = [table[items[i].id] for i in keep]
                 out.setdefault(suite, {}).setdefault(name, {})[how] = _metric_dict(
-                    pred, gold[name][keep], [items[i].accepted for i in keep], n_boot, seed)
+                    pred, gold[name][keep], [items[i].accepted for i in keep], n_boot, seed
+                )
     return out
 
 
-def build_head(kind: str, items: Sequence[EvalItem], suite_of: dict[str, str], x: np.ndarray,
-               suites: Sequence[Suite], provenance: dict[str, Any], *, k: int = 5, seed: int = 0,
-               feature_names: Sequence[str] = (), text_hashes: Sequence[str] | None = None,
-               n_boot: int = 1000) -> Head:
+def build_head(
+    kind: str,
+    items: Sequence[EvalItem],
+    suite_of: dict[str, str],
+    x: np.ndarray,
+    suites: Sequence[Suite],
+    provenance: dict[str, Any],
+    *,
+    k: int = 5,
+    seed: int = 0,
+    feature_names: Sequence[str] = (),
+    text_hashes: Sequence[str] | None = None,
+    n_boot: int = 1000,
+) -> Head:
     """Fit every target the items carry; record split, held-out metrics and neighbours."""
     ids = [it.id for it in items]
     x = np.asarray(x, np.float64)
@@ -82,19 +91,39 @@ def build_head(kind: str, items: Sequence[EvalItem], suite_of: dict[str, str], x
         x, feature_names = x[:, keep], [n for n, ok in zip(feature_names, keep) if ok]
         means = col_means[keep].tolist()
         x = np.where(np.isfinite(x), x, col_means[keep])
-    split, fits = fit_targets(ids, x, _target_values(items), k=k, seed=seed,
-                              groups=[suite_of[i] for i in ids])
+    split, fits = fit_targets(ids, x, _target_values(items), k=k, seed=seed, groups=[suite_of[i] for i in ids])
     if not fits:
         raise ValueError("no target has enough labelled papers to fit")
     neighbours = None
     if kind == "embedding" and text_hashes is not None:
-        neighbours = Neighbours.build(x, [
-            {"id": it.id, "title": it.title, "venue": it.venue, "year": it.year,
-             "accepted": it.accepted, "ai": it.gold_ai, "novelty": it.gold_novelty,
-             "suite": suite_of[it.id], "text_hash": h} for it, h in zip(items, text_hashes)])
-    head = Head(kind=kind, targets=fits, split=split, suites=[s.name for s in suites],
-                labels=label_info(suites), provenance=dict(provenance),
-                feature_names=list(feature_names), feature_means=means, neighbours=neighbours,
-                suite_of=dict(suite_of))
+        neighbours = Neighbours.build(
+            x,
+            [
+                {
+                    "id": it.id,
+                    "title": it.title,
+                    "venue": it.venue,
+                    "year": it.year,
+                    "accepted": it.accepted,
+                    "ai": it.gold_ai,
+                    "novelty": it.gold_novelty,
+                    "suite": suite_of[it.id],
+                    "text_hash": h,
+                }
+                for it, h in zip(items, text_hashes)
+            ],
+        )
+    head = Head(
+        kind=kind,
+        targets=fits,
+        split=split,
+        suites=[s.name for s in suites],
+        labels=label_info(suites),
+        provenance=dict(provenance),
+        feature_names=list(feature_names),
+        feature_means=means,
+        neighbours=neighbours,
+        suite_of=dict(suite_of),
+    )
     head.metrics = held_out_metrics(head, items, suite_of, n_boot=n_boot, seed=seed)
     return head

@@ -34,8 +34,10 @@ from .fit import MIN_TRAIN
 from .head_store import StoredHead, find_head, latest_head, prompt_version_id
 from .model import PRED_KEYS, Head
 
-NO_OOF_REASON = (f"no out-of-fold prediction: the head was fitted on this paper and its fold's "
-                 f"training part was under {MIN_TRAIN} labelled papers")
+NO_OOF_REASON = (
+    f"no out-of-fold prediction: the head was fitted on this paper and its fold's "
+    f"training part was under {MIN_TRAIN} labelled papers"
+)
 
 
 @dataclass
@@ -59,19 +61,22 @@ def _scores(head: Head, x: np.ndarray) -> list[dict[str, float]]:
     return [{PRED_KEYS[n]: float(v[i]) for n, v in per.items()} for i in range(len(x))]
 
 
-def _metrics(items: Sequence[EvalItem], preds: Mapping[str, Mapping[str, float]],
-             n_boot: int) -> dict[str, Any]:
+def _metrics(items: Sequence[EvalItem], preds: Mapping[str, Mapping[str, float]], n_boot: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, key, gold_of in (("ai", "ai_score", lambda it: it.gold_ai),
-                                ("novelty", "novelty", lambda it: it.gold_novelty)):
-        rows = [(preds[it.id][key], gold_of(it), it.accepted) for it in items
-                if it.id in preds and preds[it.id].get(key) is not None and gold_of(it) is not None]
+    for label, key, gold_of in (
+        ("ai", "ai_score", lambda it: it.gold_ai),
+        ("novelty", "novelty", lambda it: it.gold_novelty),
+    ):
+        rows = [
+            (preds[it.id][key], gold_of(it), it.accepted)
+            for it in items
+            if it.id in preds and preds[it.id].get(key) is not None and gold_of(it) is not None
+        ]
         if len(rows) < 3:
             continue
         acc = [np.nan if a is None else float(a) for _, _, a in rows]
         kinds = ("spearman", "auroc") if any(a is not None for _, _, a in rows) else ("spearman",)
-        m = compute_metrics([r[0] for r in rows], [r[1] for r in rows], accepted=acc, kinds=kinds,
-                            n_boot=n_boot)
+        m = compute_metrics([r[0] for r in rows], [r[1] for r in rows], accepted=acc, kinds=kinds, n_boot=n_boot)
         out[label] = {k: v.model_dump() for k, v in m.items()}
     return out
 
@@ -95,23 +100,32 @@ def _embedding(stored: StoredHead, items, preds, n_boot: int) -> HeldOut:
             other = head.held_out(it.id, cross=True)
             if other:
                 cross[it.id] = {PRED_KEYS[n]: v for n, v in other.items()}
-    notes = [f"Embedding head {stored.head_hash[:12]} ({stored.source}) was fitted on suites "
-             f"{', '.join(head.suites)}."]
+    notes = [f"Embedding head {stored.head_hash[:12]} ({stored.source}) was fitted on suites {', '.join(head.suites)}."]
     if replaced:
-        notes.append(f"{replaced} of these papers were among the papers the head was fitted on: their "
-                     f"scores here are out-of-fold (from the head fitted without their fold, "
-                     f"{head.split.k} folds, seed {head.split.seed}), never in-sample.")
+        notes.append(
+            f"{replaced} of these papers were among the papers the head was fitted on: their "
+            f"scores here are out-of-fold (from the head fitted without their fold, "
+            f"{head.split.k} folds, seed {head.split.seed}), never in-sample."
+        )
     if dropped:
-        notes.append(f"{dropped} papers the head was fitted on have no out-of-fold prediction for "
-                     f"a label (their fold's training part was under {MIN_TRAIN} labelled "
-                     "papers): those scores are left out of the figures, never scored in-sample.")
-    section: dict[str, Any] = {"head_id": stored.head_id, "head_hash": stored.head_hash,
-                               "source": stored.source, "suites": head.suites, "out_of_fold": replaced,
-                               "no_out_of_fold": dropped}
+        notes.append(
+            f"{dropped} papers the head was fitted on have no out-of-fold prediction for "
+            f"a label (their fold's training part was under {MIN_TRAIN} labelled "
+            "papers): those scores are left out of the figures, never scored in-sample."
+        )
+    section: dict[str, Any] = {
+        "head_id": stored.head_id,
+        "head_hash": stored.head_hash,
+        "source": stored.source,
+        "suites": head.suites,
+        "out_of_fold": replaced,
+        "no_out_of_fold": dropped,
+    }
     if cross:
         section["other_suites"] = _metrics(items, cross, n_boot)
-        notes.append(f"Fit on the other suites, tested on these {len(cross)} papers: "
-                     + _summary(section["other_suites"]) + ".")
+        notes.append(
+            f"Fit on the other suites, tested on these {len(cross)} papers: " + _summary(section["other_suites"]) + "."
+        )
     return HeldOut(out, notes, section)
 
 
@@ -144,15 +158,28 @@ def _judgment(engine: Engine, stored: StoredHead, pv: int, model: str, items, n_
             else:
                 n_oof += 1
     metrics = _metrics(judged, fitted, n_boot)
-    notes = [f"Fitted head {stored.head_hash[:12]} (judgment features: {', '.join(head.feature_names)}) "
-             f"beside the raw scores: " + _summary(metrics) + f"; {n_oof} of {len(judged)} papers "
-             "scored out-of-fold because the head was fitted on them."]
+    notes = [
+        f"Fitted head {stored.head_hash[:12]} (judgment features: {', '.join(head.feature_names)}) "
+        f"beside the raw scores: " + _summary(metrics) + f"; {n_oof} of {len(judged)} papers "
+        "scored out-of-fold because the head was fitted on them."
+    ]
     if n_dropped:
-        notes.append(f"{n_dropped} papers the head was fitted on have no out-of-fold fitted score for "
-                     "a label (a fold too small to fit without them): left out of the fitted "
-                     "figures.")
-    return HeldOut({}, notes, {"head_id": stored.head_id, "head_hash": stored.head_hash,
-                               "out_of_fold": n_oof, "no_out_of_fold": n_dropped, "fitted": metrics})
+        notes.append(
+            f"{n_dropped} papers the head was fitted on have no out-of-fold fitted score for "
+            "a label (a fold too small to fit without them): left out of the fitted "
+            "figures."
+        )
+    return HeldOut(
+        {},
+        notes,
+        {
+            "head_id": stored.head_id,
+            "head_hash": stored.head_hash,
+            "out_of_fold": n_oof,
+            "no_out_of_fold": n_dropped,
+            "fitted": metrics,
+        },
+    )
 
 
 def _text(engine: Engine, prompt: Prompt, model: str, preds: Mapping[str, dict]) -> HeldOut:
@@ -163,15 +190,17 @@ def _text(engine: Engine, prompt: Prompt, model: str, preds: Mapping[str, dict])
     except ConfigError:
         return HeldOut(dict(preds))
     head = stored.head
-    notes = [f"Text head {stored.head_hash[:12]} ({stored.source}) was fitted on suites "
-             f"{', '.join(head.suites)}; a paper it was fitted on is scored with its out-of-fold "
-             f"prediction ({head.split.k} folds, seed {head.split.seed}), never in-sample."]
-    return HeldOut(dict(preds), notes, {"head_hash": stored.head_hash, "source": stored.source,
-                                        "suites": head.suites})
+    notes = [
+        f"Text head {stored.head_hash[:12]} ({stored.source}) was fitted on suites "
+        f"{', '.join(head.suites)}; a paper it was fitted on is scored with its out-of-fold "
+        f"prediction ({head.split.k} folds, seed {head.split.seed}), never in-sample."
+    ]
+    return HeldOut(dict(preds), notes, {"head_hash": stored.head_hash, "source": stored.source, "suites": head.suites})
 
 
-def held_out(engine: Engine, prompt: Prompt, model: str, items: Sequence[EvalItem],
-             preds: Mapping[str, dict], n_boot: int = 1000) -> HeldOut:
+def held_out(
+    engine: Engine, prompt: Prompt, model: str, items: Sequence[EvalItem], preds: Mapping[str, dict], n_boot: int = 1000
+) -> HeldOut:
     """What ``eval run`` scores for ``prompt`` on ``model`` once heads are accounted for."""
     if prompt.meta.method == "text-head":
         return _text(engine, prompt, model, preds)

@@ -14,7 +14,7 @@ WHAT = "a predictor of review scores fitted on public reviews, not a reviewer"
 
 def _title(title: str) -> str:
     title = " ".join(title.split())
-    return title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 3].rstrip() + "..."
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 3].rstrip() + "..."
 
 
 def describe(paper: Mapping[str, Any]) -> str:
@@ -33,21 +33,26 @@ def percentile_targets(head: Head) -> bool:
     return str(head.labels.get("ai", {}).get("scale", "")).startswith("percentile")
 
 
-def rationale(head: Head, predicted: Mapping[str, float], scores: Mapping[str, float],
-              near: Sequence[Mapping[str, Any]]) -> str:
+def rationale(
+    head: Head, predicted: Mapping[str, float], scores: Mapping[str, float], near: Sequence[Mapping[str, Any]]
+) -> str:
     lines = []
     if near:
         lines.append("Closest labelled papers: " + "; ".join(describe(p) for p in near) + ".")
     ai = head.targets["ai"]
     lo, hi = ai.interval(predicted["ai"])
     if percentile_targets(head):
-        lines.append(f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
-                     f"submissions by mean rating (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
-                     f"above {scores['ai']:.0f} % of the labelled papers; novelty at the "
-                     f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %.")
+        lines.append(
+            f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
+            f"submissions by mean rating (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
+            f"above {scores['ai']:.0f} % of the labelled papers; novelty at the "
+            f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %."
+        )
     else:
-        lines.append(f"Predicted mean rating {predicted['ai']:.1f} (80 % range {lo:.1f}-{hi:.1f}), "
-                     f"above {scores['ai']:.0f} % of the labelled papers; predicted novelty label "
-                     f"{predicted['novelty']:.2f}, above {scores['novelty']:.0f} %.")
+        lines.append(
+            f"Predicted mean rating {predicted['ai']:.1f} (80 % range {lo:.1f}-{hi:.1f}), "
+            f"above {scores['ai']:.0f} % of the labelled papers; predicted novelty label "
+            f"{predicted['novelty']:.2f}, above {scores['novelty']:.0f} %."
+        )
     lines.append(f"This is {WHAT}.")
     return " ".join(lines)

@@ -52,8 +52,9 @@ def detail_features(details_json: str | None) -> dict[str, float]:
     return out
 
 
-def judgment_rows(engine: Engine, prompt_version_id: int, model: str,
-                  paper_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+def judgment_rows(
+    engine: Engine, prompt_version_id: int, model: str, paper_ids: Sequence[int]
+) -> dict[int, dict[str, float]]:
     """Paper id -> feature name -> value, for papers with a judgment of this version and model."""
     out: dict[int, dict[str, float]] = {}
     with engine.connect() as conn:
@@ -73,15 +74,17 @@ def feature_names(rows: Mapping[Any, Mapping[str, float]]) -> list[str]:
 
 def matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
     return np.array([[feats.get(n, np.nan) for n in names] for feats in rows], np.float64).reshape(
-        len(rows), len(names))
+        len(rows), len(names)
+    )
 
 
 def item_texts(prompt: Prompt, items: Sequence[EvalItem], max_chars: int = 12_000) -> list[str]:
     return [prompt_text(prompt, it.title, it.abstract, max_chars) for it in items]
 
 
-def embed_items(client: EmbeddingsClient, prompt: Prompt, items: Sequence[EvalItem],
-                max_chars: int = 12_000) -> tuple[np.ndarray, list[str]]:
+def embed_items(
+    client: EmbeddingsClient, prompt: Prompt, items: Sequence[EvalItem], max_chars: int = 12_000
+) -> tuple[np.ndarray, list[str]]:
     """(one embedding row per item, the text hash of each)."""
     texts = item_texts(prompt, items, max_chars)
     return client.embed(texts), [text_hash(t) for t in texts]

@@ -45,13 +45,11 @@ class LinearMap:
         return np.asarray(x, np.float64) @ self.weights + self.intercept
 
     def to_json(self) -> dict[str, Any]:
-        return {"weights": _round(self.weights), "intercept": _round([self.intercept])[0],
-                "alpha": self.alpha}
+        return {"weights": _round(self.weights), "intercept": _round([self.intercept])[0], "alpha": self.alpha}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LinearMap:
-        return cls(np.asarray(data["weights"], np.float64), float(data["intercept"]),
-                   float(data["alpha"]))
+        return cls(np.asarray(data["weights"], np.float64), float(data["intercept"]), float(data["alpha"]))
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray, alphas: Sequence[float] = ALPHAS) -> LinearMap:
@@ -90,16 +88,27 @@ class TargetFit:
         return prediction + self.residuals[0], prediction + self.residuals[1]
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model.to_json(), "oof": {k: _round([v])[0] for k, v in sorted(self.oof.items())},
-                "cross": {k: _round([v])[0] for k, v in sorted(self.cross.items())},
-                "quantiles": _round(self.quantiles), "residuals": _round(self.residuals),
-                "n_train": self.n_train}
+        return {
+            "model": self.model.to_json(),
+            "oof": {k: _round([v])[0] for k, v in sorted(self.oof.items())},
+            "cross": {k: _round([v])[0] for k, v in sorted(self.cross.items())},
+            "quantiles": _round(self.quantiles),
+            "residuals": _round(self.residuals),
+            "n_train": self.n_train,
+        }
 
     @classmethod
     def from_json(cls, name: str, data: Mapping[str, Any]) -> TargetFit:
         res = data["residuals"]
-        return cls(name, LinearMap.from_json(data["model"]), dict(data["oof"]), dict(data.get("cross") or {}),
-                   list(data["quantiles"]), (float(res[0]), float(res[1])), int(data["n_train"]))
+        return cls(
+            name,
+            LinearMap.from_json(data["model"]),
+            dict(data["oof"]),
+            dict(data.get("cross") or {}),
+            list(data["quantiles"]),
+            (float(res[0]), float(res[1])),
+            int(data["n_train"]),
+        )
 
 
 @dataclass
@@ -121,8 +130,15 @@ def make_split(ids: Sequence[str], k: int, seed: int) -> Split:
     return Split(k, seed, {i: int(f) for i, f in zip(ids, folds)})
 
 
-def fit_target(name: str, ids: Sequence[str], x: np.ndarray, y: np.ndarray, split: Split,
-               groups: Sequence[str] | None = None, alphas: Sequence[float] = ALPHAS) -> TargetFit:
+def fit_target(
+    name: str,
+    ids: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    split: Split,
+    groups: Sequence[str] | None = None,
+    alphas: Sequence[float] = ALPHAS,
+) -> TargetFit:
     """Fit one target on the papers with a finite label; ``groups``: suite per paper."""
     ok = np.isfinite(y)
     if ok.sum() < MIN_TRAIN:
@@ -148,15 +164,25 @@ def fit_target(name: str, ids: Sequence[str], x: np.ndarray, y: np.ndarray, spli
     resid = y_ok[done] - oof[done]
     lo = (1 - RESIDUAL_LEVEL) / 2
     return TargetFit(
-        name=name, model=fit_linear(x_ok, y_ok, alphas),
-        oof={i: float(v) for i, v in zip(ids_ok, oof) if np.isfinite(v)}, cross=cross,
+        name=name,
+        model=fit_linear(x_ok, y_ok, alphas),
+        oof={i: float(v) for i, v in zip(ids_ok, oof) if np.isfinite(v)},
+        cross=cross,
         quantiles=np.quantile(oof[done], np.linspace(0, 1, 101)).tolist(),
         residuals=(float(np.quantile(resid, lo)), float(np.quantile(resid, 1 - lo))),
-        n_train=int(ok.sum()))
+        n_train=int(ok.sum()),
+    )
 
 
-def fit_targets(ids: Sequence[str], x: np.ndarray, targets: Mapping[str, np.ndarray], *, k: int = 5,
-                seed: int = 0, groups: Sequence[str] | None = None) -> tuple[Split, dict[str, TargetFit]]:
+def fit_targets(
+    ids: Sequence[str],
+    x: np.ndarray,
+    targets: Mapping[str, np.ndarray],
+    *,
+    k: int = 5,
+    seed: int = 0,
+    groups: Sequence[str] | None = None,
+) -> tuple[Split, dict[str, TargetFit]]:
     """The split over ``ids`` and one :class:`TargetFit` per target (NaN labels skipped)."""
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate paper ids among the papers to fit on")

@@ -29,20 +29,23 @@ def metric_lines(metrics: Mapping[str, Any]) -> list[str]:
                 parts = [f"Spearman {s}" for s in [_metric(m.get("spearman"))] if s]
                 parts += [f"accept AUROC {a}" for a in [_metric(m.get("auroc"))] if a]
                 n = (m.get("spearman") or {}).get("n")
-                lines.append(f"  {suite}, {TARGET_WORDS.get(target, target)} ({HOW.get(how, how)}, "
-                             f"n={n}): {', '.join(parts) or 'undefined'}")
+                lines.append(
+                    f"  {suite}, {TARGET_WORDS.get(target, target)} ({HOW.get(how, how)}, "
+                    f"n={n}): {', '.join(parts) or 'undefined'}"
+                )
     return lines
 
 
 def fit_lines(stored: StoredHead) -> list[str]:
     head = stored.head
     prov = head.provenance
-    lines = [f"head {stored.head_id} ({stored.head_hash[:12]}) for {prov.get('prompt')} on "
-             f"{prov.get('model')}: {head.kind} features, suites {', '.join(head.suites)}, "
-             f"{head.split.k}-fold split (seed {head.split.seed}) over {len(head.split.folds)} papers",
-             "held-out figures (95 % bootstrap intervals; no paper is scored by a head fitted on it):"]
+    lines = [
+        f"head {stored.head_id} ({stored.head_hash[:12]}) for {prov.get('prompt')} on "
+        f"{prov.get('model')}: {head.kind} features, suites {', '.join(head.suites)}, "
+        f"{head.split.k}-fold split (seed {head.split.seed}) over {len(head.split.folds)} papers",
+        "held-out figures (95 % bootstrap intervals; no paper is scored by a head fitted on it):",
+    ]
     lines += metric_lines(head.metrics)
     for name, t in sorted(head.targets.items()):
-        lines.append(f"  {TARGET_WORDS.get(name, name)}: ridge alpha {t.model.alpha:g}, "
-                     f"{t.n_train} labelled papers")
+        lines.append(f"  {TARGET_WORDS.get(name, name)}: ridge alpha {t.model.alpha:g}, {t.n_train} labelled papers")
     return lines

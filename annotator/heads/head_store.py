@@ -41,12 +41,19 @@ def save_head(engine: Engine, head: Head, prompt_version_id: int, model: str) ->
     digest = head.hash
     with writer(engine).begin() as conn:
         head_id = derived.insert_head(
-            conn, prompt_version_id=prompt_version_id, model=model, kind=head.kind,
-            suites=",".join(head.suites), data_hash=head.provenance.get("data_hash", ""),
-            head_hash=digest, code_version=head.provenance.get("code_version", ""),
+            conn,
+            prompt_version_id=prompt_version_id,
+            model=model,
+            kind=head.kind,
+            suites=",".join(head.suites),
+            data_hash=head.provenance.get("data_hash", ""),
+            head_hash=digest,
+            code_version=head.provenance.get("code_version", ""),
             split_json=json.dumps(head.split.to_json(), sort_keys=True),
-            metrics_json=json.dumps(head.metrics, sort_keys=True), head_json=body,
-            created_at=datetime.now(UTC))
+            metrics_json=json.dumps(head.metrics, sort_keys=True),
+            head_json=body,
+            created_at=datetime.now(UTC),
+        )
     return StoredHead(head, head_id, digest, "database")
 
 
@@ -76,8 +83,10 @@ def shipped_head(path: Path) -> StoredHead:
         found = [shipped_head(p).head for p in shipped_heads() if p != path]
         text_head = next((h for h in found if h.hash == head.text_ref), None)
         if text_head is None or text_head.text is None:
-            raise ConfigError(f"{path}: the text head it stacks on ({head.text_ref[:12]}) is "
-                              "not shipped beside it; rebuild both with: make head")
+            raise ConfigError(
+                f"{path}: the text head it stacks on ({head.text_ref[:12]}) is "
+                "not shipped beside it; rebuild both with: make head"
+            )
         head.text = text_head.text
     return StoredHead(head, None, digest, f"annotator/data/heads/{path.parent.name}/{path.name}")
 
@@ -107,4 +116,5 @@ def find_head(engine: Engine | None, prompt: Prompt, model: str) -> StoredHead:
     suites = "evals/iclr2022.toml evals/neurips2023.toml"
     raise ConfigError(
         f"no fitted head for prompt {prompt.ref} and model '{model}'; fit one with: "
-        f"annotator eval fit {suites} --prompt {prompt.ref} --model {model}")
+        f"annotator eval fit {suites} --prompt {prompt.ref} --model {model}"
+    )

@@ -46,8 +46,10 @@ class Labelled:
 
     def targets(self) -> dict[str, np.ndarray]:
         """``ai`` and ``novelty`` as percentiles within each venue-year (NaN: no label)."""
-        raw = {"ai": np.array([_num(it.gold_ai) for it in self.items]),
-               "novelty": np.array([_num(it.gold_novelty) for it in self.items])}
+        raw = {
+            "ai": np.array([_num(it.gold_ai) for it in self.items]),
+            "novelty": np.array([_num(it.gold_novelty) for it in self.items]),
+        }
         return {name: percentiles(y, self.group) for name, y in raw.items()}
 
 
@@ -73,12 +75,19 @@ def _gz_items(path: Path) -> list[EvalItem]:
                 continue
             try:
                 row = json.loads(line)
-                items.append(EvalItem(
-                    id=row["id"], title=row.get("title") or "", abstract=row["abstract"],
-                    gold_ai=row.get("rating_mean"), gold_novelty=row.get("contribution_mean"),
-                    ai_reviewers=tuple(row.get("rating_list") or ()),
-                    novelty_reviewers=tuple(row.get("contribution_list") or ()),
-                    venue=row.get("venue"), year=row.get("year")))
+                items.append(
+                    EvalItem(
+                        id=row["id"],
+                        title=row.get("title") or "",
+                        abstract=row["abstract"],
+                        gold_ai=row.get("rating_mean"),
+                        gold_novelty=row.get("contribution_mean"),
+                        ai_reviewers=tuple(row.get("rating_list") or ()),
+                        novelty_reviewers=tuple(row.get("contribution_list") or ()),
+                        venue=row.get("venue"),
+                        year=row.get("year"),
+                    )
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise InputError(f"not a labelled paper: {exc}", path=str(path), line=lineno) from None
     return items
@@ -92,8 +101,7 @@ def load_labelled(names: Sequence[str] = SUITE_NAMES) -> Labelled:
         if name == "iclr2026":
             path = folder / ICLR2026_ALL
             if not path.is_file():
-                raise InputError("the ICLR 2026 training data is repository-only: fit heads in a "
-                                 "clone", path=str(path))
+                raise InputError("the ICLR 2026 training data is repository-only: fit heads in a clone", path=str(path))
             rows = _gz_items(path)
         else:
             rows = load_items(load_suite(folder.parent / f"{name}.toml"), sample=False)
@@ -101,5 +109,6 @@ def load_labelled(names: Sequence[str] = SUITE_NAMES) -> Labelled:
             by_id.setdefault(it.id, (it, name))
     ordered = sorted(by_id)
     items = [by_id[i][0] for i in ordered]
-    return Labelled(items, np.array([by_id[i][1] for i in ordered]),
-                    np.array([f"{it.venue} {it.year}" for it in items]))
+    return Labelled(
+        items, np.array([by_id[i][1] for i in ordered]), np.array([f"{it.venue} {it.year}" for it in items])
+    )

@@ -53,8 +53,11 @@ class Neighbours:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"shape": list(self.vectors.shape), "papers": self.papers,
-                "vectors_f16_b64": base64.b64encode(self.vectors.astype("<f2").tobytes()).decode()}
+        return {
+            "shape": list(self.vectors.shape),
+            "papers": self.papers,
+            "vectors_f16_b64": base64.b64encode(self.vectors.astype("<f2").tobytes()).decode(),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Neighbours:
@@ -90,10 +93,16 @@ class Head:
         if self.text_ref is not None:
             extra["text_ref"] = self.text_ref
         return extra | {
-            "format": FORMAT, "kind": self.kind, "suites": self.suites, "labels": self.labels,
-            "provenance": self.provenance, "feature_names": self.feature_names,
-            "feature_means": self.feature_means, "metrics": self.metrics,
-            "split": self.split.to_json(), "suite_of": dict(sorted(self.suite_of.items())),
+            "format": FORMAT,
+            "kind": self.kind,
+            "suites": self.suites,
+            "labels": self.labels,
+            "provenance": self.provenance,
+            "feature_names": self.feature_names,
+            "feature_means": self.feature_means,
+            "metrics": self.metrics,
+            "split": self.split.to_json(),
+            "suite_of": dict(sorted(self.suite_of.items())),
             "targets": {k: t.to_json() for k, t in sorted(self.targets.items())},
             "neighbours": self.neighbours.to_json() if self.neighbours is not None else None,
         }
@@ -114,13 +123,17 @@ class Head:
             kind=data["kind"],
             targets={k: TargetFit.from_json(k, t) for k, t in data["targets"].items()},
             split=Split(int(split["k"]), int(split["seed"]), dict(split["folds"])),
-            suites=list(data["suites"]), labels=dict(data["labels"]),
-            provenance=dict(data["provenance"]), feature_names=list(data.get("feature_names") or []),
-            feature_means=list(data.get("feature_means") or []), metrics=dict(data.get("metrics") or {}),
+            suites=list(data["suites"]),
+            labels=dict(data["labels"]),
+            provenance=dict(data["provenance"]),
+            feature_names=list(data.get("feature_names") or []),
+            feature_means=list(data.get("feature_means") or []),
+            metrics=dict(data.get("metrics") or {}),
             neighbours=Neighbours.from_json(data["neighbours"]) if data.get("neighbours") else None,
             suite_of=dict(data.get("suite_of") or {}),
             text=TextModel.from_json(data["text"]) if data.get("text") else None,
-            text_ref=data.get("text_ref"))
+            text_ref=data.get("text_ref"),
+        )
 
     @classmethod
     def loads(cls, text: str) -> Head:
@@ -163,6 +176,7 @@ class Head:
 
     def trained_on(self, paper_id: str) -> bool:
         return paper_id in self.split.folds
+
 
 def dumps(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -65,9 +65,13 @@ def normalised_code(source: str) -> str:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-                and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, include_attributes=False)
 
@@ -85,11 +89,19 @@ def fit_code_hash(names: tuple[str, ...] = FIT_CODE, folder: Path | None = None)
 
 def _provenance(prompt_ref: str, model: str, lab: Labelled, code: tuple[str, ...]) -> dict:
     prompt = load_prompt(prompt_ref)
-    texts = hashlib.sha256("\n".join(f"{it.id}\t{it.gold_ai}\t{it.gold_novelty}\t{it.title}\t"
-                                     f"{it.abstract}" for it in lab.items).encode()).hexdigest()
-    return {"prompt": prompt.ref, "prompt_hash": prompt.content_hash, "method": prompt.meta.method,
-            "model": model, "data_hash": texts, "code_version": __version__,
-            "fit_code_sha256": fit_code_hash(code), "targets": "percentile within venue-year"}
+    texts = hashlib.sha256(
+        "\n".join(f"{it.id}\t{it.gold_ai}\t{it.gold_novelty}\t{it.title}\t{it.abstract}" for it in lab.items).encode()
+    ).hexdigest()
+    return {
+        "prompt": prompt.ref,
+        "prompt_hash": prompt.content_hash,
+        "method": prompt.meta.method,
+        "model": model,
+        "data_hash": texts,
+        "code_version": __version__,
+        "fit_code_sha256": fit_code_hash(code),
+        "targets": "percentile within venue-year",
+    }
 
 
 def text_inputs(lab: Labelled) -> list[str]:
@@ -103,19 +115,18 @@ def build_text(lab: Labelled | None = None, n_boot: int = 1000) -> Head:
     lab = lab or load_labelled()
     texts = text_inputs(lab)
     x, vocab = counts(texts)
-    head, _ = build_text_head(lab, texts, x, vocab, _provenance(TEXT_PROMPT, TEXT_MODEL, lab, TEXT_CODE),
-                              n_boot=n_boot)
+    head, _ = build_text_head(lab, texts, x, vocab, _provenance(TEXT_PROMPT, TEXT_MODEL, lab, TEXT_CODE), n_boot=n_boot)
     return head
 
 
 def training_vectors(folder: Path = VECTORS) -> tuple[list[tuple[str, str]], np.ndarray]:
     meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-    return [tuple(p) for p in meta["papers"]], np.load(folder / "embeddings.npy",
-                                                       allow_pickle=False).astype(np.float64)
+    return [tuple(p) for p in meta["papers"]], np.load(folder / "embeddings.npy", allow_pickle=False).astype(np.float64)
 
 
-def stacked_fits(ids: list[str], v: np.ndarray, text: np.ndarray,
-                 targets: dict[str, np.ndarray]) -> tuple[Split, dict[str, TargetFit]]:
+def stacked_fits(
+    ids: list[str], v: np.ndarray, text: np.ndarray, targets: dict[str, np.ndarray]
+) -> tuple[Split, dict[str, TargetFit]]:
     """Two levels, folded into one linear map per target over [vector, text predictions]:
     a ridge per target on the vectors (its out-of-fold predictions on the recorded split),
     then a ridge on those and the text head's out-of-fold predictions. The second level has
@@ -136,13 +147,14 @@ def stacked_fits(ids: list[str], v: np.ndarray, text: np.ndarray,
         a = fit.model.weights
         w_v = sum(a[j] * level1[n].weights for j, n in enumerate(names))
         b = fit.model.intercept + sum(a[j] * level1[n].intercept for j, n in enumerate(names))
-        folded = LinearMap(np.concatenate([w_v, a[len(names):]]), float(b), fit.model.alpha)
+        folded = LinearMap(np.concatenate([w_v, a[len(names) :]]), float(b), fit.model.alpha)
         fit.model = LinearMap.from_json(folded.to_json())
     return split, fits
 
 
-def build_shipped(text_head: Head | None = None, folder: Path = VECTORS, n_boot: int = 1000,
-                  lab: Labelled | None = None) -> Head:
+def build_shipped(
+    text_head: Head | None = None, folder: Path = VECTORS, n_boot: int = 1000, lab: Labelled | None = None
+) -> Head:
     """The stacked embedding head, from the training vectors and the shipped text head."""
     text_head = text_head or load_text()
     assert text_head is not None and text_head.text is not None, "no text head"
@@ -162,23 +174,46 @@ def build_shipped(text_head: Head | None = None, folder: Path = VECTORS, n_boot:
     sub = Labelled([lab.items[r] for r in rows], lab.suite[rows], lab.group[rows])
     preds = {n: {"out_of_fold": np.array([fits[n].oof.get(i, np.nan) for i in ids])} for n in fits}
     pick = np.sort(np.random.default_rng(0).permutation(len(rows))[:N_NEIGHBOURS])
-    neighbours = Neighbours.build(vectors[keep][pick], [
-        {"id": lab.items[rows[j]].id, "title": lab.items[rows[j]].title,
-         "venue": lab.items[rows[j]].venue, "year": lab.items[rows[j]].year,
-         "accepted": lab.items[rows[j]].accepted, "ai": lab.items[rows[j]].gold_ai,
-         "novelty": lab.items[rows[j]].gold_novelty, "suite": str(lab.suite[rows[j]]),
-         "text_hash": papers[keep[j]][1]} for j in pick])
+    neighbours = Neighbours.build(
+        vectors[keep][pick],
+        [
+            {
+                "id": lab.items[rows[j]].id,
+                "title": lab.items[rows[j]].title,
+                "venue": lab.items[rows[j]].venue,
+                "year": lab.items[rows[j]].year,
+                "accepted": lab.items[rows[j]].accepted,
+                "ai": lab.items[rows[j]].gold_ai,
+                "novelty": lab.items[rows[j]].gold_novelty,
+                "suite": str(lab.suite[rows[j]]),
+                "text_hash": papers[keep[j]][1],
+            }
+            for j in pick
+        ],
+    )
     suites = sorted(set(sub.suite.tolist()))
     provenance = _provenance(PROMPT, MODEL_NAME, lab, FIT_CODE)
-    provenance.update(embeddings_model=MODEL_NAME, dim=int(vectors.shape[1]),
-                      vectors_sha256=_sha256(folder / "embeddings.npy"),
-                      stacked_text_head=text_head.hash,
-                      papers_embedded={s: int((sub.suite == s).sum()) for s in suites})
+    provenance.update(
+        embeddings_model=MODEL_NAME,
+        dim=int(vectors.shape[1]),
+        vectors_sha256=_sha256(folder / "embeddings.npy"),
+        stacked_text_head=text_head.hash,
+        papers_embedded={s: int((sub.suite == s).sum()) for s in suites},
+    )
     labels = {name: {"scale": "percentile within venue-year", "fields": {}} for name in TARGETS}
-    head = Head(kind="embedding", targets=fits, split=split, suites=suites, labels=labels,
-                provenance=provenance, metrics=suite_metrics(sub, preds, n_boot=n_boot),
-                neighbours=neighbours, suite_of={i: str(s) for i, s in zip(ids, sub.suite)},
-                text=text_head.text, text_ref=text_head.hash)
+    head = Head(
+        kind="embedding",
+        targets=fits,
+        split=split,
+        suites=suites,
+        labels=labels,
+        provenance=provenance,
+        metrics=suite_metrics(sub, preds, n_boot=n_boot),
+        neighbours=neighbours,
+        suite_of={i: str(s) for i, s in zip(ids, sub.suite)},
+        text=text_head.text,
+        text_ref=text_head.hash,
+    )
     return head
 
 
@@ -213,18 +248,25 @@ def about_lines(head: Head) -> list[str]:
         "the closest labelled papers in the rationale show what it is comparing with.",
     ]
     held = []
-    for suite, target, words in (("iclr2022", "ai", "ICLR 2022 rating out-of-fold"),
-                                 ("iclr2017_2018", "ai", "ICLR 2017/18 rating out-of-fold"),
-                                 ("iclr2022", "novelty", "ICLR 2022 novelty out-of-fold")):
+    for suite, target, words in (
+        ("iclr2022", "ai", "ICLR 2022 rating out-of-fold"),
+        ("iclr2017_2018", "ai", "ICLR 2017/18 rating out-of-fold"),
+        ("iclr2022", "novelty", "ICLR 2022 novelty out-of-fold"),
+    ):
         rho = _figure(head.metrics, suite, target, "out_of_fold", "spearman")
         if rho:
             held.append(f"{words}: Spearman {rho}")
     if held:
-        lines.append("How good, on papers it was not fitted on (95 % intervals): " + "; ".join(held)
-                     + ". One human reviewer against the others reaches about 0.49 on ICLR 2022; "
-                     "more figures in docs/heads.md.")
-    lines.append("For real judgments set OPENAI_BASE_URL (see the README); the chat path on the "
-                 "embedded model stays available with --prompt score@1.")
+        lines.append(
+            "How good, on papers it was not fitted on (95 % intervals): "
+            + "; ".join(held)
+            + ". One human reviewer against the others reaches about 0.49 on ICLR 2022; "
+            "more figures in docs/heads.md."
+        )
+    lines.append(
+        "For real judgments set OPENAI_BASE_URL (see the README); the chat path on the "
+        "embedded model stays available with --prompt score@1."
+    )
     return lines
 
 

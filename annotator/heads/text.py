@@ -19,8 +19,7 @@ def cut(abstract: str, max_chars: int) -> str:
 
 def embed_text(template: str, title: str, abstract: str, max_chars: int = 12_000) -> str:
     """``template`` (a ``[user]`` section) with ``$title`` and ``$abstract`` filled in."""
-    return Template(template).safe_substitute(title=title.strip(),
-                                              abstract=cut(abstract.strip(), max_chars)).strip()
+    return Template(template).safe_substitute(title=title.strip(), abstract=cut(abstract.strip(), max_chars)).strip()
 
 
 def prompt_text(prompt: Prompt, title: str, abstract: str, max_chars: int = 12_000) -> str:

@@ -33,9 +33,13 @@ MAX_FEATURES = 200_000
 TOL = 1e-6
 
 
-def counts(texts: Sequence[str], ngram_range: tuple[int, int] = NGRAMS, min_df: int = MIN_DF,
-           max_features: int | None = MAX_FEATURES, cache: Path | None = CACHE
-           ) -> tuple[sp.csr_matrix, list[str]]:
+def counts(
+    texts: Sequence[str],
+    ngram_range: tuple[int, int] = NGRAMS,
+    min_df: int = MIN_DF,
+    max_features: int | None = MAX_FEATURES,
+    cache: Path | None = CACHE,
+) -> tuple[sp.csr_matrix, list[str]]:
     """(term counts, vocabulary in column order, columns sorted by term)."""
     digest = hashlib.sha256(json.dumps([list(ngram_range), min_df, max_features]).encode())
     for t in texts:
@@ -75,8 +79,7 @@ def fit_ridge(x: sp.csr_matrix, y: np.ndarray, alpha: float) -> tuple[np.ndarray
     return np.asarray(model.coef_, np.float64), float(model.intercept_)
 
 
-def held_out(x: sp.csr_matrix, y: np.ndarray, folds: np.ndarray, alpha: float
-             ) -> np.ndarray:
+def held_out(x: sp.csr_matrix, y: np.ndarray, folds: np.ndarray, alpha: float) -> np.ndarray:
     """Out-of-fold predictions for every row (NaN labels are never trained on)."""
     out = np.full(len(y), np.nan)
     ok = np.isfinite(y)
@@ -87,8 +90,9 @@ def held_out(x: sp.csr_matrix, y: np.ndarray, folds: np.ndarray, alpha: float
     return out
 
 
-def other_suites(x: sp.csr_matrix, y: np.ndarray, suite: np.ndarray, alpha: float,
-                 only: Sequence[str] | None = None) -> np.ndarray:
+def other_suites(
+    x: sp.csr_matrix, y: np.ndarray, suite: np.ndarray, alpha: float, only: Sequence[str] | None = None
+) -> np.ndarray:
     """Each suite's rows predicted by the map fitted on the other suites (NaN elsewhere)."""
     out = np.full(len(y), np.nan)
     ok = np.isfinite(y)

@@ -56,8 +56,7 @@ class TextModel:
 
     def counter(self) -> CountVectorizer:
         if self._counter is None:
-            self._counter = make_counter(self.ngram_range,
-                                         {t: i for i, t in enumerate(self.vocabulary)})
+            self._counter = make_counter(self.ngram_range, {t: i for i, t in enumerate(self.vocabulary)})
         return self._counter
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -79,28 +78,48 @@ class TextModel:
         return key(text) in self.held
 
     def to_json(self) -> dict[str, Any]:
-        return {"vocabulary": self.vocabulary, "idf": round_sig(self.idf),
-                "ngram_range": list(self.ngram_range), "alpha": self.alpha,
-                "targets": {t: {"weights": round_sig(self.weights[t]),
-                                "intercept": round_sig([self.intercepts[t]])[0]}
-                            for t in self.targets},
-                "held": {k: round_sig(v, HELD_DIGITS) for k, v in sorted(self.held.items())}}
+        return {
+            "vocabulary": self.vocabulary,
+            "idf": round_sig(self.idf),
+            "ngram_range": list(self.ngram_range),
+            "alpha": self.alpha,
+            "targets": {
+                t: {"weights": round_sig(self.weights[t]), "intercept": round_sig([self.intercepts[t]])[0]}
+                for t in self.targets
+            },
+            "held": {k: round_sig(v, HELD_DIGITS) for k, v in sorted(self.held.items())},
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TextModel:
         targets = data["targets"]
         lo, hi = data["ngram_range"]
-        return cls(list(data["vocabulary"]), np.asarray(data["idf"], np.float64), (int(lo), int(hi)),
-                   {t: np.asarray(v["weights"], np.float64) for t, v in targets.items()},
-                   {t: float(v["intercept"]) for t, v in targets.items()}, float(data["alpha"]),
-                   {k: list(v) for k, v in (data.get("held") or {}).items()})
+        return cls(
+            list(data["vocabulary"]),
+            np.asarray(data["idf"], np.float64),
+            (int(lo), int(hi)),
+            {t: np.asarray(v["weights"], np.float64) for t, v in targets.items()},
+            {t: float(v["intercept"]) for t, v in targets.items()},
+            float(data["alpha"]),
+            {k: list(v) for k, v in (data.get("held") or {}).items()},
+        )
 
 
-def make_counter(ngram_range: tuple[int, int], vocabulary: Mapping[str, int] | None = None,
-                 min_df: int = 1, max_features: int | None = None) -> CountVectorizer:
+def make_counter(
+    ngram_range: tuple[int, int],
+    vocabulary: Mapping[str, int] | None = None,
+    min_df: int = 1,
+    max_features: int | None = None,
+) -> CountVectorizer:
     """The tokeniser every text model uses: lower case, English stop words, word n-grams."""
-    return CountVectorizer(ngram_range=ngram_range, stop_words="english", vocabulary=vocabulary,
-                           min_df=min_df, max_features=max_features, dtype=np.float64)
+    return CountVectorizer(
+        ngram_range=ngram_range,
+        stop_words="english",
+        vocabulary=vocabulary,
+        min_df=min_df,
+        max_features=max_features,
+        dtype=np.float64,
+    )
 
 
 def tfidf(counts: sp.spmatrix, idf: np.ndarray) -> sp.csr_matrix:

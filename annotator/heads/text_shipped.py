@@ -40,8 +40,7 @@ K, SEED = 5, 0
 TARGETS = ("ai", "novelty")
 
 
-def score_fit(name: str, y: np.ndarray, oof: np.ndarray, alpha: float, index: int,
-              n_targets: int) -> TargetFit:
+def score_fit(name: str, y: np.ndarray, oof: np.ndarray, alpha: float, index: int, n_targets: int) -> TargetFit:
     """The head's map for one target: pick the text model's prediction; scores and
     intervals from its out-of-fold predictions of the labelled papers."""
     ok = np.isfinite(y) & np.isfinite(oof)
@@ -49,19 +48,26 @@ def score_fit(name: str, y: np.ndarray, oof: np.ndarray, alpha: float, index: in
     lo = (1 - RESIDUAL_LEVEL) / 2
     pick = np.zeros(n_targets)
     pick[index] = 1.0
-    return TargetFit(name, LinearMap(pick, 0.0, alpha), {}, {},
-                     np.quantile(oof[ok], np.linspace(0, 1, 101)).tolist(),
-                     (float(np.quantile(resid, lo)), float(np.quantile(resid, 1 - lo))),
-                     int(np.isfinite(y).sum()))
+    return TargetFit(
+        name,
+        LinearMap(pick, 0.0, alpha),
+        {},
+        {},
+        np.quantile(oof[ok], np.linspace(0, 1, 101)).tolist(),
+        (float(np.quantile(resid, lo)), float(np.quantile(resid, 1 - lo))),
+        int(np.isfinite(y).sum()),
+    )
 
 
-def suite_metrics(lab: Labelled, preds: Mapping[str, Mapping[str, np.ndarray]], *,
-                  n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+def suite_metrics(
+    lab: Labelled, preds: Mapping[str, Mapping[str, np.ndarray]], *, n_boot: int = 1000, seed: int = 0
+) -> dict[str, Any]:
     """Spearman (and accept AUROC where decisions exist) per suite, target and protocol,
     against the raw labels (the mean rating, the mean novelty or contribution)."""
-    gold = {"ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in lab.items]),
-            "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty
-                                 for it in lab.items])}
+    gold = {
+        "ai": np.array([np.nan if it.gold_ai is None else it.gold_ai for it in lab.items]),
+        "novelty": np.array([np.nan if it.gold_novelty is None else it.gold_novelty for it in lab.items]),
+    }
     accepted = [np.nan if it.accepted is None else float(it.accepted) for it in lab.items]
     out: dict[str, Any] = {}
     for suite in sorted(set(lab.suite.tolist())):
@@ -72,18 +78,25 @@ def suite_metrics(lab: Labelled, preds: Mapping[str, Mapping[str, np.ndarray]], 
                     continue
                 acc = [accepted[i] for i in rows]
                 kinds = ("spearman", "auroc") if np.isfinite(acc).any() else ("spearman",)
-                m = compute_metrics(pred[rows], gold[name][rows], accepted=acc, kinds=kinds,
-                                    n_boot=n_boot, seed=seed)
+                m = compute_metrics(pred[rows], gold[name][rows], accepted=acc, kinds=kinds, n_boot=n_boot, seed=seed)
                 out.setdefault(suite, {}).setdefault(name, {})[how] = {
-                    k: {"value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high, "n": v.n}
-                    for k, v in m.items()}
+                    k: {"value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high, "n": v.n} for k, v in m.items()
+                }
     return out
 
 
-def build_text_head(lab: Labelled, texts: Sequence[str], counts, vocab: Sequence[str],
-                    provenance: dict[str, Any], *, max_features: int = MAX_FEATURES,
-                    alpha: float = ALPHA, cross: bool = True, n_boot: int = 1000
-                    ) -> tuple[Head, dict[str, np.ndarray]]:
+def build_text_head(
+    lab: Labelled,
+    texts: Sequence[str],
+    counts,
+    vocab: Sequence[str],
+    provenance: dict[str, Any],
+    *,
+    max_features: int = MAX_FEATURES,
+    alpha: float = ALPHA,
+    cross: bool = True,
+    n_boot: int = 1000,
+) -> tuple[Head, dict[str, np.ndarray]]:
     """The text head and the out-of-fold prediction of every paper per target."""
     cols = top_columns(counts, max_features)
     x, idf = features(counts[:, cols])
@@ -101,11 +114,25 @@ def build_text_head(lab: Labelled, texts: Sequence[str], counts, vocab: Sequence
         preds[name] = {"out_of_fold": oof[name]}
         if cross:
             preds[name]["other_suites"] = other_suites(x, y, lab.suite, alpha)
-    model = TextModel([vocab[c] for c in cols], idf, (1, 2), weights, intercepts, alpha,
-                      {key(t): [float(oof[n][i]) for n in TARGETS] for i, t in enumerate(texts)})
+    model = TextModel(
+        [vocab[c] for c in cols],
+        idf,
+        (1, 2),
+        weights,
+        intercepts,
+        alpha,
+        {key(t): [float(oof[n][i]) for n in TARGETS] for i, t in enumerate(texts)},
+    )
     suites = sorted(set(lab.suite.tolist()))
     labels = {name: {"scale": "percentile within venue-year", "fields": {}} for name in TARGETS}
-    head = Head(kind="text", targets=fits, split=Split(K, SEED, {}), suites=suites, labels=labels,
-                provenance=dict(provenance, papers={s: int((lab.suite == s).sum()) for s in suites}),
-                metrics=suite_metrics(lab, preds, n_boot=n_boot), text=model)
+    head = Head(
+        kind="text",
+        targets=fits,
+        split=Split(K, SEED, {}),
+        suites=suites,
+        labels=labels,
+        provenance=dict(provenance, papers={s: int((lab.suite == s).sum()) for s in suites}),
+        metrics=suite_metrics(lab, preds, n_boot=n_boot),
+        text=model,
+    )
     return head, oof

@@ -21,40 +21,55 @@ def _figure(metrics: dict, suite: str, target: str, how: str) -> str | None:
 def about_lines(head: Head) -> list[str]:
     """What the text judge's scores are and how good, in plain words."""
     n = sum(int(v) for v in (head.provenance.get("papers") or {}).values())
-    lines = [f"What these scores are: the words of title and abstract (TF-IDF), scored by a ridge "
-             f"head fitted on the public reviews of {n:,} ICLR and NeurIPS papers; no language "
-             "model is used. The AI score is where the paper's mean reviewer rating is predicted "
-             "to rank among its venue's submissions, the novelty the same for the novelty or "
-             f"contribution score, each as a percentile. It is {WHAT}."]
-    held = [f"{words}: Spearman {rho}" for suite, target, how, words in (
-        ("iclr2026", "ai", "out_of_fold", "ICLR 2026 rating out-of-fold"),
-        ("iclr2022", "ai", "out_of_fold", "ICLR 2022 rating out-of-fold"),
-        ("iclr2017_2018", "ai", "other_suites", "ICLR 2017/18 rating fit on the other suites"),
-        ("iclr2022", "novelty", "out_of_fold", "ICLR 2022 novelty out-of-fold"))
-        if (rho := _figure(head.metrics, suite, target, how))]
+    lines = [
+        f"What these scores are: the words of title and abstract (TF-IDF), scored by a ridge "
+        f"head fitted on the public reviews of {n:,} ICLR and NeurIPS papers; no language "
+        "model is used. The AI score is where the paper's mean reviewer rating is predicted "
+        "to rank among its venue's submissions, the novelty the same for the novelty or "
+        f"contribution score, each as a percentile. It is {WHAT}."
+    ]
+    held = [
+        f"{words}: Spearman {rho}"
+        for suite, target, how, words in (
+            ("iclr2026", "ai", "out_of_fold", "ICLR 2026 rating out-of-fold"),
+            ("iclr2022", "ai", "out_of_fold", "ICLR 2022 rating out-of-fold"),
+            ("iclr2017_2018", "ai", "other_suites", "ICLR 2017/18 rating fit on the other suites"),
+            ("iclr2022", "novelty", "out_of_fold", "ICLR 2022 novelty out-of-fold"),
+        )
+        if (rho := _figure(head.metrics, suite, target, how))
+    ]
     if held:
-        lines.append("How good, on papers it was not fitted on (95 % intervals): " + "; ".join(held)
-                     + ". One human reviewer against the others: about 0.27 on ICLR 2026 first "
-                     "reviews, 0.49 on ICLR 2022.")
-    lines.append("Install the local extra (pip install 'annotator[local]') for the embedding judge, "
-                 "or set OPENAI_BASE_URL for a chat model (see the README).")
+        lines.append(
+            "How good, on papers it was not fitted on (95 % intervals): "
+            + "; ".join(held)
+            + ". One human reviewer against the others: about 0.27 on ICLR 2026 first "
+            "reviews, 0.49 on ICLR 2022."
+        )
+    lines.append(
+        "Install the local extra (pip install 'annotator[local]') for the embedding judge, "
+        "or set OPENAI_BASE_URL for a chat model (see the README)."
+    )
     return lines
 
 
-def rationale(head: Head, predicted: Mapping[str, float], scores: Mapping[str, float],
-              words: Mapping[str, list[str]], held: bool) -> str:
+def rationale(
+    head: Head, predicted: Mapping[str, float], scores: Mapping[str, float], words: Mapping[str, list[str]], held: bool
+) -> str:
     ai = head.targets["ai"]
     lo, hi = ai.interval(predicted["ai"])
-    parts = [f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
-             f"submissions by {TARGET_WORDS['ai']} (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
-             f"above {scores['ai']:.0f} % of the labelled papers; {TARGET_WORDS['novelty']} at the "
-             f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %."]
+    parts = [
+        f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
+        f"submissions by {TARGET_WORDS['ai']} (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
+        f"above {scores['ai']:.0f} % of the labelled papers; {TARGET_WORDS['novelty']} at the "
+        f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %."
+    ]
     if words.get("raised"):
         parts.append("Words that raised it: " + ", ".join(words["raised"]) + ".")
     if words.get("lowered"):
         parts.append("Words that lowered it: " + ", ".join(words["lowered"]) + ".")
     if held:
-        parts.append("This paper is among the labelled papers: the score is out-of-fold, from the "
-                     "head fitted without it.")
+        parts.append(
+            "This paper is among the labelled papers: the score is out-of-fold, from the head fitted without it."
+        )
     parts.append(f"This is {WHAT}.")
     return " ".join(parts)

@@ -56,8 +56,10 @@ VECTORS_DIR = Path(__file__).resolve().parents[2] / "evals" / "data" / "embeddin
 _TABLE: Table = EmbeddingCacheRow.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
 
-PROBE_TEXT = ("Fingerprint probe for the annotator's embedding cache.\n\nWe propose a method "
-              "and evaluate it on three benchmarks; the results improve on prior work.")
+PROBE_TEXT = (
+    "Fingerprint probe for the annotator's embedding cache.\n\nWe propose a method "
+    "and evaluate it on three benchmarks; the results improve on prior work."
+)
 PROBE_KEY = "probe"  # the model column of the rows that hold the probe vectors
 MATCH = 0.9999  # cosine at which two probe vectors are one model
 
@@ -123,7 +125,8 @@ def fingerprint(engine: Engine, vector: np.ndarray) -> str:
 
     def known() -> list[str]:
         query = select(_TABLE.c.text_hash, _TABLE.c.vector).where(
-            _TABLE.c.model == PROBE_KEY, _TABLE.c.dim == int(vector.shape[0]))
+            _TABLE.c.model == PROBE_KEY, _TABLE.c.dim == int(vector.shape[0])
+        )
         with engine.connect() as conn:
             return sorted(h for h, v in conn.execute(query) if same_model(decode(v), vector))
 
@@ -131,9 +134,18 @@ def fingerprint(engine: Engine, vector: np.ndarray) -> str:
     if not found:
         new_id = hashlib.sha256(np.asarray(vector, "<f4").tobytes()).hexdigest()[:24]
         with writer(engine).begin() as conn:
-            conn.execute(_insert(engine), [{"model": PROBE_KEY, "text_hash": new_id,
-                                            "dim": int(vector.shape[0]), "vector": encode(vector),
-                                            "created_at": datetime.now(UTC)}])
+            conn.execute(
+                _insert(engine),
+                [
+                    {
+                        "model": PROBE_KEY,
+                        "text_hash": new_id,
+                        "dim": int(vector.shape[0]),
+                        "vector": encode(vector),
+                        "created_at": datetime.now(UTC),
+                    }
+                ],
+            )
         found = known()
     return "fp:" + found[0]
 
@@ -145,8 +157,9 @@ class DbCache:
     ``base_url``/``api_key``: the endpoint the vectors come from; it is asked for the probe
     once per model, on first use."""
 
-    def __init__(self, engine: Engine, *, base_url: str | None, api_key: str | None = None,
-                 shipped: str | None = "smollm2"):
+    def __init__(
+        self, engine: Engine, *, base_url: str | None, api_key: str | None = None, shipped: str | None = "smollm2"
+    ):
         self.engine = engine
         self.base_url, self.api_key = base_url, api_key
         self.shipped = shipped_vectors(shipped) if shipped else None
@@ -167,10 +180,11 @@ class DbCache:
         key, ours = self.key(model)
         out: dict[str, np.ndarray] = {}
         query = select(_TABLE.c.text_hash, _TABLE.c.vector).where(
-            _TABLE.c.model == key, _TABLE.c.text_hash.in_(bindparam("hashes", expanding=True)))
+            _TABLE.c.model == key, _TABLE.c.text_hash.in_(bindparam("hashes", expanding=True))
+        )
         with self.engine.connect() as conn:
             for i in range(0, len(hashes), _CHUNK):
-                for h, v in conn.execute(query, {"hashes": list(hashes[i:i + _CHUNK])}):
+                for h, v in conn.execute(query, {"hashes": list(hashes[i : i + _CHUNK])}):
                     out[h] = decode(v)
         if self.shipped is not None and ours:
             _, rows, matrix = self.shipped
@@ -184,8 +198,9 @@ class DbCache:
             return
         key, _ = self.key(model)
         now = datetime.now(UTC)
-        rows = [{"model": key, "text_hash": h, "dim": int(v.shape[0]), "vector": encode(v),
-                 "created_at": now}
-                for h, v in vectors.items()]
+        rows = [
+            {"model": key, "text_hash": h, "dim": int(v.shape[0]), "vector": encode(v), "created_at": now}
+            for h, v in vectors.items()
+        ]
         with writer(self.engine).begin() as conn:
             conn.execute(_insert(self.engine), rows)

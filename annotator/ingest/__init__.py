@@ -13,5 +13,13 @@ from annotator.ingest.feedpage import PageHeader
 from annotator.ingest.formats import FORMATS, detect_format, iter_items, read_records
 from annotator.ingest.store import IngestSummary, ingest_paths, ingest_records
 
-__all__ = ["FORMATS", "IngestSummary", "PageHeader", "detect_format", "ingest_paths",
-           "ingest_records", "iter_items", "read_records"]
+__all__ = [
+    "FORMATS",
+    "IngestSummary",
+    "PageHeader",
+    "detect_format",
+    "ingest_paths",
+    "ingest_records",
+    "iter_items",
+    "read_records",
+]

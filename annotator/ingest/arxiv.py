@@ -36,11 +36,14 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 ENTRY_TAG = re.compile(r"<(?:[\w.-]+:)?entry[\s>]")
 # arXiv's archives, current and retired (the old ones still name old papers' categories)
-ARCHIVES = frozenset((
-    "astro-ph cond-mat cs econ eess gr-qc hep-ex hep-lat hep-ph hep-th math math-ph nlin "
-    "nucl-ex nucl-th physics q-bio q-fin quant-ph stat "
-    "acc-phys adap-org alg-geom ao-sci atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas "
-    "dg-ga funct-an mtrl-th patt-sol plasm-ph q-alg solv-int supr-con").split())
+ARCHIVES = frozenset(
+    (
+        "astro-ph cond-mat cs econ eess gr-qc hep-ex hep-lat hep-ph hep-th math math-ph nlin "
+        "nucl-ex nucl-th physics q-bio q-fin quant-ph stat "
+        "acc-phys adap-org alg-geom ao-sci atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas "
+        "dg-ga funct-an mtrl-th patt-sol plasm-ph q-alg solv-int supr-con"
+    ).split()
+)
 CATEGORY = re.compile(r"([a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z]{2,}(?:-[a-z]{2,})?)?")
 
 

@@ -49,8 +49,7 @@ class AuthorMatching:
         columns = ("id",) + AUTHOR_COLUMNS[1:]
         for author in self.conn.execute(select(*(A.c[c] for c in columns))).all():
             self._remember_author(dict(zip(columns, author)))
-        self.affiliations: dict[str, int] = dict(
-            self.conn.execute(select(AF.c.name, AF.c.id)).all())
+        self.affiliations: dict[str, int] = dict(self.conn.execute(select(AF.c.name, AF.c.id)).all())
 
     def norm(self, name: str) -> str:
         """``normalise_name``, remembered: the same names come back in every batch."""
@@ -65,8 +64,9 @@ class AuthorMatching:
             if author[attr]:
                 self.by_id[attr][author[attr]] = author
 
-    def prepare(self, refs: Iterable[AuthorRef], affiliations: Iterable[str],
-                primary_category: str | None = None) -> None:
+    def prepare(
+        self, refs: Iterable[AuthorRef], affiliations: Iterable[str], primary_category: str | None = None
+    ) -> None:
         """Find or create every author and affiliation named; ids go into the caches.
         Authors are matched by ORCID/OpenAlex/S2 id, then by name unless the ids clash."""
         created: list[dict] = []
@@ -79,9 +79,9 @@ class AuthorMatching:
                     created.append(self._new_author(ref.name, norm))
                 continue  # known by name, no ids to match or fill: the common case
             ids = {a: short_id(a, getattr(ref, a)) for a in ID_ATTRS}
-            found = next((self.by_id[a][v] for a, v in ids.items() if v and v in self.by_id[a]),
-                         None) or next((c for c in by_name.get(norm, []) if all(
-                             not v or not c[a] or c[a] == v for a, v in ids.items())), None)
+            found = next((self.by_id[a][v] for a, v in ids.items() if v and v in self.by_id[a]), None) or next(
+                (c for c in by_name.get(norm, []) if all(not v or not c[a] or c[a] == v for a, v in ids.items())), None
+            )
             if found is None:
                 found = self._new_author(ref.name, norm)
                 created.append(found)
@@ -106,8 +106,9 @@ class AuthorMatching:
             self.affiliations.update(zip(names, new_ids))
 
     def _new_author(self, name: str, norm: str) -> dict:
-        author = dict(id=None, name=name, norm_name=norm, primary_category=None,
-                      openalex_id=None, s2_id=None, orcid=None)
+        author = dict(
+            id=None, name=name, norm_name=norm, primary_category=None, openalex_id=None, s2_id=None, orcid=None
+        )
         self._remember_author(author)
         return author
 
@@ -115,18 +116,21 @@ class AuthorMatching:
         """Stored authors' new ids and categories: one executemany per set of columns."""
         groups: dict[tuple[str, ...], list[dict]] = {}
         for aid, fill in fills.items():
-            groups.setdefault(tuple(sorted(fill)), []).append(
-                {"aid": aid, **{f"new_{c}": v for c, v in fill.items()}})
+            groups.setdefault(tuple(sorted(fill)), []).append({"aid": aid, **{f"new_{c}": v for c, v in fill.items()}})
         for columns, rows in groups.items():
-            self.conn.execute(update(A).where(A.c.id == bindparam("aid"))
-                              .values({c: bindparam(f"new_{c}") for c in columns}), rows)
+            self.conn.execute(
+                update(A).where(A.c.id == bindparam("aid")).values({c: bindparam(f"new_{c}") for c in columns}), rows
+            )
 
     def author_ids(self, refs: list[AuthorRef]) -> list[int]:
         """The ids of a record's authors (after ``prepare``)."""
         known, by_name = self._names, self.by_name
-        return [by_name[known.get(r.name) or self.norm(r.name)][0]["id"]
-                if r.orcid is None and r.openalex_id is None and r.s2_id is None
-                else self._author_id(r) for r in refs]
+        return [
+            by_name[known.get(r.name) or self.norm(r.name)][0]["id"]
+            if r.orcid is None and r.openalex_id is None and r.s2_id is None
+            else self._author_id(r)
+            for r in refs
+        ]
 
     def _author_id(self, ref: AuthorRef) -> int:
         if _plain(ref):
@@ -136,4 +140,3 @@ class AuthorMatching:
             if value and value in self.by_id[attr]:
                 return self.by_id[attr][value]["id"]
         return next(a["id"] for a in self.by_name[self.norm(ref.name)])
-

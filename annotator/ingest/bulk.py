@@ -29,16 +29,20 @@ def _compiled(conn: Connection, table: Table, columns: tuple[str, ...]) -> _Comp
     if slot not in _COMPILED:
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
         names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-        convert = [(i, proc) for i, name in enumerate(columns)
-                   if (proc := table.c[name].type._cached_bind_processor(conn.dialect))]
-        _COMPILED[slot] = None if sorted(names) != sorted(columns) else (
-            str(compiled), [columns.index(n) for n in names] if compiled.positional else None,
-            convert)
+        convert = [
+            (i, proc)
+            for i, name in enumerate(columns)
+            if (proc := table.c[name].type._cached_bind_processor(conn.dialect))
+        ]
+        _COMPILED[slot] = (
+            None
+            if sorted(names) != sorted(columns)
+            else (str(compiled), [columns.index(n) for n in names] if compiled.positional else None, convert)
+        )
     return _COMPILED[slot]
 
 
-def insert_plain(conn: Connection, table: Table, columns: tuple[str, ...],
-                 rows: list[tuple]) -> None:
+def insert_plain(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Insert ``rows`` (values in ``columns`` order) with one executemany."""
     if not rows:
         return
@@ -52,8 +56,7 @@ def insert_plain(conn: Connection, table: Table, columns: tuple[str, ...],
         by_column = list(zip(*rows))
         for i, proc in convert:  # a batch repeats its dates and its timestamp
             memo: dict[Any, Any] = {None: None}
-            by_column[i] = tuple([memo[v] if v in memo else memo.setdefault(v, proc(v))
-                                  for v in by_column[i]])
+            by_column[i] = tuple([memo[v] if v in memo else memo.setdefault(v, proc(v)) for v in by_column[i]])
         rows = list(zip(*(by_column[i] for i in positions)))
     if order is None:  # named placeholders (psycopg)
         conn.exec_driver_sql(sql, [dict(zip(columns, r)) for r in rows])
@@ -83,8 +86,7 @@ def insert_many(conn: Connection, table: Table, rows: list[dict], check: str) ->
     before = conn.execute(select(func.max(table.c.id))).scalar() or 0
     columns = tuple(rows[0])
     insert_plain(conn, table, columns, [tuple(r[c] for c in columns) for r in rows])
-    got = conn.execute(select(table.c.id, table.c[check]).where(table.c.id > before)
-                       .order_by(table.c.id)).all()
+    got = conn.execute(select(table.c.id, table.c[check]).where(table.c.id > before).order_by(table.c.id)).all()
     if [r[1] for r in got] != [r[check] for r in rows]:
         raise RuntimeError(f"{table.name}: new rows are not the ones inserted")
     return [r[0] for r in got]

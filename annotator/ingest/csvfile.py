@@ -58,11 +58,9 @@ def read_csv(path: Path) -> Iterator[PaperRecord | InputError]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(fields):
-            yield InputError(f"the row has {len(row)} cells, the header {len(fields)}",
-                             path=where, line=start)
+            yield InputError(f"the row has {len(row)} cells, the header {len(fields)}", path=where, line=start)
             continue
-        bad = next((f for f, cell in zip(fields, row)
-                    if _invalid_utf8(cell) or "\x00" in cell), None)
+        bad = next((f for f, cell in zip(fields, row) if _invalid_utf8(cell) or "\x00" in cell), None)
         if bad is not None:
             cell = row[fields.index(bad)]
             reason = "contains a NUL byte" if "\x00" in cell else "is not valid UTF-8"

@@ -33,9 +33,7 @@ from annotator.errors import InputError
 from annotator.ingest.records import AuthorRef, PaperRecord
 
 MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
-PAPER_LINE = re.compile(
-    rf"^(?P<cat>[A-Za-z][A-Za-z.\-]*?)(?P<date>(?:{MONTHS}) \d{{1,2}}, \d{{4}})(?P<code>Code)?$"
-)
+PAPER_LINE = re.compile(rf"^(?P<cat>[A-Za-z][A-Za-z.\-]*?)(?P<date>(?:{MONTHS}) \d{{1,2}}, \d{{4}})(?P<code>Code)?$")
 # Something that was meant to be a paper line but is not quite one.
 NEAR_PAPER_LINE = re.compile(rf"^[A-Za-z.\-]{{1,12}}(?:{MONTHS})\b.{{0,16}}\d{{4}}\w*$")
 HEADER_FIELDS = {
@@ -69,9 +67,7 @@ Item = PaperRecord | InputError | PageHeader
 
 def looks_like_feedpage(text: str) -> bool:
     lines = [line.strip() for line in text.splitlines()[:400]]
-    return any(HEADER_FIELDS["h_index"].match(x) for x in lines) and any(
-        PAPER_LINE.match(x) for x in lines
-    )
+    return any(HEADER_FIELDS["h_index"].match(x) for x in lines) and any(PAPER_LINE.match(x) for x in lines)
 
 
 def _bad_chars(line: str) -> str | None:
@@ -85,7 +81,8 @@ def _bad_chars(line: str) -> str | None:
 def _block_starts(lines: list[str]) -> list[int]:
     """Paper lines, plus near misses after a blank line (reported, not guessed at)."""
     return [
-        i for i, line in enumerate(lines)
+        i
+        for i, line in enumerate(lines)
         if PAPER_LINE.match(line) or (NEAR_PAPER_LINE.match(line) and (i == 0 or not lines[i - 1]))
     ]
 
@@ -104,8 +101,12 @@ def read_feedpage(path: Path) -> Iterator[Item]:
         yield from _block(lines, start, end, str(path))
     if header is not None and header.listed is not None and header.listed != len(starts):
         at = next(i for i, x in enumerate(lines) if HEADER_FIELDS["listed"].match(x))
-        yield InputError(f"the page lists {header.listed} papers but has {len(starts)} blocks",
-                         path=str(path), line=at + 1, field="listed")
+        yield InputError(
+            f"the page lists {header.listed} papers but has {len(starts)} blocks",
+            path=str(path),
+            line=at + 1,
+            field="listed",
+        )
 
 
 def _header(lines: list[str], path: str) -> Iterator[Item]:
@@ -122,8 +123,9 @@ def _header(lines: list[str], path: str) -> Iterator[Item]:
         for field, pattern in HEADER_FIELDS.items():
             m = pattern.match(line)
             if m:
-                values[field] = float(m.group(1)) if field in ("novelty", "ai_score") \
-                    else int(m.group(1).replace(",", ""))
+                values[field] = (
+                    float(m.group(1)) if field in ("novelty", "ai_score") else int(m.group(1).replace(",", ""))
+                )
                 break
         else:
             if "category" not in values and re.fullmatch(r"[A-Za-z][A-Za-z.\-]{0,15}", line):
@@ -135,8 +137,7 @@ def _header(lines: list[str], path: str) -> Iterator[Item]:
         yield PageHeader(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
-        yield InputError(f"header {err['msg'].lower()}", path=path, line=numbered[0][0],
-                         field=str(err["loc"][0]))
+        yield InputError(f"header {err['msg'].lower()}", path=path, line=numbered[0][0], field=str(err["loc"][0]))
 
 
 def _paragraphs(lines: list[str]) -> str:
@@ -182,7 +183,7 @@ def _block(lines: list[str], start: int, end: int, path: str) -> Iterator[Item]:
     try:
         yield PaperRecord(
             title=title,
-            abstract=_paragraphs(lines[body[2][0]:end]),
+            abstract=_paragraphs(lines[body[2][0] : end]),
             authors=[AuthorRef(name=n) for n in names],
             authors_truncated=truncated,
             affiliations=[t.strip() for t in tags.split(",") if t.strip()],

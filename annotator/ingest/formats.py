@@ -29,10 +29,25 @@ READERS: dict[str, Callable[[Path], Iterator]] = {
     "openalex": read_openalex,
 }
 FORMATS = tuple(READERS)
-ALIASES = {"feed": "feedpage", "txt": "feedpage", "ndjson": "jsonl", "atom": "arxiv",
-           "xml": "arxiv", "json": "openalex", "tsv": "csv"}
-SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "csv",
-            ".xml": "arxiv", ".atom": "arxiv", ".json": "openalex", ".txt": "feedpage"}
+ALIASES = {
+    "feed": "feedpage",
+    "txt": "feedpage",
+    "ndjson": "jsonl",
+    "atom": "arxiv",
+    "xml": "arxiv",
+    "json": "openalex",
+    "tsv": "csv",
+}
+SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".xml": "arxiv",
+    ".atom": "arxiv",
+    ".json": "openalex",
+    ".txt": "feedpage",
+}
 
 
 def _sniff(head: str) -> str | None:
@@ -60,8 +75,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     if fmt:
         name = ALIASES.get(fmt.lower(), fmt.lower())
         if name not in READERS:
-            raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}",
-                             path=str(path))
+            raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", path=str(path))
         return name
     with open(path, "rb") as fh:
         head = fh.read(65536).decode("utf-8", errors="replace")
@@ -75,13 +89,16 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
         return by_suffix
     if sniffed and by_suffix is None:
         return sniffed
-    raise InputError(f"cannot tell the format of this file; pass --format ({', '.join(FORMATS)})",
-                     path=str(path))
+    raise InputError(f"cannot tell the format of this file; pass --format ({', '.join(FORMATS)})", path=str(path))
 
 
 # key prefix -> (field to blame, words for the message)
-_KEY_FIELD = {"arxiv": ("arxiv_id", "arXiv id"), "doi": ("doi", "DOI"), "ext": ("id", "id"),
-              "title": ("title", "title and first author")}
+_KEY_FIELD = {
+    "arxiv": ("arxiv_id", "arXiv id"),
+    "doi": ("doi", "DOI"),
+    "ext": ("id", "id"),
+    "title": ("title", "title and first author"),
+}
 
 
 def iter_items(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
@@ -104,16 +121,17 @@ def iter_items(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
                 field, words = _KEY_FIELD[kind]
                 yield InputError(
                     f"duplicate of the paper at {first_seen[dup]} (same {words}: {value[:80]!r})",
-                    path=where or str(path), line=int(line) if line.isdigit() else None,
-                    field=field)
+                    path=where or str(path),
+                    line=int(line) if line.isdigit() else None,
+                    field=field,
+                )
                 continue
             for k in keys:
                 first_seen[k] = item.source_ref
         yield item
 
 
-def read_records(path: str | Path, fmt: str | None = None
-                 ) -> Iterator[PaperRecord | InputError]:
+def read_records(path: str | Path, fmt: str | None = None) -> Iterator[PaperRecord | InputError]:
     """Each paper in ``path`` as a ``PaperRecord``, or an ``InputError`` for a bad one."""
     for item in iter_items(path, fmt):
         if not isinstance(item, PageHeader):

@@ -53,10 +53,21 @@ from annotator.errors import InputError
 from annotator.ingest.records import AuthorRef, PaperRecord
 
 KINDS = {
-    "title": "text", "abstract": "text", "authors": "authors", "affiliations": "list",
-    "categories": "list", "category": "str", "published": "date", "has_code": "bool",
-    "authors_truncated": "bool", "arxiv_id": "str", "doi": "str", "openalex_id": "str",
-    "id": "id", "venue": "str", "citations": "int",
+    "title": "text",
+    "abstract": "text",
+    "authors": "authors",
+    "affiliations": "list",
+    "categories": "list",
+    "category": "str",
+    "published": "date",
+    "has_code": "bool",
+    "authors_truncated": "bool",
+    "arxiv_id": "str",
+    "doi": "str",
+    "openalex_id": "str",
+    "id": "id",
+    "venue": "str",
+    "citations": "int",
 }
 REQUIRED = ("title", "abstract")
 TRUE, FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0"}
@@ -98,8 +109,14 @@ def is_extra(field: str) -> bool:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _convert(field: str, value: Any, from_text: bool) -> Any:
@@ -178,8 +195,7 @@ def record_from_row(row: dict, path: str, line: int, *, from_text: bool = False)
         if kind is None:
             if is_extra(field):
                 continue
-            raise InputError("unknown field (put your own data under 'extra')",
-                             path=path, line=line, field=field)
+            raise InputError("unknown field (put your own data under 'extra')", path=path, line=line, field=field)
         if value is None:
             continue
         # the common cases first, with the same outcome as ``_convert``
@@ -193,10 +209,12 @@ def record_from_row(row: dict, path: str, line: int, *, from_text: bool = False)
                 if kind == "text" and "<" not in value and "&" not in value and "\n" not in value:
                     values[field] = " ".join(value.split()) if field == "title" else value.strip()
                     continue
-        elif kind in ("list", "authors") and type(value) is list and all(
-                type(x) is str and x.strip() and "\x00" not in x for x in value):
-            values[field] = ([x.strip() for x in value] if kind == "list"
-                             else [{"name": x.strip()} for x in value])
+        elif (
+            kind in ("list", "authors")
+            and type(value) is list
+            and all(type(x) is str and x.strip() and "\x00" not in x for x in value)
+        ):
+            values[field] = [x.strip() for x in value] if kind == "list" else [{"name": x.strip()} for x in value]
             continue
         try:
             values["external_id" if field == "id" else field] = _convert(field, value, from_text)
@@ -236,12 +254,10 @@ def read_jsonl(path: Path) -> Iterator[PaperRecord | InputError]:
             try:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield InputError(f"not valid JSON: {exc.msg} at column {exc.colno}",
-                                 path=where, line=lineno)
+                yield InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", path=where, line=lineno)
                 continue
             if not isinstance(row, dict):
-                yield InputError(f"expected a JSON object, got {_type_name(row)}",
-                                 path=where, line=lineno)
+                yield InputError(f"expected a JSON object, got {_type_name(row)}", path=where, line=lineno)
                 continue
             try:
                 yield record_from_row(row, where, lineno)

@@ -100,8 +100,7 @@ def read_openalex(path: Path) -> Iterator[PaperRecord | InputError]:
             items = iter([(start, doc)])
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
-            yield InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", path=where,
-                             line=exc.lineno)
+            yield InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", path=where, line=exc.lineno)
             return
         items = _json_lines(text, where)  # one work per line
     seen, line = 0, 1
@@ -171,9 +170,13 @@ def _work(work: Any, where: str, line: int) -> PaperRecord:
         person = (a or {}).get("author") or {}
         name = person.get("display_name") or (a or {}).get("raw_author_name")
         if isinstance(name, str) and name.strip():
-            authors.append(AuthorRef(name=name.strip(),
-                                     openalex_id=_short(person.get("id"), "https://openalex.org/"),
-                                     orcid=_short(person.get("orcid"), "https://orcid.org/")))
+            authors.append(
+                AuthorRef(
+                    name=name.strip(),
+                    openalex_id=_short(person.get("id"), "https://openalex.org/"),
+                    orcid=_short(person.get("orcid"), "https://orcid.org/"),
+                )
+            )
         for inst in (a or {}).get("institutions") or []:
             name = (inst or {}).get("display_name")
             if isinstance(name, str) and name.strip() and name.strip() not in affiliations:
@@ -185,11 +188,14 @@ def _work(work: Any, where: str, line: int) -> PaperRecord:
         except ValueError:
             raise error("publication_date is not an ISO date", "publication_date") from None
     primary = (work.get("primary_topic") or {}).get("display_name")
-    categories = [t.get("display_name") for t in (work.get("topics") or work.get("concepts") or [])
-                  if isinstance(t, dict) and t.get("display_name")]
+    categories = [
+        t.get("display_name")
+        for t in (work.get("topics") or work.get("concepts") or [])
+        if isinstance(t, dict) and t.get("display_name")
+    ]
     if primary and primary not in categories:
         categories.insert(0, primary)
-    source = ((work.get("primary_location") or {}).get("source") or {})
+    source = (work.get("primary_location") or {}).get("source") or {}
     venue = source.get("display_name") or (work.get("host_venue") or {}).get("display_name")
     citations = work.get("cited_by_count")
     try:

@@ -91,8 +91,9 @@ def _store(writer: PaperWriter, item: Storable, fmt: str, summary: IngestSummary
     outcome, pid = writer.write(item, fmt)
     writer.link_to_page(pid)
     if item.citations is not None:
-        summary.metrics_added += writer.metric(PM, "paper_id", pid, fmt,
-                                               {"citations": item.citations}, outcome == "new")
+        summary.metrics_added += writer.metric(
+            PM, "paper_id", pid, fmt, {"citations": item.citations}, outcome == "new"
+        )
     setattr(summary, outcome, getattr(summary, outcome) + 1)
     summary.paper_ids.append(pid)
 
@@ -100,8 +101,7 @@ def _store(writer: PaperWriter, item: Storable, fmt: str, summary: IngestSummary
 def _store_all(writer: PaperWriter, batch: list[Storable], fmt: str) -> IngestSummary:
     part = IngestSummary()
     records = [r for r in batch if isinstance(r, PaperRecord)]
-    writer.prepare((a for r in records for a in r.authors),
-                   (n for r in records for n in r.affiliations))
+    writer.prepare((a for r in records for a in r.authors), (n for r in records for n in r.affiliations))
     writer.prefetch(records, fmt)
     for item in batch:
         _store(writer, item, fmt, part)
@@ -132,8 +132,9 @@ def _conflict(exc: SQLAlchemyError) -> bool:
     return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
 
 
-def _store_retrying(writer: PaperWriter, items: list[Storable], fmt: str,
-                    summary: IngestSummary) -> SQLAlchemyError | None:
+def _store_retrying(
+    writer: PaperWriter, items: list[Storable], fmt: str, summary: IngestSummary
+) -> SQLAlchemyError | None:
     """Store ``items`` under a savepoint; after a conflict with another writer, again
     with fresh look-up tables. Returns the last failure, or None once stored."""
     failed = None
@@ -146,14 +147,17 @@ def _store_retrying(writer: PaperWriter, items: list[Storable], fmt: str,
 
 def _reject(item: Storable, exc: SQLAlchemyError, summary: IngestSummary) -> None:
     where, _, line = (getattr(item, "source_ref", None) or "").rpartition(":")
-    summary.errors.append(InputError(
-        f"could not be stored: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
-        path=where or None, line=int(line) if line.isdigit() else None))
+    summary.errors.append(
+        InputError(
+            f"could not be stored: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+            path=where or None,
+            line=int(line) if line.isdigit() else None,
+        )
+    )
     summary.rejected += 1
 
 
-def _attempt(writer: PaperWriter, items: list[Storable], fmt: str,
-             summary: IngestSummary) -> SQLAlchemyError | None:
+def _attempt(writer: PaperWriter, items: list[Storable], fmt: str, summary: IngestSummary) -> SQLAlchemyError | None:
     savepoint = writer.conn.begin_nested()
     try:
         part = _store_all(writer, items, fmt)
@@ -172,8 +176,7 @@ def _attempt(writer: PaperWriter, items: list[Storable], fmt: str,
     return None
 
 
-def _ingest_file(writer: PaperWriter, items: Iterator[Storable | InputError], fmt: str,
-                 summary: IngestSummary) -> None:
+def _ingest_file(writer: PaperWriter, items: Iterator[Storable | InputError], fmt: str, summary: IngestSummary) -> None:
     writer.start_file()
     batch: list[Storable] = []
     for item in items:
@@ -224,15 +227,22 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file()
-                          and f.suffix.lower() in SUFFIXES and not f.name.startswith("."))
+            out += sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith(".")
+            )
         else:
             out.append(p)
     return out
 
 
-def ingest_paths(engine: Engine, paths: Iterable[str | Path], fmt: str | None = None,
-                 *, is_eval: bool = False, eval_suite: str | None = None) -> IngestSummary:
+def ingest_paths(
+    engine: Engine,
+    paths: Iterable[str | Path],
+    fmt: str | None = None,
+    *,
+    is_eval: bool = False,
+    eval_suite: str | None = None,
+) -> IngestSummary:
     """Read every file (folders are searched for known extensions) and store the papers.
 
     Problems with the input land in ``summary.errors``; only unexpected
@@ -254,9 +264,14 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], fmt: str | None = 
     return summary
 
 
-def ingest_records(engine: Engine, items: Iterable[PaperRecord | InputError | PageHeader],
-                   fmt: str = "records", *, is_eval: bool = False,
-                   eval_suite: str | None = None) -> IngestSummary:
+def ingest_records(
+    engine: Engine,
+    items: Iterable[PaperRecord | InputError | PageHeader],
+    fmt: str = "records",
+    *,
+    is_eval: bool = False,
+    eval_suite: str | None = None,
+) -> IngestSummary:
     """Store records made in code (an eval suite's items, say) as if read from a file;
     ``fmt`` becomes the papers' ``source_format`` and their citation snapshots' source."""
     summary = IngestSummary()

@@ -105,9 +105,13 @@ class PaperWriter(AuthorMatching):
         return f"{norm_title}|{first}" if first else None
 
     def match(self, rec: PaperRecord, norm_title: str, key: str | None = None) -> int | None:
-        for attr, value in (("key", key or rec.key()), ("arxiv_id", rec.arxiv_id), ("doi", rec.doi),
-                            ("openalex_id", short_id("openalex_id", rec.openalex_id)),
-                            ("title_key", self.title_key(rec, norm_title))):
+        for attr, value in (
+            ("key", key or rec.key()),
+            ("arxiv_id", rec.arxiv_id),
+            ("doi", rec.doi),
+            ("openalex_id", short_id("openalex_id", rec.openalex_id)),
+            ("title_key", self.title_key(rec, norm_title)),
+        ):
             if value and value in self.papers[attr]:
                 return self.papers[attr][value]
         return None
@@ -138,18 +142,23 @@ class PaperWriter(AuthorMatching):
         self.free_ids.reverse()  # popped from the end: handed out in ascending order
         if not pids:
             return
-        self.stored = {row[0]: (dict(zip(STORED, row)), [], []) for row in self.conn.execute(
-            SELECT_STORED.where(P.c.id.in_(pids))).all()}
+        self.stored = {
+            row[0]: (dict(zip(STORED, row)), [], [])
+            for row in self.conn.execute(SELECT_STORED.where(P.c.id.in_(pids))).all()
+        }
         for table, column, slot in ((AS, AS.c.author_id, 1), (PA, PA.c.affiliation_id, 2)):
-            for pid, value in self.conn.execute(select(table.c.paper_id, column).where(
-                    table.c.paper_id.in_(pids)).order_by(table.c.paper_id, table.c.position)
-                    ).all():
+            for pid, value in self.conn.execute(
+                select(table.c.paper_id, column)
+                .where(table.c.paper_id.in_(pids))
+                .order_by(table.c.paper_id, table.c.position)
+            ).all():
                 self.stored[pid][slot].append(value)
         self.last_metrics = {(PM.name, "paper_id", pid, fmt): None for pid in pids}
         for row in self.conn.execute(
-                select(PM.c.paper_id, PM.c.citations)
-                .where(PM.c.paper_id.in_(pids), PM.c.source == fmt)
-                .order_by(PM.c.paper_id, PM.c.as_of.desc(), PM.c.id.desc())).mappings():
+            select(PM.c.paper_id, PM.c.citations)
+            .where(PM.c.paper_id.in_(pids), PM.c.source == fmt)
+            .order_by(PM.c.paper_id, PM.c.as_of.desc(), PM.c.id.desc())
+        ).mappings():
             latest = (PM.name, "paper_id", row["paper_id"], fmt)
             if self.last_metrics[latest] is None:
                 self.last_metrics[latest] = row
@@ -159,27 +168,43 @@ class PaperWriter(AuthorMatching):
         row, authors, affs = self.stored.pop(pid, None) or (
             dict(zip(STORED, self.conn.execute(SELECT_PAPER, {"pid": pid}).one())),
             list(self.conn.execute(SELECT_AUTHORS, {"pid": pid}).scalars()),
-            list(self.conn.execute(SELECT_AFFS, {"pid": pid}).scalars()))
+            list(self.conn.execute(SELECT_AFFS, {"pid": pid}).scalars()),
+        )
         return (row, *self.pending_links.get(pid, (authors, affs)))
 
     def write(self, rec: PaperRecord, fmt: str) -> tuple[str, int]:
         """Store one record (after ``prepare``); returns ("new"|"updated"|"unchanged", id)."""
         norm_title = self.norm_title(rec.title)
-        values = dict(title=rec.title, norm_title=norm_title, abstract=rec.abstract,
-                      content_hash=rec.content_hash(), category=rec.category,
-                      categories=self._categories(rec.categories),
-                      published=rec.published, has_code=rec.has_code, venue=rec.venue,
-                      arxiv_id=rec.arxiv_id, doi=rec.doi, external_id=rec.external_id,
-                      openalex_id=short_id("openalex_id", rec.openalex_id),
-                      title_key=self.title_key(rec, norm_title))
+        values = dict(
+            title=rec.title,
+            norm_title=norm_title,
+            abstract=rec.abstract,
+            content_hash=rec.content_hash(),
+            category=rec.category,
+            categories=self._categories(rec.categories),
+            published=rec.published,
+            has_code=rec.has_code,
+            venue=rec.venue,
+            arxiv_id=rec.arxiv_id,
+            doi=rec.doi,
+            external_id=rec.external_id,
+            openalex_id=short_id("openalex_id", rec.openalex_id),
+            title_key=self.title_key(rec, norm_title),
+        )
         affiliations = [self.affiliations[n] for n in dict.fromkeys(rec.affiliations)]
         stamp = dict(source_format=fmt, source_ref=rec.source_ref)
         key = rec.key()
         pid = self.match(rec, norm_title, key)
         if pid is None:
-            row = dict(values, categories=values["categories"] or "[]", key=key,
-                       authors_truncated=rec.authors_truncated, is_eval=self.is_eval,
-                       eval_suite=self.eval_suite if self.is_eval else None, **stamp)
+            row = dict(
+                values,
+                categories=values["categories"] or "[]",
+                key=key,
+                authors_truncated=rec.authors_truncated,
+                is_eval=self.is_eval,
+                eval_suite=self.eval_suite if self.is_eval else None,
+                **stamp,
+            )
             pid = self._insert_paper(row)
             self.pending_links[pid] = (self.author_ids(rec.authors), affiliations)
             outcome = "new"
@@ -188,8 +213,11 @@ class PaperWriter(AuthorMatching):
                 self._write_pending()
             old, old_authors, old_affs = self._stored(pid)
             owner = old["source_format"] == fmt
-            new = ({k: old[k] if v is None else v for k, v in values.items()} if owner else
-                   {k: merged(old[k], v, owner) for k, v in values.items()})
+            new = (
+                {k: old[k] if v is None else v for k, v in values.items()}
+                if owner
+                else {k: merged(old[k], v, owner) for k, v in values.items()}
+            )
             if better_authors(rec, old["authors_truncated"], len(old_authors), owner):
                 authors = self.author_ids(rec.authors)
                 new["authors_truncated"] = rec.authors_truncated
@@ -205,16 +233,21 @@ class PaperWriter(AuthorMatching):
                 affiliations = old_affs
             if self.is_eval:
                 new.update(is_eval=True, eval_suite=self.eval_suite)
-            if (KEY_RANK[key.split(":")[0]] < KEY_RANK.get(old["key"].split(":")[0], 2)
-                    and key not in self.papers["key"]):
+            if (
+                KEY_RANK[key.split(":")[0]] < KEY_RANK.get(old["key"].split(":")[0], 2)
+                and key not in self.papers["key"]
+            ):
                 new["key"] = key
             changed = {k: v for k, v in new.items() if old[k] != v}
             if not changed and authors == old_authors and affiliations == old_affs:
                 return "unchanged", pid
             if authors != old_authors or affiliations != old_affs or "is_eval" in changed:
                 self.links_changed = True
-            self.conn.execute(update(P).where(P.c.id == pid).values(
-                **changed, **(stamp if owner else {}), updated_at=datetime.now(UTC)))
+            self.conn.execute(
+                update(P)
+                .where(P.c.id == pid)
+                .values(**changed, **(stamp if owner else {}), updated_at=datetime.now(UTC))
+            )
             if pid not in self.pending_links:
                 self.conn.execute(delete(AS).where(AS.c.paper_id == pid))
                 self.conn.execute(delete(PA).where(PA.c.paper_id == pid))
@@ -237,12 +270,12 @@ class PaperWriter(AuthorMatching):
     def _write_pending(self) -> None:
         if self.pending_papers:
             now = datetime.now(UTC)
-            insert_plain(self.conn, P, PAPER_COLUMNS, [
-                (*STORED_ROW(r), now, now) for r in self.pending_papers.values()])
+            insert_plain(
+                self.conn, P, PAPER_COLUMNS, [(*STORED_ROW(r), now, now) for r in self.pending_papers.values()]
+            )
             self.pending_papers = {}
 
-    def metric(self, table, owner: str, owner_id: int, source: str, values: dict,
-               fresh: bool = False) -> int:
+    def metric(self, table, owner: str, owner_id: int, source: str, values: dict, fresh: bool = False) -> int:
         """Add a dated snapshot unless the latest one from ``source`` holds the same values."""
         slot = (table.name, owner, owner_id, source)
         last: Mapping[Any, Any] | None = self.pending_metrics.get(slot)
@@ -253,15 +286,14 @@ class PaperWriter(AuthorMatching):
             if query is None:
                 query = self._last_query[table.name] = (
                     select(*(table.c[k] for k in values))
-                    .where(table.c[owner] == bindparam("owner"),
-                           table.c.source == bindparam("source"))
-                    .order_by(table.c.as_of.desc(), table.c.id.desc()).limit(1))
-            last = self.conn.execute(query, {"owner": owner_id, "source": source}
-                                     ).mappings().first()
+                    .where(table.c[owner] == bindparam("owner"), table.c.source == bindparam("source"))
+                    .order_by(table.c.as_of.desc(), table.c.id.desc())
+                    .limit(1)
+                )
+            last = self.conn.execute(query, {"owner": owner_id, "source": source}).mappings().first()
         if last is not None and {k: last[k] for k in values} == values:
             return 0
-        self.pending_metrics[slot] = {owner: owner_id, "source": source, "as_of": self.today,
-                                      **values}
+        self.pending_metrics[slot] = {owner: owner_id, "source": source, "as_of": self.today, **values}
         return 1
 
     def header(self, h: PageHeader) -> int:
@@ -275,14 +307,23 @@ class PaperWriter(AuthorMatching):
             self.conn.execute(update(A).where(A.c.id == aid).values(primary_category=h.category))
             author["primary_category"] = h.category
         self._load_page(aid)
-        return self.metric(AM, "author_id", aid, "feedpage", dict(
-            h_index=h.h_index, citations=h.citations, works_count=h.papers,
-            reported_ai_score=h.ai_score, reported_novelty=h.novelty))
+        return self.metric(
+            AM,
+            "author_id",
+            aid,
+            "feedpage",
+            dict(
+                h_index=h.h_index,
+                citations=h.citations,
+                works_count=h.papers,
+                reported_ai_score=h.ai_score,
+                reported_novelty=h.novelty,
+            ),
+        )
 
     def _load_page(self, aid: int) -> None:
         self.page_author = aid
-        self.page_papers = set(self.conn.execute(
-            select(AP.c.paper_id).where(AP.c.author_id == aid)).scalars())
+        self.page_papers = set(self.conn.execute(select(AP.c.paper_id).where(AP.c.author_id == aid)).scalars())
 
     def link_to_page(self, pid: int) -> None:
         """Link a paper listed on a feed page to the page's author."""
@@ -295,19 +336,29 @@ class PaperWriter(AuthorMatching):
         if self.links_changed:  # the leaderboard aggregates cannot tell which rows changed
             bump_links(self.conn)
             self.links_changed = False
-        insert_plain(self.conn, AS, ("paper_id", "position", "author_id"), [
-            (p, i, a) for p, (authors, _) in self.pending_links.items()
-            for i, a in enumerate(authors)])
-        insert_plain(self.conn, PA, ("paper_id", "position", "affiliation_id"), [
-            (p, i, a) for p, (_, affs) in self.pending_links.items() for i, a in enumerate(affs)])
+        insert_plain(
+            self.conn,
+            AS,
+            ("paper_id", "position", "author_id"),
+            [(p, i, a) for p, (authors, _) in self.pending_links.items() for i, a in enumerate(authors)],
+        )
+        insert_plain(
+            self.conn,
+            PA,
+            ("paper_id", "position", "affiliation_id"),
+            [(p, i, a) for p, (_, affs) in self.pending_links.items() for i, a in enumerate(affs)],
+        )
         now = datetime.now(UTC)
         for table in (AM, PM):
             rows = [r for (name, *_), r in self.pending_metrics.items() if name == table.name]
             if rows:
                 columns = (*rows[0], "created_at")
-                insert_plain(self.conn, table, columns,
-                             [(*r.values(), now) for r in rows])
-        insert_plain(self.conn, AP, ("author_id", "paper_id", "source", "created_at"),
-                     [(self.page_author, p, "feedpage", now) for p in self.pending_pages])
+                insert_plain(self.conn, table, columns, [(*r.values(), now) for r in rows])
+        insert_plain(
+            self.conn,
+            AP,
+            ("author_id", "paper_id", "source", "created_at"),
+            [(self.page_author, p, "feedpage", now) for p in self.pending_pages],
+        )
         self.pending_links, self.pending_metrics, self.stored = {}, {}, {}
         self.pending_pages, self.last_metrics, self._titles, self.free_ids = [], {}, {}, []

@@ -55,9 +55,10 @@ class _Led:
         self.pattern = Prefiltered(re.compile(rf"\b(?:{pattern})", _F))
 
     def search(self, text: str) -> bool:
-        return any(_LEAD_END.search(text, max(0, m.start() - 160), m.start())
-                   and not _quoted(text, m.start(), m.end())
-                   for m in self.pattern.finditer(text))
+        return any(
+            _LEAD_END.search(text, max(0, m.start() - 160), m.start()) and not _quoted(text, m.start(), m.end())
+            for m in self.pattern.finditer(text)
+        )
 
 
 _QUOTES = "'\"\u2018\u2019\u201c\u201d\u00ab\u00bb`"
@@ -65,7 +66,7 @@ _QUOTES = "'\"\u2018\u2019\u201c\u201d\u00ab\u00bb`"
 
 def _quoted(text: str, start: int, end: int) -> bool:
     """A directive inside quotation marks is mentioned, not given: 'such as "ignore..."'."""
-    before, after = text[:start].rstrip()[-1:], text[end:end + 3].lstrip(".,;!? ")[:1]
+    before, after = text[:start].rstrip()[-1:], text[end : end + 3].lstrip(".,;!? ")[:1]
     return bool(before) and before in _QUOTES and after in _QUOTES
 
 
@@ -75,12 +76,17 @@ def _compile(items: Iterable[str], lead: bool = False) -> list:
 
 # (reason, patterns for non-Latin scripts, patterns for the Latin-folded text)
 _RULES: list[tuple[str, list, list]] = [
-    ("addresses the model", _compile(P.NONLATIN_OVERRIDE),
-     _compile([rf"\b{p}" for p in P.GERMAN_OVERRIDE])
-     + _compile([P.OVERRIDE, *P.LATIN_MULTILINGUAL_OVERRIDE], lead=True)),
-    ("steers the review", _compile(P.NONLATIN_REVIEW),
-     _compile([rf"\b{p}" for p in P.GERMAN_REVIEW])
-     + _compile([P.REVIEW, *P.LATIN_MULTILINGUAL_REVIEW], lead=True)),
+    (
+        "addresses the model",
+        _compile(P.NONLATIN_OVERRIDE),
+        _compile([rf"\b{p}" for p in P.GERMAN_OVERRIDE])
+        + _compile([P.OVERRIDE, *P.LATIN_MULTILINGUAL_OVERRIDE], lead=True),
+    ),
+    (
+        "steers the review",
+        _compile(P.NONLATIN_REVIEW),
+        _compile([rf"\b{p}" for p in P.GERMAN_REVIEW]) + _compile([P.REVIEW, *P.LATIN_MULTILINGUAL_REVIEW], lead=True),
+    ),
     ("dictates a score", [], _compile([P.SCORE], lead=True) + _compile(P.ANYWHERE_SCORE)),
     ("mimics the output", [], _compile(P.MIMIC)),
     ("role marker", [], _compile(P.ROLE)),
@@ -89,30 +95,115 @@ _RULES: list[tuple[str, list, list]] = [
 ]
 _NON_LATIN = re.compile("[\u0370-\u1fff\u2e80-\ud7ff\uf900-\ufaff]")
 # rot13 of words an instruction can hardly do without ("the", "you", "ignore", "review"...)
-_ROT13_HINT = re.compile(r"\b(?:gur|lbh|lbhe|vtaber|qvfertneq|cerivbhf|vafgehpgvbaf|erivrj|"
-                         r"erivrjref|cncre|fpber|tvir|nyy)\b", re.I)
+_ROT13_HINT = re.compile(
+    r"\b(?:gur|lbh|lbhe|vtaber|qvfertneq|cerivbhf|vafgehpgvbaf|erivrj|"
+    r"erivrjref|cncre|fpber|tvir|nyy)\b",
+    re.I,
+)
 
 # look-alike letters (a subset of Unicode's confusables for Latin letters)
-_HOMOGLYPHS = str.maketrans({
-    # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "һ": "h",
-    "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "ү": "y", "ѵ": "v", "ԍ": "g", "ո": "n",
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
-    "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ү": "Y", "Ԛ": "Q", "Ԝ": "W",
-    "Ӏ": "I", "Ԍ": "G", "Һ": "H",
-    # Greek
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
-    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
-    # Armenian and Latin variants
-    "օ": "o", "ս": "u", "հ": "h", "ց": "g", "ք": "q", "ı": "i", "ɑ": "a", "ɩ": "i", "ʏ": "y",
-    "ℓ": "l", "ꞵ": "b",
-})
+_HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "һ": "h",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ӏ": "l",
+        "ɡ": "g",
+        "ү": "y",
+        "ѵ": "v",
+        "ԍ": "g",
+        "ո": "n",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "У": "Y",
+        "Х": "X",
+        "І": "I",
+        "Ј": "J",
+        "Ѕ": "S",
+        "Ү": "Y",
+        "Ԛ": "Q",
+        "Ԝ": "W",
+        "Ӏ": "I",
+        "Ԍ": "G",
+        "Һ": "H",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "γ": "y",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "ω": "w",
+        "ϲ": "c",
+        "ϳ": "j",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+        "Ϲ": "C",
+        # Armenian and Latin variants
+        "օ": "o",
+        "ս": "u",
+        "հ": "h",
+        "ց": "g",
+        "ք": "q",
+        "ı": "i",
+        "ɑ": "a",
+        "ɩ": "i",
+        "ʏ": "y",
+        "ℓ": "l",
+        "ꞵ": "b",
+    }
+)
 # zero-width characters, joiners, soft hyphen, word joiner, BOM, bidi controls...
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
 _SPACE = re.compile(r"[^\S\n]+")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
@@ -123,8 +214,9 @@ _PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2}){6,}")
 def _strip_invisible(text: str) -> str:
     if text.isascii():  # no tag, format or invisible character can be there
         return _SPACE.sub(" ", text)
-    text = _TAGS.sub(lambda m: "".join(chr(ord(c) - 0xE0000) for c in m.group()
-                                       if 0x20 <= ord(c) - 0xE0000 < 0x7F), text)
+    text = _TAGS.sub(
+        lambda m: "".join(chr(ord(c) - 0xE0000) for c in m.group() if 0x20 <= ord(c) - 0xE0000 < 0x7F), text
+    )
     # a format character (category Cf) carries no visible text; drop the rest as well
     text = "".join(c for c in _INVISIBLE.sub("", text) if unicodedata.category(c) != "Cf")
     return _SPACE.sub(" ", text)
@@ -183,16 +275,17 @@ def _match(text: str) -> list[str]:
     """Reasons found in one text, after normalising and folding it."""
     folded = fold(text)
     norm = normalise(text) if _NON_LATIN.search(text) else None
-    return [reason for reason, scripts, latin in _RULES
-            if any(p.search(folded) for p in latin)
-            or (norm is not None and any(p.search(norm) for p in scripts))]
+    return [
+        reason
+        for reason, scripts, latin in _RULES
+        if any(p.search(folded) for p in latin) or (norm is not None and any(p.search(norm) for p in scripts))
+    ]
 
 
 def _raw_match(text: str) -> list[str]:
     """Reasons found with no normalisation at all (to tell obfuscated text apart)."""
     low = text.lower()
-    return [reason for reason, scripts, latin in _RULES
-            if any(p.search(low) for p in (*scripts, *latin))]
+    return [reason for reason, scripts, latin in _RULES if any(p.search(low) for p in (*scripts, *latin))]
 
 
 def detect(text: str) -> list[str]:
@@ -213,8 +306,10 @@ def _detect(text: str, _depth: int = 0) -> list[str]:
     if reasons and set(reasons) - set(_raw_match(text)):
         reasons.append("obfuscated text")
     hidden = decoded_blobs(unicodedata.normalize("NFKC", _strip_invisible(text)))
-    if _depth < 2 and (any(_detect(h, _depth + 1) for h in hidden)
-                       or (_ROT13_HINT.search(text) and _match(codecs.encode(text, "rot13")))):
+    if _depth < 2 and (
+        any(_detect(h, _depth + 1) for h in hidden)
+        or (_ROT13_HINT.search(text) and _match(codecs.encode(text, "rot13")))
+    ):
         reasons.append("encoded instruction")
     return reasons
 
@@ -224,8 +319,7 @@ def fence(text: str) -> str:
     return re.sub(r"<(/?)paper>", r"<\1paper_>", text, flags=re.I)
 
 
-def corpus_metrics(path: str | Path, *, injected: str = "injected.jsonl",
-                   clean: str = "clean.jsonl") -> dict:
+def corpus_metrics(path: str | Path, *, injected: str = "injected.jsonl", clean: str = "clean.jsonl") -> dict:
     """Precision, recall and per-family recall of ``detect`` on a labelled corpus.
 
     ``path`` is a folder with two JSON-lines files (``injected`` and ``clean``),
@@ -247,11 +341,15 @@ def corpus_metrics(path: str | Path, *, injected: str = "injected.jsonl",
         families[r.get("family", "other")][0] += h
         families[r.get("family", "other")][1] += 1
     return {
-        "injected": len(pos), "clean": len(neg), "true_positives": tp, "false_positives": fp,
+        "injected": len(pos),
+        "clean": len(neg),
+        "true_positives": tp,
+        "false_positives": fp,
         "precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "recall": round(tp / len(pos), 4) if pos else None,
-        "by_family": {f: {"flagged": a, "total": b, "recall": round(a / b, 4)}
-                      for f, (a, b) in sorted(families.items())},
+        "by_family": {
+            f: {"flagged": a, "total": b, "recall": round(a / b, 4)} for f, (a, b) in sorted(families.items())
+        },
         "missed": [r["id"] for r, h in zip(pos, hit) if not h],
         "false_positive_ids": false,
     }

@@ -15,75 +15,93 @@ being addressed ("LLM reviewers:", "if you are an AI,", "you must").
 from __future__ import annotations
 
 # who an injection talks to: the reviewer, the AI reading the text, "you"
-_AI = (r"(?:llms?|ais?|a\.i\.|automated|automatic|machine|artificial intelligence|"
-       r"(?:large )?language models?|gpt(?:-?\d\w*)?|chatgpt|claude|gemini|copilot|bots?|"
-       r"(?:ai |llm )?assistants?|the model|models)")
+_AI = (
+    r"(?:llms?|ais?|a\.i\.|automated|automatic|machine|artificial intelligence|"
+    r"(?:large )?language models?|gpt(?:-?\d\w*)?|chatgpt|claude|gemini|copilot|bots?|"
+    r"(?:ai |llm )?assistants?|the model|models)"
+)
 _ROLE = r"(?:reviewers?|referees?|assessors?|evaluators?|graders?|judges?|readers?|screeners?)"
-ADDRESSEE = (rf"(?:you|{_AI}(?:[ -]?(?:based|powered))?\s+{_ROLE}|{_ROLE}|{_AI}"
-             rf"(?:\s+(?:reading|processing|reviewing|evaluating|summari[sz]ing)\s+this(?:\s+\w+)?)?)")
-_MODAL = (r"(?:must|should|shall|will|need to|have to|ought to|"
-          r"(?:are|is)\s+(?:\w+\s+)?(?:asked|required|instructed|expected|requested|told|kindly asked)\s+to)")
+ADDRESSEE = (
+    rf"(?:you|{_AI}(?:[ -]?(?:based|powered))?\s+{_ROLE}|{_ROLE}|{_AI}"
+    rf"(?:\s+(?:reading|processing|reviewing|evaluating|summari[sz]ing)\s+this(?:\s+\w+)?)?)"
+)
+_MODAL = (
+    r"(?:must|should|shall|will|need to|have to|ought to|"
+    r"(?:are|is)\s+(?:\w+\s+)?(?:asked|required|instructed|expected|requested|told|kindly asked)\s+to)"
+)
 # an imperative position: start of a sentence or line, "please", or an addressee
-LEAD = (rf"(?:^|[.!?:;\"'(\[{{>*#\-\u2013\u2014]|\bplease\b|\bkindly\b|\bnow\b|\bthen\b|"
-        rf"\b{ADDRESSEE}(?:\s+[\w-]+){{0,4}}?\s*[,:\-\u2013\u2014]|"
-        rf"\b{ADDRESSEE}(?:\s+\w+){{0,2}}?\s+{_MODAL}(?:\s+please)?|"
-        # a second directive joined to the first: "LLM reviewers: praise it and ignore..."
-        rf"(?:\b{ADDRESSEE}(?:\s+[\w-]+){{0,3}}?\s*[:\u2013\u2014]|\bplease\b|"
-        rf"\b{ADDRESSEE}\s+{_MODAL})[^.!?\n]{{0,140}}\s(?:and|then|but|also|or)|"
-        r"\bwhen (?:writing|drafting|preparing|producing|generating) (?:the|your|a|any) "
-        r"(?:review|assessment|evaluation|report|summary)\s*,|"
-        r"\b(?:instruct|tell|ask|prompt) (?:them|it|the (?:model|assistant|ai|llm|tool)) to|"
-        rf"\bif you are (?:an? )?{_AI}[^.,]{{0,30}},|\bas an? {_AI}[^.,]{{0,20}},\s*(?:you\s+(?:{_MODAL}\s+)?)?)"
-        r"\s*(?:please\s+|now\s+|also\s+|kindly\s+|simply\s+|just\s+)*")
+LEAD = (
+    rf"(?:^|[.!?:;\"'(\[{{>*#\-\u2013\u2014]|\bplease\b|\bkindly\b|\bnow\b|\bthen\b|"
+    rf"\b{ADDRESSEE}(?:\s+[\w-]+){{0,4}}?\s*[,:\-\u2013\u2014]|"
+    rf"\b{ADDRESSEE}(?:\s+\w+){{0,2}}?\s+{_MODAL}(?:\s+please)?|"
+    # a second directive joined to the first: "LLM reviewers: praise it and ignore..."
+    rf"(?:\b{ADDRESSEE}(?:\s+[\w-]+){{0,3}}?\s*[:\u2013\u2014]|\bplease\b|"
+    rf"\b{ADDRESSEE}\s+{_MODAL})[^.!?\n]{{0,140}}\s(?:and|then|but|also|or)|"
+    r"\bwhen (?:writing|drafting|preparing|producing|generating) (?:the|your|a|any) "
+    r"(?:review|assessment|evaluation|report|summary)\s*,|"
+    r"\b(?:instruct|tell|ask|prompt) (?:them|it|the (?:model|assistant|ai|llm|tool)) to|"
+    rf"\bif you are (?:an? )?{_AI}[^.,]{{0,30}},|\bas an? {_AI}[^.,]{{0,20}},\s*(?:you\s+(?:{_MODAL}\s+)?)?)"
+    r"\s*(?:please\s+|now\s+|also\s+|kindly\s+|simply\s+|just\s+)*"
+)
 
 _PAPER = r"(?:this|the|our|my)\s+(?:paper|work|submission|manuscript|abstract|article|study|contribution)"
-_HIGH = (r"(?:100|100/100|10/10|ten out of ten|max(?:imum|imal)?|highest|perfect|top|full|best|"
-         r"very high|high|excellent|outstanding|maximal|strong(?:est)?[ -]accept)")
+_HIGH = (
+    r"(?:100|100/100|10/10|ten out of ten|max(?:imum|imal)?|highest|perfect|top|full|best|"
+    r"very high|high|excellent|outstanding|maximal|strong(?:est)?[ -]accept)"
+)
 _SCORE_WORD = r"(?:ai_score|novelty|scores?|ratings?|grades?|marks?|points)"
 
-OVERRIDE = (r"(?:ignore|disregard|forget|override|bypass|skip|neglect|discard)\s+"
-            r"(?:(?:all|any|the|your|of|these|those|every|each|earlier|above)\s+)*"
-            r"(?:previous|prior|above|preceding|earlier|foregoing|original|system|existing|former|"
-            r"initial|given|provided|other|old|rest of the)\s+(?:\w+\s+)?"
-            r"(?:instructions?|prompts?|rules?|guidelines?|directions?|directives?|messages?|"
-            r"context|commands?|criteria|text|guidance|constraints?)"
-            r"|(?:ignore|disregard|forget)\s+(?:everything|anything|all)\s+"
-            r"(?:above|before|else|prior|previously|you (?:were|have been) (?:told|given))")
+OVERRIDE = (
+    r"(?:ignore|disregard|forget|override|bypass|skip|neglect|discard)\s+"
+    r"(?:(?:all|any|the|your|of|these|those|every|each|earlier|above)\s+)*"
+    r"(?:previous|prior|above|preceding|earlier|foregoing|original|system|existing|former|"
+    r"initial|given|provided|other|old|rest of the)\s+(?:\w+\s+)?"
+    r"(?:instructions?|prompts?|rules?|guidelines?|directions?|directives?|messages?|"
+    r"context|commands?|criteria|text|guidance|constraints?)"
+    r"|(?:ignore|disregard|forget)\s+(?:everything|anything|all)\s+"
+    r"(?:above|before|else|prior|previously|you (?:were|have been) (?:told|given))"
+)
 
-REVIEW = (r"(?:give|write|provide|produce|generate|output|return|compose|draft)\s+(?:\w+\s+){0,2}?"
-          r"(?:only\s+)?(?:an?\s+)?(?:very\s+|highly\s+|extremely\s+|strongly\s+)?"
-          r"(?:positive|favou?rable|glowing|enthusiastic|excellent|supportive|praising|"
-          r"uncritical)\s+(?:\w+\s+)?(?:reviews?|assessments?|evaluations?|feedback|"
-          r"recommendations?|reports?|verdicts?|summar(?:y|ies)|opinions?)"
-          r"|recommend\s+(?:\w+\s+){0,3}?(?:accept(?:ance|ing)?|for acceptance|publication)"
-          r"|(?:accept|praise|endorse|champion)\s+" + _PAPER +
-          r"|(?:highlight|mention|emphasi[sz]e|list|discuss|describe|report|stress|"
-          r"(?:focus|concentrate)(?: only| exclusively| solely)? on|point out|comment on|talk about)\s+"
-          r"(?:only\s+|exclusively\s+|solely\s+)?"
-          r"(?:on\s+)?(?:the\s+|its\s+|their\s+|this paper'?s\s+|the paper'?s\s+)?"
-          r"(?:\w+\s+)?(?:strengths?|positives?|positive aspects|merits|advantages|contributions)"
-          r"(?:\s+only)?"
-          r"|(?:do not|don't|never|avoid|refrain from|stop)\s+(?:\w+\s+){0,2}?(?:highlight|"
-          r"mention|discuss|point(?:ing)? out|list|criticis|criticiz|note|raise|comment|"
-          r"identify|flag|penali[sz]e|dwell|report|focus|talk)\w*\s+(?:\w+\s+){0,3}?"
-          r"(?:negatives?|weakness(?:es)?|limitations?|flaws?|shortcomings?|criticisms?|"
-          r"concerns?|drawbacks?|issues|problems|negative aspects)"
-          r"|(?:ignore|overlook|disregard|downplay|gloss over|skip|omit)\s+(?:\w+\s+){0,3}?"
-          r"(?:negatives?|weakness(?:es)?|limitations?|flaws?|shortcomings?|drawbacks?|"
-          r"negative aspects)"
-          r"|(?:do not|don't|never|avoid|refrain from)\s+(?:\w+\s+)?(?:criticis|criticiz|question|"
-          r"challenge|fault|doubt|penalis|penaliz)\w*"
-          r"|(?:state|say|write|conclude|claim|note|describe|present|call)\s+(?:that\s+)?(?:it|"
-          + _PAPER + r")\s+(?:is\s+|as\s+)(?:\w+\s+)?(?:the best|excellent|outstanding|exceptional|"
-          r"groundbreaking|flawless|a landmark|a breakthrough|impeccable|perfect)"
-          r"|(?:be|stay)\s+(?:very\s+)?(?:positive|generous|lenient|kind|favou?rable)\b")
+REVIEW = (
+    r"(?:give|write|provide|produce|generate|output|return|compose|draft)\s+(?:\w+\s+){0,2}?"
+    r"(?:only\s+)?(?:an?\s+)?(?:very\s+|highly\s+|extremely\s+|strongly\s+)?"
+    r"(?:positive|favou?rable|glowing|enthusiastic|excellent|supportive|praising|"
+    r"uncritical)\s+(?:\w+\s+)?(?:reviews?|assessments?|evaluations?|feedback|"
+    r"recommendations?|reports?|verdicts?|summar(?:y|ies)|opinions?)"
+    r"|recommend\s+(?:\w+\s+){0,3}?(?:accept(?:ance|ing)?|for acceptance|publication)"
+    r"|(?:accept|praise|endorse|champion)\s+"
+    + _PAPER
+    + r"|(?:highlight|mention|emphasi[sz]e|list|discuss|describe|report|stress|"
+    r"(?:focus|concentrate)(?: only| exclusively| solely)? on|point out|comment on|talk about)\s+"
+    r"(?:only\s+|exclusively\s+|solely\s+)?"
+    r"(?:on\s+)?(?:the\s+|its\s+|their\s+|this paper'?s\s+|the paper'?s\s+)?"
+    r"(?:\w+\s+)?(?:strengths?|positives?|positive aspects|merits|advantages|contributions)"
+    r"(?:\s+only)?"
+    r"|(?:do not|don't|never|avoid|refrain from|stop)\s+(?:\w+\s+){0,2}?(?:highlight|"
+    r"mention|discuss|point(?:ing)? out|list|criticis|criticiz|note|raise|comment|"
+    r"identify|flag|penali[sz]e|dwell|report|focus|talk)\w*\s+(?:\w+\s+){0,3}?"
+    r"(?:negatives?|weakness(?:es)?|limitations?|flaws?|shortcomings?|criticisms?|"
+    r"concerns?|drawbacks?|issues|problems|negative aspects)"
+    r"|(?:ignore|overlook|disregard|downplay|gloss over|skip|omit)\s+(?:\w+\s+){0,3}?"
+    r"(?:negatives?|weakness(?:es)?|limitations?|flaws?|shortcomings?|drawbacks?|"
+    r"negative aspects)"
+    r"|(?:do not|don't|never|avoid|refrain from)\s+(?:\w+\s+)?(?:criticis|criticiz|question|"
+    r"challenge|fault|doubt|penalis|penaliz)\w*"
+    r"|(?:state|say|write|conclude|claim|note|describe|present|call)\s+(?:that\s+)?(?:it|"
+    + _PAPER
+    + r")\s+(?:is\s+|as\s+)(?:\w+\s+)?(?:the best|excellent|outstanding|exceptional|"
+    r"groundbreaking|flawless|a landmark|a breakthrough|impeccable|perfect)"
+    r"|(?:be|stay)\s+(?:very\s+)?(?:positive|generous|lenient|kind|favou?rable)\b"
+)
 
-SCORE = (r"(?:give|assign|award|grant|set)\s+(?:\w+\s+){0,4}?(?:an?\s+|the\s+)?"
-         rf"(?:{_SCORE_WORD}\s+(?:of\s+|to\s+|at\s+|as\s+|=\s*|:\s*)?{_HIGH}\b|"
-         rf"{_HIGH}\s*(?:{_SCORE_WORD}|/\s*10|\bto\s+{_PAPER}|\bfor\b|[.!,;]|$))"
-         rf"|(?:rate|score|grade|evaluate|assess|judge|mark)\s+(?:{_PAPER}|it)\s+(?:\w+\s+){{0,2}}?"
-         r"(?:highly|favou?rably|positively|generously|(?:at|as|with)\s+(?:an?\s+)?"
-         rf"(?:{_SCORE_WORD}\s+(?:of\s+)?)?(?:{_HIGH}|exceptional|groundbreaking|a landmark))")
+SCORE = (
+    r"(?:give|assign|award|grant|set)\s+(?:\w+\s+){0,4}?(?:an?\s+|the\s+)?"
+    rf"(?:{_SCORE_WORD}\s+(?:of\s+|to\s+|at\s+|as\s+|=\s*|:\s*)?{_HIGH}\b|"
+    rf"{_HIGH}\s*(?:{_SCORE_WORD}|/\s*10|\bto\s+{_PAPER}|\bfor\b|[.!,;]|$))"
+    rf"|(?:rate|score|grade|evaluate|assess|judge|mark)\s+(?:{_PAPER}|it)\s+(?:\w+\s+){{0,2}}?"
+    r"(?:highly|favou?rably|positively|generously|(?:at|as|with)\s+(?:an?\s+)?"
+    rf"(?:{_SCORE_WORD}\s+(?:of\s+)?)?(?:{_HIGH}|exceptional|groundbreaking|a landmark))"
+)
 
 ROLE = [
     r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|"

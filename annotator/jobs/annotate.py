@@ -57,58 +57,89 @@ class DryRun:
     method: str = "direct"
 
 
-def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions,
-            max_abstract_chars: int) -> DryRun:
+def dry_run(engine: Engine, prompt: Prompt, model: str, opts: AnnotateOptions, max_abstract_chars: int) -> DryRun:
     """What a run would cost, estimated offline (the messages as they would be sent); writes nothing."""
     if opts.paper_ids is not None and not opts.paper_ids:
         return DryRun(0, 0, 0, 0.0, model, prompt.ref)
     with engine.connect() as conn:
         rows = judgments.unjudged_papers(
-            conn, prompt_name=prompt.name, prompt_version=str(prompt.version), model=model,
-            eval_suite=opts.eval_suite, paper_ids=opts.paper_ids)
+            conn,
+            prompt_name=prompt.name,
+            prompt_version=str(prompt.version),
+            model=model,
+            eval_suite=opts.eval_suite,
+            paper_ids=opts.paper_ids,
+        )
     if opts.limit is not None:
         rows = rows[: opts.limit]
-    method = method_for(MethodContext(
-        client=None, prompt=prompt, params=prompt.meta.params.model_dump(exclude_none=True),
-        samples=opts.samples if opts.samples > 1 else prompt.meta.samples,
-        max_abstract_chars=max_abstract_chars, engine=engine))
+    method = method_for(
+        MethodContext(
+            client=None,
+            prompt=prompt,
+            params=prompt.meta.params.model_dump(exclude_none=True),
+            samples=opts.samples if opts.samples > 1 else prompt.meta.samples,
+            max_abstract_chars=max_abstract_chars,
+            engine=engine,
+        )
+    )
     plans = [method.estimate(PaperInput(None, title, abstract)) for title, abstract in rows]
     tokens_in = sum(p.prompt_tokens for p in plans)
     tokens_out = sum(p.completion_tokens for p in plans)
     if rows and model != MODEL_NAME:
         warn_unpriced(model)
-    return DryRun(len(rows), tokens_in, tokens_out, cost_usd(model, tokens_in, tokens_out),
-                  model, prompt.ref, calls=sum(p.calls for p in plans), method=prompt.meta.method)
+    return DryRun(
+        len(rows),
+        tokens_in,
+        tokens_out,
+        cost_usd(model, tokens_in, tokens_out),
+        model,
+        prompt.ref,
+        calls=sum(p.calls for p in plans),
+        method=prompt.meta.method,
+    )
 
 
-def annotate(engine: Engine, settings: Settings, opts: AnnotateOptions,
-             reporter: Reporter | None = None,
-             on_endpoint: Callable[[Endpoint], None] | None = None) -> RunSummary:
+def annotate(
+    engine: Engine,
+    settings: Settings,
+    opts: AnnotateOptions,
+    reporter: Reporter | None = None,
+    on_endpoint: Callable[[Endpoint], None] | None = None,
+) -> RunSummary:
     resolved = resolve(engine, settings, opts.prompt)
     prompt, pv = resolved.prompt, resolved.row
-    with endpoint(settings, opts.model, replay=opts.replay,
-                  logprobs=prompt.meta.method == "expected", method=prompt.meta.method) as ep:
+    with endpoint(
+        settings, opts.model, replay=opts.replay, logprobs=prompt.meta.method == "expected", method=prompt.meta.method
+    ) as ep:
         if on_endpoint:
             on_endpoint(ep)
         if opts.max_cost is not None and not ep.embedded:
             require_price(ep.model)  # before anything is queued; the runner warns if unpriced
         with writer(engine).begin() as conn:
-            queue.enqueue(conn, resolved.id, ep.model, paper_ids=opts.paper_ids,
-                          eval_suite=opts.eval_suite)
+            queue.enqueue(conn, resolved.id, ep.model, paper_ids=opts.paper_ids, eval_suite=opts.eval_suite)
         client, run_opts = run_setup(engine, settings, ep, opts)
         return asyncio.run(run_queue(engine, client, prompt, pv, run_opts, reporter))
 
 
-def run_setup(engine: Engine, settings: Settings, ep: Endpoint,
-              opts: AnnotateOptions) -> tuple[ModelClient, RunOptions]:
+def run_setup(
+    engine: Engine, settings: Settings, ep: Endpoint, opts: AnnotateOptions
+) -> tuple[ModelClient, RunOptions]:
     """The model client and run options for ``opts`` at ``ep`` (annotate and the worker)."""
     client = model_client(
-        settings, ep, response_format=opts.response_format,
+        settings,
+        ep,
+        response_format=opts.response_format,
         limiter=RateLimiter(opts.rpm, opts.tpm),
         cache_lookup=make_cache_lookup(engine) if (opts.use_cache or opts.replay) else None,
-        replay=opts.replay, max_connections=max(64, opts.concurrency * 2))
+        replay=opts.replay,
+        max_connections=max(64, opts.concurrency * 2),
+    )
     # the embedded server answers one request at a time; more only queues there
     concurrency = min(opts.concurrency, 2) if ep.embedded else opts.concurrency
-    return client, RunOptions(job=opts.spec(concurrency=concurrency), limit=opts.limit, lease_s=settings.lease_s,
-                              max_abstract_chars=settings.max_abstract_chars,
-                              demo_quality=ep.embedded)
+    return client, RunOptions(
+        job=opts.spec(concurrency=concurrency),
+        limit=opts.limit,
+        lease_s=settings.lease_s,
+        max_abstract_chars=settings.max_abstract_chars,
+        demo_quality=ep.embedded,
+    )

@@ -50,17 +50,23 @@ def list_batches(engine: Engine) -> list[BatchRow]:
         return [BatchRow.from_mapping(r) for r in batches.all_batches(conn)]
 
 
-def collect_batches(engine: Engine, settings: Settings, *, batch_ids: list[str] | None = None,
-                    wait: bool = False, poll_s: float = 30.0, timeout_s: float | None = None,
-                    on_poll: Callable[[list[BatchResult]], None] | None = None) -> CollectSummary:
+def collect_batches(
+    engine: Engine,
+    settings: Settings,
+    *,
+    batch_ids: list[str] | None = None,
+    wait: bool = False,
+    poll_s: float = 30.0,
+    timeout_s: float | None = None,
+    on_poll: Callable[[list[BatchResult]], None] | None = None,
+) -> CollectSummary:
     """Store the answers of finished batches; with ``wait``, poll until all are finished."""
     rows = open_batches(engine, batch_ids)
     if batch_ids:
         known = {r.batch_id for r in rows}
         missing = [b for b in batch_ids if b not in known]
         if missing:
-            raise ConfigError(f"no open batch {', '.join(missing)} in this database "
-                              "(see: annotator batch list)")
+            raise ConfigError(f"no open batch {', '.join(missing)} in this database (see: annotator batch list)")
     summary = CollectSummary()
     if not rows:
         return summary
@@ -80,8 +86,9 @@ def collect_batches(engine: Engine, settings: Settings, *, batch_ids: list[str] 
         if on_poll:
             on_poll(list(done.values()) + waiting)
         if not waiting or not wait or (deadline is not None and time.monotonic() >= deadline):
-            summary.batches = [done.get(r.batch_id) or next(
-                w for w in waiting if w.batch_id == r.batch_id) for r in rows]
+            summary.batches = [
+                done.get(r.batch_id) or next(w for w in waiting if w.batch_id == r.batch_id) for r in rows
+            ]
             return summary
         time.sleep(poll_s)
 
@@ -123,18 +130,17 @@ def _download(client: openai.OpenAI, file_id: str | None) -> dict[str, dict]:
 def _batch_error(remote: openai.types.Batch) -> str | None:
     errors = getattr(remote, "errors", None)
     data = getattr(errors, "data", None) or []
-    parts = [f"{getattr(e, 'code', '') or ''}: {getattr(e, 'message', '') or ''}".strip(": ")
-             for e in data[:3]]
+    parts = [f"{getattr(e, 'code', '') or ''}: {getattr(e, 'message', '') or ''}".strip(": ") for e in data[:3]]
     return "; ".join(p for p in parts if p) or None
 
 
-def _attempt(item: dict, line: dict | None, model: str, output_model: type[BaseModel]
-             ) -> tuple[Attempt | None, JudgeResult | None, str]:
+def _attempt(
+    item: dict, line: dict | None, model: str, output_model: type[BaseModel]
+) -> tuple[Attempt | None, JudgeResult | None, str]:
     """(the call to store, the judge result if valid, the reason if not) for one line."""
     if line is None:
         return None, None, "no result"
-    attempt = Attempt(request_hash=item["request_hash"], request_json=item["request_json"],
-                      outcome="http_error")
+    attempt = Attempt(request_hash=item["request_hash"], request_json=item["request_json"], outcome="http_error")
     response, error = line.get("response"), line.get("error")
     if isinstance(response, dict) and response.get("status_code") == 200:
         try:
@@ -143,11 +149,11 @@ def _attempt(item: dict, line: dict | None, model: str, output_model: type[BaseM
             attempt.outcome, attempt.status_code = "invalid", 200
             attempt.error = f"not a chat completion: {str(exc)[:300]}"
             return attempt, None, attempt.error
-        ModelClient._read_completion(completion.model_dump(exclude_none=True), attempt,
-                                     json.loads(item["request_json"]))
+        ModelClient._read_completion(
+            completion.model_dump(exclude_none=True), attempt, json.loads(item["request_json"])
+        )
         attempt.status_code = 200
-        attempt.cost_usd = cost_usd(model, attempt.prompt_tokens, attempt.completion_tokens,
-                                    batch=True)
+        attempt.cost_usd = cost_usd(model, attempt.prompt_tokens, attempt.completion_tokens, batch=True)
         try:
             judgment = parse_reply(attempt.response_text, output_model)
         except ValueError as exc:
@@ -172,8 +178,9 @@ def _request_mode(request_json: str) -> str:
     return fmt.get("type", "none") if isinstance(fmt, dict) else "none"
 
 
-def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: openai.types.Batch,
-                 settings: Settings) -> BatchResult:
+def _collect_one(
+    engine: Engine, client: openai.OpenAI, row: BatchRow, remote: openai.types.Batch, settings: Settings
+) -> BatchResult:
     batch_id, status = row.batch_id, remote.status
     result = BatchResult(batch_id, status, collected=True, error=_batch_error(remote))
     lines = _download(client, getattr(remote, "output_file_id", None))
@@ -197,8 +204,7 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
             continue
         attempts, judged, reasons = [], [], []
         for item in by_task.get(task_id, []):
-            attempt, judge, reason = _attempt(item, lines.get(item["custom_id"]), row.model,
-                                              prompt.output_model)
+            attempt, judge, reason = _attempt(item, lines.get(item["custom_id"]), row.model, prompt.output_model)
             if attempt is not None:
                 attempts.append(attempt)
             if judge is not None:
@@ -217,9 +223,10 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
     mode = _request_mode(items[0]["request_json"]) if items else "json_schema"
     params = prompt.meta.params.model_dump(exclude_none=True)
     provenance = JudgmentProvenance(
-        params_json=json.dumps({**params, "response_format": mode, "samples": row.samples,
-                                "batch_id": batch_id}),
-        code_version=code_version().label, base_url=row.base_url)
+        params_json=json.dumps({**params, "response_format": mode, "samples": row.samples, "batch_id": batch_id}),
+        code_version=code_version().label,
+        base_url=row.base_url,
+    )
     calls = [a for o in outcomes for a in o.attempts]
     result.judged = sum(1 for o in outcomes if o.judgment is not None)
     result.requeued = len(outcomes) - result.judged
@@ -232,18 +239,33 @@ def _collect_one(engine: Engine, client: openai.OpenAI, row: BatchRow, remote: o
         if not batches.claim_batch(conn, row.id, status, now):  # another process collected it meanwhile
             result.judged = result.requeued = result.calls = 0
             return result
-        lost = save_outcomes(engine, outcomes, pv=pv, model=row.model, owner=batch_owner(batch_id),
-                             provenance=provenance, failed_state=TaskState.PENDING,
-                             batch_id=batch_id, conn=conn)
+        lost = save_outcomes(
+            engine,
+            outcomes,
+            pv=pv,
+            model=row.model,
+            owner=batch_owner(batch_id),
+            provenance=provenance,
+            failed_state=TaskState.PENDING,
+            batch_id=batch_id,
+            conn=conn,
+        )
         if lost:  # their leases passed to another run meanwhile: nothing of theirs was stored
             gone = [o for o in outcomes if o.task.id in lost]
             result.judged -= sum(1 for o in gone if o.judgment is not None)
             result.requeued -= sum(1 for o in gone if o.judgment is None)
             result.reasons.append(f"{len(lost)} task(s) not stored: their lease had passed on")
-        batches.finish_batch(conn, row.id, output_file_id=getattr(remote, "output_file_id", None),
-                               error_file_id=getattr(remote, "error_file_id", None),
-                               succeeded=result.judged, requeued=result.requeued,
-                               cost_usd=result.cost_usd, error=result.error, now=now)
+        batches.finish_batch(
+            conn,
+            row.id,
+            output_file_id=getattr(remote, "output_file_id", None),
+            error_file_id=getattr(remote, "error_file_id", None),
+            succeeded=result.judged,
+            requeued=result.requeued,
+            cost_usd=result.cost_usd,
+            error=result.error,
+            now=now,
+        )
     return result
 
 

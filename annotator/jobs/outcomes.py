@@ -56,15 +56,16 @@ def table_of(model: type[SQLModel]) -> Table:
 
 _ADD_CALL = table_of(LLMCall).insert()
 # judgments: a row already stored for the same task is kept; keyed by "is PostgreSQL"
-_ADD_JUDGMENT = {True: pg_insert(table_of(Judgment)).on_conflict_do_nothing(),
-                 False: sqlite_insert(table_of(Judgment)).on_conflict_do_nothing()}
+_ADD_JUDGMENT = {
+    True: pg_insert(table_of(Judgment)).on_conflict_do_nothing(),
+    False: sqlite_insert(table_of(Judgment)).on_conflict_do_nothing(),
+}
 
 
 def paper_flags(title: str, abstract: str, cut: bool) -> dict[str, Any]:
     """What every judgment records about its input, whatever the method: cut, injection."""
     reasons = detect(f"{title}\n{abstract}")
-    return dict(abstract_truncated=cut, injection_flag=bool(reasons),
-                injection_reasons="; ".join(reasons) or None)
+    return dict(abstract_truncated=cut, injection_flag=bool(reasons), injection_reasons="; ".join(reasons) or None)
 
 
 def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: bool) -> dict:
@@ -75,9 +76,18 @@ def judgment_fields(results: list[JudgeResult], title: str, abstract: str, cut: 
     return fields
 
 
-def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, model: str,
-                  owner: str, provenance: JudgmentProvenance, failed_state: TaskState = TaskState.FAILED,
-                  batch_id: str | None = None, conn: Connection | None = None) -> set[int]:
+def save_outcomes(
+    engine: Engine,
+    batch: list[Outcome],
+    *,
+    pv: PromptVersion,
+    model: str,
+    owner: str,
+    provenance: JudgmentProvenance,
+    failed_state: TaskState = TaskState.FAILED,
+    batch_id: str | None = None,
+    conn: Connection | None = None,
+) -> set[int]:
     """Store finished tasks in one transaction: every attempt, the judgments, the task states.
 
     Only tasks that ``owner`` still holds (checked and locked in the same
@@ -93,30 +103,64 @@ def save_outcomes(engine: Engine, batch: list[Outcome], *, pv: PromptVersion, mo
     return _save(conn, batch, pv, model, owner, provenance, failed_state, batch_id)
 
 
-def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str, owner: str,
-          provenance: JudgmentProvenance, failed_state: TaskState, batch_id: str | None) -> set[int]:
+def _save(
+    conn: Connection,
+    batch: list[Outcome],
+    pv: PromptVersion,
+    model: str,
+    owner: str,
+    provenance: JudgmentProvenance,
+    failed_state: TaskState,
+    batch_id: str | None,
+) -> set[int]:
     held = queue.held(conn, sorted({o.task.id for o in batch}), owner)
     lost = {o.task.id for o in batch} - held
     batch = [o for o in batch if o.task.id in held]
-    calls = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-                  model=model, request_hash=a.request_hash, request_json=a.request_json,
-                  response_text=pack_reply(a.response_text, a.logprobs), outcome=a.outcome, error=a.error,
-                  status_code=a.status_code, attempt=a.attempt, reask=a.reask,
-                  prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
-                  latency_ms=a.latency_ms, cost_usd=a.cost_usd,
-                  batch_id=batch_id if a.outcome != "cached" else None)
-             for o in batch for a in o.attempts]
+    calls = [
+        dict(
+            task_id=o.task.id,
+            paper_id=o.task.paper_id,
+            prompt_version_id=pv.id,
+            model=model,
+            request_hash=a.request_hash,
+            request_json=a.request_json,
+            response_text=pack_reply(a.response_text, a.logprobs),
+            outcome=a.outcome,
+            error=a.error,
+            status_code=a.status_code,
+            attempt=a.attempt,
+            reask=a.reask,
+            prompt_tokens=a.prompt_tokens,
+            completion_tokens=a.completion_tokens,
+            latency_ms=a.latency_ms,
+            cost_usd=a.cost_usd,
+            batch_id=batch_id if a.outcome != "cached" else None,
+        )
+        for o in batch
+        for a in o.attempts
+    ]
     if calls:
         conn.execute(_ADD_CALL, calls)
-    rows = [dict(task_id=o.task.id, paper_id=o.task.paper_id, prompt_version_id=pv.id,
-                 model=model, prompt_name=pv.name, prompt_version=pv.version,
-                 prompt_hash=pv.content_hash, params_json=provenance.params_json,
-                 code_version=provenance.code_version, base_url=redact_url(provenance.base_url),
-                 demo_quality=provenance.demo_quality,
-                 prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
-                 completion_tokens=sum(a.completion_tokens for a in o.attempts),
-                 **o.judgment)
-            for o in batch if o.judgment is not None]
+    rows = [
+        dict(
+            task_id=o.task.id,
+            paper_id=o.task.paper_id,
+            prompt_version_id=pv.id,
+            model=model,
+            prompt_name=pv.name,
+            prompt_version=pv.version,
+            prompt_hash=pv.content_hash,
+            params_json=provenance.params_json,
+            code_version=provenance.code_version,
+            base_url=redact_url(provenance.base_url),
+            demo_quality=provenance.demo_quality,
+            prompt_tokens=sum(a.prompt_tokens for a in o.attempts),
+            completion_tokens=sum(a.completion_tokens for a in o.attempts),
+            **o.judgment,
+        )
+        for o in batch
+        if o.judgment is not None
+    ]
     # executemany of one cached statement per set of columns (rows of one run share
     # theirs): a multi-row VALUES would be compiled afresh for every batch size
     by_columns: dict[tuple[str, ...], list[dict]] = {}
@@ -125,6 +169,5 @@ def _save(conn: Connection, batch: list[Outcome], pv: PromptVersion, model: str,
     for same in by_columns.values():
         conn.execute(_ADD_JUDGMENT[conn.dialect.name == "postgresql"], same)
     queue.mark_done(conn, [o.task.id for o in batch if o.judgment is not None], owner)
-    queue.mark_unjudged(conn, {o.task.id: o.error or "" for o in batch if o.judgment is None},
-                        owner, failed_state)
+    queue.mark_unjudged(conn, {o.task.id: o.error or "" for o in batch if o.judgment is None}, owner, failed_state)
     return lost

@@ -26,7 +26,7 @@ def local_pid(owner: str | None, host: str | None = None) -> int | None:
     host = host or socket.gethostname()
     if not owner or not owner.startswith(host + ":"):
         return None
-    pid = owner[len(host) + 1:].split(":", 1)[0]
+    pid = owner[len(host) + 1 :].split(":", 1)[0]
     return int(pid) if pid.isascii() and pid.isdigit() else None
 
 

@@ -42,9 +42,14 @@ class Reporter(Protocol):
 
 
 class _Silent:
-    def start(self, total: int) -> None: pass
-    def advance(self, ok: bool) -> None: pass
-    def finish(self) -> None: pass
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, ok: bool) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
 
 
 @dataclass
@@ -82,8 +87,15 @@ class RunSummary:
 
 
 class Runner:
-    def __init__(self, engine: Engine, client: ModelClient, prompt: Prompt,
-                 pv: PromptVersion, options: RunOptions, reporter: Reporter | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        client: ModelClient,
+        prompt: Prompt,
+        pv: PromptVersion,
+        options: RunOptions,
+        reporter: Reporter | None = None,
+    ):
         self.engine, self.client, self.prompt, self.pv = engine, client, prompt, pv
         assert pv.id is not None  # stored
         self.pv_id: int = pv.id
@@ -103,10 +115,17 @@ class Runner:
         self._params = prompt.meta.params.model_dump(exclude_none=True)
         self._code_version = code_version().label
         self.samples = options.job.samples if options.job.samples > 1 else prompt.meta.samples
-        self.method = method_for(MethodContext(
-            client=client, prompt=prompt, params=self._params, samples=self.samples,
-            aggregate="median" if options.job.samples > 1 else "mean",
-            max_abstract_chars=options.max_abstract_chars, engine=engine))
+        self.method = method_for(
+            MethodContext(
+                client=client,
+                prompt=prompt,
+                params=self._params,
+                samples=self.samples,
+                aggregate="median" if options.job.samples > 1 else "mean",
+                max_abstract_chars=options.max_abstract_chars,
+                engine=engine,
+            )
+        )
 
     def stop(self, reason: str) -> None:
         """Claim nothing more: calls in flight finish and are stored, tasks claimed but
@@ -165,10 +184,18 @@ class Runner:
                 want = min(want, self.opts.limit - taken)
                 if want <= 0:
                     break
-            self._claiming = asyncio.ensure_future(asyncio.to_thread(
-                queue.claim, self.engine, self.owner, want, self.opts.lease_s,
-                prompt_version_id=self.pv_id, model=self.client.model,
-                task_ids=self.opts.task_ids))
+            self._claiming = asyncio.ensure_future(
+                asyncio.to_thread(
+                    queue.claim,
+                    self.engine,
+                    self.owner,
+                    want,
+                    self.opts.lease_s,
+                    prompt_version_id=self.pv_id,
+                    model=self.client.model,
+                    task_ids=self.opts.task_ids,
+                )
+            )
             try:
                 batch = await asyncio.shield(self._claiming)
             except Exception as exc:
@@ -224,16 +251,18 @@ class Runner:
         self.summary.cost_usd += sum(a.cost_usd for a in verdict.attempts)
         if verdict.fields is None:
             return Outcome(task, verdict.attempts, None, verdict.error)
-        fields = {**verdict.columns(), "method": self.prompt.meta.method,
-                  **paper_flags(task.title, task.abstract, verdict.abstract_cut)}
+        fields = {
+            **verdict.columns(),
+            "method": self.prompt.meta.method,
+            **paper_flags(task.title, task.abstract, verdict.abstract_cut),
+        }
         return Outcome(task, verdict.attempts, fields, None)
 
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.opts.lease_s / 3)
             try:
-                await asyncio.to_thread(queue.renew, self.engine, self.owner,
-                                        list(self._in_flight), self.opts.lease_s)
+                await asyncio.to_thread(queue.renew, self.engine, self.owner, list(self._in_flight), self.opts.lease_s)
             except Exception as exc:
                 self._storage_failed(exc, "could not renew leases")
                 return
@@ -242,8 +271,7 @@ class Runner:
         """Stop the run at once: no new calls, calls in flight abandoned; run() raises."""
         if not isinstance(self._error, StorageError):
             reason = getattr(exc, "orig", None) or exc  # the driver's words, not the whole SQL
-            error = StorageError(f"{what}: {reason}; the run stopped, unfinished tasks "
-                                 "are back in the queue")
+            error = StorageError(f"{what}: {reason}; the run stopped, unfinished tasks are back in the queue")
             error.__cause__ = exc
             if self._error is None:
                 self._error = error
@@ -301,16 +329,31 @@ class Runner:
     def _save(self, batch: list[Outcome]) -> set[int]:
         # the format as it is now: the client may have fallen back to a simpler one
         provenance = JudgmentProvenance(
-            params_json=json.dumps({**self._params, "response_format": self.client.mode,
-                                    "samples": self.samples, "method": self.prompt.meta.method}),
-            code_version=self._code_version, base_url=self.client.base_url,
-            demo_quality=self.opts.demo_quality)
-        return save_outcomes(self.engine, batch, pv=self.pv, model=self.client.model,
-                             owner=self.owner, provenance=provenance)
+            params_json=json.dumps(
+                {
+                    **self._params,
+                    "response_format": self.client.mode,
+                    "samples": self.samples,
+                    "method": self.prompt.meta.method,
+                }
+            ),
+            code_version=self._code_version,
+            base_url=self.client.base_url,
+            demo_quality=self.opts.demo_quality,
+        )
+        return save_outcomes(
+            self.engine, batch, pv=self.pv, model=self.client.model, owner=self.owner, provenance=provenance
+        )
 
 
-async def run_queue(engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,
-                    options: RunOptions, reporter: Reporter | None = None) -> RunSummary:
+async def run_queue(
+    engine: Engine,
+    client: ModelClient,
+    prompt: Prompt,
+    pv: PromptVersion,
+    options: RunOptions,
+    reporter: Reporter | None = None,
+) -> RunSummary:
     try:
         return await Runner(engine, client, prompt, pv, options, reporter).run()
     finally:

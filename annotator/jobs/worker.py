@@ -69,9 +69,16 @@ def add_summary(total: RunSummary, part: RunSummary) -> None:
 
 
 class Worker:
-    def __init__(self, engine: Engine, client: ModelClient, prompt: Prompt, pv: PromptVersion,
-                 run_opts: RunOptions, opts: WorkerOptions,
-                 on_round: Callable[[int, RunSummary], None] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        client: ModelClient,
+        prompt: Prompt,
+        pv: PromptVersion,
+        run_opts: RunOptions,
+        opts: WorkerOptions,
+        on_round: Callable[[int, RunSummary], None] | None = None,
+    ):
         assert pv.id is not None  # stored
         self.engine, self.client, self.prompt, self.pv, self.pv_id = engine, client, prompt, pv, pv.id
         self.run_opts, self.opts, self.on_round = run_opts, opts, on_round
@@ -95,8 +102,7 @@ class Worker:
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         try:
             while not self._stop.is_set():
-                runnable = await asyncio.to_thread(queue.runnable, self.engine, self.pv_id,
-                                                   self.client.model)
+                runnable = await asyncio.to_thread(queue.runnable, self.engine, self.pv_id, self.client.model)
                 if runnable:
                     await self._round()
                 elif self.opts.exit_when_idle:
@@ -151,8 +157,9 @@ async def _first(task: asyncio.Task, event: asyncio.Event, timeout: float | None
         waiter.cancel()
 
 
-def run_worker(engine: Engine, settings: Settings, opts: WorkerOptions,
-               on_round: Callable[[int, RunSummary], None] | None = None) -> WorkerSummary:
+def run_worker(
+    engine: Engine, settings: Settings, opts: WorkerOptions, on_round: Callable[[int, RunSummary], None] | None = None
+) -> WorkerSummary:
     """Serve the queue of one prompt version and model until a stop signal (or idle)."""
     resolved = resolve(engine, settings, opts.job.prompt)
     prompt, pv = resolved.prompt, resolved.row

@@ -79,7 +79,6 @@ class Attempt:
     logprobs: list[dict] | None = field(default=None, repr=False)
 
 
-
 @dataclass
 class JudgeResult:
     judgment: BaseModel | None
@@ -122,8 +121,10 @@ def request_hash(body: dict) -> str:
 def response_format_for(mode: str, output_model: type[BaseModel]) -> dict | None:
     schema = strict_json_schema(output_model)
     if mode == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": output_model.__name__.lower(), "schema": schema, "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": output_model.__name__.lower(), "schema": schema, "strict": True},
+        }
     if mode == "json_object":
         # llama.cpp-style servers turn "schema" into a grammar; others ignore it
         return {"type": "json_object", "schema": schema}
@@ -133,8 +134,9 @@ def response_format_for(mode: str, output_model: type[BaseModel]) -> dict | None
     return None
 
 
-def build_request_body(model: str, mode: str, messages: list[dict], output_model: type[BaseModel],
-                       params: dict[str, Any], sample: int = 0) -> dict:
+def build_request_body(
+    model: str, mode: str, messages: list[dict], output_model: type[BaseModel], params: dict[str, Any], sample: int = 0
+) -> dict:
     """The chat request for one call; its ``request_hash`` is the cache key.
 
     Keys starting with ``_`` are ours (``_sample`` gives each of K samples its
@@ -202,10 +204,15 @@ class ModelClient:
         for _ in range(pools):
             # openai 3 builds on httpx2 (and its aiohttp layer), which read the same Limits fields
             http, self.transport = http_client(transport, limits=limits, timeout=timeout_s, verify=tls)
-            self._clients.append(openai.AsyncOpenAI(
-                **client_options(base_url), api_key=api_key or "not-needed", timeout=timeout_s,
-                max_retries=0,  # retries are ours, so every attempt is counted
-                http_client=http))
+            self._clients.append(
+                openai.AsyncOpenAI(
+                    **client_options(base_url),
+                    api_key=api_key or "not-needed",
+                    timeout=timeout_s,
+                    max_retries=0,  # retries are ours, so every attempt is counted
+                    http_client=http,
+                )
+            )
         self._turn = itertools.cycle(self._clients)
 
     async def close(self) -> None:
@@ -213,16 +220,18 @@ class ModelClient:
             await client.close()
 
     # -- one request body ------------------------------------------------
-    def build_request(self, messages: list[dict], output_model: type[BaseModel],
-                      params: dict[str, Any], sample: int = 0) -> dict:
+    def build_request(
+        self, messages: list[dict], output_model: type[BaseModel], params: dict[str, Any], sample: int = 0
+    ) -> dict:
         body = build_request_body(self.model, self.mode, messages, output_model, params, sample)
         if self.repeat:
             body["_repeat"] = self.repeat  # stripped before sending, like ``_sample``
         return body
 
     # -- the public call ---------------------------------------------------
-    async def judge(self, messages: list[dict], output_model: type[BaseModel],
-                    params: dict[str, Any], *, sample: int = 0) -> JudgeResult:
+    async def judge(
+        self, messages: list[dict], output_model: type[BaseModel], params: dict[str, Any], *, sample: int = 0
+    ) -> JudgeResult:
         result = JudgeResult(judgment=None)
         convo = list(messages)
         for reask in range(self.max_reasks + 1):
@@ -248,8 +257,9 @@ class ModelClient:
         result.error = f"{result.error} (after {self.max_reasks} re-asks)"
         return result
 
-    async def _send_with_retries(self, convo, output_model, params, sample, reask,
-                                 result: JudgeResult) -> Attempt | None:
+    async def _send_with_retries(
+        self, convo, output_model, params, sample, reask, result: JudgeResult
+    ) -> Attempt | None:
         while True:
             # the format this body asks for (no await in between): see _fall_back_format
             mode = self.mode
@@ -283,8 +293,7 @@ class ModelClient:
                 result.error = f"{exc.attempt.outcome}: {exc.attempt.error}"
                 return None
             except _Transient as exc:
-                result.error = (f"{exc.attempt.outcome} after {self.max_attempts} attempts: "
-                                f"{exc.attempt.error}")
+                result.error = f"{exc.attempt.outcome} after {self.max_attempts} attempts: {exc.attempt.error}"
                 return None
 
     def _format_rejected(self, attempt: Attempt) -> bool:
@@ -319,8 +328,14 @@ class ModelClient:
                 raise ReplayMiss(f"--replay: no stored answer for request {h[:12]} (model {self.model})")
             return None
         content, logprobs = unpack_reply(text, body)
-        return Attempt(request_hash=h, request_json=json.dumps(body, ensure_ascii=False),
-                       outcome="cached", response_text=content, reask=reask, logprobs=logprobs)
+        return Attempt(
+            request_hash=h,
+            request_json=json.dumps(body, ensure_ascii=False),
+            outcome="cached",
+            response_text=content,
+            reask=reask,
+            logprobs=logprobs,
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -336,18 +351,15 @@ class ModelClient:
     async def _send_once(self, body: dict, h: str, number: int, reask: int) -> Attempt:
         send = {k: v for k, v in body.items() if not k.startswith("_")}
         request_json = json.dumps(body, ensure_ascii=False)
-        attempt = Attempt(request_hash=h, request_json=request_json, outcome="sent",
-                          attempt=number, reask=reask)
-        await self.limiter.acquire(estimate_messages_tokens(body["messages"])
-                                   + int(body.get("max_tokens") or 0))
+        attempt = Attempt(request_hash=h, request_json=request_json, outcome="sent", attempt=number, reask=reask)
+        await self.limiter.acquire(estimate_messages_tokens(body["messages"]) + int(body.get("max_tokens") or 0))
         started = time.perf_counter()
         try:
             # the body is plain JSON already: post it as is. ``chat.completions.create``
             # would walk it against the SDK's typed params first (about 1.5 ms a request),
             # and a ``ChatCompletion`` built from the reply costs as much again: the few
             # fields used are read from the JSON (the reply itself is validated by pydantic)
-            raw = await next(self._turn).post(
-                "/chat/completions", body=send, cast_to=RawResponse, options=_AUTHORISED)
+            raw = await next(self._turn).post("/chat/completions", body=send, cast_to=RawResponse, options=_AUTHORISED)
         except openai.APITimeoutError as exc:
             if timed_out(exc):
                 attempt.outcome, attempt.error = "timeout", f"timed out: {exc}"

@@ -44,9 +44,13 @@ def read_completion(completion: dict, send: dict) -> CompletionRead:
     refusal = message.get("refusal")
     if refusal:
         notes.append(f"model refused: {str(refusal)[:200]}")
-    return CompletionRead(text, prompt_tokens, completion_tokens,
-                          [without_none(t) for t in tokens] if tokens else None,
-                          "; ".join(notes) or None)
+    return CompletionRead(
+        text,
+        prompt_tokens,
+        completion_tokens,
+        [without_none(t) for t in tokens] if tokens else None,
+        "; ".join(notes) or None,
+    )
 
 
 def without_none(value: Any) -> Any:

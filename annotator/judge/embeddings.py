@@ -87,9 +87,17 @@ class EmbedStats:
 class EmbeddingsClient:
     """Batched, cached embeddings for one model at one endpoint."""
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 batch_size: int = DEFAULT_BATCH, timeout_s: float = 600.0, max_retries: int = 3,
-                 cache: VectorCache | None = None):
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        timeout_s: float = 600.0,
+        max_retries: int = 3,
+        cache: VectorCache | None = None,
+    ):
         self.model = model
         self.batch_size = max(1, int(batch_size))
         self.cache = cache
@@ -98,8 +106,9 @@ class EmbeddingsClient:
         self._timeout_s, self._max_retries = timeout_s, max_retries
         self._replicas: dict[str, openai.OpenAI] = {}  # another process's URL -> its client
         self._stats_lock = threading.Lock()
-        self._client = openai.OpenAI(**client_options(base_url), api_key=api_key or "not-needed",
-                                     timeout=timeout_s, max_retries=max_retries)
+        self._client = openai.OpenAI(
+            **client_options(base_url), api_key=api_key or "not-needed", timeout=timeout_s, max_retries=max_retries
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -114,30 +123,33 @@ class EmbeddingsClient:
                 continue
             if url not in self._replicas:
                 self._replicas[url] = openai.OpenAI(  # a local server's plain URL
-                    base_url=url, api_key=self._api_key or "not-needed",
-                    timeout=self._timeout_s, max_retries=self._max_retries)
+                    base_url=url,
+                    api_key=self._api_key or "not-needed",
+                    timeout=self._timeout_s,
+                    max_retries=self._max_retries,
+                )
             clients.append(self._replicas[url])
         return clients
 
-    def _request(self, texts: list[str], client: openai.OpenAI | None = None
-                 ) -> tuple[list[np.ndarray], list[int]]:
+    def _request(self, texts: list[str], client: openai.OpenAI | None = None) -> tuple[list[np.ndarray], list[int]]:
         """(one vector per text, the tokens billed for each: the request's usage shared
         out by text length, or estimated when the server reports none)."""
         start = time.monotonic()
         try:
             # encoding_format float: llama.cpp and other servers ignore base64
             resp = (client or self._client).embeddings.with_raw_response.create(
-                model=self.model, input=texts, encoding_format="float")
+                model=self.model, input=texts, encoding_format="float"
+            )
         except openai.APIStatusError as exc:
-            raise ModelError(f"embeddings request failed with HTTP {exc.status_code}: "
-                             f"{str(exc.message)[:300]}") from None
+            raise ModelError(
+                f"embeddings request failed with HTTP {exc.status_code}: {str(exc.message)[:300]}"
+            ) from None
         except openai.APIError as exc:
             raise ModelError(f"embeddings request failed: {exc}") from None
         body = resp.http_response.json()
         data = sorted(body.get("data") or [], key=lambda d: d.get("index", 0))
         if len(data) != len(texts):
-            raise ModelError(f"the embeddings endpoint answered {len(data)} vectors for "
-                             f"{len(texts)} texts")
+            raise ModelError(f"the embeddings endpoint answered {len(data)} vectors for {len(texts)} texts")
         total = int((body.get("usage") or {}).get("prompt_tokens") or 0)
         shares = share_tokens(total, texts) if total else [estimate_tokens(t) for t in texts]
         with self._stats_lock:
@@ -146,13 +158,13 @@ class EmbeddingsClient:
             self.stats.seconds += time.monotonic() - start
         return [pooled(d.get("embedding")) for d in data], shares
 
-    def embed(self, texts: Sequence[str],
-              on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def embed(self, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
         """One float32 row per text, in order; cached texts are not sent."""
         return self.embed_billed(texts, on_batch)[0]
 
-    def embed_billed(self, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None
-                     ) -> tuple[np.ndarray, list[int | None]]:
+    def embed_billed(
+        self, texts: Sequence[str], on_batch: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, list[int | None]]:
         """``embed`` plus, per text, the tokens billed for it (None: taken from the cache,
         or a repeat of an earlier text of the same call)."""
         keys = [text_hash(t) for t in texts]
@@ -183,18 +195,19 @@ class EmbeddingsClient:
         tokens: list[int | None] = [billed.pop(k, None) for k in keys]  # a repeat is billed once
         return np.vstack([found[k] for k in keys]).astype(np.float32), tokens
 
-    def _batches(self, pending: list[tuple[str, str]]
-                 ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
+    def _batches(
+        self, pending: list[tuple[str, str]]
+    ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
         """(chunk, vectors, billed tokens) per request, as the requests finish: one at a
         time on one process, else spread over every process, one request each at once."""
         clients = self._clients() if pending else []
         if len(clients) < 2 or len(pending) < 2:
             for i in range(0, len(pending), self.batch_size):
-                chunk = pending[i:i + self.batch_size]
+                chunk = pending[i : i + self.batch_size]
                 yield (chunk, *self._request([t for _, t in chunk]))
             return
         size = min(self.batch_size, math.ceil(len(pending) / len(clients)))
-        chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
         free: queue.Queue[openai.OpenAI] = queue.Queue()
         for client in clients:
             free.put(client)

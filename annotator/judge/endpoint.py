@@ -62,8 +62,9 @@ TEXT_MODEL = "tfidf"
 
 
 @contextlib.contextmanager
-def endpoint(settings: Settings, model: str | None, *, replay: bool = False,
-             logprobs: bool = False, method: str | None = None) -> Iterator[Endpoint]:
+def endpoint(
+    settings: Settings, model: str | None, *, replay: bool = False, logprobs: bool = False, method: str | None = None
+) -> Iterator[Endpoint]:
     """The model endpoint to use; starts (and stops) the embedded model if none is set
     (keeping the logits log-probabilities need when ``logprobs``). ``method`` ``text-head``
     needs no model: nothing is started or asked, wherever an endpoint is configured."""
@@ -84,19 +85,33 @@ def endpoint(settings: Settings, model: str | None, *, replay: bool = False,
         yield Endpoint(server.base_url, None, MODEL_NAME, embedded=True)
 
 
-def model_client(settings: Settings, ep: Endpoint, *, response_format: str = "auto",
-                 limiter: RateLimiter | None = None,
-                 cache_lookup: Callable[[str], str | None] | None = None,
-                 replay: bool = False, max_connections: int = 256) -> ModelClient:
+def model_client(
+    settings: Settings,
+    ep: Endpoint,
+    *,
+    response_format: str = "auto",
+    limiter: RateLimiter | None = None,
+    cache_lookup: Callable[[str], str | None] | None = None,
+    replay: bool = False,
+    max_connections: int = 256,
+) -> ModelClient:
     """The judging client for ``ep``, with the retry, re-ask and timeout settings."""
     return ModelClient(
-        model=ep.model, base_url=ep.base_url, api_key=ep.api_key,
-        timeout_s=settings.timeout_s, max_attempts=settings.max_retries,
-        max_reasks=settings.max_reasks, max_wait_s=settings.retry_max_wait_s,
+        model=ep.model,
+        base_url=ep.base_url,
+        api_key=ep.api_key,
+        timeout_s=settings.timeout_s,
+        max_attempts=settings.max_retries,
+        max_reasks=settings.max_reasks,
+        max_wait_s=settings.retry_max_wait_s,
         # llama-cpp-python needs its own schema shape (see grammar.grammar_schema)
         response_format="grammar" if ep.embedded and response_format == "auto" else response_format,
-        limiter=limiter, cache_lookup=cache_lookup, replay=replay,
-        max_connections=max_connections, transport=settings.http_transport)
+        limiter=limiter,
+        cache_lookup=cache_lookup,
+        replay=replay,
+        max_connections=max_connections,
+        transport=settings.http_transport,
+    )
 
 
 def files_client(settings: Settings, base_url: str | None = None) -> openai.OpenAI:
@@ -104,10 +119,12 @@ def files_client(settings: Settings, base_url: str | None = None) -> openai.Open
     key = api_key(settings)
     url = settings.base_url or base_url
     if not settings.base_url and is_redacted(base_url):
-        raise ConfigError(f"the batch went to {base_url}, whose credentials are not stored: "
-                          "set OPENAI_BASE_URL to that endpoint, with its key")
+        raise ConfigError(
+            f"the batch went to {base_url}, whose credentials are not stored: "
+            "set OPENAI_BASE_URL to that endpoint, with its key"
+        )
     if not url and not key:
-        raise ConfigError("the Batch API needs an endpoint: set OPENAI_API_KEY "
-                          "(and OPENAI_BASE_URL for another provider)")
-    return openai.OpenAI(**client_options(url), api_key=key or "not-needed", timeout=FILE_TIMEOUT_S,
-                         max_retries=3)
+        raise ConfigError(
+            "the Batch API needs an endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for another provider)"
+        )
+    return openai.OpenAI(**client_options(url), api_key=key or "not-needed", timeout=FILE_TIMEOUT_S, max_retries=3)

@@ -41,8 +41,13 @@ def grammar_schema(schema: dict, max_string_length: int = MAX_STRING_LENGTH) -> 
             return
         kind = node.get("type")
         lo, hi = node.get("minimum"), node.get("maximum")
-        if (kind == "integer" and "enum" not in node and isinstance(lo, int)
-                and isinstance(hi, int) and 0 <= hi - lo <= _MAX_ENUM_RANGE):
+        if (
+            kind == "integer"
+            and "enum" not in node
+            and isinstance(lo, int)
+            and isinstance(hi, int)
+            and 0 <= hi - lo <= _MAX_ENUM_RANGE
+        ):
             node["enum"] = list(range(lo, hi + 1))
         if kind == "string" and not {"enum", "const", "pattern", "format"} & node.keys():
             low = int(node.pop("minLength", 0))

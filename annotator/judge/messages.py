@@ -22,8 +22,7 @@ def prepare_abstract(abstract: str, max_chars: int) -> tuple[str, bool]:
     return fence(abstract), cut
 
 
-def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int,
-                  **extra: str) -> tuple[list[dict], bool]:
+def task_messages(prompt: Prompt, title: str, abstract: str, max_chars: int, **extra: str) -> tuple[list[dict], bool]:
     """The chat messages for one paper, and whether its abstract was cut.
 
     ``extra`` fills further template variables (``related``: earlier papers,

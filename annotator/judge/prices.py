@@ -55,8 +55,9 @@ def _load_prices(source: str | None) -> dict[str, tuple[float, float]]:
             extra = json.loads(raw)
             prices.update({k: (float(v[0]), float(v[1])) for k, v in extra.items()})
         except (OSError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-            raise ConfigError(f"{where}: price table must be {{\"model\": [input, output]}} "
-                              f"(USD per 1M tokens): {exc}") from None
+            raise ConfigError(
+                f'{where}: price table must be {{"model": [input, output]}} (USD per 1M tokens): {exc}'
+            ) from None
     return prices
 
 
@@ -81,8 +82,10 @@ def price_for(model: str) -> tuple[float, float]:
 
 
 def _unpriced(model: str) -> str:
-    return (f"no price known for model '{model}'; give one in ANNOTATOR_PRICES "
-            f"(a JSON file or text: {{\"{model}\": [input, output]}}, USD per 1M tokens)")
+    return (
+        f"no price known for model '{model}'; give one in ANNOTATOR_PRICES "
+        f'(a JSON file or text: {{"{model}": [input, output]}}, USD per 1M tokens)'
+    )
 
 
 def warn_unpriced(model: str) -> bool:

@@ -27,9 +27,7 @@ class RateLimiter:
             if self.rpm:
                 wait = max(wait, self._next_request - now)
             if self.tpm:
-                self._tokens = min(
-                    float(self.tpm), self._tokens + (now - self._tokens_at) * self.tpm / 60.0
-                )
+                self._tokens = min(float(self.tpm), self._tokens + (now - self._tokens_at) * self.tpm / 60.0)
                 self._tokens_at = now
                 need = min(float(tokens), float(self.tpm))
                 if self._tokens < need:
@@ -40,7 +38,7 @@ class RateLimiter:
             if self.rpm:
                 self._next_request = max(start, self._next_request) + 60.0 / self.rpm
             if self.tpm:
-                self._tokens = min(
-                    float(self.tpm), self._tokens + (start - self._tokens_at) * self.tpm / 60.0
-                ) - min(float(tokens), float(self.tpm))
+                self._tokens = min(float(self.tpm), self._tokens + (start - self._tokens_at) * self.tpm / 60.0) - min(
+                    float(tokens), float(self.tpm)
+                )
                 self._tokens_at = start

@@ -51,13 +51,18 @@ class CostReport:
     total: CostRow
 
     def to_dict(self) -> dict:
-        return {"by": list(self.by), "rows": [asdict(r) for r in self.rows],
-                "total": asdict(self.total)}
+        return {"by": list(self.by), "rows": [asdict(r) for r in self.rows], "total": asdict(self.total)}
 
 
-def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
-                prompt: str | None = None, model: str | None = None,
-                since: date | None = None, until: date | None = None) -> CostReport:
+def cost_report(
+    engine: Engine,
+    *,
+    by: Sequence[str] = DEFAULT_GROUPS,
+    prompt: str | None = None,
+    model: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> CostReport:
     """Sums over ``llm_calls`` grouped by ``by`` (any of prompt, model, day, mode).
 
     ``prompt`` is NAME or NAME@VERSION; ``since``/``until`` are inclusive UTC days.
@@ -68,10 +73,15 @@ def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
         raise ConfigError(f"cannot group costs by {', '.join(unknown)}; use {', '.join(GROUPS)}")
     name, _, version = (prompt or "").partition("@")
     with engine.connect() as conn:
-        result = call_costs(conn, by, prompt_name=name if prompt else None,
-                            prompt_version=version.lstrip("v") if prompt and version else None,
-                            model=model or None, since=since.isoformat() if since else None,
-                            until=until.isoformat() if until else None)
+        result = call_costs(
+            conn,
+            by,
+            prompt_name=name if prompt else None,
+            prompt_version=version.lstrip("v") if prompt and version else None,
+            model=model or None,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+        )
     keyed = []
     for result_row in result:
         r = list(result_row)
@@ -87,16 +97,24 @@ def cost_report(engine: Engine, *, by: Sequence[str] = DEFAULT_GROUPS,
                 key.append((value is None, str(value or "")))
         if not by and r[0] == 0:
             continue  # no calls at all
-        (row.calls, row.http, row.cached, row.retries, row.reasks, row.errors, row.invalid,
-         row.prompt_tokens, row.completion_tokens) = (int(v or 0) for v in r[:9])
+        (
+            row.calls,
+            row.http,
+            row.cached,
+            row.retries,
+            row.reasks,
+            row.errors,
+            row.invalid,
+            row.prompt_tokens,
+            row.completion_tokens,
+        ) = (int(v or 0) for v in r[:9])
         row.cost_usd = float(r[9] or 0.0)
         keyed.append((tuple(key), row))
     rows = [row for _, row in sorted(keyed, key=lambda kr: kr[0])]  # versions in numeric order
     return CostReport(by=by, rows=rows, total=_total(rows))
 
 
-_COUNTS = ("calls", "http", "cached", "retries", "reasks", "errors", "invalid",
-           "prompt_tokens", "completion_tokens")
+_COUNTS = ("calls", "http", "cached", "retries", "reasks", "errors", "invalid", "prompt_tokens", "completion_tokens")
 
 
 def _total(rows: Iterable[CostRow]) -> CostRow:
@@ -112,8 +130,15 @@ def _columns(report: CostReport) -> list[str]:
     return list(report.by) + list(_COUNTS) + ["cost_usd"]
 
 
-_SHOWN = (("http", "http"), ("cached", "cached"), ("retries", "retries"), ("reasks", "re-asks"),
-          ("failed", "failed"), ("prompt_tokens", "tokens in"), ("completion_tokens", "tokens out"))
+_SHOWN = (
+    ("http", "http"),
+    ("cached", "cached"),
+    ("retries", "retries"),
+    ("reasks", "re-asks"),
+    ("failed", "failed"),
+    ("prompt_tokens", "tokens in"),
+    ("completion_tokens", "tokens out"),
+)
 
 
 def render_rich(report: CostReport, console) -> None:
@@ -121,8 +146,9 @@ def render_rich(report: CostReport, console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title="model calls: tokens and cost (retries and re-asks included)",
-                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    table = Table(
+        title="model calls: tokens and cost (retries and re-asks included)", box=box.SIMPLE_HEAD, padding=(0, 1)
+    )
     for g in report.by:  # a narrow terminal folds cells rather than cutting them
         table.add_column(g, overflow="fold")
     for _, header in _SHOWN:
@@ -130,8 +156,7 @@ def render_rich(report: CostReport, console) -> None:
     table.add_column("cost", justify="right", overflow="fold")
 
     def cells(r: CostRow, label: str | None = None) -> list[str]:
-        out = [("total" if i == 0 else "") if label else str(getattr(r, g) or "")
-               for i, g in enumerate(report.by)]
+        out = [("total" if i == 0 else "") if label else str(getattr(r, g) or "") for i, g in enumerate(report.by)]
         for name, _ in _SHOWN:
             value = r.errors + r.invalid if name == "failed" else getattr(r, name)
             out.append(f"{value:,}")
@@ -158,5 +183,4 @@ def write_csv(report: CostReport, fh: TextIO) -> None:
         w.writerow([getattr(r, c) for c in cols])
 
 
-__all__ = ["CostReport", "CostRow", "GROUPS", "cost_report", "render_rich", "write_csv",
-           "write_json"]
+__all__ = ["CostReport", "CostRow", "GROUPS", "cost_report", "render_rich", "write_csv", "write_json"]

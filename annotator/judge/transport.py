@@ -44,8 +44,10 @@ def http_client(transport: str, **options: Any) -> tuple[Any, str]:
             if transport == "aiohttp":
                 raise ConfigError(f"ANNOTATOR_HTTP_TRANSPORT=aiohttp: {exc}") from exc
     elif transport == "aiohttp":
-        raise ConfigError("ANNOTATOR_HTTP_TRANSPORT=aiohttp: this openai package has no aiohttp "
-                          "client (openai.DefaultAioHttpClient); use httpx or auto")
+        raise ConfigError(
+            "ANNOTATOR_HTTP_TRANSPORT=aiohttp: this openai package has no aiohttp "
+            "client (openai.DefaultAioHttpClient); use httpx or auto"
+        )
     return openai.DefaultAsyncHttpxClient(**options), "httpx"
 
 

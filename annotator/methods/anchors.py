@@ -57,20 +57,32 @@ def load_anchors(spec: AnchorSpec) -> AnchorSet:
         raise ConfigError(f"anchors: no suite file {path} for suite '{spec.suite}'")
     suite = load_suite(path)
     evaluated = {item.id for item in load_items(suite, sample=True)}
-    pool = [i for i in read_items(suite) if i.id not in evaluated and i.gold_ai is not None
-            and (suite.novelty is None or i.gold_novelty is not None)]
+    pool = [
+        i
+        for i in read_items(suite)
+        if i.id not in evaluated and i.gold_ai is not None and (suite.novelty is None or i.gold_novelty is not None)
+    ]
     if len(pool) < spec.k:
-        raise ConfigError(f"anchors: suite '{spec.suite}' has {len(pool)} labelled papers outside "
-                          f"its evaluation sample; {spec.k} anchors asked for")
+        raise ConfigError(
+            f"anchors: suite '{spec.suite}' has {len(pool)} labelled papers outside "
+            f"its evaluation sample; {spec.k} anchors asked for"
+        )
     pool.sort(key=lambda i: (i.gold_ai, i.id))
     rng = random.Random(spec.seed)
     picked = []
     for s in range(spec.k):
-        stratum = pool[s * len(pool) // spec.k:(s + 1) * len(pool) // spec.k]
+        stratum = pool[s * len(pool) // spec.k : (s + 1) * len(pool) // spec.k]
         picked.append(rng.choice(stratum))
-    anchors = [Anchor(i.id, i.title, i.abstract, float(i.gold_ai or 0.0),
-                      float(i.gold_novelty if i.gold_novelty is not None else i.gold_ai or 0.0))
-               for i in picked]
+    anchors = [
+        Anchor(
+            i.id,
+            i.title,
+            i.abstract,
+            float(i.gold_ai or 0.0),
+            float(i.gold_novelty if i.gold_novelty is not None else i.gold_ai or 0.0),
+        )
+        for i in picked
+    ]
     ai_scale = tuple(suite.ai.scale)
     nov_scale = tuple(suite.novelty.scale) if suite.novelty is not None else ai_scale
     return AnchorSet(spec.suite, anchors, (ai_scale[0], ai_scale[1]), (nov_scale[0], nov_scale[1]))

@@ -40,10 +40,17 @@ class BTFit:
     se: np.ndarray | None = None  # standard errors of the strengths (``standard_errors``)
 
 
-def fit_bradley_terry(n_items: int, comparisons: list[Comparison], *,
-                      fixed: dict[int, float] | None = None, prior_sd: float = 3.0,
-                      position: bool = True, scaled: bool = False,
-                      start: np.ndarray | None = None, errors: bool = False) -> BTFit:
+def fit_bradley_terry(
+    n_items: int,
+    comparisons: list[Comparison],
+    *,
+    fixed: dict[int, float] | None = None,
+    prior_sd: float = 3.0,
+    position: bool = True,
+    scaled: bool = False,
+    start: np.ndarray | None = None,
+    errors: bool = False,
+) -> BTFit:
     """Strengths of ``n_items`` (free ones centred by the prior) and the order effect.
 
     ``scaled``: a pinned item's strength is ``scale * fixed[i]`` with ``scale`` fitted
@@ -78,9 +85,15 @@ def fit_bradley_terry(n_items: int, comparisons: list[Comparison], *,
         prior = x.copy()
         if slope_at is not None:
             prior[slope_at] -= 1.0  # the unit's prior is centred on 1
-        g = np.concatenate([-grad_s[free]] + ([[-float(grad_s[pinned] @ pinned_values)]] if scaled else [])
-                           + ([[-resid.sum()]] if position else [])) + prior / prior_sd ** 2
-        value = -ll.sum() + (prior ** 2).sum() / (2 * prior_sd ** 2)
+        g = (
+            np.concatenate(
+                [-grad_s[free]]
+                + ([[-float(grad_s[pinned] @ pinned_values)]] if scaled else [])
+                + ([[-resid.sum()]] if position else [])
+            )
+            + prior / prior_sd**2
+        )
+        value = -ll.sum() + (prior**2).sum() / (2 * prior_sd**2)
         return float(value), g
 
     x0 = np.zeros(nf + (1 if scaled else 0) + (1 if position else 0))
@@ -98,16 +111,27 @@ def fit_bradley_terry(n_items: int, comparisons: list[Comparison], *,
     strengths, gamma, scale = unpack(result.x)
     fit = BTFit(strengths, gamma, scale)
     if errors:
-        fit = BTFit(strengths, gamma, scale, standard_errors(fit, comparisons, fixed, prior_sd=prior_sd,
-                                                             position=position, scaled=scaled))
+        fit = BTFit(
+            strengths,
+            gamma,
+            scale,
+            standard_errors(fit, comparisons, fixed, prior_sd=prior_sd, position=position, scaled=scaled),
+        )
     return fit
 
 
 MAX_DENSE = 3000  # above this many parameters, the diagonal of the curvature only
 
 
-def standard_errors(fit: BTFit, comparisons: list[Comparison], fixed: dict[int, float], *,
-                    prior_sd: float = 3.0, position: bool = True, scaled: bool = False) -> np.ndarray:
+def standard_errors(
+    fit: BTFit,
+    comparisons: list[Comparison],
+    fixed: dict[int, float],
+    *,
+    prior_sd: float = 3.0,
+    position: bool = True,
+    scaled: bool = False,
+) -> np.ndarray:
     """Standard errors of ``fit.strengths`` from the inverse curvature of the objective.
 
     Each comparison adds ``p (1 - p)`` times the outer product of its gradient in the
@@ -137,7 +161,7 @@ def standard_errors(fit: BTFit, comparisons: list[Comparison], fixed: dict[int, 
                 idx[row, slot], coef[row, slot] = nf, sign * fixed[item]
     if position:
         idx[:, 2], coef[:, 2] = n_params - 1, 1.0
-    h = np.eye(n_params) / prior_sd ** 2
+    h = np.eye(n_params) / prior_sd**2
     for a in range(3):
         for b in range(3):
             np.add.at(h, (idx[:, a], idx[:, b]), w * coef[:, a] * coef[:, b])
@@ -153,8 +177,15 @@ def standard_errors(fit: BTFit, comparisons: list[Comparison], fixed: dict[int, 
     return se
 
 
-def place_item(opponents: np.ndarray, me_first: np.ndarray, me_won: np.ndarray, gamma: float, *,
-               prior_sd: float = 3.0, steps: int = 50) -> tuple[float, float]:
+def place_item(
+    opponents: np.ndarray,
+    me_first: np.ndarray,
+    me_won: np.ndarray,
+    gamma: float,
+    *,
+    prior_sd: float = 3.0,
+    steps: int = 50,
+) -> tuple[float, float]:
     """(strength, standard error) of one item from its comparisons with items held fixed.
 
     ``opponents``: the other items' strengths; ``me_first``: whether the item was shown
@@ -163,11 +194,11 @@ def place_item(opponents: np.ndarray, me_first: np.ndarray, me_won: np.ndarray, 
     """
     sign = np.where(me_first, 1.0, -1.0)
     s = 0.0
-    info = 1.0 / prior_sd ** 2
+    info = 1.0 / prior_sd**2
     for _ in range(steps):
         p_me = expit(s - opponents + sign * gamma)
-        grad = float(np.sum(me_won - p_me)) - s / prior_sd ** 2
-        info = float(np.sum(p_me * (1 - p_me))) + 1.0 / prior_sd ** 2
+        grad = float(np.sum(me_won - p_me)) - s / prior_sd**2
+        info = float(np.sum(p_me * (1 - p_me))) + 1.0 / prior_sd**2
         step = grad / info
         s += step
         if abs(step) < 1e-8:

@@ -15,9 +15,12 @@ class DirectMethod(JudgingMethod):
         results: list[JudgeResult] = []
         k = self.ctx.samples
         for s in range(k):
-            result = await self.client.judge(messages, self.ctx.prompt.output_model,
-                                                 params if params is not None else self.ctx.params,
-                                                 sample=s if k > 1 else 0)
+            result = await self.client.judge(
+                messages,
+                self.ctx.prompt.output_model,
+                params if params is not None else self.ctx.params,
+                sample=s if k > 1 else 0,
+            )
             results.append(result)
         return results
 

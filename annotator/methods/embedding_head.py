@@ -102,15 +102,17 @@ class EmbeddingHeadMethod(JudgingMethod):
         self.stored = find_head(self.ctx.engine, self.ctx.prompt, client.model)
         missing = {"ai", "novelty"} - set(self.stored.head.targets)
         if missing:
-            raise ConfigError(f"the head for {self.ctx.prompt.ref} on '{client.model}' has no "
-                              f"{' or '.join(sorted(missing))} target; fit it on a suite with "
-                              "that label (for novelty: evals/iclr2022.toml)")
+            raise ConfigError(
+                f"the head for {self.ctx.prompt.ref} on '{client.model}' has no "
+                f"{' or '.join(sorted(missing))} target; fit it on a suite with "
+                "that label (for novelty: evals/iclr2022.toml)"
+            )
         # the chat client's key serves the same endpoint's /v1/embeddings
         api_key = getattr(client, "api_key", None)
-        cache = (DbCache(self.ctx.engine, base_url=client.base_url, api_key=api_key)
-                 if self.ctx.engine is not None else None)
-        self.batcher = _Batcher(EmbeddingsClient(client.model, base_url=client.base_url,
-                                                 api_key=api_key, cache=cache))
+        cache = (
+            DbCache(self.ctx.engine, base_url=client.base_url, api_key=api_key) if self.ctx.engine is not None else None
+        )
+        self.batcher = _Batcher(EmbeddingsClient(client.model, base_url=client.base_url, api_key=api_key, cache=cache))
 
     async def judge(self, paper: PaperInput) -> Verdict:
         text = self.text(paper)
@@ -127,17 +129,23 @@ class EmbeddingHeadMethod(JudgingMethod):
         scores = {name: float(head.targets[name].score(v)) for name, v in predicted.items()}
         near = head.neighbours.nearest(vector, 3, exclude_hash=text_hash(text)) if head.neighbours else []
         details: dict[str, Any] = {
-            "embedding": {"model": self.client.model, "dim": int(vector.shape[0]),
-                          "text_hash": text_hash(text)},
-            "head": {"id": self.stored.head_id, "hash": self.stored.head_hash,
-                     "source": self.stored.source, "suites": head.suites,
-                     "fitted_by": head.provenance.get("code_version")},
+            "embedding": {"model": self.client.model, "dim": int(vector.shape[0]), "text_hash": text_hash(text)},
+            "head": {
+                "id": self.stored.head_id,
+                "hash": self.stored.head_hash,
+                "source": self.stored.source,
+                "suites": head.suites,
+                "fitted_by": head.provenance.get("code_version"),
+            },
             "predicted": predicted,
             "interval": {n: list(head.targets[n].interval(v)) for n, v in predicted.items()},
             "neighbours": [{"id": p["id"], "similarity": round(p["similarity"], 4)} for p in near],
         }
-        fields = {"ai_score": round_half_up(scores["ai"]), "novelty": round_half_up(scores["novelty"]),
-                  "rationale": rationale(head, predicted, scores, near)}
+        fields = {
+            "ai_score": round_half_up(scores["ai"]),
+            "novelty": round_half_up(scores["novelty"]),
+            "rationale": rationale(head, predicted, scores, near),
+        }
         return Verdict([attempt], fields, None, cut, details)
 
     def _accounted(self, text: str, vector: np.ndarray, tokens: int | None) -> Attempt:
@@ -145,13 +153,18 @@ class EmbeddingHeadMethod(JudgingMethod):
         ``costs``, budgets and run summaries count it (``cached``: no request was made)."""
         model = self.client.model
         request = {"model": model, "input": text, "encoding_format": "float"}
-        h = hashlib.sha256(json.dumps({"embeddings": request}, sort_keys=True,
-                                      ensure_ascii=False).encode("utf-8")).hexdigest()
-        reply = json.dumps({"object": "embedding", "dim": int(vector.shape[0]),
-                            "text_hash": text_hash(text)})
-        return Attempt(request_hash=h, request_json=json.dumps(request, ensure_ascii=False),
-                       outcome="cached" if tokens is None else "ok", response_text=reply,
-                       prompt_tokens=tokens or 0, cost_usd=cost_usd(model, tokens or 0, 0))
+        h = hashlib.sha256(
+            json.dumps({"embeddings": request}, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        reply = json.dumps({"object": "embedding", "dim": int(vector.shape[0]), "text_hash": text_hash(text)})
+        return Attempt(
+            request_hash=h,
+            request_json=json.dumps(request, ensure_ascii=False),
+            outcome="cached" if tokens is None else "ok",
+            response_text=reply,
+            prompt_tokens=tokens or 0,
+            cost_usd=cost_usd(model, tokens or 0, 0),
+        )
 
 
 METHOD = EmbeddingHeadMethod

@@ -27,8 +27,10 @@ from annotator.methods.score_tokens import (
 from annotator.prompts.schema import RUBRIC_CRITERIA
 
 TOP_LOGPROBS = 20
-FALLBACK = ("method 'expected' needs token log-probabilities; use a prompt version with "
-            "'method: direct' and 'samples: K' on this endpoint instead")
+FALLBACK = (
+    "method 'expected' needs token log-probabilities; use a prompt version with "
+    "'method: direct' and 'samples: K' on this endpoint instead"
+)
 
 
 class ExpectedMethod(DirectMethod):
@@ -49,16 +51,16 @@ class ExpectedMethod(DirectMethod):
             if "logprob" in error.lower():
                 error = f"{error}; the endpoint refused log-probabilities: {FALLBACK}"
             return Verdict(attempts, None, error, cut)
-        names = [n for n in (*RUBRIC_CRITERIA, *SCORE_FIELDS)
-                 if n in self.ctx.prompt.output_model.model_fields]
+        names = [n for n in (*RUBRIC_CRITERIA, *SCORE_FIELDS) if n in self.ctx.prompt.output_model.model_fields]
         dists: list[dict[str, dict[int, float]]] = []
         for r in results:
             answer = r.attempts[-1]
             if not answer.logprobs:
                 return Verdict(attempts, None, f"the endpoint sent no log-probabilities: {FALLBACK}", cut)
             try:
-                dists.append({n: score_distribution(answer.response_text or "", answer.logprobs,
-                                                    n, self.scale) for n in names})
+                dists.append(
+                    {n: score_distribution(answer.response_text or "", answer.logprobs, n, self.scale) for n in names}
+                )
             except ScoreTokenError as exc:
                 return Verdict(attempts, None, f"{exc}: {FALLBACK}", cut)
         values = [{n: to_percent(expected_value(d[n]), self.scale) for n in names} for d in dists]

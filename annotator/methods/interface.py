@@ -91,8 +91,7 @@ class JudgingMethod(ABC):
     def __init__(self, ctx: MethodContext):
         self.ctx = ctx
         spec = ctx.prompt.meta.related
-        self.related = (RelatedIndex(ctx.engine, spec.k, spec.excerpt_chars)
-                        if spec is not None else None)
+        self.related = RelatedIndex(ctx.engine, spec.k, spec.excerpt_chars) if spec is not None else None
 
     async def prepare(self) -> None:
         """Once per run, before the first ``judge`` (load anchors, build an index).
@@ -135,5 +134,6 @@ class JudgingMethod(ABC):
 
     def messages(self, paper: PaperInput) -> tuple[list[dict], bool]:
         """The chat messages for ``paper`` and whether its abstract was cut."""
-        return task_messages(self.ctx.prompt, paper.title, paper.abstract,
-                             self.ctx.max_abstract_chars, **self.template_values(paper))
+        return task_messages(
+            self.ctx.prompt, paper.title, paper.abstract, self.ctx.max_abstract_chars, **self.template_values(paper)
+        )

@@ -38,13 +38,21 @@ class PairwiseMethod(AnchoredMethod):
     def pair_messages(self, first: tuple[str, str], second: tuple[str, str]) -> list[dict]:
         limit = self.ctx.max_abstract_chars // 2
         return self.ctx.prompt.render(
-            title_a=fence(first[0]), abstract_a=prepare_abstract(first[1], limit)[0],
-            title_b=fence(second[0]), abstract_b=prepare_abstract(second[1], limit)[0])
+            title_a=fence(first[0]),
+            abstract_a=prepare_abstract(first[1], limit)[0],
+            title_b=fence(second[0]),
+            abstract_b=prepare_abstract(second[1], limit)[0],
+        )
 
     def estimate(self, paper: PaperInput) -> CallEstimate:
         me = (paper.title, paper.abstract)
-        tokens = sum(estimate_messages_tokens(self.pair_messages(me, (a.title, a.abstract)))
-                     for a in self.anchor_set.anchors) * 2 * self.ctx.samples
+        tokens = (
+            sum(
+                estimate_messages_tokens(self.pair_messages(me, (a.title, a.abstract))) for a in self.anchor_set.anchors
+            )
+            * 2
+            * self.ctx.samples
+        )
         calls = self.calls_per_paper()
         return CallEstimate(calls, tokens, calls * _REPLY_TOKENS)
 
@@ -64,28 +72,47 @@ class PairwiseMethod(AnchoredMethod):
 
         async def ask(messages: list[dict], s: int) -> JudgeResult:
             async with gate:
-                return await self.client.judge(messages, self.ctx.prompt.output_model,
-                                               self.ctx.params, sample=s if k > 1 else 0)
+                return await self.client.judge(
+                    messages, self.ctx.prompt.output_model, self.ctx.params, sample=s if k > 1 else 0
+                )
 
         results = await asyncio.gather(*(ask(m, s) for _, _, m, s in jobs))
         attempts = [a for r in results for a in r.attempts]
         failed = [r for r in results if r.judgment is None]
         if failed:
-            return Verdict(attempts, None, f"{len(failed)} of {len(results)} comparisons failed: "
-                           f"{failed[0].error}", cut)
+            return Verdict(
+                attempts, None, f"{len(failed)} of {len(results)} comparisons failed: {failed[0].error}", cut
+            )
         fields, details = self._place(anchors, jobs, results)
         return Verdict(attempts, fields, None, cut, details)
 
     def _place(self, anchors: list[Anchor], jobs, results: list[JudgeResult]) -> tuple[dict, dict]:
         aset = self.anchor_set
         fields: dict = {}
-        summary: dict = {"suite": aset.suite, "anchors": [], "wins": {}, "position_bias": {},
-                         "strength": {}, "comparisons": len(jobs)}
-        per_anchor: list[dict[str, Any]] = [{"id": a.id, "gold_ai": a.gold_ai, "gold_novelty": a.gold_novelty,
-                       "wins_ai_score": 0, "wins_novelty": 0, "n": 0} for a in anchors]
+        summary: dict = {
+            "suite": aset.suite,
+            "anchors": [],
+            "wins": {},
+            "position_bias": {},
+            "strength": {},
+            "comparisons": len(jobs),
+        }
+        per_anchor: list[dict[str, Any]] = [
+            {
+                "id": a.id,
+                "gold_ai": a.gold_ai,
+                "gold_novelty": a.gold_novelty,
+                "wins_ai_score": 0,
+                "wins_novelty": 0,
+                "n": 0,
+            }
+            for a in anchors
+        ]
         first_chosen = 0
-        for target, key, scale in (("ai_score", "better", aset.ai_scale),
-                                   ("novelty", "more_novel", aset.novelty_scale)):
+        for target, key, scale in (
+            ("ai_score", "better", aset.ai_scale),
+            ("novelty", "more_novel", aset.novelty_scale),
+        ):
             gold = np.array([a.gold_ai if target == "ai_score" else a.gold_novelty for a in anchors])
             sd = float(gold.std()) or 1.0
             pinned = (gold - gold.mean()) / sd
@@ -100,8 +127,9 @@ class PairwiseMethod(AnchoredMethod):
                 # item 0 is the paper, anchor i is item i + 1
                 pair = (0, i + 1) if paper_first else (i + 1, 0)
                 comparisons.append(Comparison(pair[0], pair[1], first_won))
-            fit = fit_bradley_terry(len(anchors) + 1, comparisons,
-                                    fixed={i + 1: float(v) for i, v in enumerate(pinned)})
+            fit = fit_bradley_terry(
+                len(anchors) + 1, comparisons, fixed={i + 1: float(v) for i, v in enumerate(pinned)}
+            )
             value = place_on_scale(float(fit.strengths[0]), pinned, gold)
             lo, hi = scale
             percent = (min(max(value, lo), hi) - lo) / (hi - lo) * 100.0
@@ -116,9 +144,11 @@ class PairwiseMethod(AnchoredMethod):
         summary["anchors"] = per_anchor
         summary["position_bias"]["first_chosen_rate"] = first_chosen / (2 * len(jobs))
         n = len(jobs)
-        fields["rationale"] = (f"Preferred in {summary['wins']['ai_score']} of {n} comparisons for "
-                               f"quality and {summary['wins']['novelty']} of {n} for novelty, against "
-                               f"{len(anchors)} anchor papers of {aset.suite} in both orders.")
+        fields["rationale"] = (
+            f"Preferred in {summary['wins']['ai_score']} of {n} comparisons for "
+            f"quality and {summary['wins']['novelty']} of {n} for novelty, against "
+            f"{len(anchors)} anchor papers of {aset.suite} in both orders."
+        )
         return fields, {"pairwise": summary}
 
 

@@ -55,6 +55,7 @@ class RelatedIndex:
             if self.rows:
                 # scikit-learn takes about a second to import: only runs that use $related pay it
                 from sklearn.feature_extraction.text import TfidfVectorizer
+
                 self.vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english")
                 self.matrix = self.vectorizer.fit_transform(f"{r.title}. {r.abstract}" for r in self.rows)
             self._built = True

@@ -17,8 +17,9 @@ def round_half_up(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-def combine_samples(replies: list[BaseModel], aggregate: str = "median",
-                    values: list[dict[str, float]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def combine_samples(
+    replies: list[BaseModel], aggregate: str = "median", values: list[dict[str, float]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(judgment columns, details) from K valid replies.
 
     ``values`` are the 0-100 scores of each reply when they are not the replies'
@@ -31,8 +32,7 @@ def combine_samples(replies: list[BaseModel], aggregate: str = "median",
         values = [{f: float(getattr(r, f)) for f in SCORE_FIELDS} for r in replies]
     per_field = {f: [v[f] for v in values] for f in SCORE_FIELDS}
     # one reply: its values as they are (statistics' exact arithmetic costs ~0.1 ms a call)
-    pick = ((lambda xs: xs[0]) if len(values) == 1
-            else statistics.mean if aggregate == "mean" else statistics.median)
+    pick = (lambda xs: xs[0]) if len(values) == 1 else statistics.mean if aggregate == "mean" else statistics.median
     # the rationale of the sample whose ai_score sits in the middle
     mid = sorted(range(len(replies)), key=lambda i: per_field["ai_score"][i])[len(replies) // 2]
     fields: dict[str, Any] = {f: round_half_up(pick(per_field[f])) for f in SCORE_FIELDS}
@@ -55,8 +55,11 @@ def combine_samples(replies: list[BaseModel], aggregate: str = "median",
 def _subscores(replies: list[BaseModel]) -> dict[str, float]:
     """Mean of every numeric reply field other than the two scores (rubric sub-scores)."""
     dumps = [r.model_dump() for r in replies]
-    names = [k for k, v in dumps[0].items()
-             if k not in SCORE_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    names = [
+        k
+        for k, v in dumps[0].items()
+        if k not in SCORE_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     if len(dumps) == 1:
         return {k: float(dumps[0][k]) for k in names}
     return {k: statistics.mean(float(d[k]) for d in dumps) for k in names}

@@ -34,8 +34,7 @@ def value_span(content: str, name: str) -> tuple[int, int, str]:
     return start, start + len(m.group(1).encode("utf-8")), m.group(1)
 
 
-def score_distribution(content: str, tokens: list[dict], name: str,
-                       scale: tuple[int, int]) -> dict[int, float]:
+def score_distribution(content: str, tokens: list[dict], name: str, scale: tuple[int, int]) -> dict[int, float]:
     """P(value) over ``scale`` for field ``name``, from the top log-probabilities of its token."""
     start, end, digits = value_span(content, name)
     pos, covering = 0, []
@@ -45,14 +44,17 @@ def score_distribution(content: str, tokens: list[dict], name: str,
             covering.append((pos, raw, token))
         pos += len(raw)
     if pos != len(content.encode("utf-8")):
-        raise ScoreTokenError("the log-probabilities do not spell the reply text "
-                              f"({pos} bytes of tokens for {len(content.encode('utf-8'))} of text)")
+        raise ScoreTokenError(
+            "the log-probabilities do not spell the reply text "
+            f"({pos} bytes of tokens for {len(content.encode('utf-8'))} of text)"
+        )
     if len(covering) != 1:
         raise ScoreTokenError(
             f"the value of '{name}' ({digits}) is split over {len(covering)} tokens; expected "
-            "scores need a scale whose values are single tokens (e.g. 1-9)")
+            "scores need a scale whose values are single tokens (e.g. 1-9)"
+        )
     at, raw, token = covering[0]
-    prefix, suffix = raw[: start - at], raw[end - at:]
+    prefix, suffix = raw[: start - at], raw[end - at :]
     lo, hi = scale
     probs: dict[int, float] = {}
     alternatives = list(token.get("top_logprobs") or [])
@@ -62,7 +64,7 @@ def score_distribution(content: str, tokens: list[dict], name: str,
         text = _token_bytes(alt)
         if not (text.startswith(prefix) and text.endswith(suffix)):
             continue
-        middle = text[len(prefix): len(text) - len(suffix) if suffix else None]
+        middle = text[len(prefix) : len(text) - len(suffix) if suffix else None]
         try:
             value = int(middle.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):

@@ -46,8 +46,7 @@ class TextHeadMethod(JudgingMethod):
             raise ConfigError(f"the head for {self.ctx.prompt.ref} is not a text head")
         missing = {"ai", "novelty"} - set(head.targets)
         if missing:
-            raise ConfigError(f"the text head for {self.ctx.prompt.ref} has no "
-                              f"{' or '.join(sorted(missing))} target")
+            raise ConfigError(f"the text head for {self.ctx.prompt.ref} has no {' or '.join(sorted(missing))} target")
 
     async def judge(self, paper: PaperInput) -> Verdict:
         text = self.text(paper)
@@ -60,15 +59,22 @@ class TextHeadMethod(JudgingMethod):
         words = top_terms(head, text)
         details: dict[str, Any] = {
             "text": {"text_hash": text_hash(text), "out_of_fold": held},
-            "head": {"id": self.stored.head_id, "hash": self.stored.head_hash,
-                     "source": self.stored.source, "suites": head.suites,
-                     "fitted_by": head.provenance.get("code_version")},
+            "head": {
+                "id": self.stored.head_id,
+                "hash": self.stored.head_hash,
+                "source": self.stored.source,
+                "suites": head.suites,
+                "fitted_by": head.provenance.get("code_version"),
+            },
             "predicted": predicted,
             "interval": {n: list(head.targets[n].interval(v)) for n, v in predicted.items()},
             "terms": words,
         }
-        fields = {"ai_score": round_half_up(scores["ai"]), "novelty": round_half_up(scores["novelty"]),
-                  "rationale": rationale(head, predicted, scores, words, held)}
+        fields = {
+            "ai_score": round_half_up(scores["ai"]),
+            "novelty": round_half_up(scores["novelty"]),
+            "rationale": rationale(head, predicted, scores, words, held),
+        }
         return Verdict([], fields, None, cut, details)
 
 

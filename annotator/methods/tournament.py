@@ -99,8 +99,11 @@ class TournamentMethod(AnchoredMethod):
     def pair_messages(self, first: tuple[str, str], second: tuple[str, str]) -> list[dict]:
         limit = self.ctx.max_abstract_chars // 2
         return self.ctx.prompt.render(
-            title_a=fence(first[0]), abstract_a=prepare_abstract(first[1], limit)[0],
-            title_b=fence(second[0]), abstract_b=prepare_abstract(second[1], limit)[0])
+            title_a=fence(first[0]),
+            abstract_a=prepare_abstract(first[1], limit)[0],
+            title_b=fence(second[0]),
+            abstract_b=prepare_abstract(second[1], limit)[0],
+        )
 
     def estimate(self, paper: PaperInput) -> CallEstimate:
         """``ceil(comparisons / 2)`` calls, the opponents' text taken as the anchors' (an
@@ -108,8 +111,10 @@ class TournamentMethod(AnchoredMethod):
         me = (paper.title, paper.abstract)
         anchors = self.anchor_set.anchors
         calls = self.calls_per_paper()
-        tokens = sum(estimate_messages_tokens(self.pair_messages(me, (a.title, a.abstract)))
-                     for a in (anchors[i % len(anchors)] for i in range(calls)))
+        tokens = sum(
+            estimate_messages_tokens(self.pair_messages(me, (a.title, a.abstract)))
+            for a in (anchors[i % len(anchors)] for i in range(calls))
+        )
         return CallEstimate(calls, tokens, calls * _REPLY_TOKENS)
 
     # -- judging ----------------------------------------------------------------
@@ -118,8 +123,9 @@ class TournamentMethod(AnchoredMethod):
         messages = self.pair_messages(self.board.texts[first], self.board.texts[second])
         return await self.client.judge(messages, self.ctx.prompt.output_model, params)
 
-    def _next(self, me: str, paper_id: int, step: int, stored: list[Bout],
-              estimate: float, avoid: set[str]) -> tuple[str, str] | None:
+    def _next(
+        self, me: str, paper_id: int, step: int, stored: list[Bout], estimate: float, avoid: set[str]
+    ) -> tuple[str, str] | None:
         """The next pair for ``me``: a stored one first (replay), else a new choice."""
         if step < len(stored):
             return stored[step].first, stored[step].second
@@ -161,18 +167,24 @@ class TournamentMethod(AnchoredMethod):
                 errors.append(result.error or "no reply")
                 continue
             answer = reply.model_dump()
-            board.add(Bout(pair[0], pair[1], answer["better"] == "A", answer["more_novel"] == "A",
-                            paper.paper_id))
+            board.add(Bout(pair[0], pair[1], answer["better"] == "A", answer["more_novel"] == "A", paper.paper_id))
             estimate = board.place(me, "ai_score")[0]
         if errors:
-            return Verdict(attempts, None, f"{len(errors)} of {len(errors) + len(board.owned(paper.paper_id))} "
-                           f"comparisons failed: {errors[0]}", cut)
+            return Verdict(
+                attempts,
+                None,
+                f"{len(errors)} of {len(errors) + len(board.owned(paper.paper_id))} comparisons failed: {errors[0]}",
+                cut,
+            )
         if not board.of(me):
             return Verdict(attempts, None, "no opponent to compare with", cut)
         strengths = {t: board.place(me, t) for t in TARGETS}
         details = board.summary(me, strengths)
-        details["fit"] = {"kind": "placement", "comparisons": len(board.matches),
-                          "global_fit_comparisons": board.fits["ai_score"].comparisons if board.fits else 0}
+        details["fit"] = {
+            "kind": "placement",
+            "comparisons": len(board.matches),
+            "global_fit_comparisons": board.fits["ai_score"].comparisons if board.fits else 0,
+        }
         details["own"] = [m.as_json() for m in board.owned(paper.paper_id)]
         fields: dict[str, Any] = {t: round_half_up(board.percent(strengths[t][0], t)) for t in TARGETS}
         fields["rationale"] = rationale(details)

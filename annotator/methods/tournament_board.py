@@ -65,9 +65,12 @@ class Bout:
         return self.first_better if target == "ai_score" else self.first_more_novel
 
     def as_json(self) -> dict:
-        return {"first": self.first, "second": self.second,
-                "better": "A" if self.first_better else "B",
-                "more_novel": "A" if self.first_more_novel else "B"}
+        return {
+            "first": self.first,
+            "second": self.second,
+            "better": "A" if self.first_better else "B",
+            "more_novel": "A" if self.first_more_novel else "B",
+        }
 
 
 @dataclass
@@ -95,11 +98,13 @@ class Board:
             self.texts[item] = (a.title, a.abstract)
         self.gold: dict[str, np.ndarray] = {
             "ai_score": np.array([a.gold_ai for a in self.anchors.anchors]),
-            "novelty": np.array([a.gold_novelty for a in self.anchors.anchors])}
+            "novelty": np.array([a.gold_novelty for a in self.anchors.anchors]),
+        }
         self.scales = {"ai_score": self.anchors.ai_scale, "novelty": self.anchors.novelty_scale}
         self._by_item: dict[str, list[tuple[str, str]]] = {}
-        self._anchor_texts = {text_key(a.abstract): item
-                              for item, a in zip(self.anchor_items, self.anchors.anchors, strict=True)}
+        self._anchor_texts = {
+            text_key(a.abstract): item for item, a in zip(self.anchor_items, self.anchors.anchors, strict=True)
+        }
 
     # -- comparisons ----------------------------------------------------------
     def add(self, match: Bout) -> None:
@@ -123,8 +128,9 @@ class Board:
 
     def fit_id(self) -> str:
         """A short name for the comparisons a fit is made of (same comparisons, same id)."""
-        keys = sorted(f"{m.first}|{m.second}|{int(m.first_better)}{int(m.first_more_novel)}"
-                      for m in self.matches.values())
+        keys = sorted(
+            f"{m.first}|{m.second}|{int(m.first_better)}{int(m.first_more_novel)}" for m in self.matches.values()
+        )
         return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
 
     # -- strengths ------------------------------------------------------------
@@ -148,8 +154,7 @@ class Board:
         """Fit every target on every comparison (or on ``matches``, a snapshot taken by
         the caller when this runs in a thread); the result becomes the board's last fit."""
         matches = list(self.matches.values()) if matches is None else matches
-        items = self.anchor_items + sorted({i for m in matches for i in (m.first, m.second)}
-                                           - set(self.anchor_items))
+        items = self.anchor_items + sorted({i for m in matches for i in (m.first, m.second)} - set(self.anchor_items))
         index = {item: k for k, item in enumerate(items)}
         out: dict[str, BoardFit] = {}
         for target in TARGETS:
@@ -160,12 +165,17 @@ class Board:
             if last is not None:
                 for item, k in index.items():
                     start[k] = last.strength.get(item, 0.0)
-            bt = fit_bradley_terry(len(items), comps, fixed={index[i]: v for i, v in pins.items()},
-                                   scaled=True, start=start, errors=errors)
+            bt = fit_bradley_terry(
+                len(items), comps, fixed={index[i]: v for i, v in pins.items()}, scaled=True, start=start, errors=errors
+            )
             se = bt.se if bt.se is not None else np.zeros(len(items))
-            out[target] = BoardFit({i: float(bt.strengths[k]) for i, k in index.items()},
-                                    {i: float(se[k]) for i, k in index.items()},
-                                    bt.position_bias, bt.scale, len(matches))
+            out[target] = BoardFit(
+                {i: float(bt.strengths[k]) for i, k in index.items()},
+                {i: float(se[k]) for i, k in index.items()},
+                bt.position_bias,
+                bt.scale,
+                len(matches),
+            )
         self.fits = out
         return out
 
@@ -181,8 +191,12 @@ class Board:
             me_first.append(m.first == item)
             me_won.append(m.first_won(target) == (m.first == item))
         fit = self.fits.get(target)
-        s, se = place_item(np.array(opp), np.array(me_first, dtype=bool), np.array(me_won, dtype=float),
-                           fit.gamma if fit is not None else 0.0)
+        s, se = place_item(
+            np.array(opp),
+            np.array(me_first, dtype=bool),
+            np.array(me_won, dtype=float),
+            fit.gamma if fit is not None else 0.0,
+        )
         self.provisional.setdefault(target, {})[item] = s
         return s, se
 
@@ -217,8 +231,17 @@ class Board:
     def summary(self, item: str, strengths: dict[str, tuple[float, float]]) -> dict:
         """What a stored judgment says about ``item``: strengths, intervals, wins, order effect."""
         mine = self.of(item)
-        out: dict = {"suite": self.anchors.suite, "comparisons": len(mine), "strength": {}, "se": {},
-                     "placed": {}, "interval": {}, "wins": {}, "wins_by_order": {}, "position_bias": {}}
+        out: dict = {
+            "suite": self.anchors.suite,
+            "comparisons": len(mine),
+            "strength": {},
+            "se": {},
+            "placed": {},
+            "interval": {},
+            "wins": {},
+            "wins_by_order": {},
+            "position_bias": {},
+        }
         for target, (s, se) in strengths.items():
             out["strength"][target], out["se"][target] = s, se
             out["placed"][target] = self.on_scale(s, target)
@@ -227,11 +250,11 @@ class Board:
             out["wins"][target] = int(sum(won))
             out["wins_by_order"][target] = {
                 "paper_first": int(sum(w for w, m in zip(won, mine, strict=True) if m.first == item)),
-                "paper_second": int(sum(w for w, m in zip(won, mine, strict=True) if m.second == item))}
+                "paper_second": int(sum(w for w, m in zip(won, mine, strict=True) if m.second == item)),
+            }
             fit = self.fits.get(target)
             out["position_bias"][target] = fit.gamma if fit is not None else None
-        answers = [m.first_better for m in self.matches.values()] + \
-                  [m.first_more_novel for m in self.matches.values()]
+        answers = [m.first_better for m in self.matches.values()] + [m.first_more_novel for m in self.matches.values()]
         out["position_bias"]["first_chosen_rate"] = (sum(answers) / len(answers)) if answers else None
         return out
 
@@ -265,8 +288,9 @@ def load_board(engine: Engine, anchors: AnchorSet, pv_id: int | None, model: str
             match = parse_match(request_json, response_text, owner)
             if match is not None:
                 board.add(match)  # a later copy of the same pair (a cache hit) is the same answer
-        ids = sorted({pid for m in board.matches.values() for i in (m.first, m.second)
-                      if (pid := paper_id_of(i)) is not None})
+        ids = sorted(
+            {pid for m in board.matches.values() for i in (m.first, m.second) if (pid := paper_id_of(i)) is not None}
+        )
         for pid, title, abstract in papers.paper_texts(conn, ids):
             board.texts[paper_item(pid)] = (title, abstract)
     return board

@@ -41,17 +41,21 @@ class RefitReport:
 def rationale(details: dict) -> str:
     n = details["comparisons"]
     wins = details["wins"]
-    return (f"Preferred in {wins['ai_score']} of {n} comparisons for quality and {wins['novelty']} of "
-            f"{n} for novelty, against papers of this prompt version and anchors of "
-            f"{details['suite']}, placed by a Bradley-Terry fit of {details['fit']['comparisons']} "
-            "comparisons.")
+    return (
+        f"Preferred in {wins['ai_score']} of {n} comparisons for quality and {wins['novelty']} of "
+        f"{n} for novelty, against papers of this prompt version and anchors of "
+        f"{details['suite']}, placed by a Bradley-Terry fit of {details['fit']['comparisons']} "
+        "comparisons."
+    )
 
 
 def refit(engine: Engine, prompt: Prompt, model: str) -> RefitReport:
     """Fit every stored comparison of ``prompt`` and ``model``; rewrite their judgments."""
     if prompt.meta.method != "tournament" or prompt.meta.anchors is None:
-        raise ConfigError(f"{prompt.ref} is not a tournament prompt version (method "
-                          f"'{prompt.meta.method}'); only tournaments are re-fitted")
+        raise ConfigError(
+            f"{prompt.ref} is not a tournament prompt version (method "
+            f"'{prompt.meta.method}'); only tournaments are re-fitted"
+        )
     pv = prompt_version_id(engine, prompt.name, prompt.version)
     board = load_board(engine, load_anchors(prompt.meta.anchors), pv, model)
     if pv is None or not board.matches:
@@ -71,10 +75,14 @@ def refit(engine: Engine, prompt: Prompt, model: str) -> RefitReport:
         details = board.summary(item, strengths)
         details["fit"] = fit_info
         details["own"] = old.get("own", [m.as_json() for m in board.owned(paper_id)])
-        updates.append({"id": jid,
-                        **{t: round_half_up(board.percent(strengths[t][0], t)) for t in TARGETS},
-                        "rationale": rationale(details),
-                        "details": json.dumps({"tournament": details}, sort_keys=True)})
+        updates.append(
+            {
+                "id": jid,
+                **{t: round_half_up(board.percent(strengths[t][0], t)) for t in TARGETS},
+                "rationale": rationale(details),
+                "details": json.dumps({"tournament": details}, sort_keys=True),
+            }
+        )
     with writer(engine).begin() as conn:
         judgments.rewrite_judgment_scores(conn, updates)
         bump_links(conn)

@@ -38,15 +38,29 @@ def prompt_rows(engine: Engine) -> list[PromptRow]:
     rows = []
     for p in list_prompts():
         db = stored.pop((p.name, str(p.version)), None)
-        rows.append(PromptRow(ref=p.ref, hash=p.content_hash, judged=db[5] if db else 0,
-                              active=bool(db[3]) if db else False,
-                              created=str(db[4])[:19] if db else None,
-                              description=p.meta.description,
-                              changed=bool(db and db[2] != p.content_hash)))
+        rows.append(
+            PromptRow(
+                ref=p.ref,
+                hash=p.content_hash,
+                judged=db[5] if db else 0,
+                active=bool(db[3]) if db else False,
+                created=str(db[4])[:19] if db else None,
+                description=p.meta.description,
+                changed=bool(db and db[2] != p.content_hash),
+            )
+        )
     for (name, version), db in stored.items():  # stored but the file is gone
-        rows.append(PromptRow(ref=f"{name}@{version}", hash=db[2], judged=db[5],
-                              active=bool(db[3]), created=str(db[4])[:19],
-                              description="(file missing)", changed=False))
+        rows.append(
+            PromptRow(
+                ref=f"{name}@{version}",
+                hash=db[2],
+                judged=db[5],
+                active=bool(db[3]),
+                created=str(db[4])[:19],
+                description="(file missing)",
+                changed=False,
+            )
+        )
     return sorted(rows, key=lambda r: r.sort_key)
 
 

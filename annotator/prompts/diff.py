@@ -39,12 +39,19 @@ class PromptDiff:
         return self.hash_a == self.hash_b
 
     def to_dict(self) -> dict:
-        return {"a": self.a, "b": self.b, "hash_a": self.hash_a, "hash_b": self.hash_b,
-                "identical": self.identical, "same_requests": self.same_requests,
-                "params": {k: list(v) for k, v in self.params.items()},
-                "meta": {k: list(v) for k, v in self.meta.items()},
-                "output": list(self.output) if self.output else None,
-                "text_diff": self.text_diff, "schema_diff": self.schema_diff}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "hash_a": self.hash_a,
+            "hash_b": self.hash_b,
+            "identical": self.identical,
+            "same_requests": self.same_requests,
+            "params": {k: list(v) for k, v in self.params.items()},
+            "meta": {k: list(v) for k, v in self.meta.items()},
+            "output": list(self.output) if self.output else None,
+            "text_diff": self.text_diff,
+            "schema_diff": self.schema_diff,
+        }
 
 
 def expand_ref(ref: str, like: str) -> str:
@@ -80,26 +87,33 @@ def _unified(a: str, b: str, name_a: str, name_b: str, context: int = 3) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
 
 
-def diff_prompts(ref_a: str, ref_b: str, *, engine: Engine | None = None,
-                 context: int = 3) -> PromptDiff:
+def diff_prompts(ref_a: str, ref_b: str, *, engine: Engine | None = None, context: int = 3) -> PromptDiff:
     a = file_or_stored(ref_a, engine)
     b = file_or_stored(expand_ref(ref_b, a.ref), engine)
     params_a, params_b = a.meta.params.model_dump(), b.meta.params.model_dump()
-    params = {k: (params_a.get(k), params_b.get(k)) for k in sorted(set(params_a) | set(params_b))
-              if params_a.get(k) != params_b.get(k)}
-    meta = {k: (getattr(a.meta, k), getattr(b.meta, k)) for k in ("description", "variables")
-            if getattr(a.meta, k) != getattr(b.meta, k)}
+    params = {
+        k: (params_a.get(k), params_b.get(k))
+        for k in sorted(set(params_a) | set(params_b))
+        if params_a.get(k) != params_b.get(k)
+    }
+    meta = {
+        k: (getattr(a.meta, k), getattr(b.meta, k))
+        for k in ("description", "variables")
+        if getattr(a.meta, k) != getattr(b.meta, k)
+    }
     schema_a = json.dumps(strict_json_schema(a.output_model), indent=2, sort_keys=True) + "\n"
     schema_b = json.dumps(strict_json_schema(b.output_model), indent=2, sort_keys=True) + "\n"
     return PromptDiff(
-        a=a.ref, b=b.ref, hash_a=a.content_hash, hash_b=b.content_hash,
+        a=a.ref,
+        b=b.ref,
+        hash_a=a.content_hash,
+        hash_b=b.content_hash,
         text_diff=_unified(a.text, b.text, f"{a.ref} ({a.path})", f"{b.ref} ({b.path})", context),
-        params=params, meta=meta,
+        params=params,
+        meta=meta,
         output=(a.meta.output, b.meta.output) if a.meta.output != b.meta.output else None,
-        schema_diff=_unified(schema_a, schema_b, f"{a.ref} output schema",
-                             f"{b.ref} output schema", context),
-        same_requests=(a.system == b.system and a.user == b.user and params_a == params_b
-                       and schema_a == schema_b),
+        schema_diff=_unified(schema_a, schema_b, f"{a.ref} output schema", f"{b.ref} output schema", context),
+        same_requests=(a.system == b.system and a.user == b.user and params_a == params_b and schema_a == schema_b),
     )
 
 
@@ -125,7 +139,12 @@ def render_text(d: PromptDiff) -> str:
     if d.text_diff:
         out.append("## text")
         out.append(d.text_diff.rstrip("\n"))
-    out.append("requests: " + (
-        f"identical: re-scoring with {d.b} is answered from stored calls of {d.a}"
-        if d.same_requests else f"{d.b} sends different requests; re-scoring calls the model"))
+    out.append(
+        "requests: "
+        + (
+            f"identical: re-scoring with {d.b} is answered from stored calls of {d.a}"
+            if d.same_requests
+            else f"{d.b} sends different requests; re-scoring calls the model"
+        )
+    )
     return "\n".join(out) + "\n"

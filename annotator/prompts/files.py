@@ -210,9 +210,8 @@ def split_front_matter(text: str, path: str = "<string>") -> tuple[str, str]:
         raise PromptError(f"{_where(path, 1, None)}: must start with a '---' line opening the front matter")
     for i, line in enumerate(lines[1:], start=1):
         if line.rstrip() == "---":
-            return "".join(lines[1:i]), "".join(lines[i + 1:])
-    raise PromptError(f"{_where(path, 1, None)}: front matter opened here is never closed "
-                      "by a line reading '---'")
+            return "".join(lines[1:i]), "".join(lines[i + 1 :])
+    raise PromptError(f"{_where(path, 1, None)}: front matter opened here is never closed by a line reading '---'")
 
 
 def _key_path_at(front: str, index: int) -> str | None:
@@ -251,10 +250,10 @@ def _load_front(front: str, path: str) -> PromptMeta:
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         index = mark.line if mark is not None else None
         field = _key_path_at(front, index) if index is not None else None
-        reason = "; ".join(filter(None, (getattr(exc, "context", None),
-                                         getattr(exc, "problem", None)))) or str(exc)
-        raise PromptError(f"{_where(path, None if index is None else index + 2, field)}: "
-                          f"front matter is not valid YAML: {reason}") from None
+        reason = "; ".join(filter(None, (getattr(exc, "context", None), getattr(exc, "problem", None)))) or str(exc)
+        raise PromptError(
+            f"{_where(path, None if index is None else index + 2, field)}: front matter is not valid YAML: {reason}"
+        ) from None
     if not isinstance(raw, dict):
         raise PromptError(f"{_where(path, 2, None)}: front matter must be a mapping of keys to values")
     try:
@@ -272,6 +271,7 @@ def _load_front(front: str, path: str) -> PromptMeta:
 
 def _check_method(meta: PromptMeta, front: str, path: str) -> None:
     """What one key of the front matter asks of another (method, scale, anchors, related)."""
+
     def fail(key: str, msg: str) -> None:
         index = _key_line(front, (key,))
         raise PromptError(f"{_where(path, 1 if index is None else index + 2, key)}: {msg}")
@@ -291,8 +291,7 @@ def _check_method(meta: PromptMeta, front: str, path: str) -> None:
         if meta.anchors is not None:
             fail("anchors", f"'anchors' is for method 'pairwise' or 'tournament', not '{meta.method}'")
         if meta.output == "pairwise":
-            fail("output", f"'output: pairwise' is for method 'pairwise' or 'tournament', "
-                 f"not '{meta.method}'")
+            fail("output", f"'output: pairwise' is for method 'pairwise' or 'tournament', not '{meta.method}'")
     if meta.comparisons is not None and meta.method != "tournament":
         fail("comparisons", f"'comparisons' is for method 'tournament', not '{meta.method}'")
     if meta.scale is not None and meta.method not in ("expected", "direct"):
@@ -324,8 +323,14 @@ def parse_prompt(text: str, path: str = "<string>") -> Prompt:
         raise PromptError(f"{path}: template uses undeclared variable(s): {', '.join(sorted(used - declared))}")
     if declared - used:
         raise PromptError(f"{path}: declared variable(s) never used: {', '.join(sorted(declared - used))}")
-    return Prompt(meta=meta, system=sections["system"], user=sections["user"], text=text,
-                  content_hash=content_hash(text), path=path)
+    return Prompt(
+        meta=meta,
+        system=sections["system"],
+        user=sections["user"],
+        text=text,
+        content_hash=content_hash(text),
+        path=path,
+    )
 
 
 def load_prompt_file(path: Path) -> Prompt:
@@ -336,9 +341,7 @@ def load_prompt_file(path: Path) -> Prompt:
     prompt = parse_prompt(text, str(path))
     expected = f"v{prompt.version}.md"
     if path.name != expected or path.parent.name != prompt.name:
-        raise PromptError(
-            f"{path}: front matter says {prompt.ref}; the file should be {prompt.name}/{expected}"
-        )
+        raise PromptError(f"{path}: front matter says {prompt.ref}; the file should be {prompt.name}/{expected}")
     return prompt
 
 

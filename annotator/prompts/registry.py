@@ -44,21 +44,26 @@ def register_prompt(engine: Engine, prompt: Prompt) -> PromptVersion:
 
 def _register(engine: Engine, prompt: Prompt) -> PromptVersion:
     with session_for(writer(engine)) as session:
-        row = session.exec(select(PromptVersion).where(
-            PromptVersion.name == prompt.name, PromptVersion.version == str(prompt.version)
-        )).first()
+        row = session.exec(
+            select(PromptVersion).where(PromptVersion.name == prompt.name, PromptVersion.version == str(prompt.version))
+        ).first()
         if row is None:
-            row = PromptVersion(name=prompt.name, version=str(prompt.version),
-                                content_hash=prompt.content_hash, path=prompt.path,
-                                text=prompt.text,
-                                params_json=json.dumps(prompt.meta.params.model_dump()))
+            row = PromptVersion(
+                name=prompt.name,
+                version=str(prompt.version),
+                content_hash=prompt.content_hash,
+                path=prompt.path,
+                text=prompt.text,
+                params_json=json.dumps(prompt.meta.params.model_dump()),
+            )
             session.add(row)
             session.commit()
             session.refresh(row)
             return row
         if row.content_hash != prompt.content_hash:
-            judged = session.exec(select(func.count()).select_from(Judgment).where(
-                Judgment.prompt_version_id == row.id)).one()
+            judged = session.exec(
+                select(func.count()).select_from(Judgment).where(Judgment.prompt_version_id == row.id)
+            ).one()
             if judged:
                 raise PromptError(
                     f"{prompt.path or prompt.ref}: content changed after {judged} judgment(s) were "
@@ -76,8 +81,9 @@ def _register(engine: Engine, prompt: Prompt) -> PromptVersion:
 
 def active_version(engine: Engine, name: str) -> PromptVersion | None:
     with session_for(engine) as session:
-        return session.exec(select(PromptVersion).where(
-            PromptVersion.name == name, PromptVersion.active == True)).first()  # noqa: E712
+        return session.exec(
+            select(PromptVersion).where(PromptVersion.name == name, PromptVersion.active == True)  # noqa: E712
+        ).first()
 
 
 def activate(engine: Engine, name: str, version: str) -> PromptVersion:
@@ -100,65 +106,77 @@ _COLUMNS = "id, name, version, content_hash, active"
 
 def version_id(conn: Connection, name: str, version: int | str) -> int | None:
     """The id of ``name@version``; None when that version was never used here."""
-    return conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
-                        {"n": name, "v": str(version).lstrip("v")}).scalar()
+    return conn.execute(
+        text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v"),
+        {"n": name, "v": str(version).lstrip("v")},
+    ).scalar()
 
 
 def lock_version_id(conn: Connection, name: str, version: int | str) -> int:
     """The id of a stored ``name@version``, its row locked until the transaction ends on
     PostgreSQL (SQLite's writer lock serialises writers anyway)."""
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    return conn.execute(text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v" + lock),
-                        {"n": name, "v": str(version)}).scalar_one()
+    return conn.execute(
+        text("SELECT id FROM prompt_versions WHERE name = :n AND version = :v" + lock), {"n": name, "v": str(version)}
+    ).scalar_one()
 
 
 def version_rows(conn: Connection, name: str) -> list[Row[Any]]:
     """Every stored version of ``name`` (id, name, version, content_hash, active), by id."""
-    return list(conn.execute(text(
-        f"SELECT {_COLUMNS} FROM prompt_versions WHERE name = :n ORDER BY id"), {"n": name}))
+    return list(conn.execute(text(f"SELECT {_COLUMNS} FROM prompt_versions WHERE name = :n ORDER BY id"), {"n": name}))
 
 
 def active_rows(conn: Connection) -> list[Row[Any]]:
     """The active version of every name that has one (columns as :func:`version_rows`), by id."""
-    return list(conn.execute(text(
-        f"SELECT {_COLUMNS} FROM prompt_versions WHERE active = :t ORDER BY id"), {"t": True}))
+    return list(
+        conn.execute(text(f"SELECT {_COLUMNS} FROM prompt_versions WHERE active = :t ORDER BY id"), {"t": True})
+    )
 
 
 def row_by_id(conn: Connection, pv_id: int) -> Row[Any] | None:
     """One stored version by id (columns as :func:`version_rows`)."""
-    return conn.execute(text(f"SELECT {_COLUMNS} FROM prompt_versions WHERE id = :i"),
-                        {"i": pv_id}).first()
+    return conn.execute(text(f"SELECT {_COLUMNS} FROM prompt_versions WHERE id = :i"), {"i": pv_id}).first()
 
 
 def full_row(conn: Connection, pv_id: int) -> dict[str, Any]:
     """Every column of one stored version (a batch rebuilds its prompt from the stored text)."""
-    return dict(conn.execute(text("SELECT * FROM prompt_versions WHERE id = :id"),
-                             {"id": pv_id}).mappings().one())
+    return dict(conn.execute(text("SELECT * FROM prompt_versions WHERE id = :id"), {"id": pv_id}).mappings().one())
 
 
 def stored_text(conn: Connection, name: str, version: int | str) -> str | None:
     """The text ``name@version`` had when it was first used; None if it never was."""
-    return conn.execute(text("SELECT text FROM prompt_versions WHERE name = :n AND version = :v"),
-                        {"n": name, "v": str(version)}).scalar()
+    return conn.execute(
+        text("SELECT text FROM prompt_versions WHERE name = :n AND version = :v"), {"n": name, "v": str(version)}
+    ).scalar()
 
 
 def hashes(conn: Connection) -> list[tuple[str, str, str]]:
     """(name, version, content hash) of every stored version, by name then first use."""
-    return [(r[0], r[1], r[2]) for r in conn.execute(text(
-        "SELECT name, version, content_hash FROM prompt_versions ORDER BY name, id"))]
+    return [
+        (r[0], r[1], r[2])
+        for r in conn.execute(text("SELECT name, version, content_hash FROM prompt_versions ORDER BY name, id"))
+    ]
 
 
 def with_counts(conn: Connection) -> list[tuple[Any, ...]]:
     """Every stored version with what ``prompts list`` shows: name, version, content_hash,
     active, created_at and the number of judgments stored under it."""
-    return [tuple(r) for r in conn.execute(text(
-        "SELECT pv.name, pv.version, pv.content_hash, pv.active, pv.created_at, "
-        "(SELECT COUNT(*) FROM judgments j WHERE j.prompt_version_id = pv.id) "
-        "FROM prompt_versions pv"))]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            text(
+                "SELECT pv.name, pv.version, pv.content_hash, pv.active, pv.created_at, "
+                "(SELECT COUNT(*) FROM judgments j WHERE j.prompt_version_id = pv.id) "
+                "FROM prompt_versions pv"
+            )
+        )
+    ]
 
 
 def described(conn: Connection) -> list[Row[Any]]:
     """Every stored version with its text and parameters (the site's prompt pages)."""
-    return list(conn.execute(text(
-        "SELECT id, name, version, content_hash, text, params_json, active, created_at "
-        "FROM prompt_versions")))
+    return list(
+        conn.execute(
+            text("SELECT id, name, version, content_hash, text, params_json, active, created_at FROM prompt_versions")
+        )
+    )

@@ -83,8 +83,9 @@ def choose_prompt(engine: Engine | None, settings: Settings, ref: str | None = N
     if version is not None:
         return load_prompt(f"{name}@{version}")
     active = active_version(engine, name) if engine is not None else None
-    chosen = pick_version(active.version if active else None,
-                          (str(p.version) for p in list_prompts() if p.name == name))
+    chosen = pick_version(
+        active.version if active else None, (str(p.version) for p in list_prompts() if p.name == name)
+    )
     return load_prompt(name if chosen is None else f"{name}@{chosen}")  # None: "no prompt named"
 
 

@@ -18,12 +18,9 @@ class JudgmentReply(BaseModel):
     # the schema keeps its first title: it is part of every request (and so of the cache key)
     model_config = ConfigDict(extra="forbid", title="Judgment")
 
-    ai_score: int = Field(ge=0, le=100, strict=True,
-                          description="Overall quality and likely impact, 0-100.")
-    novelty: int = Field(ge=0, le=100, strict=True,
-                         description="How new the contribution is, 0-100 percent.")
-    rationale: str = Field(min_length=1, max_length=1200,
-                           description="Two or three sentences explaining the scores.")
+    ai_score: int = Field(ge=0, le=100, strict=True, description="Overall quality and likely impact, 0-100.")
+    novelty: int = Field(ge=0, le=100, strict=True, description="How new the contribution is, 0-100 percent.")
+    rationale: str = Field(min_length=1, max_length=1200, description="Two or three sentences explaining the scores.")
 
 
 OUTPUT_SCHEMAS: dict[str, type[BaseModel]] = {"judgment": JudgmentReply}
@@ -42,8 +39,9 @@ BUILT_OUTPUTS = ("judgment", "rubric", "pairwise")
 def _score(scale: tuple[int, int] | None, what: str) -> Any:
     low, high = scale or (0, 100)
     unit = "percent" if what == "novelty" and scale is None else "points"
-    text = {"ai_score": "Overall quality and likely impact.",
-            "novelty": "How new the contribution is."}.get(what, RUBRIC_CRITERIA.get(what, what))
+    text = {"ai_score": "Overall quality and likely impact.", "novelty": "How new the contribution is."}.get(
+        what, RUBRIC_CRITERIA.get(what, what)
+    )
     return (int, Field(ge=low, le=high, strict=True, description=f"{text} {low}-{high} {unit}."))
 
 
@@ -64,13 +62,11 @@ def _built_model(name: str, rationale: str, scale: tuple[int, int] | None) -> ty
     else:
         fields["rationale"] = reason
     title = {"judgment": "Judgment", "rubric": "Rubric", "pairwise": "Comparison"}[name]
-    model: type[BaseModel] = create_model(
-        f"{title}Reply", __config__=ConfigDict(extra="forbid", title=title), **fields)
+    model: type[BaseModel] = create_model(f"{title}Reply", __config__=ConfigDict(extra="forbid", title=title), **fields)
     return model
 
 
-def output_model(name: str, rationale: str = "last",
-                 scale: tuple[int, int] | None = None) -> type[BaseModel]:
+def output_model(name: str, rationale: str = "last", scale: tuple[int, int] | None = None) -> type[BaseModel]:
     """The reply model of output schema ``name``, the rationale first or last, scores on ``scale``.
 
     Today's ``judgment`` (rationale last, 0-100) is ``JudgmentReply`` itself, so its
@@ -115,7 +111,7 @@ def extract_json(text: str) -> str:
         return text
     start, end = text.find("{"), text.rfind("}")
     if start != -1 and end > start:
-        return text[start:end + 1]
+        return text[start : end + 1]
     return text
 
 
@@ -128,8 +124,7 @@ def parse_reply(text: str | None, model: type[BaseModel] = JudgmentReply) -> Bas
         return model.model_validate_json(payload)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'reply'}: {err['msg']}"
-            for err in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in err['loc']) or 'reply'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise ValueError(problems) from None
 
@@ -140,9 +135,12 @@ def validation_feedback(reason: str, model: type[BaseModel] = JudgmentReply) -> 
     else:
         keys = "the keys " + ", ".join(
             f"{k} ({v.get('description', v.get('type', 'value'))})"
-            for k, v in strict_json_schema(model)["properties"].items())
-    return (f"Your previous reply was rejected: {reason}. Reply again with only one JSON "
-            f"object with {keys}, and nothing else.")
+            for k, v in strict_json_schema(model)["properties"].items()
+        )
+    return (
+        f"Your previous reply was rejected: {reason}. Reply again with only one JSON "
+        f"object with {keys}, and nothing else."
+    )
 
 
 def dumps(model: BaseModel) -> str:

@@ -67,13 +67,18 @@ def _footer(engine: Engine) -> dict:
     with engine.connect() as conn:
         hashes = [f"{n}@{v} {h[:12]}" for n, v, h in prompt_hashes(conn)]
         jset = resolve(conn)
-    return {"database": database_label(engine), "prompts": hashes, "code": code_version().label,
-            "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "scores": f"{jset.prompt} / {jset.model}" if jset and jset.model else "nothing judged yet"}
+    return {
+        "database": database_label(engine),
+        "prompts": hashes,
+        "code": code_version().label,
+        "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "scores": f"{jset.prompt} / {jset.model}" if jset and jset.model else "nothing judged yet",
+    }
 
 
-def build_site(engine: Engine, out_dir: Path, *, min_author_papers: int = 1, page_size: int = 100,
-               eval_dirs: Sequence[Path] = ()) -> SiteSummary:
+def build_site(
+    engine: Engine, out_dir: Path, *, min_author_papers: int = 1, page_size: int = 100, eval_dirs: Sequence[Path] = ()
+) -> SiteSummary:
     """Write the static site for this database and put it at ``out_dir`` in one swap.
 
     The pages are written into a fresh folder beside ``out_dir``, which replaces
@@ -97,8 +102,9 @@ def build_site(engine: Engine, out_dir: Path, *, min_author_papers: int = 1, pag
     return summary
 
 
-def _write(engine: Engine, folder: Path, min_author_papers: int, page_size: int,
-           eval_dirs: Sequence[Path]) -> SiteSummary:
+def _write(
+    engine: Engine, folder: Path, min_author_papers: int, page_size: int, eval_dirs: Sequence[Path]
+) -> SiteSummary:
     """Every page, into ``folder`` (fresh and empty)."""
     site = SiteWriter(folder, _footer(engine))
     site.copy_static()
@@ -126,10 +132,25 @@ def _write(engine: Engine, folder: Path, min_author_papers: int, page_size: int,
     t = timed("prompt pages", t)
     runs = write_eval_pages(site, [Path(d) for d in eval_dirs])
     t = timed("eval pages", t)
-    site.page("index.html", "index.html", papers=len(rows), categories=categories,
-              authors=index[:20], n_authors=len(index), min_author_papers=min_author_papers,
-              versions=versions, runs=runs, newest=sorted(rows, key=lambda r: (r.published, r.id),
-                                                          reverse=True)[:10])
-    return SiteSummary(pages=site.pages, seconds=0.0, out_dir=folder, papers=len(rows),
-                       authors=len(index), prompt_versions=len(versions), eval_runs=len(runs),
-                       timings=timings)
+    site.page(
+        "index.html",
+        "index.html",
+        papers=len(rows),
+        categories=categories,
+        authors=index[:20],
+        n_authors=len(index),
+        min_author_papers=min_author_papers,
+        versions=versions,
+        runs=runs,
+        newest=sorted(rows, key=lambda r: (r.published, r.id), reverse=True)[:10],
+    )
+    return SiteSummary(
+        pages=site.pages,
+        seconds=0.0,
+        out_dir=folder,
+        papers=len(rows),
+        authors=len(index),
+        prompt_versions=len(versions),
+        eval_runs=len(runs),
+        timings=timings,
+    )

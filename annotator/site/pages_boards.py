@@ -16,7 +16,17 @@ TITLES = {"ai_score": "AI score", "novelty": "Novelty", "h_index": "h-index", "c
 def write_boards(engine: Engine, site: SiteWriter, author_pages: set[int], limit: int = LIMIT) -> None:
     """The boards over the default judgment set (as ``authors top`` without --prompt)."""
     for minimum in MIN_PAPERS:
-        boards = [(group, by, leaderboard(engine, by, min_papers=minimum, limit=limit, group=group))
-                  for group in GROUPS for by in BOARDS]
-        site.page(f"boards/min-{minimum}.html", "boards.html", boards=boards, minimum=minimum,
-                  minimums=MIN_PAPERS, titles=TITLES, author_pages=author_pages)
+        boards = [
+            (group, by, leaderboard(engine, by, min_papers=minimum, limit=limit, group=group))
+            for group in GROUPS
+            for by in BOARDS
+        ]
+        site.page(
+            f"boards/min-{minimum}.html",
+            "boards.html",
+            boards=boards,
+            minimum=minimum,
+            minimums=MIN_PAPERS,
+            titles=TITLES,
+            author_pages=author_pages,
+        )

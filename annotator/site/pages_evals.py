@@ -123,8 +123,22 @@ def write_eval_pages(site: SiteWriter, dirs: list[Path]) -> list[StoredRun]:
         runs.append(StoredRun(result, path, slug, _plots(site, path.parent, slug)))
     runs.sort(key=lambda r: (r.suite, _version_order(r)))
     for run in runs:
-        site.page(f"evals/{run.slug}.html", "eval.html", run=run, r=run.result,
-                  checks={t.name: t for t in run.result.thresholds}, tfidf=TFIDF, constant=CONSTANT)
-    site.page("evals/index.html", "evals.html", runs=runs, history=history(runs), problems=problems,
-              chart_w=CHART_W, chart_h=CHART_H)
+        site.page(
+            f"evals/{run.slug}.html",
+            "eval.html",
+            run=run,
+            r=run.result,
+            checks={t.name: t for t in run.result.thresholds},
+            tfidf=TFIDF,
+            constant=CONSTANT,
+        )
+    site.page(
+        "evals/index.html",
+        "evals.html",
+        runs=runs,
+        history=history(runs),
+        problems=problems,
+        chart_w=CHART_W,
+        chart_h=CHART_H,
+    )
     return runs

@@ -78,8 +78,9 @@ def _in_chunks(papers: Iterator[dict], size: int = CHUNK) -> Iterator[list[dict]
         yield chunk
 
 
-def write_paper_pages(engine: Engine, site: SiteWriter, jset: JudgmentSet | None,
-                      author_pages: set[int]) -> list[ListRow]:
+def write_paper_pages(
+    engine: Engine, site: SiteWriter, jset: JudgmentSet | None, author_pages: set[int]
+) -> list[ListRow]:
     """One page per paper with all its judgments; returns the rows for the lists.
 
     ``author_pages``: ids of the authors with a page; their names on a paper link to it.
@@ -92,20 +93,32 @@ def write_paper_pages(engine: Engine, site: SiteWriter, jset: JudgmentSet | None
     return rows
 
 
-def _paper_page(site: SiteWriter, paper: dict, people: list[tuple[str, int]], jset: JudgmentSet | None,
-                author_pages: set[int]) -> ListRow:
+def _paper_page(
+    site: SiteWriter, paper: dict, people: list[tuple[str, int]], jset: JudgmentSet | None, author_pages: set[int]
+) -> ListRow:
     pick = chosen(paper["judgments"], jset)
-    judgments = sorted(paper["judgments"], key=lambda j: (
-        j["prompt"], version_key(j["prompt_version"]), j["model"]))
-    site.page(paper_path(paper["id"]), "paper.html", paper=paper, judgments=judgments,
-              chosen=pick, people=people, author_pages=author_pages)
+    judgments = sorted(paper["judgments"], key=lambda j: (j["prompt"], version_key(j["prompt_version"]), j["model"]))
+    site.page(
+        paper_path(paper["id"]),
+        "paper.html",
+        paper=paper,
+        judgments=judgments,
+        chosen=pick,
+        people=people,
+        author_pages=author_pages,
+    )
     return ListRow(
-        id=paper["id"], published=paper["published"] or "", category=paper["category"] or "",
-        has_code=bool(paper["has_code"]), title=paper["title"],
+        id=paper["id"],
+        published=paper["published"] or "",
+        category=paper["category"] or "",
+        has_code=bool(paper["has_code"]),
+        title=paper["title"],
         authors=authors_line(paper["authors"], paper["authors_truncated"]),
         affiliations=", ".join(paper["affiliations"]),
-        ai_score=pick["ai_score"] if pick else None, novelty=pick["novelty"] if pick else None,
-        key=paper["key"])
+        ai_score=pick["ai_score"] if pick else None,
+        novelty=pick["novelty"] if pick else None,
+        key=paper["key"],
+    )
 
 
 def write_lists(site: SiteWriter, rows: list[ListRow], page_size: int) -> dict[str, tuple[str, int]]:
@@ -124,11 +137,19 @@ def write_lists(site: SiteWriter, rows: list[ListRow], page_size: int) -> dict[s
     return {cat: (slug, len(by_category[cat])) for cat, slug in slugs.items()}
 
 
-def _paged(site: SiteWriter, slug: str, title: str, rows: list[ListRow], page_size: int,
-           slugs: dict[str, str]) -> None:
+def _paged(site: SiteWriter, slug: str, title: str, rows: list[ListRow], page_size: int, slugs: dict[str, str]) -> None:
     pages = max(1, -(-len(rows) // page_size))
     for n in range(1, pages + 1):
-        chunk = rows[(n - 1) * page_size:n * page_size]
-        site.page(f"papers/{slug}-{n}.html", "papers.html", title=title, slug=slug, rows=chunk,
-                  page=n, pages=pages, total=len(rows), first=(n - 1) * page_size + 1,
-                  slugs=slugs)
+        chunk = rows[(n - 1) * page_size : n * page_size]
+        site.page(
+            f"papers/{slug}-{n}.html",
+            "papers.html",
+            title=title,
+            slug=slug,
+            rows=chunk,
+            page=n,
+            pages=pages,
+            total=len(rows),
+            first=(n - 1) * page_size + 1,
+            slugs=slugs,
+        )

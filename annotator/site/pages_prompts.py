@@ -42,9 +42,19 @@ class VersionInfo:
 
 def load_versions(engine: Engine) -> list[VersionInfo]:
     with engine.connect() as conn:
-        versions = {r.id: VersionInfo(r.id, r.name, str(r.version), r.content_hash, r.text,
-                                      _params(r.params_json), bool(r.active), str(r.created_at)[:19])
-                    for r in described(conn)}
+        versions = {
+            r.id: VersionInfo(
+                r.id,
+                r.name,
+                str(r.version),
+                r.content_hash,
+                r.text,
+                _params(r.params_json),
+                bool(r.active),
+                str(r.created_at)[:19],
+            )
+            for r in described(conn)
+        }
         for pv, model, n in judgments_per_version_and_model(conn):
             if pv in versions:
                 versions[pv].judged[model] = n
@@ -72,8 +82,17 @@ def histogram_bars(hist: dict) -> list[dict]:
         x = (edges[i] - lo) / span * HIST_W
         w = max(1.0, (edges[i + 1] - edges[i]) / span * HIST_W - 1)
         h = c / top * (HIST_H - 20)
-        bars.append({"x": round(x, 1), "w": round(w, 1), "y": round(HIST_H - 14 - h, 1),
-                     "h": round(h, 1), "count": c, "lo": edges[i] + 0.5, "hi": edges[i + 1] - 0.5})
+        bars.append(
+            {
+                "x": round(x, 1),
+                "w": round(w, 1),
+                "y": round(HIST_H - 14 - h, 1),
+                "h": round(h, 1),
+                "count": c,
+                "lo": edges[i] + 0.5,
+                "hi": edges[i + 1] - 0.5,
+            }
+        )
     return bars
 
 
@@ -134,11 +153,18 @@ def write_prompt_pages(engine: Engine, site: SiteWriter, paper_ids: set[int]) ->
     before = {p.b.id: p for p in pairs}
     after = {p.a.id: p for p in pairs}
     for v in versions:
-        site.page(f"prompts/{v.slug}.html", "prompt.html", v=v, before=before.get(v.id),
-                  after=after.get(v.id))
+        site.page(f"prompts/{v.slug}.html", "prompt.html", v=v, before=before.get(v.id), after=after.get(v.id))
     for p in pairs:
-        site.page(f"prompts/{p.slug}.html", "prompt_compare.html", pair=p, fields=FIELDS,
-                  bars=histogram_bars, zero_x=zero_x, hist_w=HIST_W, hist_h=HIST_H,
-                  paper_ids=paper_ids)
+        site.page(
+            f"prompts/{p.slug}.html",
+            "prompt_compare.html",
+            pair=p,
+            fields=FIELDS,
+            bars=histogram_bars,
+            zero_x=zero_x,
+            hist_w=HIST_W,
+            hist_h=HIST_H,
+            paper_ids=paper_ids,
+        )
     site.page("prompts/index.html", "prompts.html", versions=versions, pairs=pairs)
     return versions

@@ -55,8 +55,7 @@ except ImportError:  # pragma: no cover - not POSIX
 MARKER = ".annotator-site"
 LOCK = ".building"
 # what a site built before the marker existed holds at its top level
-LEGACY_ENTRIES = frozenset({"index.html", "papers", "paper", "authors", "boards", "prompts", "evals",
-                            "static"})
+LEGACY_ENTRIES = frozenset({"index.html", "papers", "paper", "authors", "boards", "prompts", "evals", "static"})
 ABANDONED_AFTER_S = 86_400  # without fcntl: a temporary folder this old is a dead build's
 SWAP_ATTEMPTS = 20
 
@@ -72,8 +71,11 @@ def check_replaceable(target: Path) -> None:
         return
     if "index.html" in entries and entries <= LEGACY_ENTRIES:
         return
-    raise InputError(f"is not a site this tool built (no {MARKER} file) and is not empty: "
-                     "choose a new or empty folder, or remove this one first", path=str(target))
+    raise InputError(
+        f"is not a site this tool built (no {MARKER} file) and is not empty: "
+        "choose a new or empty folder, or remove this one first",
+        path=str(target),
+    )
 
 
 def _lock(folder: Path):
@@ -190,7 +192,8 @@ def staged(target: Path) -> Iterator[Path]:
         yield folder
         (folder / MARKER).write_text(
             "A static site written by `annotator site build`. The next build replaces this folder whole.\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         _swap(folder, target)
         with suppress(FileNotFoundError):  # gone already if another build replaced it
             (target / LOCK).unlink()

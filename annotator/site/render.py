@@ -80,8 +80,7 @@ def list_slugs(categories: list[str], digits: int = 8) -> dict[str, str]:
     read alike (``q-bio/NC``, ``q-bio NC``) differ by their hashes. Should two hashes
     ever agree in their first digits, every name gets more digits: unique by construction.
     """
-    names = {cat: f"{category_slug(cat)}-{hashlib.sha256(cat.encode()).hexdigest()[:digits]}"
-             for cat in categories}
+    names = {cat: f"{category_slug(cat)}-{hashlib.sha256(cat.encode()).hexdigest()[:digits]}" for cat in categories}
     if len(set(names.values())) < len(names):
         if digits >= 64:  # the same slug and the same full hash: the same category
             raise AssertionError("two categories with one SHA-256")
@@ -94,12 +93,15 @@ def author_path(author_id: int) -> str:
 
 
 def make_env() -> Environment:
-    env = Environment(loader=PackageLoader("annotator.site", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("annotator.site", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(num=_num, feeddate=_date, ci=_ci)
-    env.globals.update(paper_link=paper_link, paper_path=paper_path, author_path=author_path,
-                       all_list=ALL_LIST)
+    env.globals.update(paper_link=paper_link, paper_path=paper_path, author_path=author_path, all_list=ALL_LIST)
     return env
 
 

@@ -19,8 +19,9 @@ def make_server(site_dir: Path, port: int = 8000, host: str = "127.0.0.1") -> Th
     """A server for ``site_dir`` bound to ``host:port`` (port 0: any free port); not started."""
     site_dir = Path(site_dir)
     if not (site_dir / "index.html").is_file():
-        raise InputError("no built site here (index.html is missing): run annotator site build first",
-                         path=str(site_dir))
+        raise InputError(
+            "no built site here (index.html is missing): run annotator site build first", path=str(site_dir)
+        )
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
     return ThreadingHTTPServer((host, port), handler)
 

@@ -26,9 +26,17 @@ def _error(status: int, message: str) -> web.Response:
 
 def _store_file(state: FakeState, data: bytes, filename: str, purpose: str) -> dict:
     file_id = _new_id("file")
-    meta = {"id": file_id, "object": "file", "bytes": len(data),
-            "created_at": int(time.time()), "filename": filename, "purpose": purpose,
-            "status": "processed", "status_details": None, "expires_at": None}
+    meta = {
+        "id": file_id,
+        "object": "file",
+        "bytes": len(data),
+        "created_at": int(time.time()),
+        "filename": filename,
+        "purpose": purpose,
+        "status": "processed",
+        "status_details": None,
+        "expires_at": None,
+    }
     with state.lock:
         state.files[file_id] = {"meta": meta, "data": data}
     return meta
@@ -42,8 +50,7 @@ async def create_file(request: web.Request) -> web.Response:
         return _error(400, "multipart form needs 'file' and 'purpose'")
     data = upload.file.read()
     meta = _store_file(state, data, upload.filename or "upload.jsonl", purpose)
-    request[RECORD_KEY]["body"] = {"purpose": purpose, "filename": meta["filename"],
-                                      "bytes": len(data)}
+    request[RECORD_KEY]["body"] = {"purpose": purpose, "filename": meta["filename"], "bytes": len(data)}
     return web.json_response(meta)
 
 
@@ -74,12 +81,24 @@ async def create_batch(request: web.Request) -> web.Response:
     if body.get("endpoint") != CHAT_PATH:
         return _error(400, f"only endpoint {CHAT_PATH} is supported")
     now = int(time.time())
-    batch = {"id": _new_id("batch"), "object": "batch", "endpoint": CHAT_PATH,
-             "input_file_id": file_id, "completion_window": body.get("completion_window", "24h"),
-             "status": "validating", "created_at": now, "expires_at": now + 86400,
-             "in_progress_at": None, "completed_at": None, "output_file_id": None,
-             "error_file_id": None, "errors": None, "metadata": body.get("metadata"),
-             "request_counts": {"total": 0, "completed": 0, "failed": 0}, "polls": 0}
+    batch = {
+        "id": _new_id("batch"),
+        "object": "batch",
+        "endpoint": CHAT_PATH,
+        "input_file_id": file_id,
+        "completion_window": body.get("completion_window", "24h"),
+        "status": "validating",
+        "created_at": now,
+        "expires_at": now + 86400,
+        "in_progress_at": None,
+        "completed_at": None,
+        "output_file_id": None,
+        "error_file_id": None,
+        "errors": None,
+        "metadata": body.get("metadata"),
+        "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        "polls": 0,
+    }
     with state.lock:
         if file_id not in state.files:
             return _error(400, f"no such input file {file_id!r}")
@@ -149,11 +168,9 @@ def _answer(state: FakeState, line: dict, config: dict) -> tuple[dict | None, di
         return None, {"code": "server_error", "message": f"fake {step['kind']}"}
     if step["kind"] == "status":
         status = int(step["status"])
-        return {"status_code": status, "request_id": req_id,
-                "body": R.error_body(status, step.get("message"))}, None
+        return {"status_code": status, "request_id": req_id, "body": R.error_body(status, step.get("message"))}, None
     content, finish, refusal = R.content_for(step["kind"], step, R.last_user_text(body))
-    completion = R.chat_completion(body, R.model_for(config, body), content,
-                                   finish_reason=finish, refusal=refusal)
+    completion = R.chat_completion(body, R.model_for(config, body), content, finish_reason=finish, refusal=refusal)
     return {"status_code": 200, "request_id": req_id, "body": completion}, None
 
 
@@ -173,22 +190,22 @@ def _run_batch(state: FakeState, batch: dict) -> None:
         except ValueError:
             line = {}
         response, error = _answer(state, line if isinstance(line, dict) else {}, config)
-        out = {"id": _new_id("batch_req"), "custom_id": line.get("custom_id"),
-               "response": response, "error": error}
+        out = {"id": _new_id("batch_req"), "custom_id": line.get("custom_id"), "response": response, "error": error}
         good = error is None and response is not None and response["status_code"] == 200
         (ok_lines if good else err_lines).append(json.dumps(out))
     stem = batch["id"]
     if ok_lines:
-        meta = _store_file(state, ("\n".join(ok_lines) + "\n").encode(), f"{stem}_output.jsonl",
-                           "batch_output")
+        meta = _store_file(state, ("\n".join(ok_lines) + "\n").encode(), f"{stem}_output.jsonl", "batch_output")
         batch["output_file_id"] = meta["id"]
     if err_lines:
-        meta = _store_file(state, ("\n".join(err_lines) + "\n").encode(), f"{stem}_error.jsonl",
-                           "batch_output")
+        meta = _store_file(state, ("\n".join(err_lines) + "\n").encode(), f"{stem}_error.jsonl", "batch_output")
         batch["error_file_id"] = meta["id"]
     with state.lock:
-        batch["request_counts"] = {"total": len(ok_lines) + len(err_lines),
-                                   "completed": len(ok_lines), "failed": len(err_lines)}
+        batch["request_counts"] = {
+            "total": len(ok_lines) + len(err_lines),
+            "completed": len(ok_lines),
+            "failed": len(err_lines),
+        }
         batch["status"], batch["completed_at"] = "completed", int(time.time())
 
 

@@ -46,12 +46,14 @@ def _labels(cfg: dict) -> dict[str, tuple[float, float]]:
     """Title -> (standardised ai label, standardised novelty label); NaN-free (missing: 0)."""
     if not cfg["labels"]:
         return {}
-    rows = [json.loads(line) for line in Path(cfg["labels"]).read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [json.loads(line) for line in Path(cfg["labels"]).read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def z(field: str) -> dict[str, float]:
-        vals = {" ".join(str(r[cfg["title_field"]]).split()): float(r[field]) for r in rows
-                if isinstance(r.get(field), (int, float))}
+        vals = {
+            " ".join(str(r[cfg["title_field"]]).split()): float(r[field])
+            for r in rows
+            if isinstance(r.get(field), (int, float))
+        }
         arr = np.array(list(vals.values()), float)
         mean, sd = (arr.mean(), arr.std() or 1.0) if arr.size else (0.0, 1.0)
         return {t: (v - mean) / sd for t, v in vals.items()}
@@ -114,19 +116,26 @@ async def _embeddings(request: web.Request) -> web.Response:
     body = await request.json()
     status = state.cfg["status"]
     if status:
-        return web.json_response({"error": {"message": "configured failure", "type": "fake"}},
-                                 status=int(status))
+        return web.json_response({"error": {"message": "configured failure", "type": "fake"}}, status=int(status))
     texts = body.get("input")
     if isinstance(texts, str):
         texts = [texts]
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        return web.json_response({"error": {"message": "input must be a string or a list of strings",
-                                            "type": "invalid_request_error"}}, status=400)
+        return web.json_response(
+            {"error": {"message": "input must be a string or a list of strings", "type": "invalid_request_error"}},
+            status=400,
+        )
     encoding = body.get("encoding_format") or "float"
     data = [_item(state.vector(t), i, encoding, state.cfg["pooling"]) for i, t in enumerate(texts)]
     tokens = sum(len(t.split()) for t in texts)
-    return web.json_response({"object": "list", "data": data, "model": body.get("model") or "fake-embed",
-                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+    return web.json_response(
+        {
+            "object": "list",
+            "data": data,
+            "model": body.get("model") or "fake-embed",
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
 
 
 async def _admin(request: web.Request) -> web.Response:

@@ -64,16 +64,14 @@ class FakeServerProcess(ControlMixin):
     The control methods go over the ``/_fake/*`` admin endpoints.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
-                 startup_timeout: float = 20.0, **config: Any):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 20.0, **config: Any):
         self.host, self.req_port, self.config_kwargs = host, port, config
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
         self._http: httpx.Client | None = None
 
     def start(self) -> FakeServerProcess:
-        cmd = [sys.executable, "-m", "annotator.testing.fakeserver",
-               "--host", self.host, "--port", str(self.req_port)]
+        cmd = [sys.executable, "-m", "annotator.testing.fakeserver", "--host", self.host, "--port", str(self.req_port)]
         if self.config_kwargs:
             cmd += ["--config", json.dumps(self.config_kwargs)]
         env = dict(os.environ)

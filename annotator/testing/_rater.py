@@ -43,10 +43,21 @@ from pathlib import Path
 from typing import Any
 
 RATER_DEFAULTS: dict[str, Any] = {
-    "labels": None, "labels_path": None, "label_field": "label", "novelty_field": None,
-    "label_scale": [1, 10], "novelty_scale": None, "noise": 0.15, "paper_noise": 0.05,
-    "position_bias": 0.0, "pair_temperature": 0.1, "logprobs": True, "split_numbers": False,
-    "seed": 0, "coarse": None, "coarse_cuts": None,
+    "labels": None,
+    "labels_path": None,
+    "label_field": "label",
+    "novelty_field": None,
+    "label_scale": [1, 10],
+    "novelty_scale": None,
+    "noise": 0.15,
+    "paper_noise": 0.05,
+    "position_bias": 0.0,
+    "pair_temperature": 0.1,
+    "logprobs": True,
+    "split_numbers": False,
+    "seed": 0,
+    "coarse": None,
+    "coarse_cuts": None,
 }
 _TITLE = re.compile(r"Title:\s*(.+)")
 _lock = threading.Lock()
@@ -67,8 +78,11 @@ def check_rater(cfg: Any) -> dict:
     out = {**RATER_DEFAULTS, **cfg}
     coarse = out["coarse"]
     if coarse is not None:
-        if (not isinstance(coarse, list) or len(coarse) < 2
-                or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in coarse)):
+        if (
+            not isinstance(coarse, list)
+            or len(coarse) < 2
+            or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in coarse)
+        ):
             raise ValueError("rater.coarse must be a list of two or more fractions of the scale (0..1)")
         cuts = out["coarse_cuts"]
         if cuts is None:
@@ -136,8 +150,14 @@ class _Paper:
         self.cfg = cfg
 
     def latent(self, field: str) -> float:
-        z = {"ai_score": self.z, "novelty": self.zn, "significance": self.z,
-             "originality": self.zn, "soundness": 0.5 + 0.5 * self.z, "clarity": 0.5}.get(field, self.z)
+        z = {
+            "ai_score": self.z,
+            "novelty": self.zn,
+            "significance": self.z,
+            "originality": self.zn,
+            "soundness": 0.5 + 0.5 * self.z,
+            "clarity": 0.5,
+        }.get(field, self.z)
         return z + self.cfg["paper_noise"] * _rng(self.cfg, "paper", self.title, field).gauss(0, 1)
 
 
@@ -158,8 +178,11 @@ def _schema(body: dict) -> dict:
     schema = fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else fmt.get("schema")
     if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
         return schema["properties"]
-    return {"ai_score": {"type": "integer", "minimum": 0, "maximum": 100},
-            "novelty": {"type": "integer", "minimum": 0, "maximum": 100}, "rationale": {"type": "string"}}
+    return {
+        "ai_score": {"type": "integer", "minimum": 0, "maximum": 100},
+        "novelty": {"type": "integer", "minimum": 0, "maximum": 100},
+        "rationale": {"type": "string"},
+    }
 
 
 def reply(body: dict, user_text: str, raw_cfg: dict) -> tuple[str, list[dict] | None]:
@@ -189,34 +212,36 @@ def reply(body: dict, user_text: str, raw_cfg: dict) -> tuple[str, list[dict] | 
             answer[name] = "Judged by the fake rater from the paper's known label."
     content = json.dumps(answer)
     want = body.get("logprobs") and cfg["logprobs"]
-    return content, (_logprobs(content, answer, dists, int(body.get("top_logprobs") or 0),
-                               cfg["split_numbers"]) if want else None)
+    return content, (
+        _logprobs(content, answer, dists, int(body.get("top_logprobs") or 0), cfg["split_numbers"]) if want else None
+    )
 
 
 def _token(text: str, logprob: float, top: list[dict] | None = None) -> dict:
     entry: dict[str, Any] = {"token": text, "logprob": logprob, "bytes": list(text.encode())}
-    entry["top_logprobs"] = top if top is not None else [
-        {"token": text, "logprob": logprob, "bytes": list(text.encode())}]
+    entry["top_logprobs"] = (
+        top if top is not None else [{"token": text, "logprob": logprob, "bytes": list(text.encode())}]
+    )
     return entry
 
 
-def _logprobs(content: str, answer: dict, dists: dict[str, dict[int, float]], top_n: int,
-              split_numbers: bool) -> list[dict]:
+def _logprobs(
+    content: str, answer: dict, dists: dict[str, dict[int, float]], top_n: int, split_numbers: bool
+) -> list[dict]:
     """OpenAI-style ``logprobs.content``: the reply cut into tokens, score tokens with their
     distribution as ``top_logprobs``."""
     tokens: list[dict] = []
     pattern = re.compile(r'"(\w+)": (\d+)')
     pos = 0
     for m in pattern.finditer(content):
-        tokens.extend(_token(piece, 0.0) for piece in re.findall(r"\w+|\s+|.", content[pos:m.start(2)]))
+        tokens.extend(_token(piece, 0.0) for piece in re.findall(r"\w+|\s+|.", content[pos : m.start(2)]))
         name, digits = m.group(1), m.group(2)
         dist = dists.get(name)
         if dist is None or split_numbers:
             tokens.extend(_token(d, 0.0) for d in digits)
         else:
             ranked = sorted(dist.items(), key=lambda kv: -kv[1])[: max(top_n, 1)]
-            top = [{"token": str(v), "logprob": math.log(p), "bytes": list(str(v).encode())}
-                   for v, p in ranked]
+            top = [{"token": str(v), "logprob": math.log(p), "bytes": list(str(v).encode())} for v, p in ranked]
             tokens.append(_token(digits, math.log(dist[int(digits)]), top))
         pos = m.end(2)
     tokens.extend(_token(piece, 0.0) for piece in re.findall(r"\w+|\s+|.", content[pos:], re.S))

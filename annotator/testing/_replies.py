@@ -66,8 +66,9 @@ def prompt_tokens(body: dict) -> int:
     return sum(count_tokens(message_text(m.get("content"))) for m in msgs if isinstance(m, dict))
 
 
-def chat_completion(body: dict, model: str, content: str | None, *,
-                    finish_reason: str = "stop", refusal: str | None = None) -> dict:
+def chat_completion(
+    body: dict, model: str, content: str | None, *, finish_reason: str = "stop", refusal: str | None = None
+) -> dict:
     """A standard ``chat.completion`` object."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if refusal is not None:
@@ -79,18 +80,15 @@ def chat_completion(body: dict, model: str, content: str | None, *,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": finish_reason}],
-        "usage": {"prompt_tokens": p_tok, "completion_tokens": c_tok,
-                  "total_tokens": p_tok + c_tok},
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": p_tok, "completion_tokens": c_tok, "total_tokens": p_tok + c_tok},
     }
 
 
 def error_body(status: int, message: str | None = None) -> dict:
     """An OpenAI-style error object for an HTTP status."""
     etype, code = ERROR_TYPES.get(status, ("api_error", f"http_{status}"))
-    return {"error": {"message": message or f"fake server error {status}",
-                      "type": etype, "param": None, "code": code}}
+    return {"error": {"message": message or f"fake server error {status}", "type": etype, "param": None, "code": code}}
 
 
 def content_for(kind: str, step: dict, text: str) -> tuple[str | None, str, str | None]:
@@ -104,11 +102,13 @@ def content_for(kind: str, step: dict, text: str) -> tuple[str | None, str, str 
     if kind == "content":
         return step.get("content"), step.get("finish_reason", "stop"), None
     if kind == "bad_json":
-        return (f"{{ai_score: {base['ai_score']:d}, novelty: {base['novelty']:d}, "
-                f"rationale: '{base['rationale']}'"), "stop", None
+        return (
+            (f"{{ai_score: {base['ai_score']:d}, novelty: {base['novelty']:d}, rationale: '{base['rationale']}'"),
+            "stop",
+            None,
+        )
     if kind == "out_of_range":
-        return dump({**base, "ai_score": 100 + base["ai_score"] + 1,
-                     "novelty": -1 - base["novelty"]}), "stop", None
+        return dump({**base, "ai_score": 100 + base["ai_score"] + 1, "novelty": -1 - base["novelty"]}), "stop", None
     if kind == "missing_field":
         return dump({"ai_score": base["ai_score"], "rationale": base["rationale"]}), "stop", None
     if kind == "extra_field":
@@ -123,9 +123,15 @@ def content_for(kind: str, step: dict, text: str) -> tuple[str | None, str, str 
     if kind == "empty":
         return "", "stop", None
     if kind == "fenced":
-        return ("Sure! Here is my assessment of the paper.\n\n```json\n"
-                + json.dumps(base, indent=2) + "\n```\n\nLet me know if you need more detail."
-                ), "stop", None
+        return (
+            (
+                "Sure! Here is my assessment of the paper.\n\n```json\n"
+                + json.dumps(base, indent=2)
+                + "\n```\n\nLet me know if you need more detail."
+            ),
+            "stop",
+            None,
+        )
     raise ValueError(f"not a content kind: {kind}")
 
 

@@ -14,28 +14,54 @@ from aiohttp import web
 
 from annotator.testing._rater import check_rater
 
-CONTENT_KINDS = {"ok", "judgment", "content", "bad_json", "out_of_range", "missing_field",
-                 "extra_field", "wrong_type", "truncated", "refusal", "empty", "fenced"}
+CONTENT_KINDS = {
+    "ok",
+    "judgment",
+    "content",
+    "bad_json",
+    "out_of_range",
+    "missing_field",
+    "extra_field",
+    "wrong_type",
+    "truncated",
+    "refusal",
+    "empty",
+    "fenced",
+}
 SCRIPT_KINDS = CONTENT_KINDS | {"status", "hang", "drop"}
-FAULT_KINDS = ("429", "429_no_retry_after", "500", "503", "hang", "drop", "bad_json",
-               "out_of_range", "missing_field", "extra_field", "wrong_type", "truncated",
-               "refusal", "empty", "fenced")
+FAULT_KINDS = (
+    "429",
+    "429_no_retry_after",
+    "500",
+    "503",
+    "hang",
+    "drop",
+    "bad_json",
+    "out_of_range",
+    "missing_field",
+    "extra_field",
+    "wrong_type",
+    "truncated",
+    "refusal",
+    "empty",
+    "fenced",
+)
 
 DEFAULT_CONFIG: dict[str, Any] = {
-    "latency_s": 0.0,          # added to every chat request (asyncio.sleep)
-    "rpm": None,               # requests per window; None = unlimited
-    "rpm_window_s": 60.0,      # the sliding window for rpm
-    "fault_rates": {},         # fault kind -> probability, drawn with random.Random(seed)
+    "latency_s": 0.0,  # added to every chat request (asyncio.sleep)
+    "rpm": None,  # requests per window; None = unlimited
+    "rpm_window_s": 60.0,  # the sliding window for rpm
+    "fault_rates": {},  # fault kind -> probability, drawn with random.Random(seed)
     "seed": 0,
-    "hang_s": 30.0,            # how long a "hang" fault sleeps
+    "hang_s": 30.0,  # how long a "hang" fault sleeps
     "fault_retry_after_s": 1.0,  # Retry-After sent with a "429" fault
     "reject_json_schema": False,  # 400 on response_format.type == "json_schema"
-    "model_name": None,        # None: echo the request's model
-    "batch_fail_ids": [],      # custom_ids that always fail in a batch
-    "batch_fail_rate": 0.0,    # fraction of other custom_ids that fail (hash of seed+id)
+    "model_name": None,  # None: echo the request's model
+    "batch_fail_ids": [],  # custom_ids that always fail in a batch
+    "batch_fail_rate": 0.0,  # fraction of other custom_ids that fail (hash of seed+id)
     "batch_polls_to_complete": 1,  # GETs of a batch until it reports "completed"
-    "batch_apply_faults": False,   # let script/fault_rates answer batch lines too
-    "rater": None,             # a noisy rater with known labels answers chats (see _rater)
+    "batch_apply_faults": False,  # let script/fault_rates answer batch lines too
+    "rater": None,  # a noisy rater with known labels answers chats (see _rater)
 }
 
 
@@ -137,8 +163,7 @@ class FakeState:
     def fault_step(self, kind: str) -> dict:
         cfg = self.config
         if kind == "429":
-            return {"kind": "status", "status": 429, "retry_after": cfg["fault_retry_after_s"],
-                    "fault": kind}
+            return {"kind": "status", "status": 429, "retry_after": cfg["fault_retry_after_s"], "fault": kind}
         if kind == "429_no_retry_after":
             return {"kind": "status", "status": 429, "fault": kind}
         if kind in ("500", "503"):
@@ -167,9 +192,14 @@ class FakeState:
                 by_status[str(r["status"]) if r["status"] is not None else "none"] += 1
                 if r.get("applied"):
                     applied[r["applied"]] += 1
-            return {"total": len(self.records), "by_status": dict(by_status),
-                    "status_429": by_status.get("429", 0), "rpm_rejected": self.rpm_rejected,
-                    "applied": dict(applied), "script_left": len(self.script_queue)}
+            return {
+                "total": len(self.records),
+                "by_status": dict(by_status),
+                "status_429": by_status.get("429", 0),
+                "rpm_rejected": self.rpm_rejected,
+                "applied": dict(applied),
+                "script_left": len(self.script_queue),
+            }
 
 
 def retry_after_header(seconds: float) -> str:
@@ -184,5 +214,4 @@ def rpm_retry_after(seconds: float) -> str:
 
 STATE_KEY = web.AppKey("fake_state", FakeState)
 # Where a request's record lives (aiohttp < 3.13 has no RequestKey: a plain string then).
-RECORD_KEY: Any = (web.RequestKey("fake_record", dict) if hasattr(web, "RequestKey")
-                   else "fake_record")
+RECORD_KEY: Any = web.RequestKey("fake_record", dict) if hasattr(web, "RequestKey") else "fake_record"

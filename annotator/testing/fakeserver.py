@@ -44,11 +44,20 @@ async def _record(request: web.Request, handler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
     # Every key exists from the start: readers copy records while requests run.
-    record = {"seq": None, "method": request.method, "path": request.path,
-              "query": dict(request.query),
-              "headers": {k.lower(): v for k, v in request.headers.items()},
-              "body": body, "time": time.time(), "duration_s": None, "status": None,
-              "source": None, "applied": None, "step": None}
+    record = {
+        "seq": None,
+        "method": request.method,
+        "path": request.path,
+        "query": dict(request.query),
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "body": body,
+        "time": time.time(),
+        "duration_s": None,
+        "status": None,
+        "source": None,
+        "applied": None,
+        "step": None,
+    }
     request[RECORD_KEY] = record
     request.app[STATE_KEY].add_record(record)
     started = time.monotonic()
@@ -115,19 +124,20 @@ async def _execute(request: web.Request, step: dict, body: dict, model: str):
         completion["choices"][0]["logprobs"] = None if logprobs is None else {"content": logprobs}
         return web.json_response(completion)
     content, finish, refusal = R.content_for(kind, step, R.last_user_text(body))
-    return web.json_response(R.chat_completion(body, model, content, finish_reason=finish,
-                                               refusal=refusal))
+    return web.json_response(R.chat_completion(body, model, content, finish_reason=finish, refusal=refusal))
 
 
 async def _models(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     with state.lock:
         name = state.config["model_name"] or "fake-model"
-    return web.json_response({"object": "list", "data": [
-        {"id": name, "object": "model", "created": 0, "owned_by": "fake"}]})
+    return web.json_response(
+        {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "fake"}]}
+    )
 
 
 # -- admin endpoints ------------------------------------------------------------
+
 
 async def _json_or(request: web.Request, default: Any) -> Any:
     return await request.json() if request.can_read_body else default
@@ -139,6 +149,7 @@ def _admin(fn):
             return web.json_response(await fn(request, request.app[STATE_KEY]))
         except (ValueError, TypeError) as exc:
             return _error(400, str(exc))
+
     return handler
 
 
@@ -197,8 +208,7 @@ def make_app(state: FakeState) -> web.Application:
 
 async def _serve(state: FakeState, host: str, port: int) -> tuple[web.AppRunner, int]:
     # handler_cancellation: a client that gives up (timeout) cancels its handler.
-    runner = web.AppRunner(make_app(state), handler_cancellation=True, access_log=None,
-                           shutdown_timeout=0.25)
+    runner = web.AppRunner(make_app(state), handler_cancellation=True, access_log=None, shutdown_timeout=0.25)
     await runner.setup()
     await web.TCPSite(runner, host, port, backlog=2048).start()
     return runner, runner.addresses[0][1]
@@ -219,11 +229,9 @@ class FakeServer(ControlMixin):
 
     def start(self) -> FakeServer:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-openai",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-openai", daemon=True)
         self._thread.start()
-        fut = asyncio.run_coroutine_threadsafe(_serve(self.state, self.host, self.req_port),
-                                               self._loop)
+        fut = asyncio.run_coroutine_threadsafe(_serve(self.state, self.host, self.req_port), self._loop)
         self._runner, port = fut.result(timeout=10)
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{port}"
@@ -279,9 +287,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default=None, help="JSON object of further config keys")
     args = ap.parse_args(argv)
     config = json.loads(args.config) if args.config else {}
-    for key, value in (("latency_s", None if args.latency_ms is None else args.latency_ms / 1000),
-                       ("rpm", args.rpm), ("seed", args.seed), ("model_name", args.model_name),
-                       ("reject_json_schema", args.reject_json_schema or None)):
+    for key, value in (
+        ("latency_s", None if args.latency_ms is None else args.latency_ms / 1000),
+        ("rpm", args.rpm),
+        ("seed", args.seed),
+        ("model_name", args.model_name),
+        ("reject_json_schema", args.reject_json_schema or None),
+    ):
         if value is not None:
             config[key] = value
     state = FakeState(**config)

@@ -30,8 +30,10 @@ def main(source: str) -> None:
         row.pop("source", None)
     rows.sort(key=lambda r: r["id"])
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in rows]
-    with (HERE / "iclr2026_initial_reviews.jsonl.gz").open("wb") as raw, \
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+    with (
+        (HERE / "iclr2026_initial_reviews.jsonl.gz").open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out,
+    ):
         out.write("".join(lines).encode("utf-8"))
     picked = sorted(random.Random(SEED).sample(range(len(lines)), SAMPLE))
     (HERE / "iclr2026_sample.jsonl").write_text("".join(lines[i] for i in picked), encoding="utf-8")
