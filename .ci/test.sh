@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # the linter, the type checker and the floors (imports go only downward, pyproject.toml's
 # [tool.importlinter]) first: they take seconds and say exactly what is wrong
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache
 source .ci/pg.sh
