@@ -10,6 +10,7 @@ checking what each prints and what it stores, and records which commands really 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -554,11 +555,12 @@ def test_version():
 def test_shell_completion_is_enabled():
     help_text = CliRunner().invoke(cli.app, ["--help"]).stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
-    # the installed command under a real bash: typer finds the shell in the process tree (a
-    # run detached from any shell, such as under nohup, would find none)
+    # the installed command; typer's switch for tests makes it take the shell by name instead
+    # of looking for one among the parent processes (a run detached from any shell finds none)
     command = Path(sys.executable).with_name("annotator")
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     result = subprocess.run(
-        ["bash", "-c", f"'{command}' --show-completion"], capture_output=True, text=True, timeout=60
+        [str(command), "--show-completion", "bash"], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "_ANNOTATOR_COMPLETE=complete_bash" in result.stdout
