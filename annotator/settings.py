@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     db: str = DEFAULT_DB  # a path (SQLite) or a SQLAlchemy URL; --db overrides it
     prompts: str | None = None  # the prompt folder; --prompts overrides it
     prices: str | None = None  # extra prices: a JSON file, or the JSON itself
-    local_replicas: int = 1  # embedding server processes of the local model
+    local_replicas: int | None = None  # embedding server processes of the local model; None: one per core
     debug: bool = False  # any value: errors raise with their traceback
     # OpenAlex for `biblio fetch`, `fetch openalex` and `feed run` (their --mailto and
     # --base-url/--openalex-url read these; feed.mailto and feed.openalex_url come after)
@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     def _whole_number(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        if not value.strip():
-            return 1
+        if value.strip().lower() in ("", "auto"):
+            return None
         try:
             return max(1, int(value))
         except ValueError:

@@ -5,8 +5,9 @@
     python bench/bench_embeddings.py --demo-runs 0        # embeddings only
 
 "old" is one llama.cpp server process with one thread, 32 texts per request (the
-settings before replicas); "new" is two single-thread processes (``--replicas``)
-with each call's batches spread over them. Both run at once and embed the same N abstracts of
+settings before replicas); "new" is the default now: one single-thread process per usable
+core (at most four; ``ANNOTATOR_LOCAL_REPLICAS``) with each call's batches spread over them.
+Both run at once and embed the same N abstracts of
 ``evals/data/iclr2026_sample.jsonl`` (the ``embed@1`` text) in alternating rounds, so
 a busy machine slows both alike; the table gives the median abstracts per second of
 each, their ratio, the servers' CPU seconds per abstract (what two idle cores would
@@ -36,7 +37,6 @@ from annotator.judge.embeddings import DEFAULT_BATCH, EmbeddingsClient
 from annotator.judge.local_model import MODEL_NAME, REPLICAS_ENV, LocalModelServer
 from annotator.prompts.files import load_prompt
 
-REPLICAS = 2
 SAMPLE = CODE / "evals" / "data" / "iclr2026_sample.jsonl"
 
 
@@ -59,7 +59,7 @@ def cpu_seconds(server: LocalModelServer) -> float:
 
 def embed_rounds(n: int, rounds: int) -> dict:
     texts = abstracts(n)
-    setups = {"old": dict(replicas=1, batch=DEFAULT_BATCH), "new": dict(replicas=REPLICAS, batch=DEFAULT_BATCH)}
+    setups = {"old": dict(replicas=1, batch=DEFAULT_BATCH), "new": dict(replicas=None, batch=DEFAULT_BATCH)}
     servers: dict[str, LocalModelServer] = {}
     try:
         for name, cfg in setups.items():
@@ -106,7 +106,7 @@ def demo_runs(runs: int, concurrency: int) -> dict:
     for r in range(runs):
         for name in ["old", "new"] if r % 2 == 0 else ["new", "old"]:
             env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-            env[REPLICAS_ENV] = "1" if name == "old" else str(REPLICAS)
+            env[REPLICAS_ENV] = "1" if name == "old" else "auto"
             env["PYTHONPATH"] = str(CODE)
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.monotonic()

@@ -140,8 +140,7 @@ def main() -> None:
         "--replicas",
         type=int,
         default=None,
-        help="server processes (default: "
-        "ANNOTATOR_LOCAL_REPLICAS, else 1); 2 uses both cores of an idle 2-core machine",
+        help="server processes (default: ANNOTATOR_LOCAL_REPLICAS, else one per usable core, at most 4)",
     )
     ap.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     ap.add_argument("--limit", type=int, default=None)

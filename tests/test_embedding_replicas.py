@@ -5,6 +5,7 @@ which the shipped head was fitted on."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 
 import numpy as np
@@ -34,7 +35,12 @@ TEXTS = [
 
 def test_replicas_follow_the_environment(monkeypatch):
     monkeypatch.delenv(REPLICAS_ENV, raising=False)
-    assert local_model.default_replicas() == local_model.DEFAULT_REPLICAS == 1
+    cores = len(os.sched_getaffinity(0))
+    assert local_model.default_replicas() == min(cores, local_model.MAX_AUTO_REPLICAS)
+    monkeypatch.setenv(REPLICAS_ENV, "auto")
+    assert local_model.default_replicas() == min(cores, local_model.MAX_AUTO_REPLICAS)
+    monkeypatch.setenv(REPLICAS_ENV, "1")
+    assert local_model.default_replicas() == 1
     monkeypatch.setenv(REPLICAS_ENV, "3")
     assert local_model.default_replicas() == 3
     assert LocalModelServer(embedding=True).replicas == 3
