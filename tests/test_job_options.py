@@ -21,6 +21,7 @@ JUDGING = {  # command path -> the job's options it takes
     ("eval", "run"): {"prompt", "model", "concurrency"},
     ("feed", "run"): {"prompt", "model", "concurrency", "max_cost"},
     ("eval", "fit"): {"model"},
+    ("injection-suite",): {"prompt", "model"},  # four calls at once by default: pairs are small
 }
 
 
@@ -66,6 +67,7 @@ ARGS = {
     ("eval", "run"): ["iclr2022"],
     ("feed", "run"): ["--category", "cs.CL"],
     ("eval", "fit"): ["iclr2022", "--prompt", "embed@1"],
+    ("injection-suite",): [],
 }
 VALUES = {
     "prompt": ("--prompt", "score@2", "score@2"),

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from annotator.commands.common import db_of, engine_of, err_console, is_stdout, print_json, wide_console
+from annotator.commands.job_options import ConcurrencyOption, ModelOption, PromptOption
 from annotator.evalrun.injection import CLEAN, INJECTIONS, InjectionReport, run_suite
 
 app = typer.Typer()
@@ -51,15 +52,13 @@ def report_table(report: InjectionReport) -> Table:
 @app.command("injection-suite")
 def injection_suite(
     ctx: typer.Context,
-    model: str | None = typer.Option(None, envvar="ANNOTATOR_MODEL", help="Model name at the endpoint."),
-    prompt: str | None = typer.Option(
-        None, help="NAME@VERSION (default: as for annotate; the active version counts when --db is given)."
-    ),
+    model: ModelOption = None,
+    prompt: PromptOption = None,
     n_pairs: int | None = typer.Option(
         None, "--pairs", min=1, help=f"Run only the first N pairs (all: {len(CLEAN) * len(INJECTIONS)})."
     ),
     kinds: str | None = typer.Option(None, help=f"Comma-separated kinds: {', '.join(INJECTIONS)}."),
-    concurrency: int = typer.Option(4, min=1, help="Parallel requests."),
+    concurrency: ConcurrencyOption = 4,
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the JSON report here ('-': print it instead of the table)."
     ),
