@@ -118,6 +118,10 @@ def save_pending(work: Path) -> None:
     for path in work_files(work):
         rows.update((h, v) for h, v in FileCache(path).rows.items() if h not in fitted)
     hashes = sorted(rows)
+    if not hashes:  # every vector is in the fitted file: nothing to keep beside it
+        PENDING.unlink(missing_ok=True)
+        print(f"every embedded paper is in the fitted file; no {PENDING.relative_to(ROOT)}")
+        return
     np.savez_compressed(
         PENDING, hashes=np.array(hashes), vectors=np.vstack([rows[h] for h in hashes]).astype(np.float16)
     )
@@ -195,6 +199,8 @@ def main() -> None:
         json.dumps({"model": MODEL_NAME, "prompt": args.prompt, "papers": done}, indent=0) + "\n"
     )
     print(f"wrote {matrix.shape[0]} of {len(rows)} vectors ({matrix.shape[1]} dims) to {OUT}")
+    if PENDING.exists():  # what is now fitted leaves pending.npz
+        save_pending(args.work)
 
 
 if __name__ == "__main__":
