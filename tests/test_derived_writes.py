@@ -108,5 +108,5 @@ def test_calibrations_saved_at_once_stay_one_row_per_label(pg_url):
             w.join()
         assert not errors, errors
     with engine.connect() as conn:
-        per_label = dict(conn.execute(text("SELECT label, COUNT(*) FROM calibrations GROUP BY label")).tuples().all())
+        per_label = dict(conn.execute(text("SELECT label, COUNT(*) FROM calibrations GROUP BY label")).all())
     assert per_label == {label: 1 for label in result.labels}
