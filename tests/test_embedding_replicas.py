@@ -84,3 +84,27 @@ def test_two_processes_give_the_vectors_of_one():
     assert local_model.replica_urls(server.base_url) == [server.base_url]
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", extra_port)) != 0
+
+
+def _cpu_seconds(server: LocalModelServer) -> float:
+    """User and system CPU time of one server process (Linux /proc)."""
+    assert server._proc is not None
+    fields = open(f"/proc/{server._proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.slow
+@needs_local
+def test_a_replica_that_joins_during_a_long_call_takes_its_share():
+    # start() returns once the first process answers; the second joins a moment later, while
+    # this one call (many requests of two texts) is already under way
+    texts = [f"{t} (variant {i})" for i in range(8) for t in TEXTS[:3]]
+    with LocalModelServer(embedding=True, replicas=2) as server:
+        client = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=2)
+        vectors = client.embed(texts)
+        client.close()
+        assert len(server.wait_for_replicas()) == 2, server._extras[0].log_tail()
+        extra_cpu = _cpu_seconds(server._extras[0])
+    assert vectors.shape == (len(texts), 576)
+    # loading the model alone costs the second process well under a second of CPU
+    assert extra_cpu > 1.0, f"the replica that joined embedded nothing ({extra_cpu:.2f} s of CPU)"

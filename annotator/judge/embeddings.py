@@ -199,13 +199,23 @@ class EmbeddingsClient:
         self, pending: list[tuple[str, str]]
     ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
         """(chunk, vectors, billed tokens) per request, as the requests finish: one at a
-        time on one process, else spread over every process, one request each at once."""
-        clients = self._clients() if pending else []
-        if len(clients) < 2 or len(pending) < 2:
-            for i in range(0, len(pending), self.batch_size):
-                chunk = pending[i : i + self.batch_size]
-                yield (chunk, *self._request([t for _, t in chunk]))
-            return
+        time on one process, else spread over every process, one request each at once. A
+        process that joins while requests go one at a time (a local server's replicas start
+        after the first answers) takes its share of the rest."""
+        done = 0
+        while done < len(pending):
+            clients = self._clients()
+            if len(clients) >= 2 and len(pending) - done >= 2:
+                yield from self._spread(pending[done:], clients)
+                return
+            chunk = pending[done : done + self.batch_size]
+            yield (chunk, *self._request([t for _, t in chunk]))
+            done += len(chunk)
+
+    def _spread(
+        self, pending: list[tuple[str, str]], clients: list[openai.OpenAI]
+    ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
+        """The requests of ``pending`` spread over ``clients``, one request each at once."""
         size = min(self.batch_size, math.ceil(len(pending) / len(clients)))
         chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
         free: queue.Queue[openai.OpenAI] = queue.Queue()
