@@ -16,4 +16,6 @@ pg_start
 trap pg_stop EXIT
 export ANNOTATOR_REQUIRE_PG=1
 bash .ci/chromium.sh  # Debian's chromium for the browser tests of the site (tests/test_site_browser.py)
-.venv/bin/python -m pytest -q "$@"
+echo "test.sh: checks and servers ready after ${SECONDS}s"
+# the slowest tests by name, so a CI log shows where the time went
+.venv/bin/python -m pytest -q --durations=15 "$@"
