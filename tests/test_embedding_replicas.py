@@ -7,7 +7,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
+import threading
+import time
 
+import httpx
 import numpy as np
 import pytest
 
@@ -108,3 +111,37 @@ def test_a_replica_that_joins_during_a_long_call_takes_its_share():
     assert vectors.shape == (len(texts), 576)
     # loading the model alone costs the second process well under a second of CPU
     assert extra_cpu > 1.0, f"the replica that joined embedded nothing ({extra_cpu:.2f} s of CPU)"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/models", timeout=1.0, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.slow
+@needs_local
+def test_stopping_as_a_replica_comes_up_ends_every_process():
+    # The server is stopped the moment its replica first answers: the replica's own start
+    # sees it ready a little later, finds the server stopped and stops itself. Before, it
+    # did so holding the replicas' lock that stopping takes again: the start thread
+    # deadlocked on itself and stop() waited on it for ever (a worker that judged two
+    # papers hung at exit).
+    server = LocalModelServer(embedding=True, replicas=2).start()
+    extra = server._extras[0]
+    deadline = time.monotonic() + 60
+    while not (extra.port and _answers(extra.base_url)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    processes = [p for p in (server._proc, extra._proc) if p is not None]
+    stopping = threading.Thread(target=server.stop, daemon=True)
+    stopping.start()
+    stopping.join(30)
+    hung = stopping.is_alive()
+    for proc in processes:  # whatever happened, leave no server behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not hung, "stop() did not return: the replica's start thread is stuck"
+    assert local_model.replica_urls(server.base_url) == [server.base_url]
+    assert all(proc.returncode is not None for proc in processes)

@@ -276,10 +276,11 @@ class LocalModelServer:
                 continue  # the first process serves alone; the replica's log is kept
             with _REPLICAS_LOCK:
                 urls = _REPLICAS.get(self.base_url)
-                if urls is None:  # stopped while this one started
-                    extra.stop(keep_log=False)
-                    return
-                urls.append(extra.base_url)
+                if urls is not None:
+                    urls.append(extra.base_url)
+            if urls is None:  # stopped while this one started; stop() takes the lock itself
+                extra.stop(keep_log=False)
+                return
 
     def wait_for_replicas(self, timeout_s: float | None = None) -> list[str | None]:
         """Wait until every replica has started or failed; the URLs that answer."""
@@ -330,7 +331,9 @@ class LocalModelServer:
         for extra in self._extras:
             extra._cancel.set()
         if self._extras_thread is not None:
-            self._extras_thread.join()  # a replica being started gives up and stops itself
+            # a replica being started gives up and stops itself; bounded all the same, so a
+            # stuck start can never keep this stop (and the processes below) waiting
+            self._extras_thread.join(self.startup_timeout_s + 10)
             self._extras_thread = None
         for extra in self._extras:
             extra.stop(keep_log=keep_log)
