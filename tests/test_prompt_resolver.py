@@ -154,3 +154,18 @@ def test_without_an_endpoint_the_worker_serves_what_annotate_queued(db_path, tmp
     with engine.connect() as conn:
         states = dict(conn.execute(text("SELECT state, COUNT(*) FROM tasks GROUP BY state")).all())
     assert states == {"done": 2}
+
+
+def test_queueing_alone_starts_no_model(engine, tmp_path):
+    """``annotate --limit 0`` only queues: the embedded model is named, never started (its
+    endpoint has no URL), and the tasks wait for a worker under the model that serves them."""
+    _papers(engine, tmp_path, 3)
+    seen: list = []
+    summary = annotate(engine, Settings(base_url=None, api_key=None), AnnotateOptions(limit=0), on_endpoint=seen.append)
+    assert [ep.base_url for ep in seen] == [None], seen
+    assert (summary.done, summary.failed, summary.calls) == (0, 0, 0)
+    default = EMBEDDED_REF if local_model_file() is not None else TEXT_REF
+    assert _queued(engine) == {default}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT state, model, COUNT(*) FROM tasks GROUP BY state, model")).all()
+    assert [tuple(r) for r in rows] == [("pending", seen[0].model, 3)]

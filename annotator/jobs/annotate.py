@@ -108,8 +108,14 @@ def annotate(
 ) -> RunSummary:
     resolved = resolve(engine, settings, opts.prompt)
     prompt, pv = resolved.prompt, resolved.row
+    queue_only = opts.limit == 0  # queued for workers: no model needs to run here
     with endpoint(
-        settings, opts.model, replay=opts.replay, logprobs=prompt.meta.method == "expected", method=prompt.meta.method
+        settings,
+        opts.model,
+        replay=opts.replay,
+        logprobs=prompt.meta.method == "expected",
+        method=prompt.meta.method,
+        start=not queue_only,
     ) as ep:
         if on_endpoint:
             on_endpoint(ep)
@@ -117,6 +123,8 @@ def annotate(
             require_price(ep.model)  # before anything is queued; the runner warns if unpriced
         with writer(engine).begin() as conn:
             queue.enqueue(conn, resolved.id, ep.model, paper_ids=opts.paper_ids, eval_suite=opts.eval_suite)
+        if queue_only:
+            return RunSummary()
         client, run_opts = run_setup(engine, settings, ep, opts)
         return asyncio.run(run_queue(engine, client, prompt, pv, run_opts, reporter))
 

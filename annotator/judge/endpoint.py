@@ -63,11 +63,19 @@ TEXT_MODEL = "tfidf"
 
 @contextlib.contextmanager
 def endpoint(
-    settings: Settings, model: str | None, *, replay: bool = False, logprobs: bool = False, method: str | None = None
+    settings: Settings,
+    model: str | None,
+    *,
+    replay: bool = False,
+    logprobs: bool = False,
+    method: str | None = None,
+    start: bool = True,
 ) -> Iterator[Endpoint]:
     """The model endpoint to use; starts (and stops) the embedded model if none is set
     (keeping the logits log-probabilities need when ``logprobs``). ``method`` ``text-head``
-    needs no model: nothing is started or asked, wherever an endpoint is configured."""
+    needs no model: nothing is started or asked, wherever an endpoint is configured.
+    ``start=False`` names the embedded model without starting it (``base_url`` None):
+    for work that only queues."""
     if method == TEXT_METHOD:
         yield Endpoint(None, None, TEXT_MODEL, embedded=True)
         return
@@ -80,6 +88,9 @@ def endpoint(
         return
     if model and model != MODEL_NAME:
         raise ConfigError(f"model '{model}' needs an endpoint: set OPENAI_BASE_URL (and OPENAI_API_KEY)")
+    if not start:
+        yield Endpoint(None, None, MODEL_NAME, embedded=True)
+        return
     # embeddings on: the embedding-head method asks the same server for /v1/embeddings
     with LocalModelServer(embedding=True, logprobs=logprobs) as server:
         yield Endpoint(server.base_url, None, MODEL_NAME, embedded=True)
