@@ -78,17 +78,21 @@ def test_claims_never_overlap_under_concurrency(db_url, tmp_path):
     engine = open_db(db_url)
     taken: list[list[int]] = [[] for _ in range(8)]
     errors: list[BaseException] = []
+    # rounds in lockstep: every thread claims at once in each round, so all of them contend
+    # (free-running, one thread could take all 240 before the others start on a busy machine)
+    rounds = 240 // (8 * 7) + 2
+    barrier = threading.Barrier(8, timeout=60)
 
     def worker(k: int) -> None:
         owner = f"test-owner-{k}"
         try:
-            while True:
+            for _ in range(rounds):
+                barrier.wait()
                 batch = queue.claim(engine, owner, 7, 60.0, prompt_version_id=pv, model="m")
-                if not batch:
-                    return
                 taken[k].extend(t.id for t in batch)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
+            barrier.abort()
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
     for t in threads:
@@ -98,7 +102,7 @@ def test_claims_never_overlap_under_concurrency(db_url, tmp_path):
     assert not errors, errors
     every = [i for ids in taken for i in ids]
     assert len(every) == len(set(every)) == 240
-    assert sum(1 for ids in taken if ids) >= 2
+    assert all(taken), [len(ids) for ids in taken]  # every thread claimed in the first round
     owners = fetch(db_url, "SELECT lease_owner, COUNT(*) FROM tasks GROUP BY lease_owner")
     assert sum(n for _, n in owners) == 240 and all(o for o, _ in owners)
 
