@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     prompts: str | None = None  # the prompt folder; --prompts overrides it
     prices: str | None = None  # extra prices: a JSON file, or the JSON itself
     local_replicas: int | None = None  # embedding server processes of the local model; None: one per core
+    local_skip_lm_head: bool = True  # the local embedding server leaves out the unused vocabulary projection
     debug: bool = False  # any value: errors raise with their traceback
     # OpenAlex for `biblio fetch`, `fetch openalex` and `feed run` (their --mailto and
     # --base-url/--openalex-url read these; feed.mailto and feed.openalex_url come after)

@@ -10,9 +10,10 @@ database table in ``annotator.heads.vector_store``).
 
 When the endpoint is the embedded model started with several server processes
 (``annotator.judge.local_model.replica_urls``), one call's texts are cut into
-batches of at most ``batch_size`` and sent to every process at once, one request
-per process at a time (each answers one request at a time): a call of 32 texts on
-two processes is two requests of 16 running side by side. Every other endpoint
+small batches (about four per process, at most ``SPREAD_BATCH`` texts) and sent to
+every process at once, one request per process at a time (each answers one request at
+a time), each process taking the next batch when it is free: a call of 32 texts on two
+processes is eight requests of 4, two at a time. Every other endpoint
 gets one request at a time, as before.
 """
 
@@ -37,6 +38,9 @@ from annotator.judge.local_model import replica_urls
 from annotator.judge.prices import estimate_tokens
 
 DEFAULT_BATCH = 32
+SPREAD_BATCH = 8
+"""At most this many texts a request when spreading over processes: each process takes
+the next request when it is free, so small requests keep them all busy to the end."""
 
 
 def text_hash(text: str) -> str:
@@ -97,9 +101,11 @@ class EmbeddingsClient:
         timeout_s: float = 600.0,
         max_retries: int = 3,
         cache: VectorCache | None = None,
+        spread_batch: int | None = None,
     ):
         self.model = model
         self.batch_size = max(1, int(batch_size))
+        self.spread_batch = spread_batch  # None: the rule in _spread (the benchmark sets one)
         self.cache = cache
         self.stats = EmbedStats()
         self.base_url, self._api_key = base_url, api_key
@@ -216,7 +222,11 @@ class EmbeddingsClient:
         self, pending: list[tuple[str, str]], clients: list[openai.OpenAI]
     ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
         """The requests of ``pending`` spread over ``clients``, one request each at once."""
-        size = min(self.batch_size, math.ceil(len(pending) / len(clients)))
+        # about four requests per process, at most SPREAD_BATCH texts each: abstracts differ
+        # in length, and one process must not idle while another ends a long batch
+        size = min(self.batch_size, SPREAD_BATCH, math.ceil(len(pending) / (4 * len(clients))))
+        if self.spread_batch:
+            size = min(self.batch_size, self.spread_batch)
         chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
         free: queue.Queue[openai.OpenAI] = queue.Queue()
         for client in clients:

