@@ -10,17 +10,16 @@ database table in ``annotator.heads.vector_store``).
 
 When the endpoint is the embedded model started with several server processes
 (``annotator.judge.local_model.replica_urls``), one call's texts are cut into
-small batches (about four per process, at most ``SPREAD_BATCH`` texts) and sent to
-every process at once, one request per process at a time (each answers one request at
-a time), each process taking the next batch when it is free: a call of 32 texts on two
-processes is eight requests of 4, two at a time. Every other endpoint
+requests of ``SPREAD_BATCH`` texts (one) sent to every process at once, one request
+per process at a time (each answers one request at a time), each process taking the
+next text when it is free: a call of 32 texts on two processes is 32 requests, two at a
+time. Every other endpoint
 gets one request at a time, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import queue
 import threading
 import time
@@ -38,9 +37,10 @@ from annotator.judge.local_model import replica_urls
 from annotator.judge.prices import estimate_tokens
 
 DEFAULT_BATCH = 32
-SPREAD_BATCH = 8
-"""At most this many texts a request when spreading over processes: each process takes
-the next request when it is free, so small requests keep them all busy to the end."""
+SPREAD_BATCH = 1
+"""Texts a request when spreading over processes: each process takes the next request
+when it is free, so one text each keeps them all busy to the end (a request costs a few
+milliseconds, an abstract about 0.7 s)."""
 
 
 def text_hash(text: str) -> str:
@@ -222,11 +222,8 @@ class EmbeddingsClient:
         self, pending: list[tuple[str, str]], clients: list[openai.OpenAI]
     ) -> Iterator[tuple[list[tuple[str, str]], list[np.ndarray], list[int]]]:
         """The requests of ``pending`` spread over ``clients``, one request each at once."""
-        # about four requests per process, at most SPREAD_BATCH texts each: abstracts differ
-        # in length, and one process must not idle while another ends a long batch
-        size = min(self.batch_size, SPREAD_BATCH, math.ceil(len(pending) / (4 * len(clients))))
-        if self.spread_batch:
-            size = min(self.batch_size, self.spread_batch)
+        # abstracts differ in length: one process must not idle while another ends a long batch
+        size = min(self.batch_size, self.spread_batch or SPREAD_BATCH)
         chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
         free: queue.Queue[openai.OpenAI] = queue.Queue()
         for client in clients:
