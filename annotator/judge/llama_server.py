@@ -115,7 +115,12 @@ def main(argv: list[str] | None = None) -> None:
     def load_with_skip(settings: Any) -> Any:
         llm = load(settings)
         if skip_wanted and settings.embedding:
-            skip = install(llm)
+            try:
+                skip = install(llm)
+            except Exception as exc:  # another llama-cpp-python: serve as llama.cpp does
+                print(f"annotator: lm_head skip for embeddings off ({exc!r})", flush=True)
+                llm.close()
+                return load(settings)
             print(f"annotator: lm_head skip for embeddings {'on' if skip else 'off (probe failed)'}", flush=True)
         return llm
 
