@@ -27,7 +27,7 @@ from annotator.prompts.files import load_prompt
 
 pytestmark = pytest.mark.skipif(not (shipped_path().is_file() and text_path().is_file()), reason="no shipped heads")
 
-MAX_MB = 7.0  # both heads together, in the wheel (6.5 MB with 16,848 embedded papers)
+MAX_MB = 7.5  # both heads together, in the wheel (7.0 MB with all 21,246 labelled papers embedded)
 
 
 @pytest.fixture(scope="module")
