@@ -9,8 +9,8 @@ settings before replicas); "before" is one single-thread process per usable core
 most four; ``ANNOTATOR_LOCAL_REPLICAS``) with each call cut into one batch per process
 and the vocabulary projection computed (the settings before this benchmark's last
 change); "new" is the default now: the same processes leaving out the vocabulary
-projection (``annotator.judge.llama_server``) and taking small batches (``SPREAD_BATCH``)
-as they come free. All three run at once and embed the same N abstracts of
+projection (``annotator.judge.llama_server``) and taking one text a request
+(``SPREAD_BATCH``) as they come free. All three run at once and embed the same N abstracts of
 ``evals/data/iclr2026_sample.jsonl`` (the ``embed@1`` text) in rotating order, so a
 busy machine slows them alike; the table gives the median abstracts per second of each,
 the ratios, the servers' CPU seconds per abstract (what two idle cores would give is

@@ -105,7 +105,7 @@ class EmbeddingsClient:
     ):
         self.model = model
         self.batch_size = max(1, int(batch_size))
-        self.spread_batch = spread_batch  # None: the rule in _spread (the benchmark sets one)
+        self.spread_batch = spread_batch  # texts a request when spread; None: SPREAD_BATCH
         self.cache = cache
         self.stats = EmbedStats()
         self.base_url, self._api_key = base_url, api_key
