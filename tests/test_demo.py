@@ -23,6 +23,7 @@ def test_demo_judges_the_sample_with_the_embedding_judge(db_path):
     out = " ".join(result.output.split())
     assert "judgments by smollm2-135m-instruct" in out
     assert "not a reviewer" in out and "out-of-fold" in out and "Spearman" in out
+    assert "ICLR 2026 rating out-of-fold: Spearman 0." in out  # this year's papers, first
     with open_db(db_path).connect() as conn:
         rows = conn.execute(
             text("SELECT ai_score, novelty, rationale, model, method, details_json FROM judgments")

@@ -249,6 +249,7 @@ def about_lines(head: Head) -> list[str]:
     ]
     held = []
     for suite, target, words in (
+        ("iclr2026", "ai", "ICLR 2026 rating out-of-fold"),
         ("iclr2022", "ai", "ICLR 2022 rating out-of-fold"),
         ("iclr2017_2018", "ai", "ICLR 2017/18 rating out-of-fold"),
         ("iclr2022", "novelty", "ICLR 2022 novelty out-of-fold"),
@@ -260,8 +261,8 @@ def about_lines(head: Head) -> list[str]:
         lines.append(
             "How good, on papers it was not fitted on (95 % intervals): "
             + "; ".join(held)
-            + ". One human reviewer against the others reaches about 0.49 on ICLR 2022; "
-            "more figures in docs/heads.md."
+            + ". One human reviewer against the others: about 0.27 on ICLR 2026 first "
+            "reviews, 0.49 on ICLR 2022; more figures in docs/heads.md."
         )
     lines.append(
         "For real judgments set OPENAI_BASE_URL (see the README); the chat path on the "
