@@ -197,12 +197,17 @@ def test_position_bias_is_balanced_and_reported(engine, tmp_path, monkeypatch, f
     reports = [g["details"]["tournament"]["position_bias"] for g in got.values()]
     gamma, rate = reports[0]["ai_score"], reports[0]["first_chosen_rate"]
     assert all(r == reports[0] for r in reports)  # one fit, one order effect
+    pairs = _pairs(engine)  # one stored call per comparison
     if bias:  # the rater prefers whatever is shown first, and the fit sees it
         assert gamma > 0.8 and rate > 0.6, (gamma, rate)
     else:
-        assert abs(gamma) < 0.5 and abs(rate - 0.5) < 0.06, (gamma, rate)
+        # an unbiased rater picks the first shown half the time, give or take sampling noise:
+        # three standard errors of a proportion over the comparisons (each one's two answers
+        # come from one reply, so they are not counted as independent); the 0.06 before was
+        # under two of them and failed a clean-clone run with 0.57
+        noise = 3 * np.sqrt(0.25 / len(pairs))
+        assert abs(gamma) < 0.5 and abs(rate - 0.5) < noise, (gamma, rate, noise)
     # each paper was shown first in as many of its own comparisons as second, give or take one
-    pairs = _pairs(engine)
     for pid in {pid for pid, _ in pairs}:
         firsts = sum(p[0] == f"p:{pid}" for q, p in pairs if q == pid)
         assert firsts in (OWN // 2, OWN - OWN // 2)
