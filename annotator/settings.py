@@ -14,7 +14,7 @@ settings of the environment as it is now (built again only when a variable chang
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     prices: str | None = None  # extra prices: a JSON file, or the JSON itself
     local_replicas: int | None = None  # embedding server processes of the local model; None: one per core
     local_skip_lm_head: bool = True  # the local embedding server leaves out the unused vocabulary projection
+    # the weights the local embedding server reads: the packaged Q4_1 file or an F16 copy of it
+    local_embedding_weights: Literal["packaged", "f16"] = "packaged"
+    cache_dir: str | None = None  # converted model weights; None: $XDG_CACHE_HOME/annotator or ~/.cache/annotator
     debug: bool = False  # any value: errors raise with their traceback
     # OpenAlex for `biblio fetch`, `fetch openalex` and `feed run` (their --mailto and
     # --base-url/--openalex-url read these; feed.mailto and feed.openalex_url come after)

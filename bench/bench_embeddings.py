@@ -4,27 +4,29 @@
     python bench/bench_embeddings.py -n 48 --rounds 5 --json embeddings.json
     python bench/bench_embeddings.py --demo-runs 0        # embeddings only
 
-"old" is one llama.cpp server process with one thread, 32 texts per request (the
-settings before replicas); "before" is one single-thread process per usable core (at
-most four; ``ANNOTATOR_LOCAL_REPLICAS``) with each call cut into one batch per process
-and the vocabulary projection computed (the settings before this benchmark's last
-change); "new" is the default now: the same processes leaving out the vocabulary
-projection (``annotator.judge.llama_server``) and taking one text a request
-(``SPREAD_BATCH``) as they come free. All three run at once and embed the same N abstracts of
-``evals/data/iclr2026_sample.jsonl`` (the ``embed@1`` text) in rotating order, so a
-busy machine slows them alike; the table gives the median abstracts per second of each,
-the ratios, the servers' CPU seconds per abstract (what two idle cores would give is
-about cores / that figure), the load average during the run, and the smallest cosine
-similarity of each setting's vectors to the old ones (the shipped head needs them
-equal). Then ``annotator demo --json`` runs end to end, alternately with the "before"
-and "new" server settings, in a fresh database each time.
+"old" is one llama.cpp server process with one thread reading the packaged Q4_1 weights,
+32 texts per request, computing the vocabulary projection it throws away (the settings
+before replicas); "before" is the default before this benchmark's last change: one
+single-thread process per usable core (at most four; ``ANNOTATOR_LOCAL_REPLICAS``)
+leaving out the vocabulary projection (``annotator.judge.llama_server``), one text a
+request as processes come free (``SPREAD_BATCH``), packaged Q4_1 weights; "new" is the
+default now: the same with the F16 copy of the weights (``annotator.judge.local_weights``),
+which llama.cpp multiplies with its tiled kernels. All three run at once and embed the
+same N abstracts of ``evals/data/iclr2026_sample.jsonl`` (the ``embed@1`` text) in
+rotating order, so a busy machine slows them alike; the table gives the median abstracts
+per second of each, the ratios, the servers' CPU seconds per abstract (what two idle
+cores would give is about cores / that figure), the load average during the run, and the
+smallest cosine similarity of each setting's vectors to the old ones (1 for the same
+weights; F16 weights give nearly, not exactly, the Q4_1 vectors, which is why the shipped
+head records the weights its training vectors came from). Then ``annotator demo --json``
+runs end to end, alternately with the "before" and "new" server settings, in a fresh
+database each time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -38,7 +40,7 @@ from _util import CODE, environment, print_table
 
 from annotator.heads.text import prompt_text
 from annotator.judge.embeddings import EmbeddingsClient
-from annotator.judge.local_model import MODEL_NAME, LocalModelServer, default_replicas
+from annotator.judge.local_model import MODEL_NAME, LocalModelServer
 from annotator.prompts.files import load_prompt
 
 SAMPLE = CODE / "evals" / "data" / "iclr2026_sample.jsonl"
@@ -63,16 +65,17 @@ def cpu_seconds(server: LocalModelServer) -> float:
 
 def embed_rounds(n: int, rounds: int) -> dict:
     texts = abstracts(n)
-    cores = default_replicas()
     setups = {
-        "old": dict(replicas=1, skip=False, spread=None),
-        "before": dict(replicas=None, skip=False, spread=math.ceil(n / cores)),
-        "new": dict(replicas=None, skip=True, spread=None),
+        "old": dict(replicas=1, skip=False, spread=None, weights="packaged"),
+        "before": dict(replicas=None, skip=True, spread=None, weights="packaged"),
+        "new": dict(replicas=None, skip=True, spread=None, weights="f16"),
     }
     servers: dict[str, LocalModelServer] = {}
     try:
         for name, cfg in setups.items():
-            servers[name] = LocalModelServer(embedding=True, replicas=cfg["replicas"], skip_lm_head=cfg["skip"])
+            servers[name] = LocalModelServer(
+                embedding=True, replicas=cfg["replicas"], skip_lm_head=cfg["skip"], weights=cfg["weights"]
+            )
             servers[name].start().wait_for_replicas()
         rates: dict[str, list[float]] = {k: [] for k in setups}
         cpu: dict[str, list[float]] = {k: [] for k in setups}
@@ -119,7 +122,7 @@ def demo_runs(runs: int, concurrency: int) -> dict:
     for r in range(runs):
         for name in ["before", "new"] if r % 2 == 0 else ["new", "before"]:
             env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-            env["ANNOTATOR_LOCAL_SKIP_LM_HEAD"] = "false" if name == "before" else "true"
+            env["ANNOTATOR_LOCAL_EMBEDDING_WEIGHTS"] = "packaged" if name == "before" else "f16"
             env["PYTHONPATH"] = str(CODE)
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.monotonic()

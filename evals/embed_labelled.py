@@ -32,7 +32,9 @@ from annotator.evaluation.suites import load_suite  # noqa: E402
 from annotator.heads.text import prompt_text  # noqa: E402
 from annotator.judge.embeddings import DEFAULT_BATCH, EmbeddingsClient, text_hash  # noqa: E402
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer  # noqa: E402
+from annotator.judge.local_weights import WEIGHTS  # noqa: E402
 from annotator.prompts.files import load_prompt  # noqa: E402
+from annotator.settings import current  # noqa: E402
 
 SUITES = ("iclr2022", "iclr2017_2018", "neurips2023", "iclr2026")
 # every ICLR 2026 submission (the suite's file is a sample of it): embedded after the suites
@@ -93,10 +95,19 @@ def _jsonl_gz(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def shipped_vectors() -> dict[str, np.ndarray]:
-    """Text hash -> vector of the papers already embedded (not embedded again): those of the
-    fitted file, and those kept in ``pending.npz`` (embedded, not yet in a fit)."""
+def fitted_weights() -> str:
+    """The weights (``local_weights.WEIGHTS``) the fitted file's vectors were made with."""
+    ids = OUT / "ids.json"
+    return json.loads(ids.read_text()).get("weights", "packaged") if ids.exists() else "packaged"
+
+
+def shipped_vectors(weights: str = "packaged") -> dict[str, np.ndarray]:
+    """Text hash -> vector of the papers already embedded with ``weights`` (not embedded
+    again): those of the fitted file, and those kept in ``pending.npz`` (embedded, not yet
+    in a fit). Vectors of other weights are not reused (they differ slightly)."""
     found: dict[str, np.ndarray] = {}
+    if weights != fitted_weights():
+        return found
     ids, npy = OUT / "ids.json", OUT / "embeddings.npy"
     if ids.exists() and npy.exists():
         papers = json.loads(ids.read_text())["papers"]
@@ -135,7 +146,14 @@ def work_files(work: Path) -> list[Path]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prompt", default="embed@1")
-    ap.add_argument("--work", type=Path, default=ROOT / "build" / "smollm2-embeddings.jsonl")
+    ap.add_argument("--work", type=Path, default=None, help="default: build/smollm2[-WEIGHTS]-embeddings.jsonl")
+    ap.add_argument(
+        "--weights",
+        choices=WEIGHTS,
+        default=None,
+        help="the weights the server reads (default: ANNOTATOR_LOCAL_EMBEDDING_WEIGHTS); vectors "
+        "of other weights are not reused, and the fitted file is replaced only once every paper has them",
+    )
     # one thread per server process (llama.cpp's spinning threads stall on busy cores), 32
     # texts a request spread over --replicas processes; --n-batch is also where llama.cpp
     # cuts a text, so another value changes the vectors of long texts
@@ -163,6 +181,10 @@ def main() -> None:
         "embedding nothing and leaving the fitted files as they are",
     )
     args = ap.parse_args()
+    args.weights = args.weights or current().local_embedding_weights
+    if args.work is None:
+        tag = "" if args.weights == "packaged" else f"-{args.weights}"
+        args.work = ROOT / "build" / f"smollm2{tag}-embeddings.jsonl"
     if args.save_pending:
         save_pending(args.work)
         return
@@ -170,13 +192,13 @@ def main() -> None:
     args.work.parent.mkdir(parents=True, exist_ok=True)
     if not args.collect:
         index, count = (int(x) for x in args.shard.split("/"))
-        have = shipped_vectors()
+        have = shipped_vectors(args.weights)
         mine = [r for r in rows if text_hash(r[1]) not in have][index::count]
         work = args.work if count == 1 else args.work.with_stem(f"{args.work.stem}-{index}")
         cache = FileCache(work)
         start = time.monotonic()
         with LocalModelServer(
-            threads=args.threads, n_batch=args.n_batch, embedding=True, replicas=args.replicas
+            threads=args.threads, n_batch=args.n_batch, embedding=True, replicas=args.replicas, weights=args.weights
         ) as server:
             client = EmbeddingsClient(MODEL_NAME, base_url=server.base_url, batch_size=args.batch, cache=cache)
 
@@ -186,17 +208,24 @@ def main() -> None:
 
             client.embed([t for _, t in mine], on_batch=progress)
         print(f"{client.stats.texts - client.stats.cached} embedded in {client.stats.seconds:.0f} s")
-    found: dict[str, np.ndarray] = shipped_vectors()
+    found: dict[str, np.ndarray] = shipped_vectors(args.weights)
     for path in work_files(args.work):
         found.update(FileCache(path).rows)
     done = [(i, text_hash(t)) for i, t in rows if text_hash(t) in found]
     if not done:
         return
+    if args.weights != fitted_weights() and len(done) < len(rows):
+        print(
+            f"{len(done)} of {len(rows)} papers have {args.weights} vectors; the fitted file "
+            f"({fitted_weights()}) is left as it is until every paper has them"
+        )
+        return
     matrix = np.vstack([found[h] for _, h in done])
     OUT.mkdir(parents=True, exist_ok=True)
     np.save(OUT / "embeddings.npy", matrix.astype(np.float16), allow_pickle=False)
     (OUT / "ids.json").write_text(
-        json.dumps({"model": MODEL_NAME, "prompt": args.prompt, "papers": done}, indent=0) + "\n"
+        json.dumps({"model": MODEL_NAME, "prompt": args.prompt, "weights": args.weights, "papers": done}, indent=0)
+        + "\n"
     )
     print(f"wrote {matrix.shape[0]} of {len(rows)} vectors ({matrix.shape[1]} dims) to {OUT}")
     if PENDING.exists():  # what is now fitted leaves pending.npz

@@ -7,7 +7,9 @@ The embedding cache names a model by its vector of a fixed probe text
 whose probe matches this one. The probe is asked of llama.cpp's server with 1 and 2
 threads and with a batch of other texts beside it, and the script stops unless every
 answer matches the first (so batching and thread counts do not change the model's
-name). Run it again whenever the shipped vectors are made again.
+name). The server reads the weights ``ANNOTATOR_LOCAL_EMBEDDING_WEIGHTS`` names, as the
+shipped vectors' were (``evals/embed_labelled.py``). Run it again whenever the shipped
+vectors are made again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from annotator.heads.vector_store import PROBE_TEXT, SHIPPED_DIR, probe, same_model  # noqa: E402
 from annotator.judge.embeddings import EmbeddingsClient  # noqa: E402
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer  # noqa: E402
+from annotator.settings import current  # noqa: E402
 
 OTHERS = ["A short text.", "Graph neural networks for protein structure.\n\nWe study folding."]
 
@@ -48,6 +51,7 @@ def main() -> None:
         json.dumps(
             {
                 "model": MODEL_NAME,
+                "weights": current().local_embedding_weights,
                 "text": PROBE_TEXT,
                 "dim": int(first.shape[0]),
                 "vector": [float(f"{v:.7g}") for v in first.tolist()],

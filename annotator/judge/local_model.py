@@ -19,6 +19,7 @@ docs/judges.md ("Embedding speed").
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -33,8 +34,11 @@ from typing import BinaryIO
 import httpx
 
 from annotator.errors import ConfigError
+from annotator.judge.local_weights import WEIGHTS, weights_file
 from annotator.packaged import LOCAL_MODEL_PACKAGE, local_model_file
 from annotator.settings import current
+
+log = logging.getLogger("annotator")
 
 MODEL_NAME = "smollm2-135m-instruct"
 """The model name the server answers to and that is stored on judgments."""
@@ -159,7 +163,10 @@ class LocalModelServer:
     the prompt allows (12,000 characters is about 2,700 tokens; with 2048 such a
     request gets HTTP 400), and ``threads=1`` because llama.cpp's spinning worker
     threads stall badly when anything else competes for the cores (2 threads on a
-    busy 2-core machine gave 20-40 s outliers against 2-4 s with one).
+    busy 2-core machine gave 20-40 s outliers against 2-4 s with one). ``weights``
+    (embedding only; setting ``local_embedding_weights``) picks the packaged Q4_1 file or
+    its F16 copy (:mod:`annotator.judge.local_weights`); when the copy cannot be made the
+    server reads the packaged file and a warning says so.
     """
 
     def __init__(
@@ -173,8 +180,12 @@ class LocalModelServer:
         logprobs: bool = False,
         replicas: int | None = None,
         skip_lm_head: bool | None = None,
+        weights: str | None = None,
     ):
         self.port = port
+        self.weights = current().local_embedding_weights if weights is None else weights
+        if self.weights not in WEIGHTS:
+            raise ConfigError(f"unknown local model weights {self.weights!r} (choose one of: {', '.join(WEIGHTS)})")
         self.skip_lm_head = current().local_skip_lm_head if skip_lm_head is None else skip_lm_head
         self.embedding = embedding
         self.logprobs = logprobs
@@ -231,6 +242,11 @@ class LocalModelServer:
 
     def start(self) -> LocalModelServer:
         self.model_path = gguf_path()
+        if self.embedding:
+            try:
+                self.model_path = weights_file(self.model_path, self.weights)
+            except ConfigError as exc:  # e.g. no writable cache folder: slower, nearly the same vectors
+                log.warning("annotator: %s; the embedding server reads the packaged weights instead", exc)
         if self.port is None:
             self.port = _free_port()
         fd, name = tempfile.mkstemp(prefix="annotator-llama-server-", suffix=".log")
@@ -261,6 +277,7 @@ class LocalModelServer:
                     embedding=True,
                     replicas=1,
                     skip_lm_head=self.skip_lm_head,
+                    weights=self.weights,
                 )
                 for _ in range(self.replicas - 1)
             ]
