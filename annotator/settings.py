@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     local_replicas: int | None = None  # embedding server processes of the local model; None: one per core
     local_skip_lm_head: bool = True  # the local embedding server leaves out the unused vocabulary projection
     # the weights the local embedding server reads: the packaged Q4_1 file or an F16 copy of it
-    local_embedding_weights: Literal["packaged", "f16"] = "packaged"
+    local_embedding_weights: Literal["packaged", "f16"] = "f16"
     cache_dir: str | None = None  # converted model weights; None: $XDG_CACHE_HOME/annotator or ~/.cache/annotator
     debug: bool = False  # any value: errors raise with their traceback
     # OpenAlex for `biblio fetch`, `fetch openalex` and `feed run` (their --mailto and

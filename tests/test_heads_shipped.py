@@ -75,3 +75,22 @@ def test_default_prompts_find_their_shipped_heads(labelled):
     text = find_head(None, load_prompt("text-head@1"), TEXT_MODEL)
     assert text.source.endswith("text/head.json") and text.head.kind == "text"
     assert text.head.hash == head.text_ref
+
+
+def test_the_local_server_reads_the_weights_the_shipped_vectors_came_from(monkeypatch):
+    """The default server's vectors are the kind the head was fitted on, and the probe that
+    lets the cache reuse the training vectors was asked of the same weights."""
+    import json
+
+    from annotator.heads.shipped import training_weights
+    from annotator.judge.local_model import LocalModelServer
+    from annotator.settings import current
+
+    monkeypatch.delenv("ANNOTATOR_LOCAL_EMBEDDING_WEIGHTS", raising=False)
+    weights = current().local_embedding_weights
+    assert LocalModelServer(embedding=True).weights == weights
+    assert training_weights() == weights
+    head = find_head(None, load_prompt("embed@1"), MODEL_NAME).head
+    assert head.provenance["embedding_weights"] == weights
+    probe = json.loads((SHIPPED / "probe.json").read_text(encoding="utf-8"))
+    assert probe["weights"] == weights

@@ -124,6 +124,13 @@ def training_vectors(folder: Path = VECTORS) -> tuple[list[tuple[str, str]], np.
     return [tuple(p) for p in meta["papers"]], np.load(folder / "embeddings.npy", allow_pickle=False).astype(np.float64)
 
 
+def training_weights(folder: Path = VECTORS) -> str:
+    """The weights of the embedded model (``judge.local_weights.WEIGHTS``) that made the
+    training vectors: the packaged Q4_1 file unless ``ids.json`` names another."""
+    meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+    return str(meta.get("weights", "packaged"))
+
+
 def stacked_fits(
     ids: list[str], v: np.ndarray, text: np.ndarray, targets: dict[str, np.ndarray]
 ) -> tuple[Split, dict[str, TargetFit]]:
@@ -195,6 +202,7 @@ def build_shipped(
     provenance = _provenance(PROMPT, MODEL_NAME, lab, FIT_CODE)
     provenance.update(
         embeddings_model=MODEL_NAME,
+        embedding_weights=training_weights(folder),
         dim=int(vectors.shape[1]),
         vectors_sha256=_sha256(folder / "embeddings.npy"),
         stacked_text_head=text_head.hash,
