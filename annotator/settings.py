@@ -2,8 +2,9 @@
 
 pydantic-settings reads ``ANNOTATOR_*`` variables plus the usual
 ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` and, under GitHub Actions, ``GITHUB_SHA`` and
-``GITHUB_STEP_SUMMARY``. The feed's settings are the ``feed`` section, read from
-``ANNOTATOR_FEED_<NAME>``. The API key is a SecretStr so it is never printed by accident.
+``GITHUB_STEP_SUMMARY``, and ``XDG_CACHE_HOME`` for the cache folder's default. The
+feed's settings are the ``feed`` section, read from ``ANNOTATOR_FEED_<NAME>``. The API
+key is a SecretStr so it is never printed by accident.
 docs/configuration.md lists every variable.
 
 No other module reads the environment for configuration: ``current()`` gives the
@@ -24,7 +25,7 @@ from annotator.errors import ConfigError
 DEFAULT_DB = "annotator.db"
 ARXIV_API_URL = "https://export.arxiv.org/api/query"
 OPENALEX_API_URL = "https://api.openalex.org"
-_ENV_PREFIXES = ("ANNOTATOR_", "OPENAI_", "GITHUB_")  # every variable Settings reads
+_ENV_PREFIXES = ("ANNOTATOR_", "OPENAI_", "GITHUB_", "XDG_CACHE_HOME")  # every variable Settings reads
 
 
 class FeedSettings(BaseModel):
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     mailto: str | None = None
     openalex_url: str | None = None
     feed: FeedSettings = Field(default_factory=FeedSettings)
+    xdg_cache_home: str | None = Field(default=None, validation_alias="XDG_CACHE_HOME")  # under cache_dir's default
     github_sha: str | None = Field(default=None, validation_alias="GITHUB_SHA")
     github_step_summary: str | None = Field(default=None, validation_alias="GITHUB_STEP_SUMMARY")
 

@@ -111,3 +111,14 @@ def test_without_a_writable_cache_the_server_reads_the_packaged_file(tmp_path, m
         assert client.embed(TEXTS[:1]).shape == (1, 576)
     assert "reads the packaged weights instead" in caplog.text
     assert os.fspath(blocker / "cache") in caplog.text
+
+
+def test_the_cache_folder_follows_the_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANNOTATOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert local_weights.cache_dir() == tmp_path / "xdg" / "annotator"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert local_weights.cache_dir() == tmp_path / "home" / ".cache" / "annotator"
+    monkeypatch.setenv("ANNOTATOR_CACHE_DIR", str(tmp_path / "mine"))
+    assert local_weights.cache_dir() == tmp_path / "mine"

@@ -40,11 +40,11 @@ WEIGHTS = ("packaged", "f16")
 
 def cache_dir() -> Path:
     """Where converted weights are kept."""
-    configured = current().cache_dir
-    if configured:
-        return Path(configured).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "annotator"
+    settings = current()
+    if settings.cache_dir:
+        return Path(settings.cache_dir).expanduser()
+    xdg = settings.xdg_cache_home
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "annotator"
 
 
 @lru_cache(maxsize=8)
