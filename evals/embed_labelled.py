@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from annotator.evaluation.items import load_items  # noqa: E402
 from annotator.evaluation.suites import load_suite  # noqa: E402
+from annotator.heads.shipped import training_weights  # noqa: E402
 from annotator.heads.text import prompt_text  # noqa: E402
 from annotator.judge.embeddings import DEFAULT_BATCH, EmbeddingsClient, text_hash  # noqa: E402
 from annotator.judge.local_model import MODEL_NAME, LocalModelServer  # noqa: E402
@@ -97,11 +98,10 @@ def _jsonl_gz(path: Path) -> list[dict]:
 
 def fitted_weights() -> str:
     """The weights (``local_weights.WEIGHTS``) the fitted file's vectors were made with."""
-    ids = OUT / "ids.json"
-    return json.loads(ids.read_text()).get("weights", "packaged") if ids.exists() else "packaged"
+    return training_weights(OUT) if (OUT / "ids.json").exists() else "packaged"
 
 
-def shipped_vectors(weights: str = "packaged") -> dict[str, np.ndarray]:
+def shipped_vectors(weights: str) -> dict[str, np.ndarray]:
     """Text hash -> vector of the papers already embedded with ``weights`` (not embedded
     again): those of the fitted file, and those kept in ``pending.npz`` (embedded, not yet
     in a fit). Vectors of other weights are not reused (they differ slightly)."""
@@ -125,7 +125,7 @@ def save_pending(work: Path) -> None:
     fitted = set()
     if (OUT / "ids.json").exists():
         fitted = {h for _, h in json.loads((OUT / "ids.json").read_text())["papers"]}
-    rows = {h: v for h, v in shipped_vectors().items() if h not in fitted}
+    rows = {h: v for h, v in shipped_vectors(fitted_weights()).items() if h not in fitted}
     for path in work_files(work):
         rows.update((h, v) for h, v in FileCache(path).rows.items() if h not in fitted)
     hashes = sorted(rows)

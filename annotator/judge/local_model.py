@@ -34,7 +34,7 @@ from typing import BinaryIO
 import httpx
 
 from annotator.errors import ConfigError
-from annotator.judge.local_weights import WEIGHTS, weights_file
+from annotator.judge.local_weights import check_weights, weights_file
 from annotator.packaged import LOCAL_MODEL_PACKAGE, local_model_file
 from annotator.settings import current
 
@@ -183,9 +183,7 @@ class LocalModelServer:
         weights: str | None = None,
     ):
         self.port = port
-        self.weights = current().local_embedding_weights if weights is None else weights
-        if self.weights not in WEIGHTS:
-            raise ConfigError(f"unknown local model weights {self.weights!r} (choose one of: {', '.join(WEIGHTS)})")
+        self.weights = check_weights(current().local_embedding_weights if weights is None else weights)
         self.skip_lm_head = current().local_skip_lm_head if skip_lm_head is None else skip_lm_head
         self.embedding = embedding
         self.logprobs = logprobs

@@ -70,11 +70,16 @@ def f16_name(source: Path) -> str:
     return f"{source.stem.split('.')[0]}.F16-{sha[:16]}-llama{_llama_version()}.gguf"
 
 
-def weights_file(source: Path, weights: str) -> Path:
-    """The file the embedding server loads for ``weights`` (one of :data:`WEIGHTS`)."""
+def check_weights(weights: str) -> str:
+    """``weights`` if it is one of :data:`WEIGHTS`, else a ConfigError naming the choices."""
     if weights not in WEIGHTS:
         raise ConfigError(f"unknown local model weights {weights!r} (choose one of: {', '.join(WEIGHTS)})")
-    if weights == "packaged":
+    return weights
+
+
+def weights_file(source: Path, weights: str) -> Path:
+    """The file the embedding server loads for ``weights`` (one of :data:`WEIGHTS`)."""
+    if check_weights(weights) == "packaged":
         return source
     folder = cache_dir()
     target = folder / f16_name(source)
