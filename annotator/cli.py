@@ -46,7 +46,12 @@ COMMANDS: tuple[Mount, ...] = (
     Mount("ingest", "papers", False, "Read papers into the database (idempotent: re-ingesting changes nothing)."),
     Mount("export", "papers", False, "Write papers with their judgments as JSONL (one paper a line) or CSV."),
     Mount("annotate", "judging", False, "Judge every paper that lacks a judgment for this prompt version and model."),
-    Mount("demo", "judging", False, "Ingest the bundled sample papers and judge them with the embedded local model."),
+    Mount(
+        "demo",
+        "judging",
+        False,
+        "Judge the bundled sample papers offline: the embedding judge, or the text judge without the local extra.",
+    ),
     Mount("queue", "tasks", True, "The durable task queue."),
     Mount("batch", "batch", True, "The Batch API: half price, answers within 24 hours."),
     Mount("prompts", "prompts", True, "Versioned prompt files."),

@@ -145,8 +145,7 @@ def demo(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the judgments and the run summary as JSON."),
 ):
-    """Ingest the bundled sample papers and judge them offline: with the embedded local model, or
-    with the text judge when the local extra is not installed."""
+    """Judge the bundled sample papers offline: the embedding judge, or the text judge without the local extra."""
     # imported here: the demo loads the shipped head (numpy, scikit-learn), which every
     # other command would otherwise pay for at start-up
     from annotator.demo import run_demo
