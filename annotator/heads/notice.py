@@ -6,20 +6,18 @@ from __future__ import annotations
 from annotator.judge.local_model import DEMO_NOTICE
 from annotator.prompts.files import Prompt
 
+from .shipped import about_lines as embedding_about
 from .shipped import load_shipped, load_text
+from .text_words import about_lines as text_about
 
 
 def about(prompt: Prompt) -> list[str]:
     """What a head judge's scores are and its held-out figures, in plain words; nothing for
     a chat prompt (its figures come from ``annotator eval run``)."""
     if prompt.meta.method == "text-head":
-        from .text_words import about_lines
-
         head = load_text()
-        return about_lines(head) if head is not None else []
+        return text_about(head) if head is not None else []
     if prompt.meta.method == "embedding-head":
-        from .shipped import about_lines as embedding_about
-
         head = load_shipped()
         return embedding_about(head) if head is not None else []
     return []
